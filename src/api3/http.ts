@@ -1,0 +1,117 @@
+/**
+ * node:http in front of the pipeline: reads the raw body under the size caps of api3-protocol.md §8,
+ * writes the always-200 envelope, then logs one line and appends the audit entry.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../log";
+import type { AuditEntry } from "../store/contract";
+import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "./pipeline";
+
+export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3BodyBytes: 10 * 1024 * 1024 };
+
+export interface HttpDeps extends PipelineDeps {
+  logger: Logger;
+  audit: (entry: AuditEntry) => Promise<void>;
+}
+
+function headerBytes(req: IncomingMessage): number {
+  let n = req.method!.length + req.url!.length + 12;
+  for (const part of req.rawHeaders) n += part.length + 2;
+  return n;
+}
+
+/** Resolves with the body, or with undefined when it passed `limit` (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) return resolve(undefined);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.pause();
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path !== "/") {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found: API 3.0 requests go to /"}');
+      return;
+    }
+    void serve(req, res, path, q === -1 ? "" : url.slice(q + 1).split("#")[0]!, started).catch((err) => {
+      deps.logger.error({ err }, "request failed outside the pipeline");
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+
+  async function serve(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, started: bigint) {
+    let outcome: ApiOutcome;
+    let tooLarge = false;
+    if (headerBytes(req) > LIMITS.getHeaderBytes && req.method === "GET") tooLarge = true;
+    const limit = req.headers.authorization !== undefined ? LIMITS.tc3BodyBytes : LIMITS.v1BodyBytes;
+    const body = req.method === "POST" ? await readBody(req, limit) : Buffer.alloc(0);
+    if (!body) tooLarge = true;
+    if (tooLarge) outcome = errorOutcome("RequestSizeLimitExceeded", deps.defaultLanguage);
+    else {
+      outcome = await handleCall(
+        { method: req.method ?? "", path, rawQuery, headers: req.headers, body: body! },
+        deps,
+      );
+    }
+
+    const payload = JSON.stringify(outcome.envelope);
+    const headers: Record<string, string | number> = {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(payload),
+      "x-sanyao-billable": outcome.billable ? "1" : "0",
+    };
+    const traceId = req.headers["x-tc-traceid"];
+    if (typeof traceId === "string") headers["x-tc-traceid"] = traceId;
+    // An oversize body was left unread: close the connection rather than drain it.
+    if (tooLarge) headers.connection = "close";
+    res.writeHead(200, headers).end(payload);
+
+    const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
+    deps.logger.info(
+      {
+        requestId: outcome.requestId,
+        traceId,
+        service: outcome.service,
+        action: outcome.action,
+        code: outcome.code,
+        billable: outcome.billable,
+        accountId: outcome.caller?.accountId,
+        secretId: outcome.caller?.secretId,
+        phone: outcome.phoneMasked,
+        latencyUs,
+      },
+      "request",
+    );
+    try {
+      await deps.audit({
+        at: Math.floor(deps.clock() / 1000),
+        requestId: outcome.requestId,
+        accountId: outcome.caller?.accountId,
+        secretId: outcome.caller?.secretId,
+        action: outcome.action,
+        code: outcome.code,
+        phoneMasked: outcome.phoneMasked,
+        latencyUs,
+      });
+    } catch (err) {
+      deps.logger.error({ err, requestId: outcome.requestId }, "audit write failed");
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * One API 3.0 call from raw request to envelope, in the check order of api3-protocol.md §7.1:
+ * method, signature style and content type, common parameters, authentication, routing, language,
+ * body and schema, then the action. Nothing here knows about sockets; http.ts feeds it.
+ */
+import { randomUUID } from "node:crypto";
+import { ApiError, type ErrorCode, type Language } from "./errors";
+import { authenticateTc3, authenticateV1, type Caller, type KeyResolver, type SignedRequest } from "./authenticate";
+import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
+import type { Router } from "./router";
+
+export interface PipelineDeps {
+  router: Router;
+  keys: KeyResolver;
+  /** milliseconds since the epoch; injectable so tests can replay signed vectors at their own time */
+  clock: () => number;
+  defaultLanguage: Language;
+  onInternalError: (err: unknown, requestId: string) => void;
+}
+
+export interface ApiOutcome {
+  requestId: string;
+  envelope: { Response: Record<string, unknown> };
+  /** the Result for actions that have one, else the error code, else "OK" */
+  code: string;
+  billable: boolean;
+  caller?: Caller;
+  service?: string;
+  action?: string;
+  phoneMasked?: string;
+}
+
+type Style = "json" | "form" | "query" | "unsupported-body";
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeUtf8(body: Buffer): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new ApiError("InvalidParameter", "The body is not valid UTF-8.");
+  }
+}
+
+/** Literal "null"/"undefined" are what some SDKs send for unset values (§9 item 10). */
+function present(value: string | undefined): string | undefined {
+  return value === undefined || value === "" || value === "null" || value === "undefined" ? undefined : value;
+}
+
+/** Action names go to logs and the audit trail: keep only ones shaped like an action name. */
+function actionName(raw: string | undefined): string | undefined {
+  return raw !== undefined && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(raw) ? raw : undefined;
+}
+
+function headerValue(req: SignedRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function languageOf(raw: string | undefined): Language | "invalid" | undefined {
+  const v = present(raw);
+  if (v === undefined) return undefined;
+  return v === "zh-CN" || v === "en-US" ? v : "invalid";
+}
+
+export function errorEnvelope(requestId: string, err: ApiError, language: Language): ApiOutcome["envelope"] {
+  return { Response: { Error: { Code: err.code, Message: err.messageIn(language) }, RequestId: requestId } };
+}
+
+export function errorOutcome(code: ErrorCode, language: Language, detail?: string): ApiOutcome {
+  const requestId = randomUUID();
+  return { requestId, envelope: errorEnvelope(requestId, new ApiError(code, detail), language), code, billable: false };
+}
+
+export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promise<ApiOutcome> {
+  const requestId = randomUUID();
+  const outcome: ApiOutcome = { requestId, envelope: { Response: {} }, code: "OK", billable: false };
+  let language = deps.defaultLanguage;
+  try {
+    if (req.method !== "GET" && req.method !== "POST") throw new ApiError("UnsupportedProtocol");
+
+    const authorization = headerValue(req, "authorization");
+    const contentType = (headerValue(req, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    let style: Style;
+    if (req.method === "GET") style = "query";
+    else if (contentType === "application/json") style = "json";
+    else if (contentType === "application/x-www-form-urlencoded") style = "form";
+    else style = "unsupported-body";
+
+    let flat: Map<string, string> | undefined;
+    if (style === "query") flat = decodeForm(req.rawQuery);
+    else if (style === "form") flat = decodeForm(decodeUtf8(req.body));
+
+    let caller: Caller;
+    let action: string | undefined;
+    let version: string | undefined;
+    let requestedLanguage: ReturnType<typeof languageOf>;
+    let region: string | undefined;
+    const nowSeconds = Math.floor(deps.clock() / 1000);
+    if (authorization !== undefined) {
+      requestedLanguage = languageOf(headerValue(req, "x-tc-language"));
+      if (requestedLanguage && requestedLanguage !== "invalid") language = requestedLanguage;
+      action = present(headerValue(req, "x-tc-action"));
+      version = present(headerValue(req, "x-tc-version"));
+      region = present(headerValue(req, "x-tc-region"));
+      if (!action) throw new ApiError("MissingParameter", "The header X-TC-Action is required.");
+      if (!version) throw new ApiError("MissingParameter", "The header X-TC-Version is required.");
+      outcome.action = actionName(action);
+      caller = await authenticateTc3(req, authorization, nowSeconds, deps.keys);
+    } else {
+      // Without Authorization the call must be v1, which only exists for form POST and GET (§2).
+      if (style === "json") throw new ApiError("AuthFailure.InvalidAuthorization", "JSON requests must be signed with TC3-HMAC-SHA256.");
+      if (!flat) throw new ApiError("UnsupportedOperation", "Use application/json (TC3) or application/x-www-form-urlencoded.");
+      requestedLanguage = languageOf(flat.get("Language"));
+      if (requestedLanguage && requestedLanguage !== "invalid") language = requestedLanguage;
+      action = flat.get("Action");
+      version = flat.get("Version");
+      region = present(flat.get("Region"));
+      outcome.action = actionName(action);
+      caller = await authenticateV1(req, flat, nowSeconds, deps.keys);
+    }
+    outcome.caller = caller;
+
+    const route = deps.router.resolve(headerValue(req, "host") ?? "", caller, version!, action!);
+    outcome.service = route.service;
+    if (requestedLanguage === "invalid") throw new ApiError("InvalidParameterValue", "Language must be zh-CN or en-US.");
+
+    let params: ParamValues;
+    if (style === "json") params = validateJsonParams(route.action.schema, parseJsonObject(req.body));
+    else if (flat) params = validateFlatParams(route.action.schema, flat);
+    else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
+
+    const result = await route.action.handle(params, { requestId, language, caller, now: deps.clock(), region });
+    outcome.envelope = { Response: { ...result.fields, RequestId: requestId } };
+    outcome.billable = result.billable;
+    outcome.code = result.result ?? "OK";
+    outcome.phoneMasked = result.phoneMasked;
+  } catch (err) {
+    let apiError: ApiError;
+    if (err instanceof ApiError) apiError = err;
+    else {
+      deps.onInternalError(err, requestId);
+      apiError = new ApiError("InternalError");
+    }
+    outcome.envelope = errorEnvelope(requestId, apiError, language);
+    outcome.code = apiError.code;
+    outcome.billable = false;
+  }
+  return outcome;
+}
+
+function parseJsonObject(body: Buffer): Record<string, unknown> {
+  const text = decodeUtf8(body);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError("InvalidParameter", "The body is not valid JSON.");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ApiError("InvalidParameter", "The body must be a JSON object.");
+  }
+  return value as Record<string, unknown>;
+}

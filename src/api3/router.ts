@@ -1,0 +1,71 @@
+/** Routing a call to (service, version, action): api3-protocol.md §1.1. */
+import { ApiError, type Language } from "./errors";
+import type { Caller } from "./authenticate";
+import type { ParamSchema, ParamValues } from "./params";
+
+export interface ActionContext {
+  requestId: string;
+  language: Language;
+  caller: Caller;
+  /** the server clock, in milliseconds */
+  now: number;
+  region: string | undefined;
+}
+
+/** What an action tells the protocol layer besides its response fields. */
+export interface ActionOutcome {
+  fields: Record<string, unknown>;
+  billable: boolean;
+  /** the Result code, for actions that have one (audit, logs, metrics) */
+  result?: string;
+  /** masked phone for the audit trail; never the raw value */
+  phoneMasked?: string;
+}
+
+export interface ActionDefinition {
+  name: string;
+  schema: ParamSchema;
+  handle(params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
+}
+
+export interface Product {
+  service: string;
+  versions: ReadonlyMap<string, ReadonlyMap<string, ActionDefinition>>;
+}
+
+export interface Route {
+  service: string;
+  version: string;
+  action: ActionDefinition;
+}
+
+export class Router {
+  private readonly products = new Map<string, Product>();
+
+  register(product: Product): this {
+    this.products.set(product.service, product);
+    return this;
+  }
+
+  resolve(host: string, caller: Caller, version: string, action: string): Route {
+    const product = this.findProduct(host, caller, version, action);
+    const actions = product.versions.get(version);
+    if (!actions) throw new ApiError("NoSuchVersion");
+    const definition = actions.get(action);
+    if (!definition) throw new ApiError("InvalidAction");
+    return { service: product.service, version, action: definition };
+  }
+
+  private findProduct(host: string, caller: Caller, version: string, action: string): Product {
+    const hostLabel = host.toLowerCase().replace(/:\d+$/, "").split(".")[0] ?? "";
+    const byHost = this.products.get(hostLabel);
+    if (byHost) return byHost;
+    // Never reject because the scope differs from the routed product: the Node SDK derives it from the endpoint.
+    const byScope = caller.scopeService ? this.products.get(caller.scopeService) : undefined;
+    if (byScope) return byScope;
+    for (const product of this.products.values()) {
+      if (product.versions.get(version)?.has(action)) return product;
+    }
+    throw new ApiError("NoSuchProduct");
+  }
+}

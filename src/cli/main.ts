@@ -1,0 +1,251 @@
+/** The `sanyao` command. Every subcommand takes --data DIR (env SANYAO_DATA_DIR, default ./data). */
+import { Command, InvalidArgumentError, Option } from "commander";
+import cliProgress from "cli-progress";
+import fs from "node:fs";
+import { callApi } from "../client/call";
+import { ConfigError, loadConfig } from "../config";
+import { demoCredentials } from "../demo";
+import { openInstallation } from "../installation";
+import { chinaDate } from "../rules/precheck";
+import { loadRuleTables } from "../rules/tables";
+import { importRecordsFile } from "../sources/import";
+import { printJson, printTable, UsageError } from "./output";
+import { serve } from "./serve";
+
+interface DataOption {
+  data?: string;
+  json?: boolean;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535");
+  return n;
+}
+
+const dataOption = () =>
+  new Option("--data <dir>", "data directory (secret, SQLite database)").env("SANYAO_DATA_DIR").default("./data");
+const jsonOption = () => new Option("--json", "print one JSON object on stdout and nothing else");
+
+function open(opts: DataOption) {
+  return openInstallation(loadConfig({ dataDir: opts.data }).dataDir);
+}
+
+async function withInstallation<T>(opts: DataOption, work: (inst: ReturnType<typeof openInstallation>) => Promise<T>): Promise<T> {
+  const inst = open(opts);
+  try {
+    return await work(inst);
+  } finally {
+    await inst.store.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command("sanyao")
+    .description(
+      "Self-hosted Tencent Cloud FaceID PhoneVerification (phone + name + identity number) over the API 3.0 protocol.",
+    )
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  program
+    .command("serve")
+    .description("serve the API; on first start create the data directory, a demo account, key and records")
+    .addOption(dataOption())
+    .addOption(new Option("--port <port>", "TCP port (0 = any free port)").env("SANYAO_PORT").default(8080).argParser(port))
+    .addOption(new Option("--host <host>", "address to listen on").env("SANYAO_HOST").default("127.0.0.1"))
+    .addHelpText(
+      "after",
+      "\nOther settings come from the environment: SANYAO_LANGUAGE (en-US|zh-CN), SANYAO_SOURCE_TIMEOUT_MS,\n" +
+        "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).",
+    )
+    .action(async (opts: { data: string; port: number; host: string }) => {
+      const dataFlag = opts.data === "./data" ? "" : ` --data ${opts.data}`;
+      await serve({ dataDir: opts.data, port: opts.port, host: opts.host }, dataFlag);
+    });
+
+  const accounts = program.command("accounts").description("accounts that own keys");
+  accounts
+    .command("create")
+    .description("create an account")
+    .requiredOption("--name <name>", "a name for the account (a team, a client)")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { name: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
+        const account = await store.createAccount(opts.name.trim());
+        if (opts.json) printJson(account);
+        else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
+      }),
+    );
+  accounts
+    .command("list")
+    .description("list accounts")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        const list = await store.listAccounts();
+        if (opts.json) printJson({ accounts: list });
+        else printTable(list as unknown as Array<Record<string, unknown>>, ["accountId", "name", "createdAt"]);
+      }),
+    );
+
+  const keys = program.command("keys").description("API keys (SecretId/SecretKey pairs)");
+  keys
+    .command("create")
+    .description("create a key; the SecretKey is shown in full only here")
+    .requiredOption("--account <id>", "the account that owns the key")
+    .option("--secret-id <id>", "use this SecretId instead of a random one (a fixed key for CI)")
+    .option("--secret-key <key>", "use this SecretKey (with --secret-id)")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if ((opts.secretId === undefined) !== (opts.secretKey === undefined)) {
+          throw new UsageError("--secret-id and --secret-key go together.");
+        }
+        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const given = opts.secretId ? { secretId: opts.secretId, secretKey: opts.secretKey! } : undefined;
+        const key = await store.createKey(opts.account, given);
+        if (opts.json) printJson(key);
+        else process.stdout.write(`SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
+      }),
+    );
+  keys
+    .command("list")
+    .description("list an account's keys (never their secrets)")
+    .requiredOption("--account <id>", "account id")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const list = await store.listKeys(opts.account);
+        if (opts.json) printJson({ keys: list });
+        else printTable(list as unknown as Array<Record<string, unknown>>, ["secretId", "enabled", "createdAt"]);
+      }),
+    );
+  keys
+    .command("disable")
+    .description("disable a key; calls signed with it fail with AuthFailure.SecretIdNotFound")
+    .argument("<secretId>")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((secretId: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        if (!(await store.disableKey(secretId))) throw new UsageError("No such key.");
+        if (opts.json) printJson({ secretId, enabled: false });
+        else process.stdout.write(`Disabled ${secretId}.\n`);
+      }),
+    );
+
+  const records = program.command("records").description("subscriber records the service verifies against");
+  records
+    .command("import")
+    .description("import records from CSV (header phone,name,idcard[,isp][,status]) or NDJSON; a number imported again is replaced")
+    .argument("<file>")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      "\nOnly keyed hashes of the values are stored. isp: mobile, telecom, cucc, broadnet or empty (the segment's\n" +
+        "carrier). status: active (default), suspended (always -4 OtherMismatch) or busy (always -11).\n" +
+        "Rejected rows are listed by line number and reason, never by value.",
+    )
+    .action((file: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store, keyring }) => {
+        if (!fs.existsSync(file)) throw new UsageError(`No such file: ${file}`);
+        const total = fs.statSync(file).size;
+        const bar =
+          process.stderr.isTTY && !opts.json
+            ? new cliProgress.SingleBar(
+                { stream: process.stderr, format: "importing [{bar}] {percentage}% | {eta_formatted} left", etaBuffer: 50 },
+                cliProgress.Presets.shades_classic,
+              )
+            : undefined;
+        bar?.start(total, 0);
+        const config = loadConfig({ dataDir: opts.data });
+        let summary;
+        try {
+          summary = await importRecordsFile(file, store, keyring, {
+            tables: loadRuleTables(),
+            policy: config.policy,
+            todayChina: chinaDate(Date.now()),
+            onProgress: (bytes) => bar?.update(bytes),
+          });
+        } finally {
+          bar?.stop();
+        }
+        if (opts.json) return printJson(summary);
+        process.stdout.write(
+          `read ${summary.read}, imported ${summary.imported} (replaced ${summary.replaced}), rejected ${summary.rejected}\n`,
+        );
+        for (const r of summary.rejections) process.stdout.write(`  line ${r.line}: ${r.reason}\n`);
+        if (summary.rejected > summary.rejections.length) {
+          process.stdout.write(`  … and ${summary.rejected - summary.rejections.length} more\n`);
+        }
+      }),
+    );
+
+  program
+    .command("verify")
+    .description("make one signed PhoneVerification call and print the Response object")
+    .requiredOption("--phone <phone>", "mobile number")
+    .requiredOption("--name <name>", "name")
+    .requiredOption("--idcard <id>", "identity number")
+    .option("--detailed", "VerifyMode 1: say what did not match on -4")
+    .option("--endpoint <url>", "where the service listens", "http://127.0.0.1:8080")
+    .option("--language <lang>", "zh-CN or en-US")
+    .addOption(new Option("--secret-id <id>", "SecretId (default: the demo key of --data)").env("SANYAO_SECRET_ID"))
+    .addOption(new Option("--secret-key <key>", "SecretKey").env("SANYAO_SECRET_KEY"))
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action(
+      async (
+        opts: DataOption & {
+          phone: string; name: string; idcard: string; detailed?: boolean; endpoint: string;
+          language?: string; secretId?: string; secretKey?: string;
+        },
+      ) => {
+        if (opts.language && opts.language !== "zh-CN" && opts.language !== "en-US") {
+          throw new UsageError("--language must be zh-CN or en-US.");
+        }
+        let credentials = opts.secretId && opts.secretKey ? { secretId: opts.secretId, secretKey: opts.secretKey } : undefined;
+        if (!credentials) {
+          credentials = await withInstallation(opts, (inst) => demoCredentials(inst));
+          if (!credentials) {
+            throw new UsageError("No credentials: give --secret-id/--secret-key, or start `sanyao serve` once to create the demo key.");
+          }
+        }
+        const { response } = await callApi({
+          endpoint: opts.endpoint,
+          ...credentials,
+          service: "faceid",
+          version: "2018-03-01",
+          action: "PhoneVerification",
+          language: opts.language as "zh-CN" | "en-US" | undefined,
+          params: { Phone: opts.phone, Name: opts.name, IdCard: opts.idcard, ...(opts.detailed ? { VerifyMode: "1" } : {}) },
+        });
+        printJson(response);
+        if ("Error" in response) process.exitCode = 1;
+      },
+    );
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`sanyao: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`sanyao: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The demo installation made on first start: one account, one key and synthetic records (invented numbers
+ * and identity numbers with valid check characters; any match with a real person is accidental) that make
+ * every result code reachable from the sample calls in the README.
+ */
+import type { Installation } from "./installation";
+import { chinaDate } from "./rules/precheck";
+import { loadRuleTables } from "./rules/tables";
+import { defaultPolicy } from "./rules/policy";
+import { importRows, rowsFrom } from "./sources/import";
+
+export const DEMO_RECORDS: ReadonlyArray<Record<string, string>> = [
+  { phone: "13800001234", name: "张三", idcard: "110105199003072143" },
+  { phone: "13900005678", name: "李四", idcard: "32010219881115306X" },
+  { phone: "18600002468", name: "Wei Xiaobao", idcard: "440305200002295620" },
+  { phone: "13300003333", name: "赵六", idcard: "330106198001013417" },
+  { phone: "15800004444", name: "钱七", idcard: "510104199208152233" },
+  // a number ported from China Mobile to China Telecom: the record's carrier wins over the segment
+  { phone: "13800005555", name: "孙八", idcard: "310115197511201125", isp: "telecom" },
+  { phone: "13600007777", name: "周九", idcard: "420102198506124573", status: "suspended" },
+  { phone: "13500009999", name: "吴十", idcard: "110108199502030043", status: "busy" },
+];
+
+const DEMO_META = "demo.secretId";
+
+export interface DemoCredentials {
+  accountId: string;
+  secretId: string;
+  secretKey: string;
+}
+
+/** Creates the demo account, key and records once; later calls return the same credentials. */
+export async function ensureDemo(inst: Installation): Promise<DemoCredentials> {
+  const { store } = inst;
+  const existing = await store.getMeta(DEMO_META);
+  if (existing) {
+    const credential = await store.resolveKey(existing);
+    if (credential) return credential;
+  }
+  const account = (await store.listAccounts()).find((a) => a.name === "demo") ?? (await store.createAccount("demo"));
+  const key = await store.createKey(account.accountId);
+  await store.setMeta(DEMO_META, key.secretId);
+  if ((await store.countRecords()) === 0) {
+    await importRows(rowsFrom(DEMO_RECORDS), store, inst.keyring, {
+      tables: loadRuleTables(),
+      policy: defaultPolicy,
+      todayChina: chinaDate(Date.now()),
+    });
+  }
+  return { accountId: account.accountId, ...key };
+}
+
+/** The demo key of an installation, if it has one (used by `sanyao verify` without credentials). */
+export async function demoCredentials(inst: Installation): Promise<DemoCredentials | undefined> {
+  const secretId = await inst.store.getMeta(DEMO_META);
+  return secretId ? inst.store.resolveKey(secretId) : undefined;
+}

@@ -1,0 +1,32 @@
+/** PhoneVerification results: phone-verification.md "Result codes" and "Isp". Keep the wording exact. */
+import type { Language } from "../api3/errors";
+import type { Carrier } from "../rules/tables";
+
+export type ResultCode = "0" | "-4" | "-6" | "-7" | "-8" | "-9" | "-11" | "-12" | "-13";
+
+export const RESULTS: Readonly<Record<ResultCode, { charged: boolean; en: string; zh: string }>> = {
+  "0": { charged: true, en: "Authentication passed", zh: "认证通过" },
+  "-4": { charged: true, en: "Information inconsistency", zh: "信息不一致" },
+  "-6": { charged: false, en: "Invalid phone number", zh: "手机号码不合法" },
+  "-7": { charged: false, en: "Identity number error", zh: "身份证号码有误" },
+  "-8": { charged: false, en: "Name verification failed", zh: "姓名校验不通过" },
+  "-9": { charged: false, en: "No records", zh: "没有记录" },
+  "-11": { charged: false, en: "The Verification Center Service is busy", zh: "验证中心服务繁忙" },
+  "-12": {
+    charged: false,
+    en: "Authentication attempts exceeded the daily limit. Retry the next day.",
+    zh: "认证次数超过当日限制，请次日重试",
+  },
+  "-13": { charged: false, en: "The number range is unsupported for verification.", zh: "该号段不支持验证" },
+};
+
+// The documented en-US enum is ["", "mobile", "telecom", "cucc"]; broadnet is our extension.
+const ISP_ZH: Readonly<Record<Carrier, string>> = { mobile: "移动", telecom: "电信", cucc: "联通", broadnet: "广电", "": "" };
+
+export function describe(result: ResultCode, language: Language): string {
+  return language === "zh-CN" ? RESULTS[result].zh : RESULTS[result].en;
+}
+
+export function ispName(carrier: Carrier, language: Language): string {
+  return language === "zh-CN" ? ISP_ZH[carrier] : carrier;
+}

@@ -1,0 +1,18 @@
+/** An installation: its data directory, secret and store, opened the same way by the server and the CLI. */
+import { Keyring, loadOrCreateSecret } from "./secret";
+import type { Store } from "./store/contract";
+import { SqliteStore } from "./store/sqlite";
+
+export interface Installation {
+  dataDir: string;
+  keyring: Keyring;
+  store: Store;
+  /** true when this call created the installation secret */
+  fresh: boolean;
+}
+
+export function openInstallation(dataDir: string): Installation {
+  const { secret, created } = loadOrCreateSecret(dataDir);
+  const keyring = new Keyring(secret);
+  return { dataDir, keyring, store: new SqliteStore(dataDir, keyring), fresh: created };
+}

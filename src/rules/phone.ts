@@ -1,0 +1,43 @@
+/** Mainland mobile numbers: identity-rules.md §3. Pure: the segment table comes in as data. */
+import type { PrecheckPolicy } from "./policy";
+import type { Carrier, SegmentCategory, SegmentRow } from "./tables";
+
+export type PhoneCheck =
+  | { kind: "ok"; national: string; carrier: Carrier; category: SegmentCategory }
+  | { kind: "unsupported"; national: string; carrier: Carrier; category: SegmentCategory }
+  | { kind: "invalid"; reason: string };
+
+/** NFKC, trim, drop spaces and hyphens, strip one +86 / 0086 / 86 prefix (§3.1 steps 1–3). */
+export function normalisePhone(input: string): string {
+  let s = input.normalize("NFKC").trim().replace(/[ -]/g, "");
+  if (s.startsWith("+86")) s = s.slice(3);
+  else if (s.startsWith("0086")) s = s.slice(4);
+  else if (/^861(\d{10}|\d{12})$/.test(s)) s = s.slice(2);
+  return s;
+}
+
+function findSegment(segments: ReadonlyMap<string, SegmentRow>, digits: string): SegmentRow | undefined {
+  for (const len of [5, 4, 3]) {
+    const row = segments.get(digits.slice(0, len));
+    if (row && row.lengths.includes(digits.length)) return row;
+  }
+  return undefined;
+}
+
+export function classifyPhone(
+  input: string,
+  segments: ReadonlyMap<string, SegmentRow>,
+  policy: PrecheckPolicy,
+): PhoneCheck {
+  const national = normalisePhone(input);
+  if (!/^\d+$/.test(national)) return { kind: "invalid", reason: "not digits after normalisation" };
+  if (national.length !== 11 && national.length !== 13) return { kind: "invalid", reason: "wrong length" };
+  if (national.length === 11 && !/^1[3-9]/.test(national)) return { kind: "invalid", reason: "not a mobile range" };
+  const row = findSegment(segments, national);
+  if (!row || row.result === "invalid") return { kind: "invalid", reason: "segment not allocated" };
+  const switchedOff = row.policy !== null && policy[row.policy] === "unsupported";
+  if (row.result === "unsupported" || switchedOff) {
+    return { kind: "unsupported", national, carrier: row.carrier, category: row.category };
+  }
+  return { kind: "ok", national, carrier: row.carrier, category: row.category };
+}

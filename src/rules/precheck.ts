@@ -1,0 +1,42 @@
+/**
+ * The pre-check of one PhoneVerification request from its three inputs alone, in the order of
+ * identity-rules.md §0.2: phone format (-6), segment (-13), identity number (-7), name (-8).
+ */
+import { checkIdCard } from "./idcard";
+import { checkName } from "./name";
+import { classifyPhone } from "./phone";
+import type { PrecheckPolicy } from "./policy";
+import type { Carrier, RuleTables } from "./tables";
+
+export type PrecheckResult =
+  | { kind: "ok"; phone: string; idCard: string; name: string; carrier: Carrier }
+  | { kind: "rejected"; result: "-6" | "-13" | "-7" | "-8"; carrier: Carrier; reason: string };
+
+export interface ThreeElements {
+  phone: string;
+  name: string;
+  idCard: string;
+}
+
+export function precheck(
+  input: ThreeElements,
+  tables: RuleTables,
+  policy: PrecheckPolicy,
+  todayChina: string,
+): PrecheckResult {
+  const phone = classifyPhone(input.phone, tables.segments, policy);
+  if (phone.kind === "invalid") return { kind: "rejected", result: "-6", carrier: "", reason: `phone: ${phone.reason}` };
+  if (phone.kind === "unsupported") {
+    return { kind: "rejected", result: "-13", carrier: phone.carrier, reason: `phone: ${phone.category} segment` };
+  }
+  const id = checkIdCard(input.idCard, todayChina, tables.regionPrefixes, policy);
+  if (id.kind === "invalid") return { kind: "rejected", result: "-7", carrier: phone.carrier, reason: `idcard: ${id.reason}` };
+  const name = checkName(input.name, policy);
+  if (name.kind === "invalid") return { kind: "rejected", result: "-8", carrier: phone.carrier, reason: `name: ${name.reason}` };
+  return { kind: "ok", phone: phone.national, idCard: id.id18, name: name.normalized, carrier: phone.carrier };
+}
+
+/** Today's date in China time (UTC+8, no DST) as YYYYMMDD. */
+export function chinaDate(nowMs: number): string {
+  return new Date(nowMs + 8 * 3600_000).toISOString().slice(0, 10).replace(/-/g, "");
+}

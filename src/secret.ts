@@ -1,0 +1,70 @@
+/**
+ * The installation secret and what is derived from it: the keyed hash that protects subscriber records at
+ * rest, and the key that seals API secret keys in the store. Every instance of one installation must share it.
+ */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+export const SECRET_FILE = "secret";
+
+export function secretPath(dataDir: string): string {
+  return path.join(dataDir, SECRET_FILE);
+}
+
+function parseSecret(text: string, where: string): Buffer {
+  const hex = text.trim();
+  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new Error(`${where} must hold 64 hex characters (32 bytes).`);
+  return Buffer.from(hex, "hex");
+}
+
+/** Reads data/secret, creating it (mode 0600) on first start. */
+export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: boolean } {
+  const file = secretPath(dataDir);
+  try {
+    return { secret: parseSecret(fs.readFileSync(file, "utf8"), file), created: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32);
+  // "wx": never overwrite a secret another process created in the meantime.
+  try {
+    fs.writeFileSync(file, secret.toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return loadOrCreateSecret(dataDir);
+    throw err;
+  }
+  return { secret, created: true };
+}
+
+export type HashedField = "phone" | "name" | "idcard";
+
+export class Keyring {
+  private readonly hashKey: Buffer;
+  private readonly sealKey: Buffer;
+
+  constructor(secret: Buffer) {
+    this.hashKey = Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), "sanyao/records-hash/v1", 32));
+    this.sealKey = Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), "sanyao/seal/v1", 32));
+  }
+
+  /** HMAC-SHA256 of a normalised value, separated by field so equal strings in different fields differ. */
+  hash(field: HashedField, normalised: string): Buffer {
+    return createHmac("sha256", this.hashKey).update(`${field}\u0000${normalised}`).digest();
+  }
+
+  /** AES-256-GCM; `context` binds the ciphertext to its owner (e.g. the SecretId). */
+  seal(plaintext: string, context: string): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.sealKey, iv).setAAD(Buffer.from(context));
+    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), body]);
+  }
+
+  open(sealed: Buffer, context: string): string {
+    const decipher = createDecipheriv("aes-256-gcm", this.sealKey, sealed.subarray(0, 12)).setAAD(Buffer.from(context));
+    decipher.setAuthTag(sealed.subarray(12, 28));
+    return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString("utf8");
+  }
+}

@@ -1,0 +1,81 @@
+/** Composition root: builds the ports for the configured mode and starts HTTP. */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { DestinationStream } from "pino";
+import { createApiHandler } from "./api3/http";
+import { Router } from "./api3/router";
+import type { Config } from "./config";
+import { phoneVerification } from "./faceid/phone-verification";
+import { openInstallation, type Installation } from "./installation";
+import { createLogger, type Logger } from "./log";
+import { loadRuleTables } from "./rules/tables";
+import { RecordsSource } from "./sources/records";
+
+export interface ServerOptions {
+  config: Config;
+  /** milliseconds since the epoch; tests replay signed vectors at their own time */
+  clock?: () => number;
+  logDestination?: DestinationStream;
+  /** an installation opened by the caller (the serve command opens it first to prepare the demo) */
+  installation?: Installation;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  installation: Installation;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const clock = options.clock ?? Date.now;
+  const logger = createLogger(config.logLevel, options.logDestination);
+  const installation = options.installation ?? openInstallation(config.dataDir);
+  const { store, keyring } = installation;
+
+  const faceid = phoneVerification({
+    tables: loadRuleTables(),
+    policy: config.policy,
+    source: new RecordsSource(store, keyring),
+    sourceTimeoutMs: config.sourceTimeoutMs,
+    onSourceError: (err, requestId) => logger.warn({ requestId, err: String(err) }, "verification source failed"),
+  });
+  const router = new Router().register({
+    service: "faceid",
+    versions: new Map([["2018-03-01", new Map([[faceid.name, faceid]])]]),
+  });
+
+  const handler = createApiHandler({
+    router,
+    keys: (secretId) => store.resolveKey(secretId),
+    clock,
+    defaultLanguage: config.defaultLanguage,
+    onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
+    logger,
+    audit: (entry) => store.appendAudit(entry),
+  });
+  // Headers up to 64 KiB reach us, so a GET over the 32 KiB API limit gets an envelope, not a bare 431.
+  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    installation,
+    logger,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await store.close();
+      logger.flush();
+    },
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Importing subscriber records (CSV with a header row, or NDJSON): each row goes through the same rules as a
+ * request, then only keyed hashes are stored. Rejections carry the line number and a reason, never the value.
+ */
+import { parse as parseCsv } from "csv-parse";
+import fs from "node:fs";
+import readline from "node:readline";
+import { Readable } from "node:stream";
+import { checkIdCard } from "../rules/idcard";
+import { checkName } from "../rules/name";
+import { classifyPhone } from "../rules/phone";
+import type { PrecheckPolicy } from "../rules/policy";
+import type { Carrier, RuleTables } from "../rules/tables";
+import type { Keyring } from "../secret";
+import type { RecordStatus, Store, StoredRecord } from "../store/contract";
+
+export interface ImportSummary {
+  read: number;
+  imported: number;
+  replaced: number;
+  rejected: number;
+  /** the first MAX_LISTED rejections */
+  rejections: Array<{ line: number; reason: string }>;
+}
+
+export interface ImportOptions {
+  tables: RuleTables;
+  policy: PrecheckPolicy;
+  todayChina: string;
+  onProgress?: (bytesRead: number) => void;
+}
+
+const BATCH = 5000;
+const MAX_LISTED = 1000;
+const COLUMNS = ["phone", "name", "idcard", "isp", "status"];
+const CARRIERS: Record<string, Carrier> = {
+  mobile: "mobile", telecom: "telecom", cucc: "cucc", unicom: "cucc", broadnet: "broadnet",
+  "移动": "mobile", "电信": "telecom", "联通": "cucc", "广电": "broadnet", "": "",
+};
+const STATUSES = new Set<RecordStatus>(["active", "suspended", "busy"]);
+
+export type RowVerdict = { ok: true; record: StoredRecord } | { ok: false; reason: string };
+
+export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, opts: ImportOptions): RowVerdict {
+  const { phone, name, idcard } = row;
+  const isp = row.isp ?? "";
+  const status = row.status === undefined || row.status === "" ? "active" : row.status;
+  if (typeof phone !== "string" || typeof name !== "string" || typeof idcard !== "string") {
+    return { ok: false, reason: "phone, name and idcard must all be present as text" };
+  }
+  const p = classifyPhone(phone, opts.tables.segments, opts.policy);
+  if (p.kind === "invalid") return { ok: false, reason: "phone is not a mainland mobile number" };
+  if (p.kind === "unsupported") return { ok: false, reason: `phone is in a ${p.category} segment, which is never verified` };
+  const id = checkIdCard(idcard, opts.todayChina, opts.tables.regionPrefixes, opts.policy);
+  if (id.kind === "invalid") return { ok: false, reason: `idcard is malformed (${id.reason})` };
+  const n = checkName(name, opts.policy);
+  if (n.kind === "invalid") return { ok: false, reason: `name is malformed (${n.reason})` };
+  if (typeof isp !== "string" || !(isp.trim().toLowerCase() in CARRIERS)) {
+    return { ok: false, reason: "isp must be mobile, telecom, cucc, broadnet or empty" };
+  }
+  if (typeof status !== "string" || !STATUSES.has(status as RecordStatus)) {
+    return { ok: false, reason: "status must be active, suspended or busy" };
+  }
+  return {
+    ok: true,
+    record: {
+      phoneHash: keyring.hash("phone", p.national),
+      nameHash: keyring.hash("name", n.normalized),
+      idCardHash: keyring.hash("idcard", id.id18),
+      carrier: CARRIERS[isp.trim().toLowerCase()]!,
+      status: status as RecordStatus,
+    },
+  };
+}
+
+type Row = { line: number; fields: Record<string, unknown> } | { line: number; error: string };
+
+async function* csvRows(input: Readable): AsyncGenerator<Row> {
+  const parser = input.pipe(
+    parseCsv({
+      columns: (header: string[]) => {
+        const names = header.map((h) => h.trim().toLowerCase());
+        const unknown = names.filter((h) => !COLUMNS.includes(h));
+        if (unknown.length > 0) throw new Error(`Unknown CSV column(s): ${unknown.join(", ")}. Expected phone,name,idcard[,isp][,status].`);
+        for (const required of ["phone", "name", "idcard"]) {
+          if (!names.includes(required)) throw new Error(`The CSV header must name the column ${required}.`);
+        }
+        return names;
+      },
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      skip_records_with_error: true,
+      info: true,
+    }),
+  );
+  const skipped: Row[] = [];
+  parser.on("skip", (err: Error & { lines?: number }) => skipped.push({ line: err.lines ?? 0, error: "malformed CSV" }));
+  for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    while (skipped.length > 0) yield skipped.shift()!;
+    yield { line: item.info.lines, fields: item.record };
+  }
+  while (skipped.length > 0) yield skipped.shift()!;
+}
+
+async function* ndjsonRows(input: Readable): AsyncGenerator<Row> {
+  let line = 0;
+  for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {
+    line++;
+    if (text.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      yield { line, error: "not valid JSON" };
+      continue;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) yield { line, error: "not a JSON object" };
+    else yield { line, fields: value as Record<string, unknown> };
+  }
+}
+
+function looksLikeNdjson(file: string): boolean {
+  if (/\.(ndjson|jsonl)$/i.test(file)) return true;
+  if (/\.csv$/i.test(file)) return false;
+  const fd = fs.openSync(file, "r");
+  try {
+    const head = Buffer.alloc(256);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).toString("utf8").replace(/^\uFEFF/, "").trimStart().startsWith("{");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export async function importRecordsFile(file: string, store: Store, keyring: Keyring, opts: ImportOptions): Promise<ImportSummary> {
+  const input = fs.createReadStream(file);
+  let bytes = 0;
+  input.on("data", (chunk) => {
+    bytes += chunk.length;
+    opts.onProgress?.(bytes);
+  });
+  const rows = looksLikeNdjson(file) ? ndjsonRows(input) : csvRows(input);
+  return importRows(rows, store, keyring, opts);
+}
+
+export async function importRows(rows: AsyncIterable<Row>, store: Store, keyring: Keyring, opts: ImportOptions): Promise<ImportSummary> {
+  const summary: ImportSummary = { read: 0, imported: 0, replaced: 0, rejected: 0, rejections: [] };
+  let batch: StoredRecord[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const { replaced } = await store.upsertRecords(batch);
+    summary.imported += batch.length;
+    summary.replaced += replaced;
+    batch = [];
+  };
+  for await (const row of rows) {
+    summary.read++;
+    const verdict: RowVerdict = "error" in row ? { ok: false, reason: row.error } : toStoredRecord(row.fields, keyring, opts);
+    if (verdict.ok) {
+      batch.push(verdict.record);
+      if (batch.length >= BATCH) await flush();
+    } else {
+      summary.rejected++;
+      if (summary.rejections.length < MAX_LISTED) summary.rejections.push({ line: row.line, reason: verdict.reason });
+    }
+  }
+  await flush();
+  return summary;
+}
+
+export function rowsFrom(records: ReadonlyArray<Record<string, string>>): AsyncIterable<Row> {
+  return (async function* () {
+    let line = 0;
+    for (const fields of records) yield { line: ++line, fields };
+  })();
+}

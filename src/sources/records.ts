@@ -1,0 +1,31 @@
+/** The records source: subscriber records the operator imported, compared by keyed hash. */
+import type { Keyring } from "../secret";
+import type { Store } from "../store/contract";
+import { SourceUnavailableError, type NormalisedElements, type SourceAnswer, type VerificationSource } from "./contract";
+
+export class RecordsSource implements VerificationSource {
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+  ) {}
+
+  async verify(e: NormalisedElements): Promise<SourceAnswer> {
+    const record = await this.store.findRecord(this.keyring.hash("phone", e.phone));
+    if (!record) return { kind: "no-record" };
+    if (record.status === "busy") throw new SourceUnavailableError("record marked busy");
+    const carrier = record.carrier;
+    if (record.status === "suspended") return { kind: "inconsistent", detail: "OtherMismatch", carrier };
+
+    const nameHash = this.keyring.hash("name", e.name);
+    const idCardHash = this.keyring.hash("idcard", e.idCard);
+    const nameMatches = nameHash.equals(record.nameHash);
+    const idMatches = idCardHash.equals(record.idCardHash);
+    if (nameMatches && idMatches) return { kind: "consistent", carrier };
+    if (nameMatches) return { kind: "inconsistent", detail: "PhoneIdCardMismatch", carrier };
+    if (idMatches) return { kind: "inconsistent", detail: "PhoneNameMismatch", carrier };
+    // Neither agrees with the number; if the records pair this identity number with yet another name, the
+    // name and number do not belong to each other either.
+    const otherHolder = await this.store.idCardHeldByOtherName(idCardHash, nameHash);
+    return { kind: "inconsistent", detail: otherHolder ? "NameIdCardMismatch" : "PhoneNameIdCardMismatch", carrier };
+  }
+}
