@@ -94,6 +94,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
         billable: outcome.billable,
         accountId: outcome.caller?.accountId,
         secretId: outcome.caller?.secretId,
+        signature: outcome.caller?.signature,
         phone: outcome.phoneMasked,
         latencyUs,
       },
