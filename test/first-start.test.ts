@@ -1,0 +1,70 @@
+/** What `npm start` does on a fresh clone: create everything, print a key and sample calls that work. */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { verify } from "./helpers/call";
+import { serveProcess, type ServeProcess } from "./helpers/cli";
+import { repoRoot, tempDir } from "./helpers/server";
+
+const run = promisify(execFile);
+
+describe("first start", () => {
+  const data = path.join(tempDir(), "data");
+  let server: ServeProcess | undefined;
+  after(() => server?.stop());
+
+  it("creates the data directory, a 0600 secret, the demo account, key and records, and says so", async () => {
+    server = await serveProcess(["--data", data]);
+    assert.match(server.banner, /First start/);
+    assert.equal(fs.statSync(path.join(data, "secret")).mode & 0o777, 0o600);
+    assert.match(server.banner, /SecretId: {2}AKID[A-Za-z0-9]{32}/);
+    assert.match(server.banner, /SecretKey: [A-Za-z0-9]{32}/);
+  });
+
+  it("the printed npx command returns Result 0", async () => {
+    const line = server!.banner.split("\n").find((l) => l.trim().startsWith("npx sanyao verify"))!;
+    const [cmd, ...args] = line.trim().split(/\s+/);
+    const { stdout } = await run(cmd!, args, { cwd: repoRoot });
+    assert.equal(JSON.parse(stdout).Result, "0");
+  });
+
+  it("the printed Node SDK lines return Result 0", async () => {
+    const start = server!.banner.indexOf("const tencentcloud");
+    const end = server!.banner.indexOf("then(console.log);") + "then(console.log);".length;
+    const snippet = server!.banner.slice(start, end).replace(/\n {2}/g, "\n");
+    const { stdout } = await run(process.execPath, ["-e", snippet], { cwd: repoRoot });
+    assert.match(stdout, /Result: '0'/);
+  });
+
+  it("the demo records reach every result code the records source can give", async () => {
+    const key = {
+      secretId: /SecretId: {2}(\S+)/.exec(server!.banner)![1]!,
+      secretKey: /SecretKey: (\S+)/.exec(server!.banner)![1]!,
+    };
+    const zhang = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
+    const cases: Array<[Record<string, string>, string]> = [
+      [zhang, "0"],
+      [{ ...zhang, Name: "李四" }, "-4"],
+      [{ ...zhang, Phone: "1380000123" }, "-6"],
+      [{ ...zhang, IdCard: "110105199003072140" }, "-7"],
+      [{ ...zhang, Name: "张3" }, "-8"],
+      [{ ...zhang, Phone: "13900009999" }, "-9"],
+      [{ Phone: "13500009999", Name: "吴十", IdCard: "110108199502030043" }, "-11"],
+      [{ ...zhang, Phone: "17000001234" }, "-13"],
+    ];
+    for (const [params, result] of cases) assert.equal((await verify(server!.port, key, params)).Result, result, JSON.stringify(params));
+  });
+
+  it("a second start reuses the secret, the demo key and the records", async () => {
+    const firstSecret = fs.readFileSync(path.join(data, "secret"), "utf8");
+    const firstId = /SecretId: {2}(\S+)/.exec(server!.banner)![1];
+    await server!.stop();
+    server = await serveProcess(["--data", data]);
+    assert.doesNotMatch(server.banner, /First start/);
+    assert.equal(/SecretId: {2}(\S+)/.exec(server.banner)![1], firstId);
+    assert.equal(fs.readFileSync(path.join(data, "secret"), "utf8"), firstSecret);
+  });
+});
