@@ -1,5 +1,6 @@
 /** One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. */
 import type { Language } from "./api3/errors";
+import { parseAmount } from "./money";
 import { defaultPolicy, type PrecheckPolicy } from "./rules/policy";
 
 export interface Config {
@@ -11,6 +12,10 @@ export interface Config {
   sourceTimeoutMs: number;
   policy: PrecheckPolicy;
   logLevel: string;
+  /** what a new account starts with */
+  accountDefaults: { rateLimit: number; dailyCap: number; balance: number };
+  /** fen per charged answer, by VerifyMode */
+  prices: { simple: number; detailed: number };
 }
 
 export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port">>;
@@ -22,6 +27,12 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}.`);
   return n;
+}
+
+function amount(name: string, raw: string | undefined, fallback: string, allowNegative = false): number {
+  const fen = parseAmount(raw === undefined || raw === "" ? fallback : raw);
+  if (fen === undefined || (!allowNegative && fen < 0)) throw new ConfigError(`${name} must be an amount such as 12.50.`);
+  return fen;
 }
 
 function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -46,5 +57,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
         oneOf("SANYAO_FOREIGN_PR", env.SANYAO_FOREIGN_PR, ["true", "false"], "true") === "true",
     },
     logLevel: oneOf("SANYAO_LOG_LEVEL", env.SANYAO_LOG_LEVEL, ["debug", "info", "warn", "error", "silent"], "info"),
+    accountDefaults: {
+      rateLimit: int("SANYAO_RATE_LIMIT", env.SANYAO_RATE_LIMIT, 20, 1, 1_000_000),
+      dailyCap: int("SANYAO_DAILY_CAP", env.SANYAO_DAILY_CAP, 20, 0, 1_000_000),
+      balance: amount("SANYAO_INITIAL_BALANCE", env.SANYAO_INITIAL_BALANCE, "1000.00", true),
+    },
+    prices: {
+      simple: amount("SANYAO_PRICE_SIMPLE", env.SANYAO_PRICE_SIMPLE, "0.30"),
+      detailed: amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0.50"),
+    },
   };
 }

@@ -4,6 +4,7 @@
  * every result code reachable from the sample calls in the README.
  */
 import type { Installation } from "./installation";
+import type { NewAccountDefaults } from "./store/contract";
 import { chinaDate } from "./rules/precheck";
 import { loadRuleTables } from "./rules/tables";
 import { defaultPolicy } from "./rules/policy";
@@ -30,14 +31,14 @@ export interface DemoCredentials {
 }
 
 /** Creates the demo account, key and records once; later calls return the same credentials. */
-export async function ensureDemo(inst: Installation): Promise<DemoCredentials> {
+export async function ensureDemo(inst: Installation, defaults: NewAccountDefaults): Promise<DemoCredentials> {
   const { store } = inst;
   const existing = await store.getMeta(DEMO_META);
   if (existing) {
     const credential = await store.resolveKey(existing);
     if (credential) return credential;
   }
-  const account = (await store.listAccounts()).find((a) => a.name === "demo") ?? (await store.createAccount("demo"));
+  const account = (await store.listAccounts()).find((a) => a.name === "demo") ?? (await store.createAccount("demo", defaults));
   const key = await store.createKey(account.accountId);
   await store.setMeta(DEMO_META, key.secretId);
   if ((await store.countRecords()) === 0) {

@@ -8,6 +8,7 @@ import type { Config } from "./config";
 import { phoneVerification } from "./faceid/phone-verification";
 import { openInstallation, type Installation } from "./installation";
 import { createLogger, type Logger } from "./log";
+import { MemoryDailyCounter, MemoryRateLimiter } from "./limits/memory";
 import { loadRuleTables } from "./rules/tables";
 import { RecordsSource } from "./sources/records";
 
@@ -39,8 +40,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tables: loadRuleTables(),
     policy: config.policy,
     source: new RecordsSource(store, keyring),
+    store,
+    keyring,
+    rateLimiter: new MemoryRateLimiter(),
+    dailyCounter: new MemoryDailyCounter(),
+    prices: config.prices,
     sourceTimeoutMs: config.sourceTimeoutMs,
-    onSourceError: (err, requestId) => logger.warn({ requestId, err: String(err) }, "verification source failed"),
+    onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   });
   const router = new Router().register({
     service: "faceid",

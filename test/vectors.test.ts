@@ -25,7 +25,7 @@ describe("official SDK signature vectors", () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();
-    const account = await server.installation.store.createAccount("vectors");
+    const account = await server.installation.store.createAccount("vectors", { rateLimit: 100, dailyCap: 0, balance: 100_000 });
     const [first] = load("tc3.json");
     await server.installation.store.createKey(account.accountId, { secretId: first!.secretId, secretKey: first!.secretKey });
   });

@@ -102,12 +102,13 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     );
     try {
       await deps.audit({
-        at: Math.floor(deps.clock() / 1000),
+        at: deps.clock(),
         requestId: outcome.requestId,
         accountId: outcome.caller?.accountId,
         secretId: outcome.caller?.secretId,
         action: outcome.action,
         code: outcome.code,
+        mode: outcome.mode,
         phoneMasked: outcome.phoneMasked,
         latencyUs,
       });

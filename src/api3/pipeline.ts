@@ -28,6 +28,7 @@ export interface ApiOutcome {
   service?: string;
   action?: string;
   phoneMasked?: string;
+  mode?: "simple" | "detailed";
 }
 
 type Style = "json" | "form" | "query" | "unsupported-body";
@@ -135,6 +136,7 @@ export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promis
     outcome.billable = result.billable;
     outcome.code = result.result ?? "OK";
     outcome.phoneMasked = result.phoneMasked;
+    outcome.mode = result.mode;
   } catch (err) {
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;

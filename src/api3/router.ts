@@ -20,6 +20,8 @@ export interface ActionOutcome {
   result?: string;
   /** masked phone for the audit trail; never the raw value */
   phoneMasked?: string;
+  /** PhoneVerification's VerifyMode, for the usage report */
+  mode?: "simple" | "detailed";
 }
 
 export interface ActionDefinition {

@@ -9,12 +9,37 @@ import { openInstallation } from "../installation";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { importRecordsFile } from "../sources/import";
+import { formatAmount, parseAmount } from "../money";
+import type { AccountPatch, BillingStatus } from "../store/contract";
 import { printJson, printTable, UsageError } from "./output";
 import { serve } from "./serve";
 
 interface DataOption {
   data?: string;
   json?: boolean;
+}
+
+function bool(value: string): boolean {
+  if (value !== "true" && value !== "false") throw new InvalidArgumentError("true or false");
+  return value === "true";
+}
+
+function billing(value: string): BillingStatus {
+  if (value !== "ok" && value !== "abnormal") throw new InvalidArgumentError("ok or abnormal");
+  return value;
+}
+
+function count(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > 1_000_000) throw new InvalidArgumentError(`a whole number from ${min} to 1000000`);
+    return n;
+  };
+}
+
+function day(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) throw new InvalidArgumentError("a date YYYY-MM-DD");
+  return value;
 }
 
 function port(value: string): number {
@@ -46,7 +71,8 @@ export function buildProgram(): Command {
       "Self-hosted Tencent Cloud FaceID PhoneVerification (phone + name + identity number) over the API 3.0 protocol.",
     )
     .showHelpAfterError()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    // Usage errors exit with 2, like most Unix tools; help and version exit with 0.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program
     .command("serve")
@@ -74,7 +100,7 @@ export function buildProgram(): Command {
     .action((opts: DataOption & { name: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
-        const account = await store.createAccount(opts.name.trim());
+        const account = await store.createAccount(opts.name.trim(), loadConfig({ dataDir: opts.data }).accountDefaults);
         if (opts.json) printJson(account);
         else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
       }),
@@ -89,6 +115,99 @@ export function buildProgram(): Command {
         const list = await store.listAccounts();
         if (opts.json) printJson({ accounts: list });
         else printTable(list as unknown as Array<Record<string, unknown>>, ["accountId", "name", "createdAt"]);
+      }),
+    );
+
+  accounts
+    .command("show")
+    .description("an account with its states, limits and balance")
+    .argument("<id>")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((id: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        const account = await store.getAccount(id);
+        if (!account) throw new UsageError(`No account ${id}.`);
+        const shown = { ...account, balance: formatAmount(account.balance) };
+        if (opts.json) return printJson(shown);
+        for (const [k, v] of Object.entries(shown)) process.stdout.write(`${k.padEnd(17)} ${v}\n`);
+      }),
+    );
+  accounts
+    .command("set")
+    .description("change an account's states and limits; a running server applies them on its next request")
+    .argument("<id>")
+    .option("--activated <bool>", "the service is activated (false: UnauthorizedOperation.Nonactivated)", bool)
+    .option("--identity-verified <bool>", "the account's own identity is verified (false: UnauthorizedOperation.NonAuthorize)", bool)
+    .option("--billing <status>", "ok, or abnormal (UnauthorizedOperation.ChargeStatusException)", billing)
+    .option("--rate-limit <n>", "admitted requests per second and action", count(1))
+    .option("--daily-cap <n>", "attempts a China-time day for one number or identity number (0 = unlimited)", count(0))
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action(
+      (
+        id: string,
+        opts: DataOption & { activated?: boolean; identityVerified?: boolean; billing?: BillingStatus; rateLimit?: number; dailyCap?: number },
+      ) =>
+        withInstallation(opts, async ({ store }) => {
+          const patch: AccountPatch = {
+            activated: opts.activated,
+            identityVerified: opts.identityVerified,
+            billing: opts.billing,
+            rateLimit: opts.rateLimit,
+            dailyCap: opts.dailyCap,
+          };
+          if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
+          if (!(await store.updateAccount(id, patch))) throw new UsageError(`No account ${id}.`);
+          const account = (await store.getAccount(id))!;
+          const shown = { ...account, balance: formatAmount(account.balance) };
+          if (opts.json) printJson(shown);
+          else process.stdout.write(`Updated account ${id}.\n`);
+        }),
+    );
+  accounts
+    .command("top-up")
+    .description("add to an account's balance (CNY, e.g. 100 or 12.50)")
+    .argument("<id>")
+    .argument("<amount>")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((id: string, amountText: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        const amount = parseAmount(amountText);
+        if (amount === undefined || amount <= 0) throw new UsageError("The amount must be positive, with at most two decimals.");
+        const balance = await store.topUp(id, amount);
+        if (balance === undefined) throw new UsageError(`No account ${id}.`);
+        if (opts.json) printJson({ accountId: id, balance: formatAmount(balance) });
+        else process.stdout.write(`Balance of ${id}: ${formatAmount(balance)}\n`);
+      }),
+    );
+
+  program
+    .command("usage")
+    .description("calls, charged calls and amounts per account, China-time day and mode, from the ledger")
+    .option("--account <id>", "one account only")
+    .option("--from <date>", "first day, YYYY-MM-DD (China time)", day)
+    .option("--to <date>", "last day, YYYY-MM-DD (China time)", day)
+    .option("--csv", "CSV on stdout")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean }) =>
+      withInstallation(opts, async ({ store }) => {
+        const rows = await store.usage({ accountId: opts.account, from: opts.from, to: opts.to });
+        const totals = rows.reduce(
+          (t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }),
+          { calls: 0, charged: 0, amount: 0 },
+        );
+        const shown = rows.map((r) => ({ ...r, amount: formatAmount(r.amount) }));
+        if (opts.json) return printJson({ rows: shown, totals: { ...totals, amount: formatAmount(totals.amount) } });
+        if (opts.csv) {
+          const lines = ["accountId,day,mode,calls,charged,amount", ...shown.map((r) => [r.accountId, r.day, r.mode, r.calls, r.charged, r.amount].join(","))];
+          process.stdout.write(lines.join("\n") + "\n");
+          return;
+        }
+        printTable(shown as unknown as Array<Record<string, unknown>>, ["accountId", "day", "mode", "calls", "charged", "amount"]);
+        process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${formatAmount(totals.amount)}\n`);
       }),
     );
 

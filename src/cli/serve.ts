@@ -38,7 +38,7 @@ function banner(url: string, dataFlag: string, demo: DemoCredentials, fresh: boo
 export async function serve(overrides: ConfigOverrides, dataFlag: string): Promise<void> {
   const config = loadConfig(overrides);
   const installation = openInstallation(config.dataDir);
-  const demo = await ensureDemo(installation);
+  const demo = await ensureDemo(installation, config.accountDefaults);
   const server = await startServer({ config, installation });
   process.stderr.write(banner(server.url, dataFlag, demo, installation.fresh) + "\n");
 

@@ -1,17 +1,23 @@
 /**
  * FaceID PhoneVerification (2018-03-01). The check order of phone-verification.md, as one sequence:
- * parameters → (account state, rate limit) → decryption → pre-check → (daily limit) → source → result.
+ * parameters → account state → rate limit → decryption → pre-check → daily limit → source → charge.
  */
 import { ApiError } from "../api3/errors";
 import type { ParamSchema, ParamValues } from "../api3/params";
 import type { ActionContext, ActionDefinition, ActionOutcome } from "../api3/router";
+import type { DailyCounter, RateLimiter } from "../limits/contract";
 import { maskPhone } from "../privacy";
 import { chinaDate, precheck } from "../rules/precheck";
 import { normalisePhone } from "../rules/phone";
 import type { PrecheckPolicy } from "../rules/policy";
 import type { Carrier, RuleTables } from "../rules/tables";
-import type { ResultDetail, VerificationSource } from "../sources/contract";
+import type { Keyring } from "../secret";
+import type { ResultDetail, SourceAnswer, VerificationSource } from "../sources/contract";
+import type { Store, VerifyModeName } from "../store/contract";
+import { refuseUnusableAccount } from "./account-state";
 import { describe, ispName, RESULTS, type ResultCode } from "./results";
+
+export const ACTION = "PhoneVerification";
 
 export const PHONE_VERIFICATION_SCHEMA: ParamSchema = {
   IdCard: { type: "String", required: true },
@@ -37,9 +43,16 @@ export interface PhoneVerificationDeps {
   tables: RuleTables;
   policy: PrecheckPolicy;
   source: VerificationSource;
+  store: Pick<Store, "getAccount" | "charge">;
+  keyring: Keyring;
+  rateLimiter: RateLimiter;
+  dailyCounter: DailyCounter;
+  /** fen per charged answer */
+  prices: Readonly<Record<VerifyModeName, number>>;
   /** how long the source may take before the answer is -11 */
   sourceTimeoutMs: number;
-  onSourceError: (err: unknown, requestId: string) => void;
+  /** a failure that the caller sees only as a code: the source (-11) or the ledger (FailedOperation.UnKnown) */
+  onError: (err: unknown, requestId: string, stage: "source" | "ledger") => void;
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -52,50 +65,72 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 
 export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition {
   return {
-    name: "PhoneVerification",
+    name: ACTION,
     schema: PHONE_VERIFICATION_SCHEMA,
     async handle(values: ParamValues, ctx: ActionContext): Promise<ActionOutcome> {
       // The schema has checked the types; this is the one place they are narrowed.
       const params = values as unknown as PhoneVerificationParams;
-      const mode = params.VerifyMode ?? "0";
-      if (mode !== "0" && mode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
+      const verifyMode = params.VerifyMode ?? "0";
+      if (verifyMode !== "0" && verifyMode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
+      const mode: VerifyModeName = verifyMode === "1" ? "detailed" : "simple";
+      const { accountId, secretId } = ctx.caller;
+
+      const account = await deps.store.getAccount(accountId);
+      if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
+      refuseUnusableAccount(account);
+      if (!(await deps.rateLimiter.admit(`${accountId}:${ACTION}`, account.rateLimit, ctx.now))) {
+        throw new ApiError("RequestLimitExceeded");
+      }
       if (params.EncryptList && params.EncryptList.length > 0) {
         throw new ApiError("UnsupportedOperation", "Encrypted fields are not supported by this server yet.");
       }
-      const phoneMasked = maskPhone(normalisePhone(params.Phone));
 
+      const phoneMasked = maskPhone(normalisePhone(params.Phone));
       const answer = (result: ResultCode, carrier: Carrier, detail?: ResultDetail): ActionOutcome => {
         const fields: Record<string, unknown> = {
           Result: result,
           Description: describe(result, ctx.language),
           Isp: ispName(carrier, ctx.language),
         };
-        if (mode === "1" && result === "-4") fields.ResultDetail = detail ?? "OtherMismatch";
-        return { fields, billable: RESULTS[result].charged, result, phoneMasked };
+        if (mode === "detailed" && result === "-4") fields.ResultDetail = detail ?? "OtherMismatch";
+        return { fields, billable: RESULTS[result].charged, result, phoneMasked, mode };
       };
 
-      const checked = precheck(
-        { phone: params.Phone, name: params.Name, idCard: params.IdCard },
-        deps.tables,
-        deps.policy,
-        chinaDate(ctx.now),
-      );
+      const today = chinaDate(ctx.now);
+      const checked = precheck({ phone: params.Phone, name: params.Name, idCard: params.IdCard }, deps.tables, deps.policy, today);
       if (checked.kind === "rejected") return answer(checked.result, checked.carrier);
 
-      let found;
+      const counters = [
+        `${accountId}:phone:${deps.keyring.hash("phone", checked.phone).toString("base64url")}`,
+        `${accountId}:idcard:${deps.keyring.hash("idcard", checked.idCard).toString("base64url")}`,
+      ];
+      if (!(await deps.dailyCounter.attempt(counters, account.dailyCap, today))) return answer("-12", checked.carrier);
+
+      let found: SourceAnswer;
       try {
         found = await withDeadline(
           deps.source.verify({ phone: checked.phone, name: checked.name, idCard: checked.idCard }),
           deps.sourceTimeoutMs,
         );
       } catch (err) {
-        deps.onSourceError(err, ctx.requestId);
+        deps.onError(err, ctx.requestId, "source");
         return answer("-11", checked.carrier);
       }
       if (found.kind === "no-record") return answer("-9", checked.carrier);
-      const carrier = found.carrier || checked.carrier;
-      if (found.kind === "consistent") return answer("0", carrier);
-      return answer("-4", carrier, found.detail);
+      const outcome = found.kind === "consistent"
+        ? answer("0", found.carrier || checked.carrier)
+        : answer("-4", found.carrier || checked.carrier, found.detail);
+
+      // Charged answers are in the ledger, with the balance debited, before they are sent (check 9).
+      try {
+        await deps.store.charge({
+          requestId: ctx.requestId, accountId, secretId, action: ACTION, mode, unitPrice: deps.prices[mode], at: ctx.now,
+        });
+      } catch (err) {
+        deps.onError(err, ctx.requestId, "ledger");
+        throw new ApiError("FailedOperation.UnKnown");
+      }
+      return outcome;
     },
   };
 }

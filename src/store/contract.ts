@@ -5,10 +5,65 @@
 import type { Credential } from "../api3/authenticate";
 import type { Carrier } from "../rules/tables";
 
+export type BillingStatus = "ok" | "abnormal";
+
 export interface Account {
   accountId: string;
   name: string;
   createdAt: string;
+  /** the service is activated for the account (else UnauthorizedOperation.Nonactivated) */
+  activated: boolean;
+  /** the account's own identity verification is done (else UnauthorizedOperation.NonAuthorize) */
+  identityVerified: boolean;
+  billing: BillingStatus;
+  /** admitted requests per second and action */
+  rateLimit: number;
+  /** attempts per China-time day for one number or one identity number; 0 = unlimited */
+  dailyCap: number;
+  /** in fen (0.01 CNY); below zero the account is in arrears */
+  balance: number;
+}
+
+export interface NewAccountDefaults {
+  rateLimit: number;
+  dailyCap: number;
+  balance: number;
+}
+
+export type AccountPatch = Partial<Pick<Account, "activated" | "identityVerified" | "billing" | "rateLimit" | "dailyCap">>;
+
+/** One charged answer: written with the balance debit in one transaction, before the answer is sent. */
+export interface ChargeEntry {
+  requestId: string;
+  accountId: string;
+  secretId: string;
+  action: string;
+  mode: VerifyModeName;
+  /** fen */
+  unitPrice: number;
+  /** Unix milliseconds */
+  at: number;
+}
+
+export type VerifyModeName = "simple" | "detailed";
+
+export interface UsageQuery {
+  accountId?: string;
+  /** China-time days, YYYY-MM-DD, inclusive */
+  from?: string;
+  to?: string;
+}
+
+export interface UsageRow {
+  accountId: string;
+  day: string;
+  mode: VerifyModeName;
+  /** answers with a Result */
+  calls: number;
+  /** ledger rows */
+  charged: number;
+  /** fen */
+  amount: number;
 }
 
 export interface ApiKeyInfo {
@@ -39,14 +94,23 @@ export interface AuditEntry {
   secretId: string | undefined;
   action: string | undefined;
   code: string;
+  mode: VerifyModeName | undefined;
   phoneMasked: string | undefined;
   latencyUs: number;
 }
 
 export interface Store {
-  createAccount(name: string): Promise<Account>;
+  createAccount(name: string, defaults: NewAccountDefaults): Promise<Account>;
   listAccounts(): Promise<Account[]>;
   getAccount(accountId: string): Promise<Account | undefined>;
+  /** false when no such account exists */
+  updateAccount(accountId: string, patch: AccountPatch): Promise<boolean>;
+  /** adds `amount` fen; the new balance, or undefined when no such account exists */
+  topUp(accountId: string, amount: number): Promise<number | undefined>;
+
+  /** records the charge and debits the balance atomically; a RequestId is charged at most once */
+  charge(entry: ChargeEntry): Promise<void>;
+  usage(query: UsageQuery): Promise<UsageRow[]>;
 
   /** Creates a key; `given` imports fixed credentials (a CI key that must not change between runs). */
   createKey(accountId: string, given?: { secretId: string; secretKey: string }): Promise<{ secretId: string; secretKey: string }>;

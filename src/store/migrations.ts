@@ -49,4 +49,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_account_at ON audit(account_id, at);
     `,
   },
+  {
+    version: 2,
+    description: "account states, limits and balance; the charging ledger; verify mode in the audit",
+    sqlite: `
+      ALTER TABLE accounts ADD COLUMN activated INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE accounts ADD COLUMN identity_verified INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE accounts ADD COLUMN billing TEXT NOT NULL DEFAULT 'ok';
+      ALTER TABLE accounts ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 20;
+      ALTER TABLE accounts ADD COLUMN daily_cap INTEGER NOT NULL DEFAULT 20;
+      -- amounts are integers in fen (0.01 CNY); accounts older than balances start with 1000.00
+      ALTER TABLE accounts ADD COLUMN balance INTEGER NOT NULL DEFAULT 100000;
+      CREATE TABLE ledger (
+        request_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        secret_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        unit_price INTEGER NOT NULL,
+        at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX ledger_account_at ON ledger(account_id, at);
+      ALTER TABLE audit ADD COLUMN mode TEXT;
+    `,
+  },
 ];

@@ -8,13 +8,20 @@ import path from "node:path";
 import type { Credential } from "../api3/authenticate";
 import type { Keyring } from "../secret";
 import type { Carrier } from "../rules/tables";
-import type { Account, ApiKeyInfo, AuditEntry, RecordStatus, Store, StoredRecord } from "./contract";
+import type {
+  Account, AccountPatch, ApiKeyInfo, AuditEntry, BillingStatus, ChargeEntry, NewAccountDefaults, RecordStatus, Store,
+  StoredRecord, UsageQuery, UsageRow, VerifyModeName,
+} from "./contract";
 import { MIGRATIONS } from "./migrations";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
 
 export const DATABASE_FILE = "sanyao.db";
 
-interface AccountRow { account_id: string; name: string; created_at: string }
+interface AccountRow {
+  account_id: string; name: string; created_at: string; activated: number; identity_verified: number; billing: string;
+  rate_limit: number; daily_cap: number; balance: number;
+}
+interface UsagePart { account_id: string; day: string; mode: string; n: number; amount: number }
 interface KeyRow { secret_id: string; account_id: string; secret_sealed: Buffer; enabled: number; created_at: string }
 interface RecordRow { phone_hash: Buffer; name_hash: Buffer; idcard_hash: Buffer; carrier: string; status: string }
 
@@ -29,7 +36,27 @@ function migrate(db: Database.Database): void {
   }
 }
 
-const toAccount = (r: AccountRow): Account => ({ accountId: r.account_id, name: r.name, createdAt: r.created_at });
+const toAccount = (r: AccountRow): Account => ({
+  accountId: r.account_id,
+  name: r.name,
+  createdAt: r.created_at,
+  activated: r.activated === 1,
+  identityVerified: r.identity_verified === 1,
+  billing: r.billing as BillingStatus,
+  rateLimit: r.rate_limit,
+  dailyCap: r.daily_cap,
+  balance: r.balance,
+});
+
+// Usage days are China-time calendar days, like the daily caps.
+const CHINA_DAY = "date(at / 1000 + 8 * 3600, 'unixepoch')";
+const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
+  activated: "activated",
+  identityVerified: "identity_verified",
+  billing: "billing",
+  rateLimit: "rate_limit",
+  dailyCap: "daily_cap",
+};
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
@@ -44,7 +71,14 @@ export class SqliteStore implements Store {
     migrate(this.db);
     const db = this.db;
     this.stmt = {
-      insertAccount: db.prepare("INSERT INTO accounts (account_id, name, created_at) VALUES (?, ?, ?)"),
+      insertAccount: db.prepare(
+        "INSERT INTO accounts (account_id, name, created_at, rate_limit, daily_cap, balance) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      topUp: db.prepare<[number, string], number>("UPDATE accounts SET balance = balance + ? WHERE account_id = ? RETURNING balance").pluck(),
+      insertCharge: db.prepare(
+        "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
+      debit: db.prepare("UPDATE accounts SET balance = balance - ? WHERE account_id = ?"),
       listAccounts: db.prepare<[], AccountRow>("SELECT * FROM accounts ORDER BY created_at, account_id"),
       getAccount: db.prepare<[string], AccountRow>("SELECT * FROM accounts WHERE account_id = ?"),
       insertKey: db.prepare("INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, created_at) VALUES (?, ?, ?, 1, ?)"),
@@ -65,18 +99,18 @@ export class SqliteStore implements Store {
         )
         .pluck(),
       insertAudit: db.prepare(
-        `INSERT INTO audit (at, request_id, account_id, secret_id, action, code, phone_masked, latency_us)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO audit (at, request_id, account_id, secret_id, action, code, mode, phone_masked, latency_us)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getMeta: db.prepare<[string], string>("SELECT value FROM meta WHERE key = ?").pluck(),
       setMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     };
   }
 
-  async createAccount(name: string): Promise<Account> {
-    const account = { accountId: newAccountId(), name, createdAt: new Date().toISOString() };
-    this.stmt.insertAccount.run(account.accountId, account.name, account.createdAt);
-    return account;
+  async createAccount(name: string, defaults: NewAccountDefaults): Promise<Account> {
+    const accountId = newAccountId();
+    this.stmt.insertAccount.run(accountId, name, new Date().toISOString(), defaults.rateLimit, defaults.dailyCap, defaults.balance);
+    return toAccount(this.stmt.getAccount.get(accountId)!);
   }
 
   async listAccounts(): Promise<Account[]> {
@@ -86,6 +120,62 @@ export class SqliteStore implements Store {
   async getAccount(accountId: string): Promise<Account | undefined> {
     const row = this.stmt.getAccount.get(accountId);
     return row && toAccount(row);
+  }
+
+  async updateAccount(accountId: string, patch: AccountPatch): Promise<boolean> {
+    const entries = Object.entries(patch).filter(([, v]) => v !== undefined) as Array<[keyof AccountPatch, unknown]>;
+    if (entries.length === 0) return this.stmt.getAccount.get(accountId) !== undefined;
+    const sets = entries.map(([k]) => `${PATCH_COLUMNS[k]} = ?`).join(", ");
+    const values = entries.map(([, v]) => (typeof v === "boolean" ? Number(v) : v));
+    return this.db.prepare(`UPDATE accounts SET ${sets} WHERE account_id = ?`).run(...values, accountId).changes > 0;
+  }
+
+  async topUp(accountId: string, amount: number): Promise<number | undefined> {
+    return this.stmt.topUp.get(amount, accountId);
+  }
+
+  async charge(e: ChargeEntry): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at);
+      this.stmt.debit.run(e.unitPrice, e.accountId);
+    }).immediate();
+  }
+
+  async usage(q: UsageQuery): Promise<UsageRow[]> {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (q.accountId) (where.push("account_id = ?"), params.push(q.accountId));
+    if (q.from) (where.push(`${CHINA_DAY} >= ?`), params.push(q.from));
+    if (q.to) (where.push(`${CHINA_DAY} <= ?`), params.push(q.to));
+    const filter = where.length ? `AND ${where.join(" AND ")}` : "";
+    const group = `GROUP BY account_id, day, mode`;
+    const calls = this.db
+      .prepare<string[], UsagePart>(
+        `SELECT account_id, ${CHINA_DAY} AS day, mode, count(*) AS n, 0 AS amount FROM audit
+         WHERE mode IS NOT NULL AND account_id IS NOT NULL ${filter} ${group}`,
+      )
+      .all(...params);
+    const charged = this.db
+      .prepare<string[], UsagePart>(
+        `SELECT account_id, ${CHINA_DAY} AS day, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
+         WHERE 1 = 1 ${filter} ${group}`,
+      )
+      .all(...params);
+    const rows = new Map<string, UsageRow>();
+    const row = (p: UsagePart) => {
+      const key = `${p.account_id}|${p.day}|${p.mode}`;
+      let r = rows.get(key);
+      if (!r) {
+        r = { accountId: p.account_id, day: p.day, mode: p.mode as VerifyModeName, calls: 0, charged: 0, amount: 0 };
+        rows.set(key, r);
+      }
+      return r;
+    };
+    for (const p of calls) row(p).calls = p.n;
+    for (const p of charged) Object.assign(row(p), { charged: p.n, amount: p.amount });
+    return [...rows.values()].sort((a, b) =>
+      a.accountId.localeCompare(b.accountId) || a.day.localeCompare(b.day) || a.mode.localeCompare(b.mode),
+    );
   }
 
   async createKey(accountId: string, given?: { secretId: string; secretKey: string }) {
@@ -151,7 +241,7 @@ export class SqliteStore implements Store {
 
   async appendAudit(e: AuditEntry): Promise<void> {
     this.stmt.insertAudit.run(e.at, e.requestId, e.accountId ?? null, e.secretId ?? null, e.action ?? null, e.code,
-      e.phoneMasked ?? null, e.latencyUs);
+      e.mode ?? null, e.phoneMasked ?? null, e.latencyUs);
   }
 
   async getMeta(key: string): Promise<string | undefined> {

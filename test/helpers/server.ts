@@ -38,7 +38,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   });
   let fixedNow: number | undefined;
-  const config = loadConfig({ dataDir, port: 0, host: "127.0.0.1" }, { ...env });
+  // Suites about other things should not trip the limits; the limits suite sets them itself.
+  const config = loadConfig({ dataDir, port: 0, host: "127.0.0.1" }, { SANYAO_RATE_LIMIT: "1000000", SANYAO_DAILY_CAP: "0", ...env });
   const installation = openInstallation(dataDir);
   const server = await startServer({
     config,
@@ -54,7 +55,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       fixedNow = ms;
     },
     async addAccount(name = "test") {
-      const account = await installation.store.createAccount(name);
+      const account = await installation.store.createAccount(name, config.accountDefaults);
       const key = await installation.store.createKey(account.accountId);
       return { accountId: account.accountId, ...key };
     },
