@@ -14,6 +14,8 @@ export interface Config {
   logLevel: string;
   /** what a new account starts with */
   accountDefaults: { rateLimit: number; dailyCap: number; balance: number };
+  /** regions where the built-in KMS keeps keys */
+  kmsRegions: ReadonlySet<string>;
   /** fen per charged answer, by VerifyMode */
   prices: { simple: number; detailed: number };
 }
@@ -33,6 +35,19 @@ function amount(name: string, raw: string | undefined, fallback: string, allowNe
   const fen = parseAmount(raw === undefined || raw === "" ? fallback : raw);
   if (fen === undefined || (!allowNegative && fen < 0)) throw new ConfigError(`${name} must be an amount such as 12.50.`);
   return fen;
+}
+
+export const DEFAULT_KMS_REGIONS = [
+  "ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-chengdu", "ap-chongqing", "ap-nanjing", "ap-hongkong",
+  "ap-singapore", "ap-tokyo", "ap-seoul", "ap-bangkok", "ap-jakarta", "ap-mumbai", "eu-frankfurt",
+  "na-siliconvalley", "na-ashburn", "sa-saopaulo",
+];
+
+function regions(raw: string | undefined): ReadonlySet<string> {
+  if (raw === undefined || raw.trim() === "") return new Set(DEFAULT_KMS_REGIONS);
+  const list = raw.split(",").map((r) => r.trim()).filter(Boolean);
+  if (list.some((r) => !/^[a-z]{2}-[a-z]+(-\d+)?$/.test(r))) throw new ConfigError("SANYAO_KMS_REGIONS is a comma-separated list such as ap-guangzhou,ap-shanghai.");
+  return new Set(list);
 }
 
 function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -62,6 +77,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       dailyCap: int("SANYAO_DAILY_CAP", env.SANYAO_DAILY_CAP, 20, 0, 1_000_000),
       balance: amount("SANYAO_INITIAL_BALANCE", env.SANYAO_INITIAL_BALANCE, "1000.00", true),
     },
+    kmsRegions: regions(env.SANYAO_KMS_REGIONS),
     prices: {
       simple: amount("SANYAO_PRICE_SIMPLE", env.SANYAO_PRICE_SIMPLE, "0.30"),
       detailed: amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0.50"),

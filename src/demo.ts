@@ -38,7 +38,12 @@ export async function ensureDemo(inst: Installation, defaults: NewAccountDefault
     const credential = await store.resolveKey(existing);
     if (credential) return credential;
   }
-  const account = (await store.listAccounts()).find((a) => a.name === "demo") ?? (await store.createAccount("demo", defaults));
+  let account = (await store.listAccounts()).find((a) => a.name === "demo");
+  if (!account) {
+    account = await store.createAccount("demo", defaults);
+    // The demo shows the encrypted flow too: let the service use the demo account's KMS keys.
+    await store.updateAccount(account.accountId, { kmsAuthorized: true });
+  }
   const key = await store.createKey(account.accountId);
   await store.setMeta(DEMO_META, key.secretId);
   if ((await store.countRecords()) === 0) {

@@ -8,6 +8,8 @@ import type { Config } from "./config";
 import { phoneVerification } from "./faceid/phone-verification";
 import { openInstallation, type Installation } from "./installation";
 import { createLogger, type Logger } from "./log";
+import { kmsProduct } from "./kms/actions";
+import { KeyService } from "./kms/keys";
 import { MemoryDailyCounter, MemoryRateLimiter } from "./limits/memory";
 import { loadRuleTables } from "./rules/tables";
 import { RecordsSource } from "./sources/records";
@@ -36,22 +38,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const installation = options.installation ?? openInstallation(config.dataDir);
   const { store, keyring } = installation;
 
+  const keys = new KeyService(store, clock);
   const faceid = phoneVerification({
     tables: loadRuleTables(),
     policy: config.policy,
     source: new RecordsSource(store, keyring),
     store,
     keyring,
+    keys,
     rateLimiter: new MemoryRateLimiter(),
     dailyCounter: new MemoryDailyCounter(),
     prices: config.prices,
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   });
-  const router = new Router().register({
-    service: "faceid",
-    versions: new Map([["2018-03-01", new Map([[faceid.name, faceid]])]]),
-  });
+  const router = new Router()
+    .register({ service: "faceid", versions: new Map([["2018-03-01", new Map([[faceid.name, faceid]])]]) })
+    .register(kmsProduct(keys, config.kmsRegions));
 
   const handler = createApiHandler({
     router,

@@ -115,9 +115,9 @@ describe("PhoneVerification", () => {
     assert.equal(await code({ ...ZHANG, Name: null }), "MissingParameter");
   });
 
-  it("encrypted fields answer UnsupportedOperation until field encryption is served", async () => {
+  it("encrypted fields need the account's KMS authorisation; an empty EncryptList is plaintext", async () => {
     const res = await call({ ...ZHANG, CiphertextBlob: "eA==", EncryptList: ["Phone"], Iv: "abcdef0123456789" });
-    assert.equal(res.Error?.Code, "UnsupportedOperation");
+    assert.equal(res.Error?.Code, "FailedOperation.StsUnAuthErrError");
     // an empty list is a plaintext request (kms-envelope.md §3.2 step 1)
     assert.equal((await call({ ...ZHANG, EncryptList: [] })).Result, "0");
   });

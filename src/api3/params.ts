@@ -5,14 +5,15 @@
  */
 import { ApiError } from "./errors";
 
-export type ParamType = "String" | "Integer" | "Boolean" | "StringArray";
-export interface ParamSpec {
-  type: ParamType;
-  required?: boolean;
-}
+export type ScalarType = "String" | "Integer" | "Boolean";
+export type ParamSpec =
+  | { type: ScalarType | "StringArray"; required?: boolean }
+  | { type: "Object" | "ObjectArray"; required?: boolean; fields: ParamSchema };
 export type ParamSchema = Readonly<Record<string, ParamSpec>>;
-export type ParamValue = string | number | boolean | string[];
-export type ParamValues = Record<string, ParamValue>;
+export type ParamValue = string | number | boolean | string[] | ParamValues | ParamValues[];
+export interface ParamValues {
+  [name: string]: ParamValue;
+}
 
 /** Parameters that carry the protocol, never the business (§2.1); stripped from v1 and TC3 GET parameters. */
 export const COMMON_PARAMS = new Set([
@@ -22,89 +23,131 @@ export const COMMON_PARAMS = new Set([
 
 /** Echo a parameter name only when it looks like one: an unknown "name" could be anything a caller typed. */
 function shown(name: string): string {
-  return /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : "(unprintable name)";
+  return /^[A-Za-z][A-Za-z0-9_.]{0,127}$/.test(name) ? name : "(unprintable name)";
 }
 
-function typeError(name: string, type: ParamType): ApiError {
-  const expected = { String: "a string", Integer: "an integer", Boolean: "a boolean", StringArray: "an array of strings" }[type];
-  return new ApiError("InvalidParameter", `${name} must be ${expected}.`);
+const EXPECTED: Record<ParamSpec["type"], string> = {
+  String: "a string",
+  Integer: "an integer",
+  Boolean: "a boolean",
+  StringArray: "an array of strings",
+  Object: "an object",
+  ObjectArray: "an array of objects",
+};
+
+function typeError(name: string, spec: ParamSpec): ApiError {
+  return new ApiError("InvalidParameter", `${shown(name)} must be ${EXPECTED[spec.type]}.`);
 }
 
-function checkUnknownAndMissing(schema: ParamSchema, present: Iterable<string>): void {
-  const seen = new Set<string>();
-  for (const name of present) {
-    if (!Object.hasOwn(schema, name)) throw new ApiError("UnknownParameter", `The parameter ${shown(name)} is not defined for this action.`);
-    seen.add(name);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Validates one object against its schema. `flat` values came from a query or form: every leaf is a string and
+ * Integer/Boolean are parsed strictly; JSON values must already have their JSON type. null counts as absent
+ * (the Node SDK strips nulls).
+ */
+function validateObject(schema: ParamSchema, input: Record<string, unknown>, flat: boolean, prefix = ""): ParamValues {
+  const entries = Object.entries(input).filter(([, v]) => v !== null && v !== undefined);
+  for (const [name] of entries) {
+    if (!Object.hasOwn(schema, name)) {
+      throw new ApiError("UnknownParameter", `The parameter ${shown(prefix + name)} is not defined for this action.`);
+    }
   }
   for (const [name, spec] of Object.entries(schema)) {
-    if (spec.required && !seen.has(name)) throw new ApiError("MissingParameter", `The parameter ${name} is required.`);
+    if (spec.required && !entries.some(([k]) => k === name)) {
+      throw new ApiError("MissingParameter", `The parameter ${prefix + name} is required.`);
+    }
   }
+  const values: ParamValues = {};
+  for (const [name, value] of entries) values[name] = validateValue(schema[name]!, value, flat, prefix + name);
+  return values;
 }
 
-/** JSON bodies (style A): values keep their JSON types; null counts as absent (the Node SDK strips nulls). */
-export function validateJsonParams(schema: ParamSchema, body: Record<string, unknown>): ParamValues {
-  const entries = Object.entries(body).filter(([, v]) => v !== null && v !== undefined);
-  checkUnknownAndMissing(schema, entries.map(([k]) => k));
-  const values: ParamValues = {};
-  for (const [name, value] of entries) {
-    const { type } = schema[name]!;
-    const ok =
-      (type === "String" && typeof value === "string") ||
-      (type === "Integer" && typeof value === "number" && Number.isSafeInteger(value)) ||
-      (type === "Boolean" && typeof value === "boolean") ||
-      (type === "StringArray" && Array.isArray(value) && value.every((v) => typeof v === "string"));
-    if (!ok) throw typeError(name, type);
-    values[name] = value as ParamValue;
+function validateValue(spec: ParamSpec, value: unknown, flat: boolean, name: string): ParamValue {
+  switch (spec.type) {
+    case "String":
+      if (typeof value === "string") return value;
+      break;
+    case "Integer":
+      if (!flat && typeof value === "number" && Number.isSafeInteger(value)) return value;
+      if (flat && typeof value === "string" && /^-?(0|[1-9]\d{0,15})$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+      break;
+    case "Boolean":
+      if (!flat && typeof value === "boolean") return value;
+      if (flat && (value === "true" || value === "false")) return value === "true";
+      break;
+    case "StringArray":
+      if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
+      break;
+    case "Object":
+      if (isPlainObject(value)) return validateObject(spec.fields, value, flat, `${name}.`);
+      break;
+    case "ObjectArray":
+      if (Array.isArray(value) && value.every(isPlainObject)) {
+        return value.map((item, i) => validateObject(spec.fields, item, flat, `${name}.${i}.`));
+      }
+      break;
   }
-  return values;
+  throw typeError(name, spec);
+}
+
+/** JSON bodies (style A). */
+export function validateJsonParams(schema: ParamSchema, body: Record<string, unknown>): ParamValues {
+  return validateObject(schema, body, false);
+}
+
+interface FlatNode {
+  value?: string;
+  children: Map<string, FlatNode>;
+}
+
+/** Builds nested values from dotted names (Tags.0.TagKey) guided by the schema; leaves stay strings. */
+function unflatten(node: FlatNode, spec: ParamSpec | undefined, name: string): unknown {
+  const isArray = spec?.type === "StringArray" || spec?.type === "ObjectArray";
+  if (node.children.size === 0) return node.value;
+  if (node.value !== undefined || !spec || spec.type === "String" || spec.type === "Integer" || spec.type === "Boolean") {
+    throw spec ? typeError(name, spec) : new ApiError("UnknownParameter", `The parameter ${shown(name)} is not defined for this action.`);
+  }
+  if (isArray) {
+    const items: unknown[] = [];
+    for (let i = 0; i < node.children.size; i++) {
+      const child = node.children.get(String(i));
+      if (!child) throw new ApiError("InvalidParameter", `${shown(name)} must be indexed 0, 1, 2, … without gaps.`);
+      items.push(spec.type === "ObjectArray" ? unflattenObject(child, spec.fields, `${name}.${i}`) : unflatten(child, { type: "String" }, `${name}.${i}`));
+    }
+    return items;
+  }
+  return unflattenObject(node, spec.type === "Object" ? spec.fields : {}, name);
+}
+
+function unflattenObject(node: FlatNode, schema: ParamSchema, name: string): Record<string, unknown> {
+  if (node.value !== undefined) throw new ApiError("InvalidParameter", `${shown(name)} must be an object.`);
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of node.children) out[key] = unflatten(child, schema[key], name ? `${name}.${key}` : key);
+  return out;
 }
 
 /** Flattened parameters (GET, form): every leaf arrives as a string; arrays as Name.0, Name.1, … */
 export function validateFlatParams(schema: ParamSchema, flat: ReadonlyMap<string, string>): ParamValues {
-  const scalars = new Map<string, string>();
-  const arrays = new Map<string, Map<number, string>>();
+  const root: FlatNode = { children: new Map() };
   for (const [key, value] of flat) {
     if (COMMON_PARAMS.has(key)) continue;
-    const dot = key.indexOf(".");
-    if (dot === -1) {
-      scalars.set(key, value);
-      continue;
+    let node = root;
+    for (const segment of key.split(".")) {
+      let child = node.children.get(segment);
+      if (!child) node.children.set(segment, (child = { children: new Map() }));
+      node = child;
     }
-    const name = key.slice(0, dot);
-    const index = key.slice(dot + 1);
-    if (!Object.hasOwn(schema, name)) throw new ApiError("UnknownParameter", `The parameter ${shown(name)} is not defined for this action.`);
-    if (schema[name]!.type !== "StringArray" || !/^(0|[1-9]\d{0,3})$/.test(index)) throw typeError(name, schema[name]!.type);
-    let items = arrays.get(name);
-    if (!items) arrays.set(name, (items = new Map()));
-    items.set(Number(index), value);
+    node.value = value;
   }
-  checkUnknownAndMissing(schema, [...scalars.keys(), ...arrays.keys()]);
-
-  const values: ParamValues = {};
-  for (const [name, raw] of scalars) {
-    const { type } = schema[name]!;
-    if (type === "String") values[name] = raw;
-    else if (type === "Integer" && /^-?(0|[1-9]\d*)$/.test(raw) && Number.isSafeInteger(Number(raw))) values[name] = Number(raw);
-    else if (type === "Boolean" && (raw === "true" || raw === "false")) values[name] = raw === "true";
-    else throw typeError(name, type);
-  }
-  for (const [name, items] of arrays) {
-    const list: string[] = [];
-    for (let i = 0; i < items.size; i++) {
-      const item = items.get(i);
-      if (item === undefined) throw new ApiError("InvalidParameter", `${name} has a gap in its indices.`);
-      list.push(item);
-    }
-    values[name] = list;
-  }
-  return values;
+  return validateObject(schema, unflattenObject(root, schema, ""), true);
 }
 
 /** Decodes application/x-www-form-urlencoded text; a name given twice is ambiguous (§2.2 step 2). */
 export function decodeForm(text: string): Map<string, string> {
   const params = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(text)) {
-    if (params.has(key)) throw new ApiError("InvalidParameter", `The parameter ${shown(key.split(".")[0]!)} is given more than once.`);
+    if (params.has(key)) throw new ApiError("InvalidParameter", `The parameter ${shown(key)} is given more than once.`);
     params.set(key, value);
   }
   return params;

@@ -124,6 +124,10 @@ export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promis
 
     const route = deps.router.resolve(headerValue(req, "host") ?? "", caller, version!, action!);
     outcome.service = route.service;
+    if (route.action.regions) {
+      if (!region) throw new ApiError("MissingParameter", "The parameter Region is required.");
+      if (!route.action.regions.has(region)) throw new ApiError("UnsupportedRegion");
+    }
     if (requestedLanguage === "invalid") throw new ApiError("InvalidParameterValue", "Language must be zh-CN or en-US.");
 
     let params: ParamValues;

@@ -27,6 +27,8 @@ export interface ActionOutcome {
 export interface ActionDefinition {
   name: string;
   schema: ParamSchema;
+  /** for regional actions: the regions served (a missing Region is MissingParameter, another UnsupportedRegion) */
+  regions?: ReadonlySet<string>;
   handle(params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
 }
 

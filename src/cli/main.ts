@@ -2,7 +2,10 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import cliProgress from "cli-progress";
 import fs from "node:fs";
-import { callApi } from "../client/call";
+import { ApiError } from "../api3/errors";
+import { callApi, generateDataKey } from "../client/call";
+import { encryptRequestFields, type EncryptableField } from "../client/field-encryption";
+import { KeyService } from "../kms/keys";
 import { ConfigError, loadConfig } from "../config";
 import { demoCredentials } from "../demo";
 import { openInstallation } from "../installation";
@@ -142,12 +145,16 @@ export function buildProgram(): Command {
     .option("--billing <status>", "ok, or abnormal (UnauthorizedOperation.ChargeStatusException)", billing)
     .option("--rate-limit <n>", "admitted requests per second and action", count(1))
     .option("--daily-cap <n>", "attempts a China-time day for one number or identity number (0 = unlimited)", count(0))
+    .option("--kms-authorized <bool>", "the service may use the account's KMS keys to decrypt fields (false: FailedOperation.StsUnAuthErrError)", bool)
     .addOption(dataOption())
     .addOption(jsonOption())
     .action(
       (
         id: string,
-        opts: DataOption & { activated?: boolean; identityVerified?: boolean; billing?: BillingStatus; rateLimit?: number; dailyCap?: number },
+        opts: DataOption & {
+          activated?: boolean; identityVerified?: boolean; billing?: BillingStatus; rateLimit?: number; dailyCap?: number;
+          kmsAuthorized?: boolean;
+        },
       ) =>
         withInstallation(opts, async ({ store }) => {
           const patch: AccountPatch = {
@@ -156,6 +163,7 @@ export function buildProgram(): Command {
             billing: opts.billing,
             rateLimit: opts.rateLimit,
             dailyCap: opts.dailyCap,
+            kmsAuthorized: opts.kmsAuthorized,
           };
           if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
           if (!(await store.updateAccount(id, patch))) throw new UsageError(`No account ${id}.`);
@@ -260,6 +268,34 @@ export function buildProgram(): Command {
       }),
     );
 
+  const kms = program.command("kms").description("the built-in KMS (service kms, 2019-01-18)");
+  kms
+    .command("create-key")
+    .description("create a KMS key (CMK) for an account, as the KMS CreateKey action would")
+    .requiredOption("--account <id>", "the account that owns the key")
+    .option("--alias <alias>", "1-60 letters, digits, '-' or '_', unique per account and region (default: a generated one)")
+    .option("--region <region>", "the key's region", "ap-guangzhou")
+    .option("--description <text>", "free text")
+    .addOption(dataOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account: string; alias?: string; region: string; description?: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const config = loadConfig({ dataDir: opts.data });
+        if (!config.kmsRegions.has(opts.region)) throw new UsageError(`The region ${opts.region} is not served (SANYAO_KMS_REGIONS).`);
+        const alias = opts.alias ?? `sanyao-${Date.now().toString(36)}`;
+        let key;
+        try {
+          key = await new KeyService(store, Date.now).createKey(opts.account, opts.region, { alias, description: opts.description });
+        } catch (err) {
+          if (err instanceof ApiError) throw new UsageError(`${err.code}: ${err.messageIn("en-US")}`);
+          throw err;
+        }
+        if (opts.json) printJson({ keyId: key.keyId, alias: key.alias, region: key.region, accountId: key.accountId });
+        else process.stdout.write(`KeyId: ${key.keyId} (alias ${key.alias}, ${key.region})\n`);
+      }),
+    );
+
   const records = program.command("records").description("subscriber records the service verifies against");
   records
     .command("import")
@@ -317,6 +353,10 @@ export function buildProgram(): Command {
     .option("--detailed", "VerifyMode 1: say what did not match on -4")
     .option("--endpoint <url>", "where the service listens", "http://127.0.0.1:8080")
     .option("--language <lang>", "zh-CN or en-US")
+    .option("--encrypt", "encrypt the fields with a data key from KMS GenerateDataKey (needs --kms-key)")
+    .option("--kms-key <keyId>", "the KMS key for --encrypt")
+    .option("--kms-region <region>", "the KMS key's region", "ap-guangzhou")
+    .option("--encrypt-fields <list>", "which fields --encrypt encrypts", "IdCard,Name,Phone")
     .addOption(new Option("--secret-id <id>", "SecretId (default: the demo key of --data)").env("SANYAO_SECRET_ID"))
     .addOption(new Option("--secret-key <key>", "SecretKey").env("SANYAO_SECRET_KEY"))
     .addOption(dataOption())
@@ -325,9 +365,15 @@ export function buildProgram(): Command {
       async (
         opts: DataOption & {
           phone: string; name: string; idcard: string; detailed?: boolean; endpoint: string;
-          language?: string; secretId?: string; secretKey?: string;
+          language?: string; secretId?: string; secretKey?: string; encrypt?: boolean; kmsKey?: string;
+          kmsRegion: string; encryptFields: string;
         },
       ) => {
+        const fields = opts.encryptFields.split(",").map((f) => f.trim()).filter(Boolean) as EncryptableField[];
+        if (opts.encrypt && !opts.kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID (sanyao kms create-key).");
+        if (fields.some((f) => !["IdCard", "Name", "Phone"].includes(f))) {
+          throw new UsageError("--encrypt-fields lists IdCard, Name and/or Phone.");
+        }
         if (opts.language && opts.language !== "zh-CN" && opts.language !== "en-US") {
           throw new UsageError("--language must be zh-CN or en-US.");
         }
@@ -338,6 +384,12 @@ export function buildProgram(): Command {
             throw new UsageError("No credentials: give --secret-id/--secret-key, or start `sanyao serve` once to create the demo key.");
           }
         }
+        let params: Record<string, unknown> = { Phone: opts.phone, Name: opts.name, IdCard: opts.idcard };
+        if (opts.detailed) params.VerifyMode = "1";
+        if (opts.encrypt) {
+          const dataKey = await generateDataKey({ endpoint: opts.endpoint, ...credentials, keyId: opts.kmsKey!, region: opts.kmsRegion });
+          params = encryptRequestFields(params, dataKey, fields);
+        }
         const { response } = await callApi({
           endpoint: opts.endpoint,
           ...credentials,
@@ -345,7 +397,7 @@ export function buildProgram(): Command {
           version: "2018-03-01",
           action: "PhoneVerification",
           language: opts.language as "zh-CN" | "en-US" | undefined,
-          params: { Phone: opts.phone, Name: opts.name, IdCard: opts.idcard, ...(opts.detailed ? { VerifyMode: "1" } : {}) },
+          params,
         });
         printJson(response);
         if ("Error" in response) process.exitCode = 1;

@@ -23,6 +23,22 @@ export interface CallResult {
 
 export class CallError extends Error {}
 
+/** Asks KMS for a 32-byte data key under `keyId` (GenerateDataKey, KeySpec AES_256). */
+export async function generateDataKey(
+  options: Omit<CallOptions, "service" | "version" | "action" | "params"> & { keyId: string; region: string },
+): Promise<{ plaintext: string; ciphertextBlob: string; keyId: string }> {
+  const { response } = await callApi({
+    ...options,
+    service: "kms",
+    version: "2019-01-18",
+    action: "GenerateDataKey",
+    params: { KeyId: options.keyId, KeySpec: "AES_256" },
+  });
+  const error = response.Error as { Code: string; Message: string } | undefined;
+  if (error) throw new CallError(`GenerateDataKey failed: ${error.Code}: ${error.Message}`);
+  return { plaintext: response.Plaintext as string, ciphertextBlob: response.CiphertextBlob as string, keyId: response.KeyId as string };
+}
+
 export function callApi(options: CallOptions): Promise<CallResult> {
   const url = new URL(/^https?:\/\//.test(options.endpoint) ? options.endpoint : `https://${options.endpoint}`);
   const body = JSON.stringify(options.params);

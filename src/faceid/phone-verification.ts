@@ -1,6 +1,6 @@
 /**
  * FaceID PhoneVerification (2018-03-01). The check order of phone-verification.md, as one sequence:
- * parameters → account state → rate limit → decryption → pre-check → daily limit → source → charge.
+ * parameters → account state → rate limit → field decryption → pre-check → daily limit → source → charge.
  */
 import { ApiError } from "../api3/errors";
 import type { ParamSchema, ParamValues } from "../api3/params";
@@ -14,7 +14,9 @@ import type { Carrier, RuleTables } from "../rules/tables";
 import type { Keyring } from "../secret";
 import type { ResultDetail, SourceAnswer, VerificationSource } from "../sources/contract";
 import type { Store, VerifyModeName } from "../store/contract";
+import type { KeyService } from "../kms/keys";
 import { refuseUnusableAccount } from "./account-state";
+import { decryptFields, type EncryptedRequest } from "./field-decryption";
 import { describe, ispName, RESULTS, type ResultCode } from "./results";
 
 export const ACTION = "PhoneVerification";
@@ -29,14 +31,8 @@ export const PHONE_VERIFICATION_SCHEMA: ParamSchema = {
   Iv: { type: "String" },
 };
 
-interface PhoneVerificationParams {
-  IdCard: string;
-  Name: string;
-  Phone: string;
+interface PhoneVerificationParams extends EncryptedRequest {
   VerifyMode?: string;
-  CiphertextBlob?: string;
-  EncryptList?: string[];
-  Iv?: string;
 }
 
 export interface PhoneVerificationDeps {
@@ -45,6 +41,7 @@ export interface PhoneVerificationDeps {
   source: VerificationSource;
   store: Pick<Store, "getAccount" | "charge">;
   keyring: Keyring;
+  keys: KeyService;
   rateLimiter: RateLimiter;
   dailyCounter: DailyCounter;
   /** fen per charged answer */
@@ -81,11 +78,9 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
       if (!(await deps.rateLimiter.admit(`${accountId}:${ACTION}`, account.rateLimit, ctx.now))) {
         throw new ApiError("RequestLimitExceeded");
       }
-      if (params.EncryptList && params.EncryptList.length > 0) {
-        throw new ApiError("UnsupportedOperation", "Encrypted fields are not supported by this server yet.");
-      }
+      const elements = await decryptFields(params, account, deps.keys);
 
-      const phoneMasked = maskPhone(normalisePhone(params.Phone));
+      const phoneMasked = maskPhone(normalisePhone(elements.Phone));
       const answer = (result: ResultCode, carrier: Carrier, detail?: ResultDetail): ActionOutcome => {
         const fields: Record<string, unknown> = {
           Result: result,
@@ -97,7 +92,7 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
       };
 
       const today = chinaDate(ctx.now);
-      const checked = precheck({ phone: params.Phone, name: params.Name, idCard: params.IdCard }, deps.tables, deps.policy, today);
+      const checked = precheck({ phone: elements.Phone, name: elements.Name, idCard: elements.IdCard }, deps.tables, deps.policy, today);
       if (checked.kind === "rejected") return answer(checked.result, checked.carrier);
 
       const counters = [

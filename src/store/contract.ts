@@ -22,6 +22,8 @@ export interface Account {
   dailyCap: number;
   /** in fen (0.01 CNY); below zero the account is in arrears */
   balance: number;
+  /** the account lets the service use its KMS keys to decrypt request fields (else FailedOperation.StsUnAuthErrError) */
+  kmsAuthorized: boolean;
 }
 
 export interface NewAccountDefaults {
@@ -30,7 +32,25 @@ export interface NewAccountDefaults {
   balance: number;
 }
 
-export type AccountPatch = Partial<Pick<Account, "activated" | "identityVerified" | "billing" | "rateLimit" | "dailyCap">>;
+export type AccountPatch = Partial<
+  Pick<Account, "activated" | "identityVerified" | "billing" | "rateLimit" | "dailyCap" | "kmsAuthorized">
+>;
+
+export type KmsKeyState = "Enabled" | "Disabled";
+
+/** A KMS customer master key; its material is sealed at rest and only handed out opened. */
+export interface KmsKey {
+  keyId: string;
+  accountId: string;
+  region: string;
+  alias: string;
+  description: string;
+  keyUsage: string;
+  state: KmsKeyState;
+  /** Unix seconds */
+  createdAt: number;
+  material: Buffer;
+}
 
 /** One charged answer: written with the balance debit in one transaction, before the answer is sent. */
 export interface ChargeEntry {
@@ -128,6 +148,14 @@ export interface Store {
   idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
+
+  /** false when the alias is taken in that account and region */
+  createKmsKey(key: KmsKey): Promise<boolean>;
+  /** the key when it belongs to this account (and region, when given); never another account's */
+  getKmsKey(accountId: string, keyId: string, region?: string): Promise<KmsKey | undefined>;
+  listKmsKeys(accountId: string, region: string, offset: number, limit: number): Promise<{ keyIds: string[]; total: number }>;
+  countKmsKeys(accountId: string): Promise<number>;
+  setKmsKeyState(accountId: string, keyId: string, state: KmsKeyState): Promise<void>;
 
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;

@@ -73,4 +73,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE audit ADD COLUMN mode TEXT;
     `,
   },
+  {
+    version: 3,
+    description: "KMS keys (material sealed under the installation secret); accounts' KMS authorisation for FaceID",
+    sqlite: `
+      ALTER TABLE accounts ADD COLUMN kms_authorized INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE kms_keys (
+        key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        region TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        description TEXT NOT NULL,
+        key_usage TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        material_sealed BLOB NOT NULL
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX kms_keys_alias ON kms_keys(account_id, region, alias);
+      CREATE INDEX kms_keys_listing ON kms_keys(account_id, region, created_at);
+    `,
+  },
 ];

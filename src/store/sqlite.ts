@@ -9,7 +9,8 @@ import type { Credential } from "../api3/authenticate";
 import type { Keyring } from "../secret";
 import type { Carrier } from "../rules/tables";
 import type {
-  Account, AccountPatch, ApiKeyInfo, AuditEntry, BillingStatus, ChargeEntry, NewAccountDefaults, RecordStatus, Store,
+  Account, AccountPatch, ApiKeyInfo, AuditEntry, BillingStatus, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
+  RecordStatus, Store,
   StoredRecord, UsageQuery, UsageRow, VerifyModeName,
 } from "./contract";
 import { MIGRATIONS } from "./migrations";
@@ -19,7 +20,11 @@ export const DATABASE_FILE = "sanyao.db";
 
 interface AccountRow {
   account_id: string; name: string; created_at: string; activated: number; identity_verified: number; billing: string;
-  rate_limit: number; daily_cap: number; balance: number;
+  rate_limit: number; daily_cap: number; balance: number; kms_authorized: number;
+}
+interface KmsKeyRow {
+  key_id: string; account_id: string; region: string; alias: string; description: string; key_usage: string;
+  state: string; created_at: number; material_sealed: Buffer;
 }
 interface UsagePart { account_id: string; day: string; mode: string; n: number; amount: number }
 interface KeyRow { secret_id: string; account_id: string; secret_sealed: Buffer; enabled: number; created_at: string }
@@ -46,6 +51,7 @@ const toAccount = (r: AccountRow): Account => ({
   rateLimit: r.rate_limit,
   dailyCap: r.daily_cap,
   balance: r.balance,
+  kmsAuthorized: r.kms_authorized === 1,
 });
 
 // Usage days are China-time calendar days, like the daily caps.
@@ -56,6 +62,7 @@ const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
   billing: "billing",
   rateLimit: "rate_limit",
   dailyCap: "daily_cap",
+  kmsAuthorized: "kms_authorized",
 };
 
 export class SqliteStore implements Store {
@@ -102,6 +109,19 @@ export class SqliteStore implements Store {
         `INSERT INTO audit (at, request_id, account_id, secret_id, action, code, mode, phone_masked, latency_us)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertKmsKey: db.prepare(
+        `INSERT INTO kms_keys (key_id, account_id, region, alias, description, key_usage, state, created_at, material_sealed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      getKmsKey: db.prepare<[string, string], KmsKeyRow>("SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ?"),
+      listKmsKeys: db
+        .prepare<[string, string, number, number], string>(
+          "SELECT key_id FROM kms_keys WHERE account_id = ? AND region = ? ORDER BY created_at, key_id LIMIT ? OFFSET ?",
+        )
+        .pluck(),
+      countKmsKeysIn: db.prepare<[string, string], number>("SELECT count(*) FROM kms_keys WHERE account_id = ? AND region = ?").pluck(),
+      countKmsKeys: db.prepare<[string], number>("SELECT count(*) FROM kms_keys WHERE account_id = ?").pluck(),
+      setKmsKeyState: db.prepare("UPDATE kms_keys SET state = ? WHERE account_id = ? AND key_id = ?"),
       getMeta: db.prepare<[string], string>("SELECT value FROM meta WHERE key = ?").pluck(),
       setMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     };
@@ -242,6 +262,43 @@ export class SqliteStore implements Store {
   async appendAudit(e: AuditEntry): Promise<void> {
     this.stmt.insertAudit.run(e.at, e.requestId, e.accountId ?? null, e.secretId ?? null, e.action ?? null, e.code,
       e.mode ?? null, e.phoneMasked ?? null, e.latencyUs);
+  }
+
+  async createKmsKey(k: KmsKey): Promise<boolean> {
+    const sealed = this.keyring.seal(k.material.toString("base64"), `kms:${k.keyId}`);
+    const result = this.stmt.insertKmsKey.run(k.keyId, k.accountId, k.region, k.alias, k.description, k.keyUsage, k.state, k.createdAt, sealed);
+    return result.changes > 0;
+  }
+
+  async getKmsKey(accountId: string, keyId: string, region?: string): Promise<KmsKey | undefined> {
+    const r = this.stmt.getKmsKey.get(keyId, accountId);
+    if (!r || (region !== undefined && r.region !== region)) return undefined;
+    return {
+      keyId: r.key_id,
+      accountId: r.account_id,
+      region: r.region,
+      alias: r.alias,
+      description: r.description,
+      keyUsage: r.key_usage,
+      state: r.state as KmsKeyState,
+      createdAt: r.created_at,
+      material: Buffer.from(this.keyring.open(r.material_sealed, `kms:${r.key_id}`), "base64"),
+    };
+  }
+
+  async listKmsKeys(accountId: string, region: string, offset: number, limit: number) {
+    return {
+      keyIds: this.stmt.listKmsKeys.all(accountId, region, limit, offset),
+      total: this.stmt.countKmsKeysIn.get(accountId, region)!,
+    };
+  }
+
+  async countKmsKeys(accountId: string): Promise<number> {
+    return this.stmt.countKmsKeys.get(accountId)!;
+  }
+
+  async setKmsKeyState(accountId: string, keyId: string, state: KmsKeyState): Promise<void> {
+    this.stmt.setKmsKeyState.run(state, accountId, keyId);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
