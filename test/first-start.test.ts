@@ -60,6 +60,18 @@ describe("first start", () => {
     for (const code of ["0", "-4", "-6", "-7", "-8", "-9", "-11", "-13"]) assert.ok(seen.has(code), `the table reaches ${code}`);
   });
 
+  it("the README's encrypted example (official KMS and FaceID clients) works with the demo key", async () => {
+    const { stdout } = await run(process.execPath, ["examples/encrypted-verification.js", `127.0.0.1:${server!.port}`], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        SANYAO_SECRET_ID: /SecretId: {2}(\S+)/.exec(server!.banner)![1]!,
+        SANYAO_SECRET_KEY: /SecretKey: (\S+)/.exec(server!.banner)![1]!,
+      },
+    });
+    assert.match(stdout, /Result: '0'/);
+  });
+
   it("a second start reuses the secret, the demo key and the records", async () => {
     const firstSecret = fs.readFileSync(path.join(data, "secret"), "utf8");
     const firstId = /SecretId: {2}(\S+)/.exec(server!.banner)![1];

@@ -88,7 +88,7 @@ export const MIGRATIONS: readonly Migration[] = [
         state TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         material_sealed BLOB NOT NULL
-      ) WITHOUT ROWID;
+      );
       CREATE UNIQUE INDEX kms_keys_alias ON kms_keys(account_id, region, alias);
       CREATE INDEX kms_keys_listing ON kms_keys(account_id, region, created_at);
     `,

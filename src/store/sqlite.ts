@@ -116,7 +116,7 @@ export class SqliteStore implements Store {
       getKmsKey: db.prepare<[string, string], KmsKeyRow>("SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ?"),
       listKmsKeys: db
         .prepare<[string, string, number, number], string>(
-          "SELECT key_id FROM kms_keys WHERE account_id = ? AND region = ? ORDER BY created_at, key_id LIMIT ? OFFSET ?",
+          "SELECT key_id FROM kms_keys WHERE account_id = ? AND region = ? ORDER BY created_at, rowid LIMIT ? OFFSET ?",
         )
         .pluck(),
       countKmsKeysIn: db.prepare<[string, string], number>("SELECT count(*) FROM kms_keys WHERE account_id = ? AND region = ?").pluck(),
