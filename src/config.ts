@@ -14,6 +14,8 @@ export interface Config {
   logLevel: string;
   /** what a new account starts with */
   accountDefaults: { rateLimit: number; dailyCap: number; balance: number };
+  /** SQLite commit durability of the embedded store */
+  sqliteSync: "normal" | "full";
   /** regions where the built-in KMS keeps keys */
   kmsRegions: ReadonlySet<string>;
   /** fen per charged answer, by VerifyMode */
@@ -78,6 +80,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       balance: amount("SANYAO_INITIAL_BALANCE", env.SANYAO_INITIAL_BALANCE, "1000.00", true),
     },
     kmsRegions: regions(env.SANYAO_KMS_REGIONS),
+    sqliteSync: oneOf("SANYAO_SQLITE_SYNC", env.SANYAO_SQLITE_SYNC, ["normal", "full"], "normal"),
     prices: {
       simple: amount("SANYAO_PRICE_SIMPLE", env.SANYAO_PRICE_SIMPLE, "0.30"),
       detailed: amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0.50"),

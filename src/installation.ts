@@ -1,7 +1,7 @@
 /** An installation: its data directory, secret and store, opened the same way by the server and the CLI. */
 import { Keyring, loadOrCreateSecret } from "./secret";
 import type { Store } from "./store/contract";
-import { SqliteStore } from "./store/sqlite";
+import { SqliteStore, type SqliteSync } from "./store/sqlite";
 
 export interface Installation {
   dataDir: string;
@@ -11,8 +11,8 @@ export interface Installation {
   fresh: boolean;
 }
 
-export function openInstallation(dataDir: string): Installation {
+export function openInstallation(dataDir: string, sync: SqliteSync = "normal"): Installation {
   const { secret, created } = loadOrCreateSecret(dataDir);
   const keyring = new Keyring(secret);
-  return { dataDir, keyring, store: new SqliteStore(dataDir, keyring), fresh: created };
+  return { dataDir, keyring, store: new SqliteStore(dataDir, keyring, sync), fresh: created };
 }

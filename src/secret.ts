@@ -49,9 +49,20 @@ export class Keyring {
     this.sealKey = Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), "sanyao/seal/v1", 32));
   }
 
+  // One request hashes the same phone and identity number for the daily caps and for the record lookup:
+  // a few recent results are kept (in memory only) so each is computed once.
+  private readonly recent = new Map<string, Buffer>();
+
   /** HMAC-SHA256 of a normalised value, separated by field so equal strings in different fields differ. */
   hash(field: HashedField, normalised: string): Buffer {
-    return createHmac("sha256", this.hashKey).update(`${field}\u0000${normalised}`).digest();
+    const input = `${field}\u0000${normalised}`;
+    let digest = this.recent.get(input);
+    if (!digest) {
+      digest = createHmac("sha256", this.hashKey).update(input).digest();
+      if (this.recent.size >= 64) this.recent.delete(this.recent.keys().next().value!);
+      this.recent.set(input, digest);
+    }
+    return digest;
   }
 
   /** AES-256-GCM; `context` binds the ciphertext to its owner (e.g. the SecretId). */

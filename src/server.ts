@@ -10,9 +10,11 @@ import { openInstallation, type Installation } from "./installation";
 import { createLogger, type Logger } from "./log";
 import { kmsProduct } from "./kms/actions";
 import { KeyService } from "./kms/keys";
+import type { DailyCounter, RateLimiter } from "./limits/contract";
 import { MemoryDailyCounter, MemoryRateLimiter } from "./limits/memory";
 import { loadRuleTables } from "./rules/tables";
 import { RecordsSource } from "./sources/records";
+import { FreshCache } from "./store/fresh-cache";
 
 export interface ServerOptions {
   config: Config;
@@ -21,6 +23,8 @@ export interface ServerOptions {
   logDestination?: DestinationStream;
   /** an installation opened by the caller (the serve command opens it first to prepare the demo) */
   installation?: Installation;
+  /** the counters of the rate limit and daily caps; in-process unless given (cluster workers share the primary's) */
+  limits?: { rate: RateLimiter; daily: DailyCounter };
 }
 
 export interface RunningServer {
@@ -35,19 +39,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { config } = options;
   const clock = options.clock ?? Date.now;
   const logger = createLogger(config.logLevel, options.logDestination);
-  const installation = options.installation ?? openInstallation(config.dataDir);
+  const installation = options.installation ?? openInstallation(config.dataDir, config.sqliteSync);
   const { store, keyring } = installation;
 
   const keys = new KeyService(store, clock);
+  const fresh = new FreshCache(store);
   const faceid = phoneVerification({
     tables: loadRuleTables(),
     policy: config.policy,
     source: new RecordsSource(store, keyring),
-    store,
+    store: fresh,
     keyring,
     keys,
-    rateLimiter: new MemoryRateLimiter(),
-    dailyCounter: new MemoryDailyCounter(),
+    rateLimiter: options.limits?.rate ?? new MemoryRateLimiter(),
+    dailyCounter: options.limits?.daily ?? new MemoryDailyCounter(),
     prices: config.prices,
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
@@ -58,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const handler = createApiHandler({
     router,
-    keys: (secretId) => store.resolveKey(secretId),
+    keys: (secretId) => fresh.resolveKey(secretId),
     clock,
     defaultLanguage: config.defaultLanguage,
     onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
@@ -84,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeIdleConnections();
       });
       await store.close();
-      logger.flush();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };
 }

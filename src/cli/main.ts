@@ -83,14 +83,20 @@ export function buildProgram(): Command {
     .addOption(dataOption())
     .addOption(new Option("--port <port>", "TCP port (0 = any free port)").env("SANYAO_PORT").default(8080).argParser(port))
     .addOption(new Option("--host <host>", "address to listen on").env("SANYAO_HOST").default("127.0.0.1"))
+    .addOption(
+      new Option("--workers <n>", "server processes sharing the port and the embedded store (0 = one per core)")
+        .env("SANYAO_WORKERS")
+        .default(1)
+        .argParser(count(0)),
+    )
     .addHelpText(
       "after",
       "\nOther settings come from the environment: SANYAO_LANGUAGE (en-US|zh-CN), SANYAO_SOURCE_TIMEOUT_MS,\n" +
         "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).",
     )
-    .action(async (opts: { data: string; port: number; host: string }) => {
+    .action(async (opts: { data: string; port: number; host: string; workers: number }) => {
       const dataFlag = opts.data === "./data" ? "" : ` --data ${opts.data}`;
-      await serve({ dataDir: opts.data, port: opts.port, host: opts.host }, dataFlag);
+      await serve({ dataDir: opts.data, port: opts.port, host: opts.host, workers: opts.workers }, dataFlag);
     });
 
   const accounts = program.command("accounts").description("accounts that own keys");

@@ -1,10 +1,13 @@
-/** `sanyao serve`: first start prepares the demo, every start prints how to call it. */
+/** `sanyao serve`: first start prepares the demo, every start prints how to call it; --workers forks a cluster. */
+import cluster from "node:cluster";
+import os from "node:os";
 import { loadConfig, type ConfigOverrides } from "../config";
 import { ensureDemo, type DemoCredentials } from "../demo";
 import { openInstallation } from "../installation";
+import { IpcLimits, serveLimits } from "../limits/ipc";
 import { startServer } from "../server";
 
-function banner(url: string, dataFlag: string, demo: DemoCredentials, fresh: boolean): string {
+function banner(url: string, dataFlag: string, demo: DemoCredentials, fresh: boolean, workers: number): string {
   const endpoint = url.replace(/^http:\/\//, "");
   const sdk = [
     `const tencentcloud = require("tencentcloud-sdk-nodejs");`,
@@ -17,7 +20,7 @@ function banner(url: string, dataFlag: string, demo: DemoCredentials, fresh: boo
   ];
   return [
     "",
-    `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/`,
+    `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${workers > 1 ? ` (${workers} worker processes)` : ""}`,
     fresh ? "First start: created the data directory, installation secret, demo account, key and records." : "",
     "",
     "Demo key (account demo):",
@@ -35,20 +38,71 @@ function banner(url: string, dataFlag: string, demo: DemoCredentials, fresh: boo
     .join("\n");
 }
 
-export async function serve(overrides: ConfigOverrides, dataFlag: string): Promise<void> {
-  const config = loadConfig(overrides);
-  const installation = openInstallation(config.dataDir);
-  const demo = await ensureDemo(installation, config.accountDefaults);
-  const server = await startServer({ config, installation });
-  process.stderr.write(banner(server.url, dataFlag, demo, installation.fresh) + "\n");
+export interface ServeOptions extends ConfigOverrides {
+  /** 1: this process serves; N > 1: N worker processes share the port; 0: one per core */
+  workers: number;
+}
 
+export async function serve(options: ServeOptions, dataFlag: string): Promise<void> {
+  if (cluster.isWorker) return serveAsWorker(options);
+  const config = loadConfig(options);
+  const workers = options.workers === 0 ? os.availableParallelism() : options.workers;
+  const installation = openInstallation(config.dataDir, config.sqliteSync);
+  const demo = await ensureDemo(installation, config.accountDefaults);
+  if (workers <= 1) {
+    const server = await startServer({ config, installation });
+    process.stderr.write(banner(server.url, dataFlag, demo, installation.fresh, 1) + "\n");
+    stopOnSignals(() => server.close());
+    return;
+  }
+
+  // Primary: prepares the data directory (above), keeps the shared counters, forks the workers.
+  await installation.store.close();
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  let announced = false;
   let stopping = false;
-  const stop = (signal: string) => {
+  for (let i = 0; i < workers; i++) {
+    const worker = cluster.fork();
+    serveLimits(worker);
+    worker.on("message", (msg: { sanyaoListening?: number }) => {
+      if (msg?.sanyaoListening !== undefined && !announced) {
+        announced = true;
+        const url = `http://${host}:${msg.sanyaoListening}`;
+        process.stderr.write(banner(url, dataFlag, demo, installation.fresh, workers) + "\n");
+      }
+    });
+  }
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`sanyao: worker ${worker.process.pid} stopped (${signal ?? code}); starting another\n`);
+    serveLimits(cluster.fork());
+  });
+  stopOnSignals(async () => {
+    stopping = true;
+    await new Promise<void>((resolve) => cluster.disconnect(() => resolve()));
+  });
+}
+
+async function serveAsWorker(options: ServeOptions): Promise<void> {
+  const config = loadConfig(options);
+  const limits = new IpcLimits();
+  const server = await startServer({ config, limits: { rate: limits, daily: limits } });
+  process.send!({ sanyaoListening: server.port });
+  // The primary disconnects its workers to stop them: finish what is in flight, then leave.
+  process.on("disconnect", () => void server.close().then(() => process.exit(0)));
+  process.on("SIGTERM", () => undefined);
+  process.on("SIGINT", () => undefined);
+}
+
+function stopOnSignals(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = () => {
     if (stopping) return;
     stopping = true;
-    server.logger.info({ signal }, "shutting down");
-    void server.close().then(() => process.exit(0));
+    void close().then(() => process.exit(0));
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
+
+

@@ -1,0 +1,240 @@
+/**
+ * `npm run bench`: the signed PhoneVerification path against a bare node:http server, in one run on one machine.
+ * Every server and the load generator are separate processes on 127.0.0.1; each phase is bounded in time.
+ */
+import { Command } from "commander";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { callApi, generateDataKey } from "../src/client/call";
+import { encryptRequestFields } from "../src/client/field-encryption";
+import { signTc3 } from "../src/client/signer";
+import { openInstallation } from "../src/installation";
+import { packageRoot } from "../src/paths";
+import { RecordsSource } from "../src/sources/records";
+import { summariseProfile } from "./profile";
+import { ensureDataset, person, type Dataset } from "./dataset";
+import { cpuSeconds, peakRssMiB, processTree, startProcess, type Started } from "./proc";
+
+const run = promisify(execFile);
+const BIN = path.join(packageRoot, "bin", "sanyao.js");
+const DIST = path.join(packageRoot, "dist", "bench");
+const log = (line: string) => process.stderr.write(line + "\n");
+
+interface Load {
+  rps: number;
+  total: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+interface Measured extends Load {
+  cpuMsPer1000: number;
+  peakRssMiB: number;
+}
+
+interface Options {
+  profile?: boolean;
+  records: number;
+  connections: number;
+  duration: number;
+  workers: number;
+  big: boolean;
+}
+
+async function load(url: string, o: Options, requestsFile?: string, overallRate?: number): Promise<Load> {
+  const spec = { url, connections: o.connections, durationSeconds: o.duration, requestsFile, overallRate };
+  const { stdout } = await run(process.execPath, [path.join(DIST, "load.js"), JSON.stringify(spec)], { timeout: (o.duration + 60) * 1000 });
+  return JSON.parse(stdout) as Load;
+}
+
+async function measure(server: Started, o: Options, requestsFile?: string, overallRate?: number): Promise<Measured> {
+  const pids = processTree(server.child.pid!);
+  const cpuBefore = cpuSeconds(pids);
+  const result = await load(`http://127.0.0.1:${server.port}`, o, requestsFile, overallRate);
+  const cpu = cpuSeconds(processTree(server.child.pid!)) - cpuBefore;
+  return { ...result, cpuMsPer1000: (cpu * 1000 * 1000) / Math.max(1, result.total), peakRssMiB: peakRssMiB(processTree(server.child.pid!)) };
+}
+
+/** The realistic mix: mostly charged (0, -4), some not on record (-9), some pre-check failures. */
+function mix(i: number, records: number): Record<string, string> {
+  const p = person((i * 7919) % records);
+  const base = { Phone: p.phone, Name: p.name, IdCard: p.idcard };
+  switch (i % 10) {
+    case 0: case 1: case 2: case 3: case 4: case 5: return base; // 0
+    case 6: case 7: return { ...base, Name: base.Name === "张伟" ? "李娜" : "张伟" }; // -4
+    case 8: return { ...base, Phone: "139" + base.Phone.slice(3) }; // -9
+    default: return [{ ...base, Phone: "1380000" }, { ...base, IdCard: base.IdCard.slice(0, 17) + "Y" }, { ...base, Name: "张3" }][i % 3]!; // -6/-7/-8
+  }
+}
+
+function writeRequests(file: string, port: number, d: Dataset, bodies: Array<Record<string, unknown>>): void {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const requests = bodies.map((params) => {
+    const body = JSON.stringify(params);
+    const headers = signTc3({
+      secretId: d.secretId, secretKey: d.secretKey, service: "faceid", host: `127.0.0.1:${port}`,
+      action: "PhoneVerification", version: "2018-03-01", timestamp, body,
+    });
+    return { method: "POST", path: "/", headers, body };
+  });
+  fs.writeFileSync(file, JSON.stringify(requests));
+}
+
+async function checkMix(port: number, d: Dataset, bodies: Array<Record<string, unknown>>): Promise<Record<string, number>> {
+  const seen: Record<string, number> = {};
+  for (const params of bodies.slice(0, 200)) {
+    const { response } = await callApi({
+      endpoint: `http://127.0.0.1:${port}`, secretId: d.secretId, secretKey: d.secretKey,
+      service: "faceid", version: "2018-03-01", action: "PhoneVerification", params,
+    });
+    const code = (response.Result as string | undefined) ?? (response.Error as { Code: string }).Code;
+    seen[code] = (seen[code] ?? 0) + 1;
+  }
+  return seen;
+}
+
+async function lookupLatency(records: number): Promise<{ records: number; p50us: number; p99us: number }> {
+  const d = await ensureDataset(records, log);
+  const inst = openInstallation(d.dataDir);
+  const source = new RecordsSource(inst.store, inst.keyring);
+  const samples: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const p = person((i * 104729) % records);
+    const t = process.hrtime.bigint();
+    await source.verify({ phone: p.phone, name: p.name, idCard: p.idcard });
+    samples.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  await inst.store.close();
+  samples.sort((a, b) => a - b);
+  return { records, p50us: samples[Math.floor(samples.length * 0.5)]!, p99us: samples[Math.floor(samples.length * 0.99)]! };
+}
+
+async function main(o: Options): Promise<void> {
+  const started = new Date();
+  const dataset = await ensureDataset(o.records, log);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-bench-"));
+  const serverLog = path.join(tmp, "server.log");
+  const serverEnv = { SANYAO_LOG_LEVEL: "info" };
+  const profileDir = path.join(tmp, "profile");
+  const sanyao = (workers: number, profile = false) =>
+    startProcess([...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), BIN, "serve", "--data", dataset.dataDir, "--port", "0", "--workers", String(workers)], /at http:\/\/127\.0\.0\.1:(\d+)\//, serverEnv, serverLog);
+
+  log(`bare node:http, ${o.connections} connections, ${o.duration} s …`);
+  const bareServer = await startProcess([path.join(DIST, "bare-server.js")], /listening (\d+)/);
+  const bare = await measure(bareServer, o);
+  await bareServer.stop();
+
+  const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, o.records));
+  let server = await sanyao(1, o.profile);
+  const mixSeen = await checkMix(server.port, dataset, bodies);
+  const plainFile = path.join(tmp, "plain.json");
+  writeRequests(plainFile, server.port, dataset, bodies);
+  log(`PhoneVerification, simple mode, mix ${JSON.stringify(mixSeen)} …`);
+  const full = await measure(server, o, plainFile);
+  log(`the same paced at half that rate (${Math.round(full.rps / 2)}/s) …`);
+  writeRequests(plainFile, server.port, dataset, bodies);
+  const paced = await measure(server, o, plainFile, Math.round(full.rps / 2));
+
+  log("the same with encrypted fields …");
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  const created = await callApi({
+    endpoint, secretId: dataset.secretId, secretKey: dataset.secretKey, service: "kms", version: "2019-01-18",
+    action: "CreateKey", region: "ap-guangzhou", params: { Alias: `bench-${Date.now()}` },
+  });
+  const dataKey = await generateDataKey({
+    endpoint, secretId: dataset.secretId, secretKey: dataset.secretKey, keyId: created.response.KeyId as string, region: "ap-guangzhou",
+  });
+  const encryptedBodies = bodies.map((b) => encryptRequestFields(b, dataKey, ["IdCard", "Name", "Phone"]));
+  const encryptedMix = await checkMix(server.port, dataset, encryptedBodies);
+  assertSameMix(mixSeen, encryptedMix);
+  const encryptedFile = path.join(tmp, "encrypted.json");
+  writeRequests(encryptedFile, server.port, dataset, encryptedBodies);
+  const encrypted = await measure(server, o, encryptedFile);
+  await server.stop();
+  const profile = o.profile ? summariseProfile(path.join(profileDir, fs.readdirSync(profileDir)[0]!)) : undefined;
+
+  log(`--workers ${o.workers} …`);
+  server = await sanyao(o.workers);
+  writeRequests(plainFile, server.port, dataset, bodies);
+  const workers = await measure(server, o, plainFile);
+  await server.stop();
+
+  log("lookup latency …");
+  const lookups = [await lookupLatency(10_000), await lookupLatency(o.records)];
+  if (o.big) lookups.push(await lookupLatency(10_000_000));
+
+  const result = {
+    when: started.toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    options: o,
+    note: "server and load generator share the machine's cores",
+    importSeconds: dataset.importSeconds,
+    mix: mixSeen,
+    bare,
+    full,
+    ratio: full.rps / bare.rps,
+    paced: { ...paced, targetRps: Math.round(full.rps / 2) },
+    encrypted,
+    workers: { ...workers, n: o.workers, scaling: workers.rps / full.rps },
+    lookups,
+    profile,
+  };
+  fs.mkdirSync(path.join(packageRoot, "bench", "results"), { recursive: true });
+  const out = path.join(packageRoot, "bench", "results", `${started.toISOString().replace(/[:.]/g, "-")}.json`);
+  fs.writeFileSync(out, JSON.stringify(result, null, 2));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  printTable(result, out);
+  if (profile) process.stdout.write(["", "profile of the single-process server over the three phases above:", ...profile].join("\n") + "\n");
+}
+
+function assertSameMix(a: Record<string, number>, b: Record<string, number>): void {
+  if (JSON.stringify(Object.entries(a).sort()) !== JSON.stringify(Object.entries(b).sort())) {
+    throw new Error(`encrypted answers differ from plaintext: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+}
+
+function printTable(r: {
+  bare: Measured; full: Measured; paced: Measured & { targetRps: number }; encrypted: Measured; workers: Measured & { n: number; scaling: number };
+  ratio: number; lookups: Array<{ records: number; p50us: number; p99us: number }>; machine: { cpus: number; model?: string };
+}, out: string): void {
+  const row = (name: string, m: Measured) =>
+    `| ${name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${m.cpuMsPer1000.toFixed(0)} | ${m.peakRssMiB.toFixed(0)} | ${m.non2xx + m.errors + m.timeouts} |`;
+  const lines = [
+    `machine: ${r.machine.cpus} × ${r.machine.model ?? "?"}; server and load generator share it`,
+    "",
+    "| scenario | req/s | p50 ms | p99 ms | server CPU ms / 1000 req | peak RSS MiB | errors |",
+    "|---|---|---|---|---|---|---|",
+    row("bare node:http", r.bare),
+    row("PhoneVerification (1 process)", r.full),
+    row(`same, paced at ${r.paced.targetRps}/s`, r.paced),
+    row("encrypted fields", r.encrypted),
+    row(`--workers ${r.workers.n}`, r.workers),
+    "",
+    `full path / bare node:http: ${r.ratio.toFixed(2)}×; --workers ${r.workers.n} / 1 process: ${r.workers.scaling.toFixed(2)}×`,
+    ...r.lookups.map((l) => `lookup with ${l.records.toLocaleString()} records: p50 ${l.p50us.toFixed(1)} µs, p99 ${l.p99us.toFixed(1)} µs`),
+    "",
+    `written to ${path.relative(process.cwd(), out)}`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+const program = new Command("bench")
+  .description("benchmark the signed PhoneVerification path against bare node:http (127.0.0.1 only)")
+  .option("--records <n>", "synthetic records in the store", (v) => Number(v), 1_000_000)
+  .option("--connections <n>", "concurrent connections of the load generator", (v) => Number(v), 64)
+  .option("--duration <s>", "seconds per phase", (v) => Number(v), 10)
+  .option("--workers <n>", "server processes for the scaling phase", (v) => Number(v), 2)
+  .option("--profile", "record a CPU profile of the single-process server and print where its time goes")
+  .option("--big", "also measure lookups with 10,000,000 records (builds a ~2 GB cache once)")
+  .action((o: Options) => main(o))
+  .showHelpAfterError();
+program.parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

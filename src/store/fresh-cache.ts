@@ -1,0 +1,50 @@
+/**
+ * The request path reads the same key and account rows for every call. They are kept for `ttlMs`, so a change
+ * made by the CLI or another instance is seen within that time (the promise is one second; the default is a
+ * quarter of it). Charges made here are applied to the cached balance at once, so this process refuses the
+ * call after the one that crossed zero without waiting for the cache to expire.
+ */
+import type { Credential } from "../api3/authenticate";
+import type { Account, ChargeEntry, Store } from "./contract";
+
+export const FRESHNESS_MS = 250;
+
+interface Entry<T> {
+  value: T;
+  until: number;
+}
+
+export class FreshCache {
+  private readonly keys = new Map<string, Entry<Credential | undefined>>();
+  private readonly accounts = new Map<string, Entry<Account | undefined>>();
+
+  constructor(
+    private readonly store: Pick<Store, "resolveKey" | "getAccount" | "charge">,
+    private readonly ttlMs = FRESHNESS_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  private async read<T>(map: Map<string, Entry<T>>, id: string, load: () => Promise<T>): Promise<T> {
+    const t = this.now();
+    const hit = map.get(id);
+    if (hit && hit.until > t) return hit.value;
+    const value = await load();
+    if (map.size >= 10_000) map.clear();
+    map.set(id, { value, until: t + this.ttlMs });
+    return value;
+  }
+
+  resolveKey(secretId: string): Promise<Credential | undefined> {
+    return this.read(this.keys, secretId, () => this.store.resolveKey(secretId));
+  }
+
+  getAccount(accountId: string): Promise<Account | undefined> {
+    return this.read(this.accounts, accountId, () => this.store.getAccount(accountId));
+  }
+
+  async charge(entry: ChargeEntry): Promise<void> {
+    await this.store.charge(entry);
+    const cached = this.accounts.get(entry.accountId)?.value;
+    if (cached) cached.balance -= entry.unitPrice;
+  }
+}
