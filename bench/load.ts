@@ -10,8 +10,6 @@ interface LoadSpec {
   url: string;
   connections: number;
   durationSeconds: number;
-  /** requests per second over all connections; absent = as fast as possible */
-  overallRate?: number;
   requestsFile?: string;
 }
 
@@ -23,7 +21,6 @@ autocannon(
     url: spec.url,
     connections: spec.connections,
     duration: spec.durationSeconds,
-    overallRate: spec.overallRate,
     requests,
   },
   (err: Error | null, result: {
@@ -40,7 +37,8 @@ autocannon(
     }
     process.stdout.write(
       JSON.stringify({
-        rps: result.requests.average, debug: { total: result.requests.total, duration: result.duration, start: (result as unknown as {start: Date}).start, finish: (result as unknown as {finish: Date}).finish },
+        // the mean of autocannon's per-second samples; its `duration` also counts the set-up of the requests
+        rps: result.requests.average,
         total: result.requests.total,
         p50: result.latency.p50,
         p90: result.latency.p90,

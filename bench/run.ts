@@ -47,16 +47,25 @@ interface Options {
   big: boolean;
 }
 
-async function load(url: string, o: Options, requestsFile?: string, overallRate?: number): Promise<Load> {
-  const spec = { url, connections: o.connections, durationSeconds: o.duration, requestsFile, overallRate };
+async function load(url: string, o: Options, requestsFile?: string): Promise<Load> {
+  const spec = { url, connections: o.connections, durationSeconds: o.duration, requestsFile };
   const { stdout } = await run(process.execPath, [path.join(DIST, "load.js"), JSON.stringify(spec)], { timeout: (o.duration + 60) * 1000 });
   return JSON.parse(stdout) as Load;
 }
 
-async function measure(server: Started, o: Options, requestsFile?: string, overallRate?: number): Promise<Measured> {
+async function paced(url: string, o: Options, requestsFile: string, rate: number): Promise<Load> {
+  const spec = { url, rate, durationSeconds: o.duration, connections: o.connections, requestsFile };
+  const { stdout } = await run(process.execPath, [path.join(DIST, "paced.js"), JSON.stringify(spec)], { timeout: (o.duration + 60) * 1000 });
+  return JSON.parse(stdout) as Load;
+}
+
+async function measure(server: Started, o: Options, requestsFile?: string, rate?: number): Promise<Measured> {
   const pids = processTree(server.child.pid!);
   const cpuBefore = cpuSeconds(pids);
-  const result = await load(`http://127.0.0.1:${server.port}`, o, requestsFile, overallRate);
+  const url = `http://127.0.0.1:${server.port}`;
+  // autocannon's overallRate times latency from its own queue, not from when a request was due: paced load
+  // has its own open-loop sender.
+  const result = rate ? await paced(url, o, requestsFile!, rate) : await load(url, o, requestsFile);
   const cpu = cpuSeconds(processTree(server.child.pid!)) - cpuBefore;
   return { ...result, cpuMsPer1000: (cpu * 1000 * 1000) / Math.max(1, result.total), peakRssMiB: peakRssMiB(processTree(server.child.pid!)) };
 }
@@ -125,15 +134,18 @@ async function main(o: Options): Promise<void> {
   const sanyao = (workers: number, profile = false) =>
     startProcess([...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), BIN, "serve", "--data", dataset.dataDir, "--port", "0", "--workers", String(workers)], /at http:\/\/127\.0\.0\.1:(\d+)\//, serverEnv, serverLog);
 
+  const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, o.records));
+  const plainFile = path.join(tmp, "plain.json");
+
+  // The ceiling gets the very same signed requests, so the load generator does the same work in both.
   log(`bare node:http, ${o.connections} connections, ${o.duration} s …`);
   const bareServer = await startProcess([path.join(DIST, "bare-server.js")], /listening (\d+)/);
-  const bare = await measure(bareServer, o);
+  writeRequests(plainFile, bareServer.port, dataset, bodies);
+  const bare = await measure(bareServer, o, plainFile);
   await bareServer.stop();
 
-  const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, o.records));
   let server = await sanyao(1, o.profile);
   const mixSeen = await checkMix(server.port, dataset, bodies);
-  const plainFile = path.join(tmp, "plain.json");
   writeRequests(plainFile, server.port, dataset, bodies);
   log(`PhoneVerification, simple mode, mix ${JSON.stringify(mixSeen)} …`);
   const full = await measure(server, o, plainFile);

@@ -1,13 +1,16 @@
 /**
  * TC3-HMAC-SHA256 (api3-protocol.md §3.3–3.4): the arithmetic shared by the server's verifier and our client.
  */
-import { createHash, createHmac } from "node:crypto";
+import crypto, { createHash, createHmac } from "node:crypto";
 
 export const TC3_ALGORITHM = "TC3-HMAC-SHA256";
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+// crypto.hash (Node 20.12+) is the one-shot digest, about twice as fast as createHash for short inputs.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: "hex") => string }).hash;
+
 export function sha256Hex(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
+  return oneShot ? oneShot("sha256", data, "hex") : createHash("sha256").update(data).digest("hex");
 }
 
 export interface CanonicalRequestParts {
