@@ -6,5 +6,6 @@ export type { Logger };
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   // Buffered, asynchronous writes: one log line per request must not cost a write(2) per request.
   const out = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, out);
+  // pid tells the processes of `serve --workers N` apart.
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, out);
 }
