@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { idCheckChar } from "../src/rules/idcard";
 import { openInstallation } from "../src/installation";
+import { loadConfig } from "../src/config";
 import { importRows } from "../src/sources/import";
 import { loadRuleTables } from "../src/rules/tables";
 import { defaultPolicy } from "../src/rules/policy";
@@ -42,7 +43,7 @@ export async function ensureDataset(records: number, log: (line: string) => void
 
   fs.rmSync(dataDir, { recursive: true, force: true });
   log(`building ${records.toLocaleString()} synthetic records in ${path.relative(process.cwd(), dataDir)} (once; cached) …`);
-  const inst = openInstallation(dataDir);
+  const inst = await openInstallation(loadConfig({ dataDir }, {}));
   const started = process.hrtime.bigint();
   const summary = await importRows(
     (async function* () {

@@ -12,6 +12,7 @@ import { callApi, generateDataKey } from "../src/client/call";
 import { encryptRequestFields } from "../src/client/field-encryption";
 import { signTc3 } from "../src/client/signer";
 import { openInstallation } from "../src/installation";
+import { loadConfig } from "../src/config";
 import { packageRoot } from "../src/paths";
 import { RecordsSource } from "../src/sources/records";
 import { summariseProfile } from "./profile";
@@ -110,7 +111,7 @@ async function checkMix(port: number, d: Dataset, bodies: Array<Record<string, u
 
 async function lookupLatency(records: number): Promise<{ records: number; p50us: number; p99us: number }> {
   const d = await ensureDataset(records, log);
-  const inst = openInstallation(d.dataDir);
+  const inst = await openInstallation(loadConfig({ dataDir: d.dataDir }, {}));
   const source = new RecordsSource(inst.store, inst.keyring);
   const samples: number[] = [];
   for (let i = 0; i < 20_000; i++) {

@@ -4,7 +4,17 @@ import { parseAmount } from "./money";
 import { defaultPolicy, type PrecheckPolicy } from "./rules/policy";
 
 export interface Config {
+  /** embedded mode: the directory holding the secret and the SQLite database */
   dataDir: string;
+  /** scale-out mode: PostgreSQL for state (SANYAO_DATABASE_URL) … */
+  databaseUrl: string | undefined;
+  databaseSchema: string;
+  /** … and Redis for the shared counters (SANYAO_REDIS_URL) */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  /** scale-out mode: the installation secret every instance shares (SANYAO_SECRET_FILE, or SANYAO_SECRET as hex) */
+  secretFile: string | undefined;
+  secretHex: string | undefined;
   host: string;
   port: number;
   defaultLanguage: Language;
@@ -22,7 +32,7 @@ export interface Config {
   prices: { simple: number; detailed: number };
 }
 
-export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port">>;
+export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl">>;
 
 export class ConfigError extends Error {}
 
@@ -62,6 +72,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const port = overrides.port ?? int("SANYAO_PORT", env.SANYAO_PORT, 8080, 0, 65535);
   return {
     dataDir: overrides.dataDir ?? (env.SANYAO_DATA_DIR || "./data"),
+    databaseUrl: overrides.databaseUrl ?? (env.SANYAO_DATABASE_URL || undefined),
+    databaseSchema: env.SANYAO_DATABASE_SCHEMA || "sanyao",
+    redisUrl: env.SANYAO_REDIS_URL || undefined,
+    redisPrefix: env.SANYAO_REDIS_PREFIX || "sanyao:",
+    secretFile: env.SANYAO_SECRET_FILE || undefined,
+    secretHex: env.SANYAO_SECRET || undefined,
     host: overrides.host ?? (env.SANYAO_HOST || "127.0.0.1"),
     port,
     defaultLanguage: oneOf("SANYAO_LANGUAGE", env.SANYAO_LANGUAGE, ["en-US", "zh-CN"], "en-US"),

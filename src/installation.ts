@@ -1,18 +1,69 @@
-/** An installation: its data directory, secret and store, opened the same way by the server and the CLI. */
-import { Keyring, loadOrCreateSecret } from "./secret";
+/**
+ * An installation: its secret, store and (in scale-out mode) shared counters, opened the same way by the server
+ * and the CLI. Embedded: a data directory with the secret and a SQLite file. Scale-out: PostgreSQL and Redis by
+ * URL, with the secret every instance must share.
+ */
+import fs from "node:fs";
+import { ConfigError, type Config } from "./config";
+import { RedisLimits } from "./limits/redis";
+import { Keyring, loadOrCreateSecret, parseSecret } from "./secret";
 import type { Store } from "./store/contract";
-import { SqliteStore, type SqliteSync } from "./store/sqlite";
+import { PostgresStore } from "./store/postgres";
+import { SqliteStore } from "./store/sqlite";
 
 export interface Installation {
-  dataDir: string;
+  mode: "embedded" | "scale-out";
+  /** embedded mode only */
+  dataDir: string | undefined;
   keyring: Keyring;
   store: Store;
-  /** true when this call created the installation secret */
+  /** counters shared by all instances, when SANYAO_REDIS_URL is set */
+  sharedLimits: RedisLimits | undefined;
+  /** true when this call created the installation secret (embedded first start) */
   fresh: boolean;
+  close(): Promise<void>;
 }
 
-export function openInstallation(dataDir: string, sync: SqliteSync = "normal"): Installation {
-  const { secret, created } = loadOrCreateSecret(dataDir);
-  const keyring = new Keyring(secret);
-  return { dataDir, keyring, store: new SqliteStore(dataDir, keyring, sync), fresh: created };
+export const SECRET_HELP =
+  "In scale-out mode every instance must use the same installation secret. Create one once with\n" +
+  "  sanyao secret create --out /etc/sanyao/secret\n" +
+  "and give it to every instance as SANYAO_SECRET_FILE=/etc/sanyao/secret (or its 64 hex characters as SANYAO_SECRET).";
+
+function scaleOutSecret(config: Config): Buffer {
+  if (config.secretFile) {
+    let text: string;
+    try {
+      text = fs.readFileSync(config.secretFile, "utf8");
+    } catch (err) {
+      throw new ConfigError(`Cannot read SANYAO_SECRET_FILE ${config.secretFile}: ${(err as Error).message}\n${SECRET_HELP}`);
+    }
+    return parseSecret(text, "SANYAO_SECRET_FILE");
+  }
+  if (config.secretHex) return parseSecret(config.secretHex, "SANYAO_SECRET");
+  throw new ConfigError(`No installation secret.\n${SECRET_HELP}`);
+}
+
+export async function openInstallation(config: Config): Promise<Installation> {
+  if (!config.databaseUrl) {
+    if (config.redisUrl) throw new ConfigError("SANYAO_REDIS_URL goes with SANYAO_DATABASE_URL (scale-out mode).");
+    const { secret, created } = loadOrCreateSecret(config.dataDir);
+    const keyring = new Keyring(secret);
+    const store = new SqliteStore(config.dataDir, keyring, config.sqliteSync);
+    return { mode: "embedded", dataDir: config.dataDir, keyring, store, sharedLimits: undefined, fresh: created, close: () => store.close() };
+  }
+  const keyring = new Keyring(scaleOutSecret(config));
+  const store = await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, keyring);
+  const sharedLimits = config.redisUrl ? new RedisLimits(config.redisUrl, config.redisPrefix) : undefined;
+  return {
+    mode: "scale-out",
+    dataDir: undefined,
+    keyring,
+    store,
+    sharedLimits,
+    fresh: false,
+    async close() {
+      await store.close();
+      await sharedLimits?.close();
+    },
+  };
 }

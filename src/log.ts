@@ -3,9 +3,23 @@ import pino, { type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export interface Logging {
+  logger: Logger;
+  /** writes out what is buffered (on shutdown) */
+  flush(): Promise<void>;
+}
+
+export function createLogging(level: string, destination?: DestinationStream): Logging {
   // Buffered, asynchronous writes: one log line per request must not cost a write(2) per request.
-  const out = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const ownStream = destination ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
   // pid tells the processes of `serve --workers N` apart.
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, out);
+  const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination ?? ownStream!);
+  return {
+    logger,
+    flush: () =>
+      new Promise<void>((resolve) => {
+        if (!ownStream) return resolve();
+        ownStream.flush(() => resolve());
+      }),
+  };
 }

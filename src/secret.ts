@@ -12,10 +12,15 @@ export function secretPath(dataDir: string): string {
   return path.join(dataDir, SECRET_FILE);
 }
 
-function parseSecret(text: string, where: string): Buffer {
+export function parseSecret(text: string, where: string): Buffer {
   const hex = text.trim();
   if (!/^[0-9a-f]{64}$/i.test(hex)) throw new Error(`${where} must hold 64 hex characters (32 bytes).`);
   return Buffer.from(hex, "hex");
+}
+
+/** Writes a new secret to `file` (mode 0600), never over an existing one. */
+export function createSecretFile(file: string): void {
+  fs.writeFileSync(file, randomBytes(32).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
 }
 
 /** Reads data/secret, creating it (mode 0600) on first start. */

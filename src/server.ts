@@ -7,11 +7,12 @@ import { Router } from "./api3/router";
 import type { Config } from "./config";
 import { phoneVerification } from "./faceid/phone-verification";
 import { openInstallation, type Installation } from "./installation";
-import { createLogger, type Logger } from "./log";
 import { kmsProduct } from "./kms/actions";
 import { KeyService } from "./kms/keys";
 import type { DailyCounter, RateLimiter } from "./limits/contract";
 import { MemoryDailyCounter, MemoryRateLimiter } from "./limits/memory";
+import { createLogging, type Logger } from "./log";
+import { Metrics } from "./metrics";
 import { loadRuleTables } from "./rules/tables";
 import { RecordsSource } from "./sources/records";
 import { FreshCache } from "./store/fresh-cache";
@@ -23,7 +24,7 @@ export interface ServerOptions {
   logDestination?: DestinationStream;
   /** an installation opened by the caller (the serve command opens it first to prepare the demo) */
   installation?: Installation;
-  /** the counters of the rate limit and daily caps; in-process unless given (cluster workers share the primary's) */
+  /** counters for the rate limit and daily caps: Redis when configured, else these, else in-process */
   limits?: { rate: RateLimiter; daily: DailyCounter };
 }
 
@@ -35,12 +36,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long a shutdown waits for requests in flight before it closes their connections. */
+const DRAIN_MS = 5000;
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
   const clock = options.clock ?? Date.now;
-  const logger = createLogger(config.logLevel, options.logDestination);
-  const installation = options.installation ?? openInstallation(config.dataDir, config.sqliteSync);
-  const { store, keyring } = installation;
+  const logging = createLogging(config.logLevel, options.logDestination);
+  const { logger } = logging;
+  const installation = options.installation ?? (await openInstallation(config));
+  const { store, keyring, sharedLimits } = installation;
+  if (installation.mode === "scale-out" && !sharedLimits) {
+    logger.warn("SANYAO_REDIS_URL is not set: rate limits and daily caps are counted per instance, not across instances");
+  }
+  const limits = sharedLimits
+    ? { rate: sharedLimits, daily: sharedLimits }
+    : options.limits ?? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter() };
 
   const keys = new KeyService(store, clock);
   const fresh = new FreshCache(store);
@@ -51,8 +62,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store: fresh,
     keyring,
     keys,
-    rateLimiter: options.limits?.rate ?? new MemoryRateLimiter(),
-    dailyCounter: options.limits?.daily ?? new MemoryDailyCounter(),
+    rateLimiter: limits.rate,
+    dailyCounter: limits.daily,
     prices: config.prices,
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
@@ -61,14 +72,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     .register({ service: "faceid", versions: new Map([["2018-03-01", new Map([[faceid.name, faceid]])]]) })
     .register(kmsProduct(keys, config.kmsRegions));
 
+  const metrics = new Metrics();
   const handler = createApiHandler({
     router,
     keys: (secretId) => fresh.resolveKey(secretId),
     clock,
     defaultLanguage: config.defaultLanguage,
     onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
+    onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
     logger,
     audit: (entry) => store.appendAudit(entry),
+    metrics,
+    readiness: async () => {
+      const checks: Record<string, string> = {};
+      const probe = async (name: string, ping: () => Promise<void>) => {
+        try {
+          await ping();
+          checks[name] = "ok";
+        } catch (err) {
+          checks[name] = err instanceof Error ? err.message : String(err);
+        }
+      };
+      await Promise.all([probe("store", () => store.ping()), ...(sharedLimits ? [probe("redis", () => sharedLimits.ping())] : [])]);
+      return { ready: Object.values(checks).every((v) => v === "ok"), checks };
+    },
   });
   // Headers up to 64 KiB reach us, so a GET over the 32 KiB API limit gets an envelope, not a bare 431.
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, handler);
@@ -84,12 +111,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     installation,
     logger,
     async close() {
+      // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
         server.closeIdleConnections();
       });
-      await store.close();
-      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      await installation.close();
+      await logging.flush();
     },
   };
 }

@@ -1,19 +1,19 @@
 /** Rate limit, daily caps, account states and the ledger, through HTTP and the CLI. */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, it } from "node:test";
 import { callTc3, type Key } from "./helpers/call";
-import { sanyao, within } from "./helpers/cli";
-import { startTestServer, type TestServer } from "./helpers/server";
+import { within } from "./helpers/cli";
+import { startTestServer, type TestServer, describeBackends } from "./helpers/server";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 const LI = { Phone: "13900005678", Name: "李四", IdCard: "32010219881115306X" };
 // 2026-11-29 12:00:00.100 China time
 const NOON = Date.UTC(2026, 10, 29, 4, 0, 0, 100);
 
-describe("limits, account states and the ledger", () => {
+describeBackends("limits, account states and the ledger", (backend) => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ SANYAO_RATE_LIMIT: "20", SANYAO_DAILY_CAP: "0", SANYAO_PRICE_SIMPLE: "0.30", SANYAO_PRICE_DETAILED: "0.50" });
+    server = await startTestServer({ SANYAO_RATE_LIMIT: "20", SANYAO_DAILY_CAP: "0", SANYAO_PRICE_SIMPLE: "0.30", SANYAO_PRICE_DETAILED: "0.50" }, backend);
     await server.addRecords([
       { phone: ZHANG.Phone, name: ZHANG.Name, idcard: ZHANG.IdCard },
       { phone: LI.Phone, name: LI.Name, idcard: LI.IdCard },
@@ -24,7 +24,7 @@ describe("limits, account states and the ledger", () => {
   const at = (key: Key, params: Record<string, unknown>, nowMs: number) =>
     callTc3(server.port, key, params, { timestamp: Math.floor(nowMs / 1000) });
   const cli = async (...args: string[]) => {
-    const res = await sanyao([...args, "--data", server.dataDir, "--json"]);
+    const res = await server.cli([...args, "--json"]);
     assert.equal(res.code, 0, res.stderr);
     return JSON.parse(res.stdout);
   };
@@ -189,7 +189,7 @@ describe("limits, account states and the ledger", () => {
     assert.deepEqual(usage.totals, { calls: 5, charged: 4, amount: "1.40" });
     const filtered = await cli("usage", "--account", key.accountId, "--from", "2026-11-28", "--to", "2026-11-29");
     assert.deepEqual(filtered.totals, { calls: 2, charged: 2, amount: "0.60" });
-    const csv = await sanyao(["usage", "--account", key.accountId, "--csv", "--data", server.dataDir]);
+    const csv = await server.cli(["usage", "--account", key.accountId, "--csv"]);
     assert.equal(csv.stdout.split("\n")[0], "accountId,day,mode,calls,charged,amount");
     assert.equal(csv.stdout.trim().split("\n").length, 4);
   });

@@ -1,16 +1,16 @@
 /** PhoneVerification behaviour through HTTP: every result code, ResultDetail, Isp, parameters. */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, it } from "node:test";
 import { callTc3, verify, type Key } from "./helpers/call";
-import { startTestServer, type TestServer } from "./helpers/server";
+import { startTestServer, type TestServer, describeBackends } from "./helpers/server";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 
-describe("PhoneVerification", () => {
+describeBackends("PhoneVerification", (backend) => {
   let server: TestServer;
   let key: Key;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     key = await server.addAccount();
     await server.addRecords([
       { phone: "13800001234", name: "张三", idcard: "110105199003072143" },

@@ -1,19 +1,19 @@
 /** The API 3.0 envelope and its common errors, through raw HTTP. */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, it } from "node:test";
 import { callTc3, type Key } from "./helpers/call";
 import { within } from "./helpers/cli";
-import { rawRequest, startTestServer, type TestServer } from "./helpers/server";
+import { rawRequest, startTestServer, type TestServer, describeBackends } from "./helpers/server";
 import { LIMITS } from "../src/api3/http";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe("API 3.0 protocol", () => {
+describeBackends("API 3.0 protocol", (backend) => {
   let server: TestServer;
   let key: Key;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     key = await server.addAccount();
     await server.addRecords([{ phone: ZHANG.Phone, name: ZHANG.Name, idcard: ZHANG.IdCard }]);
   });

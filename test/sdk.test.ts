@@ -1,7 +1,7 @@
 /** The official Node SDKs, unchanged but for the endpoint, in every signing mode they offer. */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { startTestServer, type TestServer } from "./helpers/server";
+import { after, before, it } from "node:test";
+import { startTestServer, type TestServer, describeBackends } from "./helpers/server";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const tencentcloud = require("tencentcloud-sdk-nodejs");
@@ -17,11 +17,11 @@ interface SdkError {
 
 const PERSON = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 
-describe("official SDK clients", () => {
+describeBackends("official SDK clients", (backend) => {
   let server: TestServer;
   let key: { secretId: string; secretKey: string };
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     key = await server.addAccount("sdk");
     await server.addRecords([{ phone: PERSON.Phone, name: PERSON.Name, idcard: PERSON.IdCard }]);
   });

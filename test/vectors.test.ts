@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
-import { fixtures, rawRequest, startTestServer, type TestServer } from "./helpers/server";
+import { after, before, it } from "node:test";
+import { fixtures, rawRequest, startTestServer, type TestServer, describeBackends } from "./helpers/server";
 
 interface Vector {
   id: string;
@@ -21,10 +21,10 @@ interface Vector {
 const load = (file: string): Vector[] => JSON.parse(fs.readFileSync(path.join(fixtures, file), "utf8")).vectors;
 const AUTH_CODES = /^(AuthFailure\.|MissingParameter$)/;
 
-describe("official SDK signature vectors", () => {
+describeBackends("official SDK signature vectors", (backend) => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     const account = await server.installation.store.createAccount("vectors", { rateLimit: 100, dailyCap: 0, balance: 100_000 });
     const [first] = load("tc3.json");
     await server.installation.store.createKey(account.accountId, { secretId: first!.secretId, secretKey: first!.secretKey });

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
 import type { AuditEntry } from "../store/contract";
 import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "./pipeline";
 
@@ -12,6 +13,9 @@ export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3
 export interface HttpDeps extends PipelineDeps {
   logger: Logger;
   audit: (entry: AuditEntry) => Promise<void>;
+  metrics: Metrics;
+  /** what /readyz reports: every dependency answering, or which one is not */
+  readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
 }
 
 function headerBytes(req: IncomingMessage): number {
@@ -47,7 +51,10 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== "/") {
-      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found: API 3.0 requests go to /"}');
+      void operations(req, res, path).catch((err) => {
+        deps.logger.error({ err }, "operations endpoint failed");
+        if (!res.headersSent) res.writeHead(500).end();
+      });
       return;
     }
     void serve(req, res, path, q === -1 ? "" : url.slice(q + 1).split("#")[0]!, started).catch((err) => {
@@ -55,6 +62,22 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
       if (!res.headersSent) res.writeHead(500).end();
     });
   };
+
+  /** Probes and metrics live beside the API's only path, "/": GET /healthz, /readyz, /metrics. */
+  async function operations(req: IncomingMessage, res: ServerResponse, path: string) {
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (req.method === "GET" && path === "/healthz") return json(200, { status: "ok" });
+    if (req.method === "GET" && path === "/readyz") {
+      const readiness = await deps.readiness();
+      return json(readiness.ready ? 200 : 503, readiness);
+    }
+    if (req.method === "GET" && path === "/metrics") {
+      const text = await deps.metrics.registry.metrics();
+      return res.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(text);
+    }
+    json(404, { error: "not found: API 3.0 requests go to /; probes are GET /healthz, /readyz and /metrics" });
+  }
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, started: bigint) {
     let outcome: ApiOutcome;
@@ -84,6 +107,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     res.writeHead(200, headers).end(payload);
 
     const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
+    deps.metrics.observe({ action: outcome.action, code: outcome.code, billable: outcome.billable, mode: outcome.mode, seconds: latencyUs / 1e6 });
     deps.logger.info(
       {
         requestId: outcome.requestId,

@@ -8,6 +8,7 @@ import { ApiError, type ErrorCode, type Language } from "./errors";
 import { authenticateTc3, authenticateV1, type Caller, type KeyResolver, type SignedRequest } from "./authenticate";
 import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
 import type { Router } from "./router";
+import { UnavailableError } from "../unavailable";
 
 export interface PipelineDeps {
   router: Router;
@@ -16,6 +17,8 @@ export interface PipelineDeps {
   clock: () => number;
   defaultLanguage: Language;
   onInternalError: (err: unknown, requestId: string) => void;
+  /** PostgreSQL or Redis did not answer: the caller gets ServiceUnavailable */
+  onUnavailable: (err: UnavailableError, requestId: string) => void;
 }
 
 export interface ApiOutcome {
@@ -144,7 +147,10 @@ export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promis
   } catch (err) {
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;
-    else {
+    else if (err instanceof UnavailableError) {
+      deps.onUnavailable(err, requestId);
+      apiError = new ApiError("ServiceUnavailable");
+    } else {
       deps.onInternalError(err, requestId);
       apiError = new ApiError("InternalError");
     }

@@ -8,7 +8,8 @@ import { encryptRequestFields, type EncryptableField } from "../client/field-enc
 import { KeyService } from "../kms/keys";
 import { ConfigError, loadConfig } from "../config";
 import { demoCredentials } from "../demo";
-import { openInstallation } from "../installation";
+import { openInstallation, type Installation } from "../installation";
+import { createSecretFile } from "../secret";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { importRecordsFile } from "../sources/import";
@@ -19,6 +20,7 @@ import { serve } from "./serve";
 
 interface DataOption {
   data?: string;
+  databaseUrl?: string;
   json?: boolean;
 }
 
@@ -53,18 +55,20 @@ function port(value: string): number {
 
 const dataOption = () =>
   new Option("--data <dir>", "data directory (secret, SQLite database)").env("SANYAO_DATA_DIR").default("./data");
+const databaseOption = () =>
+  new Option("--database-url <url>", "scale-out mode: PostgreSQL (postgres://…) instead of --data").env("SANYAO_DATABASE_URL");
 const jsonOption = () => new Option("--json", "print one JSON object on stdout and nothing else");
 
-function open(opts: DataOption) {
-  return openInstallation(loadConfig({ dataDir: opts.data }).dataDir);
+function configFor(opts: DataOption) {
+  return loadConfig({ dataDir: opts.data, databaseUrl: opts.databaseUrl });
 }
 
-async function withInstallation<T>(opts: DataOption, work: (inst: ReturnType<typeof openInstallation>) => Promise<T>): Promise<T> {
-  const inst = open(opts);
+async function withInstallation<T>(opts: DataOption, work: (inst: Installation) => Promise<T>): Promise<T> {
+  const inst = await openInstallation(configFor(opts));
   try {
     return await work(inst);
   } finally {
-    await inst.store.close();
+    await inst.close();
   }
 }
 
@@ -81,6 +85,7 @@ export function buildProgram(): Command {
     .command("serve")
     .description("serve the API; on first start create the data directory, a demo account, key and records")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(new Option("--port <port>", "TCP port (0 = any free port)").env("SANYAO_PORT").default(8080).argParser(port))
     .addOption(new Option("--host <host>", "address to listen on").env("SANYAO_HOST").default("127.0.0.1"))
     .addOption(
@@ -94,9 +99,25 @@ export function buildProgram(): Command {
       "\nOther settings come from the environment: SANYAO_LANGUAGE (en-US|zh-CN), SANYAO_SOURCE_TIMEOUT_MS,\n" +
         "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).",
     )
-    .action(async (opts: { data: string; port: number; host: string; workers: number }) => {
-      const dataFlag = opts.data === "./data" ? "" : ` --data ${opts.data}`;
-      await serve({ dataDir: opts.data, port: opts.port, host: opts.host, workers: opts.workers }, dataFlag);
+    .action(async (opts: { data: string; databaseUrl?: string; port: number; host: string; workers: number }) => {
+      const dataFlag = opts.databaseUrl ? "" : opts.data === "./data" ? "" : ` --data ${opts.data}`;
+      await serve({ dataDir: opts.data, databaseUrl: opts.databaseUrl, port: opts.port, host: opts.host, workers: opts.workers }, dataFlag);
+    });
+
+  program
+    .command("secret")
+    .description("the installation secret (scale-out mode: one file shared by every instance)")
+    .command("create")
+    .description("write a new installation secret to a file (mode 0600); never overwrites")
+    .requiredOption("--out <file>", "where to write it")
+    .action((opts: { out: string }) => {
+      try {
+        createSecretFile(opts.out);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new UsageError(`${opts.out} exists already; a secret is never overwritten.`);
+        throw err;
+      }
+      process.stdout.write(`Wrote a new installation secret to ${opts.out}. Give it to every instance as SANYAO_SECRET_FILE.\n`);
     });
 
   const accounts = program.command("accounts").description("accounts that own keys");
@@ -105,11 +126,12 @@ export function buildProgram(): Command {
     .description("create an account")
     .requiredOption("--name <name>", "a name for the account (a team, a client)")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((opts: DataOption & { name: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
-        const account = await store.createAccount(opts.name.trim(), loadConfig({ dataDir: opts.data }).accountDefaults);
+        const account = await store.createAccount(opts.name.trim(), configFor(opts).accountDefaults);
         if (opts.json) printJson(account);
         else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
       }),
@@ -118,6 +140,7 @@ export function buildProgram(): Command {
     .command("list")
     .description("list accounts")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
@@ -132,6 +155,7 @@ export function buildProgram(): Command {
     .description("an account with its states, limits and balance")
     .argument("<id>")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((id: string, opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
@@ -153,6 +177,7 @@ export function buildProgram(): Command {
     .option("--daily-cap <n>", "attempts a China-time day for one number or identity number (0 = unlimited)", count(0))
     .option("--kms-authorized <bool>", "the service may use the account's KMS keys to decrypt fields (false: FailedOperation.StsUnAuthErrError)", bool)
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action(
       (
@@ -185,6 +210,7 @@ export function buildProgram(): Command {
     .argument("<id>")
     .argument("<amount>")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((id: string, amountText: string, opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
@@ -205,6 +231,7 @@ export function buildProgram(): Command {
     .option("--to <date>", "last day, YYYY-MM-DD (China time)", day)
     .option("--csv", "CSV on stdout")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
@@ -233,6 +260,7 @@ export function buildProgram(): Command {
     .option("--secret-id <id>", "use this SecretId instead of a random one (a fixed key for CI)")
     .option("--secret-key <key>", "use this SecretKey (with --secret-id)")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string }) =>
       withInstallation(opts, async ({ store }) => {
@@ -251,6 +279,7 @@ export function buildProgram(): Command {
     .description("list an account's keys (never their secrets)")
     .requiredOption("--account <id>", "account id")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((opts: DataOption & { account: string }) =>
       withInstallation(opts, async ({ store }) => {
@@ -265,6 +294,7 @@ export function buildProgram(): Command {
     .description("disable a key; calls signed with it fail with AuthFailure.SecretIdNotFound")
     .argument("<secretId>")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((secretId: string, opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
@@ -283,11 +313,12 @@ export function buildProgram(): Command {
     .option("--region <region>", "the key's region", "ap-guangzhou")
     .option("--description <text>", "free text")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action((opts: DataOption & { account: string; alias?: string; region: string; description?: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
-        const config = loadConfig({ dataDir: opts.data });
+        const config = configFor(opts);
         if (!config.kmsRegions.has(opts.region)) throw new UsageError(`The region ${opts.region} is not served (SANYAO_KMS_REGIONS).`);
         const alias = opts.alias ?? `sanyao-${Date.now().toString(36)}`;
         let key;
@@ -308,6 +339,7 @@ export function buildProgram(): Command {
     .description("import records from CSV (header phone,name,idcard[,isp][,status]) or NDJSON; a number imported again is replaced")
     .argument("<file>")
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .addHelpText(
       "after",
@@ -327,7 +359,7 @@ export function buildProgram(): Command {
               )
             : undefined;
         bar?.start(total, 0);
-        const config = loadConfig({ dataDir: opts.data });
+        const config = configFor(opts);
         let summary;
         try {
           summary = await importRecordsFile(file, store, keyring, {
@@ -366,6 +398,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--secret-id <id>", "SecretId (default: the demo key of --data)").env("SANYAO_SECRET_ID"))
     .addOption(new Option("--secret-key <key>", "SecretKey").env("SANYAO_SECRET_KEY"))
     .addOption(dataOption())
+    .addOption(databaseOption())
     .addOption(jsonOption())
     .action(
       async (

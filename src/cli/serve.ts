@@ -47,7 +47,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   if (cluster.isWorker) return serveAsWorker(options);
   const config = loadConfig(options);
   const workers = options.workers === 0 ? os.availableParallelism() : options.workers;
-  const installation = openInstallation(config.dataDir, config.sqliteSync);
+  const installation = await openInstallation(config);
   const demo = await ensureDemo(installation, config.accountDefaults);
   if (workers <= 1) {
     const server = await startServer({ config, installation });
@@ -56,14 +56,15 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
     return;
   }
 
-  // Primary: prepares the data directory (above), keeps the shared counters, forks the workers.
-  await installation.store.close();
+  // Primary: prepares the installation (above), keeps the counters unless Redis does, forks the workers.
+  await installation.close();
+  const countersHere = !config.redisUrl;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   let announced = false;
   let stopping = false;
   for (let i = 0; i < workers; i++) {
     const worker = cluster.fork();
-    serveLimits(worker);
+    if (countersHere) serveLimits(worker);
     worker.on("message", (msg: { sanyaoListening?: number }) => {
       if (msg?.sanyaoListening !== undefined && !announced) {
         announced = true;
@@ -75,7 +76,8 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) return;
     process.stderr.write(`sanyao: worker ${worker.process.pid} stopped (${signal ?? code}); starting another\n`);
-    serveLimits(cluster.fork());
+    const replacement = cluster.fork();
+    if (countersHere) serveLimits(replacement);
   });
   stopOnSignals(async () => {
     stopping = true;
@@ -85,8 +87,8 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
 
 async function serveAsWorker(options: ServeOptions): Promise<void> {
   const config = loadConfig(options);
-  const limits = new IpcLimits();
-  const server = await startServer({ config, limits: { rate: limits, daily: limits } });
+  const limits = config.redisUrl ? undefined : new IpcLimits();
+  const server = await startServer({ config, limits: limits && { rate: limits, daily: limits } });
   process.send!({ sanyaoListening: server.port });
   // The primary disconnects its workers to stop them: finish what is in flight, then leave.
   process.on("disconnect", () => void server.close().then(() => process.exit(0)));

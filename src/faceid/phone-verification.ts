@@ -17,6 +17,7 @@ import type { Store, VerifyModeName } from "../store/contract";
 import type { KeyService } from "../kms/keys";
 import { refuseUnusableAccount } from "./account-state";
 import { decryptFields, type EncryptedRequest } from "./field-decryption";
+import { UnavailableError } from "../unavailable";
 import { describe, ispName, RESULTS, type ResultCode } from "./results";
 
 export const ACTION = "PhoneVerification";
@@ -49,7 +50,7 @@ export interface PhoneVerificationDeps {
   /** how long the source may take before the answer is -11 */
   sourceTimeoutMs: number;
   /** a failure that the caller sees only as a code: the source (-11) or the ledger (FailedOperation.UnKnown) */
-  onError: (err: unknown, requestId: string, stage: "source" | "ledger") => void;
+  onError: (err: unknown, requestId: string, stage: "source" | "ledger" | "dependency") => void;
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -65,67 +66,79 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
     name: ACTION,
     schema: PHONE_VERIFICATION_SCHEMA,
     async handle(values: ParamValues, ctx: ActionContext): Promise<ActionOutcome> {
-      // The schema has checked the types; this is the one place they are narrowed.
-      const params = values as unknown as PhoneVerificationParams;
-      const verifyMode = params.VerifyMode ?? "0";
-      if (verifyMode !== "0" && verifyMode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
-      const mode: VerifyModeName = verifyMode === "1" ? "detailed" : "simple";
-      const { accountId, secretId } = ctx.caller;
-
-      const account = await deps.store.getAccount(accountId);
-      if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
-      refuseUnusableAccount(account);
-      if (!(await deps.rateLimiter.admit(`${accountId}:${ACTION}`, account.rateLimit, ctx.now))) {
-        throw new ApiError("RequestLimitExceeded");
-      }
-      const elements = await decryptFields(params, account, deps.keys);
-
-      const phoneMasked = maskPhone(normalisePhone(elements.Phone));
-      const answer = (result: ResultCode, carrier: Carrier, detail?: ResultDetail): ActionOutcome => {
-        const fields: Record<string, unknown> = {
-          Result: result,
-          Description: describe(result, ctx.language),
-          Isp: ispName(carrier, ctx.language),
-        };
-        if (mode === "detailed" && result === "-4") fields.ResultDetail = detail ?? "OtherMismatch";
-        return { fields, billable: RESULTS[result].charged, result, phoneMasked, mode };
-      };
-
-      const today = chinaDate(ctx.now);
-      const checked = precheck({ phone: elements.Phone, name: elements.Name, idCard: elements.IdCard }, deps.tables, deps.policy, today);
-      if (checked.kind === "rejected") return answer(checked.result, checked.carrier);
-
-      const counters = [
-        `${accountId}:phone:${deps.keyring.hash("phone", checked.phone).toString("base64url")}`,
-        `${accountId}:idcard:${deps.keyring.hash("idcard", checked.idCard).toString("base64url")}`,
-      ];
-      if (!(await deps.dailyCounter.attempt(counters, account.dailyCap, today))) return answer("-12", checked.carrier);
-
-      let found: SourceAnswer;
       try {
-        found = await withDeadline(
-          deps.source.verify({ phone: checked.phone, name: checked.name, idCard: checked.idCard }),
-          deps.sourceTimeoutMs,
-        );
+        return await verify(values, ctx);
       } catch (err) {
-        deps.onError(err, ctx.requestId, "source");
-        return answer("-11", checked.carrier);
+        // PostgreSQL or Redis away: the verification path cannot be completed (-11, uncharged).
+        if (!(err instanceof UnavailableError)) throw err;
+        deps.onError(err, ctx.requestId, "dependency");
+        return { fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" }, billable: false, result: "-11" };
       }
-      if (found.kind === "no-record") return answer("-9", checked.carrier);
-      const outcome = found.kind === "consistent"
-        ? answer("0", found.carrier || checked.carrier)
-        : answer("-4", found.carrier || checked.carrier, found.detail);
-
-      // Charged answers are in the ledger, with the balance debited, before they are sent (check 9).
-      try {
-        await deps.store.charge({
-          requestId: ctx.requestId, accountId, secretId, action: ACTION, mode, unitPrice: deps.prices[mode], at: ctx.now,
-        });
-      } catch (err) {
-        deps.onError(err, ctx.requestId, "ledger");
-        throw new ApiError("FailedOperation.UnKnown");
-      }
-      return outcome;
     },
   };
+
+  async function verify(values: ParamValues, ctx: ActionContext): Promise<ActionOutcome> {
+    // The schema has checked the types; this is the one place they are narrowed.
+    const params = values as unknown as PhoneVerificationParams;
+    const verifyMode = params.VerifyMode ?? "0";
+    if (verifyMode !== "0" && verifyMode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
+    const mode: VerifyModeName = verifyMode === "1" ? "detailed" : "simple";
+    const { accountId, secretId } = ctx.caller;
+
+    const account = await deps.store.getAccount(accountId);
+    if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
+    refuseUnusableAccount(account);
+    if (!(await deps.rateLimiter.admit(`${accountId}:${ACTION}`, account.rateLimit, ctx.now))) {
+      throw new ApiError("RequestLimitExceeded");
+    }
+    const elements = await decryptFields(params, account, deps.keys);
+
+    const phoneMasked = maskPhone(normalisePhone(elements.Phone));
+    const answer = (result: ResultCode, carrier: Carrier, detail?: ResultDetail): ActionOutcome => {
+      const fields: Record<string, unknown> = {
+        Result: result,
+        Description: describe(result, ctx.language),
+        Isp: ispName(carrier, ctx.language),
+      };
+      if (mode === "detailed" && result === "-4") fields.ResultDetail = detail ?? "OtherMismatch";
+      return { fields, billable: RESULTS[result].charged, result, phoneMasked, mode };
+    };
+
+    const today = chinaDate(ctx.now);
+    const checked = precheck({ phone: elements.Phone, name: elements.Name, idCard: elements.IdCard }, deps.tables, deps.policy, today);
+    if (checked.kind === "rejected") return answer(checked.result, checked.carrier);
+
+    const counters = [
+      `${accountId}:phone:${deps.keyring.hash("phone", checked.phone).toString("base64url")}`,
+      `${accountId}:idcard:${deps.keyring.hash("idcard", checked.idCard).toString("base64url")}`,
+    ];
+    if (!(await deps.dailyCounter.attempt(counters, account.dailyCap, today))) return answer("-12", checked.carrier);
+
+    let found: SourceAnswer;
+    try {
+      found = await withDeadline(
+        deps.source.verify({ phone: checked.phone, name: checked.name, idCard: checked.idCard }),
+        deps.sourceTimeoutMs,
+      );
+    } catch (err) {
+      deps.onError(err, ctx.requestId, "source");
+      return answer("-11", checked.carrier);
+    }
+    if (found.kind === "no-record") return answer("-9", checked.carrier);
+    const outcome = found.kind === "consistent"
+      ? answer("0", found.carrier || checked.carrier)
+      : answer("-4", found.carrier || checked.carrier, found.detail);
+
+    // Charged answers are in the ledger, with the balance debited, before they are sent (check 9).
+    try {
+      await deps.store.charge({
+        requestId: ctx.requestId, accountId, secretId, action: ACTION, mode, unitPrice: deps.prices[mode], at: ctx.now,
+      });
+    } catch (err) {
+      if (err instanceof UnavailableError) throw err;
+      deps.onError(err, ctx.requestId, "ledger");
+      throw new ApiError("FailedOperation.UnKnown");
+    }
+    return outcome;
+  }
 }

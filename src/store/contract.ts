@@ -157,6 +157,9 @@ export interface Store {
   countKmsKeys(accountId: string): Promise<number>;
   setKmsKeyState(accountId: string, keyId: string, state: KmsKeyState): Promise<void>;
 
+  /** resolves when the store answers (readiness) */
+  ping(): Promise<void>;
+
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
 

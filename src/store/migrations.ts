@@ -1,11 +1,13 @@
 /**
- * Schema migrations, in order; a store applies those above its recorded version in one transaction each.
- * Never edit a migration that has shipped: add the next one.
+ * Schema migrations for both engines, in order; a store applies those above its recorded version, each in one
+ * transaction. The two dialects of one version describe the same tables. Never edit a migration that has
+ * shipped: add the next one.
  */
 export interface Migration {
   version: number;
   description: string;
   sqlite: string;
+  postgres: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -48,6 +50,42 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX audit_account_at ON audit(account_id, at);
     `,
+    postgres: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE accounts (
+        account_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE api_keys (
+        secret_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        secret_sealed BYTEA NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX api_keys_account ON api_keys(account_id);
+      CREATE TABLE records (
+        phone_hash BYTEA PRIMARY KEY,
+        name_hash BYTEA NOT NULL,
+        idcard_hash BYTEA NOT NULL,
+        carrier TEXT NOT NULL,
+        status TEXT NOT NULL
+      );
+      CREATE INDEX records_idcard ON records(idcard_hash);
+      CREATE TABLE audit (
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        request_id TEXT NOT NULL,
+        account_id TEXT,
+        secret_id TEXT,
+        action TEXT,
+        code TEXT NOT NULL,
+        phone_masked TEXT,
+        latency_us BIGINT NOT NULL
+      );
+      CREATE INDEX audit_account_at ON audit(account_id, at);
+    `,
   },
   {
     version: 2,
@@ -72,6 +110,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ledger_account_at ON ledger(account_id, at);
       ALTER TABLE audit ADD COLUMN mode TEXT;
     `,
+    postgres: `
+      ALTER TABLE accounts ADD COLUMN activated INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE accounts ADD COLUMN identity_verified INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE accounts ADD COLUMN billing TEXT NOT NULL DEFAULT 'ok';
+      ALTER TABLE accounts ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 20;
+      ALTER TABLE accounts ADD COLUMN daily_cap INTEGER NOT NULL DEFAULT 20;
+      ALTER TABLE accounts ADD COLUMN balance BIGINT NOT NULL DEFAULT 100000;
+      CREATE TABLE ledger (
+        request_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        secret_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        unit_price BIGINT NOT NULL,
+        at BIGINT NOT NULL
+      );
+      CREATE INDEX ledger_account_at ON ledger(account_id, at);
+      ALTER TABLE audit ADD COLUMN mode TEXT;
+    `,
   },
   {
     version: 3,
@@ -91,6 +148,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE UNIQUE INDEX kms_keys_alias ON kms_keys(account_id, region, alias);
       CREATE INDEX kms_keys_listing ON kms_keys(account_id, region, created_at);
+    `,
+    postgres: `
+      ALTER TABLE accounts ADD COLUMN kms_authorized INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE kms_keys (
+        seq BIGSERIAL,
+        key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        region TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        description TEXT NOT NULL,
+        key_usage TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        material_sealed BYTEA NOT NULL
+      );
+      CREATE UNIQUE INDEX kms_keys_alias ON kms_keys(account_id, region, alias);
+      CREATE INDEX kms_keys_listing ON kms_keys(account_id, region, created_at, seq);
     `,
   },
 ];

@@ -327,6 +327,10 @@ export class SqliteStore implements Store {
     this.stmt.setKmsKeyState.run(state, accountId, keyId);
   }
 
+  async ping(): Promise<void> {
+    this.db.prepare("SELECT 1").get();
+  }
+
   async getMeta(key: string): Promise<string | undefined> {
     return this.stmt.getMeta.get(key);
   }

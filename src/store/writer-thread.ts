@@ -40,6 +40,7 @@ export class WriterThread {
 
   async close(): Promise<void> {
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    this.worker.ref(); // until it has closed the database
     this.worker.postMessage("close");
     await exited;
   }

@@ -1,7 +1,7 @@
 /** Runs the real `sanyao` command (bin/sanyao.js) as a child process. */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { repoRoot } from "./server";
+import { repoRoot } from "./paths";
 
 export const BIN = path.join(repoRoot, "bin", "sanyao.js");
 

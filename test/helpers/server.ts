@@ -1,9 +1,16 @@
-/** Test harness: a real server on a random port over a fresh data directory, with its log lines captured. */
+/**
+ * Test harness: a real server on a random port with its log lines captured, over a fresh embedded data
+ * directory or a fresh PostgreSQL schema and Redis prefix (scale-out), so each suite can run on both.
+ */
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { describe } from "node:test";
 import { Writable } from "node:stream";
+import { Client } from "pg";
+import { Redis } from "ioredis";
 import { loadConfig } from "../../src/config";
 import { openInstallation } from "../../src/installation";
 import { startServer, type RunningServer } from "../../src/server";
@@ -11,24 +18,60 @@ import { importRows, rowsFrom } from "../../src/sources/import";
 import { loadRuleTables } from "../../src/rules/tables";
 import { defaultPolicy } from "../../src/rules/policy";
 import { chinaDate } from "../../src/rules/precheck";
+import { sanyao, type CliResult } from "./cli";
+import { ensureServices, PG_URL, REDIS_URL } from "./services";
 
-export const repoRoot = path.resolve(__dirname, "..", "..", "..");
-export const fixtures = path.join(repoRoot, "test", "fixtures");
+export { fixtures, repoRoot } from "./paths";
+
+export type Backend = "sqlite" | "scale-out";
+export const BACKENDS: Backend[] = (process.env.SANYAO_TEST_BACKENDS?.split(",") as Backend[] | undefined) ?? ["sqlite", "scale-out"];
+
+/** Runs the suite once per backend: embedded SQLite, and PostgreSQL + Redis. */
+export function describeBackends(name: string, suite: (backend: Backend) => void): void {
+  for (const backend of BACKENDS) describe(`${name} [${backend}]`, () => suite(backend));
+}
 
 export function tempDir(prefix = "sanyao-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** The environment of a fresh scale-out installation: its own schema, Redis prefix and secret. */
+export function scaleOutEnv(): Record<string, string> {
+  const id = randomBytes(6).toString("hex");
+  return {
+    SANYAO_DATABASE_URL: PG_URL,
+    SANYAO_DATABASE_SCHEMA: `t_${id}`,
+    SANYAO_REDIS_URL: REDIS_URL,
+    SANYAO_REDIS_PREFIX: `t:${id}:`,
+    SANYAO_SECRET: randomBytes(32).toString("hex"),
+  };
+}
+
+/** Drops what a scale-out test installation left: its schema and its Redis keys. */
+export async function dropScaleOut(env: Record<string, string>): Promise<void> {
+  const pg = new Client({ connectionString: PG_URL });
+  await pg.connect();
+  await pg.query(`DROP SCHEMA IF EXISTS ${env.SANYAO_DATABASE_SCHEMA} CASCADE`);
+  await pg.end();
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${env.SANYAO_REDIS_PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+}
+
 export interface TestServer extends RunningServer {
+  backend: Backend;
   dataDir: string;
   logs: string[];
   /** set the server clock (ms); undefined returns to real time */
   setNow(ms: number | undefined): void;
   addAccount(name?: string): Promise<{ accountId: string; secretId: string; secretKey: string }>;
   addRecords(records: ReadonlyArray<Record<string, string>>): Promise<void>;
+  /** runs the sanyao command against this server's installation */
+  cli(args: string[]): Promise<CliResult>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, backend: Backend = "sqlite"): Promise<TestServer> {
   const dataDir = tempDir();
   const logs: string[] = [];
   const destination = new Writable({
@@ -38,9 +81,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   });
   let fixedNow: number | undefined;
+  if (backend === "scale-out") await ensureServices();
+  const backendEnv = backend === "scale-out" ? scaleOutEnv() : {};
   // Suites about other things should not trip the limits; the limits suite sets them itself.
-  const config = loadConfig({ dataDir, port: 0, host: "127.0.0.1" }, { SANYAO_RATE_LIMIT: "1000000", SANYAO_DAILY_CAP: "0", ...env });
-  const installation = openInstallation(dataDir);
+  const fullEnv = { SANYAO_RATE_LIMIT: "1000000", SANYAO_DAILY_CAP: "0", ...backendEnv, ...env };
+  const config = loadConfig({ dataDir, port: 0, host: "127.0.0.1" }, fullEnv);
+  const installation = await openInstallation(config);
   const server = await startServer({
     config,
     installation,
@@ -49,8 +95,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   return {
     ...server,
+    backend,
     dataDir,
     logs,
+    async close() {
+      await server.close();
+      if (backend === "scale-out") await dropScaleOut(backendEnv);
+    },
     setNow(ms) {
       fixedNow = ms;
     },
@@ -66,6 +117,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
         todayChina: chinaDate(Date.now()),
       });
       if (summary.rejected > 0) throw new Error(`test records rejected: ${JSON.stringify(summary.rejections)}`);
+    },
+    cli(args) {
+      return backend === "scale-out" ? sanyao(args, { ...fullEnv }) : sanyao([...args, "--data", dataDir], fullEnv);
     },
   };
 }

@@ -1,0 +1,78 @@
+/**
+ * Limits shared by every instance, in Redis (ioredis): each check is one atomic script, one round trip.
+ * Keys carry keyed hashes only and expire by themselves. Commands fail at once while Redis is away
+ * (no offline queue) and the client reconnects on its own.
+ */
+import { Redis } from "ioredis";
+import { UnavailableError } from "../unavailable";
+import type { DailyCounter, RateLimiter } from "./contract";
+
+// Count this request in its one-second window; the window's key lives two seconds.
+const ADMIT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], 2000) end
+return n`;
+
+// All keys below the cap? Then count one attempt on each; otherwise count nothing. Keys live two days.
+const ATTEMPT = `
+local cap = tonumber(ARGV[1])
+if cap > 0 then
+  for i, key in ipairs(KEYS) do
+    if tonumber(redis.call('GET', key) or '0') >= cap then return 0 end
+  end
+end
+for i, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, 172800) end
+end
+return 1`;
+
+interface LimitCommands {
+  sanyaoAdmit(key: string): Promise<number>;
+  sanyaoAttempt(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+}
+
+export class RedisLimits implements RateLimiter, DailyCounter {
+  private readonly redis: Redis & LimitCommands;
+
+  constructor(url: string, private readonly prefix = "sanyao:", timeoutMs = 1000) {
+    const redis = new Redis(url, {
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+    // Connection errors are reported by the commands that fail; the client keeps reconnecting.
+    redis.on("error", () => undefined);
+    redis.defineCommand("sanyaoAdmit", { numberOfKeys: 1, lua: ADMIT });
+    redis.defineCommand("sanyaoAttempt", { lua: ATTEMPT });
+    this.redis = redis as Redis & LimitCommands;
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw new UnavailableError("redis", err);
+    }
+  }
+
+  async admit(key: string, limit: number, nowMs: number): Promise<boolean> {
+    const second = Math.floor(nowMs / 1000);
+    const n = await this.run(() => this.redis.sanyaoAdmit(`${this.prefix}rate:${key}:${second}`));
+    return n <= limit;
+  }
+
+  async attempt(keys: readonly string[], cap: number, day: string): Promise<boolean> {
+    const full = keys.map((k) => `${this.prefix}daily:${day}:${k}`);
+    return (await this.run(() => this.redis.sanyaoAttempt(full.length, ...full, cap))) === 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.redis.ping());
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,54 @@
+/** Prometheus metrics (prom-client), one registry per server, fed from each request's outcome. */
+import { Counter, Histogram, Registry } from "prom-client";
+
+export interface ObservedCall {
+  action: string | undefined;
+  code: string;
+  billable: boolean;
+  mode: "simple" | "detailed" | undefined;
+  seconds: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: "sanyao_requests_total",
+    help: "API requests by action and Result or error code",
+    labelNames: ["action", "code"] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: "sanyao_request_duration_seconds",
+    help: "time from the request's arrival to its answer",
+    labelNames: ["action"] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  private readonly charged = new Counter({
+    name: "sanyao_charged_total",
+    help: "charged answers (0 and -4) by verify mode",
+    labelNames: ["mode"] as const,
+    registers: [this.registry],
+  });
+  private readonly refusals = new Counter({
+    name: "sanyao_limit_refusals_total",
+    help: "requests refused by the per-second rate limit (rate) or a daily cap (daily)",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+  private readonly sourceErrors = new Counter({
+    name: "sanyao_source_errors_total",
+    help: "PhoneVerification answers -11: the verification path could not be completed",
+    registers: [this.registry],
+  });
+
+  observe(call: ObservedCall): void {
+    const action = call.action ?? "(none)";
+    this.requests.inc({ action, code: call.code });
+    this.duration.observe({ action }, call.seconds);
+    if (call.billable) this.charged.inc({ mode: call.mode ?? "simple" });
+    if (call.code === "RequestLimitExceeded") this.refusals.inc({ limit: "rate" });
+    else if (call.code === "-12") this.refusals.inc({ limit: "daily" });
+    else if (call.code === "-11") this.sourceErrors.inc();
+  }
+}

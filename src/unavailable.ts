@@ -1,0 +1,12 @@
+/**
+ * A dependency (PostgreSQL, Redis) could not be reached or did not answer in time. Callers turn it into
+ * `-11` inside PhoneVerification and `ServiceUnavailable` elsewhere; it never carries request values.
+ */
+export class UnavailableError extends Error {
+  constructor(
+    readonly dependency: "postgres" | "redis",
+    cause: unknown,
+  ) {
+    super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
