@@ -7,7 +7,13 @@ import { openInstallation } from "../installation";
 import { IpcLimits, serveLimits } from "../limits/ipc";
 import { startServer } from "../server";
 
-function banner(url: string, dataFlag: string, demo: DemoCredentials, fresh: boolean, workers: number): string {
+function banner(url: string, dataFlag: string, demo: DemoCredentials | undefined, fresh: boolean, workers: number): string {
+  const processes = workers > 1 ? ` (${workers} worker processes)` : "";
+  if (!demo) {
+    // Scale-out mode has no demo: accounts and keys are the operator's (sanyao accounts create, keys create).
+    return `\nsanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes} (scale-out: PostgreSQL${
+      process.env.SANYAO_REDIS_URL ? " + Redis" : ""})\nProbes: ${url}/healthz ${url}/readyz ${url}/metrics\n`;
+  }
   const endpoint = url.replace(/^http:\/\//, "");
   const sdk = [
     `const tencentcloud = require("tencentcloud-sdk-nodejs");`,
@@ -20,7 +26,7 @@ function banner(url: string, dataFlag: string, demo: DemoCredentials, fresh: boo
   ];
   return [
     "",
-    `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${workers > 1 ? ` (${workers} worker processes)` : ""}`,
+    `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes}`,
     fresh ? "First start: created the data directory, installation secret, demo account, key and records." : "",
     "",
     "Demo key (account demo):",
@@ -48,7 +54,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   const config = loadConfig(options);
   const workers = options.workers === 0 ? os.availableParallelism() : options.workers;
   const installation = await openInstallation(config);
-  const demo = await ensureDemo(installation, config.accountDefaults);
+  const demo = installation.mode === "embedded" ? await ensureDemo(installation, config.accountDefaults) : undefined;
   if (workers <= 1) {
     const server = await startServer({ config, installation });
     process.stderr.write(banner(server.url, dataFlag, demo, installation.fresh, 1) + "\n");

@@ -45,7 +45,7 @@ export function serveProcess(args: string[], env: Record<string, string> = {}): 
     child.stderr!.on("data", (c) => {
       stderr += c;
       const m = /at (http:\/\/127\.0\.0\.1:(\d+))\//.exec(stderr);
-      if (m && stderr.includes("npx sanyao verify") && stderr.includes("then(console.log)")) {
+      if (m && (stderr.includes("then(console.log)") || stderr.includes("Probes:"))) {
         clearTimeout(timer);
         resolve({
           child,

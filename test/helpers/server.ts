@@ -69,6 +69,11 @@ export interface TestServer extends RunningServer {
   addRecords(records: ReadonlyArray<Record<string, string>>): Promise<void>;
   /** runs the sanyao command against this server's installation */
   cli(args: string[]): Promise<CliResult>;
+  /**
+   * Everything the installation has stored, for leak checks: the data directory's files (embedded), or every
+   * row of every table as JSON text (scale-out; bytea shows as \\x + hex, so search binary values as hex too).
+   */
+  storedData(): Promise<Buffer>;
 }
 
 export async function startTestServer(env: Record<string, string> = {}, backend: Backend = "sqlite"): Promise<TestServer> {
@@ -117,6 +122,23 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
         todayChina: chinaDate(Date.now()),
       });
       if (summary.rejected > 0) throw new Error(`test records rejected: ${JSON.stringify(summary.rejections)}`);
+    },
+    async storedData() {
+      if (backend === "sqlite") {
+        await installation.store.close().catch(() => undefined);
+        return Buffer.concat(fs.readdirSync(dataDir).map((f) => fs.readFileSync(path.join(dataDir, f))));
+      }
+      const pg = new Client({ connectionString: PG_URL });
+      await pg.connect();
+      const schema = backendEnv.SANYAO_DATABASE_SCHEMA!;
+      const tables = await pg.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [schema]);
+      const parts: string[] = [];
+      for (const { table_name } of tables.rows) {
+        const rows = await pg.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${schema}.${table_name} t`);
+        parts.push(...rows.rows.map((r) => r.j));
+      }
+      await pg.end();
+      return Buffer.from(parts.join("\n"));
     },
     cli(args) {
       return backend === "scale-out" ? sanyao(args, { ...fullEnv }) : sanyao([...args, "--data", dataDir], fullEnv);
