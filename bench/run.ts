@@ -8,8 +8,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { callApi, generateDataKey } from "../src/client/call";
+import { TencentCloudError } from "../src/client/errors";
+import { FaceIdClient, type PhoneVerificationRequest } from "../src/client/faceid";
 import { encryptRequestFields } from "../src/client/field-encryption";
+import { KmsClient } from "../src/client/kms";
 import { signTc3 } from "../src/client/signer";
 import { openInstallation } from "../src/installation";
 import { loadConfig } from "../src/config";
@@ -72,7 +74,7 @@ async function measure(server: Started, o: Options, requestsFile?: string, rate?
 }
 
 /** The realistic mix: mostly charged (0, -4), some not on record (-9), some pre-check failures. */
-function mix(i: number, records: number): Record<string, string> {
+function mix(i: number, records: number): PhoneVerificationRequest {
   const p = person((i * 7919) % records);
   const base = { Phone: p.phone, Name: p.name, IdCard: p.idcard };
   switch (i % 10) {
@@ -83,7 +85,7 @@ function mix(i: number, records: number): Record<string, string> {
   }
 }
 
-function writeRequests(file: string, port: number, d: Dataset, bodies: Array<Record<string, unknown>>): void {
+function writeRequests(file: string, port: number, d: Dataset, bodies: readonly object[]): void {
   const timestamp = Math.floor(Date.now() / 1000);
   const requests = bodies.map((params) => {
     const body = JSON.stringify(params);
@@ -96,16 +98,20 @@ function writeRequests(file: string, port: number, d: Dataset, bodies: Array<Rec
   fs.writeFileSync(file, JSON.stringify(requests));
 }
 
-async function checkMix(port: number, d: Dataset, bodies: Array<Record<string, unknown>>): Promise<Record<string, number>> {
+async function checkMix(port: number, d: Dataset, bodies: PhoneVerificationRequest[]): Promise<Record<string, number>> {
   const seen: Record<string, number> = {};
+  const client = new FaceIdClient({ credential: d, endpoint: `http://127.0.0.1:${port}` });
   for (const params of bodies.slice(0, 200)) {
-    const { response } = await callApi({
-      endpoint: `http://127.0.0.1:${port}`, secretId: d.secretId, secretKey: d.secretKey,
-      service: "faceid", version: "2018-03-01", action: "PhoneVerification", params,
-    });
-    const code = (response.Result as string | undefined) ?? (response.Error as { Code: string }).Code;
+    let code: string;
+    try {
+      code = (await client.phoneVerification(params)).Result;
+    } catch (err) {
+      if (!(err instanceof TencentCloudError)) throw err;
+      code = err.code;
+    }
     seen[code] = (seen[code] ?? 0) + 1;
   }
+  client.close();
   return seen;
 }
 
@@ -155,14 +161,9 @@ async function main(o: Options): Promise<void> {
   const paced = await measure(server, o, plainFile, Math.round(full.rps / 2));
 
   log("the same with encrypted fields …");
-  const endpoint = `http://127.0.0.1:${server.port}`;
-  const created = await callApi({
-    endpoint, secretId: dataset.secretId, secretKey: dataset.secretKey, service: "kms", version: "2019-01-18",
-    action: "CreateKey", region: "ap-guangzhou", params: { Alias: `bench-${Date.now()}` },
-  });
-  const dataKey = await generateDataKey({
-    endpoint, secretId: dataset.secretId, secretKey: dataset.secretKey, keyId: created.response.KeyId as string, region: "ap-guangzhou",
-  });
+  const kms = new KmsClient({ credential: dataset, endpoint: `http://127.0.0.1:${server.port}`, region: "ap-guangzhou" });
+  const dataKey = await kms.dataKey((await kms.createKey({ Alias: `bench-${Date.now()}` })).KeyId);
+  kms.close();
   const encryptedBodies = bodies.map((b) => encryptRequestFields(b, dataKey, ["IdCard", "Name", "Phone"]));
   const encryptedMix = await checkMix(server.port, dataset, encryptedBodies);
   assertSameMix(mixSeen, encryptedMix);

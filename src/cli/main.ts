@@ -3,8 +3,10 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import cliProgress from "cli-progress";
 import fs from "node:fs";
 import { ApiError } from "../api3/errors";
-import { callApi, generateDataKey } from "../client/call";
+import { TencentCloudError } from "../client/errors";
+import { FaceIdClient, type PhoneVerificationRequest } from "../client/faceid";
 import { encryptRequestFields, type EncryptableField } from "../client/field-encryption";
+import { KmsClient } from "../client/kms";
 import { KeyService } from "../kms/keys";
 import { ConfigError, loadConfig } from "../config";
 import { demoCredentials } from "../demo";
@@ -423,23 +425,27 @@ export function buildProgram(): Command {
             throw new UsageError("No credentials: give --secret-id/--secret-key, or start `sanyao serve` once to create the demo key.");
           }
         }
-        let params: Record<string, unknown> = { Phone: opts.phone, Name: opts.name, IdCard: opts.idcard };
-        if (opts.detailed) params.VerifyMode = "1";
-        if (opts.encrypt) {
-          const dataKey = await generateDataKey({ endpoint: opts.endpoint, ...credentials, keyId: opts.kmsKey!, region: opts.kmsRegion });
-          params = encryptRequestFields(params, dataKey, fields);
-        }
-        const { response } = await callApi({
+        const clientOptions = {
+          credential: { secretId: credentials.secretId, secretKey: credentials.secretKey },
           endpoint: opts.endpoint,
-          ...credentials,
-          service: "faceid",
-          version: "2018-03-01",
-          action: "PhoneVerification",
           language: opts.language as "zh-CN" | "en-US" | undefined,
-          params,
-        });
-        printJson(response);
-        if ("Error" in response) process.exitCode = 1;
+        };
+        let params: PhoneVerificationRequest = { Phone: opts.phone, Name: opts.name, IdCard: opts.idcard };
+        if (opts.detailed) params.VerifyMode = "1";
+        try {
+          if (opts.encrypt) {
+            const kms = new KmsClient({ ...clientOptions, region: opts.kmsRegion });
+            params = encryptRequestFields(params, await kms.dataKey(opts.kmsKey!), fields);
+            kms.close();
+          }
+          const faceid = new FaceIdClient(clientOptions);
+          printJson(await faceid.phoneVerification(params));
+          faceid.close();
+        } catch (err) {
+          if (!(err instanceof TencentCloudError)) throw err;
+          printJson({ Error: { Code: err.code, Message: err.message }, RequestId: err.requestId });
+          process.exitCode = 1;
+        }
       },
     );
 

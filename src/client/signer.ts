@@ -1,5 +1,9 @@
-/** Signing requests the way the official SDKs do: TC3-HMAC-SHA256 for JSON POST (api3-protocol.md §3). */
+/**
+ * Signing requests the way the official SDKs do: TC3-HMAC-SHA256 for JSON POST (api3-protocol.md §3), and
+ * v1 HmacSHA1/HmacSHA256 for form POST (§4).
+ */
 import { canonicalRequest, sha256Hex, signingKey, stringToSign, tc3Signature, TC3_ALGORITHM, utcDate } from "../api3/tc3";
+import { v1Signature, v1StringToSign, type V1Algorithm } from "../api3/v1";
 
 export interface Tc3SignInput {
   secretId: string;
@@ -46,4 +50,49 @@ export function signTc3(input: Tc3SignInput): Record<string, string> {
   if (input.language) headers["X-TC-Language"] = input.language;
   if (input.token) headers["X-TC-Token"] = input.token;
   return headers;
+}
+
+export interface V1SignInput {
+  secretId: string;
+  secretKey: string;
+  algorithm: V1Algorithm;
+  /** the Host header as sent; v1 signs it as it is, port included (what the Node SDK does) */
+  host: string;
+  action: string;
+  version: string;
+  region?: string;
+  language?: "zh-CN" | "en-US";
+  token?: string;
+  /** Unix seconds */
+  timestamp: number;
+  nonce: number;
+  /** flattened business parameters (Name.0=…) */
+  params: ReadonlyMap<string, string>;
+}
+
+/** The form body of a signed v1 POST: business and common parameters plus Signature. */
+export function signV1(input: V1SignInput): URLSearchParams {
+  const all = new Map(input.params);
+  all.set("Action", input.action);
+  all.set("Version", input.version);
+  all.set("Timestamp", String(input.timestamp));
+  all.set("Nonce", String(input.nonce));
+  all.set("SecretId", input.secretId);
+  all.set("SignatureMethod", input.algorithm);
+  if (input.region) all.set("Region", input.region);
+  if (input.language) all.set("Language", input.language);
+  if (input.token) all.set("Token", input.token);
+  const signature = v1Signature(input.algorithm, input.secretKey, v1StringToSign("POST", input.host, "/", all)).toString("base64");
+  const form = new URLSearchParams([...all]);
+  form.set("Signature", signature);
+  return form;
+}
+
+/** Flattens nested parameters for v1 and GET: arrays by index, objects by name; nulls and empty arrays vanish. */
+export function flatten(value: unknown, prefix = "", out = new Map<string, string>()): Map<string, string> {
+  if (value === null || value === undefined) return out;
+  if (Array.isArray(value)) value.forEach((item, i) => flatten(item, `${prefix}${i}.`, out));
+  else if (typeof value === "object") for (const [k, v] of Object.entries(value)) flatten(v, `${prefix}${k}.`, out);
+  else out.set(prefix.slice(0, -1), String(value));
+  return out;
 }

@@ -1,0 +1,44 @@
+/** FaceID 2018-03-01 PhoneVerification, typed. */
+import { RESULTS, type ResultCode } from "../faceid/results";
+import { ApiClient, type ApiResponse, type ClientOptions } from "./base";
+import type { EncryptableField } from "./field-encryption";
+
+/** Every Result PhoneVerification answers with; `charged` says whether the call is billed. */
+export type PhoneVerificationResult = ResultCode;
+export const PHONE_VERIFICATION_RESULTS: Readonly<Record<PhoneVerificationResult, { meaning: string; charged: boolean }>> =
+  Object.fromEntries(Object.entries(RESULTS).map(([code, r]) => [code, { meaning: r.en, charged: r.charged }])) as Record<
+    PhoneVerificationResult,
+    { meaning: string; charged: boolean }
+  >;
+
+export type ResultDetail = "PhoneIdCardMismatch" | "PhoneNameMismatch" | "PhoneNameIdCardMismatch" | "NameIdCardMismatch" | "OtherMismatch";
+
+export interface PhoneVerificationRequest {
+  IdCard: string;
+  Name: string;
+  Phone: string;
+  /** "0" simple (default), "1" detailed: ResultDetail on -4 */
+  VerifyMode?: "0" | "1";
+  CiphertextBlob?: string;
+  EncryptList?: EncryptableField[];
+  Iv?: string;
+}
+
+export interface PhoneVerificationResponse {
+  Result: PhoneVerificationResult;
+  Description: string;
+  /** mobile, telecom, cucc (broadnet on sanyao), or the Chinese names with zh-CN; "" when unknown */
+  Isp: string;
+  ResultDetail?: ResultDetail;
+}
+
+export class FaceIdClient extends ApiClient {
+  constructor(options: ClientOptions) {
+    super({ service: "faceid", version: "2018-03-01", defaultEndpoint: "faceid.tencentcloudapi.com" }, options);
+  }
+
+  /** With `retry` set, -11 (the verification centre busy, never charged) is retried like a network error. */
+  phoneVerification(request: PhoneVerificationRequest): Promise<ApiResponse<PhoneVerificationResponse>> {
+    return this.request<PhoneVerificationResponse>("PhoneVerification", request, (r) => r.Result === "-11");
+  }
+}

@@ -1,0 +1,12 @@
+/** The sanyao package: the typed client for FaceID PhoneVerification and KMS, and the server for embedding. */
+export { FaceIdClient, PHONE_VERIFICATION_RESULTS } from "./client/faceid";
+export type { PhoneVerificationRequest, PhoneVerificationResponse, PhoneVerificationResult, ResultDetail } from "./client/faceid";
+export { KmsClient } from "./client/kms";
+export type { KeyMetadata } from "./client/kms";
+export type { ClientOptions, RetryOptions, SignMethod, ApiResponse } from "./client/base";
+export { TencentCloudError, ClientNetworkError } from "./client/errors";
+export { encryptRequestFields, encryptField, randomIv } from "./client/field-encryption";
+export type { DataKey, EncryptableField } from "./client/field-encryption";
+export { startServer } from "./server";
+export type { RunningServer, ServerOptions } from "./server";
+export { loadConfig } from "./config";
