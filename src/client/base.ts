@@ -11,6 +11,9 @@ import { ClientNetworkError, TencentCloudError } from "./errors";
 import { Pacer } from "./pacer";
 import { flatten, signTc3, signV1 } from "./signer";
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const REQUEST_CLIENT = `SANYAO_NODEJS_${(require("../../../package.json") as { version: string }).version}`;
+
 export type SignMethod = "TC3-HMAC-SHA256" | "HmacSHA256" | "HmacSHA1";
 
 export interface RetryOptions {
@@ -105,12 +108,12 @@ export class ApiClient {
       body = JSON.stringify(params);
       headers = signTc3({
         ...credential, service: this.product.service, host: this.url.host, action, version: this.product.version,
-        region, language, timestamp, body,
+        region, language, timestamp, body, requestClient: REQUEST_CLIENT,
       });
     } else {
       body = signV1({
         ...credential, algorithm: signMethod, host: this.url.host, action, version: this.product.version, region,
-        language, timestamp, nonce: randomInt(1, 2 ** 31), params: flatten(params),
+        language, timestamp, nonce: randomInt(1, 2 ** 31), params: flatten(params), requestClient: REQUEST_CLIENT,
       }).toString();
       headers = { Host: this.url.host, "Content-Type": "application/x-www-form-urlencoded" };
     }

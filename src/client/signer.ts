@@ -17,6 +17,8 @@ export interface Tc3SignInput {
   region?: string;
   language?: "zh-CN" | "en-US";
   token?: string;
+  /** X-TC-RequestClient: informational, not signed */
+  requestClient?: string;
   /** Unix seconds */
   timestamp: number;
   body: string;
@@ -49,10 +51,13 @@ export function signTc3(input: Tc3SignInput): Record<string, string> {
   if (input.region) headers["X-TC-Region"] = input.region;
   if (input.language) headers["X-TC-Language"] = input.language;
   if (input.token) headers["X-TC-Token"] = input.token;
+  if (input.requestClient) headers["X-TC-RequestClient"] = input.requestClient;
   return headers;
 }
 
 export interface V1SignInput {
+  /** default POST (a form body); GET puts the same parameters in the query */
+  method?: "POST" | "GET";
   secretId: string;
   secretKey: string;
   algorithm: V1Algorithm;
@@ -63,6 +68,8 @@ export interface V1SignInput {
   region?: string;
   language?: "zh-CN" | "en-US";
   token?: string;
+  /** RequestClient: informational, but signed like every v1 parameter */
+  requestClient?: string;
   /** Unix seconds */
   timestamp: number;
   nonce: number;
@@ -70,7 +77,7 @@ export interface V1SignInput {
   params: ReadonlyMap<string, string>;
 }
 
-/** The form body of a signed v1 POST: business and common parameters plus Signature. */
+/** The parameters of a signed v1 request (form body or query): business and common parameters plus Signature. */
 export function signV1(input: V1SignInput): URLSearchParams {
   const all = new Map(input.params);
   all.set("Action", input.action);
@@ -82,7 +89,9 @@ export function signV1(input: V1SignInput): URLSearchParams {
   if (input.region) all.set("Region", input.region);
   if (input.language) all.set("Language", input.language);
   if (input.token) all.set("Token", input.token);
-  const signature = v1Signature(input.algorithm, input.secretKey, v1StringToSign("POST", input.host, "/", all)).toString("base64");
+  if (input.requestClient) all.set("RequestClient", input.requestClient);
+  const toSign = v1StringToSign(input.method ?? "POST", input.host, "/", all);
+  const signature = v1Signature(input.algorithm, input.secretKey, toSign).toString("base64");
   const form = new URLSearchParams([...all]);
   form.set("Signature", signature);
   return form;

@@ -1,0 +1,155 @@
+/** `sanyao batch` on a 2,000-row file: output, summary, charges against the ledger, and resuming after kills. */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parse } from "csv-parse/sync";
+import { idCheckChar } from "../src/rules/idcard";
+import { BIN, sanyao } from "./helpers/cli";
+import { repoRoot, startTestServer, tempDir, type TestServer } from "./helpers/server";
+
+const PEOPLE = 400;
+function person(i: number) {
+  const body = `110105${1950 + (i % 50)}${String(1 + (i % 12)).padStart(2, "0")}${String(1 + (i % 28)).padStart(2, "0")}${String(i % 1000).padStart(3, "0")}`;
+  return { phone: `138${String(i).padStart(8, "0")}`, name: "张三李四王五赵六"[i % 8]! + "伟芳娜敏"[i % 4]!, idcard: body + idCheckChar(body) };
+}
+
+/** The file and what each row must come back as. */
+function batchFile(rows: number): { text: string; expected: Record<string, number>; malformed: number[] } {
+  const lines = ["customer_id,phone,name,idcard"];
+  const expected: Record<string, number> = {};
+  const malformed: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    const p = person(i % PEOPLE);
+    let row: string[];
+    let result: string;
+    switch (i % 10) {
+      case 0: case 1: case 2: case 3: case 4: row = [p.phone, p.name, p.idcard]; result = "0"; break;
+      case 5: case 6: row = [p.phone, "欧阳修", p.idcard]; result = "-4"; break;
+      case 7: row = [`139${p.phone.slice(3)}`, p.name, p.idcard]; result = "-9"; break;
+      case 8: row = [p.phone, p.name, `${p.idcard.slice(0, 17)}${p.idcard[17] === "0" ? "1" : "0"}`]; result = "-7"; break;
+      default:
+        if (i % 50 === 9) {
+          row = [p.phone, "", p.idcard];
+          result = "malformed";
+          malformed.push(i + 2);
+        } else {
+          row = ["1380000", p.name, p.idcard];
+          result = "-6";
+        }
+    }
+    lines.push([`c${i}`, ...row].join(","));
+    expected[result] = (expected[result] ?? 0) + 1;
+  }
+  return { text: lines.join("\n") + "\n", expected, malformed };
+}
+
+describe("sanyao batch", () => {
+  let server: TestServer;
+  const dir = tempDir();
+  const input = path.join(dir, "in.csv");
+  const file = batchFile(2000);
+
+  before(async () => {
+    server = await startTestServer();
+    await server.addRecords(Array.from({ length: PEOPLE }, (_, i) => person(i)));
+    fs.writeFileSync(input, file.text);
+  });
+  after(() => server.close());
+
+  const args = (key: { secretId: string; secretKey: string }, out: string, rate: number) => [
+    "batch", input, "--out", out, "--endpoint", `http://127.0.0.1:${server.port}`,
+    "--secret-id", key.secretId, "--secret-key", key.secretKey, "--rate", String(rate), "--concurrency", "16", "--json",
+  ];
+  const usage = async (accountId: string) => JSON.parse((await server.cli(["usage", "--account", accountId, "--json"])).stdout).totals;
+  const outputRows = (out: string) => parse(fs.readFileSync(out), { columns: true }) as Array<Record<string, string>>;
+
+  it("2,000 rows with mixed and malformed ones: one output row each, summary and charges as the ledger says", async (t) => {
+    const key = await server.addAccount("batch");
+    const out = path.join(dir, "out.csv");
+    const res = await sanyao(args(key, out, 5000));
+    assert.equal(res.code, 0, res.stderr);
+    const summary = JSON.parse(res.stdout);
+    const rows = outputRows(out);
+    assert.equal(rows.length, 2000);
+    assert.deepEqual(Object.keys(rows[0]!), ["customer_id", "phone", "name", "idcard", "result", "description", "isp", "result_detail", "request_id", "charged", "error_code"]);
+    assert.equal(rows[0]!.customer_id, "c0");
+    assert.equal(rows[1999]!.customer_id, "c1999");
+    const byResult: Record<string, number> = {};
+    for (const r of rows) {
+      const k = r.error_code === "MalformedRow" ? "malformed" : r.result;
+      byResult[k] = (byResult[k] ?? 0) + 1;
+    }
+    assert.deepEqual(byResult, file.expected);
+    assert.deepEqual(summary.malformed.map((m: { line: number }) => m.line), file.malformed);
+    const charged = rows.filter((r) => r.charged === "1").length;
+    assert.equal(charged, file.expected["0"]! + file.expected["-4"]!);
+    assert.equal(summary.charged, charged);
+    const ledger = await usage(key.accountId);
+    assert.equal(ledger.charged, charged);
+    assert.equal(ledger.calls, 2000 - file.malformed.length);
+    t.diagnostic(`rows 2000, malformed ${file.malformed.length}, charged ${charged}, ledger rows ${ledger.charged}`);
+
+    // a second run with the same --out sends nothing
+    const again = JSON.parse((await sanyao(args(key, out, 5000))).stdout);
+    assert.equal(again.sentThisRun, 0);
+    assert.equal((await usage(key.accountId)).calls, 2000 - file.malformed.length);
+  });
+
+  for (const signal of ["SIGINT", "SIGKILL"] as const) {
+    it(`killed halfway with ${signal} and rerun: no row sent twice, output complete`, async (t) => {
+      const key = await server.addAccount(`batch-${signal}`);
+      const out = path.join(dir, `out-${signal}.csv`);
+      const child = spawn(process.execPath, [BIN, ...args(key, out, 400)], { cwd: repoRoot, stdio: "ignore" });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 50));
+        const journal = fs.existsSync(`${out}.journal`) ? fs.readFileSync(`${out}.journal`, "utf8") : "";
+        if (journal.split("\n").length > 1200) break;
+      }
+      child.kill(signal);
+      const code = await exited;
+      assert.equal(fs.existsSync(out), false, "no output before the run completes");
+      const firstCalls = (await usage(key.accountId)).calls;
+      assert.ok(firstCalls > 300 && firstCalls < 1960, `stopped halfway (${firstCalls} calls, exit ${code})`);
+
+      const res = await sanyao(args(key, out, 5000));
+      assert.equal(res.code, 0, res.stderr);
+      const rows = outputRows(out);
+      assert.equal(rows.length, 2000);
+      const interrupted = rows.filter((r) => r.error_code === "Interrupted").length;
+      const answered = rows.filter((r) => r.result !== "").length;
+      assert.equal(answered + interrupted + file.malformed.length, 2000, "every row has its outcome");
+      if (signal === "SIGINT") assert.equal(interrupted, 0, "a graceful stop leaves nothing unknown");
+      const ledger = await usage(key.accountId);
+      // every row reached the server at most once: the answered ones, plus perhaps the interrupted ones
+      assert.ok(ledger.calls >= answered && ledger.calls <= answered + interrupted, `calls ${ledger.calls}, answered ${answered}, interrupted ${interrupted}`);
+      const charged = rows.filter((r) => r.charged === "1").length;
+      assert.ok(ledger.charged >= charged && ledger.charged <= charged + interrupted);
+      t.diagnostic(`${signal}: ${firstCalls} calls before the kill (exit ${code}); after the rerun ${ledger.calls} calls for ${answered} answered + ${interrupted} interrupted rows; ledger ${ledger.charged}, charged rows ${charged}`);
+    });
+  }
+
+  it("--dry-run checks rows locally and sends nothing", async () => {
+    const res = await sanyao(["batch", input, "--dry-run", "--json"]);
+    const summary = JSON.parse(res.stdout);
+    assert.equal(summary.sentThisRun, 0);
+    assert.equal(summary.byResult["would be sent"], file.expected["0"]! + file.expected["-4"]! + file.expected["-9"]!);
+    assert.equal(summary.byResult["-7"], file.expected["-7"]);
+    assert.equal(summary.byResult["-6"], file.expected["-6"]);
+    assert.equal(summary.malformed.length, file.malformed.length);
+  });
+
+  it("a missing column is refused before anything is sent; bad credentials stop the run", async () => {
+    const bad = path.join(dir, "bad.csv");
+    fs.writeFileSync(bad, "mobile,name,idcard\n13800001234,张三,110105199003072143\n");
+    const res = await sanyao(["batch", bad, "--dry-run"]);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /no column phone/);
+    const key = await server.addAccount("wrong");
+    const stopped = await sanyao(args({ ...key, secretKey: "wrong-secret-key-00000000000000" }, path.join(dir, "never.csv"), 5000));
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /AuthFailure\.SignatureFailure/);
+  });
+});

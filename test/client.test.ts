@@ -1,0 +1,185 @@
+/** The package's client (FaceIdClient, KmsClient) against a real server, and its signatures against the vectors. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ClientNetworkError, encryptRequestFields, FaceIdClient, KmsClient, PHONE_VERIFICATION_RESULTS, TencentCloudError } from "../src/index";
+import { signTc3, signV1 } from "../src/client/signer";
+import { fixtures, startTestServer, type TestServer } from "./helpers/server";
+
+const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
+
+describe("the sanyao client", () => {
+  let server: TestServer;
+  let key: { accountId: string; secretId: string; secretKey: string };
+  const client = (extra: Partial<ConstructorParameters<typeof FaceIdClient>[0]> = {}, k = key) =>
+    new FaceIdClient({ credential: k, endpoint: `http://127.0.0.1:${server.port}`, ...extra });
+
+  before(async () => {
+    server = await startTestServer();
+    key = await server.addAccount("client");
+    await server.addRecords([
+      { phone: ZHANG.Phone, name: ZHANG.Name, idcard: ZHANG.IdCard },
+      { phone: "13500009999", name: "吴十", idcard: "110108199502030043", status: "busy" },
+    ]);
+  });
+  after(() => server.close());
+
+  it("every result code, typed, with its meaning and charge", async () => {
+    const c = client();
+    const cases: Array<[Record<string, string>, string]> = [
+      [ZHANG, "0"], [{ ...ZHANG, Name: "李四" }, "-4"], [{ ...ZHANG, Phone: "1380000123" }, "-6"],
+      [{ ...ZHANG, IdCard: "110105199003072140" }, "-7"], [{ ...ZHANG, Name: "张3" }, "-8"],
+      [{ ...ZHANG, Phone: "13900009999" }, "-9"], [{ Phone: "13500009999", Name: "吴十", IdCard: "110108199502030043" }, "-11"],
+      [{ ...ZHANG, Phone: "17000001234" }, "-13"],
+    ];
+    for (const [params, result] of cases) {
+      const r = await c.phoneVerification(params as never);
+      assert.equal(r.Result, result);
+      assert.equal(r.Description, PHONE_VERIFICATION_RESULTS[r.Result].meaning);
+      assert.match(r.RequestId, /^[0-9a-f-]{36}$/);
+    }
+    const capped = await server.addAccount("capped");
+    await server.installation.store.updateAccount(capped.accountId, { dailyCap: 1 });
+    const cc = client({}, capped);
+    assert.equal((await cc.phoneVerification(ZHANG)).Result, "0");
+    assert.equal((await cc.phoneVerification(ZHANG)).Result, "-12");
+    assert.deepEqual(
+      Object.entries(PHONE_VERIFICATION_RESULTS).filter(([, r]) => r.charged).map(([code]) => code).sort(),
+      ["-4", "0"],
+    );
+    c.close();
+    cc.close();
+  });
+
+  it("errors are TencentCloudError with code, message, requestId and the echoed traceId", async () => {
+    const c = client({}, { ...key, secretKey: "not-the-right-secret-key-0000000" });
+    await assert.rejects(c.phoneVerification(ZHANG), (err: unknown) => {
+      assert.ok(err instanceof TencentCloudError);
+      assert.equal(err.code, "AuthFailure.SignatureFailure");
+      assert.match(err.requestId, /^[0-9a-f-]{36}$/);
+      assert.match(err.traceId, /^[0-9a-f-]{36}$/);
+      assert.ok(err.message.length > 0);
+      return true;
+    });
+  });
+
+  it("v1 HmacSHA256 and HmacSHA1 on request; zh-CN", async () => {
+    for (const signMethod of ["HmacSHA256", "HmacSHA1"] as const) {
+      const r = await client({ signMethod, language: "zh-CN" }).phoneVerification({ ...ZHANG, VerifyMode: "1", Name: "李四" });
+      assert.deepEqual([r.Result, r.ResultDetail, r.Isp], ["-4", "PhoneNameMismatch", "移动"]);
+    }
+  });
+
+  it("retries stop after the limit: RequestLimitExceeded, -11 and network errors", async () => {
+    const limited = await server.addAccount("limited");
+    await server.installation.store.updateAccount(limited.accountId, { rateLimit: 1 });
+    server.setNow(Math.floor(Date.now() / 1000) * 1000 + 100);
+    const refusedBefore = server.logs.filter((l) => l.includes('"code":"RequestLimitExceeded"')).length;
+    try {
+      // the clock stands still: every attempt lands in the same second
+      const c = client({ retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } }, limited);
+      assert.equal((await c.phoneVerification(ZHANG)).Result, "0");
+      await assert.rejects(c.phoneVerification(ZHANG), (err: unknown) => err instanceof TencentCloudError && err.code === "RequestLimitExceeded");
+      const refused = server.logs.filter((l) => l.includes('"code":"RequestLimitExceeded"')).length - refusedBefore;
+      assert.equal(refused, 3, "three attempts, then the error");
+    } finally {
+      server.setNow(undefined);
+    }
+
+    const busyBefore = server.logs.filter((l) => l.includes('"code":"-11"')).length;
+    const busy = await client({ retry: { attempts: 4, baseDelayMs: 5 } }).phoneVerification({ Phone: "13500009999", Name: "吴十", IdCard: "110108199502030043" });
+    assert.equal(busy.Result, "-11");
+    assert.equal(server.logs.filter((l) => l.includes('"code":"-11"')).length - busyBefore, 4);
+
+    const nowhere = new FaceIdClient({ credential: key, endpoint: "http://127.0.0.1:9", retry: { attempts: 2, baseDelayMs: 5 } });
+    await assert.rejects(nowhere.phoneVerification(ZHANG), (err: unknown) => err instanceof ClientNetworkError);
+  });
+
+  it("a retry after the window passes succeeds", async () => {
+    const limited = await server.addAccount("limited-real-clock");
+    await server.installation.store.updateAccount(limited.accountId, { rateLimit: 1 });
+    const c = client({ retry: { attempts: 4, baseDelayMs: 1200, maxDelayMs: 1500 } }, limited);
+    const results = await Promise.all([c.phoneVerification(ZHANG), c.phoneVerification(ZHANG)]);
+    assert.deepEqual(results.map((r) => r.Result), ["0", "0"]);
+  });
+
+  it("the pacer keeps a burst of 100 under the server's 20 per second: no RequestLimitExceeded", async () => {
+    const paced = await server.addAccount("paced");
+    await server.installation.store.updateAccount(paced.accountId, { rateLimit: 20 });
+    const c = client({ pace: 20 }, paced);
+    const started = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 100 }, () => c.phoneVerification({ ...ZHANG, Phone: "13900009999" })));
+    const refused = results.filter((r) => r.status === "rejected");
+    assert.equal(refused.length, 0, JSON.stringify(refused.slice(0, 1)));
+    assert.ok(Date.now() - started >= 4000, "100 requests at 20/s take at least four seconds");
+  });
+
+  it("KmsClient and the field-encryption helper, end to end", async () => {
+    await server.installation.store.updateAccount(key.accountId, { kmsAuthorized: true });
+    const kms = new KmsClient({ credential: key, endpoint: `http://127.0.0.1:${server.port}`, region: "ap-guangzhou" });
+    const { KeyId } = await kms.createKey({ Alias: "client-test" });
+    assert.equal((await kms.describeKey({ KeyId })).KeyMetadata.KeyState, "Enabled");
+    assert.equal((await kms.listKeys()).TotalCount, 1);
+    const secret = Buffer.from("hello").toString("base64");
+    const blob = (await kms.encrypt({ KeyId, Plaintext: secret })).CiphertextBlob;
+    assert.equal((await kms.decrypt({ CiphertextBlob: blob })).Plaintext, secret);
+    const request = encryptRequestFields(ZHANG, await kms.dataKey(KeyId), ["IdCard", "Name", "Phone"]);
+    await new Promise((r) => setTimeout(r, 300)); // the account's KMS authorisation reaches the server
+    assert.equal((await client().phoneVerification(request)).Result, "0");
+    await kms.disableKey({ KeyId });
+    await assert.rejects(kms.dataKey(KeyId), (err: unknown) => err instanceof TencentCloudError && err.code === "ResourceUnavailable.CmkDisabled");
+  });
+});
+
+describe("the client's signatures equal the official SDK's, byte for byte", () => {
+  interface Vector {
+    id: string;
+    secretId: string;
+    secretKey: string;
+    serverTime: number;
+    producedBy: { tool?: string; client?: string };
+    tamperedFrom?: string;
+    request: { method: string; target: string; headers: Array<[string, string]>; body: string | null };
+    expected: { valid: boolean; route?: { requestClient?: string } };
+  }
+  const load = (file: string): Vector[] => JSON.parse(fs.readFileSync(path.join(fixtures, file), "utf8")).vectors;
+  const header = (v: Vector, name: string) => v.request.headers.find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+
+  const tc3 = load("tc3.json").filter(
+    (v) => !v.tamperedFrom && !v.producedBy.tool && v.request.method === "POST" && header(v, "Content-Type") === "application/json",
+  );
+  it(`${tc3.length} TC3 JSON POST vectors`, () => {
+    assert.ok(tc3.length >= 8);
+    for (const v of tc3) {
+      const authorization = header(v, "Authorization")!;
+      const scope = /Credential=[^/]+\/[^/]+\/([^/]+)\/tc3_request/.exec(authorization)![1]!;
+      const signed = signTc3({
+        secretId: v.secretId, secretKey: v.secretKey, service: scope, host: header(v, "Host")!,
+        action: header(v, "X-TC-Action")!, version: header(v, "X-TC-Version")!, timestamp: Number(header(v, "X-TC-Timestamp")),
+        body: v.request.body!,
+      });
+      assert.equal(signed.Authorization, authorization, v.id);
+    }
+  });
+
+  const v1 = load("v1.json").filter((v) => !v.tamperedFrom);
+  it(`${v1.length} v1 vectors (HmacSHA1 and HmacSHA256, GET and POST)`, () => {
+    assert.equal(v1.length, 5);
+    for (const v of v1) {
+      const raw = v.request.method === "GET" ? v.request.target.split("?")[1]! : v.request.body!;
+      const sent = new URLSearchParams(raw);
+      const common = new Set(["Action", "Version", "Region", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Token", "Language", "RequestClient"]);
+      const business = new Map([...sent].filter(([k]) => !common.has(k)));
+      const form = signV1({
+        method: v.request.method as "GET" | "POST",
+        secretId: v.secretId, secretKey: v.secretKey, algorithm: sent.get("SignatureMethod") as "HmacSHA1" | "HmacSHA256",
+        host: header(v, "Host")!, action: sent.get("Action")!, version: sent.get("Version")!, region: sent.get("Region") ?? undefined,
+        language: (sent.get("Language") as "zh-CN" | "en-US" | null) ?? undefined, token: sent.get("Token") ?? undefined,
+        requestClient: sent.get("RequestClient") ?? undefined, timestamp: Number(sent.get("Timestamp")), nonce: Number(sent.get("Nonce")),
+        params: business,
+      });
+      assert.equal(form.get("Signature"), sent.get("Signature"), v.id);
+    }
+  });
+});
