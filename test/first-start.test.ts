@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { verify } from "./helpers/call";
-import { serveProcess, type ServeProcess } from "./helpers/cli";
+import { BIN, serveProcess, type ServeProcess } from "./helpers/cli";
 import { repoRoot, tempDir } from "./helpers/server";
 
 const run = promisify(execFile);
@@ -70,6 +70,24 @@ describe("first start", () => {
       },
     });
     assert.match(stdout, /Result: '0'/);
+  });
+
+  it("the README's client example and batch example run as written", async () => {
+    const env = {
+      ...process.env,
+      SANYAO_SECRET_ID: /SecretId: {2}(\S+)/.exec(server!.banner)![1]!,
+      SANYAO_SECRET_KEY: /SecretKey: (\S+)/.exec(server!.banner)![1]!,
+    };
+    const client = await run(process.execPath, ["dist/examples/client.js", `http://127.0.0.1:${server!.port}`], { cwd: repoRoot, env });
+    assert.match(client.stdout, /张三: 0 Authentication passed, charged: true/);
+    assert.match(client.stdout, /李四: -4 Information inconsistency \(PhoneNameMismatch\)/);
+    const out = path.join(tempDir(), "checked.csv");
+    const batch = await run(process.execPath, [BIN, "batch", "examples/customers.csv", "--out", out, "--data", data, "--endpoint", `http://127.0.0.1:${server!.port}`], { cwd: repoRoot });
+    assert.match(batch.stdout, /5 rows/);
+    assert.match(batch.stdout, /malformed rows \(skipped\): line 6/);
+    const rows = fs.readFileSync(out, "utf8").trim().split("\n");
+    assert.equal(rows.length, 6);
+    assert.match(rows[4]!, /c-004,-13,/);
   });
 
   it("a second start reuses the secret, the demo key and the records", async () => {
