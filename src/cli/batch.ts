@@ -5,7 +5,6 @@
  * and does not resend a row that was in flight when the process was killed (its answer is unknown, it may have
  * been charged) unless --resend-interrupted says so. Errors are never charged, so rows that got one are sent again.
  */
-import { parse as parseCsv } from "csv-parse";
 import { stringify } from "csv-stringify/sync";
 import cliProgress from "cli-progress";
 import fs from "node:fs";
@@ -14,6 +13,7 @@ import { FaceIdClient, PHONE_VERIFICATION_RESULTS, type PhoneVerificationRequest
 import { encryptRequestFields, type DataKey, type EncryptableField } from "../client/field-encryption";
 import { KmsClient } from "../client/kms";
 import type { Config } from "../config";
+import { csvRows } from "../csv-rows";
 import { chinaDate, precheck } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { UsageError } from "./output";
@@ -57,28 +57,11 @@ export interface BatchSummary {
   out?: string;
 }
 
-async function* readRows(file: string, onHeader: (header: string[]) => void): AsyncGenerator<Row | { line: number; error: string }> {
-  const parser = fs.createReadStream(file).pipe(
-    parseCsv({
-      columns: (header: string[]) => {
-        const names = header.map((h) => h.trim());
-        onHeader(names);
-        return names;
-      },
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      skip_records_with_error: true,
-      info: true,
-    }),
-  );
-  const skipped: Array<{ line: number; error: string }> = [];
-  parser.on("skip", (err: Error & { lines?: number }) => skipped.push({ line: err.lines ?? 0, error: "malformed CSV" }));
-  for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length > 0) yield skipped.shift()!;
-    yield { line: item.info.lines, fields: item.record };
-  }
-  while (skipped.length > 0) yield skipped.shift()!;
+function readRows(file: string, onHeader: (header: string[]) => void) {
+  return csvRows(fs.createReadStream(file), (names) => {
+    onHeader(names);
+    return names;
+  });
 }
 
 function readJournal(file: string): { answers: Map<number, { answer: Answer; final: boolean }>; inFlight: Set<number> } {

@@ -2,10 +2,10 @@
  * Importing subscriber records (CSV with a header row, or NDJSON): each row goes through the same rules as a
  * request, then only keyed hashes are stored. Rejections carry the line number and a reason, never the value.
  */
-import { parse as parseCsv } from "csv-parse";
 import fs from "node:fs";
 import readline from "node:readline";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { csvRows } from "../csv-rows";
 import { checkIdCard } from "../rules/idcard";
 import { checkName } from "../rules/name";
 import { classifyPhone } from "../rules/phone";
@@ -75,32 +75,14 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
 
 type Row = { line: number; fields: Record<string, unknown> } | { line: number; error: string };
 
-async function* csvRows(input: Readable): AsyncGenerator<Row> {
-  const parser = input.pipe(
-    parseCsv({
-      columns: (header: string[]) => {
-        const names = header.map((h) => h.trim().toLowerCase());
-        const unknown = names.filter((h) => !COLUMNS.includes(h));
-        if (unknown.length > 0) throw new Error(`Unknown CSV column(s): ${unknown.join(", ")}. Expected phone,name,idcard[,isp][,status].`);
-        for (const required of ["phone", "name", "idcard"]) {
-          if (!names.includes(required)) throw new Error(`The CSV header must name the column ${required}.`);
-        }
-        return names;
-      },
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      skip_records_with_error: true,
-      info: true,
-    }),
-  );
-  const skipped: Row[] = [];
-  parser.on("skip", (err: Error & { lines?: number }) => skipped.push({ line: err.lines ?? 0, error: "malformed CSV" }));
-  for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length > 0) yield skipped.shift()!;
-    yield { line: item.info.lines, fields: item.record };
+function importColumns(header: string[]): string[] {
+  const names = header.map((h) => h.toLowerCase());
+  const unknown = names.filter((h) => !COLUMNS.includes(h));
+  if (unknown.length > 0) throw new Error(`Unknown CSV column(s): ${unknown.join(", ")}. Expected phone,name,idcard[,isp][,status].`);
+  for (const required of ["phone", "name", "idcard"]) {
+    if (!names.includes(required)) throw new Error(`The CSV header must name the column ${required}.`);
   }
-  while (skipped.length > 0) yield skipped.shift()!;
+  return names;
 }
 
 async function* ndjsonRows(input: Readable): AsyncGenerator<Row> {
@@ -140,7 +122,7 @@ export async function importRecordsFile(file: string, store: Store, keyring: Key
     bytes += chunk.length;
     opts.onProgress?.(bytes);
   });
-  const rows = looksLikeNdjson(file) ? ndjsonRows(input) : csvRows(input);
+  const rows = looksLikeNdjson(file) ? ndjsonRows(input) : csvRows(input, importColumns);
   return importRows(rows, store, keyring, opts);
 }
 

@@ -8,12 +8,13 @@ import type { Carrier } from "../rules/tables";
 import type { Keyring } from "../secret";
 import { UnavailableError } from "../unavailable";
 import type {
-  Account, AccountPatch, ApiKeyInfo, AuditEntry, BillingStatus, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
+  Account, AccountPatch, ApiKeyInfo, AuditEntry, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
   RecordStatus, Store, StoredRecord, UsageQuery, UsageRow, VerifyModeName,
 } from "./contract";
 import { GroupCommit } from "./group-commit";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
 import { MIGRATIONS } from "./migrations";
+import { patchEntries, toAccount, type AccountRow } from "./rows";
 
 export interface PostgresOptions {
   url: string;
@@ -24,32 +25,7 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
-interface AccountRow {
-  account_id: string; name: string; created_at: string; activated: number; identity_verified: number; billing: string;
-  rate_limit: number; daily_cap: number; balance: string; kms_authorized: number;
-}
 
-const toAccount = (r: AccountRow): Account => ({
-  accountId: r.account_id,
-  name: r.name,
-  createdAt: r.created_at,
-  activated: r.activated === 1,
-  identityVerified: r.identity_verified === 1,
-  billing: r.billing as BillingStatus,
-  rateLimit: r.rate_limit,
-  dailyCap: r.daily_cap,
-  balance: Number(r.balance),
-  kmsAuthorized: r.kms_authorized === 1,
-});
-
-const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
-  activated: "activated",
-  identityVerified: "identity_verified",
-  billing: "billing",
-  rateLimit: "rate_limit",
-  dailyCap: "daily_cap",
-  kmsAuthorized: "kms_authorized",
-};
 const CHINA_DAY = "to_char(to_timestamp((at + 28800000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 const SAFE_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -150,10 +126,10 @@ export class PostgresStore implements Store {
   }
 
   async updateAccount(accountId: string, patch: AccountPatch): Promise<boolean> {
-    const entries = Object.entries(patch).filter(([, v]) => v !== undefined) as Array<[keyof AccountPatch, unknown]>;
+    const entries = patchEntries(patch);
     if (entries.length === 0) return (await this.getAccount(accountId)) !== undefined;
-    const sets = entries.map(([k], i) => `${PATCH_COLUMNS[k]} = $${i + 1}`).join(", ");
-    const values = entries.map(([, v]) => (typeof v === "boolean" ? Number(v) : v));
+    const sets = entries.map(([column], i) => `${column} = $${i + 1}`).join(", ");
+    const values = entries.map(([, v]) => v);
     const rows = await this.q(`UPDATE accounts SET ${sets} WHERE account_id = $${entries.length + 1} RETURNING 1`, [...values, accountId]);
     return rows.length > 0;
   }

@@ -9,13 +9,14 @@ import type { Credential } from "../api3/authenticate";
 import type { Keyring } from "../secret";
 import type { Carrier } from "../rules/tables";
 import type {
-  Account, AccountPatch, ApiKeyInfo, AuditEntry, BillingStatus, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
+  Account, AccountPatch, ApiKeyInfo, AuditEntry, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
   RecordStatus, Store,
   StoredRecord, UsageQuery, UsageRow, VerifyModeName,
 } from "./contract";
 import { GroupCommit } from "./group-commit";
 import { WriterThread } from "./writer-thread";
 import { MIGRATIONS } from "./migrations";
+import { patchEntries, toAccount, type AccountRow } from "./rows";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
 
 export const DATABASE_FILE = "sanyao.db";
@@ -27,10 +28,6 @@ export const DATABASE_FILE = "sanyao.db";
  */
 export type SqliteSync = "normal" | "full";
 
-interface AccountRow {
-  account_id: string; name: string; created_at: string; activated: number; identity_verified: number; billing: string;
-  rate_limit: number; daily_cap: number; balance: number; kms_authorized: number;
-}
 interface KmsKeyRow {
   key_id: string; account_id: string; region: string; alias: string; description: string; key_usage: string;
   state: string; created_at: number; material_sealed: Buffer;
@@ -50,29 +47,8 @@ function migrate(db: Database.Database): void {
   }
 }
 
-const toAccount = (r: AccountRow): Account => ({
-  accountId: r.account_id,
-  name: r.name,
-  createdAt: r.created_at,
-  activated: r.activated === 1,
-  identityVerified: r.identity_verified === 1,
-  billing: r.billing as BillingStatus,
-  rateLimit: r.rate_limit,
-  dailyCap: r.daily_cap,
-  balance: r.balance,
-  kmsAuthorized: r.kms_authorized === 1,
-});
-
 // Usage days are China-time calendar days, like the daily caps.
 const CHINA_DAY = "date(at / 1000 + 8 * 3600, 'unixepoch')";
-const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
-  activated: "activated",
-  identityVerified: "identity_verified",
-  billing: "billing",
-  rateLimit: "rate_limit",
-  dailyCap: "daily_cap",
-  kmsAuthorized: "kms_authorized",
-};
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
@@ -164,10 +140,10 @@ export class SqliteStore implements Store {
   }
 
   async updateAccount(accountId: string, patch: AccountPatch): Promise<boolean> {
-    const entries = Object.entries(patch).filter(([, v]) => v !== undefined) as Array<[keyof AccountPatch, unknown]>;
+    const entries = patchEntries(patch);
     if (entries.length === 0) return this.stmt.getAccount.get(accountId) !== undefined;
-    const sets = entries.map(([k]) => `${PATCH_COLUMNS[k]} = ?`).join(", ");
-    const values = entries.map(([, v]) => (typeof v === "boolean" ? Number(v) : v));
+    const sets = entries.map(([column]) => `${column} = ?`).join(", ");
+    const values = entries.map(([, v]) => v);
     return this.db.prepare(`UPDATE accounts SET ${sets} WHERE account_id = ?`).run(...values, accountId).changes > 0;
   }
 
