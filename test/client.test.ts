@@ -97,11 +97,24 @@ describe("the sanyao client", () => {
   });
 
   it("a retry after the window passes succeeds", async () => {
-    const limited = await server.addAccount("limited-real-clock");
+    const limited = await server.addAccount("limited-window");
     await server.installation.store.updateAccount(limited.accountId, { rateLimit: 1 });
-    const c = client({ retry: { attempts: 4, baseDelayMs: 1200, maxDelayMs: 1500 } }, limited);
-    const results = await Promise.all([c.phoneVerification(ZHANG), c.phoneVerification(ZHANG)]);
-    assert.deepEqual(results.map((r) => r.Result), ["0", "0"]);
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    server.setNow(second + 100);
+    try {
+      const c = client({ retry: { attempts: 20, baseDelayMs: 20, maxDelayMs: 20 } }, limited);
+      assert.equal((await c.phoneVerification(ZHANG)).Result, "0");
+      const refusedBefore = server.logs.filter((l) => l.includes('"code":"RequestLimitExceeded"')).length;
+      const retried = c.phoneVerification(ZHANG);
+      // once it has been refused, the server's clock moves on to the next second
+      while (server.logs.filter((l) => l.includes('"code":"RequestLimitExceeded"')).length === refusedBefore) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      server.setNow(second + 1100);
+      assert.equal((await retried).Result, "0");
+    } finally {
+      server.setNow(undefined);
+    }
   });
 
   it("the pacer keeps a burst of 100 under the server's 20 per second: no RequestLimitExceeded", async () => {

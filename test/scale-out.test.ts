@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { callTc3, type Key } from "./helpers/call";
 import { sanyao, serveProcess, within, type ServeProcess } from "./helpers/cli";
 import { TcpProxy } from "./helpers/proxy";
-import { dropScaleOut, scaleOutEnv, tempDir } from "./helpers/server";
+import { BACKENDS, dropScaleOut, scaleOutEnv, tempDir } from "./helpers/server";
 import { ensureServices } from "./helpers/services";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
@@ -20,7 +20,9 @@ async function get(port: number, path: string): Promise<{ status: number; text: 
   return { status: res.status, text: await res.text() };
 }
 
-describe("three instances on PostgreSQL + Redis", () => {
+const skip = !BACKENDS.includes("scale-out") && "SANYAO_TEST_BACKENDS excludes scale-out";
+
+describe("three instances on PostgreSQL + Redis", { skip }, () => {
   const env = scaleOutEnv();
   const servers: ServeProcess[] = [];
   let key: Key & { accountId: string };
@@ -112,7 +114,7 @@ describe("three instances on PostgreSQL + Redis", () => {
   });
 });
 
-describe("engines going away and coming back", () => {
+describe("engines going away and coming back", { skip }, () => {
   const env = scaleOutEnv();
   const pg = new TcpProxy(5432);
   const redis = new TcpProxy(6379);
