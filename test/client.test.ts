@@ -196,3 +196,43 @@ describe("the client's signatures equal the official SDK's, byte for byte", () =
     }
   });
 });
+
+describe("the client reads answers the way the official SDK does (sdk-responses.json)", () => {
+  interface Case {
+    id: string;
+    serverResponse: { status: number; statusText: string; headers: Record<string, string>; body: string };
+    resolvedWith: Record<string, unknown> | null;
+    rejectedWith: { code: string; requestId: string; traceId: string; httpCode: number | string } | null;
+  }
+  const { cases } = JSON.parse(fs.readFileSync(path.join(fixtures, "sdk-responses.json"), "utf8")) as { cases: Case[] };
+
+  for (const c of cases) {
+    it(c.id, async () => {
+      const http = await import("node:http");
+      const stub = http.createServer((req, res) => {
+        req.resume();
+        req.on("end", () => res.writeHead(c.serverResponse.status, c.serverResponse.statusText, c.serverResponse.headers).end(c.serverResponse.body));
+      });
+      await new Promise<void>((r) => stub.listen(0, "127.0.0.1", () => r()));
+      const port = (stub.address() as { port: number }).port;
+      const kms = new KmsClient({ credential: { secretId: "AKIDx", secretKey: "k".repeat(32) }, endpoint: `http://127.0.0.1:${port}`, region: "ap-guangzhou" });
+      try {
+        const call = kms.generateDataKey({ KeyId: "k-1", KeySpec: "AES_256" });
+        if (c.resolvedWith) assert.deepEqual(await call, c.resolvedWith);
+        else if (c.rejectedWith && typeof c.rejectedWith.code === "string" && c.rejectedWith.code !== "(undefined)") {
+          await assert.rejects(call, (err: unknown) => {
+            assert.ok(err instanceof TencentCloudError);
+            assert.deepEqual([err.code, err.requestId, err.traceId], [c.rejectedWith!.code, c.rejectedWith!.requestId, c.rejectedWith!.traceId]);
+            return true;
+          });
+        } else {
+          // no API envelope: the SDK rejects without a code, and so do we
+          await assert.rejects(call, (err: unknown) => err instanceof ClientNetworkError);
+        }
+      } finally {
+        kms.close();
+        stub.close();
+      }
+    });
+  }
+});

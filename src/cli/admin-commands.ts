@@ -1,0 +1,209 @@
+/** Commands that administer an installation: secret, accounts, usage, keys. */
+import type { Command } from "commander";
+import { formatAmount, parseAmount } from "../money";
+import { createSecretFile } from "../secret";
+import type { AccountPatch, BillingStatus } from "../store/contract";
+import { bool, billing, configFor, count, databaseOption, dataOption, day, jsonOption, withInstallation, type DataOption } from "./options";
+import { printJson, printTable, UsageError } from "./output";
+
+export function addAdminCommands(program: Command): void {
+  program
+    .command("secret")
+    .description("the installation secret (scale-out mode: one file shared by every instance)")
+    .command("create")
+    .description("write a new installation secret to a file (mode 0600); never overwrites")
+    .requiredOption("--out <file>", "where to write it")
+    .action((opts: { out: string }) => {
+      try {
+        createSecretFile(opts.out);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new UsageError(`${opts.out} exists already; a secret is never overwritten.`);
+        throw err;
+      }
+      process.stdout.write(`Wrote a new installation secret to ${opts.out}. Give it to every instance as SANYAO_SECRET_FILE.\n`);
+    });
+
+  const accounts = program.command("accounts").description("accounts that own keys");
+  accounts
+    .command("create")
+    .description("create an account")
+    .requiredOption("--name <name>", "a name for the account (a team, a client)")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { name: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
+        const account = await store.createAccount(opts.name.trim(), configFor(opts).accountDefaults);
+        if (opts.json) printJson(account);
+        else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
+      }),
+    );
+  accounts
+    .command("list")
+    .description("list accounts")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        const list = await store.listAccounts();
+        if (opts.json) printJson({ accounts: list });
+        else printTable(list as unknown as Array<Record<string, unknown>>, ["accountId", "name", "createdAt"]);
+      }),
+    );
+
+  accounts
+    .command("show")
+    .description("an account with its states, limits and balance")
+    .argument("<id>")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((id: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        const account = await store.getAccount(id);
+        if (!account) throw new UsageError(`No account ${id}.`);
+        const shown = { ...account, balance: formatAmount(account.balance) };
+        if (opts.json) return printJson(shown);
+        for (const [k, v] of Object.entries(shown)) process.stdout.write(`${k.padEnd(17)} ${v}\n`);
+      }),
+    );
+  accounts
+    .command("set")
+    .description("change an account's states and limits; a running server applies them on its next request")
+    .argument("<id>")
+    .option("--activated <bool>", "the service is activated (false: UnauthorizedOperation.Nonactivated)", bool)
+    .option("--identity-verified <bool>", "the account's own identity is verified (false: UnauthorizedOperation.NonAuthorize)", bool)
+    .option("--billing <status>", "ok, or abnormal (UnauthorizedOperation.ChargeStatusException)", billing)
+    .option("--rate-limit <n>", "admitted requests per second and action", count(1))
+    .option("--daily-cap <n>", "attempts a China-time day for one number or identity number (0 = unlimited)", count(0))
+    .option("--kms-authorized <bool>", "the service may use the account's KMS keys to decrypt fields (false: FailedOperation.StsUnAuthErrError)", bool)
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action(
+      (
+        id: string,
+        opts: DataOption & {
+          activated?: boolean; identityVerified?: boolean; billing?: BillingStatus; rateLimit?: number; dailyCap?: number;
+          kmsAuthorized?: boolean;
+        },
+      ) =>
+        withInstallation(opts, async ({ store }) => {
+          const patch: AccountPatch = {
+            activated: opts.activated,
+            identityVerified: opts.identityVerified,
+            billing: opts.billing,
+            rateLimit: opts.rateLimit,
+            dailyCap: opts.dailyCap,
+            kmsAuthorized: opts.kmsAuthorized,
+          };
+          if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
+          if (!(await store.updateAccount(id, patch))) throw new UsageError(`No account ${id}.`);
+          const account = (await store.getAccount(id))!;
+          const shown = { ...account, balance: formatAmount(account.balance) };
+          if (opts.json) printJson(shown);
+          else process.stdout.write(`Updated account ${id}.\n`);
+        }),
+    );
+  accounts
+    .command("top-up")
+    .description("add to an account's balance (CNY, e.g. 100 or 12.50)")
+    .argument("<id>")
+    .argument("<amount>")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((id: string, amountText: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        const amount = parseAmount(amountText);
+        if (amount === undefined || amount <= 0) throw new UsageError("The amount must be positive, with at most two decimals.");
+        const balance = await store.topUp(id, amount);
+        if (balance === undefined) throw new UsageError(`No account ${id}.`);
+        if (opts.json) printJson({ accountId: id, balance: formatAmount(balance) });
+        else process.stdout.write(`Balance of ${id}: ${formatAmount(balance)}\n`);
+      }),
+    );
+
+  program
+    .command("usage")
+    .description("calls, charged calls and amounts per account, China-time day and mode, from the ledger")
+    .option("--account <id>", "one account only")
+    .option("--from <date>", "first day, YYYY-MM-DD (China time)", day)
+    .option("--to <date>", "last day, YYYY-MM-DD (China time)", day)
+    .option("--csv", "CSV on stdout")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean }) =>
+      withInstallation(opts, async ({ store }) => {
+        const rows = await store.usage({ accountId: opts.account, from: opts.from, to: opts.to });
+        const totals = rows.reduce(
+          (t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }),
+          { calls: 0, charged: 0, amount: 0 },
+        );
+        const shown = rows.map((r) => ({ ...r, amount: formatAmount(r.amount) }));
+        if (opts.json) return printJson({ rows: shown, totals: { ...totals, amount: formatAmount(totals.amount) } });
+        if (opts.csv) {
+          const lines = ["accountId,day,mode,calls,charged,amount", ...shown.map((r) => [r.accountId, r.day, r.mode, r.calls, r.charged, r.amount].join(","))];
+          process.stdout.write(lines.join("\n") + "\n");
+          return;
+        }
+        printTable(shown as unknown as Array<Record<string, unknown>>, ["accountId", "day", "mode", "calls", "charged", "amount"]);
+        process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${formatAmount(totals.amount)}\n`);
+      }),
+    );
+
+  const keys = program.command("keys").description("API keys (SecretId/SecretKey pairs)");
+  keys
+    .command("create")
+    .description("create a key; the SecretKey is shown in full only here")
+    .requiredOption("--account <id>", "the account that owns the key")
+    .option("--secret-id <id>", "use this SecretId instead of a random one (a fixed key for CI)")
+    .option("--secret-key <key>", "use this SecretKey (with --secret-id)")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if ((opts.secretId === undefined) !== (opts.secretKey === undefined)) {
+          throw new UsageError("--secret-id and --secret-key go together.");
+        }
+        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const given = opts.secretId ? { secretId: opts.secretId, secretKey: opts.secretKey! } : undefined;
+        const key = await store.createKey(opts.account, given);
+        if (opts.json) printJson(key);
+        else process.stdout.write(`SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
+      }),
+    );
+  keys
+    .command("list")
+    .description("list an account's keys (never their secrets)")
+    .requiredOption("--account <id>", "account id")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const list = await store.listKeys(opts.account);
+        if (opts.json) printJson({ keys: list });
+        else printTable(list as unknown as Array<Record<string, unknown>>, ["secretId", "enabled", "createdAt"]);
+      }),
+    );
+  keys
+    .command("disable")
+    .description("disable a key; calls signed with it fail with AuthFailure.SecretIdNotFound")
+    .argument("<secretId>")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((secretId: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        if (!(await store.disableKey(secretId))) throw new UsageError("No such key.");
+        if (opts.json) printJson({ secretId, enabled: false });
+        else process.stdout.write(`Disabled ${secretId}.\n`);
+      }),
+    );
+}

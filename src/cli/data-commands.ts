@@ -1,0 +1,91 @@
+/** Commands that put data into an installation: KMS keys and subscriber records. */
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import fs from "node:fs";
+import { ApiError } from "../api3/errors";
+import { KeyService } from "../kms/keys";
+import { chinaDate } from "../rules/precheck";
+import { loadRuleTables } from "../rules/tables";
+import { importRecordsFile } from "../sources/import";
+import { configFor, databaseOption, dataOption, jsonOption, withInstallation, type DataOption } from "./options";
+import { printJson, UsageError } from "./output";
+
+export function addDataCommands(program: Command): void {
+  const kms = program.command("kms").description("the built-in KMS (service kms, 2019-01-18)");
+  kms
+    .command("create-key")
+    .description("create a KMS key (CMK) for an account, as the KMS CreateKey action would")
+    .requiredOption("--account <id>", "the account that owns the key")
+    .option("--alias <alias>", "1-60 letters, digits, '-' or '_', unique per account and region (default: a generated one)")
+    .option("--region <region>", "the key's region", "ap-guangzhou")
+    .option("--description <text>", "free text")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .action((opts: DataOption & { account: string; alias?: string; region: string; description?: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const config = configFor(opts);
+        if (!config.kmsRegions.has(opts.region)) throw new UsageError(`The region ${opts.region} is not served (SANYAO_KMS_REGIONS).`);
+        const alias = opts.alias ?? `sanyao-${Date.now().toString(36)}`;
+        let key;
+        try {
+          key = await new KeyService(store, Date.now).createKey(opts.account, opts.region, { alias, description: opts.description });
+        } catch (err) {
+          if (err instanceof ApiError) throw new UsageError(`${err.code}: ${err.messageIn("en-US")}`);
+          throw err;
+        }
+        if (opts.json) printJson({ keyId: key.keyId, alias: key.alias, region: key.region, accountId: key.accountId });
+        else process.stdout.write(`KeyId: ${key.keyId} (alias ${key.alias}, ${key.region})\n`);
+      }),
+    );
+
+  const records = program.command("records").description("subscriber records the service verifies against");
+  records
+    .command("import")
+    .description("import records from CSV (header phone,name,idcard[,isp][,status]) or NDJSON; a number imported again is replaced")
+    .argument("<file>")
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      "\nOnly keyed hashes of the values are stored. isp: mobile, telecom, cucc, broadnet or empty (the segment's\n" +
+        "carrier). status: active (default), suspended (always -4 OtherMismatch) or busy (always -11).\n" +
+        "Rejected rows are listed by line number and reason, never by value.",
+    )
+    .action((file: string, opts: DataOption) =>
+      withInstallation(opts, async ({ store, keyring }) => {
+        if (!fs.existsSync(file)) throw new UsageError(`No such file: ${file}`);
+        const total = fs.statSync(file).size;
+        const bar =
+          process.stderr.isTTY && !opts.json
+            ? new cliProgress.SingleBar(
+                { stream: process.stderr, format: "importing [{bar}] {percentage}% | {eta_formatted} left", etaBuffer: 50 },
+                cliProgress.Presets.shades_classic,
+              )
+            : undefined;
+        bar?.start(total, 0);
+        const config = configFor(opts);
+        let summary;
+        try {
+          summary = await importRecordsFile(file, store, keyring, {
+            tables: loadRuleTables(),
+            policy: config.policy,
+            todayChina: chinaDate(Date.now()),
+            onProgress: (bytes) => bar?.update(bytes),
+          });
+        } finally {
+          bar?.stop();
+        }
+        if (opts.json) return printJson(summary);
+        process.stdout.write(
+          `read ${summary.read}, imported ${summary.imported} (replaced ${summary.replaced}), rejected ${summary.rejected}\n`,
+        );
+        for (const r of summary.rejections) process.stdout.write(`  line ${r.line}: ${r.reason}\n`);
+        if (summary.rejected > summary.rejections.length) {
+          process.stdout.write(`  … and ${summary.rejected - summary.rejections.length} more\n`);
+        }
+      }),
+    );
+}

@@ -1,0 +1,69 @@
+/** What the commands share: storage and output options, argument parsers, opening the installation, credentials. */
+import { InvalidArgumentError, Option } from "commander";
+import { loadConfig } from "../config";
+import { demoCredentials } from "../demo";
+import { openInstallation, type Installation } from "../installation";
+import type { BillingStatus } from "../store/contract";
+import { UsageError } from "./output";
+
+export interface DataOption {
+  data?: string;
+  databaseUrl?: string;
+  json?: boolean;
+}
+
+export function bool(value: string): boolean {
+  if (value !== "true" && value !== "false") throw new InvalidArgumentError("true or false");
+  return value === "true";
+}
+
+export function billing(value: string): BillingStatus {
+  if (value !== "ok" && value !== "abnormal") throw new InvalidArgumentError("ok or abnormal");
+  return value;
+}
+
+export function count(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > 1_000_000) throw new InvalidArgumentError(`a whole number from ${min} to 1000000`);
+    return n;
+  };
+}
+
+export function day(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) throw new InvalidArgumentError("a date YYYY-MM-DD");
+  return value;
+}
+
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535");
+  return n;
+}
+
+export const dataOption = () =>
+  new Option("--data <dir>", "data directory (secret, SQLite database)").env("SANYAO_DATA_DIR").default("./data");
+export const databaseOption = () =>
+  new Option("--database-url <url>", "scale-out mode: PostgreSQL (postgres://…) instead of --data").env("SANYAO_DATABASE_URL");
+export const jsonOption = () => new Option("--json", "print one JSON object on stdout and nothing else");
+
+export function configFor(opts: DataOption) {
+  return loadConfig({ dataDir: opts.data, databaseUrl: opts.databaseUrl });
+}
+
+/** --secret-id/--secret-key (or SANYAO_SECRET_ID/SANYAO_SECRET_KEY), else the demo key of the installation. */
+export async function credentialsFor(opts: DataOption & { secretId?: string; secretKey?: string }) {
+  if (opts.secretId && opts.secretKey) return { secretId: opts.secretId, secretKey: opts.secretKey };
+  const demo = await withInstallation(opts, (inst) => demoCredentials(inst));
+  if (!demo) throw new UsageError("No credentials: give --secret-id/--secret-key, or start `sanyao serve` once to create the demo key.");
+  return { secretId: demo.secretId, secretKey: demo.secretKey };
+}
+
+export async function withInstallation<T>(opts: DataOption, work: (inst: Installation) => Promise<T>): Promise<T> {
+  const inst = await openInstallation(configFor(opts));
+  try {
+    return await work(inst);
+  } finally {
+    await inst.close();
+  }
+}
