@@ -78,7 +78,19 @@ export class Keyring {
     return Buffer.concat([iv, cipher.getAuthTag(), body]);
   }
 
+  // Sealed values read on every request (API SecretKeys, KMS key material) are opened once per sealed value.
+  private readonly opened = new Map<string, { sealed: Buffer; plaintext: string }>();
+
   open(sealed: Buffer, context: string): string {
+    const hit = this.opened.get(context);
+    if (hit && hit.sealed.equals(sealed)) return hit.plaintext;
+    const plaintext = this.openUncached(sealed, context);
+    if (this.opened.size >= 10_000) this.opened.clear();
+    this.opened.set(context, { sealed: Buffer.from(sealed), plaintext });
+    return plaintext;
+  }
+
+  private openUncached(sealed: Buffer, context: string): string {
     const decipher = createDecipheriv("aes-256-gcm", this.sealKey, sealed.subarray(0, 12)).setAAD(Buffer.from(context));
     decipher.setAuthTag(sealed.subarray(12, 28));
     return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString("utf8");

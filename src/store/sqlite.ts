@@ -55,8 +55,6 @@ export class SqliteStore implements Store {
   private readonly stmt;
 
   private readonly writes: GroupCommit<ChargeEntry, AuditEntry>;
-  /** opened SecretKeys by SecretId, reused while the sealed value in the row is the same */
-  private readonly openedKeys = new Map<string, { sealed: Buffer; secretKey: string }>();
 
   constructor(dataDir: string, private readonly keyring: Keyring, private readonly sync: SqliteSync = "normal") {
     fs.mkdirSync(dataDir, { recursive: true });
@@ -220,14 +218,7 @@ export class SqliteStore implements Store {
   async resolveKey(secretId: string): Promise<Credential | undefined> {
     const row = this.stmt.getKey.get(secretId);
     if (!row || row.enabled !== 1) return undefined;
-    // The row is read every time, so a disabled key stops at once; only the decryption is cached.
-    let opened = this.openedKeys.get(secretId);
-    if (!opened || !opened.sealed.equals(row.secret_sealed)) {
-      opened = { sealed: row.secret_sealed, secretKey: this.keyring.open(row.secret_sealed, secretId) };
-      if (this.openedKeys.size > 10_000) this.openedKeys.clear();
-      this.openedKeys.set(secretId, opened);
-    }
-    return { secretId, accountId: row.account_id, secretKey: opened.secretKey };
+    return { secretId, accountId: row.account_id, secretKey: this.keyring.open(row.secret_sealed, secretId) };
   }
 
   async upsertRecords(records: readonly StoredRecord[]): Promise<{ replaced: number }> {
