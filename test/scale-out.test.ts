@@ -186,6 +186,25 @@ describe("engines going away and coming back", { skip }, () => {
     });
   }
 
+  for (const [name, proxy, budgetMs] of [["Redis", redis, 2500], ["PostgreSQL", pg, 6500]] as const) {
+    it(`${name} hanging (accepting, never answering): answers come within the time budget, then recover`, async (t) => {
+      assert.deepEqual(await load(5), { "-9": 5 });
+      proxy.blackhole();
+      try {
+        const started = Date.now();
+        const res = await callTc3(server.port, key, { ...ZHANG, Phone: "13900009999" });
+        const took = Date.now() - started;
+        const code = (res.json.Response.Result as string | undefined) ?? res.json.Response.Error!.Code;
+        assert.ok(["-11", "ServiceUnavailable"].includes(code), code);
+        assert.ok(took < budgetMs, `answered in ${took} ms`);
+        t.diagnostic(`${name} hanging: ${code} after ${took} ms`);
+      } finally {
+        proxy.release();
+      }
+      await within(10_000, async () => JSON.stringify(await load(5)) === JSON.stringify({ "-9": 5 }));
+    });
+  }
+
   it("/metrics counts what was sent", async () => {
     const metrics = (await get(server.port, "/metrics")).text;
     const count = (code: string) =>
@@ -198,5 +217,21 @@ describe("engines going away and coming back", { skip }, () => {
     assert.match(after, /sanyao_request_duration_seconds_bucket/);
     assert.match(after, /sanyao_source_errors_total \d+/);
     assert.ok(Number(/sanyao_source_errors_total (\d+)/.exec(after)?.[1]) > 0, "the -11 answers above were counted");
+  });
+
+  it("SIGTERM: stops accepting, lets the request in flight finish with its answer, then exits", async () => {
+    assert.deepEqual(await load(3), { "-9": 3 });
+    pg.blackhole(); // the next request waits on PostgreSQL
+    const inFlight = callTc3(server.port, key, { ...ZHANG, Phone: "13900009999" });
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<number | null>((resolve) => server.child.once("exit", (code) => resolve(code)));
+    server.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    await assert.rejects(callTc3(server.port, key, ZHANG), "new connections are refused while it drains");
+    pg.release();
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.ok(["-9", "-11"].includes(res.json.Response.Result as string), JSON.stringify(res.json.Response));
+    assert.equal(await exited, 0);
   });
 });

@@ -55,6 +55,7 @@ export function serveProcess(args: string[], env: Record<string, string> = {}): 
           stdout: () => stdout,
           stop: () =>
             new Promise((done) => {
+              if (child.exitCode !== null || child.signalCode !== null) return done();
               child.removeAllListeners("exit");
               child.once("exit", () => done());
               child.kill("SIGTERM");

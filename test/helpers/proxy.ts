@@ -19,7 +19,18 @@ export class TcpProxy {
         s.on("close", () => this.sockets.delete(s));
         s.on("error", () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      // Data is forwarded chunk by chunk so that a blackhole can hold it back.
+      const forward = (from: net.Socket, to: net.Socket) =>
+        from.on("data", (chunk) => {
+          if (!this.holding) return void to.write(chunk);
+          from.pause();
+          this.held.push(() => {
+            to.write(chunk);
+            from.resume();
+          });
+        });
+      forward(client, upstream);
+      forward(upstream, client);
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
     });
@@ -31,6 +42,19 @@ export class TcpProxy {
     this.server = server;
     return this.port;
   }
+
+  /** Keeps every connection open but forwards nothing: the engine hangs instead of refusing. */
+  blackhole(): void {
+    this.holding = true;
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const release of this.held.splice(0)) release();
+  }
+
+  private holding = false;
+  private readonly held: Array<() => void> = [];
 
   /** Refuses new connections and cuts the open ones. */
   async stop(): Promise<void> {
