@@ -111,7 +111,8 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     deps.logger.info(
       {
         requestId: outcome.requestId,
-        traceId,
+        // a trace id is the caller's free text: only one shaped like an id is logged
+        traceId: typeof traceId === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(traceId) ? traceId : undefined,
         service: outcome.service,
         action: outcome.action,
         code: outcome.code,
