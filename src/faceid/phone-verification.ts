@@ -72,7 +72,8 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
         // PostgreSQL or Redis away: the verification path cannot be completed (-11, uncharged).
         if (!(err instanceof UnavailableError)) throw err;
         deps.onError(err, ctx.requestId, "dependency");
-        return { fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" }, billable: false, result: "-11" };
+        const mode: VerifyModeName = values.VerifyMode === "1" ? "detailed" : "simple";
+        return { fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" }, billable: false, result: "-11", mode };
       }
     },
   };
