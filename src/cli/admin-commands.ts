@@ -71,7 +71,7 @@ export function addAdminCommands(program: Command): void {
     );
   accounts
     .command("set")
-    .description("change an account's states and limits; a running server applies them on its next request")
+    .description("change an account's states and limits; a running server applies them within 250 ms")
     .argument("<id>")
     .option("--activated <bool>", "the service is activated (false: UnauthorizedOperation.Nonactivated)", bool)
     .option("--identity-verified <bool>", "the account's own identity is verified (false: UnauthorizedOperation.NonAuthorize)", bool)

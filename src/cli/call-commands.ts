@@ -72,7 +72,7 @@ export function addCallCommands(program: Command): void {
     .command("batch")
     .description("verify every row of a CSV file at the allowed pace; rerun with the same --out to resume")
     .argument("<in.csv>", "a CSV file with a header row")
-    .option("--out <out.csv>", "where to write one row per input row (its progress is journaled in OUT.journal)")
+    .option("--out <out.csv>", "where to write one row per input row (progress is journaled beside it, in <out.csv>.journal)")
     .option("--phone-column <name>", "the phone column", "phone")
     .option("--name-column <name>", "the name column", "name")
     .option("--idcard-column <name>", "the identity number column", "idcard")
