@@ -82,7 +82,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, started: bigint) {
     let outcome: ApiOutcome;
     let tooLarge = false;
-    if (headerBytes(req) > LIMITS.getHeaderBytes && req.method === "GET") tooLarge = true;
+    if (req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) tooLarge = true;
     const limit = req.headers.authorization !== undefined ? LIMITS.tc3BodyBytes : LIMITS.v1BodyBytes;
     const body = req.method === "POST" ? await readBody(req, limit) : Buffer.alloc(0);
     if (!body) tooLarge = true;

@@ -71,9 +71,9 @@ export function errorEnvelope(requestId: string, err: ApiError, language: Langua
   return { Response: { Error: { Code: err.code, Message: err.messageIn(language) }, RequestId: requestId } };
 }
 
-export function errorOutcome(code: ErrorCode, language: Language, detail?: string): ApiOutcome {
+export function errorOutcome(code: ErrorCode, language: Language): ApiOutcome {
   const requestId = randomUUID();
-  return { requestId, envelope: errorEnvelope(requestId, new ApiError(code, detail), language), code, billable: false };
+  return { requestId, envelope: errorEnvelope(requestId, new ApiError(code), language), code, billable: false };
 }
 
 export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promise<ApiOutcome> {

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { formatAmount, parseAmount } from "../money";
 import { createSecretFile } from "../secret";
 import type { AccountPatch, BillingStatus } from "../store/contract";
-import { bool, billing, configFor, count, databaseOption, dataOption, day, jsonOption, withInstallation, type DataOption } from "./options";
+import { bool, billing, configFor, count, day, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
 
 export function addAdminCommands(program: Command): void {
@@ -24,13 +24,9 @@ export function addAdminCommands(program: Command): void {
     });
 
   const accounts = program.command("accounts").description("accounts that own keys");
-  accounts
-    .command("create")
+  storageOptions(accounts.command("create"))
     .description("create an account")
     .requiredOption("--name <name>", "a name for the account (a team, a client)")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((opts: DataOption & { name: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
@@ -39,12 +35,8 @@ export function addAdminCommands(program: Command): void {
         else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
       }),
     );
-  accounts
-    .command("list")
+  storageOptions(accounts.command("list"))
     .description("list accounts")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
         const list = await store.listAccounts();
@@ -53,13 +45,9 @@ export function addAdminCommands(program: Command): void {
       }),
     );
 
-  accounts
-    .command("show")
+  storageOptions(accounts.command("show"))
     .description("an account with its states, limits and balance")
     .argument("<id>")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((id: string, opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
         const account = await store.getAccount(id);
@@ -69,8 +57,7 @@ export function addAdminCommands(program: Command): void {
         for (const [k, v] of Object.entries(shown)) process.stdout.write(`${k.padEnd(17)} ${v}\n`);
       }),
     );
-  accounts
-    .command("set")
+  storageOptions(accounts.command("set"))
     .description("change an account's states and limits; a running server applies them within 250 ms")
     .argument("<id>")
     .option("--activated <bool>", "the service is activated (false: UnauthorizedOperation.Nonactivated)", bool)
@@ -79,9 +66,6 @@ export function addAdminCommands(program: Command): void {
     .option("--rate-limit <n>", "admitted requests per second and action", count(1))
     .option("--daily-cap <n>", "attempts a China-time day for one number or identity number (0 = unlimited)", count(0))
     .option("--kms-authorized <bool>", "the service may use the account's KMS keys to decrypt fields (false: FailedOperation.StsUnAuthErrError)", bool)
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action(
       (
         id: string,
@@ -107,14 +91,10 @@ export function addAdminCommands(program: Command): void {
           else process.stdout.write(`Updated account ${id}.\n`);
         }),
     );
-  accounts
-    .command("top-up")
+  storageOptions(accounts.command("top-up"))
     .description("add to an account's balance (CNY, e.g. 100 or 12.50)")
     .argument("<id>")
     .argument("<amount>")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((id: string, amountText: string, opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
         const amount = parseAmount(amountText);
@@ -126,16 +106,12 @@ export function addAdminCommands(program: Command): void {
       }),
     );
 
-  program
-    .command("usage")
+  storageOptions(program.command("usage"))
     .description("calls, charged calls and amounts per account, China-time day and mode, from the ledger")
     .option("--account <id>", "one account only")
     .option("--from <date>", "first day, YYYY-MM-DD (China time)", day)
     .option("--to <date>", "last day, YYYY-MM-DD (China time)", day)
     .option("--csv", "CSV on stdout")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
         const rows = await store.usage({ accountId: opts.account, from: opts.from, to: opts.to });
@@ -156,15 +132,11 @@ export function addAdminCommands(program: Command): void {
     );
 
   const keys = program.command("keys").description("API keys (SecretId/SecretKey pairs)");
-  keys
-    .command("create")
+  storageOptions(keys.command("create"))
     .description("create a key; the SecretKey is shown in full only here")
     .requiredOption("--account <id>", "the account that owns the key")
     .option("--secret-id <id>", "use this SecretId instead of a random one (a fixed key for CI)")
     .option("--secret-key <key>", "use this SecretKey (with --secret-id)")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string }) =>
       withInstallation(opts, async ({ store }) => {
         if ((opts.secretId === undefined) !== (opts.secretKey === undefined)) {
@@ -177,13 +149,9 @@ export function addAdminCommands(program: Command): void {
         else process.stdout.write(`SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
       }),
     );
-  keys
-    .command("list")
+  storageOptions(keys.command("list"))
     .description("list an account's keys (never their secrets)")
     .requiredOption("--account <id>", "account id")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((opts: DataOption & { account: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
@@ -192,13 +160,9 @@ export function addAdminCommands(program: Command): void {
         else printTable(list as unknown as Array<Record<string, unknown>>, ["secretId", "enabled", "createdAt"]);
       }),
     );
-  keys
-    .command("disable")
+  storageOptions(keys.command("disable"))
     .description("disable a key; calls signed with it fail with AuthFailure.SecretIdNotFound")
     .argument("<secretId>")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((secretId: string, opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
         if (!(await store.disableKey(secretId))) throw new UsageError("No such key.");

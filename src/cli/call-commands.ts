@@ -1,37 +1,29 @@
 /** Commands that call the API as a client would: verify one person, or a whole CSV file. */
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { TencentCloudError } from "../client/errors";
 import { FaceIdClient, type PhoneVerificationRequest } from "../client/faceid";
 import { encryptRequestFields, type EncryptableField } from "../client/field-encryption";
 import { KmsClient } from "../client/kms";
 import { runBatch, type BatchSummary } from "./batch";
-import { configFor, count, credentialsFor, databaseOption, dataOption, jsonOption, type DataOption } from "./options";
+import { clientOptions, configFor, count, credentialsFor, storageOptions, type DataOption, type Language } from "./options";
 import { printJson, UsageError } from "./output";
 
 export function addCallCommands(program: Command): void {
-  program
-    .command("verify")
+  clientOptions(storageOptions(program.command("verify")))
     .description("make one signed PhoneVerification call and print the Response object")
     .requiredOption("--phone <phone>", "mobile number")
     .requiredOption("--name <name>", "name")
     .requiredOption("--idcard <id>", "identity number")
     .option("--detailed", "VerifyMode 1: say what did not match on -4")
-    .option("--endpoint <url>", "where the service listens", "http://127.0.0.1:8080")
-    .option("--language <lang>", "zh-CN or en-US")
     .option("--encrypt", "encrypt the fields with a data key from KMS GenerateDataKey (needs --kms-key)")
     .option("--kms-key <keyId>", "the KMS key for --encrypt")
     .option("--kms-region <region>", "the KMS key's region", "ap-guangzhou")
     .option("--encrypt-fields <list>", "which fields --encrypt encrypts", "IdCard,Name,Phone")
-    .addOption(new Option("--secret-id <id>", "SecretId (default: the demo key of --data)").env("SANYAO_SECRET_ID"))
-    .addOption(new Option("--secret-key <key>", "SecretKey").env("SANYAO_SECRET_KEY"))
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action(
       async (
         opts: DataOption & {
           phone: string; name: string; idcard: string; detailed?: boolean; endpoint: string;
-          language?: string; secretId?: string; secretKey?: string; encrypt?: boolean; kmsKey?: string;
+          language?: Language; secretId?: string; secretKey?: string; encrypt?: boolean; kmsKey?: string;
           kmsRegion: string; encryptFields: string;
         },
       ) => {
@@ -40,24 +32,21 @@ export function addCallCommands(program: Command): void {
         if (fields.some((f) => !["IdCard", "Name", "Phone"].includes(f))) {
           throw new UsageError("--encrypt-fields lists IdCard, Name and/or Phone.");
         }
-        if (opts.language && opts.language !== "zh-CN" && opts.language !== "en-US") {
-          throw new UsageError("--language must be zh-CN or en-US.");
-        }
         const credentials = await credentialsFor(opts);
-        const clientOptions = {
+        const connection = {
           credential: { secretId: credentials.secretId, secretKey: credentials.secretKey },
           endpoint: opts.endpoint,
-          language: opts.language as "zh-CN" | "en-US" | undefined,
+          language: opts.language,
         };
         let params: PhoneVerificationRequest = { Phone: opts.phone, Name: opts.name, IdCard: opts.idcard };
         if (opts.detailed) params.VerifyMode = "1";
         try {
           if (opts.encrypt) {
-            const kms = new KmsClient({ ...clientOptions, region: opts.kmsRegion });
+            const kms = new KmsClient({ ...connection, region: opts.kmsRegion });
             params = encryptRequestFields(params, await kms.dataKey(opts.kmsKey!), fields);
             kms.close();
           }
-          const faceid = new FaceIdClient(clientOptions);
+          const faceid = new FaceIdClient(connection);
           printJson(await faceid.phoneVerification(params));
           faceid.close();
         } catch (err) {
@@ -68,8 +57,7 @@ export function addCallCommands(program: Command): void {
       },
     );
 
-  program
-    .command("batch")
+  clientOptions(storageOptions(program.command("batch")))
     .description("verify every row of a CSV file at the allowed pace; rerun with the same --out to resume")
     .argument("<in.csv>", "a CSV file with a header row")
     .option("--out <out.csv>", "where to write one row per input row (progress is journaled beside it, in <out.csv>.journal)")
@@ -84,13 +72,6 @@ export function addCallCommands(program: Command): void {
     .option("--concurrency <n>", "requests in flight at most", count(1), 4)
     .option("--dry-run", "check every row with the local rules; send nothing")
     .option("--resend-interrupted", "send again the rows a killed run had sent without an answer (they may be charged twice)")
-    .option("--endpoint <url>", "where the service listens", "http://127.0.0.1:8080")
-    .option("--language <lang>", "zh-CN or en-US")
-    .addOption(new Option("--secret-id <id>", "SecretId (default: the demo key of --data)").env("SANYAO_SECRET_ID"))
-    .addOption(new Option("--secret-key <key>", "SecretKey").env("SANYAO_SECRET_KEY"))
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .addHelpText(
       "after",
       "\nOutput columns: the input's, then result, description, isp, result_detail, request_id, charged, error_code.\n" +
@@ -104,10 +85,9 @@ export function addCallCommands(program: Command): void {
         opts: DataOption & {
           out?: string; phoneColumn: string; nameColumn: string; idcardColumn: string; detailed?: boolean; encrypt?: boolean;
           kmsKey?: string; kmsRegion: string; rate: number; concurrency: number; dryRun?: boolean; resendInterrupted?: boolean;
-          endpoint: string; language?: string; secretId?: string; secretKey?: string;
+          endpoint: string; language?: Language; secretId?: string; secretKey?: string;
         },
       ) => {
-        if (opts.language && opts.language !== "zh-CN" && opts.language !== "en-US") throw new UsageError("--language must be zh-CN or en-US.");
         if (opts.encrypt && !opts.kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID.");
         const summary = await runBatch({
           input,
@@ -115,7 +95,7 @@ export function addCallCommands(program: Command): void {
           columns: { phone: opts.phoneColumn, name: opts.nameColumn, idcard: opts.idcardColumn },
           credential: opts.dryRun ? { secretId: "", secretKey: "" } : await credentialsFor(opts),
           endpoint: opts.endpoint,
-          language: opts.language as "zh-CN" | "en-US" | undefined,
+          language: opts.language,
           detailed: Boolean(opts.detailed),
           encrypt: opts.encrypt ? { keyId: opts.kmsKey!, region: opts.kmsRegion, fields: ["IdCard", "Name", "Phone"] } : undefined,
           rate: opts.rate,

@@ -7,21 +7,17 @@ import { KeyService } from "../kms/keys";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { importRecordsFile } from "../sources/import";
-import { configFor, databaseOption, dataOption, jsonOption, withInstallation, type DataOption } from "./options";
+import { configFor, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, UsageError } from "./output";
 
 export function addDataCommands(program: Command): void {
   const kms = program.command("kms").description("the built-in KMS (service kms, 2019-01-18)");
-  kms
-    .command("create-key")
+  storageOptions(kms.command("create-key"))
     .description("create a KMS key (CMK) for an account, as the KMS CreateKey action would")
     .requiredOption("--account <id>", "the account that owns the key")
     .option("--alias <alias>", "1-60 letters, digits, '-' or '_', unique per account and region (default: a generated one)")
     .option("--region <region>", "the key's region", "ap-guangzhou")
     .option("--description <text>", "free text")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .action((opts: DataOption & { account: string; alias?: string; region: string; description?: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
@@ -41,13 +37,9 @@ export function addDataCommands(program: Command): void {
     );
 
   const records = program.command("records").description("subscriber records the service verifies against");
-  records
-    .command("import")
+  storageOptions(records.command("import"))
     .description("import records from CSV (header phone,name,idcard[,isp][,status]) or NDJSON; a number imported again is replaced")
     .argument("<file>")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(jsonOption())
     .addHelpText(
       "after",
       "\nOnly keyed hashes of the values are stored. isp: mobile, telecom, cucc, broadnet or empty (the segment's\n" +

@@ -1,5 +1,5 @@
 /** What the commands share: storage and output options, argument parsers, opening the installation, credentials. */
-import { InvalidArgumentError, Option } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { loadConfig } from "../config";
 import { demoCredentials } from "../demo";
 import { openInstallation, type Installation } from "../installation";
@@ -46,6 +46,27 @@ export const dataOption = () =>
 export const databaseOption = () =>
   new Option("--database-url <url>", "scale-out mode: PostgreSQL (postgres://…) instead of --data").env("SANYAO_DATABASE_URL");
 export const jsonOption = () => new Option("--json", "print one JSON object on stdout and nothing else");
+
+/** --data / --database-url (where the installation is) and --json: what every administrative command takes. */
+export function storageOptions(command: Command): Command {
+  return command.addOption(dataOption()).addOption(databaseOption()).addOption(jsonOption());
+}
+
+export type Language = "zh-CN" | "en-US";
+
+function language(value: string): Language {
+  if (value !== "zh-CN" && value !== "en-US") throw new InvalidArgumentError("zh-CN or en-US");
+  return value;
+}
+
+/** How a command that calls the API reaches it and signs: endpoint, language, credentials. */
+export function clientOptions(command: Command): Command {
+  return command
+    .option("--endpoint <url>", "where the service listens", "http://127.0.0.1:8080")
+    .option("--language <lang>", "zh-CN or en-US", language)
+    .addOption(new Option("--secret-id <id>", "SecretId (default: the demo key of --data)").env("SANYAO_SECRET_ID"))
+    .addOption(new Option("--secret-key <key>", "SecretKey").env("SANYAO_SECRET_KEY"));
+}
 
 export function configFor(opts: DataOption) {
   return loadConfig({ dataDir: opts.data, databaseUrl: opts.databaseUrl });
