@@ -5,22 +5,26 @@
 import { canonicalRequest, sha256Hex, signingKey, stringToSign, tc3Signature, TC3_ALGORITHM, utcDate } from "../api3/tc3";
 import { v1Signature, v1StringToSign, type V1Algorithm } from "../api3/v1";
 
-export interface Tc3SignInput {
+/** What both signature versions sign about one call. */
+interface CallToSign {
   secretId: string;
   secretKey: string;
-  /** the credential-scope service: the product name (faceid, kms) */
-  service: string;
-  /** the Host header as sent, port included; signed without the port, as the Node SDK does */
+  /** the Host header as sent, port included */
   host: string;
   action: string;
   version: string;
   region?: string;
   language?: "zh-CN" | "en-US";
   token?: string;
-  /** X-TC-RequestClient: informational, not signed */
+  /** informational; TC3 sends it unsigned (X-TC-RequestClient), v1 signs it like every parameter */
   requestClient?: string;
   /** Unix seconds */
   timestamp: number;
+}
+
+export interface Tc3SignInput extends CallToSign {
+  /** the credential-scope service: the product name (faceid, kms); the host is signed without its port, as the Node SDK does */
+  service: string;
   body: string;
 }
 
@@ -55,23 +59,11 @@ export function signTc3(input: Tc3SignInput): Record<string, string> {
   return headers;
 }
 
-export interface V1SignInput {
+/** v1 signs the host as sent, port included (what the Node SDK does). */
+export interface V1SignInput extends CallToSign {
   /** default POST (a form body); GET puts the same parameters in the query */
   method?: "POST" | "GET";
-  secretId: string;
-  secretKey: string;
   algorithm: V1Algorithm;
-  /** the Host header as sent; v1 signs it as it is, port included (what the Node SDK does) */
-  host: string;
-  action: string;
-  version: string;
-  region?: string;
-  language?: "zh-CN" | "en-US";
-  token?: string;
-  /** RequestClient: informational, but signed like every v1 parameter */
-  requestClient?: string;
-  /** Unix seconds */
-  timestamp: number;
   nonce: number;
   /** flattened business parameters (Name.0=…) */
   params: ReadonlyMap<string, string>;

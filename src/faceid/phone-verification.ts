@@ -8,7 +8,6 @@ import type { ActionContext, ActionDefinition, ActionOutcome } from "../api3/rou
 import type { DailyCounter, RateLimiter } from "../limits/contract";
 import { maskPhone } from "../privacy";
 import { chinaDate, precheck } from "../rules/precheck";
-import { normalisePhone } from "../rules/phone";
 import type { PrecheckPolicy } from "../rules/policy";
 import type { Carrier, RuleTables } from "../rules/tables";
 import type { Keyring } from "../secret";
@@ -94,7 +93,9 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
     }
     const elements = await decryptFields(params, account, deps.keys);
 
-    const phoneMasked = maskPhone(normalisePhone(elements.Phone));
+    const today = chinaDate(ctx.now);
+    const checked = precheck({ phone: elements.Phone, name: elements.Name, idCard: elements.IdCard }, deps.tables, deps.policy, today);
+    const phoneMasked = maskPhone(checked.phone);
     const answer = (result: ResultCode, carrier: Carrier, detail?: ResultDetail): ActionOutcome => {
       const fields: Record<string, unknown> = {
         Result: result,
@@ -105,8 +106,6 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
       return { fields, billable: RESULTS[result].charged, result, phoneMasked, mode };
     };
 
-    const today = chinaDate(ctx.now);
-    const checked = precheck({ phone: elements.Phone, name: elements.Name, idCard: elements.IdCard }, deps.tables, deps.policy, today);
     if (checked.kind === "rejected") return answer(checked.result, checked.carrier);
 
     const counters = [

@@ -5,7 +5,7 @@ import type { Carrier, SegmentCategory, SegmentRow } from "./tables";
 export type PhoneCheck =
   | { kind: "ok"; national: string; carrier: Carrier; category: SegmentCategory }
   | { kind: "unsupported"; national: string; carrier: Carrier; category: SegmentCategory }
-  | { kind: "invalid"; reason: string };
+  | { kind: "invalid"; national: string; reason: string };
 
 /** NFKC, trim, drop spaces and hyphens, strip one +86 / 0086 / 86 prefix (§3.1 steps 1–3). */
 export function normalisePhone(input: string): string {
@@ -30,11 +30,11 @@ export function classifyPhone(
   policy: PrecheckPolicy,
 ): PhoneCheck {
   const national = normalisePhone(input);
-  if (!/^\d+$/.test(national)) return { kind: "invalid", reason: "not digits after normalisation" };
-  if (national.length !== 11 && national.length !== 13) return { kind: "invalid", reason: "wrong length" };
-  if (national.length === 11 && !/^1[3-9]/.test(national)) return { kind: "invalid", reason: "not a mobile range" };
+  if (!/^\d+$/.test(national)) return { kind: "invalid", national, reason: "not digits after normalisation" };
+  if (national.length !== 11 && national.length !== 13) return { kind: "invalid", national, reason: "wrong length" };
+  if (national.length === 11 && !/^1[3-9]/.test(national)) return { kind: "invalid", national, reason: "not a mobile range" };
   const row = findSegment(segments, national);
-  if (!row || row.result === "invalid") return { kind: "invalid", reason: "segment not allocated" };
+  if (!row || row.result === "invalid") return { kind: "invalid", national, reason: "segment not allocated" };
   const switchedOff = row.policy !== null && policy[row.policy] === "unsupported";
   if (row.result === "unsupported" || switchedOff) {
     return { kind: "unsupported", national, carrier: row.carrier, category: row.category };

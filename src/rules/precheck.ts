@@ -10,7 +10,8 @@ import type { Carrier, RuleTables } from "./tables";
 
 export type PrecheckResult =
   | { kind: "ok"; phone: string; idCard: string; name: string; carrier: Carrier }
-  | { kind: "rejected"; result: "-6" | "-13" | "-7" | "-8"; carrier: Carrier; reason: string };
+  /** phone: the number as normalised, whatever it is (for masking) */
+  | { kind: "rejected"; result: "-6" | "-13" | "-7" | "-8"; phone: string; carrier: Carrier; reason: string };
 
 export interface ThreeElements {
   phone: string;
@@ -25,14 +26,14 @@ export function precheck(
   todayChina: string,
 ): PrecheckResult {
   const phone = classifyPhone(input.phone, tables.segments, policy);
-  if (phone.kind === "invalid") return { kind: "rejected", result: "-6", carrier: "", reason: `phone: ${phone.reason}` };
-  if (phone.kind === "unsupported") {
-    return { kind: "rejected", result: "-13", carrier: phone.carrier, reason: `phone: ${phone.category} segment` };
-  }
+  const reject = (result: "-6" | "-13" | "-7" | "-8", carrier: Carrier, reason: string): PrecheckResult =>
+    ({ kind: "rejected", result, phone: phone.national, carrier, reason });
+  if (phone.kind === "invalid") return reject("-6", "", `phone: ${phone.reason}`);
+  if (phone.kind === "unsupported") return reject("-13", phone.carrier, `phone: ${phone.category} segment`);
   const id = checkIdCard(input.idCard, todayChina, tables.regionPrefixes, policy);
-  if (id.kind === "invalid") return { kind: "rejected", result: "-7", carrier: phone.carrier, reason: `idcard: ${id.reason}` };
+  if (id.kind === "invalid") return reject("-7", phone.carrier, `idcard: ${id.reason}`);
   const name = checkName(input.name, policy);
-  if (name.kind === "invalid") return { kind: "rejected", result: "-8", carrier: phone.carrier, reason: `name: ${name.reason}` };
+  if (name.kind === "invalid") return reject("-8", phone.carrier, `name: ${name.reason}`);
   return { kind: "ok", phone: phone.national, idCard: id.id18, name: name.normalized, carrier: phone.carrier };
 }
 
