@@ -24,12 +24,29 @@ export interface Config {
   logLevel: string;
   /** what a new account starts with */
   accountDefaults: { rateLimit: number; dailyCap: number; balance: number };
+  /** embedded mode: how many of the day's daily-cap counters stay in memory (the rest are read from SQLite) */
+  dailyKeysInMemory: number;
   /** SQLite commit durability of the embedded store */
   sqliteSync: "normal" | "full";
   /** regions where the built-in KMS keeps keys */
   kmsRegions: ReadonlySet<string>;
   /** fen per charged answer, by VerifyMode */
   prices: { simple: number; detailed: number };
+  /** what one client can hold of the server: body bytes, connections, time */
+  transport: TransportLimits;
+}
+
+export interface TransportLimits {
+  /** request body bytes buffered across all requests in flight; past it a request is refused (ServiceUnavailable) */
+  maxBodyBytesInFlight: number;
+  /** open TCP connections; further ones are closed at once */
+  maxConnections: number;
+  /** time to receive a request's headers */
+  headersTimeoutMs: number;
+  /** time to receive a whole request, body included */
+  requestTimeoutMs: number;
+  /** how long an idle keep-alive connection stays open */
+  keepAliveTimeoutMs: number;
 }
 
 export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl">>;
@@ -68,6 +85,21 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
+function transportLimits(env: NodeJS.ProcessEnv): TransportLimits {
+  const limits: TransportLimits = {
+    maxBodyBytesInFlight: int("SANYAO_MAX_BODY_BYTES_IN_FLIGHT", env.SANYAO_MAX_BODY_BYTES_IN_FLIGHT, 64 * 1024 * 1024, 1024 * 1024, 2 ** 40),
+    maxConnections: int("SANYAO_MAX_CONNECTIONS", env.SANYAO_MAX_CONNECTIONS, 1024, 1, 1_000_000),
+    headersTimeoutMs: int("SANYAO_HEADERS_TIMEOUT_MS", env.SANYAO_HEADERS_TIMEOUT_MS, 10_000, 100, 600_000),
+    requestTimeoutMs: int("SANYAO_REQUEST_TIMEOUT_MS", env.SANYAO_REQUEST_TIMEOUT_MS, 30_000, 100, 3_600_000),
+    keepAliveTimeoutMs: int("SANYAO_KEEP_ALIVE_TIMEOUT_MS", env.SANYAO_KEEP_ALIVE_TIMEOUT_MS, 5_000, 100, 600_000),
+  };
+  // node:http refuses a headers timeout longer than the whole request's.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError("SANYAO_HEADERS_TIMEOUT_MS must not exceed SANYAO_REQUEST_TIMEOUT_MS.");
+  }
+  return limits;
+}
+
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const port = overrides.port ?? int("SANYAO_PORT", env.SANYAO_PORT, 8080, 0, 65535);
   return {
@@ -95,11 +127,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       dailyCap: int("SANYAO_DAILY_CAP", env.SANYAO_DAILY_CAP, 20, 0, 1_000_000),
       balance: amount("SANYAO_INITIAL_BALANCE", env.SANYAO_INITIAL_BALANCE, "1000.00", true),
     },
+    dailyKeysInMemory: int("SANYAO_DAILY_KEYS_IN_MEMORY", env.SANYAO_DAILY_KEYS_IN_MEMORY, 500_000, 10, 100_000_000),
     kmsRegions: regions(env.SANYAO_KMS_REGIONS),
     sqliteSync: oneOf("SANYAO_SQLITE_SYNC", env.SANYAO_SQLITE_SYNC, ["normal", "full"], "normal"),
     prices: {
       simple: amount("SANYAO_PRICE_SIMPLE", env.SANYAO_PRICE_SIMPLE, "0.30"),
       detailed: amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0.50"),
     },
+    transport: transportLimits(env),
   };
 }

@@ -5,6 +5,8 @@
  */
 import fs from "node:fs";
 import { ConfigError, type Config } from "./config";
+import { FailureReporter } from "./failures";
+import type { DailyCountLog } from "./limits/contract";
 import { RedisLimits } from "./limits/redis";
 import { Keyring, loadOrCreateSecret, parseSecret } from "./secret";
 import type { Store } from "./store/contract";
@@ -19,8 +21,12 @@ export interface Installation {
   store: Store;
   /** counters shared by all instances, when SANYAO_REDIS_URL is set */
   sharedLimits: RedisLimits | undefined;
+  /** embedded mode: where the in-process daily counters keep the day's counts */
+  dailyLog: DailyCountLog | undefined;
   /** true when this call created the installation secret (embedded first start) */
   fresh: boolean;
+  /** where background failures of the store and counters go (stderr until the server points it at its log) */
+  failures: FailureReporter;
   close(): Promise<void>;
 }
 
@@ -44,22 +50,28 @@ function scaleOutSecret(config: Config): Buffer {
 }
 
 export async function openInstallation(config: Config): Promise<Installation> {
+  const failures = new FailureReporter();
   if (!config.databaseUrl) {
     if (config.redisUrl) throw new ConfigError("SANYAO_REDIS_URL goes with SANYAO_DATABASE_URL (scale-out mode).");
     const { secret, created } = loadOrCreateSecret(config.dataDir);
     const keyring = new Keyring(secret);
-    const store = new SqliteStore(config.dataDir, keyring, config.sqliteSync);
-    return { mode: "embedded", dataDir: config.dataDir, keyring, store, sharedLimits: undefined, fresh: created, close: () => store.close() };
+    const store = new SqliteStore(config.dataDir, keyring, failures.report, config.sqliteSync);
+    return {
+      mode: "embedded", dataDir: config.dataDir, keyring, store, sharedLimits: undefined, dailyLog: store, fresh: created, failures,
+      close: () => store.close(),
+    };
   }
   const keyring = new Keyring(scaleOutSecret(config));
-  const store = await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, keyring);
-  const sharedLimits = config.redisUrl ? new RedisLimits(config.redisUrl, config.redisPrefix) : undefined;
+  const store = await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, keyring, failures.report);
+  const sharedLimits = config.redisUrl ? new RedisLimits(config.redisUrl, failures.report, config.redisPrefix) : undefined;
   return {
+    failures,
     mode: "scale-out",
     dataDir: undefined,
     keyring,
     store,
     sharedLimits,
+    dailyLog: undefined,
     fresh: false,
     async close() {
       await store.close();

@@ -1,4 +1,8 @@
-/** Prometheus metrics (prom-client), one registry per server, fed from each request's outcome. */
+/**
+ * Prometheus metrics (prom-client), one registry per server, fed from each request's outcome. Every label takes
+ * its value from a closed set fixed at start-up (routed actions, known codes, `other`): what a caller sends
+ * before it is authenticated can never create a series.
+ */
 import { Counter, Histogram, Registry } from "prom-client";
 
 export interface ObservedCall {
@@ -9,8 +13,14 @@ export interface ObservedCall {
   seconds: number;
 }
 
+import type { FailureKind } from "./failures";
+
+export const OTHER = "other";
+
 export class Metrics {
   readonly registry = new Registry();
+  private readonly actions: ReadonlySet<string>;
+  private readonly codes: ReadonlySet<string>;
   private readonly requests = new Counter({
     name: "sanyao_requests_total",
     help: "API requests by action and Result or error code",
@@ -41,14 +51,31 @@ export class Metrics {
     help: "PhoneVerification answers -11: the verification path could not be completed",
     registers: [this.registry],
   });
+  private readonly failures = new Counter({
+    name: "sanyao_background_failures_total",
+    help: "failures away from a request's answer (audit writes, the writer thread, connection pools), each also logged",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+
+  /** `actions`: every routed action name; `codes`: every Result and error code an answer can carry */
+  constructor(actions: Iterable<string>, codes: Iterable<string>) {
+    this.actions = new Set(actions);
+    this.codes = new Set(codes);
+  }
 
   observe(call: ObservedCall): void {
-    const action = call.action ?? "(none)";
-    this.requests.inc({ action, code: call.code });
+    const action = call.action !== undefined && this.actions.has(call.action) ? call.action : OTHER;
+    const code = this.codes.has(call.code) ? call.code : OTHER;
+    this.requests.inc({ action, code });
     this.duration.observe({ action }, call.seconds);
-    if (call.billable) this.charged.inc({ mode: call.mode ?? "simple" });
-    if (call.code === "RequestLimitExceeded") this.refusals.inc({ limit: "rate" });
-    else if (call.code === "-12") this.refusals.inc({ limit: "daily" });
-    else if (call.code === "-11") this.sourceErrors.inc();
+    if (call.billable) this.charged.inc({ mode: call.mode === "detailed" ? "detailed" : "simple" });
+    if (code === "RequestLimitExceeded") this.refusals.inc({ limit: "rate" });
+    else if (code === "-12") this.refusals.inc({ limit: "daily" });
+    else if (code === "-11") this.sourceErrors.inc();
+  }
+
+  failure(kind: FailureKind): void {
+    this.failures.inc({ kind });
   }
 }

@@ -2,10 +2,13 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DestinationStream } from "pino";
+import { BodyBudget } from "./api3/body";
+import { ERRORS } from "./api3/errors";
 import { createApiHandler } from "./api3/http";
 import { Router } from "./api3/router";
 import type { Config } from "./config";
 import { phoneVerification } from "./faceid/phone-verification";
+import { RESULTS } from "./faceid/results";
 import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "./kms/actions";
 import { KeyService } from "./kms/keys";
@@ -51,7 +54,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const limits = sharedLimits
     ? { rate: sharedLimits, daily: sharedLimits }
-    : options.limits ?? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter() };
+    : options.limits ?? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) };
 
   const keys = new KeyService(store, clock);
   const fresh = new FreshCache(store);
@@ -72,7 +75,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     .register({ service: "faceid", versions: new Map([["2018-03-01", new Map([[faceid.name, faceid]])]]) })
     .register(kmsProduct(keys, config.kmsRegions));
 
-  const metrics = new Metrics();
+  const metrics = new Metrics(router.actionNames(), [...Object.keys(ERRORS), ...Object.keys(RESULTS), "OK"]);
+  installation.failures.reportTo((kind, err) => {
+    metrics.failure(kind);
+    logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
+  });
   const handler = createApiHandler({
     router,
     keys: (secretId) => fresh.resolveKey(secretId),
@@ -83,6 +90,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     audit: (entry) => store.appendAudit(entry),
     metrics,
+    bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {
@@ -97,8 +105,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return { ready: Object.values(checks).every((v) => v === "ok"), checks };
     },
   });
-  // Headers up to 64 KiB reach us, so a GET over the 32 KiB API limit gets an envelope, not a bare 431.
-  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, handler);
+  const { transport } = config;
+  const server = http.createServer(
+    {
+      // Headers up to 64 KiB reach us, so a GET over the 32 KiB API limit gets an envelope, not a bare 431.
+      maxHeaderSize: 64 * 1024,
+      headersTimeout: transport.headersTimeoutMs,
+      requestTimeout: transport.requestTimeoutMs,
+      keepAliveTimeout: transport.keepAliveTimeoutMs,
+      // node:http enforces the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: Math.min(1000, transport.headersTimeoutMs),
+    },
+    handler,
+  );
+  server.maxConnections = transport.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());

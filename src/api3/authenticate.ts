@@ -18,13 +18,16 @@ export interface Credential {
 /** Resolves an enabled key; undefined for unknown and disabled keys alike. */
 export type KeyResolver = (secretId: string) => Promise<Credential | undefined>;
 
-export interface SignedRequest {
+/** What arrives before the body: enough to refuse a call without reading what it sends. */
+export interface RequestHead {
   method: string;
   path: string;
   rawQuery: string;
   headers: Readonly<Record<string, string | string[] | undefined>>;
-  body: Buffer;
 }
+
+/** The rest of a TC3 check once the body is there: the caller, or AuthFailure.SignatureFailure. */
+export type Tc3SignatureCheck = (body: Buffer) => Caller;
 
 export interface Caller {
   secretId: string;
@@ -34,7 +37,7 @@ export interface Caller {
   scopeService?: string;
 }
 
-function header(req: SignedRequest, name: string): string | undefined {
+function header(req: RequestHead, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(", ") : v;
 }
@@ -68,12 +71,16 @@ function safeEqualHex(a: string, b: string): boolean {
 const AUTHORIZATION =
   /^TC3-HMAC-SHA256\s+Credential=([^,\s]*)\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-fA-F]{64})\s*$/;
 
-export async function authenticateTc3(
-  req: SignedRequest,
+/**
+ * The header half of TC3 (§3.2 steps up to the key lookup): a malformed Authorization, an expired timestamp and
+ * an unknown key are refused here, before a byte of the body is read. The signature itself needs the body.
+ */
+export async function beginTc3(
+  req: RequestHead,
   authorization: string,
   nowSeconds: number,
   keys: KeyResolver,
-): Promise<Caller> {
+): Promise<Tc3SignatureCheck> {
   const m = AUTHORIZATION.exec(authorization.trim());
   const scope = m?.[1]!.split("/");
   if (!m || !scope || scope.length !== 4 || scope[3] !== "tc3_request") {
@@ -93,32 +100,34 @@ export async function authenticateTc3(
     if (v === undefined) throw new ApiError("AuthFailure.SignatureFailure");
     values.push(v.trim());
   }
-
-  const key = signingKey(credential.secretKey, date, service);
-  const credentialScope = `${date}/${service}/tc3_request`;
-  const hashedPayload = sha256Hex(req.body);
   const expected = m[3]!.toLowerCase();
-  const hostIndex = signedNames.indexOf("host");
-  // Values are signed lowercased (§3.3); a second pass with values only trimmed covers a mixed-case Content-Type.
-  for (const lowercase of [true, false]) {
-    const signedValues = lowercase ? values.map((v) => v.toLowerCase()) : values;
-    if (!lowercase && signedValues.every((v, i) => v === values[i]!.toLowerCase())) break;
-    for (const host of hostForms(values[hostIndex]!)) {
-      const headers = signedNames.map((name, i) => [name, i === hostIndex ? host : signedValues[i]!] as const);
-      const canonical = canonicalRequest({ method: req.method, path: req.path, query: req.rawQuery, headers, hashedPayload });
-      const signature = tc3Signature(key, stringToSign(timestampRaw!.trim(), credentialScope, canonical));
-      if (safeEqualHex(signature, expected)) {
-        return { secretId, accountId: credential.accountId, signature: "TC3", scopeService: service };
+
+  return (body) => {
+    const key = signingKey(credential.secretKey, date, service);
+    const credentialScope = `${date}/${service}/tc3_request`;
+    const hashedPayload = sha256Hex(body);
+    const hostIndex = signedNames.indexOf("host");
+    // Values are signed lowercased (§3.3); a second pass with values only trimmed covers a mixed-case Content-Type.
+    for (const lowercase of [true, false]) {
+      const signedValues = lowercase ? values.map((v) => v.toLowerCase()) : values;
+      if (!lowercase && signedValues.every((v, i) => v === values[i]!.toLowerCase())) break;
+      for (const host of hostForms(values[hostIndex]!)) {
+        const headers = signedNames.map((name, i) => [name, i === hostIndex ? host : signedValues[i]!] as const);
+        const canonical = canonicalRequest({ method: req.method, path: req.path, query: req.rawQuery, headers, hashedPayload });
+        const signature = tc3Signature(key, stringToSign(timestampRaw!.trim(), credentialScope, canonical));
+        if (safeEqualHex(signature, expected)) {
+          return { secretId, accountId: credential.accountId, signature: "TC3", scopeService: service };
+        }
       }
     }
-  }
-  throw new ApiError("AuthFailure.SignatureFailure");
+    throw new ApiError("AuthFailure.SignatureFailure");
+  };
 }
 
 const V1_REQUIRED = ["Action", "Version", "Timestamp", "Nonce", "SecretId", "Signature"] as const;
 
 export async function authenticateV1(
-  req: SignedRequest,
+  req: RequestHead,
   params: ReadonlyMap<string, string>,
   nowSeconds: number,
   keys: KeyResolver,

@@ -1,11 +1,12 @@
 /**
- * node:http in front of the pipeline: reads the raw body under the size caps of api3-protocol.md §8,
- * writes the always-200 envelope, then logs one line and appends the audit entry.
+ * node:http in front of the pipeline: hands it the body on demand under the caps of body.ts, writes the
+ * always-200 envelope, then logs one line and appends the audit entry.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { AuditEntry } from "../store/contract";
+import { BodyBudget, RequestBody } from "./body";
 import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "./pipeline";
 
 export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3BodyBytes: 10 * 1024 * 1024 };
@@ -14,6 +15,8 @@ export interface HttpDeps extends PipelineDeps {
   logger: Logger;
   audit: (entry: AuditEntry) => Promise<void>;
   metrics: Metrics;
+  /** request body bytes buffered across all requests in flight */
+  bodyBudget: BodyBudget;
   /** what /readyz reports: every dependency answering, or which one is not */
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
 }
@@ -22,26 +25,6 @@ function headerBytes(req: IncomingMessage): number {
   let n = req.method!.length + req.url!.length + 12;
   for (const part of req.rawHeaders) n += part.length + 2;
   return n;
-}
-
-/** Resolves with the body, or with undefined when it passed `limit` (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit) return resolve(undefined);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.pause();
-        resolve(undefined);
-      } else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -80,16 +63,18 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, started: bigint) {
+    const body = new RequestBody(req, deps.bodyBudget);
+    res.once("close", () => body.release());
     let outcome: ApiOutcome;
-    let tooLarge = false;
-    if (req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) tooLarge = true;
     const limit = req.headers.authorization !== undefined ? LIMITS.tc3BodyBytes : LIMITS.v1BodyBytes;
-    const body = req.method === "POST" ? await readBody(req, limit) : Buffer.alloc(0);
-    if (!body) tooLarge = true;
-    if (tooLarge) outcome = errorOutcome("RequestSizeLimitExceeded", deps.defaultLanguage);
-    else {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    // Size first (§7.1 step 2), from what the headers say: nothing is read to find out.
+    if ((req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) || (req.method === "POST" && declared > limit)) {
+      outcome = errorOutcome("RequestSizeLimitExceeded", deps.defaultLanguage);
+    } else {
       outcome = await handleCall(
-        { method: req.method ?? "", path, rawQuery, headers: req.headers, body: body! },
+        { method: req.method ?? "", path, rawQuery, headers: req.headers },
+        () => body.read(limit),
         deps,
       );
     }
@@ -102,8 +87,8 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     };
     const traceId = req.headers["x-tc-traceid"];
     if (typeof traceId === "string") headers["x-tc-traceid"] = traceId;
-    // An oversize body was left unread: close the connection rather than drain it.
-    if (tooLarge) headers.connection = "close";
+    // A body left unread (refused before or while reading it): close the connection rather than drain it.
+    if (!body.complete) headers.connection = "close";
     res.writeHead(200, headers).end(payload);
 
     const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
@@ -138,6 +123,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
         latencyUs,
       });
     } catch (err) {
+      deps.metrics.failure("audit");
       deps.logger.error({ err, requestId: outcome.requestId }, "audit write failed");
     }
   }

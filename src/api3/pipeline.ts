@@ -1,11 +1,12 @@
 /**
  * One API 3.0 call from raw request to envelope, in the check order of api3-protocol.md §7.1:
  * method, signature style and content type, common parameters, authentication, routing, language,
- * body and schema, then the action. Nothing here knows about sockets; http.ts feeds it.
+ * body and schema, then the action. Nothing here knows about sockets; http.ts feeds it. The body is asked
+ * for only once the headers have passed every check they can (a TC3 call with an unknown key is never read).
  */
 import { randomUUID } from "node:crypto";
 import { ApiError, type ErrorCode, type Language } from "./errors";
-import { authenticateTc3, authenticateV1, type Caller, type KeyResolver, type SignedRequest } from "./authenticate";
+import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
 import type { Router } from "./router";
 import { UnavailableError } from "../unavailable";
@@ -56,7 +57,12 @@ function actionName(raw: string | undefined): string | undefined {
   return raw !== undefined && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(raw) ? raw : undefined;
 }
 
-function headerValue(req: SignedRequest, name: string): string | undefined {
+/** Reads the body under the transport's caps; throws ApiError (RequestSizeLimitExceeded, ServiceUnavailable). */
+export type BodyReader = () => Promise<Buffer>;
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+function headerValue(req: RequestHead, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -76,7 +82,7 @@ export function errorOutcome(code: ErrorCode, language: Language): ApiOutcome {
   return { requestId, envelope: errorEnvelope(requestId, new ApiError(code), language), code, billable: false };
 }
 
-export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promise<ApiOutcome> {
+export async function handleCall(req: RequestHead, readBody: BodyReader, deps: PipelineDeps): Promise<ApiOutcome> {
   const requestId = randomUUID();
   const outcome: ApiOutcome = { requestId, envelope: { Response: {} }, code: "OK", billable: false };
   let language = deps.defaultLanguage;
@@ -92,9 +98,7 @@ export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promis
     else style = "unsupported-body";
 
     let flat: Map<string, string> | undefined;
-    if (style === "query") flat = decodeForm(req.rawQuery);
-    else if (style === "form") flat = decodeForm(decodeUtf8(req.body));
-
+    let body = EMPTY;
     let caller: Caller;
     let action: string | undefined;
     let version: string | undefined;
@@ -110,11 +114,16 @@ export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promis
       if (!action) throw new ApiError("MissingParameter", "The header X-TC-Action is required.");
       if (!version) throw new ApiError("MissingParameter", "The header X-TC-Version is required.");
       outcome.action = actionName(action);
-      caller = await authenticateTc3(req, authorization, nowSeconds, deps.keys);
+      const checkSignature = await beginTc3(req, authorization, nowSeconds, deps.keys);
+      if (req.method === "POST") body = await readBody();
+      caller = checkSignature(body);
+      if (style === "query") flat = decodeForm(req.rawQuery);
+      else if (style === "form") flat = decodeForm(decodeUtf8(body));
     } else {
       // Without Authorization the call must be v1, which only exists for form POST and GET (§2).
       if (style === "json") throw new ApiError("AuthFailure.InvalidAuthorization", "JSON requests must be signed with TC3-HMAC-SHA256.");
-      if (!flat) throw new ApiError("UnsupportedOperation", "Use application/json (TC3) or application/x-www-form-urlencoded.");
+      if (style === "unsupported-body") throw new ApiError("UnsupportedOperation", "Use application/json (TC3) or application/x-www-form-urlencoded.");
+      flat = style === "query" ? decodeForm(req.rawQuery) : decodeForm(decodeUtf8(await readBody()));
       requestedLanguage = languageOf(flat.get("Language"));
       if (requestedLanguage && requestedLanguage !== "invalid") language = requestedLanguage;
       action = flat.get("Action");
@@ -134,7 +143,7 @@ export async function handleCall(req: SignedRequest, deps: PipelineDeps): Promis
     if (requestedLanguage === "invalid") throw new ApiError("InvalidParameterValue", "Language must be zh-CN or en-US.");
 
     let params: ParamValues;
-    if (style === "json") params = validateJsonParams(route.action.schema, parseJsonObject(req.body));
+    if (style === "json") params = validateJsonParams(route.action.schema, parseJsonObject(body));
     else if (flat) params = validateFlatParams(route.action.schema, flat);
     else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
 

@@ -51,6 +51,15 @@ export class Router {
     return this;
   }
 
+  /** every action name served, in any product and version (the closed set metrics label by) */
+  actionNames(): Set<string> {
+    const names = new Set<string>();
+    for (const product of this.products.values()) {
+      for (const actions of product.versions.values()) for (const name of actions.keys()) names.add(name);
+    }
+    return names;
+  }
+
   resolve(host: string, caller: Caller, version: string, action: string): Route {
     const product = this.findProduct(host, caller, version, action);
     const actions = product.versions.get(version);

@@ -7,12 +7,14 @@ import { openInstallation } from "../installation";
 import { IpcLimits, serveLimits } from "../limits/ipc";
 import { startServer } from "../server";
 
+const STOP_HINT = "Logs are JSON lines on stdout. Stop with Ctrl-C or SIGTERM: requests in flight are answered first.";
+
 function banner(url: string, dataFlag: string, demo: DemoCredentials | undefined, fresh: boolean, workers: number): string {
   const processes = workers > 1 ? ` (${workers} worker processes)` : "";
   if (!demo) {
     // Scale-out mode has no demo: accounts and keys are the operator's (sanyao accounts create, keys create).
     return `\nsanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes} (scale-out: PostgreSQL${
-      process.env.SANYAO_REDIS_URL ? " + Redis" : ""})\nProbes: ${url}/healthz ${url}/readyz ${url}/metrics\n`;
+      process.env.SANYAO_REDIS_URL ? " + Redis" : ""})\nProbes: ${url}/healthz ${url}/readyz ${url}/metrics\n${STOP_HINT}\n`;
   }
   const endpoint = url.replace(/^http:\/\//, "");
   const sdk = [
@@ -38,6 +40,8 @@ function banner(url: string, dataFlag: string, demo: DemoCredentials | undefined
     "",
     "or with the official Node SDK (node, then paste):",
     ...sdk.map((l) => `  ${l}`),
+    "",
+    STOP_HINT,
     "",
   ]
     .filter((l, i, all) => l !== "" || all[i - 1] !== "")
@@ -104,10 +108,17 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
 
 function stopOnSignals(close: () => Promise<void>): void {
   let stopping = false;
-  const stop = () => {
+  const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    void close().then(() => process.exit(0));
+    process.stderr.write(`sanyao: ${signal}: answering the requests in flight, then stopping\n`);
+    void close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`sanyao: the shutdown did not finish cleanly: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -14,3 +14,19 @@ export interface DailyCounter {
    */
   attempt(keys: readonly string[], cap: number, day: string): Promise<boolean>;
 }
+
+/**
+ * Where the embedded daily counter keeps the day's counts (the SQLite store, written with its group commit), so
+ * that a restart keeps them and the counter can hold only some of them in memory.
+ */
+export interface DailyCountLog {
+  /** up to `limit` of the counts recorded for `day` */
+  loadDay(day: string, limit: number): Map<string, number>;
+  countOf(day: string, key: string): number;
+  /** one attempt for each key; queued, committed with the next group commit */
+  record(day: string, keys: readonly string[]): void;
+  /** resolves once every attempt recorded so far is committed */
+  settled(): Promise<void>;
+  /** drops the counts of days before `day` */
+  forgetBefore(day: string): void;
+}

@@ -1,5 +1,9 @@
-/** In-process counters for the embedded mode: exact for one server process (JavaScript runs one request at a time). */
-import type { DailyCounter, RateLimiter } from "./contract";
+/**
+ * In-process counters for the embedded mode: exact for one server process (JavaScript runs one request at a
+ * time). The daily counts are also written to the store's log, so a restart keeps them, and only the most recent
+ * `maxKeys` of them are held in memory: an older key is read back from the log when it comes again.
+ */
+import type { DailyCountLog, DailyCounter, RateLimiter } from "./contract";
 
 export class MemoryRateLimiter implements RateLimiter {
   private second = -1;
@@ -7,8 +11,8 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async admit(key: string, limit: number, nowMs: number): Promise<boolean> {
     const second = Math.floor(nowMs / 1000);
-    if (second !== this.second) {
-      // A new window: the old counts can never matter again.
+    // Windows only move forward: a request stamped with an earlier second (it waited) counts in the current one.
+    if (second > this.second) {
       this.second = second;
       this.counts = new Map();
     }
@@ -18,17 +22,64 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
+export const DEFAULT_DAILY_KEYS_IN_MEMORY = 500_000;
+
 export class MemoryDailyCounter implements DailyCounter {
   private day = "";
   private counts = new Map<string, number>();
+  /** keys moved out of memory whose counts the log may not have committed yet */
+  private draining = new Map<string, number>();
+  /** whether the log holds counts of this day that memory does not */
+  private spilled = false;
+
+  constructor(
+    private readonly log?: DailyCountLog,
+    private readonly maxKeys = DEFAULT_DAILY_KEYS_IN_MEMORY,
+  ) {}
 
   async attempt(keys: readonly string[], cap: number, day: string): Promise<boolean> {
-    if (day !== this.day) {
-      this.day = day;
-      this.counts = new Map();
-    }
-    if (cap > 0 && keys.some((k) => (this.counts.get(k) ?? 0) >= cap)) return false;
-    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    if (day !== this.day) this.startDay(day);
+    const current = keys.map((k) => this.countOf(k));
+    if (cap > 0 && current.some((n) => n >= cap)) return false;
+    keys.forEach((k, i) => this.counts.set(k, current[i]! + 1));
+    this.log?.record(day, keys);
+    if (this.counts.size > this.maxKeys) this.evictOldest();
     return true;
+  }
+
+  private startDay(day: string): void {
+    this.day = day;
+    this.draining = new Map();
+    this.counts = this.log?.loadDay(day, this.maxKeys + 1) ?? new Map();
+    this.spilled = this.counts.size > this.maxKeys;
+    if (this.spilled) this.evictOldest();
+    this.log?.forgetBefore(day);
+  }
+
+  private countOf(key: string): number {
+    const n = this.counts.get(key) ?? this.draining.get(key);
+    if (n !== undefined) return n;
+    return this.spilled && this.log ? this.log.countOf(this.day, key) : 0;
+  }
+
+  /**
+   * Moves the oldest tenth out of memory; until the log has committed them they are still answered from here.
+   * Without a log (scale-out without Redis, already per instance) they are forgotten: those keys start again at 0.
+   */
+  private evictOldest(): void {
+    const batch = new Map<string, number>();
+    const target = Math.max(1, Math.floor(this.maxKeys / 10));
+    for (const [k, n] of this.counts) {
+      if (batch.size >= target) break;
+      batch.set(k, n);
+    }
+    for (const k of batch.keys()) this.counts.delete(k);
+    if (!this.log) return;
+    for (const [k, n] of batch) this.draining.set(k, n);
+    this.spilled = true;
+    const draining = this.draining;
+    void this.log.settled().then(() => {
+      for (const [k, n] of batch) if (draining.get(k) === n) draining.delete(k);
+    });
   }
 }

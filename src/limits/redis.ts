@@ -4,6 +4,7 @@
  * (no offline queue) and the client reconnects on its own.
  */
 import { Redis } from "ioredis";
+import type { FailureSink } from "../failures";
 import { UnavailableError } from "../unavailable";
 import type { DailyCounter, RateLimiter } from "./contract";
 
@@ -34,7 +35,7 @@ interface LimitCommands {
 export class RedisLimits implements RateLimiter, DailyCounter {
   private readonly redis: Redis & LimitCommands;
 
-  constructor(url: string, private readonly prefix = "sanyao:", timeoutMs = 1000) {
+  constructor(url: string, reportFailure: FailureSink, private readonly prefix = "sanyao:", timeoutMs = 1000) {
     const redis = new Redis(url, {
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,
@@ -42,8 +43,8 @@ export class RedisLimits implements RateLimiter, DailyCounter {
       enableOfflineQueue: false,
       retryStrategy: (times) => Math.min(100 * times, 2000),
     });
-    // Connection errors are reported by the commands that fail; the client keeps reconnecting.
-    redis.on("error", () => undefined);
+    // The client keeps reconnecting; each failed connection is reported (commands fail on their own, as -11).
+    redis.on("error", (err) => reportFailure("redis", err));
     redis.defineCommand("sanyaoAdmit", { numberOfKeys: 1, lua: ADMIT });
     redis.defineCommand("sanyaoAttempt", { lua: ATTEMPT });
     this.redis = redis as Redis & LimitCommands;

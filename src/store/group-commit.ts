@@ -1,22 +1,30 @@
 /**
- * Group commit for the embedded store's writes. Charges must be committed before their answers go out, so a
- * charge schedules a commit at the next event-loop turn and its promise settles after it; under load one commit
- * serves every request of that turn. Audit entries are not awaited by anyone: they ride along with the next
- * commit, or are committed on their own after `auditDelayMs` or once `auditBatch` of them are waiting.
+ * Group commit for the stores' writes. Charges must be committed before their answers go out, so a charge
+ * schedules a commit at the next event-loop turn and its promise settles after it; under load one commit
+ * serves every request of that turn. Queued rows (audit entries, daily counts) are not awaited by a request: they
+ * ride along with the next commit, or are committed on their own after `queueDelayMs` or once `queueBatch` wait.
+ * A commit reports rows it could not write one by one: only their own requests fail.
  */
-export class GroupCommit<C, A> {
+export interface CommitResult {
+  /** indexes of the charges not written; the others are committed */
+  failedCharges: readonly number[];
+  failedQueued: number;
+  error?: string;
+}
+
+export class GroupCommit<C, Q> {
   private charges: C[] = [];
   private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
-  private audits: A[] = [];
+  private queued: Q[] = [];
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly commit: (charges: C[], audits: A[]) => Promise<void>,
-    private readonly onAuditError: (err: unknown) => void,
-    private readonly auditDelayMs = 20,
-    private readonly auditBatch = 512,
+    private readonly commit: (charges: C[], queued: Q[]) => Promise<CommitResult>,
+    private readonly onQueuedError: (err: unknown) => void,
+    private readonly queueDelayMs = 20,
+    private readonly queueBatch = 512,
   ) {}
 
   charge(item: C): Promise<void> {
@@ -26,10 +34,10 @@ export class GroupCommit<C, A> {
     return settled;
   }
 
-  audit(item: A): void {
-    this.audits.push(item);
-    if (this.audits.length >= this.auditBatch) this.immediate ??= setImmediate(() => void this.flush());
-    else this.timer ??= setTimeout(() => void this.flush(), this.auditDelayMs);
+  queue(item: Q): void {
+    this.queued.push(item);
+    if (this.queued.length >= this.queueBatch) this.immediate ??= setImmediate(() => void this.flush());
+    else this.timer ??= setTimeout(() => void this.flush(), this.queueDelayMs);
   }
 
   /** Commits what is queued now and waits for every commit under way (close calls it: nothing queued is lost). */
@@ -37,16 +45,20 @@ export class GroupCommit<C, A> {
     if (this.immediate) clearImmediate(this.immediate);
     if (this.timer) clearTimeout(this.timer);
     this.immediate = this.timer = undefined;
-    if (this.charges.length > 0 || this.audits.length > 0) {
-      const { charges, waiters, audits } = this;
+    if (this.charges.length > 0 || this.queued.length > 0) {
+      const { charges, waiters, queued } = this;
       this.charges = [];
       this.waiters = [];
-      this.audits = [];
-      const done = this.commit(charges, audits).then(
-        () => waiters.forEach((w) => w.resolve()),
-        (err) => {
+      this.queued = [];
+      const done = this.commit(charges, queued).then(
+        (result) => {
+          const failed = new Set(result.failedCharges);
+          waiters.forEach((w, i) => (failed.has(i) ? w.reject(new Error(result.error ?? "the charge could not be written")) : w.resolve()));
+          if (result.failedQueued > 0) this.onQueuedError(new Error(`${result.failedQueued} queued rows were not written: ${result.error}`));
+        },
+        (err: unknown) => {
           waiters.forEach((w) => w.reject(err));
-          if (waiters.length === 0) this.onAuditError(err);
+          if (queued.length > 0) this.onQueuedError(new Error(`${queued.length} queued rows were not written: ${String(err)}`));
         },
       );
       this.inFlight.add(done);

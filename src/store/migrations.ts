@@ -167,4 +167,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX kms_keys_listing ON kms_keys(account_id, region, created_at, seq);
     `,
   },
+  {
+    version: 4,
+    description: "the day's attempt counts behind the daily caps (embedded mode; scale-out keeps them in Redis)",
+    sqlite: `
+      CREATE TABLE daily_counts (
+        day TEXT NOT NULL,
+        key TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (day, key)
+      ) WITHOUT ROWID;
+    `,
+    postgres: `
+      CREATE TABLE daily_counts (
+        day TEXT NOT NULL,
+        key TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (day, key)
+      );
+    `,
+  },
 ];

@@ -5,13 +5,14 @@
 import { Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { Credential } from "../api3/authenticate";
 import type { Carrier } from "../rules/tables";
+import type { FailureSink } from "../failures";
 import type { Keyring } from "../secret";
 import { UnavailableError } from "../unavailable";
 import type {
   Account, AccountPatch, ApiKeyInfo, AuditEntry, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
   RecordStatus, Store, StoredRecord, UsageQuery, UsageRow, VerifyModeName,
 } from "./contract";
-import { GroupCommit } from "./group-commit";
+import { GroupCommit, type CommitResult } from "./group-commit";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
 import { MIGRATIONS } from "./migrations";
 import { patchEntries, toAccount, type AccountRow } from "./rows";
@@ -33,7 +34,11 @@ export class PostgresStore implements Store {
   private readonly pool: Pool;
   private readonly writes: GroupCommit<never, AuditEntry>;
 
-  private constructor(options: PostgresOptions, private readonly keyring: Keyring) {
+  private constructor(
+    options: PostgresOptions,
+    private readonly keyring: Keyring,
+    private readonly reportFailure: FailureSink,
+  ) {
     const timeout = options.timeoutMs ?? 3000;
     this.pool = new Pool({
       connectionString: options.url,
@@ -42,18 +47,19 @@ export class PostgresStore implements Store {
       query_timeout: timeout,
       statement_timeout: timeout,
       options: `-c search_path=${options.schema}`,
+      application_name: "sanyao",
     });
-    // An idle client that loses its server must not crash the process: the pool replaces it.
-    this.pool.on("error", () => undefined);
+    // An idle client that loses its server must not crash the process: the pool replaces it, and it is reported.
+    this.pool.on("error", (err) => reportFailure("postgres-pool", err));
     this.writes = new GroupCommit(
       async (_charges, audits) => this.insertAudits(audits),
-      (err) => process.emitWarning(`sanyao: audit entries could not be written: ${String(err)}`),
+      (err) => reportFailure("audit", err),
     );
   }
 
-  static async open(options: PostgresOptions, keyring: Keyring): Promise<PostgresStore> {
+  static async open(options: PostgresOptions, keyring: Keyring, reportFailure: FailureSink): Promise<PostgresStore> {
     if (!SAFE_SCHEMA.test(options.schema)) throw new Error("SANYAO_DATABASE_SCHEMA is lower-case letters, digits and _.");
-    const store = new PostgresStore(options, keyring);
+    const store = new PostgresStore(options, keyring, reportFailure);
     await store.migrate(options.schema);
     return store;
   }
@@ -271,11 +277,25 @@ export class PostgresStore implements Store {
 
   /** Queued and written in batches (multi-row INSERT) within 20 ms; flushed on close. */
   async appendAudit(e: AuditEntry): Promise<void> {
-    this.writes.audit(e);
+    this.writes.queue(e);
   }
 
-  private async insertAudits(audits: readonly AuditEntry[]): Promise<void> {
-    if (audits.length === 0) return;
+  /** One multi-row insert; if it fails, row by row, so one bad entry does not take the others with it. */
+  private async insertAudits(audits: readonly AuditEntry[]): Promise<CommitResult> {
+    const done: CommitResult = { failedCharges: [], failedQueued: 0 };
+    if (audits.length === 0) return done;
+    try {
+      await this.insertAuditRows(audits);
+      return done;
+    } catch (err) {
+      if (err instanceof UnavailableError) throw err;
+      let failedQueued = 0;
+      for (const e of audits) await this.insertAuditRows([e]).catch(() => failedQueued++);
+      return { ...done, failedQueued, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private async insertAuditRows(audits: readonly AuditEntry[]): Promise<void> {
     const values: unknown[] = [];
     const tuples = audits.map((e, i) => {
       values.push(e.at, e.requestId, e.accountId ?? null, e.secretId ?? null, e.action ?? null, e.code, e.mode ?? null,
@@ -288,6 +308,7 @@ export class PostgresStore implements Store {
       values,
     );
   }
+
 
   async createKmsKey(k: KmsKey): Promise<boolean> {
     const rows = await this.q(
@@ -343,7 +364,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writes.flush().catch(() => undefined);
+    await this.writes.flush().catch((err) => this.reportFailure("audit", err));
     await this.pool.end();
   }
 }

@@ -11,13 +11,24 @@ export interface WriterInit {
   file: string;
   sync: "normal" | "full";
 }
+/** One attempt counted against the daily caps of each key (keyed hashes only) */
+export interface DailyAttempt {
+  day: string;
+  keys: readonly string[];
+}
 export interface WriteBatch {
   id: number;
   charges: ChargeEntry[];
   audits: AuditEntry[];
+  daily: DailyAttempt[];
 }
 export interface WriteDone {
   id: number;
+  /** indexes of the charges that could not be written (each rolled back alone; the others are committed) */
+  failedCharges: number[];
+  /** audit entries and daily attempts not written */
+  failedQueued: number;
+  /** the first failure's message */
   error?: string;
 }
 
@@ -35,18 +46,62 @@ if (parentPort) {
     `INSERT INTO audit (at, request_id, account_id, secret_id, action, code, mode, phone_masked, latency_us)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const commit = db.transaction((charges: readonly ChargeEntry[], audits: readonly AuditEntry[]) => {
+  const writeCharge = (e: ChargeEntry) => {
+    insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at);
+    debit.run(e.unitPrice, e.accountId);
+  };
+  const countAttempt = db.prepare(
+    "INSERT INTO daily_counts (day, key, n) VALUES (?, ?, 1) ON CONFLICT(day, key) DO UPDATE SET n = n + 1",
+  );
+  const writeDaily = (a: DailyAttempt) => {
+    for (const key of a.keys) countAttempt.run(a.day, key);
+  };
+  const writeAudit = (e: AuditEntry) =>
+    insertAudit.run(e.at, e.requestId, e.accountId ?? null, e.secretId ?? null, e.action ?? null, e.code,
+      e.mode ?? null, e.phoneMasked ?? null, e.latencyUs);
+  const all = db.transaction((charges: readonly ChargeEntry[], audits: readonly AuditEntry[], daily: readonly DailyAttempt[]) => {
     const debits = new Map<string, number>();
     for (const e of charges) {
       insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at);
       debits.set(e.accountId, (debits.get(e.accountId) ?? 0) + e.unitPrice);
     }
     for (const [accountId, amount] of debits) debit.run(amount, accountId);
-    for (const e of audits) {
-      insertAudit.run(e.at, e.requestId, e.accountId ?? null, e.secretId ?? null, e.action ?? null, e.code,
-        e.mode ?? null, e.phoneMasked ?? null, e.latencyUs);
-    }
+    for (const e of audits) writeAudit(e);
+    for (const a of daily) writeDaily(a);
   }).immediate;
+  const one = <T>(write: (item: T) => void) => db.transaction(write).immediate;
+  const oneCharge = one(writeCharge);
+  const oneAudit = one(writeAudit);
+  const oneDaily = one(writeDaily);
+
+  /** One transaction for the batch; if it fails, each row alone, so one bad row costs only its own request. */
+  const commit = (batch: WriteBatch): WriteDone => {
+    try {
+      all(batch.charges, batch.audits, batch.daily);
+      return { id: batch.id, failedCharges: [], failedQueued: 0 };
+    } catch (first) {
+      const done: WriteDone = { id: batch.id, failedCharges: [], failedQueued: 0, error: message(first) };
+      batch.charges.forEach((e, i) => {
+        try {
+          oneCharge(e);
+        } catch {
+          done.failedCharges.push(i);
+        }
+      });
+      const each = <T>(rows: readonly T[], write: (row: T) => void) => {
+        for (const row of rows) {
+          try {
+            write(row);
+          } catch {
+            done.failedQueued++;
+          }
+        }
+      };
+      each(batch.audits, oneAudit);
+      each(batch.daily, oneDaily);
+      return done;
+    }
+  };
   const port = parentPort;
   port.on("message", (batch: WriteBatch | "close") => {
     if (batch === "close") {
@@ -54,12 +109,10 @@ if (parentPort) {
       port.close();
       return;
     }
-    let error: string | undefined;
-    try {
-      commit(batch.charges, batch.audits);
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
-    }
-    port.postMessage({ id: batch.id, error } satisfies WriteDone);
+    port.postMessage(commit(batch) satisfies WriteDone);
   });
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

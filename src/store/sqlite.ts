@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import fs from "node:fs";
 import path from "node:path";
 import type { Credential } from "../api3/authenticate";
+import type { FailureSink } from "../failures";
 import type { Keyring } from "../secret";
 import type { Carrier } from "../rules/tables";
 import type {
@@ -15,11 +16,16 @@ import type {
 } from "./contract";
 import { GroupCommit } from "./group-commit";
 import { WriterThread } from "./writer-thread";
+import type { DailyAttempt } from "./sqlite-writer";
+import type { DailyCountLog } from "../limits/contract";
 import { MIGRATIONS } from "./migrations";
 import { patchEntries, toAccount, type AccountRow } from "./rows";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
 
 export const DATABASE_FILE = "sanyao.db";
+
+/** Pauses before the writer thread is started again: doubling from `first` while it stops within `stable` ms. */
+const RESTART_DELAY_MS = { first: 500, max: 10_000, stable: 30_000 };
 
 /**
  * Durability of a commit. "normal" (WAL, synchronous=NORMAL): a committed ledger row survives a crash of the
@@ -50,13 +56,18 @@ function migrate(db: Database.Database): void {
 // Usage days are China-time calendar days, like the daily caps.
 const CHINA_DAY = "date(at / 1000 + 8 * 3600, 'unixepoch')";
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, DailyCountLog {
   readonly db: Database.Database;
   private readonly stmt;
 
-  private readonly writes: GroupCommit<ChargeEntry, AuditEntry>;
+  private readonly writes: GroupCommit<ChargeEntry, AuditEntry | DailyAttempt>;
 
-  constructor(dataDir: string, private readonly keyring: Keyring, private readonly sync: SqliteSync = "normal") {
+  constructor(
+    dataDir: string,
+    private readonly keyring: Keyring,
+    reportFailure: FailureSink,
+    private readonly sync: SqliteSync = "normal",
+  ) {
     fs.mkdirSync(dataDir, { recursive: true });
     this.db = new Database(path.join(dataDir, DATABASE_FILE));
     this.db.pragma("journal_mode = WAL");
@@ -107,18 +118,55 @@ export class SqliteStore implements Store {
       countKmsKeysIn: db.prepare<[string, string], number>("SELECT count(*) FROM kms_keys WHERE account_id = ? AND region = ?").pluck(),
       countKmsKeys: db.prepare<[string], number>("SELECT count(*) FROM kms_keys WHERE account_id = ?").pluck(),
       setKmsKeyState: db.prepare("UPDATE kms_keys SET state = ? WHERE account_id = ? AND key_id = ?"),
+      loadDay: db.prepare<[string, number], { key: string; n: number }>("SELECT key, n FROM daily_counts WHERE day = ? LIMIT ?"),
+      dailyCount: db.prepare<[string, string], number>("SELECT n FROM daily_counts WHERE day = ? AND key = ?").pluck(),
+      forgetDays: db.prepare("DELETE FROM daily_counts WHERE day < ?"),
+      ledgerHas: db.prepare<[string], number>("SELECT 1 FROM ledger WHERE request_id = ?").pluck(),
       getMeta: db.prepare<[string], string>("SELECT value FROM meta WHERE key = ?").pluck(),
       setMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     };
     this.writes = new GroupCommit(
-      (charges, audits) => this.writer().commit(charges, audits),
-      (err) => process.emitWarning(`sanyao: audit entries could not be written: ${String(err)}`),
+      (charges, queued) => {
+        const audits: AuditEntry[] = [];
+        const daily: DailyAttempt[] = [];
+        for (const row of queued) {
+          if ("keys" in row) daily.push(row);
+          else audits.push(row);
+        }
+        return this.writer().commit(charges, audits, daily);
+      },
+      (err) => reportFailure("audit", err),
     );
+    this.reportFailure = reportFailure;
   }
 
+  private readonly reportFailure: FailureSink;
   private writerThread: WriterThread | undefined;
+  private restartAt = 0;
+  private restartDelayMs = RESTART_DELAY_MS.first;
+
+  /**
+   * The writer thread, started on first use. One that stopped is started again after a pause that doubles while
+   * it keeps stopping; until then commits fail at once (their requests answer uncharged) and ping() says why.
+   */
   private writer(): WriterThread {
-    this.writerThread ??= new WriterThread({ file: this.db.name, sync: this.sync });
+    const current = this.writerThread;
+    if (current?.running) return current;
+    if (current && Date.now() < this.restartAt) return current;
+    const thread = new WriterThread({ file: this.db.name, sync: this.sync }, (err) => {
+      this.reportFailure("writer-thread", err);
+      const stableFor = Date.now() - startedAt;
+      this.restartDelayMs = stableFor > RESTART_DELAY_MS.stable ? RESTART_DELAY_MS.first : Math.min(this.restartDelayMs * 2, RESTART_DELAY_MS.max);
+      this.restartAt = Date.now() + this.restartDelayMs;
+      setTimeout(() => this.db.open && this.writer(), this.restartDelayMs).unref();
+    });
+    const startedAt = Date.now();
+    this.writerThread = thread;
+    return thread;
+  }
+
+  /** The running writer thread's handle (for operators' tooling and tests that stop it as a crash would). */
+  get writerThreadHandle(): WriterThread | undefined {
     return this.writerThread;
   }
 
@@ -149,9 +197,14 @@ export class SqliteStore implements Store {
     return this.stmt.topUp.get(amount, accountId);
   }
 
-  /** Settles once the ledger row and the debit are committed (group commit: one transaction per turn). */
+  /**
+   * Settles once the ledger row and the debit are committed (group commit: one transaction per turn). A commit
+   * whose acknowledgement was lost (the writer thread died) is settled by the ledger itself: the row is there or not.
+   */
   charge(e: ChargeEntry): Promise<void> {
-    return this.writes.charge(e);
+    return this.writes.charge(e).catch((err: unknown) => {
+      if (this.stmt.ledgerHas.get(e.requestId) === undefined) throw err;
+    });
   }
 
   async usage(q: UsageQuery): Promise<UsageRow[]> {
@@ -254,7 +307,27 @@ export class SqliteStore implements Store {
 
   /** Queued: committed with the next charge, or within 20 ms. */
   async appendAudit(e: AuditEntry): Promise<void> {
-    this.writes.audit(e);
+    this.writes.queue(e);
+  }
+
+  loadDay(day: string, limit: number): Map<string, number> {
+    return new Map(this.stmt.loadDay.all(day, limit).map((r) => [r.key, r.n]));
+  }
+
+  countOf(day: string, key: string): number {
+    return this.stmt.dailyCount.get(day, key) ?? 0;
+  }
+
+  record(day: string, keys: readonly string[]): void {
+    this.writes.queue({ day, keys });
+  }
+
+  settled(): Promise<void> {
+    return this.writes.flush();
+  }
+
+  forgetBefore(day: string): void {
+    this.stmt.forgetDays.run(day);
   }
 
   async createKmsKey(k: KmsKey): Promise<boolean> {
@@ -296,6 +369,9 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.db.prepare("SELECT 1").get();
+    if (this.writerThread && !this.writerThread.running) {
+      throw new Error("the writer thread is down: charged calls answer FailedOperation.UnKnown until it restarts");
+    }
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -1,47 +1,71 @@
-/** The request thread's handle on the writer thread (sqlite-writer.ts): one batch out, one acknowledgement back. */
+/**
+ * The request thread's handle on the writer thread (sqlite-writer.ts): one batch out, one acknowledgement back.
+ * A thread that has stopped fails every commit at once, pending and later ones alike: nothing waits on it.
+ */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { AuditEntry, ChargeEntry } from "./contract";
-import type { WriteDone, WriterInit } from "./sqlite-writer";
+import type { DailyAttempt, WriteDone, WriterInit } from "./sqlite-writer";
 
 export class WriterThread {
   private readonly worker: Worker;
   private next = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (done: WriteDone) => void; reject: (err: Error) => void }>();
+  private exited = false;
+  private readonly exit: Promise<void>;
 
-  constructor(init: WriterInit) {
+  /** `onStop` hears of a thread that stopped without being closed */
+  constructor(init: WriterInit, onStop: (err: Error) => void) {
     this.worker = new Worker(path.join(__dirname, "sqlite-writer.js"), { workerData: init });
     this.worker.on("message", (done: WriteDone) => {
       const p = this.pending.get(done.id);
       this.pending.delete(done.id);
-      if (done.error) p?.reject(new Error(done.error));
-      else p?.resolve();
+      p?.resolve(done);
       if (this.pending.size === 0) this.worker.unref();
     });
-    this.worker.on("error", (err) => this.failAll(err));
-    this.worker.on("exit", () => this.failAll(new Error("the writer thread stopped")));
+    let failure: Error | undefined;
+    this.worker.on("error", (err) => (failure = err));
+    this.exit = new Promise((resolve) =>
+      this.worker.once("exit", (code) => {
+        this.exited = true;
+        const err = failure ?? new Error(`the writer thread stopped (exit code ${code})`);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+        if (!this.closing) onStop(err);
+        resolve();
+      }),
+    );
     // Only work in progress keeps the process alive; an idle writer does not hold a finished command open.
     this.worker.unref();
   }
 
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+  private closing = false;
+
+  get running(): boolean {
+    return !this.exited;
   }
 
-  commit(charges: ChargeEntry[], audits: AuditEntry[]): Promise<void> {
+  commit(charges: ChargeEntry[], audits: AuditEntry[], daily: DailyAttempt[]): Promise<WriteDone> {
+    if (this.exited) return Promise.reject(new Error("the writer thread is down"));
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, charges, audits });
+      this.worker.postMessage({ id, charges, audits, daily });
     });
   }
 
+  /** Stops the thread at once, as a crash would: what it had not committed fails. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+    await this.exit;
+  }
+
   async close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    this.closing = true;
+    if (this.exited) return;
     this.worker.ref(); // until it has closed the database
     this.worker.postMessage("close");
-    await exited;
+    await this.exit;
   }
 }

@@ -62,6 +62,8 @@ export async function dropScaleOut(env: Record<string, string>): Promise<void> {
 export interface TestServer extends RunningServer {
   backend: Backend;
   dataDir: string;
+  /** the SANYAO_* environment it was started with (the scale-out schema and Redis prefix among them) */
+  env: Readonly<Record<string, string>>;
   logs: string[];
   /** set the server clock (ms); undefined returns to real time */
   setNow(ms: number | undefined): void;
@@ -102,6 +104,7 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
     ...server,
     backend,
     dataDir,
+    env: fullEnv,
     logs,
     async close() {
       await server.close();
