@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { parse } from "csv-parse/sync";
 import { idCheckChar } from "../src/rules/idcard";
 import { BIN, sanyao } from "./helpers/cli";
+import { TcpProxy } from "./helpers/proxy";
 import { repoRoot, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const PEOPLE = 400;
@@ -151,5 +152,28 @@ describe("sanyao batch", () => {
     const stopped = await sanyao(args({ ...key, secretKey: "wrong-secret-key-00000000000000" }, path.join(dir, "never.csv"), 5000));
     assert.equal(stopped.code, 1);
     assert.match(stopped.stderr, /AuthFailure\.SignatureFailure/);
+  });
+
+  it("an answer lost after the server served it: the row is Interrupted, never sent twice, charged once", async () => {
+    const key = await server.addAccount("lossy");
+    const small = path.join(dir, "five.csv");
+    fs.writeFileSync(small, ["phone,name,idcard", ...[0, 1, 2, 3, 4].map((i) => { const p = person(i); return `${p.phone},${p.name},${p.idcard}`; })].join("\n") + "\n");
+    const proxy = new TcpProxy(server.port);
+    await proxy.start();
+    proxy.dropAnswers(1);
+    const out = path.join(dir, "five-out.csv");
+    try {
+      const run = await sanyao([
+        "batch", small, "--out", out, "--endpoint", `http://127.0.0.1:${proxy.port}`, "--secret-id", key.secretId,
+        "--secret-key", key.secretKey, "--concurrency", "1", "--json",
+      ]);
+      const summary = JSON.parse(run.stdout);
+      assert.equal(summary.interrupted.length, 1);
+      const rows = outputRows(out);
+      assert.deepEqual(rows.map((r) => r.result || r.error_code).sort(), ["0", "0", "0", "0", "Interrupted"]);
+      assert.equal((await usage(key.accountId)).charged, 5, "the server charged each row once: the lost answer was not resent");
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { TcpProxy } from "./helpers/proxy";
 import { ClientNetworkError, encryptRequestFields, FaceIdClient, KmsClient, PHONE_VERIFICATION_RESULTS, TencentCloudError } from "../src/index";
 import { signTc3, signV1 } from "../src/client/signer";
 import { fixtures, startTestServer, type TestServer } from "./helpers/server";
@@ -93,13 +94,30 @@ describe("the sanyao client", () => {
     assert.equal(server.logs.filter((l) => l.includes('"code":"-11"')).length - busyBefore, 4);
 
     const nowhere = new FaceIdClient({ credential: key, endpoint: "http://127.0.0.1:9", retry: { attempts: 2, baseDelayMs: 5 } });
-    await assert.rejects(nowhere.phoneVerification(ZHANG), (err: unknown) => err instanceof ClientNetworkError);
+    await assert.rejects(nowhere.phoneVerification(ZHANG), (err: unknown) => err instanceof ClientNetworkError && !err.maybeServed);
+  });
+
+  it("a network error after the request may have been served is not retried: it was charged once", async () => {
+    const lossy = await server.addAccount("lossy-client");
+    const proxy = new TcpProxy(server.port);
+    await proxy.start();
+    proxy.dropAnswers(1);
+    try {
+      const c = new FaceIdClient({ credential: lossy, endpoint: `http://127.0.0.1:${proxy.port}`, retry: { attempts: 3, baseDelayMs: 5 } });
+      await assert.rejects(c.phoneVerification(ZHANG), (err: unknown) => err instanceof ClientNetworkError && err.maybeServed);
+      c.close();
+      const usage = await server.installation.store.usage({ accountId: lossy.accountId });
+      assert.equal(usage.reduce((n, r) => n + r.charged, 0), 1);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("a retry after the window passes succeeds", async () => {
     const limited = await server.addAccount("limited-window");
     await server.installation.store.updateAccount(limited.accountId, { rateLimit: 1 });
-    const second = Math.floor(Date.now() / 1000) * 1000;
+    // In the past, so that returning to real time moves the server's clock forward, as clocks go.
+    const second = (Math.floor(Date.now() / 1000) - 5) * 1000;
     server.setNow(second + 100);
     try {
       const c = client({ retry: { attempts: 20, baseDelayMs: 20, maxDelayMs: 20 } }, limited);

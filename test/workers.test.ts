@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { callTc3, type Key } from "./helpers/call";
-import { sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { BIN, sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
 import { tempDir } from "./helpers/server";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
@@ -68,5 +70,55 @@ describe("serve --workers 2", () => {
     // the earlier tests charged nothing (-9 only)
     assert.equal(usage.totals.charged, charged);
     assert.equal(fen(before.balance) - fen(afterShow.balance), charged * 30);
+  });
+});
+
+describe("serve --workers: failures", () => {
+  it("workers that die at start-up are restarted with a growing pause, then it gives up with a clear message", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const started = Date.now();
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, "serve", "--data", tempDir(), "--workers", "2", "--port", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr!.on("data", (c) => (stderr += c));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+        child.on("exit", (code) => (clearTimeout(timer), resolve({ code, stderr })));
+      });
+      const took = Date.now() - started;
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /workers failed to start 5 times in a row .*giving up/);
+      const restarts = [...result.stderr.matchAll(/starting another in (\d+) ms/g)].map((m) => Number(m[1]));
+      assert.deepEqual(restarts, [250, 500, 1000, 2000]);
+      assert.ok(took >= 2000, `gave up after ${took} ms, not in a tight loop`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a primary that does not answer the counters' question: -11 within the budget, never a hang", async () => {
+    // Workers accept connections themselves, so the stopped primary holds only the counters' answers.
+    const server = await serveProcess(["--data", tempDir(), "--workers", "2"], { NODE_CLUSTER_SCHED_POLICY: "none" });
+    const key = { secretId: /SecretId: {2}(\S+)/.exec(server.banner)![1]!, secretKey: /SecretKey: (\S+)/.exec(server.banner)![1]! };
+    try {
+      assert.equal((await callTc3(server.port, key, ZHANG)).json.Response.Result, "0");
+      process.kill(server.child.pid!, "SIGSTOP");
+      const started = Date.now();
+      let res;
+      try {
+        const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 5 s")), 5000).unref());
+        res = await Promise.race([callTc3(server.port, key, ZHANG), hang]);
+      } finally {
+        process.kill(server.child.pid!, "SIGCONT");
+      }
+      const took = Date.now() - started;
+      assert.equal(res.json.Response.Result, "-11");
+      assert.ok(took < 3000, `answered after ${took} ms`);
+      assert.equal((await callTc3(server.port, key, ZHANG)).json.Response.Result, "0");
+    } finally {
+      await server.stop();
+    }
   });
 });

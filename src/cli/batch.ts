@@ -64,6 +64,11 @@ function readRows(file: string, onHeader: (header: string[]) => void) {
   });
 }
 
+/** A row whose request may have been served (and charged) without its answer arriving. */
+function interruptedAnswer(description: string): Answer {
+  return { result: "", description, isp: "", result_detail: "", request_id: "", charged: "", error_code: "Interrupted" };
+}
+
 function readJournal(file: string): { answers: Map<number, { answer: Answer; final: boolean }>; inFlight: Set<number> } {
   const answers = new Map<number, { answer: Answer; final: boolean }>();
   const inFlight = new Set<number>();
@@ -158,13 +163,18 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       };
     } catch (err) {
       if (!(err instanceof TencentCloudError || err instanceof ClientNetworkError)) throw err;
-      // An error is never charged: the row stays open and a rerun sends it again.
-      final = false;
-      const code = err instanceof TencentCloudError ? err.code : "NetworkError";
-      answer = { result: "", description: err.message, isp: "", result_detail: "", request_id: err instanceof TencentCloudError ? err.requestId : "", charged: "0", error_code: code };
-      if (/^(AuthFailure|UnauthorizedOperation)\./.test(code) && !fatal) {
-        fatal = new Error(`${code}: ${err.message} — stopping; nothing more is sent. Fix it and rerun the same command.`);
-        stopping = true;
+      if (err instanceof ClientNetworkError && err.maybeServed) {
+        // The request may have been served and charged, its answer lost: like a killed run's row, never resent.
+        answer = interruptedAnswer(`interrupted: ${err.message}; the answer is unknown`);
+      } else {
+        // An error envelope is never charged, nor is a request that never left: the row stays open for a rerun.
+        final = false;
+        const code = err instanceof TencentCloudError ? err.code : "NetworkError";
+        answer = { result: "", description: err.message, isp: "", result_detail: "", request_id: err instanceof TencentCloudError ? err.requestId : "", charged: "0", error_code: code };
+        if (/^(AuthFailure|UnauthorizedOperation)\./.test(code) && !fatal) {
+          fatal = new Error(`${code}: ${err.message} — stopping; nothing more is sent. Fix it and rerun the same command.`);
+          stopping = true;
+        }
       }
     }
     write({ line: row.line, answer, final });
@@ -181,7 +191,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       continue;
     }
     const done = answers.get(row.line);
-    if (done?.final) {
+    if (done?.final && !(o.resendInterrupted && done.answer.error_code === "Interrupted")) {
       summary.skippedAlreadyAnswered++;
       progress.tick();
       continue;
@@ -194,7 +204,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     }
     if (inFlight.has(row.line) && !o.resendInterrupted) {
       // Sent by a run that was killed before its answer came: it may have been charged. Not sent again.
-      const answer: Answer = { result: "", description: "interrupted: sent before, answer unknown", isp: "", result_detail: "", request_id: "", charged: "", error_code: "Interrupted" };
+      const answer = interruptedAnswer("interrupted: sent before, answer unknown");
       write({ line: row.line, answer, final: true });
       answers.set(row.line, { answer, final: true });
       progress.tick();

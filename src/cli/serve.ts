@@ -5,7 +5,8 @@ import { loadConfig, type ConfigOverrides } from "../config";
 import { ensureDemo, type DemoCredentials } from "../demo";
 import { openInstallation } from "../installation";
 import { IpcLimits, serveLimits } from "../limits/ipc";
-import { startServer } from "../server";
+import { MemoryDailyCounter, MemoryRateLimiter } from "../limits/memory";
+import { startServer, type RunningServer } from "../server";
 
 const STOP_HINT = "Logs are JSON lines on stdout. Stop with Ctrl-C or SIGTERM: requests in flight are answered first.";
 
@@ -66,39 +67,70 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
     return;
   }
 
-  // Primary: prepares the installation (above), keeps the counters unless Redis does, forks the workers.
-  await installation.close();
+  // Primary: prepares the installation (above), keeps the counters unless Redis does, forks the workers. The
+  // daily counts it keeps are written to the embedded store, so it keeps that open.
   const countersHere = !config.redisUrl;
+  const limits = countersHere
+    ? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) }
+    : undefined;
+  if (!countersHere) await installation.close();
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   let announced = false;
   let stopping = false;
-  for (let i = 0; i < workers; i++) {
+  const listening = new Set<number>();
+  let failedStarts = 0;
+  const fork = () => {
     const worker = cluster.fork();
-    if (countersHere) serveLimits(worker);
+    if (limits) serveLimits(worker, limits.rate, limits.daily);
     worker.on("message", (msg: { sanyaoListening?: number }) => {
-      if (msg?.sanyaoListening !== undefined && !announced) {
-        announced = true;
-        const url = `http://${host}:${msg.sanyaoListening}`;
-        process.stderr.write(banner(url, dataFlag, demo, installation.fresh, workers) + "\n");
-      }
+      if (msg?.sanyaoListening === undefined) return;
+      listening.add(worker.id);
+      failedStarts = 0;
+      if (announced) return;
+      announced = true;
+      process.stderr.write(banner(`http://${host}:${msg.sanyaoListening}`, dataFlag, demo, installation.fresh, workers) + "\n");
     });
-  }
-  cluster.on("exit", (worker, code, signal) => {
-    if (stopping) return;
-    process.stderr.write(`sanyao: worker ${worker.process.pid} stopped (${signal ?? code}); starting another\n`);
-    const replacement = cluster.fork();
-    if (countersHere) serveLimits(replacement);
-  });
-  stopOnSignals(async () => {
+  };
+  for (let i = 0; i < workers; i++) fork();
+  const stopAll = async () => {
     stopping = true;
     await new Promise<void>((resolve) => cluster.disconnect(() => resolve()));
+    if (countersHere) await installation.close();
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) return;
+    const how = signal ?? `exit code ${code}`;
+    // A worker that dies before it serves is failing at start-up: retrying at once would only spin.
+    const atStart = !listening.delete(worker.id);
+    if (atStart && ++failedStarts >= WORKER_RESTARTS.giveUpAfter) {
+      process.stderr.write(
+        `sanyao: workers failed to start ${failedStarts} times in a row (last: ${how}); giving up. ` +
+          "Their error is printed above; `sanyao serve` without --workers shows it alone.\n",
+      );
+      void stopAll().then(() => process.exit(1));
+      return;
+    }
+    const delay = atStart ? Math.min(WORKER_RESTARTS.maxDelayMs, WORKER_RESTARTS.firstDelayMs * 2 ** (failedStarts - 1)) : 0;
+    process.stderr.write(`sanyao: worker ${worker.process.pid} stopped (${how}); starting another${delay ? ` in ${delay} ms` : ""}\n`);
+    setTimeout(() => !stopping && fork(), delay);
   });
+  stopOnSignals(stopAll);
 }
+
+/** Restarting workers that die before they serve: a doubling pause, and an end to it. */
+const WORKER_RESTARTS = { firstDelayMs: 250, maxDelayMs: 4000, giveUpAfter: 5 };
 
 async function serveAsWorker(options: ServeOptions): Promise<void> {
   const config = loadConfig(options);
   const limits = config.redisUrl ? undefined : new IpcLimits();
-  const server = await startServer({ config, limits: limits && { rate: limits, daily: limits } });
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, limits: limits && { rate: limits, daily: limits } });
+  } catch (err) {
+    // The IPC channel would keep a failed worker alive: leave, so the primary sees it and decides.
+    process.stderr.write(`sanyao: worker ${process.pid} could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   process.send!({ sanyaoListening: server.port });
   // The primary disconnects its workers to stop them: finish what is in flight, then leave.
   process.on("disconnect", () => void server.close().then(() => process.exit(0)));

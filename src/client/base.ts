@@ -16,9 +16,17 @@ const REQUEST_CLIENT = `SANYAO_NODEJS_${(require("../../../package.json") as { v
 
 export type SignMethod = "TC3-HMAC-SHA256" | "HmacSHA256" | "HmacSHA1";
 
+/**
+ * What is retried: answers that say they were not charged (RequestLimitExceeded, InternalError, ServiceUnavailable,
+ * and the action's transient results such as -11), and network errors where the request provably never reached
+ * the server (connection refused). A network error after the request may have arrived is not resent unless
+ * `resendMaybeServed` says so: its answer is unknown, and a charged action may have been charged.
+ */
 export interface RetryOptions {
   /** attempts in all, the first included (default 3) */
   attempts?: number;
+  /** also resend after a network error that may have followed a served request (default false; for idempotent calls) */
+  resendMaybeServed?: boolean;
   /** the first backoff's upper bound, ms (default 200); doubled for each further attempt */
   baseDelayMs?: number;
   /** cap on one backoff, ms (default 5000) */
@@ -53,6 +61,8 @@ export interface Product {
 export type ApiResponse<T> = T & { RequestId: string };
 
 const RETRYABLE_CODES = new Set(["RequestLimitExceeded", "InternalError", "ServiceUnavailable"]);
+/** Errors raised before a connection existed: nothing of the request can have reached the server. */
+const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 export class ApiClient {
   private readonly url: URL;
@@ -82,7 +92,9 @@ export class ApiClient {
         }
         return response;
       } catch (err) {
-        const retryable = err instanceof ClientNetworkError || (err instanceof TencentCloudError && RETRYABLE_CODES.has(err.code));
+        const retryable =
+          (err instanceof ClientNetworkError && (!err.maybeServed || this.options.retry?.resendMaybeServed === true)) ||
+          (err instanceof TencentCloudError && RETRYABLE_CODES.has(err.code));
         if (!retryable || attempt >= attempts) throw err;
         await this.backoff(attempt);
       }
@@ -153,7 +165,10 @@ export class ApiClient {
         },
       );
       req.on("timeout", () => req.destroy(new Error("timed out")));
-      req.on("error", (err) => reject(new ClientNetworkError(`The request failed: ${err.message}`, undefined, { cause: err })));
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        const neverSent = err.code !== undefined && NEVER_SENT.has(err.code);
+        reject(new ClientNetworkError(`The request to ${this.url.origin} failed: ${err.message}`, undefined, { cause: err }, !neverSent));
+      });
       req.end(body);
     });
   }

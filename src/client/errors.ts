@@ -21,6 +21,11 @@ export class ClientNetworkError extends Error {
     /** the HTTP status when there was one (the API answers every outcome with 200) */
     readonly httpStatus?: number,
     options?: { cause?: unknown },
+    /**
+     * false only when the request provably never reached the server (the connection was refused, the name did
+     * not resolve); otherwise it may have been served — and a charged action charged — without its answer arriving.
+     */
+    readonly maybeServed = true,
   ) {
     super(message, options);
     this.name = "ClientNetworkError";

@@ -5,6 +5,9 @@
  */
 import type { DailyCountLog, DailyCounter, RateLimiter } from "./contract";
 
+/** How far behind the current window a request's second may be and still count in it. */
+const LATE_SECONDS = 2;
+
 export class MemoryRateLimiter implements RateLimiter {
   private second = -1;
   private counts = new Map<string, number>();
@@ -12,7 +15,8 @@ export class MemoryRateLimiter implements RateLimiter {
   async admit(key: string, limit: number, nowMs: number): Promise<boolean> {
     const second = Math.floor(nowMs / 1000);
     // Windows only move forward: a request stamped with an earlier second (it waited) counts in the current one.
-    if (second > this.second) {
+    // Much earlier is the clock having been set back: follow it rather than refuse until it catches up.
+    if (second > this.second || second < this.second - LATE_SECONDS) {
       this.second = second;
       this.counts = new Map();
     }

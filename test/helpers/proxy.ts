@@ -1,6 +1,6 @@
 /**
- * A TCP proxy in front of a real PostgreSQL or Redis, so a test can take the engine away from sanyao (refuse
- * new connections, cut the open ones) and give it back on the same port, without stopping the machine's service.
+ * A TCP proxy in front of a real PostgreSQL, Redis or sanyao, so a test can take the engine away (refuse new
+ * connections, cut the open ones, hold bytes, drop answers) and give it back, without stopping the real one.
  */
 import net from "node:net";
 
@@ -30,6 +30,13 @@ export class TcpProxy {
           });
         });
       forward(client, upstream);
+      upstream.on("data", () => {
+        if (this.answersToDrop === 0) return;
+        // The server has answered: cut the client off before it sees a byte of it.
+        this.answersToDrop--;
+        client.destroy();
+        upstream.destroy();
+      });
       forward(upstream, client);
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
@@ -41,6 +48,13 @@ export class TcpProxy {
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
     return this.port;
+  }
+
+  private answersToDrop = 0;
+
+  /** The next `count` answers from the target are not forwarded: their connections are cut as they arrive. */
+  dropAnswers(count: number): void {
+    this.answersToDrop = count;
   }
 
   /** Keeps every connection open but forwards nothing: the engine hangs instead of refusing. */
