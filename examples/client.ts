@@ -1,11 +1,15 @@
 // The typed client against a local sanyao (or Tencent Cloud: drop `endpoint`).
-// Run: SANYAO_SECRET_ID=… SANYAO_SECRET_KEY=… node dist/examples/client.js
-import { FaceIdClient, PHONE_VERIFICATION_RESULTS, TencentCloudError } from "../src/index";
+// Run: SANYAO_SECRET_ID=… SANYAO_SECRET_KEY=… node dist/examples/client.js [endpoint]
+// The endpoint (argument, else SANYAO_ENDPOINT, else 127.0.0.1:8080) is host:port or an http(s):// URL.
+import { ClientNetworkError, FaceIdClient, PHONE_VERIFICATION_RESULTS, TencentCloudError } from "../src/index";
+
+const given = process.argv[2] ?? process.env.SANYAO_ENDPOINT ?? "127.0.0.1:8080";
+const endpoint = /^https?:\/\//.test(given) ? given : `http://${given}`;
 
 async function main(): Promise<void> {
   const faceid = new FaceIdClient({
     credential: { secretId: process.env.SANYAO_SECRET_ID ?? "", secretKey: process.env.SANYAO_SECRET_KEY ?? "" },
-    endpoint: process.argv[2] ?? "http://127.0.0.1:8080",
+    endpoint,
     retry: { attempts: 3 }, // RequestLimitExceeded, network errors and -11, with backoff and jitter
     pace: 20, // never more than the service's 20 requests a second
   });
@@ -22,4 +26,9 @@ async function main(): Promise<void> {
   faceid.close();
 }
 
-void main();
+main().catch((err: unknown) => {
+  if (err instanceof ClientNetworkError && !err.maybeServed) {
+    console.error(`Nothing answers at ${endpoint}. Is \`sanyao serve\` running? Give the endpoint as the first argument or SANYAO_ENDPOINT.`);
+  } else console.error(err);
+  process.exitCode = 1;
+});

@@ -1,14 +1,17 @@
 // PhoneVerification with encrypted fields, using only the official Node SDK and node:crypto.
 // Usage: SANYAO_SECRET_ID=… SANYAO_SECRET_KEY=… node examples/encrypted-verification.js [endpoint]
+// The endpoint (argument, else SANYAO_ENDPOINT, else 127.0.0.1:8080) is host:port or an http(s):// URL.
 "use strict";
 const crypto = require("node:crypto");
 const tencentcloud = require("tencentcloud-sdk-nodejs");
 
-const endpoint = process.argv[2] || "127.0.0.1:8080";
+const given = process.argv[2] || process.env.SANYAO_ENDPOINT || "127.0.0.1:8080";
+const url = new URL(/^https?:\/\//.test(given) ? given : `http://${given}`);
 const clientConfig = {
   credential: { secretId: process.env.SANYAO_SECRET_ID, secretKey: process.env.SANYAO_SECRET_KEY },
   region: "ap-guangzhou",
-  profile: { httpProfile: { endpoint, protocol: "http://" } },
+  // the SDK takes the host and the scheme apart
+  profile: { httpProfile: { endpoint: url.host, protocol: `${url.protocol}//` } },
 };
 const kms = new tencentcloud.kms.v20190118.Client(clientConfig);
 const faceid = new tencentcloud.faceid.v20180301.Client(clientConfig);
@@ -39,6 +42,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err.code || "", err.message);
+  if (/ECONNREFUSED/.test(err.message)) {
+    console.error(`Nothing answers at ${url.origin}. Is \`sanyao serve\` running? Give the endpoint as the first argument or SANYAO_ENDPOINT.`);
+  } else console.error(err.code || "", err.message);
   process.exitCode = 1;
 });

@@ -1,23 +1,71 @@
-/** Reading a CSV file with a header row, row by row with its line number; a malformed record becomes an error row. */
+/**
+ * Reading a CSV file with a header row, row by row with its line number; a malformed record becomes an error row.
+ * A file whose quote never closes cannot be read row by row at all (RFC 4180 makes the rest of the file one
+ * field): `checkCsvFile` finds that before anything is sent or imported, and names the line the quote opened on.
+ */
 import { parse as parseCsv } from "csv-parse";
+import fs from "node:fs";
 import type { Readable } from "node:stream";
 
 export type CsvRow = { line: number; fields: Record<string, string> } | { line: number; error: string };
 
+/** A CSV file that cannot be read as rows; the message names the line and never quotes the data. */
+export class CsvFileError extends Error {}
+
+/**
+ * Reads the whole file once with the same parser and options as `csvRows`, keeping nothing. A quote that never
+ * closes ends the parse; it opened on the line after the last record that did end. Throws CsvFileError then.
+ */
+export async function checkCsvFile(file: string): Promise<void> {
+  if (!(await containsQuote(file))) return; // nothing can be left open: skip the slower parse
+  let lastEnded = 0;
+  let unclosed = false;
+  const parser = fs.createReadStream(file).pipe(parseCsv({ ...CSV_OPTIONS, columns: false, info: true }));
+  parser.on("skip", (err: Error & { code?: string; lines?: number }) => {
+    if (err.code === "CSV_QUOTE_NOT_CLOSED") unclosed = true;
+    else lastEnded = Math.max(lastEnded, err.lines ?? 0);
+  });
+  for await (const item of parser as AsyncIterable<{ info: { lines: number } }>) lastEnded = item.info.lines;
+  if (unclosed) {
+    throw new CsvFileError(`the quote opened on line ${lastEnded + 1} is never closed, so the rest of the file would be one field`);
+  }
+}
+
+async function containsQuote(file: string): Promise<boolean> {
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) if (chunk.includes(0x22)) return true;
+  return false;
+}
+
+const CSV_OPTIONS = {
+  bom: true,
+  skip_empty_lines: true,
+  // fewer fields than the header: the row is read and its missing values are reported; more: the row is refused
+  relax_column_count_less: true,
+  skip_records_with_error: true,
+} as const;
+
 /** `header` sees the trimmed header names and returns the column names to use (or throws to refuse the file). */
 export async function* csvRows(input: Readable, header: (names: string[]) => string[]): AsyncGenerator<CsvRow> {
+  let columns = 0;
   const parser = input.pipe(
     parseCsv({
-      columns: (names: string[]) => header(names.map((h) => h.trim())),
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      skip_records_with_error: true,
+      columns: (names: string[]) => {
+        columns = names.length;
+        return header(names.map((h) => h.trim()));
+      },
+      ...CSV_OPTIONS,
       info: true,
     }),
   );
   const skipped: CsvRow[] = [];
-  parser.on("skip", (err: Error & { lines?: number }) => skipped.push({ line: err.lines ?? 0, error: "malformed CSV" }));
+  parser.on("skip", (err: Error & { code?: string; lines?: number; record?: unknown[] }) => {
+    const fields = Array.isArray(err.record) ? err.record.length : undefined;
+    const error =
+      err.code === "CSV_RECORD_INCONSISTENT_COLUMNS" && fields !== undefined
+        ? `${fields} fields where the header has ${columns}`
+        : `malformed CSV (${err.code ?? "unreadable"})`;
+    skipped.push({ line: err.lines ?? 0, error });
+  });
   for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
     while (skipped.length > 0) yield skipped.shift()!;
     yield { line: item.info.lines, fields: item.record };

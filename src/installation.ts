@@ -8,7 +8,7 @@ import { ConfigError, type Config } from "./config";
 import { FailureReporter } from "./failures";
 import type { DailyCountLog } from "./limits/contract";
 import { RedisLimits } from "./limits/redis";
-import { Keyring, loadOrCreateSecret, parseSecret } from "./secret";
+import { hasInstallation, Keyring, loadOrCreateSecret, parseSecret } from "./secret";
 import type { Store } from "./store/contract";
 import { PostgresStore } from "./store/postgres";
 import { SqliteStore } from "./store/sqlite";
@@ -49,10 +49,21 @@ function scaleOutSecret(config: Config): Buffer {
   throw new ConfigError(`No installation secret.\n${SECRET_HELP}`);
 }
 
-export async function openInstallation(config: Config): Promise<Installation> {
+/**
+ * Opens the installation the config names. `create` (the server's first start): an empty data directory becomes
+ * a new installation. Without it (every other command) a directory with no installation is refused: a mistyped
+ * --data must not quietly start a second one.
+ */
+export async function openInstallation(config: Config, { create = true }: { create?: boolean } = {}): Promise<Installation> {
   const failures = new FailureReporter();
   if (!config.databaseUrl) {
     if (config.redisUrl) throw new ConfigError("SANYAO_REDIS_URL goes with SANYAO_DATABASE_URL (scale-out mode).");
+    if (!create && !hasInstallation(config.dataDir)) {
+      throw new ConfigError(
+        `No installation in ${config.dataDir}: start \`sanyao serve --data ${config.dataDir}\` once to create one, ` +
+          "or point --data (SANYAO_DATA_DIR) at an existing one.",
+      );
+    }
     const { secret, created } = loadOrCreateSecret(config.dataDir);
     const keyring = new Keyring(secret);
     const store = new SqliteStore(config.dataDir, keyring, failures.report, config.sqliteSync);

@@ -24,6 +24,11 @@ export function createSecretFile(file: string): void {
 }
 
 /** Reads data/secret, creating it (mode 0600) on first start. */
+/** The data directory holds an installation (its secret file). */
+export function hasInstallation(dataDir: string): boolean {
+  return fs.existsSync(secretPath(dataDir));
+}
+
 export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: boolean } {
   const file = secretPath(dataDir);
   try {

@@ -2,9 +2,14 @@
 import type { Command } from "commander";
 import { formatAmount, parseAmount } from "../money";
 import { createSecretFile } from "../secret";
-import type { AccountPatch, BillingStatus } from "../store/contract";
+import type { Account, AccountPatch, BillingStatus } from "../store/contract";
 import { bool, billing, configFor, count, day, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
+
+/** An account as every command prints it: the balance as a decimal string in CNY ("1000.00"), never in fen. */
+function shownAccount(account: Account): Omit<Account, "balance"> & { balance: string } {
+  return { ...account, balance: formatAmount(account.balance) };
+}
 
 export function addAdminCommands(program: Command): void {
   program
@@ -31,7 +36,7 @@ export function addAdminCommands(program: Command): void {
       withInstallation(opts, async ({ store }) => {
         if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
         const account = await store.createAccount(opts.name.trim(), configFor(opts).accountDefaults);
-        if (opts.json) printJson(account);
+        if (opts.json) printJson(shownAccount(account));
         else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
       }),
     );
@@ -39,9 +44,9 @@ export function addAdminCommands(program: Command): void {
     .description("list accounts")
     .action((opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
-        const list = await store.listAccounts();
+        const list = (await store.listAccounts()).map(shownAccount);
         if (opts.json) printJson({ accounts: list });
-        else printTable(list as unknown as Array<Record<string, unknown>>, ["accountId", "name", "createdAt"]);
+        else printTable(list, ["accountId", "name", "balance", "createdAt"]);
       }),
     );
 
@@ -52,7 +57,7 @@ export function addAdminCommands(program: Command): void {
       withInstallation(opts, async ({ store }) => {
         const account = await store.getAccount(id);
         if (!account) throw new UsageError(`No account ${id}.`);
-        const shown = { ...account, balance: formatAmount(account.balance) };
+        const shown = shownAccount(account);
         if (opts.json) return printJson(shown);
         for (const [k, v] of Object.entries(shown)) process.stdout.write(`${k.padEnd(17)} ${v}\n`);
       }),
@@ -86,8 +91,7 @@ export function addAdminCommands(program: Command): void {
           if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
           if (!(await store.updateAccount(id, patch))) throw new UsageError(`No account ${id}.`);
           const account = (await store.getAccount(id))!;
-          const shown = { ...account, balance: formatAmount(account.balance) };
-          if (opts.json) printJson(shown);
+          if (opts.json) printJson(shownAccount(account));
           else process.stdout.write(`Updated account ${id}.\n`);
         }),
     );
@@ -160,14 +164,21 @@ export function addAdminCommands(program: Command): void {
         else printTable(list as unknown as Array<Record<string, unknown>>, ["secretId", "enabled", "createdAt"]);
       }),
     );
-  storageOptions(keys.command("disable"))
-    .description("disable a key; calls signed with it fail with AuthFailure.SecretIdNotFound")
-    .argument("<secretId>")
-    .action((secretId: string, opts: DataOption) =>
-      withInstallation(opts, async ({ store }) => {
-        if (!(await store.disableKey(secretId))) throw new UsageError("No such key.");
-        if (opts.json) printJson({ secretId, enabled: false });
-        else process.stdout.write(`Disabled ${secretId}.\n`);
-      }),
-    );
+  for (const enabled of [false, true]) {
+    storageOptions(keys.command(enabled ? "enable" : "disable"))
+      .description(
+        enabled
+          ? "enable a disabled key again; a running server accepts it within 250 ms"
+          : "disable a key; calls signed with it fail with AuthFailure.SecretIdNotFound",
+      )
+      .argument("<secretId>")
+      .action((secretId: string, opts: DataOption) =>
+        withInstallation(opts, async ({ store }) => {
+          const found = enabled ? await store.enableKey(secretId) : await store.disableKey(secretId);
+          if (!found) throw new UsageError("No such key.");
+          if (opts.json) printJson({ secretId, enabled });
+          else process.stdout.write(`${enabled ? "Enabled" : "Disabled"} ${secretId}.\n`);
+        }),
+      );
+  }
 }

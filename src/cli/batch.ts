@@ -13,9 +13,10 @@ import { FaceIdClient, PHONE_VERIFICATION_RESULTS, type PhoneVerificationRequest
 import { encryptRequestFields, type DataKey, type EncryptableField } from "../client/field-encryption";
 import { KmsClient } from "../client/kms";
 import type { Config } from "../config";
-import { csvRows } from "../csv-rows";
+import { checkCsvFile, CsvFileError, csvRows } from "../csv-rows";
 import { chinaDate, precheck } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
+import { notListening, readableFile } from "./options";
 import { UsageError } from "./output";
 
 export interface BatchOptions {
@@ -49,6 +50,8 @@ export interface BatchSummary {
   sentThisRun: number;
   skippedAlreadyAnswered: number;
   byResult: Record<string, number>;
+  /** rows with a Result (all runs) */
+  answered: number;
   charged: number;
   malformed: Array<{ line: number; reason: string }>;
   interrupted: number[];
@@ -105,10 +108,16 @@ function malformedReason(row: Row, columns: BatchOptions["columns"]): string | u
 }
 
 export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
-  if (!fs.existsSync(o.input)) throw new UsageError(`No such file: ${o.input}`);
+  readableFile(o.input);
+  try {
+    await checkCsvFile(o.input);
+  } catch (err) {
+    if (err instanceof CsvFileError) throw new UsageError(`${o.input}: ${err.message}. Nothing was sent.`);
+    throw err;
+  }
   let header: string[] = [];
   const summary: BatchSummary = {
-    rows: 0, sentThisRun: 0, skippedAlreadyAnswered: 0, byResult: {}, charged: 0, malformed: [], interrupted: [], completed: false, dryRun: o.dryRun, out: o.out,
+    rows: 0, sentThisRun: 0, skippedAlreadyAnswered: 0, byResult: {}, answered: 0, charged: 0, malformed: [], interrupted: [], completed: false, dryRun: o.dryRun, out: o.out,
   };
   const checkHeader = (names: string[]) => {
     header = names;
@@ -174,6 +183,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         if (/^(AuthFailure|UnauthorizedOperation)\./.test(code) && !fatal) {
           fatal = new Error(`${code}: ${err.message} — stopping; nothing more is sent. Fix it and rerun the same command.`);
           stopping = true;
+        } else if (err instanceof ClientNetworkError && !fatal) {
+          fatal = new Error(`${notListening(o.endpoint)} Stopping; rerun the same command to continue.`);
+          stopping = true;
         }
       }
     }
@@ -230,6 +242,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   for (const { answer } of answers.values()) {
     const key = answer.result || answer.error_code;
     summary.byResult[key] = (summary.byResult[key] ?? 0) + 1;
+    if (answer.result !== "") summary.answered++;
     if (answer.charged === "1") summary.charged++;
   }
   summary.interrupted = [...answers.entries()].filter(([, a]) => a.answer.error_code === "Interrupted").map(([line]) => line);

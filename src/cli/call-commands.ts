@@ -1,11 +1,11 @@
 /** Commands that call the API as a client would: verify one person, or a whole CSV file. */
 import type { Command } from "commander";
-import { TencentCloudError } from "../client/errors";
+import { ClientNetworkError, TencentCloudError } from "../client/errors";
 import { FaceIdClient, type PhoneVerificationRequest } from "../client/faceid";
 import { encryptRequestFields, type EncryptableField } from "../client/field-encryption";
 import { KmsClient } from "../client/kms";
 import { runBatch, type BatchSummary } from "./batch";
-import { clientOptions, configFor, count, credentialsFor, storageOptions, type DataOption, type Language } from "./options";
+import { clientOptions, configFor, count, credentialsFor, notListening, storageOptions, type DataOption, type Language } from "./options";
 import { printJson, UsageError } from "./output";
 
 export function addCallCommands(program: Command): void {
@@ -50,6 +50,7 @@ export function addCallCommands(program: Command): void {
           printJson(await faceid.phoneVerification(params));
           faceid.close();
         } catch (err) {
+          if (err instanceof ClientNetworkError && !err.maybeServed) throw new Error(notListening(opts.endpoint));
           if (!(err instanceof TencentCloudError)) throw err;
           printJson({ Error: { Code: err.code, Message: err.message }, RequestId: err.requestId });
           process.exitCode = 1;
@@ -108,6 +109,10 @@ export function addCallCommands(program: Command): void {
         if (opts.json) printJson(summary);
         else printBatchSummary(summary);
         if (!summary.completed) process.exitCode = 130;
+        else if (!summary.dryRun && summary.rows > 0 && summary.answered === 0) {
+          process.stderr.write("sanyao batch: no row got an answer.\n");
+          process.exitCode = 1;
+        }
       },
     );
 
@@ -115,7 +120,11 @@ export function addCallCommands(program: Command): void {
 
 function printBatchSummary(s: BatchSummary): void {
   const lines = [
-    s.completed ? `${s.rows} rows${s.out ? ` → ${s.out}` : " checked (dry run)"}` : `stopped after ${s.rows} rows; rerun the same command to continue`,
+    !s.completed
+      ? `stopped after ${s.rows} rows; rerun the same command to continue`
+      : s.dryRun
+        ? `${s.rows} rows checked (dry run: nothing sent, no file written)`
+        : `${s.rows} rows → ${s.out}`,
     ...(s.dryRun ? [] : [`sent this run: ${s.sentThisRun}; answered before: ${s.skippedAlreadyAnswered}; charged (all runs): ${s.charged}`]),
     s.dryRun ? "by local pre-check:" : "by result:",
     ...Object.entries(s.byResult).sort().map(([k, n]) => `  ${k.padEnd(24)} ${n}`),

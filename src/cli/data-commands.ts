@@ -1,14 +1,14 @@
 /** Commands that put data into an installation: KMS keys and subscriber records. */
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import fs from "node:fs";
 import { ApiError } from "../api3/errors";
 import { KeyService } from "../kms/keys";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
+import { CsvFileError } from "../csv-rows";
 import { importRecordsFile } from "../sources/import";
-import { configFor, storageOptions, withInstallation, type DataOption } from "./options";
-import { printJson, UsageError } from "./output";
+import { configFor, readableFile, storageOptions, withInstallation, type DataOption } from "./options";
+import { printJson, printTable, UsageError } from "./output";
 
 export function addDataCommands(program: Command): void {
   const kms = program.command("kms").description("the built-in KMS (service kms, 2019-01-18)");
@@ -36,6 +36,24 @@ export function addDataCommands(program: Command): void {
       }),
     );
 
+  storageOptions(kms.command("list-keys"))
+    .description("list an account's KMS keys in a region (never their material)")
+    .requiredOption("--account <id>", "the account that owns the keys")
+    .option("--region <region>", "the keys' region", "ap-guangzhou")
+    .action((opts: DataOption & { account: string; region: string }) =>
+      withInstallation(opts, async ({ store }) => {
+        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const { keyIds } = await store.listKmsKeys(opts.account, opts.region, 0, 1_000_000);
+        const keys = [];
+        for (const keyId of keyIds) {
+          const k = await store.getKmsKey(opts.account, keyId, opts.region);
+          if (k) keys.push({ keyId: k.keyId, alias: k.alias, region: k.region, state: k.state, description: k.description, createdAt: new Date(k.createdAt * 1000).toISOString() });
+        }
+        if (opts.json) printJson({ keys });
+        else printTable(keys, ["keyId", "alias", "state", "createdAt"]);
+      }),
+    );
+
   const records = program.command("records").description("subscriber records the service verifies against");
   storageOptions(records.command("import"))
     .description("import records from CSV (header phone,name,idcard[,isp][,status]) or NDJSON; a number imported again is replaced")
@@ -48,8 +66,7 @@ export function addDataCommands(program: Command): void {
     )
     .action((file: string, opts: DataOption) =>
       withInstallation(opts, async ({ store, keyring }) => {
-        if (!fs.existsSync(file)) throw new UsageError(`No such file: ${file}`);
-        const total = fs.statSync(file).size;
+        const total = readableFile(file).size;
         const bar =
           process.stderr.isTTY && !opts.json
             ? new cliProgress.SingleBar(
@@ -67,6 +84,9 @@ export function addDataCommands(program: Command): void {
             todayChina: chinaDate(Date.now()),
             onProgress: (bytes) => bar?.update(bytes),
           });
+        } catch (err) {
+          if (err instanceof CsvFileError) throw new UsageError(`${file}: ${err.message}. Nothing was imported.`);
+          throw err;
         } finally {
           bar?.stop();
         }

@@ -15,7 +15,6 @@ export function buildProgram(): Command {
     )
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     .version((require("../../../package.json") as { version: string }).version)
-    .showHelpAfterError()
     // Usage errors exit with 2, like most Unix tools; help and version exit with 0.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
@@ -45,7 +44,15 @@ export function buildProgram(): Command {
   addAdminCommands(program);
   addDataCommands(program);
   addCallCommands(program);
+  oneUsageLineAfterErrors(program);
   return program;
+}
+
+/** A usage error prints the error and the command's one usage line, not its whole help. */
+function oneUsageLineAfterErrors(command: Command, path = ""): void {
+  const name = `${path}${command.name()}`;
+  command.showHelpAfterError(`Usage: ${name} ${command.usage()}\n(${name} --help for more)`);
+  for (const sub of command.commands) oneUsageLineAfterErrors(sub, `${name} `);
 }
 
 export async function main(argv: string[]): Promise<void> {

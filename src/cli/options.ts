@@ -1,5 +1,6 @@
 /** What the commands share: storage and output options, argument parsers, opening the installation, credentials. */
 import { InvalidArgumentError, Option, type Command } from "commander";
+import fs from "node:fs";
 import { loadConfig } from "../config";
 import { demoCredentials } from "../demo";
 import { openInstallation, type Installation } from "../installation";
@@ -59,13 +60,50 @@ function language(value: string): Language {
   return value;
 }
 
+const DEFAULT_ENDPOINT = "http://127.0.0.1:8080";
+
+/** A URL, or host:port for a local server over plain HTTP. */
+export function endpoint(value: string): string {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
+  } catch {
+    throw new InvalidArgumentError("an http:// or https:// URL, or host:port");
+  }
+  return url;
+}
+
+/** The words a command prints when nothing listens where it called. */
+export function notListening(url: string): string {
+  return `Nothing answers at ${url} (connection refused). Is \`sanyao serve\` running there? ` +
+    "Point at it with --endpoint URL or SANYAO_ENDPOINT.";
+}
+
 /** How a command that calls the API reaches it and signs: endpoint, language, credentials. */
 export function clientOptions(command: Command): Command {
   return command
-    .option("--endpoint <url>", "where the service listens", "http://127.0.0.1:8080")
+    .addOption(
+      new Option("--endpoint <url>", "where the service listens (host:port means http://host:port)")
+        .env("SANYAO_ENDPOINT")
+        .default(DEFAULT_ENDPOINT)
+        .argParser(endpoint),
+    )
     .option("--language <lang>", "zh-CN or en-US", language)
     .addOption(new Option("--secret-id <id>", "SecretId (default: the demo key of --data)").env("SANYAO_SECRET_ID"))
     .addOption(new Option("--secret-key <key>", "SecretKey").env("SANYAO_SECRET_KEY"));
+}
+
+/** An input file that exists and is a file (not a directory), or a UsageError that says which. */
+export function readableFile(file: string): fs.Stats {
+  let stats: fs.Stats;
+  try {
+    stats = fs.statSync(file);
+  } catch {
+    throw new UsageError(`No such file: ${file}`);
+  }
+  if (!stats.isFile()) throw new UsageError(`${file} is ${stats.isDirectory() ? "a directory" : "not a regular file"}; give a CSV or NDJSON file.`);
+  return stats;
 }
 
 export function configFor(opts: DataOption) {
@@ -81,7 +119,7 @@ export async function credentialsFor(opts: DataOption & { secretId?: string; sec
 }
 
 export async function withInstallation<T>(opts: DataOption, work: (inst: Installation) => Promise<T>): Promise<T> {
-  const inst = await openInstallation(configFor(opts));
+  const inst = await openInstallation(configFor(opts), { create: false });
   try {
     return await work(inst);
   } finally {

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
-import { csvRows } from "../csv-rows";
+import { checkCsvFile, csvRows } from "../csv-rows";
 import { checkIdCard } from "../rules/idcard";
 import { checkName } from "../rules/name";
 import { classifyPhone } from "../rules/phone";
@@ -115,14 +115,17 @@ function looksLikeNdjson(file: string): boolean {
   }
 }
 
+/** Imports a CSV or NDJSON file; a CSV file that cannot be read as rows is refused whole (CsvFileError), before any row. */
 export async function importRecordsFile(file: string, store: Store, keyring: Keyring, opts: ImportOptions): Promise<ImportSummary> {
+  const ndjson = looksLikeNdjson(file);
+  if (!ndjson) await checkCsvFile(file);
   const input = fs.createReadStream(file);
   let bytes = 0;
   input.on("data", (chunk) => {
     bytes += chunk.length;
     opts.onProgress?.(bytes);
   });
-  const rows = looksLikeNdjson(file) ? ndjsonRows(input) : csvRows(input, importColumns);
+  const rows = ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
   return importRows(rows, store, keyring, opts);
 }
 

@@ -137,6 +137,8 @@ export interface Store {
   listKeys(accountId: string): Promise<ApiKeyInfo[]>;
   /** false when no such key exists */
   disableKey(secretId: string): Promise<boolean>;
+  /** false when no such key exists */
+  enableKey(secretId: string): Promise<boolean>;
   /** the enabled key with its secret; undefined when unknown or disabled */
   resolveKey(secretId: string): Promise<Credential | undefined>;
 

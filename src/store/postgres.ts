@@ -221,6 +221,10 @@ export class PostgresStore implements Store {
     return (await this.q("UPDATE api_keys SET enabled = 0 WHERE secret_id = $1 RETURNING 1", [secretId])).length > 0;
   }
 
+  async enableKey(secretId: string): Promise<boolean> {
+    return (await this.q("UPDATE api_keys SET enabled = 1 WHERE secret_id = $1 RETURNING 1", [secretId])).length > 0;
+  }
+
   async resolveKey(secretId: string): Promise<Credential | undefined> {
     const [row] = await this.q<{ account_id: string; secret_sealed: Buffer; enabled: number }>(
       "SELECT account_id, secret_sealed, enabled FROM api_keys WHERE secret_id = $1",

@@ -89,7 +89,7 @@ export class SqliteStore implements Store, DailyCountLog {
       getAccount: db.prepare<[string], AccountRow>("SELECT * FROM accounts WHERE account_id = ?"),
       insertKey: db.prepare("INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, created_at) VALUES (?, ?, ?, 1, ?)"),
       listKeys: db.prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, secret_id"),
-      disableKey: db.prepare("UPDATE api_keys SET enabled = 0 WHERE secret_id = ?"),
+      setKeyEnabled: db.prepare<[number, string]>("UPDATE api_keys SET enabled = ? WHERE secret_id = ?"),
       getKey: db.prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE secret_id = ?"),
       upsertRecord: db.prepare(
         `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status) VALUES (?, ?, ?, ?, ?)
@@ -265,7 +265,11 @@ export class SqliteStore implements Store, DailyCountLog {
   }
 
   async disableKey(secretId: string): Promise<boolean> {
-    return this.stmt.disableKey.run(secretId).changes > 0;
+    return this.stmt.setKeyEnabled.run(0, secretId).changes > 0;
+  }
+
+  async enableKey(secretId: string): Promise<boolean> {
+    return this.stmt.setKeyEnabled.run(1, secretId).changes > 0;
   }
 
   async resolveKey(secretId: string): Promise<Credential | undefined> {
