@@ -1,5 +1,6 @@
 /** One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. */
 import type { Language } from "./api3/errors";
+import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "./limits/memory";
 import { parseAmount } from "./money";
 import { defaultPolicy, type PrecheckPolicy } from "./rules/policy";
 
@@ -127,7 +128,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       dailyCap: int("SANYAO_DAILY_CAP", env.SANYAO_DAILY_CAP, 20, 0, 1_000_000),
       balance: amount("SANYAO_INITIAL_BALANCE", env.SANYAO_INITIAL_BALANCE, "1000.00", true),
     },
-    dailyKeysInMemory: int("SANYAO_DAILY_KEYS_IN_MEMORY", env.SANYAO_DAILY_KEYS_IN_MEMORY, 500_000, 10, 100_000_000),
+    dailyKeysInMemory: int("SANYAO_DAILY_KEYS_IN_MEMORY", env.SANYAO_DAILY_KEYS_IN_MEMORY, DEFAULT_DAILY_KEYS_IN_MEMORY, 10, 100_000_000),
     kmsRegions: regions(env.SANYAO_KMS_REGIONS),
     sqliteSync: oneOf("SANYAO_SQLITE_SYNC", env.SANYAO_SQLITE_SYNC, ["normal", "full"], "normal"),
     prices: {

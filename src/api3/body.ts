@@ -11,10 +11,6 @@ export class BodyBudget {
 
   constructor(readonly maxBytes: number) {}
 
-  get inFlight(): number {
-    return this.used;
-  }
-
   reserve(bytes: number): boolean {
     if (this.used + bytes > this.maxBytes) return false;
     this.used += bytes;
@@ -33,17 +29,20 @@ export class RequestBody {
   private reserved = 0;
   /** false while bytes of the body may still be unread: the connection must then be closed, not reused */
   complete: boolean;
+  /** the Content-Length the client declared (0 when it sent none: chunked, or no body) */
+  readonly declared: number;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly budget: BodyBudget,
   ) {
+    this.declared = Number(req.headers["content-length"] ?? 0);
     this.complete = req.method !== "POST" || req.headers["content-length"] === "0";
   }
 
   /** Resolves with the whole body; throws RequestSizeLimitExceeded past `limit`, ServiceUnavailable past the budget. */
   read(limit: number): Promise<Buffer> {
-    const declared = Number(this.req.headers["content-length"] ?? 0);
+    const { declared } = this;
     if (declared > limit) return Promise.reject(new ApiError("RequestSizeLimitExceeded"));
     if (!this.take(declared)) return Promise.reject(new ApiError("ServiceUnavailable", BUSY_DETAIL));
     return new Promise((resolve, reject) => {

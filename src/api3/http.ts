@@ -67,9 +67,8 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     res.once("close", () => body.release());
     let outcome: ApiOutcome;
     const limit = req.headers.authorization !== undefined ? LIMITS.tc3BodyBytes : LIMITS.v1BodyBytes;
-    const declared = Number(req.headers["content-length"] ?? 0);
     // Size first (§7.1 step 2), from what the headers say: nothing is read to find out.
-    if ((req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) || (req.method === "POST" && declared > limit)) {
+    if ((req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) || (req.method === "POST" && body.declared > limit)) {
       outcome = errorOutcome("RequestSizeLimitExceeded", deps.defaultLanguage);
     } else {
       outcome = await handleCall(

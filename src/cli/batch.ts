@@ -3,7 +3,8 @@
  * never sends a row twice. Progress is journaled beside the output (OUT.csv.journal, one JSON line per event,
  * written before a row is sent and when its answer comes): a rerun with the same --out skips what was answered,
  * and does not resend a row that was in flight when the process was killed (its answer is unknown, it may have
- * been charged) unless --resend-interrupted says so. Errors are never charged, so rows that got one are sent again.
+ * been charged) unless --resend-interrupted says so; nor a row whose connection failed after it was sent. Error
+ * answers are never charged, so rows that got one are sent again.
  */
 import { stringify } from "csv-stringify/sync";
 import cliProgress from "cli-progress";

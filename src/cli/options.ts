@@ -76,7 +76,7 @@ export function endpoint(value: string): string {
 
 /** The words a command prints when nothing listens where it called. */
 export function notListening(url: string): string {
-  return `Nothing answers at ${url} (connection refused). Is \`sanyao serve\` running there? ` +
+  return `Nothing answers at ${url} (connection refused, or no such host). Is \`sanyao serve\` running there? ` +
     "Point at it with --endpoint URL or SANYAO_ENDPOINT.";
 }
 

@@ -65,7 +65,7 @@ export class SqliteStore implements Store, DailyCountLog {
   constructor(
     dataDir: string,
     private readonly keyring: Keyring,
-    reportFailure: FailureSink,
+    private readonly reportFailure: FailureSink,
     private readonly sync: SqliteSync = "normal",
   ) {
     fs.mkdirSync(dataDir, { recursive: true });
@@ -137,10 +137,8 @@ export class SqliteStore implements Store, DailyCountLog {
       },
       (err) => reportFailure("audit", err),
     );
-    this.reportFailure = reportFailure;
   }
 
-  private readonly reportFailure: FailureSink;
   private writerThread: WriterThread | undefined;
   private restartAt = 0;
   private restartDelayMs = RESTART_DELAY_MS.first;
@@ -155,10 +153,11 @@ export class SqliteStore implements Store, DailyCountLog {
     if (current && Date.now() < this.restartAt) return current;
     const thread = new WriterThread({ file: this.db.name, sync: this.sync }, (err) => {
       this.reportFailure("writer-thread", err);
-      const stableFor = Date.now() - startedAt;
-      this.restartDelayMs = stableFor > RESTART_DELAY_MS.stable ? RESTART_DELAY_MS.first : Math.min(this.restartDelayMs * 2, RESTART_DELAY_MS.max);
-      this.restartAt = Date.now() + this.restartDelayMs;
-      setTimeout(() => this.db.open && this.writer(), this.restartDelayMs).unref();
+      // A thread that ran for a while starts the pauses over; one that keeps stopping waits twice as long each time.
+      const delay = Date.now() - startedAt > RESTART_DELAY_MS.stable ? RESTART_DELAY_MS.first : this.restartDelayMs;
+      this.restartDelayMs = Math.min(delay * 2, RESTART_DELAY_MS.max);
+      this.restartAt = Date.now() + delay;
+      setTimeout(() => this.db.open && this.writer(), delay).unref();
     });
     const startedAt = Date.now();
     this.writerThread = thread;
