@@ -78,6 +78,8 @@ describe("transport limits", () => {
     }
     agent.destroy();
     const after = await get(server.port, "/metrics");
+    const rss = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+    process.stdout.write(`# /metrics ${Buffer.byteLength(after)} bytes, ${seriesCount(after)} series (before: ${seriesCount(before)}); test process RSS ${rss} MiB\n`);
     assert.ok(Buffer.byteLength(after) < 100 * 1024, `/metrics is ${Buffer.byteLength(after)} bytes`);
     assert.equal(seriesCount(after), seriesCount(before));
     assert.doesNotMatch(after, /Zz\d/);

@@ -114,6 +114,7 @@ describe("serve --workers: failures", () => {
         process.kill(server.child.pid!, "SIGCONT");
       }
       const took = Date.now() - started;
+      process.stdout.write(`# primary stopped: ${res.json.Response.Result} after ${took} ms\n`);
       assert.equal(res.json.Response.Result, "-11");
       assert.ok(took < 3000, `answered after ${took} ms`);
       assert.equal((await callTc3(server.port, key, ZHANG)).json.Response.Result, "0");
