@@ -18,12 +18,12 @@ const GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚�
 
 /** The i-th synthetic person: unique 11-digit numbers in the 138 segment, valid identity numbers. */
 export function person(i: number): { phone: string; name: string; idcard: string } {
-  const phone = "138" + String(i).padStart(8, "0");
+  const phone = `138${String(i).padStart(8, "0")}`;
   const name = SURNAMES[i % SURNAMES.length]! + GIVEN[(i * 7) % GIVEN.length]! + (i % 3 === 0 ? "" : GIVEN[(i * 13) % GIVEN.length]!);
   const y = 1950 + (i % 50);
   const m = 1 + (i % 12);
   const d = 1 + (i % 28);
-  const body = "110105" + y + String(m).padStart(2, "0") + String(d).padStart(2, "0") + String(i % 1000).padStart(3, "0");
+  const body = `110105${y}${String(m).padStart(2, "0")}${String(d).padStart(2, "0")}${String(i % 1000).padStart(3, "0")}`;
   return { phone, name, idcard: body + idCheckChar(body) };
 }
 

@@ -23,20 +23,23 @@ autocannon(
     duration: spec.durationSeconds,
     requests,
   },
-  (err: Error | null, result: {
-    requests: { average: number; total: number };
-    latency: { p50: number; p99: number; p90: number; average: number };
-    non2xx: number;
-    errors: number;
-    timeouts: number;
-    duration: number;
-  }) => {
+  (
+    err: Error | null,
+    result: {
+      requests: { average: number; total: number };
+      latency: { p50: number; p99: number; p90: number; average: number };
+      non2xx: number;
+      errors: number;
+      timeouts: number;
+      duration: number;
+    },
+  ) => {
     if (err) {
       process.stderr.write(String(err));
       process.exit(1);
     }
     process.stdout.write(
-      JSON.stringify({
+      `${JSON.stringify({
         // the mean of autocannon's per-second samples; its `duration` also counts the set-up of the requests
         rps: result.requests.average,
         total: result.requests.total,
@@ -46,7 +49,7 @@ autocannon(
         non2xx: result.non2xx,
         errors: result.errors,
         timeouts: result.timeouts,
-      }) + "\n",
+      })}\n`,
     );
   },
 );

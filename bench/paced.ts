@@ -69,7 +69,7 @@ function finish(): void {
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0).toFixed(2));
   process.stdout.write(
-    JSON.stringify({ rps: latencies.length / elapsed, total: latencies.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), non2xx: 0, errors, timeouts: total - latencies.length - errors }) + "\n",
+    `${JSON.stringify({ rps: latencies.length / elapsed, total: latencies.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), non2xx: 0, errors, timeouts: total - latencies.length - errors })}\n`,
   );
   agent.destroy();
   process.exit(0);

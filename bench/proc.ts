@@ -13,7 +13,10 @@ export interface Started {
 /** Spawns `args` and waits until `portPattern` matches its output. */
 export function startProcess(args: string[], portPattern: RegExp, env: Record<string, string> = {}, logFile?: string): Promise<Started> {
   const out = logFile ? fs.openSync(logFile, "a") : "ignore";
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", out === "ignore" ? "pipe" : out, "pipe"] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", out === "ignore" ? "pipe" : out, "pipe"],
+  });
   let seen = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start: ${seen}`)), 60_000);

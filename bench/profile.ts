@@ -23,10 +23,16 @@ export function summariseProfile(file: string, top = 20): string[] {
     const fn = `${functionName || "(anonymous)"} ${where}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
     const area = !url
-      ? functionName.startsWith("(") ? functionName : "(native)"
-      : url.includes("/dist/src/") ? `sanyao ${url.split("/dist/src/")[1]!.split("/")[0]}`
-      : url.includes("node_modules/") ? url.split("node_modules/")[1]!.split("/")[0]!
-      : url.startsWith("node:") ? url.split("/")[0]! : "other";
+      ? functionName.startsWith("(")
+        ? functionName
+        : "(native)"
+      : url.includes("/dist/src/")
+        ? `sanyao ${url.split("/dist/src/")[1]!.split("/")[0]}`
+        : url.includes("node_modules/")
+          ? url.split("node_modules/")[1]!.split("/")[0]!
+          : url.startsWith("node:")
+            ? url.split("/")[0]!
+            : "other";
     byArea.set(area, (byArea.get(area) ?? 0) + hits);
   }
   const pct = (n: number) => `${((100 * n) / total).toFixed(1).padStart(5)} %`;

@@ -24,7 +24,7 @@ import { cpuSeconds, peakRssMiB, processTree, startProcess, type Started } from 
 const run = promisify(execFile);
 const BIN = path.join(packageRoot, "bin", "sanyao.js");
 const DIST = path.join(packageRoot, "dist", "bench");
-const log = (line: string) => process.stderr.write(line + "\n");
+const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Load {
   rps: number;
@@ -58,7 +58,9 @@ async function load(url: string, o: Options, requestsFile?: string): Promise<Loa
 
 async function paced(url: string, o: Options, requestsFile: string, rate: number): Promise<Load> {
   const spec = { url, rate, durationSeconds: o.duration, connections: o.connections, requestsFile };
-  const { stdout } = await run(process.execPath, [path.join(DIST, "paced.js"), JSON.stringify(spec)], { timeout: (o.duration + 60) * 1000 });
+  const { stdout } = await run(process.execPath, [path.join(DIST, "paced.js"), JSON.stringify(spec)], {
+    timeout: (o.duration + 60) * 1000,
+  });
   return JSON.parse(stdout) as Load;
 }
 
@@ -70,7 +72,11 @@ async function measure(server: Started, o: Options, requestsFile?: string, rate?
   // has its own open-loop sender.
   const result = rate ? await paced(url, o, requestsFile!, rate) : await load(url, o, requestsFile);
   const cpu = cpuSeconds(processTree(server.child.pid!)) - cpuBefore;
-  return { ...result, cpuMsPer1000: (cpu * 1000 * 1000) / Math.max(1, result.total), peakRssMiB: peakRssMiB(processTree(server.child.pid!)) };
+  return {
+    ...result,
+    cpuMsPer1000: (cpu * 1000 * 1000) / Math.max(1, result.total),
+    peakRssMiB: peakRssMiB(processTree(server.child.pid!)),
+  };
 }
 
 /** The realistic mix: mostly charged (0, -4), some not on record (-9), some pre-check failures. */
@@ -78,10 +84,24 @@ function mix(i: number, records: number): PhoneVerificationRequest {
   const p = person((i * 7919) % records);
   const base = { Phone: p.phone, Name: p.name, IdCard: p.idcard };
   switch (i % 10) {
-    case 0: case 1: case 2: case 3: case 4: case 5: return base; // 0
-    case 6: case 7: return { ...base, Name: base.Name === "张伟" ? "李娜" : "张伟" }; // -4
-    case 8: return { ...base, Phone: "139" + base.Phone.slice(3) }; // -9
-    default: return [{ ...base, Phone: "1380000" }, { ...base, IdCard: base.IdCard.slice(0, 17) + "Y" }, { ...base, Name: "张3" }][i % 3]!; // -6/-7/-8
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+      return base; // 0
+    case 6:
+    case 7:
+      return { ...base, Name: base.Name === "张伟" ? "李娜" : "张伟" }; // -4
+    case 8:
+      return { ...base, Phone: `139${base.Phone.slice(3)}` }; // -9
+    default:
+      return [
+        { ...base, Phone: "1380000" },
+        { ...base, IdCard: `${base.IdCard.slice(0, 17)}Y` },
+        { ...base, Name: "张3" },
+      ][i % 3]!; // -6/-7/-8
   }
 }
 
@@ -90,8 +110,14 @@ function writeRequests(file: string, port: number, d: Dataset, bodies: readonly 
   const requests = bodies.map((params) => {
     const body = JSON.stringify(params);
     const headers = signTc3({
-      secretId: d.secretId, secretKey: d.secretKey, service: "faceid", host: `127.0.0.1:${port}`,
-      action: "PhoneVerification", version: "2018-03-01", timestamp, body,
+      secretId: d.secretId,
+      secretKey: d.secretKey,
+      service: "faceid",
+      host: `127.0.0.1:${port}`,
+      action: "PhoneVerification",
+      version: "2018-03-01",
+      timestamp,
+      body,
     });
     return { method: "POST", path: "/", headers, body };
   });
@@ -139,7 +165,22 @@ async function main(o: Options): Promise<void> {
   const serverEnv = { SANYAO_LOG_LEVEL: "info" };
   const profileDir = path.join(tmp, "profile");
   const sanyao = (workers: number, profile = false) =>
-    startProcess([...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), BIN, "serve", "--data", dataset.dataDir, "--port", "0", "--workers", String(workers)], /at http:\/\/127\.0\.0\.1:(\d+)\//, serverEnv, serverLog);
+    startProcess(
+      [
+        ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+        BIN,
+        "serve",
+        "--data",
+        dataset.dataDir,
+        "--port",
+        "0",
+        "--workers",
+        String(workers),
+      ],
+      /at http:\/\/127\.0\.0\.1:(\d+)\//,
+      serverEnv,
+      serverLog,
+    );
 
   const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, o.records));
   const plainFile = path.join(tmp, "plain.json");
@@ -204,7 +245,8 @@ async function main(o: Options): Promise<void> {
   fs.writeFileSync(out, JSON.stringify(result, null, 2));
   fs.rmSync(tmp, { recursive: true, force: true });
   printTable(result, out);
-  if (profile) process.stdout.write(["", "profile of the single-process server over the three phases above:", ...profile].join("\n") + "\n");
+  if (profile)
+    process.stdout.write(`${["", "profile of the single-process server over the three phases above:", ...profile].join("\n")}\n`);
 }
 
 function assertSameMix(a: Record<string, number>, b: Record<string, number>): void {
@@ -213,10 +255,19 @@ function assertSameMix(a: Record<string, number>, b: Record<string, number>): vo
   }
 }
 
-function printTable(r: {
-  bare: Measured; full: Measured; paced: Measured & { targetRps: number }; encrypted: Measured; workers: Measured & { n: number; scaling: number };
-  ratio: number; lookups: Array<{ records: number; p50us: number; p99us: number }>; machine: { cpus: number; model?: string };
-}, out: string): void {
+function printTable(
+  r: {
+    bare: Measured;
+    full: Measured;
+    paced: Measured & { targetRps: number };
+    encrypted: Measured;
+    workers: Measured & { n: number; scaling: number };
+    ratio: number;
+    lookups: Array<{ records: number; p50us: number; p99us: number }>;
+    machine: { cpus: number; model?: string };
+  },
+  out: string,
+): void {
   const row = (name: string, m: Measured) =>
     `| ${name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${m.cpuMsPer1000.toFixed(0)} | ${m.peakRssMiB.toFixed(0)} | ${m.non2xx + m.errors + m.timeouts} |`;
   const lines = [
@@ -231,11 +282,13 @@ function printTable(r: {
     row(`--workers ${r.workers.n}`, r.workers),
     "",
     `full path / bare node:http: ${r.ratio.toFixed(2)}×; --workers ${r.workers.n} / 1 process: ${r.workers.scaling.toFixed(2)}×`,
-    ...r.lookups.map((l) => `lookup with ${l.records.toLocaleString()} records: p50 ${l.p50us.toFixed(1)} µs, p99 ${l.p99us.toFixed(1)} µs`),
+    ...r.lookups.map(
+      (l) => `lookup with ${l.records.toLocaleString()} records: p50 ${l.p50us.toFixed(1)} µs, p99 ${l.p99us.toFixed(1)} µs`,
+    ),
     "",
     `written to ${path.relative(process.cwd(), out)}`,
   ];
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 const program = new Command("bench")

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ClientNetworkError && !err.maybeServed) {
-    console.error(`Nothing answers at ${endpoint}. Is \`sanyao serve\` running? Give the endpoint as the first argument or SANYAO_ENDPOINT.`);
+    console.error(
+      `Nothing answers at ${endpoint}. Is \`sanyao serve\` running? Give the endpoint as the first argument or SANYAO_ENDPOINT.`,
+    );
   } else console.error(err);
   process.exitCode = 1;
 });

@@ -43,7 +43,9 @@ async function main() {
 
 main().catch((err) => {
   if (/ECONNREFUSED/.test(err.message)) {
-    console.error(`Nothing answers at ${url.origin}. Is \`sanyao serve\` running? Give the endpoint as the first argument or SANYAO_ENDPOINT.`);
+    console.error(
+      `Nothing answers at ${url.origin}. Is \`sanyao serve\` running? Give the endpoint as the first argument or SANYAO_ENDPOINT.`,
+    );
   } else console.error(err.code || "", err.message);
   process.exitCode = 1;
 });

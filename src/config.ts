@@ -68,15 +68,33 @@ function amount(name: string, raw: string | undefined, fallback: string, allowNe
 }
 
 export const DEFAULT_KMS_REGIONS = [
-  "ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-chengdu", "ap-chongqing", "ap-nanjing", "ap-hongkong",
-  "ap-singapore", "ap-tokyo", "ap-seoul", "ap-bangkok", "ap-jakarta", "ap-mumbai", "eu-frankfurt",
-  "na-siliconvalley", "na-ashburn", "sa-saopaulo",
+  "ap-guangzhou",
+  "ap-shanghai",
+  "ap-beijing",
+  "ap-chengdu",
+  "ap-chongqing",
+  "ap-nanjing",
+  "ap-hongkong",
+  "ap-singapore",
+  "ap-tokyo",
+  "ap-seoul",
+  "ap-bangkok",
+  "ap-jakarta",
+  "ap-mumbai",
+  "eu-frankfurt",
+  "na-siliconvalley",
+  "na-ashburn",
+  "sa-saopaulo",
 ];
 
 function regions(raw: string | undefined): ReadonlySet<string> {
   if (raw === undefined || raw.trim() === "") return new Set(DEFAULT_KMS_REGIONS);
-  const list = raw.split(",").map((r) => r.trim()).filter(Boolean);
-  if (list.some((r) => !/^[a-z]{2}-[a-z]+(-\d+)?$/.test(r))) throw new ConfigError("SANYAO_KMS_REGIONS is a comma-separated list such as ap-guangzhou,ap-shanghai.");
+  const list = raw
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  if (list.some((r) => !/^[a-z]{2}-[a-z]+(-\d+)?$/.test(r)))
+    throw new ConfigError("SANYAO_KMS_REGIONS is a comma-separated list such as ap-guangzhou,ap-shanghai.");
   return new Set(list);
 }
 
@@ -88,7 +106,13 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
 
 function transportLimits(env: NodeJS.ProcessEnv): TransportLimits {
   const limits: TransportLimits = {
-    maxBodyBytesInFlight: int("SANYAO_MAX_BODY_BYTES_IN_FLIGHT", env.SANYAO_MAX_BODY_BYTES_IN_FLIGHT, 64 * 1024 * 1024, 1024 * 1024, 2 ** 40),
+    maxBodyBytesInFlight: int(
+      "SANYAO_MAX_BODY_BYTES_IN_FLIGHT",
+      env.SANYAO_MAX_BODY_BYTES_IN_FLIGHT,
+      64 * 1024 * 1024,
+      1024 * 1024,
+      2 ** 40,
+    ),
     maxConnections: int("SANYAO_MAX_CONNECTIONS", env.SANYAO_MAX_CONNECTIONS, 1024, 1, 1_000_000),
     headersTimeoutMs: int("SANYAO_HEADERS_TIMEOUT_MS", env.SANYAO_HEADERS_TIMEOUT_MS, 10_000, 100, 600_000),
     requestTimeoutMs: int("SANYAO_REQUEST_TIMEOUT_MS", env.SANYAO_REQUEST_TIMEOUT_MS, 30_000, 100, 3_600_000),
@@ -119,8 +143,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       ...defaultPolicy,
       dataCards: oneOf("SANYAO_DATA_CARDS", env.SANYAO_DATA_CARDS, ["valid", "unsupported"], defaultPolicy.dataCards),
       broadnet: oneOf("SANYAO_BROADNET", env.SANYAO_BROADNET, ["valid", "unsupported"], defaultPolicy.broadnet),
-      foreignPermanentResident:
-        oneOf("SANYAO_FOREIGN_PR", env.SANYAO_FOREIGN_PR, ["true", "false"], "true") === "true",
+      foreignPermanentResident: oneOf("SANYAO_FOREIGN_PR", env.SANYAO_FOREIGN_PR, ["true", "false"], "true") === "true",
     },
     logLevel: oneOf("SANYAO_LOG_LEVEL", env.SANYAO_LOG_LEVEL, ["debug", "info", "warn", "error", "silent"], "info"),
     accountDefaults: {

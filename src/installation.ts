@@ -68,7 +68,14 @@ export async function openInstallation(config: Config, { create = true }: { crea
     const keyring = new Keyring(secret);
     const store = new SqliteStore(config.dataDir, keyring, failures.report, config.sqliteSync);
     return {
-      mode: "embedded", dataDir: config.dataDir, keyring, store, sharedLimits: undefined, dailyLog: store, fresh: created, failures,
+      mode: "embedded",
+      dataDir: config.dataDir,
+      keyring,
+      store,
+      sharedLimits: undefined,
+      dailyLog: store,
+      fresh: created,
+      failures,
       close: () => store.close(),
     };
   }

@@ -20,7 +20,7 @@ export function parseSecret(text: string, where: string): Buffer {
 
 /** Writes a new secret to `file` (mode 0600), never over an existing one. */
 export function createSecretFile(file: string): void {
-  fs.writeFileSync(file, randomBytes(32).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+  fs.writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
 }
 
 /** Reads data/secret, creating it (mode 0600) on first start. */
@@ -40,7 +40,7 @@ export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: 
   const secret = randomBytes(32);
   // "wx": never overwrite a secret another process created in the meantime.
   try {
-    fs.writeFileSync(file, secret.toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+    fs.writeFileSync(file, `${secret.toString("hex")}\n`, { mode: 0o600, flag: "wx" });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return loadOrCreateSecret(dataDir);
     throw err;
@@ -88,7 +88,7 @@ export class Keyring {
 
   open(sealed: Buffer, context: string): string {
     const hit = this.opened.get(context);
-    if (hit && hit.sealed.equals(sealed)) return hit.plaintext;
+    if (hit?.sealed.equals(sealed)) return hit.plaintext;
     const plaintext = this.openUncached(sealed, context);
     if (this.opened.size >= 10_000) this.opened.clear();
     this.opened.set(context, { sealed: Buffer.from(sealed), plaintext });

@@ -54,7 +54,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const limits = sharedLimits
     ? { rate: sharedLimits, daily: sharedLimits }
-    : options.limits ?? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) };
+    : (options.limits ?? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) });
 
   const keys = new KeyService(store, clock);
   const fresh = new FreshCache(store);

@@ -18,16 +18,20 @@ const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "11010519900307214
 
 function get(port: number, target: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port, path: target }, (res) => {
-      let text = "";
-      res.on("data", (c) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-    }).on("error", reject);
+    http
+      .get({ host: "127.0.0.1", port, path: target }, (res) => {
+        let text = "";
+        res.on("data", (c) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      })
+      .on("error", reject);
   });
 }
 
 const failures = async (server: TestServer, kind: string) =>
-  Number(new RegExp(`sanyao_background_failures_total\\{kind="${kind}"\\} (\\d+)`).exec((await get(server.port, "/metrics")).text)?.[1] ?? 0);
+  Number(
+    new RegExp(`sanyao_background_failures_total\\{kind="${kind}"\\} (\\d+)`).exec((await get(server.port, "/metrics")).text)?.[1] ?? 0,
+  );
 
 async function chargedInLedger(server: TestServer, accountId: string): Promise<number> {
   const rows = await server.installation.store.usage({ accountId });
@@ -65,9 +69,15 @@ describeBackends("failures away from the answer", (backend) => {
     await sql("ALTER TABLE audit RENAME TO audit_away");
     try {
       const answers = await Promise.all(Array.from({ length: 5 }, () => verify(server.port, key, ZHANG)));
-      assert.deepEqual(answers.map((a) => a.Result), ["0", "0", "0", "0", "0"]);
+      assert.deepEqual(
+        answers.map((a) => a.Result),
+        ["0", "0", "0", "0", "0"],
+      );
       await within(3000, async () => (await failures(server, "audit")) > before);
-      assert.ok(server.logs.some((l) => /"kind":"audit"/.test(l) && /"level":50/.test(l)), "an error line in the log");
+      assert.ok(
+        server.logs.some((l) => /"kind":"audit"/.test(l) && /"level":50/.test(l)),
+        "an error line in the log",
+      );
     } finally {
       await sql("ALTER TABLE audit_away RENAME TO audit");
     }
@@ -115,15 +125,25 @@ describeBackends("failures away from the answer", (backend) => {
     it("one bad row does not roll back the other rows of its group commit", async () => {
       const store = server.installation.store;
       const entry = (requestId: string, unitPrice: number | null) => ({
-        requestId, accountId: key.accountId, secretId: key.secretId, action: "PhoneVerification", mode: "simple" as const,
-        unitPrice: unitPrice as number, at: Date.now(),
+        requestId,
+        accountId: key.accountId,
+        secretId: key.secretId,
+        action: "PhoneVerification",
+        mode: "simple" as const,
+        unitPrice: unitPrice as number,
+        at: Date.now(),
       });
       const before = await chargedInLedger(server, key.accountId);
       // One turn of the event loop, one commit: a, a row the ledger refuses (no price), b.
       const results = await Promise.allSettled([
-        store.charge(entry("group-a", 30)), store.charge(entry("group-bad", null)), store.charge(entry("group-b", 30)),
+        store.charge(entry("group-a", 30)),
+        store.charge(entry("group-bad", null)),
+        store.charge(entry("group-b", 30)),
       ]);
-      assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["fulfilled", "rejected", "fulfilled"],
+      );
       assert.equal(await chargedInLedger(server, key.accountId), before + 2);
     });
   }

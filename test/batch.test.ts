@@ -13,7 +13,11 @@ import { repoRoot, startTestServer, tempDir, type TestServer } from "./helpers/s
 const PEOPLE = 400;
 function person(i: number) {
   const body = `110105${1950 + (i % 50)}${String(1 + (i % 12)).padStart(2, "0")}${String(1 + (i % 28)).padStart(2, "0")}${String(i % 1000).padStart(3, "0")}`;
-  return { phone: `138${String(i).padStart(8, "0")}`, name: "张三李四王五赵六"[i % 8]! + "伟芳娜敏"[i % 4]!, idcard: body + idCheckChar(body) };
+  return {
+    phone: `138${String(i).padStart(8, "0")}`,
+    name: "张三李四王五赵六"[i % 8]! + "伟芳娜敏"[i % 4]!,
+    idcard: body + idCheckChar(body),
+  };
 }
 
 /** The file and what each row must come back as. */
@@ -26,10 +30,27 @@ function batchFile(rows: number): { text: string; expected: Record<string, numbe
     let row: string[];
     let result: string;
     switch (i % 10) {
-      case 0: case 1: case 2: case 3: case 4: row = [p.phone, p.name, p.idcard]; result = "0"; break;
-      case 5: case 6: row = [p.phone, "欧阳修", p.idcard]; result = "-4"; break;
-      case 7: row = [`139${p.phone.slice(3)}`, p.name, p.idcard]; result = "-9"; break;
-      case 8: row = [p.phone, p.name, `${p.idcard.slice(0, 17)}${p.idcard[17] === "0" ? "1" : "0"}`]; result = "-7"; break;
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+        row = [p.phone, p.name, p.idcard];
+        result = "0";
+        break;
+      case 5:
+      case 6:
+        row = [p.phone, "欧阳修", p.idcard];
+        result = "-4";
+        break;
+      case 7:
+        row = [`139${p.phone.slice(3)}`, p.name, p.idcard];
+        result = "-9";
+        break;
+      case 8:
+        row = [p.phone, p.name, `${p.idcard.slice(0, 17)}${p.idcard[17] === "0" ? "1" : "0"}`];
+        result = "-7";
+        break;
       default:
         if (i % 50 === 9) {
           row = [p.phone, "", p.idcard];
@@ -43,7 +64,7 @@ function batchFile(rows: number): { text: string; expected: Record<string, numbe
     lines.push([`c${i}`, ...row].join(","));
     expected[result] = (expected[result] ?? 0) + 1;
   }
-  return { text: lines.join("\n") + "\n", expected, malformed };
+  return { text: `${lines.join("\n")}\n`, expected, malformed };
 }
 
 describe("sanyao batch", () => {
@@ -60,8 +81,21 @@ describe("sanyao batch", () => {
   after(() => server.close());
 
   const args = (key: { secretId: string; secretKey: string }, out: string, rate: number) => [
-    "batch", input, "--out", out, "--endpoint", `http://127.0.0.1:${server.port}`,
-    "--secret-id", key.secretId, "--secret-key", key.secretKey, "--rate", String(rate), "--concurrency", "16", "--json",
+    "batch",
+    input,
+    "--out",
+    out,
+    "--endpoint",
+    `http://127.0.0.1:${server.port}`,
+    "--secret-id",
+    key.secretId,
+    "--secret-key",
+    key.secretKey,
+    "--rate",
+    String(rate),
+    "--concurrency",
+    "16",
+    "--json",
   ];
   const usage = async (accountId: string) => JSON.parse((await server.cli(["usage", "--account", accountId, "--json"])).stdout).totals;
   const outputRows = (out: string) => parse(fs.readFileSync(out), { columns: true }) as Array<Record<string, string>>;
@@ -74,7 +108,19 @@ describe("sanyao batch", () => {
     const summary = JSON.parse(res.stdout);
     const rows = outputRows(out);
     assert.equal(rows.length, 2000);
-    assert.deepEqual(Object.keys(rows[0]!), ["customer_id", "phone", "name", "idcard", "result", "description", "isp", "result_detail", "request_id", "charged", "error_code"]);
+    assert.deepEqual(Object.keys(rows[0]!), [
+      "customer_id",
+      "phone",
+      "name",
+      "idcard",
+      "result",
+      "description",
+      "isp",
+      "result_detail",
+      "request_id",
+      "charged",
+      "error_code",
+    ]);
     assert.equal(rows[0]!.customer_id, "c0");
     assert.equal(rows[1999]!.customer_id, "c1999");
     const byResult: Record<string, number> = {};
@@ -83,7 +129,10 @@ describe("sanyao batch", () => {
       byResult[k] = (byResult[k] ?? 0) + 1;
     }
     assert.deepEqual(byResult, file.expected);
-    assert.deepEqual(summary.malformed.map((m: { line: number }) => m.line), file.malformed);
+    assert.deepEqual(
+      summary.malformed.map((m: { line: number }) => m.line),
+      file.malformed,
+    );
     const charged = rows.filter((r) => r.charged === "1").length;
     assert.equal(charged, file.expected["0"]! + file.expected["-4"]!);
     assert.equal(summary.charged, charged);
@@ -125,10 +174,15 @@ describe("sanyao batch", () => {
       if (signal === "SIGINT") assert.equal(interrupted, 0, "a graceful stop leaves nothing unknown");
       const ledger = await usage(key.accountId);
       // every row reached the server at most once: the answered ones, plus perhaps the interrupted ones
-      assert.ok(ledger.calls >= answered && ledger.calls <= answered + interrupted, `calls ${ledger.calls}, answered ${answered}, interrupted ${interrupted}`);
+      assert.ok(
+        ledger.calls >= answered && ledger.calls <= answered + interrupted,
+        `calls ${ledger.calls}, answered ${answered}, interrupted ${interrupted}`,
+      );
       const charged = rows.filter((r) => r.charged === "1").length;
       assert.ok(ledger.charged >= charged && ledger.charged <= charged + interrupted);
-      t.diagnostic(`${signal}: ${firstCalls} calls before the kill (exit ${code}); after the rerun ${ledger.calls} calls for ${answered} answered + ${interrupted} interrupted rows; ledger ${ledger.charged}, charged rows ${charged}`);
+      t.diagnostic(
+        `${signal}: ${firstCalls} calls before the kill (exit ${code}); after the rerun ${ledger.calls} calls for ${answered} answered + ${interrupted} interrupted rows; ledger ${ledger.charged}, charged rows ${charged}`,
+      );
     });
   }
 
@@ -157,15 +211,35 @@ describe("sanyao batch", () => {
   it("an answer lost after the server served it: the row is Interrupted, never sent twice, charged once", async () => {
     const key = await server.addAccount("lossy");
     const small = path.join(dir, "five.csv");
-    fs.writeFileSync(small, ["phone,name,idcard", ...[0, 1, 2, 3, 4].map((i) => { const p = person(i); return `${p.phone},${p.name},${p.idcard}`; })].join("\n") + "\n");
+    fs.writeFileSync(
+      small,
+      `${[
+        "phone,name,idcard",
+        ...[0, 1, 2, 3, 4].map((i) => {
+          const p = person(i);
+          return `${p.phone},${p.name},${p.idcard}`;
+        }),
+      ].join("\n")}\n`,
+    );
     const proxy = new TcpProxy(server.port);
     await proxy.start();
     proxy.dropAnswers(1);
     const out = path.join(dir, "five-out.csv");
     try {
       const run = await sanyao([
-        "batch", small, "--out", out, "--endpoint", `http://127.0.0.1:${proxy.port}`, "--secret-id", key.secretId,
-        "--secret-key", key.secretKey, "--concurrency", "1", "--json",
+        "batch",
+        small,
+        "--out",
+        out,
+        "--endpoint",
+        `http://127.0.0.1:${proxy.port}`,
+        "--secret-id",
+        key.secretId,
+        "--secret-key",
+        key.secretKey,
+        "--concurrency",
+        "1",
+        "--json",
       ]);
       const summary = JSON.parse(run.stdout);
       assert.equal(summary.interrupted.length, 1);

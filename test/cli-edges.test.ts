@@ -27,13 +27,17 @@ describe("sanyao CLI edges", () => {
     assert.equal(res.code, 0, res.stderr);
     return JSON.parse(res.stdout);
   };
-  const requestsServed = () => server.stdout().split("\n").filter((l) => l.includes('"msg":"request"')).length;
+  const requestsServed = () =>
+    server
+      .stdout()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"request"')).length;
 
   /** 20 rows; on line 7 a quote opens and never closes. */
   const strayQuote = path.join(dir, "stray.csv");
   fs.writeFileSync(
     strayQuote,
-    ["phone,name,idcard", ...Array.from({ length: 20 }, (_, i) => `${i === 5 ? '"' : ""}1380000${String(i).padStart(4, "0")},张三,110105199003072143`)].join("\n") + "\n",
+    `${["phone,name,idcard", ...Array.from({ length: 20 }, (_, i) => `${i === 5 ? '"' : ""}1380000${String(i).padStart(4, "0")},张三,110105199003072143`)].join("\n")}\n`,
   );
 
   it("a quote that never closes: import and batch refuse the whole file, name the line, touch nothing", async () => {
@@ -44,7 +48,18 @@ describe("sanyao CLI edges", () => {
 
     const served = requestsServed();
     const out = path.join(dir, "stray-out.csv");
-    const batch = await run(["batch", strayQuote, "--out", out, "--endpoint", server.url, "--secret-id", key.secretId, "--secret-key", key.secretKey]);
+    const batch = await run([
+      "batch",
+      strayQuote,
+      "--out",
+      out,
+      "--endpoint",
+      server.url,
+      "--secret-id",
+      key.secretId,
+      "--secret-key",
+      key.secretKey,
+    ]);
     assert.notEqual(batch.code, 0);
     assert.match(batch.stderr, /line 7 is never closed.*Nothing was sent/);
     assert.equal(fs.existsSync(out), false);
@@ -60,7 +75,19 @@ describe("sanyao CLI edges", () => {
     assert.equal(imported.imported, 1);
     assert.deepEqual(imported.rejections, [{ line: 3, reason: "4 fields where the header has 3" }]);
     const out = path.join(dir, "extra-out.csv");
-    const batch = await run(["batch", file, "--out", out, "--endpoint", server.url, "--secret-id", key.secretId, "--secret-key", key.secretKey, "--json"]);
+    const batch = await run([
+      "batch",
+      file,
+      "--out",
+      out,
+      "--endpoint",
+      server.url,
+      "--secret-id",
+      key.secretId,
+      "--secret-key",
+      key.secretKey,
+      "--json",
+    ]);
     assert.deepEqual(JSON.parse(batch.stdout).malformed, [{ line: 3, reason: "4 fields where the header has 3" }]);
   });
 
@@ -71,7 +98,13 @@ describe("sanyao CLI edges", () => {
     assert.doesNotMatch(imported.stderr, /\n\s+at /, "no stack trace");
 
     const typo = path.join(dir, "no-such-data");
-    for (const args of [["accounts", "list"], ["usage"], ["records", "import", strayQuote], ["keys", "list", "--account", "1"], ["kms", "list-keys", "--account", "1"]]) {
+    for (const args of [
+      ["accounts", "list"],
+      ["usage"],
+      ["records", "import", strayQuote],
+      ["keys", "list", "--account", "1"],
+      ["kms", "list-keys", "--account", "1"],
+    ]) {
       const res = await sanyao([...args, "--data", typo]);
       assert.equal(res.code, 2, args.join(" "));
       assert.match(res.stderr, /No installation in .*no-such-data: start `sanyao serve/);
@@ -81,9 +114,21 @@ describe("sanyao CLI edges", () => {
 
   it("SANYAO_ENDPOINT and host:port; nothing listening names the endpoint and how to change it", async () => {
     const hostPort = server.url.replace("http://", "");
-    const viaEnv = await run(["verify", "--phone", ZHANG.Phone, "--name", ZHANG.Name, "--idcard", ZHANG.IdCard], { SANYAO_ENDPOINT: hostPort });
+    const viaEnv = await run(["verify", "--phone", ZHANG.Phone, "--name", ZHANG.Name, "--idcard", ZHANG.IdCard], {
+      SANYAO_ENDPOINT: hostPort,
+    });
     assert.equal(JSON.parse(viaEnv.stdout).Result, "0", viaEnv.stderr);
-    const nowhere = await run(["verify", "--endpoint", "127.0.0.1:9", "--phone", ZHANG.Phone, "--name", ZHANG.Name, "--idcard", ZHANG.IdCard]);
+    const nowhere = await run([
+      "verify",
+      "--endpoint",
+      "127.0.0.1:9",
+      "--phone",
+      ZHANG.Phone,
+      "--name",
+      ZHANG.Name,
+      "--idcard",
+      ZHANG.IdCard,
+    ]);
     assert.equal(nowhere.code, 1);
     assert.match(nowhere.stderr, /Nothing answers at http:\/\/127\.0\.0\.1:9 .*--endpoint URL or SANYAO_ENDPOINT/);
 
@@ -138,6 +183,9 @@ describe("sanyao CLI edges", () => {
     assert.deepEqual(await json(["kms", "list-keys", "--account", account.accountId]), { keys: [] });
     const created = await json(["kms", "create-key", "--account", account.accountId, "--alias", "fields"]);
     const { keys } = await json(["kms", "list-keys", "--account", account.accountId]);
-    assert.deepEqual(keys.map((x: { keyId: string; alias: string; state: string }) => [x.keyId, x.alias, x.state]), [[created.keyId, "fields", "Enabled"]]);
+    assert.deepEqual(
+      keys.map((x: { keyId: string; alias: string; state: string }) => [x.keyId, x.alias, x.state]),
+      [[created.keyId, "fields", "Enabled"]],
+    );
   });
 });

@@ -43,7 +43,10 @@ describe("sanyao CLI", () => {
     assert.match(key.secretId, /^AKID[A-Za-z0-9]{32}$/);
     assert.equal(key.secretKey.length, 32);
     const { keys } = await json(["keys", "list", "--account", account.accountId]);
-    assert.deepEqual(keys.map((k: { secretId: string; enabled: boolean }) => [k.secretId, k.enabled]), [[key.secretId, true]]);
+    assert.deepEqual(
+      keys.map((k: { secretId: string; enabled: boolean }) => [k.secretId, k.enabled]),
+      [[key.secretId, true]],
+    );
     assert.equal(JSON.stringify(keys).includes(key.secretKey), false);
 
     const person = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
@@ -57,7 +60,16 @@ describe("sanyao CLI", () => {
 
   it("fixed credentials for CI keys; usage errors exit 2 with a message", async () => {
     const account = await json(["accounts", "create", "--name", "ci"]);
-    const key = await json(["keys", "create", "--account", account.accountId, "--secret-id", "AKIDciFixedKey0001", "--secret-key", "ci-secret-key-0123456789"]);
+    const key = await json([
+      "keys",
+      "create",
+      "--account",
+      account.accountId,
+      "--secret-id",
+      "AKIDciFixedKey0001",
+      "--secret-key",
+      "ci-secret-key-0123456789",
+    ]);
     assert.deepEqual(key, { secretId: "AKIDciFixedKey0001", secretKey: "ci-secret-key-0123456789" });
     const unknown = await sanyao(["keys", "create", "--account", "999", "--data", data]);
     assert.equal(unknown.code, 2);
@@ -73,20 +85,23 @@ describe("sanyao CLI", () => {
     const csv = path.join(dir, "people.csv");
     fs.writeFileSync(
       csv,
-      [
+      `${[
         "phone,name,idcard,isp",
         "13900001111,王小明,330106198001013417,",
         "13900002222,李小红,510104199208152233,telecom",
         "13900003333,张3,110105199003072143,",
         "17000001234,赵六,110105199003072143,",
-      ].join("\n") + "\n",
+      ].join("\n")}\n`,
     );
     const first = await json(["records", "import", csv]);
     assert.deepEqual(
       { read: first.read, imported: first.imported, replaced: first.replaced, rejected: first.rejected },
       { read: 4, imported: 2, replaced: 0, rejected: 2 },
     );
-    assert.deepEqual(first.rejections.map((r: { line: number }) => r.line), [4, 5]);
+    assert.deepEqual(
+      first.rejections.map((r: { line: number }) => r.line),
+      [4, 5],
+    );
     assert.match(first.rejections[0].reason, /name/);
     assert.match(first.rejections[1].reason, /mvno/);
 
@@ -96,10 +111,7 @@ describe("sanyao CLI", () => {
     for (const raw of ["张3", "13900003333", "17000001234", "王小明"]) assert.equal(text.stdout.includes(raw), false, raw);
 
     const ndjson = path.join(dir, "more.ndjson");
-    fs.writeFileSync(
-      ndjson,
-      '{"phone":"13900001111","name":"王小明","idcard":"420102198506124573"}\n{"phone":"13900004444"}\nnot json\n',
-    );
+    fs.writeFileSync(ndjson, '{"phone":"13900001111","name":"王小明","idcard":"420102198506124573"}\n{"phone":"13900004444"}\nnot json\n');
     const nd = await json(["records", "import", ndjson]);
     assert.deepEqual([nd.read, nd.imported, nd.replaced, nd.rejected], [3, 1, 1, 2]);
 
@@ -107,7 +119,10 @@ describe("sanyao CLI", () => {
     assert.ok(keys.length > 0);
     const ci = { secretId: "AKIDciFixedKey0001", secretKey: "ci-secret-key-0123456789" };
     // the replaced record: the new identity number answers 0, the old one -4
-    await within(1000, async () => (await verify(server.port, ci, { Phone: "13900001111", Name: "王小明", IdCard: "420102198506124573" })).Result === "0");
+    await within(
+      1000,
+      async () => (await verify(server.port, ci, { Phone: "13900001111", Name: "王小明", IdCard: "420102198506124573" })).Result === "0",
+    );
     const old = await verify(server.port, ci, { Phone: "13900001111", Name: "王小明", IdCard: "330106198001013417" });
     assert.equal(old.Result, "-4");
   });
@@ -121,16 +136,46 @@ describe("sanyao CLI", () => {
   });
 
   it("verify signs a call with the demo key of --data and prints the Response", async () => {
-    const ok = await sanyao(["verify", "--data", data, "--endpoint", server.url, "--phone", "13800001234", "--name", "张三", "--idcard", "110105199003072143"]);
+    const ok = await sanyao([
+      "verify",
+      "--data",
+      data,
+      "--endpoint",
+      server.url,
+      "--phone",
+      "13800001234",
+      "--name",
+      "张三",
+      "--idcard",
+      "110105199003072143",
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout).Result, "0");
-    const detailed = await sanyao(["verify", "--data", data, "--endpoint", server.url, "--phone", "13800001234", "--name", "李四", "--idcard", "110105199003072143", "--detailed", "--language", "zh-CN"]);
+    const detailed = await sanyao([
+      "verify",
+      "--data",
+      data,
+      "--endpoint",
+      server.url,
+      "--phone",
+      "13800001234",
+      "--name",
+      "李四",
+      "--idcard",
+      "110105199003072143",
+      "--detailed",
+      "--language",
+      "zh-CN",
+    ]);
     const res = JSON.parse(detailed.stdout);
     assert.deepEqual([res.Result, res.Description, res.ResultDetail, res.Isp], ["-4", "信息不一致", "PhoneNameMismatch", "移动"]);
-    const wrong = await sanyao(["verify", "--endpoint", server.url, "--phone", "13800001234", "--name", "张三", "--idcard", "110105199003072143"], {
-      SANYAO_SECRET_ID: "AKIDciFixedKey0001",
-      SANYAO_SECRET_KEY: "wrong-secret-0000000000000",
-    });
+    const wrong = await sanyao(
+      ["verify", "--endpoint", server.url, "--phone", "13800001234", "--name", "张三", "--idcard", "110105199003072143"],
+      {
+        SANYAO_SECRET_ID: "AKIDciFixedKey0001",
+        SANYAO_SECRET_KEY: "wrong-secret-0000000000000",
+      },
+    );
     assert.equal(wrong.code, 1);
     assert.equal(JSON.parse(wrong.stdout).Error.Code, "AuthFailure.SignatureFailure");
   });

@@ -4,7 +4,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { TcpProxy } from "./helpers/proxy";
-import { ClientNetworkError, encryptRequestFields, FaceIdClient, KmsClient, PHONE_VERIFICATION_RESULTS, TencentCloudError } from "../src/index";
+import {
+  ClientNetworkError,
+  encryptRequestFields,
+  FaceIdClient,
+  KmsClient,
+  PHONE_VERIFICATION_RESULTS,
+  TencentCloudError,
+} from "../src/index";
 import { signTc3, signV1 } from "../src/client/signer";
 import { fixtures, startTestServer, type TestServer } from "./helpers/server";
 
@@ -29,9 +36,13 @@ describe("the sanyao client", () => {
   it("every result code, typed, with its meaning and charge", async () => {
     const c = client();
     const cases: Array<[Record<string, string>, string]> = [
-      [ZHANG, "0"], [{ ...ZHANG, Name: "李四" }, "-4"], [{ ...ZHANG, Phone: "1380000123" }, "-6"],
-      [{ ...ZHANG, IdCard: "110105199003072140" }, "-7"], [{ ...ZHANG, Name: "张3" }, "-8"],
-      [{ ...ZHANG, Phone: "13900009999" }, "-9"], [{ Phone: "13500009999", Name: "吴十", IdCard: "110108199502030043" }, "-11"],
+      [ZHANG, "0"],
+      [{ ...ZHANG, Name: "李四" }, "-4"],
+      [{ ...ZHANG, Phone: "1380000123" }, "-6"],
+      [{ ...ZHANG, IdCard: "110105199003072140" }, "-7"],
+      [{ ...ZHANG, Name: "张3" }, "-8"],
+      [{ ...ZHANG, Phone: "13900009999" }, "-9"],
+      [{ Phone: "13500009999", Name: "吴十", IdCard: "110108199502030043" }, "-11"],
       [{ ...ZHANG, Phone: "17000001234" }, "-13"],
     ];
     for (const [params, result] of cases) {
@@ -46,7 +57,10 @@ describe("the sanyao client", () => {
     assert.equal((await cc.phoneVerification(ZHANG)).Result, "0");
     assert.equal((await cc.phoneVerification(ZHANG)).Result, "-12");
     assert.deepEqual(
-      Object.entries(PHONE_VERIFICATION_RESULTS).filter(([, r]) => r.charged).map(([code]) => code).sort(),
+      Object.entries(PHONE_VERIFICATION_RESULTS)
+        .filter(([, r]) => r.charged)
+        .map(([code]) => code)
+        .sort(),
       ["-4", "0"],
     );
     c.close();
@@ -81,7 +95,10 @@ describe("the sanyao client", () => {
       // the clock stands still: every attempt lands in the same second
       const c = client({ retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } }, limited);
       assert.equal((await c.phoneVerification(ZHANG)).Result, "0");
-      await assert.rejects(c.phoneVerification(ZHANG), (err: unknown) => err instanceof TencentCloudError && err.code === "RequestLimitExceeded");
+      await assert.rejects(
+        c.phoneVerification(ZHANG),
+        (err: unknown) => err instanceof TencentCloudError && err.code === "RequestLimitExceeded",
+      );
       const refused = server.logs.filter((l) => l.includes('"code":"RequestLimitExceeded"')).length - refusedBefore;
       assert.equal(refused, 3, "three attempts, then the error");
     } finally {
@@ -89,7 +106,11 @@ describe("the sanyao client", () => {
     }
 
     const busyBefore = server.logs.filter((l) => l.includes('"code":"-11"')).length;
-    const busy = await client({ retry: { attempts: 4, baseDelayMs: 5 } }).phoneVerification({ Phone: "13500009999", Name: "吴十", IdCard: "110108199502030043" });
+    const busy = await client({ retry: { attempts: 4, baseDelayMs: 5 } }).phoneVerification({
+      Phone: "13500009999",
+      Name: "吴十",
+      IdCard: "110108199502030043",
+    });
     assert.equal(busy.Result, "-11");
     assert.equal(server.logs.filter((l) => l.includes('"code":"-11"')).length - busyBefore, 4);
 
@@ -107,7 +128,10 @@ describe("the sanyao client", () => {
       await assert.rejects(c.phoneVerification(ZHANG), (err: unknown) => err instanceof ClientNetworkError && err.maybeServed);
       c.close();
       const usage = await server.installation.store.usage({ accountId: lossy.accountId });
-      assert.equal(usage.reduce((n, r) => n + r.charged, 0), 1);
+      assert.equal(
+        usage.reduce((n, r) => n + r.charged, 0),
+        1,
+      );
     } finally {
       await proxy.stop();
     }
@@ -159,7 +183,10 @@ describe("the sanyao client", () => {
     await new Promise((r) => setTimeout(r, 300)); // the account's KMS authorisation reaches the server
     assert.equal((await client().phoneVerification(request)).Result, "0");
     await kms.disableKey({ KeyId });
-    await assert.rejects(kms.dataKey(KeyId), (err: unknown) => err instanceof TencentCloudError && err.code === "ResourceUnavailable.CmkDisabled");
+    await assert.rejects(
+      kms.dataKey(KeyId),
+      (err: unknown) => err instanceof TencentCloudError && err.code === "ResourceUnavailable.CmkDisabled",
+    );
   });
 });
 
@@ -186,8 +213,13 @@ describe("the client's signatures equal the official SDK's, byte for byte", () =
       const authorization = header(v, "Authorization")!;
       const scope = /Credential=[^/]+\/[^/]+\/([^/]+)\/tc3_request/.exec(authorization)![1]!;
       const signed = signTc3({
-        secretId: v.secretId, secretKey: v.secretKey, service: scope, host: header(v, "Host")!,
-        action: header(v, "X-TC-Action")!, version: header(v, "X-TC-Version")!, timestamp: Number(header(v, "X-TC-Timestamp")),
+        secretId: v.secretId,
+        secretKey: v.secretKey,
+        service: scope,
+        host: header(v, "Host")!,
+        action: header(v, "X-TC-Action")!,
+        version: header(v, "X-TC-Version")!,
+        timestamp: Number(header(v, "X-TC-Timestamp")),
         body: v.request.body!,
       });
       assert.equal(signed.Authorization, authorization, v.id);
@@ -200,14 +232,34 @@ describe("the client's signatures equal the official SDK's, byte for byte", () =
     for (const v of v1) {
       const raw = v.request.method === "GET" ? v.request.target.split("?")[1]! : v.request.body!;
       const sent = new URLSearchParams(raw);
-      const common = new Set(["Action", "Version", "Region", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Token", "Language", "RequestClient"]);
+      const common = new Set([
+        "Action",
+        "Version",
+        "Region",
+        "Timestamp",
+        "Nonce",
+        "SecretId",
+        "Signature",
+        "SignatureMethod",
+        "Token",
+        "Language",
+        "RequestClient",
+      ]);
       const business = new Map([...sent].filter(([k]) => !common.has(k)));
       const form = signV1({
         method: v.request.method as "GET" | "POST",
-        secretId: v.secretId, secretKey: v.secretKey, algorithm: sent.get("SignatureMethod") as "HmacSHA1" | "HmacSHA256",
-        host: header(v, "Host")!, action: sent.get("Action")!, version: sent.get("Version")!, region: sent.get("Region") ?? undefined,
-        language: (sent.get("Language") as "zh-CN" | "en-US" | null) ?? undefined, token: sent.get("Token") ?? undefined,
-        requestClient: sent.get("RequestClient") ?? undefined, timestamp: Number(sent.get("Timestamp")), nonce: Number(sent.get("Nonce")),
+        secretId: v.secretId,
+        secretKey: v.secretKey,
+        algorithm: sent.get("SignatureMethod") as "HmacSHA1" | "HmacSHA256",
+        host: header(v, "Host")!,
+        action: sent.get("Action")!,
+        version: sent.get("Version")!,
+        region: sent.get("Region") ?? undefined,
+        language: (sent.get("Language") as "zh-CN" | "en-US" | null) ?? undefined,
+        token: sent.get("Token") ?? undefined,
+        requestClient: sent.get("RequestClient") ?? undefined,
+        timestamp: Number(sent.get("Timestamp")),
+        nonce: Number(sent.get("Nonce")),
         params: business,
       });
       assert.equal(form.get("Signature"), sent.get("Signature"), v.id);
@@ -229,18 +281,27 @@ describe("the client reads answers the way the official SDK does (sdk-responses.
       const http = await import("node:http");
       const stub = http.createServer((req, res) => {
         req.resume();
-        req.on("end", () => res.writeHead(c.serverResponse.status, c.serverResponse.statusText, c.serverResponse.headers).end(c.serverResponse.body));
+        req.on("end", () =>
+          res.writeHead(c.serverResponse.status, c.serverResponse.statusText, c.serverResponse.headers).end(c.serverResponse.body),
+        );
       });
       await new Promise<void>((r) => stub.listen(0, "127.0.0.1", () => r()));
       const port = (stub.address() as { port: number }).port;
-      const kms = new KmsClient({ credential: { secretId: "AKIDx", secretKey: "k".repeat(32) }, endpoint: `http://127.0.0.1:${port}`, region: "ap-guangzhou" });
+      const kms = new KmsClient({
+        credential: { secretId: "AKIDx", secretKey: "k".repeat(32) },
+        endpoint: `http://127.0.0.1:${port}`,
+        region: "ap-guangzhou",
+      });
       try {
         const call = kms.generateDataKey({ KeyId: "k-1", KeySpec: "AES_256" });
         if (c.resolvedWith) assert.deepEqual(await call, c.resolvedWith);
         else if (c.rejectedWith && typeof c.rejectedWith.code === "string" && c.rejectedWith.code !== "(undefined)") {
           await assert.rejects(call, (err: unknown) => {
             assert.ok(err instanceof TencentCloudError);
-            assert.deepEqual([err.code, err.requestId, err.traceId], [c.rejectedWith!.code, c.rejectedWith!.requestId, c.rejectedWith!.traceId]);
+            assert.deepEqual(
+              [err.code, err.requestId, err.traceId],
+              [c.rejectedWith!.code, c.rejectedWith!.requestId, c.rejectedWith!.traceId],
+            );
             return true;
           });
         } else {

@@ -82,7 +82,11 @@ describe("first start", () => {
     assert.match(client.stdout, /张三: 0 Authentication passed, charged: true/);
     assert.match(client.stdout, /李四: -4 Information inconsistency \(PhoneNameMismatch\)/);
     const out = path.join(tempDir(), "checked.csv");
-    const batch = await run(process.execPath, [BIN, "batch", "examples/customers.csv", "--out", out, "--data", data, "--endpoint", `http://127.0.0.1:${server!.port}`], { cwd: repoRoot });
+    const batch = await run(
+      process.execPath,
+      [BIN, "batch", "examples/customers.csv", "--out", out, "--data", data, "--endpoint", `http://127.0.0.1:${server!.port}`],
+      { cwd: repoRoot },
+    );
     assert.match(batch.stdout, /5 rows/);
     assert.match(batch.stdout, /malformed rows \(skipped\): line 6/);
     const rows = fs.readFileSync(out, "utf8").trim().split("\n");

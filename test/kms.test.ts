@@ -70,7 +70,10 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     assert.equal((await client.ListKeys({ Offset: 1 })).Keys.length, 1);
     assert.equal(await code(client.CreateKey({ Alias: "faceid-fields" })), "InvalidParameterValue.AliasAlreadyExists");
     assert.equal(await code(client.CreateKey({ Alias: "-bad" })), "InvalidParameterValue.InvalidAlias");
-    assert.equal(await code(client.CreateKey({ Alias: "rsa", KeyUsage: "ASYMMETRIC_DECRYPT_RSA_2048" })), "InvalidParameterValue.InvalidKeyUsage");
+    assert.equal(
+      await code(client.CreateKey({ Alias: "rsa", KeyUsage: "ASYMMETRIC_DECRYPT_RSA_2048" })),
+      "InvalidParameterValue.InvalidKeyUsage",
+    );
     // keys are regional: the same account in another region sees none of them
     assert.equal((await kms(owner, "ap-shanghai").ListKeys({})).TotalCount, 0);
     assert.equal(await code(kms(owner, "xx-nowhere").ListKeys({})), "UnsupportedRegion");
@@ -90,11 +93,17 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     const enc = await client.Encrypt({ KeyId, Plaintext: secret, EncryptionContext: '{"purpose":"test"}' });
     assert.equal((await client.Decrypt({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: '{"purpose":"test"}' })).Plaintext, secret);
     assert.equal(await code(client.Decrypt({ CiphertextBlob: enc.CiphertextBlob })), "FailedOperation.DecryptError");
-    assert.equal(await code(client.Decrypt({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: '{"purpose":"other"}' })), "FailedOperation.DecryptError");
+    assert.equal(
+      await code(client.Decrypt({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: '{"purpose":"other"}' })),
+      "FailedOperation.DecryptError",
+    );
 
     const raw = Buffer.from(enc.CiphertextBlob, "base64");
     raw[raw.length - 20] ^= 1;
-    assert.equal(await code(client.Decrypt({ CiphertextBlob: raw.toString("base64"), EncryptionContext: '{"purpose":"test"}' })), "FailedOperation.DecryptError");
+    assert.equal(
+      await code(client.Decrypt({ CiphertextBlob: raw.toString("base64"), EncryptionContext: '{"purpose":"test"}' })),
+      "FailedOperation.DecryptError",
+    );
     assert.equal(await code(client.Decrypt({ CiphertextBlob: "bm90IGEgYmxvYg==" })), "InvalidParameterValue.InvalidCiphertext");
     assert.equal(await code(client.Encrypt({ KeyId, Plaintext: "not base64!" })), "InvalidParameterValue.InvalidPlaintext");
     assert.equal(await code(client.GenerateDataKey({ KeyId })), "InvalidParameter");
@@ -137,7 +146,15 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     const dataKey = { plaintext: dk.Plaintext, ciphertextBlob: dk.CiphertextBlob };
     const client = faceid(owner);
     const people = [ZHANG, { ...ZHANG, Name: "李四", VerifyMode: "1" }, { ...ZHANG, Phone: "13900009999" }];
-    const subsets: EncryptableField[][] = [["IdCard"], ["Name"], ["Phone"], ["IdCard", "Name"], ["IdCard", "Phone"], ["Name", "Phone"], ["IdCard", "Name", "Phone"]];
+    const subsets: EncryptableField[][] = [
+      ["IdCard"],
+      ["Name"],
+      ["Phone"],
+      ["IdCard", "Name"],
+      ["IdCard", "Phone"],
+      ["Name", "Phone"],
+      ["IdCard", "Name", "Phone"],
+    ];
     for (const person of people) {
       const plain = await client.PhoneVerification(person);
       for (const fields of subsets) {
@@ -145,7 +162,10 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
         assert.deepEqual({ ...encrypted, RequestId: "" }, { ...plain, RequestId: "" }, `${fields} ${person.Name}`);
         // the same with the Iv sent as base64 of 16 random bytes
         const ivBytes = randomBytes(16);
-        const b64 = { ...person, CiphertextBlob: dk.CiphertextBlob, EncryptList: fields, Iv: ivBytes.toString("base64") } as Record<string, unknown>;
+        const b64 = { ...person, CiphertextBlob: dk.CiphertextBlob, EncryptList: fields, Iv: ivBytes.toString("base64") } as Record<
+          string,
+          unknown
+        >;
         for (const f of fields) {
           const c = createCipheriv("aes-256-cbc", Buffer.from(dk.Plaintext, "base64"), ivBytes);
           b64[f] = Buffer.concat([c.update(person[f], "utf8"), c.final()]).toString("base64");
@@ -180,8 +200,16 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
       return Buffer.concat([c.update(xored), c.final()]).toString("base64");
     };
     assert.equal(await errorOf({ ...good, Phone: block(Buffer.alloc(16, 0)) }), "FailedOperation.DecryptSystemError", "padding");
-    assert.equal(await errorOf({ ...good, Phone: block(Buffer.from([...Array(15).fill(0xff), 1])) }), "FailedOperation.DecryptSystemError", "UTF-8");
-    assert.equal((await verify(server.port, owner, { ...good, Phone: block(Buffer.from([...Buffer.from("13800001234"), 5, 5, 5, 5, 5])) })).Result, "0", "the same construction with a real value works");
+    assert.equal(
+      await errorOf({ ...good, Phone: block(Buffer.from([...Array(15).fill(0xff), 1])) }),
+      "FailedOperation.DecryptSystemError",
+      "UTF-8",
+    );
+    assert.equal(
+      (await verify(server.port, owner, { ...good, Phone: block(Buffer.from([...Buffer.from("13800001234"), 5, 5, 5, 5, 5])) })).Result,
+      "0",
+      "the same construction with a real value works",
+    );
     // a data key that is not 32 bytes cannot be an AES-256 key
     const short = await kms(owner).GenerateDataKey({ KeyId, KeySpec: "AES_128" });
     assert.equal(await errorOf({ ...good, CiphertextBlob: short.CiphertextBlob }), "FailedOperation.DecryptSystemError");
@@ -208,8 +236,17 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
       const person = { ...ZHANG, [v.field]: v.plaintext };
       await server.addRecords([{ phone: person.Phone, name: person.Name, idcard: person.IdCard }]).catch(() => undefined);
       const plain = await verify(server.port, owner, person);
-      for (const [iv, ciphertext] of [[v.iv, v.ciphertextBase64], [v.alternativeIvBase64Form.iv, v.alternativeIvBase64Form.ciphertextBase64]]) {
-        const encrypted = await verify(server.port, owner, { ...person, [v.field]: ciphertext, CiphertextBlob, EncryptList: [v.field], Iv: iv });
+      for (const [iv, ciphertext] of [
+        [v.iv, v.ciphertextBase64],
+        [v.alternativeIvBase64Form.iv, v.alternativeIvBase64Form.ciphertextBase64],
+      ]) {
+        const encrypted = await verify(server.port, owner, {
+          ...person,
+          [v.field]: ciphertext,
+          CiphertextBlob,
+          EncryptList: [v.field],
+          Iv: iv,
+        });
         assert.equal(encrypted.Error, undefined, `${v.id}: ${JSON.stringify(encrypted.Error)}`);
         assert.deepEqual([encrypted.Result, encrypted.Isp], [plain.Result, plain.Isp], v.id);
       }
@@ -227,12 +264,29 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     assert.equal(created.code, 0, created.stderr);
     const { keyId } = JSON.parse(created.stdout);
     const res = await sanyao([
-      "verify", "--endpoint", `http://127.0.0.1:${server.port}`, "--phone", ZHANG.Phone, "--name", ZHANG.Name, "--idcard", ZHANG.IdCard,
-      "--encrypt", "--kms-key", keyId, "--secret-id", owner.secretId, "--secret-key", owner.secretKey,
+      "verify",
+      "--endpoint",
+      `http://127.0.0.1:${server.port}`,
+      "--phone",
+      ZHANG.Phone,
+      "--name",
+      ZHANG.Name,
+      "--idcard",
+      ZHANG.IdCard,
+      "--encrypt",
+      "--kms-key",
+      keyId,
+      "--secret-id",
+      owner.secretId,
+      "--secret-key",
+      owner.secretKey,
     ]);
     assert.equal(res.code, 0, res.stderr + res.stdout);
     assert.equal(JSON.parse(res.stdout).Result, "0");
-    const lastRequest = server.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "request").at(-1);
+    const lastRequest = server.logs
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === "request")
+      .at(-1);
     assert.equal(lastRequest.action, "PhoneVerification");
     assert.equal(server.logs.map((l) => JSON.parse(l)).filter((l) => l.action === "GenerateDataKey").length > 0, true);
   });
@@ -241,11 +295,20 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     const { KeyId } = await kms(owner).CreateKey({ Alias: "leak-check" });
     const dk = await kms(owner).GenerateDataKey({ KeyId, KeySpec: "AES_256" });
     const secretPerson = { Phone: "13700001357", Name: "欧阳修", IdCard: "370202198810093127" };
-    await verify(server.port, owner, encryptRequestFields(secretPerson, { plaintext: dk.Plaintext, ciphertextBlob: dk.CiphertextBlob }, ["IdCard", "Name", "Phone"]));
+    await verify(
+      server.port,
+      owner,
+      encryptRequestFields(secretPerson, { plaintext: dk.Plaintext, ciphertextBlob: dk.CiphertextBlob }, ["IdCard", "Name", "Phone"]),
+    );
     const material = (await server.installation.store.getKmsKey(owner.accountId, KeyId))!.material;
     const dek = Buffer.from(dk.Plaintext, "base64");
     const needles = [
-      dek, dek.toString("hex"), dk.Plaintext, material, material.toString("hex"), material.toString("base64"),
+      dek,
+      dek.toString("hex"),
+      dk.Plaintext,
+      material,
+      material.toString("hex"),
+      material.toString("base64"),
       ...Object.values(secretPerson),
     ].map((n) => (typeof n === "string" ? Buffer.from(n) : n));
     const stored = await server.storedData();

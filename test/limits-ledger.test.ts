@@ -13,7 +13,10 @@ const NOON = Date.UTC(2026, 10, 29, 4, 0, 0, 100);
 describeBackends("limits, account states and the ledger", (backend) => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ SANYAO_RATE_LIMIT: "20", SANYAO_DAILY_CAP: "0", SANYAO_PRICE_SIMPLE: "0.30", SANYAO_PRICE_DETAILED: "0.50" }, backend);
+    server = await startTestServer(
+      { SANYAO_RATE_LIMIT: "20", SANYAO_DAILY_CAP: "0", SANYAO_PRICE_SIMPLE: "0.30", SANYAO_PRICE_DETAILED: "0.50" },
+      backend,
+    );
     await server.addRecords([
       { phone: ZHANG.Phone, name: ZHANG.Name, idcard: ZHANG.IdCard },
       { phone: LI.Phone, name: LI.Name, idcard: LI.IdCard },
@@ -106,10 +109,7 @@ describeBackends("limits, account states and the ledger", (backend) => {
     await cli("accounts", "top-up", key.accountId, "2000");
     await becomes(undefined);
     const shown = await cli("accounts", "show", key.accountId);
-    assert.deepEqual(
-      [shown.activated, shown.identityVerified, shown.billing, shown.rateLimit, shown.dailyCap],
-      [true, true, "ok", 20, 0],
-    );
+    assert.deepEqual([shown.activated, shown.identityVerified, shown.billing, shown.rateLimit, shown.dailyCap], [true, true, "ok", 20, 0]);
   });
 
   it("the call that takes the balance below zero is served and charged; the next is refused", async () => {
@@ -157,7 +157,10 @@ describeBackends("limits, account states and the ledger", (backend) => {
         }
       }),
     );
-    assert.equal(Object.values(results).reduce((a, b) => a + b), 600);
+    assert.equal(
+      Object.values(results).reduce((a, b) => a + b),
+      600,
+    );
     assert.equal(charged, 400);
     const usage = await cli("usage", "--account", key.accountId);
     assert.equal(usage.totals.charged, charged);
@@ -173,8 +176,11 @@ describeBackends("limits, account states and the ledger", (backend) => {
     const day1 = Date.UTC(2026, 10, 27, 2, 0, 0); // 2026-11-27 10:00 China time
     const day2 = Date.UTC(2026, 10, 28, 17, 0, 0); // 2026-11-29 01:00 China time
     for (const [now, params] of [
-      [day1, ZHANG], [day1, { ...ZHANG, Name: "李四", VerifyMode: "1" }], [day1, { ...ZHANG, Phone: "13900009999" }],
-      [day2, ZHANG], [day2, ZHANG],
+      [day1, ZHANG],
+      [day1, { ...ZHANG, Name: "李四", VerifyMode: "1" }],
+      [day1, { ...ZHANG, Phone: "13900009999" }],
+      [day2, ZHANG],
+      [day2, ZHANG],
     ] as Array<[number, Record<string, string>]>) {
       server.setNow(now);
       await at(key, params, now);

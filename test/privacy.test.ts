@@ -43,13 +43,19 @@ describeBackends("no personal data at rest or in logs", (backend) => {
 
   it("the suite really made its calls and logged them", () => {
     assert.ok(server.logs.length >= PEOPLE.length * 2 + PROBES.length + 1);
-    assert.ok(server.logs.some((l) => l.includes("138****1234")), "masked phones are logged");
+    assert.ok(
+      server.logs.some((l) => l.includes("138****1234")),
+      "masked phones are logged",
+    );
   });
 
   const raw = [
     ...PEOPLE.flatMap((p) => [p.phone, p.name, p.idcard]),
     ...PROBES.flatMap((p) => [p.Phone, p.Name, p.IdCard]),
-    "司马光", "13600001111", "420102198506124573", "别人",
+    "司马光",
+    "13600001111",
+    "420102198506124573",
+    "别人",
   ];
 
   it("none of the raw values is anywhere in the store (data directory files, or every PostgreSQL row)", async () => {

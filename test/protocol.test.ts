@@ -34,16 +34,24 @@ describeBackends("API 3.0 protocol", (backend) => {
   });
 
   it("unknown, disabled and malformed keys", async () => {
-    assert.equal(await errorCode(callTc3(server.port, { secretId: "AKIDnobodyHasThisKey0000000000000000", secretKey: "x".repeat(32) }, ZHANG)), "AuthFailure.SecretIdNotFound");
+    assert.equal(
+      await errorCode(callTc3(server.port, { secretId: "AKIDnobodyHasThisKey0000000000000000", secretKey: "x".repeat(32) }, ZHANG)),
+      "AuthFailure.SecretIdNotFound",
+    );
     const other = await server.addAccount("disabled");
     assert.equal((await callTc3(server.port, other, ZHANG)).json.Response.Error?.Code, undefined);
     await server.installation.store.disableKey(other.secretId);
     await within(1000, async () => (await errorCode(callTc3(server.port, other, ZHANG))) === "AuthFailure.SecretIdNotFound");
     const res = await callTc3(server.port, key, ZHANG, {
-      extraHeaders: { Authorization: "TC3-HMAC-SHA256 Credential=/2025-01-01/faceid/tc3_request, SignedHeaders=content-type;host, Signature=" + "0".repeat(64) },
+      extraHeaders: {
+        Authorization: `TC3-HMAC-SHA256 Credential=/2025-01-01/faceid/tc3_request, SignedHeaders=content-type;host, Signature=${"0".repeat(64)}`,
+      },
     });
     assert.equal(res.json.Response.Error?.Code, "AuthFailure.InvalidSecretId");
-    assert.equal(await errorCode(callTc3(server.port, key, ZHANG, { extraHeaders: { Authorization: "SKIP" } })), "AuthFailure.InvalidAuthorization");
+    assert.equal(
+      await errorCode(callTc3(server.port, key, ZHANG, { extraHeaders: { Authorization: "SKIP" } })),
+      "AuthFailure.InvalidAuthorization",
+    );
   });
 
   it("timestamps: 300 s either way is accepted, 301 s is expired, garbage is refused", async () => {
@@ -76,10 +84,14 @@ describeBackends("API 3.0 protocol", (backend) => {
       method: "POST",
       target: "/",
       headers: { Host: "127.0.0.1", "Content-Type": "application/x-www-form-urlencoded" },
-      body: "a=" + "b".repeat(LIMITS.v1BodyBytes),
+      body: `a=${"b".repeat(LIMITS.v1BodyBytes)}`,
     });
     assert.equal(form.json.Response.Error?.Code, "RequestSizeLimitExceeded");
-    const longGet = await rawRequest(server.port, { method: "GET", target: "/?Pad=" + "x".repeat(LIMITS.getHeaderBytes), headers: { Host: "127.0.0.1" } });
+    const longGet = await rawRequest(server.port, {
+      method: "GET",
+      target: `/?Pad=${"x".repeat(LIMITS.getHeaderBytes)}`,
+      headers: { Host: "127.0.0.1" },
+    });
     assert.equal(longGet.json.Response.Error?.Code, "RequestSizeLimitExceeded");
   });
 
@@ -88,20 +100,37 @@ describeBackends("API 3.0 protocol", (backend) => {
     assert.equal(put.status, 200);
     assert.equal(put.json.Response.Error?.Code, "UnsupportedProtocol");
     for (const contentType of ["multipart/form-data; boundary=x", "application/octet-stream; charset=utf-8", "text/plain"]) {
-      const res = await rawRequest(server.port, { method: "POST", target: "/", headers: { Host: "127.0.0.1", "Content-Type": contentType }, body: "--x--" });
+      const res = await rawRequest(server.port, {
+        method: "POST",
+        target: "/",
+        headers: { Host: "127.0.0.1", "Content-Type": contentType },
+        body: "--x--",
+      });
       assert.equal(res.json.Response.Error?.Code, "UnsupportedOperation", contentType);
     }
     // unsigned JSON cannot be v1
-    const unsigned = await rawRequest(server.port, { method: "POST", target: "/", headers: { Host: "127.0.0.1", "Content-Type": "application/json" }, body: "{}" });
+    const unsigned = await rawRequest(server.port, {
+      method: "POST",
+      target: "/",
+      headers: { Host: "127.0.0.1", "Content-Type": "application/json" },
+      body: "{}",
+    });
     assert.equal(unsigned.json.Response.Error?.Code, "AuthFailure.InvalidAuthorization");
-    const v1Missing = await rawRequest(server.port, { method: "GET", target: "/?Action=PhoneVerification", headers: { Host: "127.0.0.1" } });
+    const v1Missing = await rawRequest(server.port, {
+      method: "GET",
+      target: "/?Action=PhoneVerification",
+      headers: { Host: "127.0.0.1" },
+    });
     assert.equal(v1Missing.json.Response.Error?.Code, "MissingParameter");
   });
 
   it("routing: unknown version, action and product", async () => {
     assert.equal(await errorCode(callTc3(server.port, key, ZHANG, { version: "2099-01-01" })), "NoSuchVersion");
     assert.equal(await errorCode(callTc3(server.port, key, ZHANG, { action: "PhoneVerify" })), "InvalidAction");
-    assert.equal(await errorCode(callTc3(server.port, key, ZHANG, { action: "Nothing", version: "2000-01-01", service: "nothing" })), "NoSuchProduct");
+    assert.equal(
+      await errorCode(callTc3(server.port, key, ZHANG, { action: "Nothing", version: "2000-01-01", service: "nothing" })),
+      "NoSuchProduct",
+    );
     // the scope names a product we serve: routed there even though Host is an IP
     assert.equal((await callTc3(server.port, key, ZHANG, { service: "127" })).json.Response.Result, "0");
   });
@@ -114,9 +143,14 @@ describeBackends("API 3.0 protocol", (backend) => {
     assert.equal(zh.json.Response.Error?.Message, "签名错误。");
     const en = await callTc3(server.port, bad, ZHANG, { language: "en-US" });
     assert.equal(en.json.Response.Error?.Message, "The signature does not match the request.");
-    assert.equal(await errorCode(callTc3(server.port, key, ZHANG, { extraHeaders: { "X-TC-Language": "fr-FR" } })), "InvalidParameterValue");
+    assert.equal(
+      await errorCode(callTc3(server.port, key, ZHANG, { extraHeaders: { "X-TC-Language": "fr-FR" } })),
+      "InvalidParameterValue",
+    );
     // the literal strings some SDKs send for unset values are absent, not invalid
-    const literal = await callTc3(server.port, key, ZHANG, { extraHeaders: { "X-TC-Language": "", "X-TC-Region": "null", "X-TC-Token": "undefined" } });
+    const literal = await callTc3(server.port, key, ZHANG, {
+      extraHeaders: { "X-TC-Language": "", "X-TC-Region": "null", "X-TC-Token": "undefined" },
+    });
     assert.equal(literal.json.Response.Result, "0");
   });
 

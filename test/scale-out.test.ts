@@ -110,7 +110,9 @@ describe("three instances on PostgreSQL + Redis", { skip }, () => {
     assert.equal(usage.totals.charged - usageBefore.totals.charged, charged);
     assert.equal(fen(before.balance) - fen(afterShow.balance), fen(usage.totals.amount) - fen(usageBefore.totals.amount));
     assert.equal(fen(before.balance) - fen(afterShow.balance), 150 * 30 + 150 * 50);
-    t.diagnostic(`charged answers ${charged}, ledger rows ${usage.totals.charged - usageBefore.totals.charged}, balance change ${(fen(before.balance) - fen(afterShow.balance)) / 100}`);
+    t.diagnostic(
+      `charged answers ${charged}, ledger rows ${usage.totals.charged - usageBefore.totals.charged}, balance change ${(fen(before.balance) - fen(afterShow.balance)) / 100}`,
+    );
   });
 });
 
@@ -161,7 +163,10 @@ describe("engines going away and coming back", { skip }, () => {
     return seen;
   }
 
-  for (const [name, proxy] of [["Redis", redis], ["PostgreSQL", pg]] as const) {
+  for (const [name, proxy] of [
+    ["Redis", redis],
+    ["PostgreSQL", pg],
+  ] as const) {
     it(`${name} stopped during load: -11 and an unready probe, no crash; back: traffic and readiness recover`, async (t) => {
       assert.deepEqual(await load(20), { "-9": 20 });
       assert.equal((await get(server.port, "/readyz")).status, 200);
@@ -186,7 +191,10 @@ describe("engines going away and coming back", { skip }, () => {
     });
   }
 
-  for (const [name, proxy, budgetMs] of [["Redis", redis, 2500], ["PostgreSQL", pg, 6500]] as const) {
+  for (const [name, proxy, budgetMs] of [
+    ["Redis", redis, 2500],
+    ["PostgreSQL", pg, 6500],
+  ] as const) {
     it(`${name} hanging (accepting, never answering): answers come within the time budget, then recover`, async (t) => {
       assert.deepEqual(await load(5), { "-9": 5 });
       proxy.blackhole();
@@ -212,7 +220,7 @@ describe("engines going away and coming back", { skip }, () => {
     const before = count("-9");
     await load(7);
     const after = (await get(server.port, "/metrics")).text;
-    const now = Number(new RegExp(`sanyao_requests_total\\{action="PhoneVerification",code="-9"\\} (\\d+)`).exec(after)?.[1] ?? 0);
+    const now = Number(/sanyao_requests_total\{action="PhoneVerification",code="-9"\} (\d+)/.exec(after)?.[1] ?? 0);
     assert.equal(now - before, 7);
     assert.match(after, /sanyao_request_duration_seconds_bucket/);
     assert.match(after, /sanyao_source_errors_total \d+/);

@@ -17,11 +17,13 @@ const MiB = 1024 * 1024;
 
 function get(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port, path }, (res) => {
-      let text = "";
-      res.on("data", (c) => (text += c));
-      res.on("end", () => resolve(text));
-    }).on("error", reject);
+    http
+      .get({ host: "127.0.0.1", port, path }, (res) => {
+        let text = "";
+        res.on("data", (c) => (text += c));
+        res.on("end", () => resolve(text));
+      })
+      .on("error", reject);
   });
 }
 
@@ -30,8 +32,13 @@ const seriesCount = (metrics: string) => metrics.split("\n").filter((l) => l !==
 /** Headers of a TC3 call that authenticates up to its signature, for a body that is never sent in full. */
 function tc3Headers(port: number, key: { secretId: string; secretKey: string }, contentLength: number): Record<string, string> {
   const headers = signTc3({
-    ...key, service: "faceid", host: `127.0.0.1:${port}`, action: "PhoneVerification", version: "2018-03-01",
-    timestamp: Math.floor(Date.now() / 1000), body: "{}",
+    ...key,
+    service: "faceid",
+    host: `127.0.0.1:${port}`,
+    action: "PhoneVerification",
+    version: "2018-03-01",
+    timestamp: Math.floor(Date.now() / 1000),
+    body: "{}",
   });
   return { ...headers, "Content-Length": String(contentLength) };
 }
@@ -41,11 +48,21 @@ function headThenWait(port: number, headers: Record<string, string>, ms: number)
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
     let answer = "";
-    const timer = setTimeout(() => (socket.destroy(), resolve({ answer, closed: false })), ms);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ answer, closed: false });
+    }, ms);
     socket.on("data", (c) => (answer += c));
     socket.on("error", () => undefined);
-    socket.on("close", () => (clearTimeout(timer), resolve({ answer, closed: true })));
-    socket.write(`POST / HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve({ answer, closed: true });
+    });
+    socket.write(
+      `POST / HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("\r\n")}\r\n\r\n`,
+    );
   });
 }
 
@@ -64,8 +81,18 @@ describe("transport limits", () => {
     const post = (action: string) =>
       new Promise<void>((resolve, reject) => {
         const req = http.request(
-          { host: "127.0.0.1", port: server.port, method: "POST", path: "/", agent, headers: { "Content-Type": "application/x-www-form-urlencoded" } },
-          (res) => (res.resume(), res.on("end", () => resolve())),
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            method: "POST",
+            path: "/",
+            agent,
+            headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve());
+          },
         );
         req.on("error", reject);
         req.end(`Action=${action}&Version=2018-03-01`);
@@ -79,7 +106,9 @@ describe("transport limits", () => {
     agent.destroy();
     const after = await get(server.port, "/metrics");
     const rss = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
-    process.stdout.write(`# /metrics ${Buffer.byteLength(after)} bytes, ${seriesCount(after)} series (before: ${seriesCount(before)}); test process RSS ${rss} MiB\n`);
+    process.stdout.write(
+      `# /metrics ${Buffer.byteLength(after)} bytes, ${seriesCount(after)} series (before: ${seriesCount(before)}); test process RSS ${rss} MiB\n`,
+    );
     assert.ok(Buffer.byteLength(after) < 100 * 1024, `/metrics is ${Buffer.byteLength(after)} bytes`);
     assert.equal(seriesCount(after), seriesCount(before));
     assert.doesNotMatch(after, /Zz\d/);
@@ -111,10 +140,13 @@ describe("transport limits", () => {
     const capped = await startTestServer({ SANYAO_MAX_CONNECTIONS: "3" });
     try {
       const idle = await Promise.all(
-        [0, 1, 2].map(() => new Promise<net.Socket>((resolve) => {
-          const s = net.connect(capped.port, "127.0.0.1", () => resolve(s));
-          s.on("error", () => undefined);
-        })),
+        [0, 1, 2].map(
+          () =>
+            new Promise<net.Socket>((resolve) => {
+              const s = net.connect(capped.port, "127.0.0.1", () => resolve(s));
+              s.on("error", () => undefined);
+            }),
+        ),
       );
       await new Promise((r) => setTimeout(r, 100));
       await assert.rejects(rawRequest(capped.port, { method: "GET", target: "/?Action=x", headers: { Host: "127.0.0.1" } }));
@@ -161,7 +193,11 @@ describe("bytes in flight", () => {
           else outcomes.cut++;
           resolve();
         });
-        socket.write(`POST / HTTP/1.1\r\n${Object.entries(tc3Headers(served.port, key, 10 * MiB)).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
+        socket.write(
+          `POST / HTTP/1.1\r\n${Object.entries(tc3Headers(served.port, key, 10 * MiB))
+            .map(([k, v]) => `${k}: ${v}`)
+            .join("\r\n")}\r\n\r\n`,
+        );
         const timer = setInterval(() => {
           if (socket.destroyed) return clearInterval(timer);
           socket.write(chunk);

@@ -36,7 +36,7 @@ describeBackends("official SDK signature vectors", (backend) => {
       // We do not accept UNSIGNED-PAYLOAD (an unsigned body could be swapped in transit); the vectors README
       // says such a server expects SignatureFailure for these.
       const expectedValid = v.expected.valid && v.optionalFeature !== "unsigned-payload";
-      it(`${v.id} → ${expectedValid ? "authenticates" : v.expected.errorCode ?? "AuthFailure.SignatureFailure"}`, async () => {
+      it(`${v.id} → ${expectedValid ? "authenticates" : (v.expected.errorCode ?? "AuthFailure.SignatureFailure")}`, async () => {
         server.setNow(v.serverTime * 1000);
         const res = await rawRequest(server.port, {
           method: v.request.method,

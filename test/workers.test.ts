@@ -30,7 +30,14 @@ describe("serve --workers 2", () => {
       assert.equal(res.json.Response.Result, "-9");
       await new Promise((r) => setTimeout(r, 60)); // under the 20-per-second limit
     }
-    const workers = new Set(server.stdout().split("\n").filter(Boolean).map((l) => JSON.parse(l).pid).filter(Boolean));
+    const workers = new Set(
+      server
+        .stdout()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).pid)
+        .filter(Boolean),
+    );
     assert.equal(workers.size, 2, "both workers served requests");
   });
 
@@ -39,7 +46,11 @@ describe("serve --workers 2", () => {
     for (let attempt = 0; attempt < 3; attempt++) {
       await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
       const startSecond = Math.floor(Date.now() / 1000);
-      const answers = await Promise.all(Array.from({ length: 100 }, () => callTc3(server.port, key, { ...ZHANG, Phone: "13900009999" }, { extraHeaders: { Connection: "close" } })));
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          callTc3(server.port, key, { ...ZHANG, Phone: "13900009999" }, { extraHeaders: { Connection: "close" } }),
+        ),
+      );
       if (Math.floor(Date.now() / 1000) !== startSecond) continue; // the burst straddled a second: try again
       const admitted = answers.filter((r) => r.json.Response.Result === "-9").length;
       const refused = answers.filter((r) => r.json.Response.Error?.Code === "RequestLimitExceeded").length;
@@ -57,7 +68,8 @@ describe("serve --workers 2", () => {
     await Promise.all(
       Array.from({ length: 30 }, async (_, client) => {
         for (let i = 0; i < 6; i++) {
-          const params = (client + i) % 3 === 0 ? { ...ZHANG, Phone: "13900009999" } : (client + i) % 3 === 1 ? ZHANG : { ...ZHANG, Name: "李四" };
+          const params =
+            (client + i) % 3 === 0 ? { ...ZHANG, Phone: "13900009999" } : (client + i) % 3 === 1 ? ZHANG : { ...ZHANG, Name: "李四" };
           const res = await callTc3(server.port, key, params, { extraHeaders: { Connection: "close" } });
           if (res.headers["x-sanyao-billable"] === "1") charged++;
         }
@@ -81,11 +93,16 @@ describe("serve --workers: failures", () => {
     const started = Date.now();
     try {
       const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [BIN, "serve", "--data", tempDir(), "--workers", "2", "--port", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn(process.execPath, [BIN, "serve", "--data", tempDir(), "--workers", "2", "--port", String(port)], {
+          stdio: ["ignore", "ignore", "pipe"],
+        });
         let stderr = "";
         child.stderr!.on("data", (c) => (stderr += c));
         const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-        child.on("exit", (code) => (clearTimeout(timer), resolve({ code, stderr })));
+        child.on("exit", (code) => {
+          clearTimeout(timer);
+          resolve({ code, stderr });
+        });
       });
       const took = Date.now() - started;
       assert.equal(result.code, 1);
@@ -106,7 +123,7 @@ describe("serve --workers: failures", () => {
       assert.equal((await callTc3(server.port, key, ZHANG)).json.Response.Result, "0");
       process.kill(server.child.pid!, "SIGSTOP");
       const started = Date.now();
-      let res;
+      let res: Awaited<ReturnType<typeof callTc3>>;
       try {
         const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 5 s")), 5000).unref());
         res = await Promise.race([callTc3(server.port, key, ZHANG), hang]);

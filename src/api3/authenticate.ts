@@ -68,21 +68,15 @@ function safeEqualHex(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-const AUTHORIZATION =
-  /^TC3-HMAC-SHA256\s+Credential=([^,\s]*)\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-fA-F]{64})\s*$/;
+const AUTHORIZATION = /^TC3-HMAC-SHA256\s+Credential=([^,\s]*)\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-fA-F]{64})\s*$/;
 
 /**
  * The header half of TC3 (§3.2 steps up to the key lookup): a malformed Authorization, an expired timestamp and
  * an unknown key are refused here, before a byte of the body is read. The signature itself needs the body.
  */
-export async function beginTc3(
-  req: RequestHead,
-  authorization: string,
-  nowSeconds: number,
-  keys: KeyResolver,
-): Promise<Tc3SignatureCheck> {
+export async function beginTc3(req: RequestHead, authorization: string, nowSeconds: number, keys: KeyResolver): Promise<Tc3SignatureCheck> {
   const m = AUTHORIZATION.exec(authorization.trim());
-  const scope = m?.[1]!.split("/");
+  const scope = m?.[1]?.split("/");
   if (!m || !scope || scope.length !== 4 || scope[3] !== "tc3_request") {
     throw new ApiError("AuthFailure.InvalidAuthorization");
   }

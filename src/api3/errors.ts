@@ -4,10 +4,16 @@
  * envelope and the tests read the same table. Messages never contain request values.
  */
 export const ERRORS = {
-  "AuthFailure.InvalidAuthorization": ["The Authorization header is malformed or not in TC3-HMAC-SHA256 form.", "请求头部的 Authorization 不符合腾讯云标准。"],
+  "AuthFailure.InvalidAuthorization": [
+    "The Authorization header is malformed or not in TC3-HMAC-SHA256 form.",
+    "请求头部的 Authorization 不符合腾讯云标准。",
+  ],
   "AuthFailure.InvalidSecretId": ["The SecretId is not a valid API key identifier.", "密钥非法（不是云 API 密钥类型）。"],
   "AuthFailure.SecretIdNotFound": ["The SecretId does not exist or has been disabled.", "密钥不存在或已被禁用。"],
-  "AuthFailure.SignatureExpire": ["The request timestamp is more than five minutes away from server time.", "签名过期，Timestamp 与服务器时间相差超过五分钟。"],
+  "AuthFailure.SignatureExpire": [
+    "The request timestamp is more than five minutes away from server time.",
+    "签名过期，Timestamp 与服务器时间相差超过五分钟。",
+  ],
   "AuthFailure.SignatureFailure": ["The signature does not match the request.", "签名错误。"],
   "AuthFailure.TokenFailure": ["The session token is missing or invalid.", "token 错误。"],
   "FailedOperation.DecryptError": ["The ciphertext could not be decrypted with this key and context.", "解密失败。"],
@@ -20,7 +26,10 @@ export const ERRORS = {
   "InvalidParameter.UnsupportEncryptField": ["EncryptList names a field that cannot be encrypted.", "不支持的加密字段。"],
   InvalidParameterValue: ["A parameter value is not allowed.", "参数取值错误。"],
   "InvalidParameterValue.AliasAlreadyExists": ["The alias is already used in this region.", "别名已经存在。"],
-  "InvalidParameterValue.InvalidAlias": ["The alias must be 1 to 60 letters, digits, '-' or '_', starting with a letter or digit.", "别名格式错误。"],
+  "InvalidParameterValue.InvalidAlias": [
+    "The alias must be 1 to 60 letters, digits, '-' or '_', starting with a letter or digit.",
+    "别名格式错误。",
+  ],
   "InvalidParameterValue.InvalidCiphertext": ["The CiphertextBlob is malformed.", "密文格式错误。"],
   "InvalidParameterValue.InvalidKeyId": ["The KeyId is malformed.", "KeyId 不合法。"],
   "InvalidParameterValue.InvalidKeyUsage": ["The KeyUsage is not supported.", "KeyUsage 参数错误。"],

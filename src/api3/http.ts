@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { AuditEntry } from "../store/contract";
-import { BodyBudget, RequestBody } from "./body";
+import { type BodyBudget, RequestBody } from "./body";
 import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "./pipeline";
 
 export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3BodyBytes: 10 * 1024 * 1024 };
@@ -48,8 +48,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
 
   /** Probes and metrics live beside the API's only path, "/": GET /healthz, /readyz, /metrics. */
   async function operations(req: IncomingMessage, res: ServerResponse, path: string) {
-    const json = (status: number, body: unknown) =>
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (req.method === "GET" && path === "/healthz") return json(200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {
       const readiness = await deps.readiness();
@@ -71,11 +70,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     if ((req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) || (req.method === "POST" && body.declared > limit)) {
       outcome = errorOutcome("RequestSizeLimitExceeded", deps.defaultLanguage);
     } else {
-      outcome = await handleCall(
-        { method: req.method ?? "", path, rawQuery, headers: req.headers },
-        () => body.read(limit),
-        deps,
-      );
+      outcome = await handleCall({ method: req.method ?? "", path, rawQuery, headers: req.headers }, () => body.read(limit), deps);
     }
 
     const payload = JSON.stringify(outcome.envelope);
@@ -91,7 +86,13 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     res.writeHead(200, headers).end(payload);
 
     const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
-    deps.metrics.observe({ action: outcome.action, code: outcome.code, billable: outcome.billable, mode: outcome.mode, seconds: latencyUs / 1e6 });
+    deps.metrics.observe({
+      action: outcome.action,
+      code: outcome.code,
+      billable: outcome.billable,
+      mode: outcome.mode,
+      seconds: latencyUs / 1e6,
+    });
     deps.logger.info(
       {
         requestId: outcome.requestId,

@@ -17,8 +17,17 @@ export interface ParamValues {
 
 /** Parameters that carry the protocol, never the business (§2.1); stripped from v1 and TC3 GET parameters. */
 export const COMMON_PARAMS = new Set([
-  "Action", "Version", "Region", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Token",
-  "Language", "RequestClient",
+  "Action",
+  "Version",
+  "Region",
+  "Timestamp",
+  "Nonce",
+  "SecretId",
+  "Signature",
+  "SignatureMethod",
+  "Token",
+  "Language",
+  "RequestClient",
 ]);
 
 /** Echo a parameter name only when it looks like one: an unknown "name" could be anything a caller typed. */
@@ -70,7 +79,8 @@ function validateValue(spec: ParamSpec, value: unknown, flat: boolean, name: str
       break;
     case "Integer":
       if (!flat && typeof value === "number" && Number.isSafeInteger(value)) return value;
-      if (flat && typeof value === "string" && /^-?(0|[1-9]\d{0,15})$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+      if (flat && typeof value === "string" && /^-?(0|[1-9]\d{0,15})$/.test(value) && Number.isSafeInteger(Number(value)))
+        return Number(value);
       break;
     case "Boolean":
       if (!flat && typeof value === "boolean") return value;
@@ -113,7 +123,11 @@ function unflatten(node: FlatNode, spec: ParamSpec | undefined, name: string): u
     for (let i = 0; i < node.children.size; i++) {
       const child = node.children.get(String(i));
       if (!child) throw new ApiError("InvalidParameter", `${shown(name)} must be indexed 0, 1, 2, … without gaps.`);
-      items.push(spec.type === "ObjectArray" ? unflattenObject(child, spec.fields, `${name}.${i}`) : unflatten(child, { type: "String" }, `${name}.${i}`));
+      items.push(
+        spec.type === "ObjectArray"
+          ? unflattenObject(child, spec.fields, `${name}.${i}`)
+          : unflatten(child, { type: "String" }, `${name}.${i}`),
+      );
     }
     return items;
   }
@@ -135,7 +149,10 @@ export function validateFlatParams(schema: ParamSchema, flat: ReadonlyMap<string
     let node = root;
     for (const segment of key.split(".")) {
       let child = node.children.get(segment);
-      if (!child) node.children.set(segment, (child = { children: new Map() }));
+      if (!child) {
+        child = { children: new Map() };
+        node.children.set(segment, child);
+      }
       node = child;
     }
     node.value = value;

@@ -122,7 +122,8 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     } else {
       // Without Authorization the call must be v1, which only exists for form POST and GET (§2).
       if (style === "json") throw new ApiError("AuthFailure.InvalidAuthorization", "JSON requests must be signed with TC3-HMAC-SHA256.");
-      if (style === "unsupported-body") throw new ApiError("UnsupportedOperation", "Use application/json (TC3) or application/x-www-form-urlencoded.");
+      if (style === "unsupported-body")
+        throw new ApiError("UnsupportedOperation", "Use application/json (TC3) or application/x-www-form-urlencoded.");
       flat = style === "query" ? decodeForm(req.rawQuery) : decodeForm(decodeUtf8(await readBody()));
       requestedLanguage = languageOf(flat.get("Language"));
       if (requestedLanguage && requestedLanguage !== "invalid") language = requestedLanguage;

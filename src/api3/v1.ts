@@ -14,5 +14,7 @@ export function v1StringToSign(method: string, host: string, path: string, param
 }
 
 export function v1Signature(algorithm: V1Algorithm, secretKey: string, toSign: string): Buffer {
-  return createHmac(algorithm === "HmacSHA256" ? "sha256" : "sha1", secretKey).update(toSign, "utf8").digest();
+  return createHmac(algorithm === "HmacSHA256" ? "sha256" : "sha1", secretKey)
+    .update(toSign, "utf8")
+    .digest();
 }

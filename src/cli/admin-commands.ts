@@ -22,7 +22,8 @@ export function addAdminCommands(program: Command): void {
       try {
         createSecretFile(opts.out);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new UsageError(`${opts.out} exists already; a secret is never overwritten.`);
+        if ((err as NodeJS.ErrnoException).code === "EEXIST")
+          throw new UsageError(`${opts.out} exists already; a secret is never overwritten.`);
         throw err;
       }
       process.stdout.write(`Wrote a new installation secret to ${opts.out}. Give it to every instance as SANYAO_SECRET_FILE.\n`);
@@ -70,12 +71,20 @@ export function addAdminCommands(program: Command): void {
     .option("--billing <status>", "ok, or abnormal (UnauthorizedOperation.ChargeStatusException)", billing)
     .option("--rate-limit <n>", "admitted requests per second and action", count(1))
     .option("--daily-cap <n>", "attempts a China-time day for one number or identity number (0 = unlimited)", count(0))
-    .option("--kms-authorized <bool>", "the service may use the account's KMS keys to decrypt fields (false: FailedOperation.StsUnAuthErrError)", bool)
+    .option(
+      "--kms-authorized <bool>",
+      "the service may use the account's KMS keys to decrypt fields (false: FailedOperation.StsUnAuthErrError)",
+      bool,
+    )
     .action(
       (
         id: string,
         opts: DataOption & {
-          activated?: boolean; identityVerified?: boolean; billing?: BillingStatus; rateLimit?: number; dailyCap?: number;
+          activated?: boolean;
+          identityVerified?: boolean;
+          billing?: BillingStatus;
+          rateLimit?: number;
+          dailyCap?: number;
           kmsAuthorized?: boolean;
         },
       ) =>
@@ -119,15 +128,19 @@ export function addAdminCommands(program: Command): void {
     .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
         const rows = await store.usage({ accountId: opts.account, from: opts.from, to: opts.to });
-        const totals = rows.reduce(
-          (t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }),
-          { calls: 0, charged: 0, amount: 0 },
-        );
+        const totals = rows.reduce((t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }), {
+          calls: 0,
+          charged: 0,
+          amount: 0,
+        });
         const shown = rows.map((r) => ({ ...r, amount: formatAmount(r.amount) }));
         if (opts.json) return printJson({ rows: shown, totals: { ...totals, amount: formatAmount(totals.amount) } });
         if (opts.csv) {
-          const lines = ["accountId,day,mode,calls,charged,amount", ...shown.map((r) => [r.accountId, r.day, r.mode, r.calls, r.charged, r.amount].join(","))];
-          process.stdout.write(lines.join("\n") + "\n");
+          const lines = [
+            "accountId,day,mode,calls,charged,amount",
+            ...shown.map((r) => [r.accountId, r.day, r.mode, r.calls, r.charged, r.amount].join(",")),
+          ];
+          process.stdout.write(`${lines.join("\n")}\n`);
           return;
         }
         printTable(shown as unknown as Array<Record<string, unknown>>, ["accountId", "day", "mode", "calls", "charged", "amount"]);
@@ -150,7 +163,8 @@ export function addAdminCommands(program: Command): void {
         const given = opts.secretId ? { secretId: opts.secretId, secretKey: opts.secretKey! } : undefined;
         const key = await store.createKey(opts.account, given);
         if (opts.json) printJson(key);
-        else process.stdout.write(`SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
+        else
+          process.stdout.write(`SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
       }),
     );
   storageOptions(keys.command("list"))

@@ -118,12 +118,23 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   }
   let header: string[] = [];
   const summary: BatchSummary = {
-    rows: 0, sentThisRun: 0, skippedAlreadyAnswered: 0, byResult: {}, answered: 0, charged: 0, malformed: [], interrupted: [], completed: false, dryRun: o.dryRun, out: o.out,
+    rows: 0,
+    sentThisRun: 0,
+    skippedAlreadyAnswered: 0,
+    byResult: {},
+    answered: 0,
+    charged: 0,
+    malformed: [],
+    interrupted: [],
+    completed: false,
+    dryRun: o.dryRun,
+    out: o.out,
   };
   const checkHeader = (names: string[]) => {
     header = names;
     const missing = Object.values(o.columns).filter((c) => !names.includes(c));
-    if (missing.length > 0) throw new UsageError(`The input has no column ${missing.join(", ")} (header: ${names.join(",")}); see --phone-column and friends.`);
+    if (missing.length > 0)
+      throw new UsageError(`The input has no column ${missing.join(", ")} (header: ${names.join(",")}); see --phone-column and friends.`);
   };
 
   if (o.dryRun) return dryRun(o, checkHeader, summary);
@@ -131,10 +142,14 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const journalFile = `${o.out}.journal`;
   const { answers, inFlight } = readJournal(journalFile);
   const journal = fs.openSync(journalFile, "a");
-  const write = (entry: JournalEntry) => fs.writeSync(journal, JSON.stringify(entry) + "\n");
+  const write = (entry: JournalEntry) => fs.writeSync(journal, `${JSON.stringify(entry)}\n`);
 
   const client = new FaceIdClient({
-    credential: o.credential, endpoint: o.endpoint, language: o.language, pace: o.rate, retry: { attempts: 3 },
+    credential: o.credential,
+    endpoint: o.endpoint,
+    language: o.language,
+    pace: o.rate,
+    retry: { attempts: 3 },
   });
   let dataKey: DataKey | undefined;
   if (o.encrypt) {
@@ -157,7 +172,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const inFlightNow = new Set<Promise<void>>();
   const send = async (row: Row) => {
     let request: PhoneVerificationRequest = {
-      Phone: row.fields[o.columns.phone]!, Name: row.fields[o.columns.name]!, IdCard: row.fields[o.columns.idcard]!,
+      Phone: row.fields[o.columns.phone]!,
+      Name: row.fields[o.columns.name]!,
+      IdCard: row.fields[o.columns.idcard]!,
     };
     if (o.detailed) request.VerifyMode = "1";
     if (dataKey && o.encrypt) request = encryptRequestFields(request, dataKey, o.encrypt.fields);
@@ -168,8 +185,13 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     try {
       const r = await client.phoneVerification(request);
       answer = {
-        result: r.Result, description: r.Description, isp: r.Isp, result_detail: r.ResultDetail ?? "", request_id: r.RequestId,
-        charged: PHONE_VERIFICATION_RESULTS[r.Result]?.charged ? "1" : "0", error_code: "",
+        result: r.Result,
+        description: r.Description,
+        isp: r.Isp,
+        result_detail: r.ResultDetail ?? "",
+        request_id: r.RequestId,
+        charged: PHONE_VERIFICATION_RESULTS[r.Result]?.charged ? "1" : "0",
+        error_code: "",
       };
     } catch (err) {
       if (!(err instanceof TencentCloudError || err instanceof ClientNetworkError)) throw err;
@@ -180,7 +202,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         // An error envelope is never charged, nor is a request that never left: the row stays open for a rerun.
         final = false;
         const code = err instanceof TencentCloudError ? err.code : "NetworkError";
-        answer = { result: "", description: err.message, isp: "", result_detail: "", request_id: err instanceof TencentCloudError ? err.requestId : "", charged: "0", error_code: code };
+        answer = {
+          result: "",
+          description: err.message,
+          isp: "",
+          result_detail: "",
+          request_id: err instanceof TencentCloudError ? err.requestId : "",
+          charged: "0",
+          error_code: code,
+        };
         if (/^(AuthFailure|UnauthorizedOperation)\./.test(code) && !fatal) {
           fatal = new Error(`${code}: ${err.message} — stopping; nothing more is sent. Fix it and rerun the same command.`);
           stopping = true;
@@ -260,7 +290,7 @@ async function writeOutput(o: BatchOptions, header: string[], answers: Map<numbe
     const fields = "error" in row ? header.map(() => "") : header.map((h) => row.fields[h] ?? "");
     const extra = answer
       ? ANSWER_COLUMNS.map((c) => answer[c])
-      : ["", "error" in row ? row.error : malformedReason(row, o.columns) ?? "", "", "", "", "0", "MalformedRow"];
+      : ["", "error" in row ? row.error : (malformedReason(row, o.columns) ?? ""), "", "", "", "0", "MalformedRow"];
     fs.writeSync(out, stringify([[...fields, ...extra]]));
   }
   fs.closeSync(out);
@@ -283,7 +313,9 @@ async function dryRun(o: BatchOptions, checkHeader: (h: string[]) => void, summa
     }
     const checked = precheck(
       { phone: row.fields[o.columns.phone]!, name: row.fields[o.columns.name]!, idCard: row.fields[o.columns.idcard]! },
-      tables, o.config.policy, today,
+      tables,
+      o.config.policy,
+      today,
     );
     const key = checked.kind === "ok" ? "would be sent" : checked.result;
     summary.byResult[key] = (summary.byResult[key] ?? 0) + 1;

@@ -22,12 +22,24 @@ export function addCallCommands(program: Command): void {
     .action(
       async (
         opts: DataOption & {
-          phone: string; name: string; idcard: string; detailed?: boolean; endpoint: string;
-          language?: Language; secretId?: string; secretKey?: string; encrypt?: boolean; kmsKey?: string;
-          kmsRegion: string; encryptFields: string;
+          phone: string;
+          name: string;
+          idcard: string;
+          detailed?: boolean;
+          endpoint: string;
+          language?: Language;
+          secretId?: string;
+          secretKey?: string;
+          encrypt?: boolean;
+          kmsKey?: string;
+          kmsRegion: string;
+          encryptFields: string;
         },
       ) => {
-        const fields = opts.encryptFields.split(",").map((f) => f.trim()).filter(Boolean) as EncryptableField[];
+        const fields = opts.encryptFields
+          .split(",")
+          .map((f) => f.trim())
+          .filter(Boolean) as EncryptableField[];
         if (opts.encrypt && !opts.kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID (sanyao kms create-key).");
         if (fields.some((f) => !["IdCard", "Name", "Phone"].includes(f))) {
           throw new UsageError("--encrypt-fields lists IdCard, Name and/or Phone.");
@@ -84,9 +96,22 @@ export function addCallCommands(program: Command): void {
       async (
         input: string,
         opts: DataOption & {
-          out?: string; phoneColumn: string; nameColumn: string; idcardColumn: string; detailed?: boolean; encrypt?: boolean;
-          kmsKey?: string; kmsRegion: string; rate: number; concurrency: number; dryRun?: boolean; resendInterrupted?: boolean;
-          endpoint: string; language?: Language; secretId?: string; secretKey?: string;
+          out?: string;
+          phoneColumn: string;
+          nameColumn: string;
+          idcardColumn: string;
+          detailed?: boolean;
+          encrypt?: boolean;
+          kmsKey?: string;
+          kmsRegion: string;
+          rate: number;
+          concurrency: number;
+          dryRun?: boolean;
+          resendInterrupted?: boolean;
+          endpoint: string;
+          language?: Language;
+          secretId?: string;
+          secretKey?: string;
         },
       ) => {
         if (opts.encrypt && !opts.kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID.");
@@ -115,7 +140,6 @@ export function addCallCommands(program: Command): void {
         }
       },
     );
-
 }
 
 function printBatchSummary(s: BatchSummary): void {
@@ -125,11 +149,15 @@ function printBatchSummary(s: BatchSummary): void {
       : s.dryRun
         ? `${s.rows} rows checked (dry run: nothing sent, no file written)`
         : `${s.rows} rows → ${s.out}`,
-    ...(s.dryRun ? [] : [`sent this run: ${s.sentThisRun}; answered before: ${s.skippedAlreadyAnswered}; charged (all runs): ${s.charged}`]),
+    ...(s.dryRun
+      ? []
+      : [`sent this run: ${s.sentThisRun}; answered before: ${s.skippedAlreadyAnswered}; charged (all runs): ${s.charged}`]),
     s.dryRun ? "by local pre-check:" : "by result:",
-    ...Object.entries(s.byResult).sort().map(([k, n]) => `  ${k.padEnd(24)} ${n}`),
+    ...Object.entries(s.byResult)
+      .sort()
+      .map(([k, n]) => `  ${k.padEnd(24)} ${n}`),
   ];
   if (s.malformed.length > 0) lines.push(`malformed rows (skipped): ${s.malformed.map((m) => `line ${m.line} (${m.reason})`).join(", ")}`);
   if (s.interrupted.length > 0) lines.push(`interrupted rows (not resent): lines ${s.interrupted.join(", ")}`);
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
 }

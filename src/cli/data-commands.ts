@@ -6,7 +6,8 @@ import { KeyService } from "../kms/keys";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { CsvFileError } from "../csv-rows";
-import { importRecordsFile } from "../sources/import";
+import { importRecordsFile, type ImportSummary } from "../sources/import";
+import type { KmsKey } from "../store/contract";
 import { configFor, readableFile, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
 
@@ -24,7 +25,7 @@ export function addDataCommands(program: Command): void {
         const config = configFor(opts);
         if (!config.kmsRegions.has(opts.region)) throw new UsageError(`The region ${opts.region} is not served (SANYAO_KMS_REGIONS).`);
         const alias = opts.alias ?? `sanyao-${Date.now().toString(36)}`;
-        let key;
+        let key: KmsKey;
         try {
           key = await new KeyService(store, Date.now).createKey(opts.account, opts.region, { alias, description: opts.description });
         } catch (err) {
@@ -47,7 +48,15 @@ export function addDataCommands(program: Command): void {
         const keys = [];
         for (const keyId of keyIds) {
           const k = await store.getKmsKey(opts.account, keyId, opts.region);
-          if (k) keys.push({ keyId: k.keyId, alias: k.alias, region: k.region, state: k.state, description: k.description, createdAt: new Date(k.createdAt * 1000).toISOString() });
+          if (k)
+            keys.push({
+              keyId: k.keyId,
+              alias: k.alias,
+              region: k.region,
+              state: k.state,
+              description: k.description,
+              createdAt: new Date(k.createdAt * 1000).toISOString(),
+            });
         }
         if (opts.json) printJson({ keys });
         else printTable(keys, ["keyId", "alias", "state", "createdAt"]);
@@ -76,7 +85,7 @@ export function addDataCommands(program: Command): void {
             : undefined;
         bar?.start(total, 0);
         const config = configFor(opts);
-        let summary;
+        let summary: ImportSummary;
         try {
           summary = await importRecordsFile(file, store, keyring, {
             tables: loadRuleTables(),

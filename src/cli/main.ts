@@ -10,9 +10,7 @@ import { serve } from "./serve";
 
 export function buildProgram(): Command {
   const program = new Command("sanyao")
-    .description(
-      "Self-hosted Tencent Cloud FaceID PhoneVerification (phone + name + identity number) over the API 3.0 protocol.",
-    )
+    .description("Self-hosted Tencent Cloud FaceID PhoneVerification (phone + name + identity number) over the API 3.0 protocol.")
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     .version((require("../../../package.json") as { version: string }).version)
     // Usage errors exit with 2, like most Unix tools; help and version exit with 0.

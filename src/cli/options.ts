@@ -76,8 +76,10 @@ export function endpoint(value: string): string {
 
 /** The words a command prints when nothing listens where it called. */
 export function notListening(url: string): string {
-  return `Nothing answers at ${url} (connection refused, or no such host). Is \`sanyao serve\` running there? ` +
-    "Point at it with --endpoint URL or SANYAO_ENDPOINT.";
+  return (
+    `Nothing answers at ${url} (connection refused, or no such host). Is \`sanyao serve\` running there? ` +
+    "Point at it with --endpoint URL or SANYAO_ENDPOINT."
+  );
 }
 
 /** How a command that calls the API reaches it and signs: endpoint, language, credentials. */
@@ -102,7 +104,8 @@ export function readableFile(file: string): fs.Stats {
   } catch {
     throw new UsageError(`No such file: ${file}`);
   }
-  if (!stats.isFile()) throw new UsageError(`${file} is ${stats.isDirectory() ? "a directory" : "not a regular file"}; give a CSV or NDJSON file.`);
+  if (!stats.isFile())
+    throw new UsageError(`${file} is ${stats.isDirectory() ? "a directory" : "not a regular file"}; give a CSV or NDJSON file.`);
   return stats;
 }
 

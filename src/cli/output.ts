@@ -2,7 +2,7 @@
 export class UsageError extends Error {}
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): void {
@@ -12,6 +12,10 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns
   }
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? "")));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
-  process.stdout.write([line(columns), ...cells.map(line)].join("\n") + "\n");
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  process.stdout.write(`${[line(columns), ...cells.map(line)].join("\n")}\n`);
 }

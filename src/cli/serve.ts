@@ -15,7 +15,8 @@ function banner(url: string, dataFlag: string, demo: DemoCredentials | undefined
   if (!demo) {
     // Scale-out mode has no demo: accounts and keys are the operator's (sanyao accounts create, keys create).
     return `\nsanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes} (scale-out: PostgreSQL${
-      process.env.SANYAO_REDIS_URL ? " + Redis" : ""})\nProbes: ${url}/healthz ${url}/readyz ${url}/metrics\n${STOP_HINT}\n`;
+      process.env.SANYAO_REDIS_URL ? " + Redis" : ""
+    })\nProbes: ${url}/healthz ${url}/readyz ${url}/metrics\n${STOP_HINT}\n`;
   }
   const endpoint = url.replace(/^http:\/\//, "");
   const sdk = [
@@ -62,7 +63,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   const demo = installation.mode === "embedded" ? await ensureDemo(installation, config.accountDefaults) : undefined;
   if (workers <= 1) {
     const server = await startServer({ config, installation });
-    process.stderr.write(banner(server.url, dataFlag, demo, installation.fresh, 1) + "\n");
+    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1)}\n`);
     stopOnSignals(() => server.close());
     return;
   }
@@ -88,7 +89,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
       failedStarts = 0;
       if (announced) return;
       announced = true;
-      process.stderr.write(banner(`http://${host}:${msg.sanyaoListening}`, dataFlag, demo, installation.fresh, workers) + "\n");
+      process.stderr.write(`${banner(`http://${host}:${msg.sanyaoListening}`, dataFlag, demo, installation.fresh, workers)}\n`);
     });
   };
   for (let i = 0; i < workers; i++) fork();
@@ -155,5 +156,3 @@ function stopOnSignals(close: () => Promise<void>): void {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
-
-

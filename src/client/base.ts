@@ -119,13 +119,30 @@ export class ApiClient {
     if (signMethod === "TC3-HMAC-SHA256") {
       body = JSON.stringify(params);
       headers = signTc3({
-        ...credential, service: this.product.service, host: this.url.host, action, version: this.product.version,
-        region, language, timestamp, body, requestClient: REQUEST_CLIENT,
+        ...credential,
+        service: this.product.service,
+        host: this.url.host,
+        action,
+        version: this.product.version,
+        region,
+        language,
+        timestamp,
+        body,
+        requestClient: REQUEST_CLIENT,
       });
     } else {
       body = signV1({
-        ...credential, algorithm: signMethod, host: this.url.host, action, version: this.product.version, region,
-        language, timestamp, nonce: randomInt(1, 2 ** 31), params: flatten(params), requestClient: REQUEST_CLIENT,
+        ...credential,
+        algorithm: signMethod,
+        host: this.url.host,
+        action,
+        version: this.product.version,
+        region,
+        language,
+        timestamp,
+        nonce: randomInt(1, 2 ** 31),
+        params: flatten(params),
+        requestClient: REQUEST_CLIENT,
       }).toString();
       headers = { Host: this.url.host, "Content-Type": "application/x-www-form-urlencoded" };
     }

@@ -19,7 +19,10 @@ export class KmsClient extends ApiClient {
   }
 
   createKey(req: { Alias: string; Description?: string; KeyUsage?: string; Type?: number }) {
-    return this.request<{ KeyId: string; Alias: string; CreateTime: number; Description: string; KeyState: string; KeyUsage: string }>("CreateKey", req);
+    return this.request<{ KeyId: string; Alias: string; CreateTime: number; Description: string; KeyState: string; KeyUsage: string }>(
+      "CreateKey",
+      req,
+    );
   }
 
   generateDataKey(req: { KeyId: string; KeySpec?: "AES_128" | "AES_256"; NumberOfBytes?: number; EncryptionContext?: string }) {

@@ -36,14 +36,14 @@ export function signTc3(input: Tc3SignInput): Record<string, string> {
     method: "POST",
     path: "/",
     query: "",
-    headers: [["content-type", contentType], ["host", signedHost]],
+    headers: [
+      ["content-type", contentType],
+      ["host", signedHost],
+    ],
     hashedPayload: sha256Hex(input.body),
   });
   const scope = `${date}/${input.service}/tc3_request`;
-  const signature = tc3Signature(
-    signingKey(input.secretKey, date, input.service),
-    stringToSign(String(input.timestamp), scope, canonical),
-  );
+  const signature = tc3Signature(signingKey(input.secretKey, date, input.service), stringToSign(String(input.timestamp), scope, canonical));
   const headers: Record<string, string> = {
     Host: input.host,
     "X-TC-Action": input.action,
@@ -92,8 +92,9 @@ export function signV1(input: V1SignInput): URLSearchParams {
 /** Flattens nested parameters for v1 and GET: arrays by index, objects by name; nulls and empty arrays vanish. */
 export function flatten(value: unknown, prefix = "", out = new Map<string, string>()): Map<string, string> {
   if (value === null || value === undefined) return out;
-  if (Array.isArray(value)) value.forEach((item, i) => flatten(item, `${prefix}${i}.`, out));
-  else if (typeof value === "object") for (const [k, v] of Object.entries(value)) flatten(v, `${prefix}${k}.`, out);
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) flatten(item, `${prefix}${i}.`, out);
+  } else if (typeof value === "object") for (const [k, v] of Object.entries(value)) flatten(v, `${prefix}${k}.`, out);
   else out.set(prefix.slice(0, -1), String(value));
   return out;
 }

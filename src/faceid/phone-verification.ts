@@ -125,14 +125,21 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
       return answer("-11", checked.carrier);
     }
     if (found.kind === "no-record") return answer("-9", checked.carrier);
-    const outcome = found.kind === "consistent"
-      ? answer("0", found.carrier || checked.carrier)
-      : answer("-4", found.carrier || checked.carrier, found.detail);
+    const outcome =
+      found.kind === "consistent"
+        ? answer("0", found.carrier || checked.carrier)
+        : answer("-4", found.carrier || checked.carrier, found.detail);
 
     // Charged answers are in the ledger, with the balance debited, before they are sent (check 9).
     try {
       await deps.store.charge({
-        requestId: ctx.requestId, accountId, secretId, action: ACTION, mode, unitPrice: deps.prices[mode], at: ctx.now,
+        requestId: ctx.requestId,
+        accountId,
+        secretId,
+        action: ACTION,
+        mode,
+        unitPrice: deps.prices[mode],
+        at: ctx.now,
       });
     } catch (err) {
       if (err instanceof UnavailableError) throw err;

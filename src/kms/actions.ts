@@ -66,8 +66,15 @@ export function kmsProduct(keys: KeyService, regions: ReadonlySet<string>): Prod
           type: p.Type as number | undefined,
         });
         return {
-          KeyId: k.keyId, Alias: k.alias, CreateTime: k.createdAt, Description: k.description, KeyState: k.state,
-          KeyUsage: k.keyUsage, TagCode: 0, TagMsg: "", HsmClusterId: "",
+          KeyId: k.keyId,
+          Alias: k.alias,
+          CreateTime: k.createdAt,
+          Description: k.description,
+          KeyState: k.state,
+          KeyUsage: k.keyUsage,
+          TagCode: 0,
+          TagMsg: "",
+          HsmClusterId: "",
         };
       },
     ],
@@ -153,12 +160,18 @@ export function kmsProduct(keys: KeyService, regions: ReadonlySet<string>): Prod
     [
       "EnableKey",
       { KeyId: { type: "String", required: true } },
-      async (p, region, ctx) => (await keys.setState(ctx.caller.accountId, region, p.KeyId as string, "Enabled"), {}),
+      async (p, region, ctx) => {
+        await keys.setState(ctx.caller.accountId, region, p.KeyId as string, "Enabled");
+        return {};
+      },
     ],
     [
       "DisableKey",
       { KeyId: { type: "String", required: true } },
-      async (p, region, ctx) => (await keys.setState(ctx.caller.accountId, region, p.KeyId as string, "Disabled"), {}),
+      async (p, region, ctx) => {
+        await keys.setState(ctx.caller.accountId, region, p.KeyId as string, "Disabled");
+        return {};
+      },
     ],
   ];
 

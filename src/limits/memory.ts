@@ -45,7 +45,7 @@ export class MemoryDailyCounter implements DailyCounter {
     if (day !== this.day) this.startDay(day);
     const current = keys.map((k) => this.countOf(k));
     if (cap > 0 && current.some((n) => n >= cap)) return false;
-    keys.forEach((k, i) => this.counts.set(k, current[i]! + 1));
+    for (const [i, k] of keys.entries()) this.counts.set(k, current[i]! + 1);
     this.log?.record(day, keys);
     if (this.counts.size > this.maxKeys) this.evictOldest();
     return true;

@@ -35,7 +35,12 @@ interface LimitCommands {
 export class RedisLimits implements RateLimiter, DailyCounter {
   private readonly redis: Redis & LimitCommands;
 
-  constructor(url: string, reportFailure: FailureSink, private readonly prefix = "sanyao:", timeoutMs = 1000) {
+  constructor(
+    url: string,
+    reportFailure: FailureSink,
+    private readonly prefix = "sanyao:",
+    timeoutMs = 1000,
+  ) {
     const redis = new Redis(url, {
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,

@@ -7,8 +7,37 @@ export type IdCheck = { kind: "ok"; id18: string; doc: IdDocument } | { kind: "i
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] as const;
 const ID_CHECK = "10X98765432";
 const PROVINCES = new Set([
-  "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-  "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+  "11",
+  "12",
+  "13",
+  "14",
+  "15",
+  "21",
+  "22",
+  "23",
+  "31",
+  "32",
+  "33",
+  "34",
+  "35",
+  "36",
+  "37",
+  "41",
+  "42",
+  "43",
+  "44",
+  "45",
+  "46",
+  "50",
+  "51",
+  "52",
+  "53",
+  "54",
+  "61",
+  "62",
+  "63",
+  "64",
+  "65",
 ]);
 const PERMITS: Record<string, IdDocument> = { "81": "hk", "82": "mo", "83": "tw" };
 
@@ -22,7 +51,7 @@ export function idCheckChar(first17: string): string {
 /** NFKC, trim, upper-case a final x (§1.3). Whatever is left is judged by checkIdCard. */
 export function normaliseIdCard(input: string): string {
   const s = input.normalize("NFKC").trim();
-  return s.endsWith("x") ? s.slice(0, -1) + "X" : s;
+  return s.endsWith("x") ? `${s.slice(0, -1)}X` : s;
 }
 
 function isRealDate(y: number, m: number, d: number): boolean {
@@ -35,12 +64,7 @@ function isRealDate(y: number, m: number, d: number): boolean {
 /**
  * @param todayChina today's date in China time as YYYYMMDD: births after it are impossible (§1.4).
  */
-export function checkIdCard(
-  input: string,
-  todayChina: string,
-  regionPrefixes: ReadonlySet<string>,
-  policy: PrecheckPolicy,
-): IdCheck {
+export function checkIdCard(input: string, todayChina: string, regionPrefixes: ReadonlySet<string>, policy: PrecheckPolicy): IdCheck {
   const id = normaliseIdCard(input);
   if (!/^[0-9]{17}[0-9X]$/.test(id)) return { kind: "invalid", reason: "layout" };
 

@@ -13,7 +13,7 @@ const HAN = /\p{Unified_Ideograph}/u;
 const LATIN = /\p{Script=Latin}/u;
 const HAN_NAME = /^\p{Unified_Ideograph}+(?:\u00B7\p{Unified_Ideograph}+)*$/u;
 const HAN_DOT_HAN = /(?<=\p{Unified_Ideograph})\.(?=\p{Unified_Ideograph})/gu;
-const LATIN_NAME = /^\p{Script=Latin}[\p{Script=Latin}\p{M}' .\-]*$/u;
+const LATIN_NAME = /^\p{Script=Latin}[\p{Script=Latin}\p{M}' .-]*$/u;
 const DOT_NOT_AFTER_LETTER = /(?<!\p{Script=Latin}\p{M}*)\./u;
 const LATIN_LETTERS = /\p{Script=Latin}/gu;
 

@@ -19,16 +19,12 @@ export function normalisePhone(input: string): string {
 function findSegment(segments: ReadonlyMap<string, SegmentRow>, digits: string): SegmentRow | undefined {
   for (const len of [5, 4, 3]) {
     const row = segments.get(digits.slice(0, len));
-    if (row && row.lengths.includes(digits.length)) return row;
+    if (row?.lengths.includes(digits.length)) return row;
   }
   return undefined;
 }
 
-export function classifyPhone(
-  input: string,
-  segments: ReadonlyMap<string, SegmentRow>,
-  policy: PrecheckPolicy,
-): PhoneCheck {
+export function classifyPhone(input: string, segments: ReadonlyMap<string, SegmentRow>, policy: PrecheckPolicy): PhoneCheck {
   const national = normalisePhone(input);
   if (!/^\d+$/.test(national)) return { kind: "invalid", national, reason: "not digits after normalisation" };
   if (national.length !== 11 && national.length !== 13) return { kind: "invalid", national, reason: "wrong length" };

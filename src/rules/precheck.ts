@@ -19,15 +19,15 @@ export interface ThreeElements {
   idCard: string;
 }
 
-export function precheck(
-  input: ThreeElements,
-  tables: RuleTables,
-  policy: PrecheckPolicy,
-  todayChina: string,
-): PrecheckResult {
+export function precheck(input: ThreeElements, tables: RuleTables, policy: PrecheckPolicy, todayChina: string): PrecheckResult {
   const phone = classifyPhone(input.phone, tables.segments, policy);
-  const reject = (result: "-6" | "-13" | "-7" | "-8", carrier: Carrier, reason: string): PrecheckResult =>
-    ({ kind: "rejected", result, phone: phone.national, carrier, reason });
+  const reject = (result: "-6" | "-13" | "-7" | "-8", carrier: Carrier, reason: string): PrecheckResult => ({
+    kind: "rejected",
+    result,
+    phone: phone.national,
+    carrier,
+    reason,
+  });
   if (phone.kind === "invalid") return reject("-6", "", `phone: ${phone.reason}`);
   if (phone.kind === "unsupported") return reject("-13", phone.carrier, `phone: ${phone.category} segment`);
   const id = checkIdCard(input.idCard, todayChina, tables.regionPrefixes, policy);

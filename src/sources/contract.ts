@@ -1,12 +1,7 @@
 /** A verification source answers for three well-formed, normalised elements. A throw means -11. */
 import type { Carrier } from "../rules/tables";
 
-export type ResultDetail =
-  | "PhoneIdCardMismatch"
-  | "PhoneNameMismatch"
-  | "PhoneNameIdCardMismatch"
-  | "NameIdCardMismatch"
-  | "OtherMismatch";
+export type ResultDetail = "PhoneIdCardMismatch" | "PhoneNameMismatch" | "PhoneNameIdCardMismatch" | "NameIdCardMismatch" | "OtherMismatch";
 
 export interface NormalisedElements {
   /** 11-digit national number */

@@ -34,8 +34,16 @@ const BATCH = 5000;
 const MAX_LISTED = 1000;
 const COLUMNS = ["phone", "name", "idcard", "isp", "status"];
 const CARRIERS: Record<string, Carrier> = {
-  mobile: "mobile", telecom: "telecom", cucc: "cucc", unicom: "cucc", broadnet: "broadnet",
-  "移动": "mobile", "电信": "telecom", "联通": "cucc", "广电": "broadnet", "": "",
+  mobile: "mobile",
+  telecom: "telecom",
+  cucc: "cucc",
+  unicom: "cucc",
+  broadnet: "broadnet",
+  移动: "mobile",
+  电信: "telecom",
+  联通: "cucc",
+  广电: "broadnet",
+  "": "",
 };
 const STATUSES = new Set<RecordStatus>(["active", "suspended", "busy"]);
 
@@ -109,7 +117,12 @@ function looksLikeNdjson(file: string): boolean {
   try {
     const head = Buffer.alloc(256);
     const n = fs.readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n).toString("utf8").replace(/^\uFEFF/, "").trimStart().startsWith("{");
+    return head
+      .subarray(0, n)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .trimStart()
+      .startsWith("{");
   } finally {
     fs.closeSync(fd);
   }

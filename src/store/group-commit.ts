@@ -53,11 +53,15 @@ export class GroupCommit<C, Q> {
       const done = this.commit(charges, queued).then(
         (result) => {
           const failed = new Set(result.failedCharges);
-          waiters.forEach((w, i) => (failed.has(i) ? w.reject(new Error(result.error ?? "the charge could not be written")) : w.resolve()));
-          if (result.failedQueued > 0) this.onQueuedError(new Error(`${result.failedQueued} queued rows were not written: ${result.error}`));
+          for (const [i, w] of waiters.entries()) {
+            if (failed.has(i)) w.reject(new Error(result.error ?? "the charge could not be written"));
+            else w.resolve();
+          }
+          if (result.failedQueued > 0)
+            this.onQueuedError(new Error(`${result.failedQueued} queued rows were not written: ${result.error}`));
         },
         (err: unknown) => {
-          waiters.forEach((w) => w.reject(err));
+          for (const w of waiters) w.reject(err);
           if (queued.length > 0) this.onQueuedError(new Error(`${queued.length} queued rows were not written: ${String(err)}`));
         },
       );

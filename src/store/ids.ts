@@ -9,8 +9,8 @@ function randomString(length: number, alphabet = ALNUM): string {
   return s;
 }
 
-export const newAccountId = (): string => "1" + randomString(11, "0123456789");
-export const newSecretId = (): string => "AKID" + randomString(32);
+export const newAccountId = (): string => `1${randomString(11, "0123456789")}`;
+export const newSecretId = (): string => `AKID${randomString(32)}`;
 export const newSecretKey = (): string => randomString(32);
 
 export function isPlausibleSecretId(s: string): boolean {

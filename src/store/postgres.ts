@@ -9,8 +9,20 @@ import type { FailureSink } from "../failures";
 import type { Keyring } from "../secret";
 import { UnavailableError } from "../unavailable";
 import type {
-  Account, AccountPatch, ApiKeyInfo, AuditEntry, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
-  RecordStatus, Store, StoredRecord, UsageQuery, UsageRow, VerifyModeName,
+  Account,
+  AccountPatch,
+  ApiKeyInfo,
+  AuditEntry,
+  ChargeEntry,
+  KmsKey,
+  KmsKeyState,
+  NewAccountDefaults,
+  RecordStatus,
+  Store,
+  StoredRecord,
+  UsageQuery,
+  UsageRow,
+  VerifyModeName,
 } from "./contract";
 import { GroupCommit, type CommitResult } from "./group-commit";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
@@ -25,7 +37,6 @@ export interface PostgresOptions {
   timeoutMs?: number;
   poolSize?: number;
 }
-
 
 const CHINA_DAY = "to_char(to_timestamp((at + 28800000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 const SAFE_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -141,10 +152,10 @@ export class PostgresStore implements Store {
   }
 
   async topUp(accountId: string, amount: number): Promise<number | undefined> {
-    const [row] = await this.q<{ balance: string }>(
-      "UPDATE accounts SET balance = balance + $1 WHERE account_id = $2 RETURNING balance",
-      [amount, accountId],
-    );
+    const [row] = await this.q<{ balance: string }>("UPDATE accounts SET balance = balance + $1 WHERE account_id = $2 RETURNING balance", [
+      amount,
+      accountId,
+    ]);
     return row ? Number(row.balance) : undefined;
   }
 
@@ -230,7 +241,7 @@ export class PostgresStore implements Store {
       "SELECT account_id, secret_sealed, enabled FROM api_keys WHERE secret_id = $1",
       [secretId],
     );
-    if (!row || row.enabled !== 1) return undefined;
+    if (row?.enabled !== 1) return undefined;
     return { secretId, accountId: row.account_id, secretKey: this.keyring.open(row.secret_sealed, secretId) };
   }
 
@@ -268,14 +279,22 @@ export class PostgresStore implements Store {
       "SELECT * FROM records WHERE phone_hash = $1",
       [phoneHash],
     );
-    return r && { phoneHash: r.phone_hash, nameHash: r.name_hash, idCardHash: r.idcard_hash, carrier: r.carrier as Carrier, status: r.status as RecordStatus };
+    return (
+      r && {
+        phoneHash: r.phone_hash,
+        nameHash: r.name_hash,
+        idCardHash: r.idcard_hash,
+        carrier: r.carrier as Carrier,
+        status: r.status as RecordStatus,
+      }
+    );
   }
 
   async idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean> {
-    const rows = await this.q(
-      "SELECT 1 FROM records WHERE idcard_hash = $1 AND name_hash <> $2 AND status = 'active' LIMIT 1",
-      [idCardHash, nameHash],
-    );
+    const rows = await this.q("SELECT 1 FROM records WHERE idcard_hash = $1 AND name_hash <> $2 AND status = 'active' LIMIT 1", [
+      idCardHash,
+      nameHash,
+    ]);
     return rows.length > 0;
   }
 
@@ -302,8 +321,17 @@ export class PostgresStore implements Store {
   private async insertAuditRows(audits: readonly AuditEntry[]): Promise<void> {
     const values: unknown[] = [];
     const tuples = audits.map((e, i) => {
-      values.push(e.at, e.requestId, e.accountId ?? null, e.secretId ?? null, e.action ?? null, e.code, e.mode ?? null,
-        e.phoneMasked ?? null, e.latencyUs);
+      values.push(
+        e.at,
+        e.requestId,
+        e.accountId ?? null,
+        e.secretId ?? null,
+        e.action ?? null,
+        e.code,
+        e.mode ?? null,
+        e.phoneMasked ?? null,
+        e.latencyUs,
+      );
       const b = i * 9;
       return `(${Array.from({ length: 9 }, (_, k) => `$${b + k + 1}`).join(", ")})`;
     });
@@ -313,26 +341,47 @@ export class PostgresStore implements Store {
     );
   }
 
-
   async createKmsKey(k: KmsKey): Promise<boolean> {
     const rows = await this.q(
       `INSERT INTO kms_keys (key_id, account_id, region, alias, description, key_usage, state, created_at, material_sealed)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING 1`,
-      [k.keyId, k.accountId, k.region, k.alias, k.description, k.keyUsage, k.state, k.createdAt,
-        this.keyring.seal(k.material.toString("base64"), `kms:${k.keyId}`)],
+      [
+        k.keyId,
+        k.accountId,
+        k.region,
+        k.alias,
+        k.description,
+        k.keyUsage,
+        k.state,
+        k.createdAt,
+        this.keyring.seal(k.material.toString("base64"), `kms:${k.keyId}`),
+      ],
     );
     return rows.length > 0;
   }
 
   async getKmsKey(accountId: string, keyId: string, region?: string): Promise<KmsKey | undefined> {
     const [r] = await this.q<{
-      key_id: string; account_id: string; region: string; alias: string; description: string; key_usage: string;
-      state: string; created_at: string; material_sealed: Buffer;
+      key_id: string;
+      account_id: string;
+      region: string;
+      alias: string;
+      description: string;
+      key_usage: string;
+      state: string;
+      created_at: string;
+      material_sealed: Buffer;
     }>("SELECT * FROM kms_keys WHERE key_id = $1 AND account_id = $2", [keyId, accountId]);
     if (!r || (region !== undefined && r.region !== region)) return undefined;
     return {
-      keyId: r.key_id, accountId: r.account_id, region: r.region, alias: r.alias, description: r.description,
-      keyUsage: r.key_usage, state: r.state as KmsKeyState, createdAt: Number(r.created_at),
+      keyId: r.key_id,
+      accountId: r.account_id,
+      region: r.region,
+      alias: r.alias,
+      description: r.description,
+      keyUsage: r.key_usage,
+      state: r.state as KmsKeyState,
+      createdAt: Number(r.created_at),
       material: Buffer.from(this.keyring.open(r.material_sealed, `kms:${r.key_id}`), "base64"),
     };
   }
@@ -343,8 +392,14 @@ export class PostgresStore implements Store {
        ORDER BY created_at, seq LIMIT $3 OFFSET $4`,
       [accountId, region, limit, offset],
     );
-    const total = rows.length > 0 ? Number(rows[0]!.total) : Number((await this.q<{ n: string }>(
-      "SELECT count(*) AS n FROM kms_keys WHERE account_id = $1 AND region = $2", [accountId, region]))[0]!.n);
+    const total =
+      rows.length > 0
+        ? Number(rows[0]!.total)
+        : Number(
+            (
+              await this.q<{ n: string }>("SELECT count(*) AS n FROM kms_keys WHERE account_id = $1 AND region = $2", [accountId, region])
+            )[0]!.n,
+          );
     return { keyIds: rows.map((r) => r.key_id), total };
   }
 
@@ -379,7 +434,19 @@ function classify(err: unknown): unknown {
   const code = (err as { code?: string }).code ?? "";
   const message = err instanceof Error ? err.message : "";
   const connectionLevel =
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P02", "57P03", "08000", "08003", "08006", "57014"].includes(code) ||
-    /timeout|terminat|Connection|connect/i.test(message);
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ETIMEDOUT",
+      "EPIPE",
+      "ENOTFOUND",
+      "57P01",
+      "57P02",
+      "57P03",
+      "08000",
+      "08003",
+      "08006",
+      "57014",
+    ].includes(code) || /timeout|terminat|Connection|connect/i.test(message);
   return connectionLevel ? new UnavailableError("postgres", err) : err;
 }

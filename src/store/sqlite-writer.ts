@@ -50,15 +50,22 @@ if (parentPort) {
     insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at);
     debit.run(e.unitPrice, e.accountId);
   };
-  const countAttempt = db.prepare(
-    "INSERT INTO daily_counts (day, key, n) VALUES (?, ?, 1) ON CONFLICT(day, key) DO UPDATE SET n = n + 1",
-  );
+  const countAttempt = db.prepare("INSERT INTO daily_counts (day, key, n) VALUES (?, ?, 1) ON CONFLICT(day, key) DO UPDATE SET n = n + 1");
   const writeDaily = (a: DailyAttempt) => {
     for (const key of a.keys) countAttempt.run(a.day, key);
   };
   const writeAudit = (e: AuditEntry) =>
-    insertAudit.run(e.at, e.requestId, e.accountId ?? null, e.secretId ?? null, e.action ?? null, e.code,
-      e.mode ?? null, e.phoneMasked ?? null, e.latencyUs);
+    insertAudit.run(
+      e.at,
+      e.requestId,
+      e.accountId ?? null,
+      e.secretId ?? null,
+      e.action ?? null,
+      e.code,
+      e.mode ?? null,
+      e.phoneMasked ?? null,
+      e.latencyUs,
+    );
   const all = db.transaction((charges: readonly ChargeEntry[], audits: readonly AuditEntry[], daily: readonly DailyAttempt[]) => {
     const debits = new Map<string, number>();
     for (const e of charges) {

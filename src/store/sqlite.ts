@@ -10,9 +10,20 @@ import type { FailureSink } from "../failures";
 import type { Keyring } from "../secret";
 import type { Carrier } from "../rules/tables";
 import type {
-  Account, AccountPatch, ApiKeyInfo, AuditEntry, ChargeEntry, KmsKey, KmsKeyState, NewAccountDefaults,
-  RecordStatus, Store,
-  StoredRecord, UsageQuery, UsageRow, VerifyModeName,
+  Account,
+  AccountPatch,
+  ApiKeyInfo,
+  AuditEntry,
+  ChargeEntry,
+  KmsKey,
+  KmsKeyState,
+  NewAccountDefaults,
+  RecordStatus,
+  Store,
+  StoredRecord,
+  UsageQuery,
+  UsageRow,
+  VerifyModeName,
 } from "./contract";
 import { GroupCommit } from "./group-commit";
 import { WriterThread } from "./writer-thread";
@@ -35,12 +46,37 @@ const RESTART_DELAY_MS = { first: 500, max: 10_000, stable: 30_000 };
 export type SqliteSync = "normal" | "full";
 
 interface KmsKeyRow {
-  key_id: string; account_id: string; region: string; alias: string; description: string; key_usage: string;
-  state: string; created_at: number; material_sealed: Buffer;
+  key_id: string;
+  account_id: string;
+  region: string;
+  alias: string;
+  description: string;
+  key_usage: string;
+  state: string;
+  created_at: number;
+  material_sealed: Buffer;
 }
-interface UsagePart { account_id: string; day: string; mode: string; n: number; amount: number }
-interface KeyRow { secret_id: string; account_id: string; secret_sealed: Buffer; enabled: number; created_at: string }
-interface RecordRow { phone_hash: Buffer; name_hash: Buffer; idcard_hash: Buffer; carrier: string; status: string }
+interface UsagePart {
+  account_id: string;
+  day: string;
+  mode: string;
+  n: number;
+  amount: number;
+}
+interface KeyRow {
+  secret_id: string;
+  account_id: string;
+  secret_sealed: Buffer;
+  enabled: number;
+  created_at: string;
+}
+interface RecordRow {
+  phone_hash: Buffer;
+  name_hash: Buffer;
+  idcard_hash: Buffer;
+  carrier: string;
+  status: string;
+}
 
 function migrate(db: Database.Database): void {
   const current = db.pragma("user_version", { simple: true }) as number;
@@ -83,7 +119,9 @@ export class SqliteStore implements Store, DailyCountLog {
       insertAccount: db.prepare(
         "INSERT INTO accounts (account_id, name, created_at, rate_limit, daily_cap, balance) VALUES (?, ?, ?, ?, ?, ?)",
       ),
-      topUp: db.prepare<[number, string], number>("UPDATE accounts SET balance = balance + ? WHERE account_id = ? RETURNING balance").pluck(),
+      topUp: db
+        .prepare<[number, string], number>("UPDATE accounts SET balance = balance + ? WHERE account_id = ? RETURNING balance")
+        .pluck(),
 
       listAccounts: db.prepare<[], AccountRow>("SELECT * FROM accounts ORDER BY created_at, account_id"),
       getAccount: db.prepare<[string], AccountRow>("SELECT * FROM accounts WHERE account_id = ?"),
@@ -100,9 +138,7 @@ export class SqliteStore implements Store, DailyCountLog {
       countRecords: db.prepare<[], number>("SELECT count(*) FROM records").pluck(),
       findRecord: db.prepare<[Buffer], RecordRow>("SELECT * FROM records WHERE phone_hash = ?"),
       idCardOtherName: db
-        .prepare<[Buffer, Buffer], number>(
-          "SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1",
-        )
+        .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
         .pluck(),
 
       insertKmsKey: db.prepare(
@@ -209,9 +245,14 @@ export class SqliteStore implements Store, DailyCountLog {
   async usage(q: UsageQuery): Promise<UsageRow[]> {
     const where: string[] = [];
     const params: string[] = [];
-    if (q.accountId) (where.push("account_id = ?"), params.push(q.accountId));
-    if (q.from) (where.push(`${CHINA_DAY} >= ?`), params.push(q.from));
-    if (q.to) (where.push(`${CHINA_DAY} <= ?`), params.push(q.to));
+    const when = (condition: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(condition);
+      params.push(value);
+    };
+    when("account_id = ?", q.accountId);
+    when(`${CHINA_DAY} >= ?`, q.from);
+    when(`${CHINA_DAY} <= ?`, q.to);
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const group = `GROUP BY account_id, day, mode`;
     const calls = this.db
@@ -238,8 +279,8 @@ export class SqliteStore implements Store, DailyCountLog {
     };
     for (const p of calls) row(p).calls = p.n;
     for (const p of charged) Object.assign(row(p), { charged: p.n, amount: p.amount });
-    return [...rows.values()].sort((a, b) =>
-      a.accountId.localeCompare(b.accountId) || a.day.localeCompare(b.day) || a.mode.localeCompare(b.mode),
+    return [...rows.values()].sort(
+      (a, b) => a.accountId.localeCompare(b.accountId) || a.day.localeCompare(b.day) || a.mode.localeCompare(b.mode),
     );
   }
 
@@ -273,18 +314,20 @@ export class SqliteStore implements Store, DailyCountLog {
 
   async resolveKey(secretId: string): Promise<Credential | undefined> {
     const row = this.stmt.getKey.get(secretId);
-    if (!row || row.enabled !== 1) return undefined;
+    if (row?.enabled !== 1) return undefined;
     return { secretId, accountId: row.account_id, secretKey: this.keyring.open(row.secret_sealed, secretId) };
   }
 
   async upsertRecords(records: readonly StoredRecord[]): Promise<{ replaced: number }> {
     let replaced = 0;
-    this.db.transaction(() => {
-      for (const r of records) {
-        if (this.stmt.recordExists.get(r.phoneHash)) replaced++;
-        this.stmt.upsertRecord.run(r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const r of records) {
+          if (this.stmt.recordExists.get(r.phoneHash)) replaced++;
+          this.stmt.upsertRecord.run(r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status);
+        }
+      })
+      .immediate();
     return { replaced };
   }
 
@@ -335,7 +378,17 @@ export class SqliteStore implements Store, DailyCountLog {
 
   async createKmsKey(k: KmsKey): Promise<boolean> {
     const sealed = this.keyring.seal(k.material.toString("base64"), `kms:${k.keyId}`);
-    const result = this.stmt.insertKmsKey.run(k.keyId, k.accountId, k.region, k.alias, k.description, k.keyUsage, k.state, k.createdAt, sealed);
+    const result = this.stmt.insertKmsKey.run(
+      k.keyId,
+      k.accountId,
+      k.region,
+      k.alias,
+      k.description,
+      k.keyUsage,
+      k.state,
+      k.createdAt,
+      sealed,
+    );
     return result.changes > 0;
   }
 

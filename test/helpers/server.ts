@@ -134,7 +134,9 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
       const pg = new Client({ connectionString: PG_URL });
       await pg.connect();
       const schema = backendEnv.SANYAO_DATABASE_SCHEMA!;
-      const tables = await pg.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [schema]);
+      const tables = await pg.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [
+        schema,
+      ]);
       const parts: string[] = [];
       for (const { table_name } of tables.rows) {
         const rows = await pg.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${schema}.${table_name} t`);
@@ -169,13 +171,13 @@ export function rawRequest(
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        let json;
+        let json: unknown;
         try {
           json = JSON.parse(text);
         } catch {
-          json = undefined;
+          json = undefined; // not JSON: a test that reads .json fails loudly
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: json as RawResponse["json"] });
       });
     });
     r.on("error", reject);

@@ -11,9 +11,15 @@ export const REDIS_URL = process.env.SANYAO_TEST_REDIS_URL ?? "redis://127.0.0.1
 function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once("error", () => resolve(false));
-    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 
