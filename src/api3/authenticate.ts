@@ -57,11 +57,15 @@ async function resolveKey(secretId: string, keys: KeyResolver): Promise<Credenti
   return credential;
 }
 
-/** The host forms to try: as received (lowercased, with port), then without the port (what the Node SDK signs). */
-function hostForms(host: string): string[] {
+/**
+ * The host forms to try, the likelier first: TC3 as the Node SDK signs it (without the port, then with it, as the
+ * Go SDK does); v1 as received (the SDK signs its endpoint string, port included), then without the port.
+ */
+function hostForms(host: string, portFirst: boolean): string[] {
   const lower = host.trim().toLowerCase();
   const withoutPort = lower.replace(/:\d+$/, "");
-  return withoutPort === lower ? [lower] : [lower, withoutPort];
+  if (withoutPort === lower) return [lower];
+  return portFirst ? [lower, withoutPort] : [withoutPort, lower];
 }
 
 function safeEqualHex(a: string, b: string): boolean {
@@ -105,7 +109,7 @@ export async function beginTc3(req: RequestHead, authorization: string, nowSecon
     for (const lowercase of [true, false]) {
       const signedValues = lowercase ? values.map((v) => v.toLowerCase()) : values;
       if (!lowercase && signedValues.every((v, i) => v === values[i]!.toLowerCase())) break;
-      for (const host of hostForms(values[hostIndex]!)) {
+      for (const host of hostForms(values[hostIndex]!, false)) {
         const headers = signedNames.map((name, i) => [name, i === hostIndex ? host : signedValues[i]!] as const);
         const canonical = canonicalRequest({ method: req.method, path: req.path, query: req.rawQuery, headers, hashedPayload });
         const signature = tc3Signature(key, stringToSign(timestampRaw!.trim(), credentialScope, canonical));
@@ -136,7 +140,7 @@ export async function authenticateV1(
   // A GET whose client forgot to percent-encode "+" arrives with spaces in the base64 (§4 step 6).
   const given = Buffer.from(params.get("Signature")!.replace(/ /g, "+"), "base64");
   const algorithm = v1Algorithm(params.get("SignatureMethod"));
-  for (const host of hostForms(header(req, "host") ?? "")) {
+  for (const host of hostForms(header(req, "host") ?? "", true)) {
     const mac = v1Signature(algorithm, credential.secretKey, v1StringToSign(req.method, host, req.path, params));
     if (mac.length === given.length && timingSafeEqual(mac, given)) {
       return { secretId: credential.secretId, accountId: credential.accountId, signature: "v1" };
