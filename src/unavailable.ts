@@ -1,10 +1,11 @@
 /**
- * A dependency (PostgreSQL, Redis, the primary process's counters) could not be reached or did not answer in time. Callers turn it into
- * `-11` inside PhoneVerification and `ServiceUnavailable` elsewhere; it never carries request values.
+ * A dependency (PostgreSQL, Redis, the primary process's counters, a verification source) could not be reached or
+ * did not answer in time. The protocol layer alone turns it into an answer: the routed action's `whenUnavailable`
+ * (PhoneVerification: -11, uncharged), else ServiceUnavailable. It never carries request values.
  */
 export class UnavailableError extends Error {
   constructor(
-    readonly dependency: "postgres" | "redis" | "counters",
+    readonly dependency: "postgres" | "redis" | "counters" | "source",
     cause: unknown,
   ) {
     super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { ApiError, type ErrorCode, type Language } from "./errors";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
-import type { Router } from "./router";
+import type { ActionContext, ActionDefinition, ActionOutcome, Router } from "./router";
 import { UnavailableError } from "../unavailable";
 
 export interface PipelineDeps {
@@ -82,10 +82,19 @@ export function errorOutcome(code: ErrorCode, language: Language): ApiOutcome {
   return { requestId, envelope: errorEnvelope(requestId, new ApiError(code), language), code, billable: false };
 }
 
+function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
+  outcome.envelope = { Response: { ...result.fields, RequestId: outcome.requestId } };
+  outcome.billable = result.billable;
+  outcome.code = result.result ?? "OK";
+  outcome.phoneMasked = result.phoneMasked;
+  outcome.mode = result.mode;
+}
+
 export async function handleCall(req: RequestHead, readBody: BodyReader, deps: PipelineDeps): Promise<ApiOutcome> {
   const requestId = randomUUID();
   const outcome: ApiOutcome = { requestId, envelope: { Response: {} }, code: "OK", billable: false };
   let language = deps.defaultLanguage;
+  let handled: { action: ActionDefinition; params: ParamValues; ctx: ActionContext } | undefined;
   try {
     if (req.method !== "GET" && req.method !== "POST") throw new ApiError("UnsupportedProtocol");
 
@@ -148,17 +157,19 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     else if (flat) params = validateFlatParams(route.action.schema, flat);
     else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
 
-    const result = await route.action.handle(params, { requestId, language, caller, now: deps.clock(), region });
-    outcome.envelope = { Response: { ...result.fields, RequestId: requestId } };
-    outcome.billable = result.billable;
-    outcome.code = result.result ?? "OK";
-    outcome.phoneMasked = result.phoneMasked;
-    outcome.mode = result.mode;
+    const ctx: ActionContext = { requestId, language, caller, now: deps.clock(), region };
+    handled = { action: route.action, params, ctx };
+    setResult(outcome, await route.action.handle(params, ctx));
   } catch (err) {
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;
     else if (err instanceof UnavailableError) {
+      // The one place a dependency that is away becomes an answer: the action's own (-11), else ServiceUnavailable.
       deps.onUnavailable(err, requestId);
+      if (handled?.action.whenUnavailable) {
+        setResult(outcome, handled.action.whenUnavailable(handled.params, handled.ctx));
+        return outcome;
+      }
       apiError = new ApiError("ServiceUnavailable");
     } else {
       deps.onInternalError(err, requestId);

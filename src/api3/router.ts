@@ -30,6 +30,8 @@ export interface ActionDefinition {
   /** for regional actions: the regions served (a missing Region is MissingParameter, another UnsupportedRegion) */
   regions?: ReadonlySet<string>;
   handle(params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
+  /** how the action answers when a dependency is away (UnavailableError); without it the call is ServiceUnavailable */
+  whenUnavailable?(params: ParamValues, ctx: ActionContext): ActionOutcome;
 }
 
 export interface Product {

@@ -49,7 +49,7 @@ export interface PhoneVerificationDeps {
   /** how long the source may take before the answer is -11 */
   sourceTimeoutMs: number;
   /** a failure that the caller sees only as a code: the source (-11) or the ledger (FailedOperation.UnKnown) */
-  onError: (err: unknown, requestId: string, stage: "source" | "ledger" | "dependency") => void;
+  onError: (err: unknown, requestId: string, stage: "source" | "ledger") => void;
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -64,16 +64,11 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
   return {
     name: ACTION,
     schema: PHONE_VERIFICATION_SCHEMA,
-    async handle(values: ParamValues, ctx: ActionContext): Promise<ActionOutcome> {
-      try {
-        return await verify(values, ctx);
-      } catch (err) {
-        // PostgreSQL or Redis away: the verification path cannot be completed (-11, uncharged).
-        if (!(err instanceof UnavailableError)) throw err;
-        deps.onError(err, ctx.requestId, "dependency");
-        const mode: VerifyModeName = values.VerifyMode === "1" ? "detailed" : "simple";
-        return { fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" }, billable: false, result: "-11", mode };
-      }
+    handle: verify,
+    // PostgreSQL, Redis or the counters away: the verification path cannot be completed (-11, uncharged).
+    whenUnavailable(values: ParamValues, ctx: ActionContext): ActionOutcome {
+      const mode: VerifyModeName = values.VerifyMode === "1" ? "detailed" : "simple";
+      return { fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" }, billable: false, result: "-11", mode };
     },
   };
 

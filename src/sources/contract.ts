@@ -1,4 +1,7 @@
-/** A verification source answers for three well-formed, normalised elements. A throw means -11. */
+/**
+ * A verification source answers for three well-formed, normalised elements. A throw means -11: UnavailableError
+ * ("source") for a source that says it is busy, any other for one that failed.
+ */
 import type { Carrier } from "../rules/tables";
 
 export type ResultDetail = "PhoneIdCardMismatch" | "PhoneNameMismatch" | "PhoneNameIdCardMismatch" | "NameIdCardMismatch" | "OtherMismatch";
@@ -21,5 +24,3 @@ export type SourceAnswer =
 export interface VerificationSource {
   verify(elements: NormalisedElements): Promise<SourceAnswer>;
 }
-
-export class SourceUnavailableError extends Error {}

@@ -1,7 +1,8 @@
 /** The records source: subscriber records the operator imported, compared by keyed hash. */
 import type { Keyring } from "../secret";
 import type { Store } from "../store/contract";
-import { SourceUnavailableError, type NormalisedElements, type SourceAnswer, type VerificationSource } from "./contract";
+import { UnavailableError } from "../unavailable";
+import type { NormalisedElements, SourceAnswer, VerificationSource } from "./contract";
 
 export class RecordsSource implements VerificationSource {
   constructor(
@@ -12,7 +13,7 @@ export class RecordsSource implements VerificationSource {
   async verify(e: NormalisedElements): Promise<SourceAnswer> {
     const record = await this.store.findRecord(this.keyring.hash("phone", e.phone));
     if (!record) return { kind: "no-record" };
-    if (record.status === "busy") throw new SourceUnavailableError("record marked busy");
+    if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
     const carrier = record.carrier;
     if (record.status === "suspended") return { kind: "inconsistent", detail: "OtherMismatch", carrier };
 
