@@ -5,13 +5,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { idCheckChar } from "../src/rules/idcard";
-import { openInstallation } from "../src/installation";
-import { loadConfig } from "../src/config";
+import { openInstallation } from "../src/app/installation";
+import { loadConfig } from "../src/app/config";
 import { importRows } from "../src/sources/import";
 import { loadRuleTables } from "../src/rules/tables";
 import { defaultPolicy } from "../src/rules/policy";
 import { chinaDate } from "../src/rules/precheck";
-import { packageRoot } from "../src/paths";
+import { packageRoot } from "../src/app/paths";
 
 const SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈";
 const GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞";

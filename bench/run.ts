@@ -13,9 +13,9 @@ import { FaceIdClient, type PhoneVerificationRequest } from "../src/client/facei
 import { encryptRequestFields } from "../src/client/field-encryption";
 import { KmsClient } from "../src/client/kms";
 import { signTc3 } from "../src/client/signer";
-import { openInstallation } from "../src/installation";
-import { loadConfig } from "../src/config";
-import { packageRoot } from "../src/paths";
+import { openInstallation } from "../src/app/installation";
+import { loadConfig } from "../src/app/config";
+import { packageRoot } from "../src/app/paths";
 import { RecordsSource } from "../src/sources/records";
 import { summariseProfile } from "./profile";
 import { ensureDataset, person, type Dataset } from "./dataset";

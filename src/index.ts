@@ -7,6 +7,6 @@ export type { ClientOptions, RetryOptions, SignMethod, ApiResponse } from "./cli
 export { TencentCloudError, ClientNetworkError } from "./client/errors";
 export { encryptRequestFields, encryptField, randomIv } from "./client/field-encryption";
 export type { DataKey, EncryptableField } from "./client/field-encryption";
-export { startServer } from "./server";
-export type { RunningServer, ServerOptions } from "./server";
-export { loadConfig } from "./config";
+export { startServer } from "./app/server";
+export type { RunningServer, ServerOptions } from "./app/server";
+export { loadConfig } from "./app/config";

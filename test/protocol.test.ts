@@ -4,7 +4,7 @@ import { after, before, it } from "node:test";
 import { callTc3, type Key } from "./helpers/call";
 import { within } from "./helpers/cli";
 import { rawRequest, startTestServer, type TestServer, describeBackends } from "./helpers/server";
-import { LIMITS } from "../src/api3/http";
+import { LIMITS } from "../src/http/handler";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -1,7 +1,7 @@
 /**
  * One API 3.0 call from raw request to envelope, in the check order of api3-protocol.md §7.1:
  * method, signature style and content type, common parameters, authentication, routing, language,
- * body and schema, then the action. Nothing here knows about sockets; http.ts feeds it. The body is asked
+ * body and schema, then the action. Nothing here knows about sockets; http/handler.ts feeds it. The body is asked
  * for only once the headers have passed every check they can (a TC3 call with an unknown key is never read).
  */
 import { randomUUID } from "node:crypto";
@@ -9,7 +9,7 @@ import { ApiError, type ErrorCode, type Language } from "./errors";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
 import type { ActionContext, ActionDefinition, ActionOutcome, Router } from "./router";
-import { UnavailableError } from "../unavailable";
+import { UnavailableError } from "../common/unavailable";
 
 export interface PipelineDeps {
   router: Router;

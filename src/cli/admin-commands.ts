@@ -1,7 +1,7 @@
 /** Commands that administer an installation: secret, accounts, usage, keys. */
 import type { Command } from "commander";
-import { formatAmount, parseAmount } from "../money";
-import { createSecretFile } from "../secret";
+import { formatAmount, parseAmount } from "../common/money";
+import { createSecretFile } from "../common/keyring";
 import type { Account, AccountPatch, BillingStatus } from "../store/contract";
 import { bool, billing, configFor, count, day, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";

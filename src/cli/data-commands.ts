@@ -5,7 +5,7 @@ import { ApiError } from "../api3/errors";
 import { KeyService } from "../kms/keys";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
-import { CsvFileError } from "../csv-rows";
+import { CsvFileError } from "../sources/csv";
 import { importRecordsFile, type ImportSummary } from "../sources/import";
 import type { KmsKey } from "../store/contract";
 import { configFor, readableFile, storageOptions, withInstallation, type DataOption } from "./options";

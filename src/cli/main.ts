@@ -1,6 +1,6 @@
 /** The `sanyao` command. Every subcommand takes --data DIR (env SANYAO_DATA_DIR, default ./data) or --database-url. */
 import { Command, Option } from "commander";
-import { ConfigError } from "../config";
+import { ConfigError } from "../app/config";
 import { addAdminCommands } from "./admin-commands";
 import { addCallCommands } from "./call-commands";
 import { addDataCommands } from "./data-commands";

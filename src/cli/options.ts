@@ -1,9 +1,9 @@
 /** What the commands share: storage and output options, argument parsers, opening the installation, credentials. */
 import { InvalidArgumentError, Option, type Command } from "commander";
 import fs from "node:fs";
-import { loadConfig } from "../config";
-import { demoCredentials } from "../demo";
-import { openInstallation, type Installation } from "../installation";
+import { loadConfig } from "../app/config";
+import { demoCredentials } from "../app/demo";
+import { openInstallation, type Installation } from "../app/installation";
 import type { BillingStatus } from "../store/contract";
 import { UsageError } from "./output";
 

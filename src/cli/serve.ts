@@ -1,12 +1,12 @@
 /** `sanyao serve`: first start prepares the demo, every start prints how to call it; --workers forks a cluster. */
 import cluster from "node:cluster";
 import os from "node:os";
-import { loadConfig, type ConfigOverrides } from "../config";
-import { ensureDemo, type DemoCredentials } from "../demo";
-import { openInstallation } from "../installation";
+import { loadConfig, type ConfigOverrides } from "../app/config";
+import { ensureDemo, type DemoCredentials } from "../app/demo";
+import { openInstallation } from "../app/installation";
 import { IpcLimits, serveLimits } from "../limits/ipc";
 import { MemoryDailyCounter, MemoryRateLimiter } from "../limits/memory";
-import { startServer, type RunningServer } from "../server";
+import { startServer, type RunningServer } from "../app/server";
 
 const STOP_HINT = "Logs are JSON lines on stdout. Stop with Ctrl-C or SIGTERM: requests in flight are answered first.";
 

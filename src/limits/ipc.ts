@@ -4,7 +4,7 @@
  */
 import type { Worker } from "node:cluster";
 import type { DailyCounter, RateLimiter } from "./contract";
-import { UnavailableError } from "../unavailable";
+import { UnavailableError } from "../common/unavailable";
 
 type LimitRequest = LimitQuestion & { sanyaoLimit: number };
 type LimitQuestion =

@@ -4,8 +4,8 @@
  * (no offline queue) and the client reconnects on its own.
  */
 import { Redis } from "ioredis";
-import type { FailureSink } from "../failures";
-import { UnavailableError } from "../unavailable";
+import type { FailureSink } from "../common/failures";
+import { UnavailableError } from "../common/unavailable";
 import type { DailyCounter, RateLimiter } from "./contract";
 
 // Count this request in its one-second window; the window's key lives two seconds.

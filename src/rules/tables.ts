@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { tablesDir } from "../paths";
+import { tablesDir } from "../app/paths";
 
 export type Carrier = "mobile" | "telecom" | "cucc" | "broadnet" | "";
 export type SegmentCategory = "public" | "datacard" | "mvno" | "iot" | "satellite" | "emergency" | "unallocated";

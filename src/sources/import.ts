@@ -5,13 +5,13 @@
 import fs from "node:fs";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
-import { checkCsvFile, csvRows } from "../csv-rows";
+import { checkCsvFile, csvRows } from "./csv";
 import { checkIdCard } from "../rules/idcard";
 import { checkName } from "../rules/name";
 import { classifyPhone } from "../rules/phone";
 import type { PrecheckPolicy } from "../rules/policy";
 import type { Carrier, RuleTables } from "../rules/tables";
-import type { Keyring } from "../secret";
+import type { Keyring } from "../common/keyring";
 import type { RecordStatus, Store, StoredRecord } from "../store/contract";
 
 export interface ImportSummary {

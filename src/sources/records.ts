@@ -1,7 +1,7 @@
 /** The records source: subscriber records the operator imported, compared by keyed hash. */
-import type { Keyring } from "../secret";
+import type { Keyring } from "../common/keyring";
 import type { Store } from "../store/contract";
-import { UnavailableError } from "../unavailable";
+import { UnavailableError } from "../common/unavailable";
 import type { NormalisedElements, SourceAnswer, VerificationSource } from "./contract";
 
 export class RecordsSource implements VerificationSource {

@@ -5,9 +5,9 @@
 import { Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { Credential } from "../api3/authenticate";
 import type { Carrier } from "../rules/tables";
-import type { FailureSink } from "../failures";
-import type { Keyring } from "../secret";
-import { UnavailableError } from "../unavailable";
+import type { FailureSink } from "../common/failures";
+import type { Keyring } from "../common/keyring";
+import { UnavailableError } from "../common/unavailable";
 import type {
   Account,
   AccountPatch,

@@ -6,8 +6,8 @@ import Database from "better-sqlite3";
 import fs from "node:fs";
 import path from "node:path";
 import type { Credential } from "../api3/authenticate";
-import type { FailureSink } from "../failures";
-import type { Keyring } from "../secret";
+import type { FailureSink } from "../common/failures";
+import type { Keyring } from "../common/keyring";
 import type { Carrier } from "../rules/tables";
 import type {
   Account,

@@ -1,8 +1,8 @@
 /** One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. */
-import type { Language } from "./api3/errors";
-import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "./limits/memory";
-import { parseAmount } from "./money";
-import { defaultPolicy, type PrecheckPolicy } from "./rules/policy";
+import type { Language } from "../api3/errors";
+import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "../limits/memory";
+import { parseAmount } from "../common/money";
+import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
 
 export interface Config {
   /** embedded mode: the directory holding the secret and the SQLite database */

@@ -3,11 +3,11 @@
  * always-200 envelope, then logs one line and appends the audit entry.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "../log";
-import type { Metrics } from "../metrics";
+import type { Logger } from "./log";
+import type { Metrics } from "./metrics";
 import type { AuditEntry } from "../store/contract";
 import { type BodyBudget, RequestBody } from "./body";
-import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "./pipeline";
+import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "../api3/pipeline";
 
 export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3BodyBytes: 10 * 1024 * 1024 };
 

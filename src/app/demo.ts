@@ -4,11 +4,11 @@
  * every result code reachable from the sample calls in the README.
  */
 import type { Installation } from "./installation";
-import type { NewAccountDefaults } from "./store/contract";
-import { chinaDate } from "./rules/precheck";
-import { loadRuleTables } from "./rules/tables";
-import { defaultPolicy } from "./rules/policy";
-import { importRows, rowsFrom } from "./sources/import";
+import type { NewAccountDefaults } from "../store/contract";
+import { chinaDate } from "../rules/precheck";
+import { loadRuleTables } from "../rules/tables";
+import { defaultPolicy } from "../rules/policy";
+import { importRows, rowsFrom } from "../sources/import";
 
 export const DEMO_RECORDS: ReadonlyArray<Record<string, string>> = [
   { phone: "13800001234", name: "张三", idcard: "110105199003072143" },

@@ -13,7 +13,7 @@ export interface ObservedCall {
   seconds: number;
 }
 
-import type { FailureKind } from "./failures";
+import type { FailureKind } from "../common/failures";
 
 export const OTHER = "other";
 

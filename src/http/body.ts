@@ -4,7 +4,7 @@
  * A declared Content-Length is reserved whole before the first byte is read; a chunked body reserves as it comes.
  */
 import type { IncomingMessage } from "node:http";
-import { ApiError } from "./errors";
+import { ApiError } from "../api3/errors";
 
 export class BodyBudget {
   private used = 0;

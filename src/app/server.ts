@@ -2,23 +2,23 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DestinationStream } from "pino";
-import { BodyBudget } from "./api3/body";
-import { ERRORS } from "./api3/errors";
-import { createApiHandler } from "./api3/http";
-import { Router } from "./api3/router";
+import { BodyBudget } from "../http/body";
+import { ERRORS } from "../api3/errors";
+import { createApiHandler } from "../http/handler";
+import { Router } from "../api3/router";
 import type { Config } from "./config";
-import { phoneVerification } from "./faceid/phone-verification";
-import { RESULTS } from "./faceid/results";
+import { phoneVerification } from "../faceid/phone-verification";
+import { RESULTS } from "../faceid/results";
 import { openInstallation, type Installation } from "./installation";
-import { kmsProduct } from "./kms/actions";
-import { KeyService } from "./kms/keys";
-import type { DailyCounter, RateLimiter } from "./limits/contract";
-import { MemoryDailyCounter, MemoryRateLimiter } from "./limits/memory";
-import { createLogging, type Logger } from "./log";
-import { Metrics } from "./metrics";
-import { loadRuleTables } from "./rules/tables";
-import { RecordsSource } from "./sources/records";
-import { FreshCache } from "./store/fresh-cache";
+import { kmsProduct } from "../kms/actions";
+import { KeyService } from "../kms/keys";
+import type { DailyCounter, RateLimiter } from "../limits/contract";
+import { MemoryDailyCounter, MemoryRateLimiter } from "../limits/memory";
+import { createLogging, type Logger } from "../http/log";
+import { Metrics } from "../http/metrics";
+import { loadRuleTables } from "../rules/tables";
+import { RecordsSource } from "../sources/records";
+import { FreshCache } from "../store/fresh-cache";
 
 export interface ServerOptions {
   config: Config;

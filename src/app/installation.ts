@@ -5,13 +5,13 @@
  */
 import fs from "node:fs";
 import { ConfigError, type Config } from "./config";
-import { FailureReporter } from "./failures";
-import type { DailyCountLog } from "./limits/contract";
-import { RedisLimits } from "./limits/redis";
-import { hasInstallation, Keyring, loadOrCreateSecret, parseSecret } from "./secret";
-import type { Store } from "./store/contract";
-import { PostgresStore } from "./store/postgres";
-import { SqliteStore } from "./store/sqlite";
+import { FailureReporter } from "../common/failures";
+import type { DailyCountLog } from "../limits/contract";
+import { RedisLimits } from "../limits/redis";
+import { hasInstallation, Keyring, loadOrCreateSecret, parseSecret } from "../common/keyring";
+import type { Store } from "../store/contract";
+import { PostgresStore } from "../store/postgres";
+import { SqliteStore } from "../store/sqlite";
 
 export interface Installation {
   mode: "embedded" | "scale-out";
