@@ -15,6 +15,18 @@ export interface ParamValues {
   [name: string]: ParamValue;
 }
 
+type ScalarValue<T> = T extends "String" ? string : T extends "Integer" ? number : T extends "Boolean" ? boolean : string[];
+type ValueOf<S extends ParamSpec> = S extends { type: "Object"; fields: infer F extends ParamSchema }
+  ? ParamsOf<F>
+  : S extends { type: "ObjectArray"; fields: infer F extends ParamSchema }
+    ? ParamsOf<F>[]
+    : ScalarValue<S["type"]>;
+type RequiredNames<S extends ParamSchema> = { [K in keyof S]: S[K] extends { required: true } ? K : never }[keyof S];
+/** The values a schema admits, as a type: what an action's handler receives once they are validated. */
+export type ParamsOf<S extends ParamSchema> = { readonly [K in RequiredNames<S>]: ValueOf<S[K]> } & {
+  readonly [K in Exclude<keyof S, RequiredNames<S>>]?: ValueOf<S[K]>;
+};
+
 /** Parameters that carry the protocol, never the business (§2.1); stripped from v1 and TC3 GET parameters. */
 export const COMMON_PARAMS = new Set([
   "Action",

@@ -1,7 +1,7 @@
 /** Routing a call to (service, version, action): api3-protocol.md §1.1. */
 import { ApiError, type Language } from "./errors";
 import type { Caller } from "./authenticate";
-import type { ParamSchema, ParamValues } from "./params";
+import type { ParamSchema, ParamsOf, ParamValues } from "./params";
 
 export interface ActionContext {
   requestId: string;
@@ -32,6 +32,31 @@ export interface ActionDefinition {
   handle(params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
   /** how the action answers when a dependency is away (UnavailableError); without it the call is ServiceUnavailable */
   whenUnavailable?(params: ParamValues, ctx: ActionContext): ActionOutcome;
+}
+
+/** An action as its product writes it: the handler receives the values its own schema describes. */
+export interface TypedAction<S extends ParamSchema> {
+  name: string;
+  schema: S;
+  regions?: ReadonlySet<string>;
+  handle(params: ParamsOf<S>, ctx: ActionContext): Promise<ActionOutcome>;
+  whenUnavailable?(params: ParamsOf<S>, ctx: ActionContext): ActionOutcome;
+}
+
+/**
+ * Registers a typed action. The pipeline hands an action only values validated against its schema, so this is the
+ * one place that tells the compiler they have the schema's shape.
+ */
+export function defineAction<S extends ParamSchema>(action: TypedAction<S>): ActionDefinition {
+  const typed = (values: ParamValues) => values as unknown as ParamsOf<S>;
+  const { whenUnavailable } = action;
+  return {
+    name: action.name,
+    schema: action.schema,
+    regions: action.regions,
+    handle: (values, ctx) => action.handle(typed(values), ctx),
+    whenUnavailable: whenUnavailable && ((values, ctx) => whenUnavailable.call(action, typed(values), ctx)),
+  };
 }
 
 export interface Product {

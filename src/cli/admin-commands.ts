@@ -143,7 +143,7 @@ export function addAdminCommands(program: Command): void {
           process.stdout.write(`${lines.join("\n")}\n`);
           return;
         }
-        printTable(shown as unknown as Array<Record<string, unknown>>, ["accountId", "day", "mode", "calls", "charged", "amount"]);
+        printTable(shown, ["accountId", "day", "mode", "calls", "charged", "amount"]);
         process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${formatAmount(totals.amount)}\n`);
       }),
     );
@@ -175,7 +175,7 @@ export function addAdminCommands(program: Command): void {
         if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
         const list = await store.listKeys(opts.account);
         if (opts.json) printJson({ keys: list });
-        else printTable(list as unknown as Array<Record<string, unknown>>, ["secretId", "enabled", "createdAt"]);
+        else printTable(list, ["secretId", "enabled", "createdAt"]);
       }),
     );
   for (const enabled of [false, true]) {

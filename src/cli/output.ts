@@ -5,7 +5,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): void {
+export function printTable<T extends object>(rows: readonly T[], columns: ReadonlyArray<keyof T & string>): void {
   if (rows.length === 0) {
     process.stdout.write("(none)\n");
     return;

@@ -3,8 +3,8 @@
  * parameters → account state → rate limit → field decryption → pre-check → daily limit → source → charge.
  */
 import { ApiError } from "../api3/errors";
-import type { ParamSchema, ParamValues } from "../api3/params";
-import type { ActionContext, ActionDefinition, ActionOutcome } from "../api3/router";
+import type { ParamSchema, ParamsOf } from "../api3/params";
+import { defineAction, type ActionContext, type ActionDefinition, type ActionOutcome } from "../api3/router";
 import type { DailyCounter, RateLimiter } from "../limits/contract";
 import { maskPhone } from "../common/privacy";
 import { chinaDate, precheck } from "../rules/precheck";
@@ -15,13 +15,13 @@ import type { ResultDetail, SourceAnswer, VerificationSource } from "../sources/
 import type { Store, VerifyModeName } from "../store/contract";
 import type { KeyService } from "../kms/keys";
 import { refuseUnusableAccount } from "./account-state";
-import { decryptFields, type EncryptedRequest } from "./field-decryption";
+import { decryptFields } from "./field-decryption";
 import { UnavailableError } from "../common/unavailable";
 import { describe, ispName, RESULTS, type ResultCode } from "./results";
 
 export const ACTION = "PhoneVerification";
 
-export const PHONE_VERIFICATION_SCHEMA: ParamSchema = {
+export const PHONE_VERIFICATION_SCHEMA = {
   IdCard: { type: "String", required: true },
   Name: { type: "String", required: true },
   Phone: { type: "String", required: true },
@@ -29,11 +29,9 @@ export const PHONE_VERIFICATION_SCHEMA: ParamSchema = {
   CiphertextBlob: { type: "String" },
   EncryptList: { type: "StringArray" },
   Iv: { type: "String" },
-};
+} as const satisfies ParamSchema;
 
-interface PhoneVerificationParams extends EncryptedRequest {
-  VerifyMode?: string;
-}
+type PhoneVerificationParams = ParamsOf<typeof PHONE_VERIFICATION_SCHEMA>;
 
 export interface PhoneVerificationDeps {
   tables: RuleTables;
@@ -61,20 +59,18 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition {
-  return {
+  return defineAction({
     name: ACTION,
     schema: PHONE_VERIFICATION_SCHEMA,
     handle: verify,
     // PostgreSQL, Redis or the counters away: the verification path cannot be completed (-11, uncharged).
-    whenUnavailable(values: ParamValues, ctx: ActionContext): ActionOutcome {
+    whenUnavailable(values: PhoneVerificationParams, ctx: ActionContext): ActionOutcome {
       const mode: VerifyModeName = values.VerifyMode === "1" ? "detailed" : "simple";
       return { fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" }, billable: false, result: "-11", mode };
     },
-  };
+  });
 
-  async function verify(values: ParamValues, ctx: ActionContext): Promise<ActionOutcome> {
-    // The schema has checked the types; this is the one place they are narrowed.
-    const params = values as unknown as PhoneVerificationParams;
+  async function verify(params: PhoneVerificationParams, ctx: ActionContext): Promise<ActionOutcome> {
     const verifyMode = params.VerifyMode ?? "0";
     if (verifyMode !== "0" && verifyMode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
     const mode: VerifyModeName = verifyMode === "1" ? "detailed" : "simple";
