@@ -27,7 +27,7 @@ import type {
 import { GroupCommit, type CommitResult } from "./group-commit";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
 import { MIGRATIONS } from "./migrations";
-import { patchEntries, toAccount, type AccountRow } from "./rows";
+import { AUDIT_COLUMNS, auditValues, patchEntries, toAccount, type AccountRow } from "./rows";
 
 export interface PostgresOptions {
   url: string;
@@ -321,24 +321,11 @@ export class PostgresStore implements Store {
   private async insertAuditRows(audits: readonly AuditEntry[]): Promise<void> {
     const values: unknown[] = [];
     const tuples = audits.map((e, i) => {
-      values.push(
-        e.at,
-        e.requestId,
-        e.accountId ?? null,
-        e.secretId ?? null,
-        e.action ?? null,
-        e.code,
-        e.mode ?? null,
-        e.phoneMasked ?? null,
-        e.latencyUs,
-      );
+      values.push(...auditValues(e));
       const b = i * 9;
       return `(${Array.from({ length: 9 }, (_, k) => `$${b + k + 1}`).join(", ")})`;
     });
-    await this.q(
-      `INSERT INTO audit (at, request_id, account_id, secret_id, action, code, mode, phone_masked, latency_us) VALUES ${tuples.join(", ")}`,
-      values,
-    );
+    await this.q(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES ${tuples.join(", ")}`, values);
   }
 
   async createKmsKey(k: KmsKey): Promise<boolean> {

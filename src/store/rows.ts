@@ -1,5 +1,23 @@
-/** Row shapes both SQL stores share: the accounts table's columns and how they map to an Account. */
-import type { Account, AccountPatch, BillingStatus } from "./contract";
+/** Row shapes both SQL stores share: the accounts table's columns and how they map to an Account; an audit row. */
+import type { Account, AccountPatch, AuditEntry, BillingStatus } from "./contract";
+
+/** The audit table's columns, in the order of `auditValues`. */
+export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, mode, phone_masked, latency_us";
+
+/** One audit entry as the values of an INSERT into AUDIT_COLUMNS. */
+export function auditValues(e: AuditEntry): Array<string | number | null> {
+  return [
+    e.at,
+    e.requestId,
+    e.accountId ?? null,
+    e.secretId ?? null,
+    e.action ?? null,
+    e.code,
+    e.mode ?? null,
+    e.phoneMasked ?? null,
+    e.latencyUs,
+  ];
+}
 
 export interface AccountRow {
   account_id: string;

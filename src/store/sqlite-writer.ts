@@ -5,6 +5,7 @@
  */
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
+import { AUDIT_COLUMNS, auditValues } from "./rows";
 import type { AuditEntry, ChargeEntry } from "./contract";
 
 export interface WriterInit {
@@ -42,10 +43,7 @@ if (parentPort) {
     "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const debit = db.prepare("UPDATE accounts SET balance = balance - ? WHERE account_id = ?");
-  const insertAudit = db.prepare(
-    `INSERT INTO audit (at, request_id, account_id, secret_id, action, code, mode, phone_masked, latency_us)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const insertAudit = db.prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const writeCharge = (e: ChargeEntry) => {
     insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at);
     debit.run(e.unitPrice, e.accountId);
@@ -54,18 +52,7 @@ if (parentPort) {
   const writeDaily = (a: DailyAttempt) => {
     for (const key of a.keys) countAttempt.run(a.day, key);
   };
-  const writeAudit = (e: AuditEntry) =>
-    insertAudit.run(
-      e.at,
-      e.requestId,
-      e.accountId ?? null,
-      e.secretId ?? null,
-      e.action ?? null,
-      e.code,
-      e.mode ?? null,
-      e.phoneMasked ?? null,
-      e.latencyUs,
-    );
+  const writeAudit = (e: AuditEntry) => insertAudit.run(...auditValues(e));
   const all = db.transaction((charges: readonly ChargeEntry[], audits: readonly AuditEntry[], daily: readonly DailyAttempt[]) => {
     const debits = new Map<string, number>();
     for (const e of charges) {
