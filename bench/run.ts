@@ -20,6 +20,10 @@ import { RecordsSource } from "../src/sources/records";
 import { summariseProfile } from "./profile";
 import { ensureDataset, person, type Dataset } from "./dataset";
 import { cpuSeconds, peakRssMiB, processTree, startProcess, type Started } from "./proc";
+import { wrkAvailable, wrkLoad } from "./wrk";
+
+/** wrk when it is installed (apt-get install wrk): it leaves more of the shared cores to the server. */
+const GENERATOR = wrkAvailable() ? "wrk" : "autocannon";
 
 const run = promisify(execFile);
 const BIN = path.join(packageRoot, "bin", "sanyao.js");
@@ -51,6 +55,7 @@ interface Options {
 }
 
 async function load(url: string, o: Options, requestsFile?: string): Promise<Load> {
+  if (GENERATOR === "wrk") return wrkLoad(url, o.connections, o.duration, requestsFile);
   const spec = { url, connections: o.connections, durationSeconds: o.duration, requestsFile };
   const { stdout } = await run(process.execPath, [path.join(DIST, "load.js"), JSON.stringify(spec)], { timeout: (o.duration + 60) * 1000 });
   return JSON.parse(stdout) as Load;
@@ -229,6 +234,7 @@ async function main(o: Options): Promise<void> {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     options: o,
     note: "server and load generator share the machine's cores",
+    generator: GENERATOR,
     importSeconds: dataset.importSeconds,
     mix: mixSeen,
     bare,
@@ -265,13 +271,14 @@ function printTable(
     ratio: number;
     lookups: Array<{ records: number; p50us: number; p99us: number }>;
     machine: { cpus: number; model?: string };
+    generator: string;
   },
   out: string,
 ): void {
   const row = (name: string, m: Measured) =>
     `| ${name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${m.cpuMsPer1000.toFixed(0)} | ${m.peakRssMiB.toFixed(0)} | ${m.non2xx + m.errors + m.timeouts} |`;
   const lines = [
-    `machine: ${r.machine.cpus} × ${r.machine.model ?? "?"}; server and load generator share it`,
+    `machine: ${r.machine.cpus} × ${r.machine.model ?? "?"}; server and load generator (${r.generator}; paced: its own sender) share it`,
     "",
     "| scenario | req/s | p50 ms | p99 ms | server CPU ms / 1000 req | peak RSS MiB | errors |",
     "|---|---|---|---|---|---|---|",
