@@ -30,7 +30,8 @@ const BIN = path.join(packageRoot, "bin", "sanyao.js");
 const DIST = path.join(packageRoot, "dist", "bench");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-interface Load {
+/** One load phase as every generator reports it. */
+export interface Load {
   rps: number;
   total: number;
   p50: number;

@@ -7,19 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import type { Load } from "./run";
 
 const run = promisify(execFile);
-
-export interface WrkLoad {
-  rps: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
 
 interface SignedRequest {
   method: string;
@@ -84,7 +74,7 @@ function ms(value: string, unit: string): number {
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
 }
 
-export async function wrkLoad(url: string, connections: number, durationSeconds: number, requestsFile?: string): Promise<WrkLoad> {
+export async function wrkLoad(url: string, connections: number, durationSeconds: number, requestsFile?: string): Promise<Load> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-wrk-"));
   const args = ["-t1", `-c${connections}`, `-d${durationSeconds}s`, "--latency"];
   if (requestsFile) {
