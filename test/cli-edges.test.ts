@@ -27,6 +27,9 @@ describe("sanyao CLI edges", () => {
     assert.equal(res.code, 0, res.stderr);
     return JSON.parse(res.stdout);
   };
+  /** `sanyao batch IN --out OUT` against this server with the demo key. */
+  const batchHere = (input: string, out: string, ...more: string[]) =>
+    run(["batch", input, "--out", out, "--endpoint", server.url, "--secret-id", key.secretId, "--secret-key", key.secretKey, ...more]);
   const requestsServed = () =>
     server
       .stdout()
@@ -48,18 +51,7 @@ describe("sanyao CLI edges", () => {
 
     const served = requestsServed();
     const out = path.join(dir, "stray-out.csv");
-    const batch = await run([
-      "batch",
-      strayQuote,
-      "--out",
-      out,
-      "--endpoint",
-      server.url,
-      "--secret-id",
-      key.secretId,
-      "--secret-key",
-      key.secretKey,
-    ]);
+    const batch = await batchHere(strayQuote, out);
     assert.notEqual(batch.code, 0);
     assert.match(batch.stderr, /line 7 is never closed.*Nothing was sent/);
     assert.equal(fs.existsSync(out), false);
@@ -75,19 +67,7 @@ describe("sanyao CLI edges", () => {
     assert.equal(imported.imported, 1);
     assert.deepEqual(imported.rejections, [{ line: 3, reason: "4 fields where the header has 3" }]);
     const out = path.join(dir, "extra-out.csv");
-    const batch = await run([
-      "batch",
-      file,
-      "--out",
-      out,
-      "--endpoint",
-      server.url,
-      "--secret-id",
-      key.secretId,
-      "--secret-key",
-      key.secretKey,
-      "--json",
-    ]);
+    const batch = await batchHere(file, out, "--json");
     assert.deepEqual(JSON.parse(batch.stdout).malformed, [{ line: 3, reason: "4 fields where the header has 3" }]);
   });
 

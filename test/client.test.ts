@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { COMMON_PARAMS } from "../src/api3/params";
 import { TcpProxy } from "./helpers/proxy";
 import {
   ClientNetworkError,
@@ -232,19 +233,7 @@ describe("the client's signatures equal the official SDK's, byte for byte", () =
     for (const v of v1) {
       const raw = v.request.method === "GET" ? v.request.target.split("?")[1]! : v.request.body!;
       const sent = new URLSearchParams(raw);
-      const common = new Set([
-        "Action",
-        "Version",
-        "Region",
-        "Timestamp",
-        "Nonce",
-        "SecretId",
-        "Signature",
-        "SignatureMethod",
-        "Token",
-        "Language",
-        "RequestClient",
-      ]);
+      const common = COMMON_PARAMS;
       const business = new Map([...sent].filter(([k]) => !common.has(k)));
       const form = signV1({
         method: v.request.method as "GET" | "POST",
