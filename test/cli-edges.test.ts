@@ -92,6 +92,12 @@ describe("sanyao CLI edges", () => {
     assert.equal(fs.existsSync(typo), false, "nothing was created");
   });
 
+  it("SANYAO_CLOCK that is not a time is refused at start-up, naming the variable", async () => {
+    const res = await sanyao(["serve", "--port", "0", "--data", tempDir()], { SANYAO_CLOCK: "yesterday" });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /SANYAO_CLOCK must be a time such as/);
+  });
+
   it("SANYAO_ENDPOINT and host:port; nothing listening names the endpoint and how to change it", async () => {
     const hostPort = server.url.replace("http://", "");
     const viaEnv = await run(["verify", "--phone", ZHANG.Phone, "--name", ZHANG.Name, "--idcard", ZHANG.IdCard], {

@@ -35,6 +35,8 @@ export interface Config {
   prices: { simple: number; detailed: number };
   /** what one client can hold of the server: body bytes, connections, time */
   transport: TransportLimits;
+  /** SANYAO_CLOCK: the server's clock stands at this time (ms) — for tests of limits, caps and timestamps */
+  fixedClockMs: number | undefined;
 }
 
 export interface TransportLimits {
@@ -104,6 +106,15 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
+function fixedClock(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isSafeInteger(ms) || ms <= 0) {
+    throw new ConfigError("SANYAO_CLOCK must be a time such as 2026-12-01T08:00:00Z or Unix milliseconds.");
+  }
+  return ms;
+}
+
 function transportLimits(env: NodeJS.ProcessEnv): TransportLimits {
   const limits: TransportLimits = {
     maxBodyBytesInFlight: int(
@@ -159,5 +170,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       detailed: amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0.50"),
     },
     transport: transportLimits(env),
+    fixedClockMs: fixedClock(env.SANYAO_CLOCK),
   };
 }

@@ -44,7 +44,8 @@ const DRAIN_MS = 5000;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
-  const clock = options.clock ?? Date.now;
+  const { fixedClockMs } = config;
+  const clock = options.clock ?? (fixedClockMs === undefined ? Date.now : () => fixedClockMs);
   const logging = createLogging(config.logLevel, options.logDestination);
   const { logger } = logging;
   const installation = options.installation ?? (await openInstallation(config));

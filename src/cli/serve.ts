@@ -63,8 +63,9 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   const demo = installation.mode === "embedded" ? await ensureDemo(installation, config.accountDefaults) : undefined;
   if (workers <= 1) {
     const server = await startServer({ config, installation });
-    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1)}\n`);
+    // Before the banner: whoever reads it may signal at once.
     stopOnSignals(() => server.close());
+    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1)}\n`);
     return;
   }
 
