@@ -34,7 +34,9 @@ describe("three instances on PostgreSQL + Redis", { skip }, () => {
 
   before(async () => {
     await ensureServices();
-    for (let i = 0; i < 3; i++) servers.push(await serveProcess([], env));
+    // One second of the servers' clocks for the whole suite: a burst is counted in one window however slow it arrives.
+    const clock = String(Date.now());
+    for (let i = 0; i < 3; i++) servers.push(await serveProcess([], { ...env, SANYAO_CLOCK: clock }));
     const account = await cli("accounts", "create", "--name", "shared");
     key = { accountId: account.accountId, ...(await cli("keys", "create", "--account", account.accountId)) };
     await cli("accounts", "set", account.accountId, "--daily-cap", "0");
@@ -61,20 +63,16 @@ describe("three instances on PostgreSQL + Redis", { skip }, () => {
   });
 
   it("100 requests in one second spread over the three: exactly 20 admitted", async (t) => {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
-      const second = Math.floor(Date.now() / 1000);
-      const answers = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => callTc3(servers[i % 3]!.port, key, { ...ZHANG, Phone: "13900009999" })),
-      );
-      if (Math.floor(Date.now() / 1000) !== second) continue;
-      const admitted = answers.filter((r) => r.json.Response.Result === "-9").length;
-      const refused = answers.filter((r) => r.json.Response.Error?.Code === "RequestLimitExceeded").length;
-      assert.deepEqual([admitted, refused], [20, 80]);
-      t.diagnostic(`admitted ${admitted}, RequestLimitExceeded ${refused}`);
-      return;
-    }
-    assert.fail("could not fit 100 requests into one second three times");
+    const burst = await cli("accounts", "create", "--name", "burst");
+    const k = { ...(await cli("keys", "create", "--account", burst.accountId)) };
+    await cli("accounts", "set", burst.accountId, "--daily-cap", "0");
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => callTc3(servers[i % 3]!.port, k, { ...ZHANG, Phone: "13900009999" })),
+    );
+    const admitted = answers.filter((r) => r.json.Response.Result === "-9").length;
+    const refused = answers.filter((r) => r.json.Response.Error?.Code === "RequestLimitExceeded").length;
+    assert.deepEqual([admitted, refused], [20, 80]);
+    t.diagnostic(`admitted ${admitted}, RequestLimitExceeded ${refused}`);
   });
 
   it("daily caps are shared: the fourth attempt for one identity number, on any instance, is -12", async () => {
