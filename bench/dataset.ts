@@ -49,15 +49,15 @@ export async function ensureDataset(records: number, log: (line: string) => void
     (async function* () {
       for (let i = 0; i < records; i++) yield { line: i + 2, fields: person(i) };
     })(),
-    inst.store,
+    inst.store.records,
     inst.keyring,
     { tables: loadRuleTables(), policy: defaultPolicy, todayChina: chinaDate(Date.now()) },
   );
   const importSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (summary.rejected > 0) throw new Error(`synthetic records rejected: ${JSON.stringify(summary.rejections.slice(0, 3))}`);
-  const account = await inst.store.createAccount("bench", { rateLimit: 1_000_000, dailyCap: 0, balance: 1_000_000_000_00 });
-  await inst.store.updateAccount(account.accountId, { kmsAuthorized: true });
-  const key = await inst.store.createKey(account.accountId);
+  const account = await inst.store.accounts.create("bench", { rateLimit: 1_000_000, dailyCap: 0, balance: 1_000_000_000_00 });
+  await inst.store.accounts.update(account.accountId, { kmsAuthorized: true });
+  const key = await inst.store.apiKeys.create(account.accountId);
   await inst.store.close();
   const dataset: Dataset = { dataDir, records, accountId: account.accountId, ...key, importSeconds };
   fs.writeFileSync(meta, JSON.stringify(dataset, null, 2));

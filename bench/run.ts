@@ -150,7 +150,7 @@ async function checkMix(port: number, d: Dataset, bodies: PhoneVerificationReque
 async function lookupLatency(records: number): Promise<{ records: number; p50us: number; p99us: number }> {
   const d = await ensureDataset(records, log);
   const inst = await openInstallation(loadConfig({ dataDir: d.dataDir }, {}));
-  const source = new RecordsSource(inst.store, inst.keyring);
+  const source = new RecordsSource(inst.store.records, inst.keyring);
   const samples: number[] = [];
   for (let i = 0; i < 20_000; i++) {
     const p = person((i * 104729) % records);

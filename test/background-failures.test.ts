@@ -8,7 +8,6 @@ import http from "node:http";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
-import type { SqliteStore } from "../src/store/sqlite";
 import { verify } from "./helpers/call";
 import { serveProcess, within } from "./helpers/cli";
 import { PG_URL } from "./helpers/services";
@@ -34,7 +33,7 @@ const failures = async (server: TestServer, kind: string) =>
   );
 
 async function chargedInLedger(server: TestServer, accountId: string): Promise<number> {
-  const rows = await server.installation.store.usage({ accountId });
+  const rows = await server.installation.store.ledger.usage({ accountId });
   return rows.reduce((n, r) => n + r.charged, 0);
 }
 
@@ -99,7 +98,7 @@ describeBackends("failures away from the answer", (backend) => {
 
   if (backend === "sqlite") {
     it("the writer thread stops: calls fail fast and uncharged, /readyz says so, it restarts, nothing is half-written", async () => {
-      const store = server.installation.store as SqliteStore;
+      const store = server.installation.sqlite!;
       const ledgerBefore = await chargedInLedger(server, key.accountId);
       // Calls in flight while the thread is stopped as a crash would stop it.
       const inFlight = Array.from({ length: 10 }, () => verify(server.port, key, ZHANG));
@@ -136,9 +135,9 @@ describeBackends("failures away from the answer", (backend) => {
       const before = await chargedInLedger(server, key.accountId);
       // One turn of the event loop, one commit: a, a row the ledger refuses (no price), b.
       const results = await Promise.allSettled([
-        store.charge(entry("group-a", 30)),
-        store.charge(entry("group-bad", null)),
-        store.charge(entry("group-b", 30)),
+        store.ledger.charge(entry("group-a", 30)),
+        store.ledger.charge(entry("group-bad", null)),
+        store.ledger.charge(entry("group-b", 30)),
       ]);
       assert.deepEqual(
         results.map((r) => r.status),

@@ -53,7 +53,7 @@ describe("the sanyao client", () => {
       assert.match(r.RequestId, /^[0-9a-f-]{36}$/);
     }
     const capped = await server.addAccount("capped");
-    await server.installation.store.updateAccount(capped.accountId, { dailyCap: 1 });
+    await server.installation.store.accounts.update(capped.accountId, { dailyCap: 1 });
     const cc = client({}, capped);
     assert.equal((await cc.phoneVerification(ZHANG)).Result, "0");
     assert.equal((await cc.phoneVerification(ZHANG)).Result, "-12");
@@ -89,7 +89,7 @@ describe("the sanyao client", () => {
 
   it("retries stop after the limit: RequestLimitExceeded, -11 and network errors", async () => {
     const limited = await server.addAccount("limited");
-    await server.installation.store.updateAccount(limited.accountId, { rateLimit: 1 });
+    await server.installation.store.accounts.update(limited.accountId, { rateLimit: 1 });
     server.setNow(Math.floor(Date.now() / 1000) * 1000 + 100);
     const refusedBefore = server.logs.filter((l) => l.includes('"code":"RequestLimitExceeded"')).length;
     try {
@@ -128,7 +128,7 @@ describe("the sanyao client", () => {
       const c = new FaceIdClient({ credential: lossy, endpoint: `http://127.0.0.1:${proxy.port}`, retry: { attempts: 3, baseDelayMs: 5 } });
       await assert.rejects(c.phoneVerification(ZHANG), (err: unknown) => err instanceof ClientNetworkError && err.maybeServed);
       c.close();
-      const usage = await server.installation.store.usage({ accountId: lossy.accountId });
+      const usage = await server.installation.store.ledger.usage({ accountId: lossy.accountId });
       assert.equal(
         usage.reduce((n, r) => n + r.charged, 0),
         1,
@@ -140,7 +140,7 @@ describe("the sanyao client", () => {
 
   it("a retry after the window passes succeeds", async () => {
     const limited = await server.addAccount("limited-window");
-    await server.installation.store.updateAccount(limited.accountId, { rateLimit: 1 });
+    await server.installation.store.accounts.update(limited.accountId, { rateLimit: 1 });
     // In the past, so that returning to real time moves the server's clock forward, as clocks go.
     const second = (Math.floor(Date.now() / 1000) - 5) * 1000;
     server.setNow(second + 100);
@@ -162,7 +162,7 @@ describe("the sanyao client", () => {
 
   it("the pacer keeps a burst of 100 under the server's 20 per second: no RequestLimitExceeded", async () => {
     const paced = await server.addAccount("paced");
-    await server.installation.store.updateAccount(paced.accountId, { rateLimit: 20 });
+    await server.installation.store.accounts.update(paced.accountId, { rateLimit: 20 });
     const c = client({ pace: 20 }, paced);
     const started = Date.now();
     const results = await Promise.allSettled(Array.from({ length: 100 }, () => c.phoneVerification({ ...ZHANG, Phone: "13900009999" })));
@@ -172,7 +172,7 @@ describe("the sanyao client", () => {
   });
 
   it("KmsClient and the field-encryption helper, end to end", async () => {
-    await server.installation.store.updateAccount(key.accountId, { kmsAuthorized: true });
+    await server.installation.store.accounts.update(key.accountId, { kmsAuthorized: true });
     const kms = new KmsClient({ credential: key, endpoint: `http://127.0.0.1:${server.port}`, region: "ap-guangzhou" });
     const { KeyId } = await kms.createKey({ Alias: "client-test" });
     assert.equal((await kms.describeKey({ KeyId })).KeyMetadata.KeyState, "Enabled");

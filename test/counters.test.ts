@@ -29,7 +29,7 @@ describe("the rate window", () => {
   before(async () => {
     server = await startTestServer();
     key = await server.addAccount();
-    await server.installation.store.updateAccount(key.accountId, { rateLimit: 3 });
+    await server.installation.store.accounts.update(key.accountId, { rateLimit: 3 });
   });
   after(() => server.close());
 

@@ -48,8 +48,8 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     server = await startTestServer({}, backend);
     owner = await server.addAccount("owner");
     stranger = await server.addAccount("stranger");
-    await server.installation.store.updateAccount(owner.accountId, { kmsAuthorized: true });
-    await server.installation.store.updateAccount(stranger.accountId, { kmsAuthorized: true });
+    await server.installation.store.accounts.update(owner.accountId, { kmsAuthorized: true });
+    await server.installation.store.accounts.update(stranger.accountId, { kmsAuthorized: true });
     await server.addRecords([{ phone: ZHANG.Phone, name: ZHANG.Name, idcard: ZHANG.IdCard }]);
   });
   after(() => server.close());
@@ -214,12 +214,12 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     const short = await kms(owner).GenerateDataKey({ KeyId, KeySpec: "AES_128" });
     assert.equal(await errorOf({ ...good, CiphertextBlob: short.CiphertextBlob }), "FailedOperation.DecryptSystemError");
 
-    await server.installation.store.updateAccount(owner.accountId, { kmsAuthorized: false });
+    await server.installation.store.accounts.update(owner.accountId, { kmsAuthorized: false });
     try {
       // account changes reach a running server within a second
       await within(1000, async () => (await errorOf(good)) === "FailedOperation.StsUnAuthErrError");
     } finally {
-      await server.installation.store.updateAccount(owner.accountId, { kmsAuthorized: true });
+      await server.installation.store.accounts.update(owner.accountId, { kmsAuthorized: true });
       await within(1000, async () => (await errorOf(good)) === undefined);
     }
     // a failed decryption is not charged
@@ -300,7 +300,7 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
       owner,
       encryptRequestFields(secretPerson, { plaintext: dk.Plaintext, ciphertextBlob: dk.CiphertextBlob }, ["IdCard", "Name", "Phone"]),
     );
-    const material = (await server.installation.store.getKmsKey(owner.accountId, KeyId))!.material;
+    const material = (await server.installation.store.kmsKeys.get(owner.accountId, KeyId))!.material;
     const dek = Buffer.from(dk.Plaintext, "base64");
     const needles = [
       dek,

@@ -98,7 +98,7 @@ describeBackends("limits, account states and the ledger", (backend) => {
       assert.ok(ms <= 1000);
     };
     await cli("accounts", "set", key.accountId, "--activated", "false", "--identity-verified", "false", "--billing", "abnormal");
-    await server.installation.store.topUp(key.accountId, -200_000);
+    await server.installation.store.accounts.topUp(key.accountId, -200_000);
     await becomes("UnauthorizedOperation.Nonactivated");
     await cli("accounts", "set", key.accountId, "--activated", "true");
     await becomes("UnauthorizedOperation.NonAuthorize");
@@ -114,7 +114,7 @@ describeBackends("limits, account states and the ledger", (backend) => {
 
   it("the call that takes the balance below zero is served and charged; the next is refused", async () => {
     const key = await server.addAccount("thin");
-    await server.installation.store.topUp(key.accountId, -(100_000 - 50)); // 0.50 left
+    await server.installation.store.accounts.topUp(key.accountId, -(100_000 - 50)); // 0.50 left
     const first = await callTc3(server.port, key, ZHANG);
     assert.equal(first.headers["x-sanyao-billable"], "1");
     assert.equal((await cli("accounts", "show", key.accountId)).balance, "0.20");

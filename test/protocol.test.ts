@@ -40,7 +40,7 @@ describeBackends("API 3.0 protocol", (backend) => {
     );
     const other = await server.addAccount("disabled");
     assert.equal((await callTc3(server.port, other, ZHANG)).json.Response.Error?.Code, undefined);
-    await server.installation.store.disableKey(other.secretId);
+    await server.installation.store.apiKeys.setEnabled(other.secretId, false);
     await within(1000, async () => (await errorCode(callTc3(server.port, other, ZHANG))) === "AuthFailure.SecretIdNotFound");
     const res = await callTc3(server.port, key, ZHANG, {
       extraHeaders: {

@@ -25,9 +25,9 @@ describeBackends("official SDK signature vectors", (backend) => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({}, backend);
-    const account = await server.installation.store.createAccount("vectors", { rateLimit: 100, dailyCap: 0, balance: 100_000 });
+    const account = await server.installation.store.accounts.create("vectors", { rateLimit: 100, dailyCap: 0, balance: 100_000 });
     const [first] = load("tc3.json");
-    await server.installation.store.createKey(account.accountId, { secretId: first!.secretId, secretKey: first!.secretKey });
+    await server.installation.store.apiKeys.create(account.accountId, { secretId: first!.secretId, secretKey: first!.secretKey });
   });
   after(() => server.close());
 

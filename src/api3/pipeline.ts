@@ -5,6 +5,7 @@
  * for only once the headers have passed every check they can (a TC3 call with an unknown key is never read).
  */
 import { randomUUID } from "node:crypto";
+import type { AuditDetail } from "../common/audit";
 import { ApiError, type ErrorCode, type Language } from "./errors";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
@@ -31,8 +32,8 @@ export interface ApiOutcome {
   caller?: Caller;
   service?: string;
   action?: string;
-  phoneMasked?: string;
-  mode?: "simple" | "detailed";
+  /** the action's audit detail, as it handed it back */
+  audit?: AuditDetail;
 }
 
 type Style = "json" | "form" | "query" | "unsupported-body";
@@ -86,8 +87,7 @@ function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
   outcome.envelope = { Response: { ...result.fields, RequestId: outcome.requestId } };
   outcome.billable = result.billable;
   outcome.code = result.result ?? "OK";
-  outcome.phoneMasked = result.phoneMasked;
-  outcome.mode = result.mode;
+  outcome.audit = result.audit;
 }
 
 export async function handleCall(req: RequestHead, readBody: BodyReader, deps: PipelineDeps): Promise<ApiOutcome> {

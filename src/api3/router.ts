@@ -1,4 +1,5 @@
 /** Routing a call to (service, version, action): api3-protocol.md §1.1. */
+import type { AuditDetail } from "../common/audit";
 import { ApiError, type Language } from "./errors";
 import type { Caller } from "./authenticate";
 import type { ParamSchema, ParamsOf, ParamValues } from "./params";
@@ -18,10 +19,8 @@ export interface ActionOutcome {
   billable: boolean;
   /** the Result code, for actions that have one (audit, logs, metrics) */
   result?: string;
-  /** masked phone for the audit trail; never the raw value */
-  phoneMasked?: string;
-  /** PhoneVerification's VerifyMode, for the usage report */
-  mode?: "simple" | "detailed";
+  /** the action's own part of the audit row and log line, already masked; passed through unread */
+  audit?: AuditDetail;
 }
 
 export interface ActionDefinition {

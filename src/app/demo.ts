@@ -4,7 +4,7 @@
  * every result code reachable from the sample calls in the README.
  */
 import type { Installation } from "./installation";
-import type { NewAccountDefaults } from "../store/contract";
+import type { NewAccountDefaults } from "../store/model";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { defaultPolicy } from "../rules/policy";
@@ -33,21 +33,21 @@ export interface DemoCredentials {
 /** Creates the demo account, key and records once; later calls return the same credentials. */
 export async function ensureDemo(inst: Installation, defaults: NewAccountDefaults): Promise<DemoCredentials> {
   const { store } = inst;
-  const existing = await store.getMeta(DEMO_META);
+  const existing = await store.meta.get(DEMO_META);
   if (existing) {
-    const credential = await store.resolveKey(existing);
+    const credential = await store.apiKeys.resolve(existing);
     if (credential) return credential;
   }
-  let account = (await store.listAccounts()).find((a) => a.name === "demo");
+  let account = (await store.accounts.list()).find((a) => a.name === "demo");
   if (!account) {
-    account = await store.createAccount("demo", defaults);
+    account = await store.accounts.create("demo", defaults);
     // The demo shows the encrypted flow too: let the service use the demo account's KMS keys.
-    await store.updateAccount(account.accountId, { kmsAuthorized: true });
+    await store.accounts.update(account.accountId, { kmsAuthorized: true });
   }
-  const key = await store.createKey(account.accountId);
-  await store.setMeta(DEMO_META, key.secretId);
-  if ((await store.countRecords()) === 0) {
-    await importRows(rowsFrom(DEMO_RECORDS), store, inst.keyring, {
+  const key = await store.apiKeys.create(account.accountId);
+  await store.meta.set(DEMO_META, key.secretId);
+  if ((await store.records.count()) === 0) {
+    await importRows(rowsFrom(DEMO_RECORDS), store.records, inst.keyring, {
       tables: loadRuleTables(),
       policy: defaultPolicy,
       todayChina: chinaDate(Date.now()),
@@ -58,6 +58,6 @@ export async function ensureDemo(inst: Installation, defaults: NewAccountDefault
 
 /** The demo key of an installation, if it has one (used by `sanyao verify` without credentials). */
 export async function demoCredentials(inst: Installation): Promise<DemoCredentials | undefined> {
-  const secretId = await inst.store.getMeta(DEMO_META);
-  return secretId ? inst.store.resolveKey(secretId) : undefined;
+  const secretId = await inst.store.meta.get(DEMO_META);
+  return secretId ? inst.store.apiKeys.resolve(secretId) : undefined;
 }

@@ -9,16 +9,18 @@ import { FailureReporter } from "../common/failures";
 import type { DailyCountLog } from "../limits/contract";
 import { RedisLimits } from "../limits/redis";
 import { hasInstallation, Keyring, loadOrCreateSecret, parseSecret } from "../common/keyring";
-import type { Store } from "../store/contract";
-import { PostgresStore } from "../store/postgres";
-import { SqliteStore } from "../store/sqlite";
+import { PostgresStore } from "../store/postgres/store";
+import { SqliteStore } from "../store/sqlite/store";
+import { storageOver, type Storage } from "../store/storage";
 
 export interface Installation {
   mode: "embedded" | "scale-out";
   /** embedded mode only */
   dataDir: string | undefined;
   keyring: Keyring;
-  store: Store;
+  store: Storage;
+  /** the embedded store's adapter, for tests and tooling that reach below the ports (its writer thread) */
+  sqlite: SqliteStore | undefined;
   /** counters shared by all instances, when SANYAO_REDIS_URL is set */
   sharedLimits: RedisLimits | undefined;
   /** embedded mode: where the in-process daily counters keep the day's counts */
@@ -66,21 +68,23 @@ export async function openInstallation(config: Config, { create = true }: { crea
     }
     const { secret, created } = loadOrCreateSecret(config.dataDir);
     const keyring = new Keyring(secret);
-    const store = new SqliteStore(config.dataDir, keyring, failures.report, config.sqliteSync);
+    const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync);
+    const store = storageOver(sqlite, keyring);
     return {
       mode: "embedded",
       dataDir: config.dataDir,
       keyring,
       store,
+      sqlite,
       sharedLimits: undefined,
-      dailyLog: store,
+      dailyLog: sqlite,
       fresh: created,
       failures,
       close: () => store.close(),
     };
   }
   const keyring = new Keyring(scaleOutSecret(config));
-  const store = await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, keyring, failures.report);
+  const store = storageOver(await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, failures.report), keyring);
   const sharedLimits = config.redisUrl ? new RedisLimits(config.redisUrl, failures.report, config.redisPrefix) : undefined;
   return {
     failures,
@@ -88,6 +92,7 @@ export async function openInstallation(config: Config, { create = true }: { crea
     dataDir: undefined,
     keyring,
     store,
+    sqlite: undefined,
     sharedLimits,
     dailyLog: undefined,
     fresh: false,

@@ -4,10 +4,11 @@ import type { AddressInfo } from "node:net";
 import type { DestinationStream } from "pino";
 import { BodyBudget } from "../http/body";
 import { ERRORS } from "../api3/errors";
+import { afterResponse } from "../http/after-response";
 import { createApiHandler } from "../http/handler";
 import { Router } from "../api3/router";
 import type { Config } from "./config";
-import { phoneVerification } from "../faceid/phone-verification";
+import { FACEID_VARIANTS, faceidProduct } from "../faceid/product";
 import { RESULTS } from "../faceid/results";
 import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
@@ -57,13 +58,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? { rate: sharedLimits, daily: sharedLimits }
     : (options.limits ?? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) });
 
-  const keys = new KeyService(store, clock);
+  const keys = new KeyService(store.kmsKeys, clock);
+  // The request path reads keys and accounts through a short-lived cache, and charges through it too.
   const fresh = new FreshCache(store);
-  const faceid = phoneVerification({
+  const faceid = faceidProduct({
     tables: loadRuleTables(),
     policy: config.policy,
-    source: new RecordsSource(store, keyring),
-    store: fresh,
+    source: new RecordsSource(store.records, keyring),
+    accounts: { get: (accountId) => fresh.getAccount(accountId) },
+    ledger: { charge: (entry) => fresh.charge(entry) },
     keyring,
     keys,
     rateLimiter: limits.rate,
@@ -72,11 +75,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   });
-  const router = new Router()
-    .register({ service: "faceid", versions: new Map([["2018-03-01", new Map([[faceid.name, faceid]])]]) })
-    .register(kmsProduct(keys, config.kmsRegions));
+  const router = new Router().register(faceid).register(kmsProduct(keys, config.kmsRegions));
 
-  const metrics = new Metrics(router.actionNames(), [...Object.keys(ERRORS), ...Object.keys(RESULTS), "OK"]);
+  const metrics = new Metrics(router.actionNames(), [...Object.keys(ERRORS), ...Object.keys(RESULTS), "OK"], FACEID_VARIANTS);
   installation.failures.reportTo((kind, err) => {
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
@@ -89,8 +90,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
     onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
     logger,
-    audit: (entry) => store.appendAudit(entry),
     metrics,
+    afterResponse: afterResponse({ logger, metrics, audit: store.audit, clock }),
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
     readiness: async () => {
       const checks: Record<string, string> = {};

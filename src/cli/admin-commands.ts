@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { formatAmount, parseAmount } from "../common/money";
 import { createSecretFile } from "../common/keyring";
-import type { Account, AccountPatch, BillingStatus } from "../store/contract";
+import type { Account, AccountPatch, BillingStatus } from "../store/model";
 import { bool, billing, configFor, count, day, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
 
@@ -36,7 +36,7 @@ export function addAdminCommands(program: Command): void {
     .action((opts: DataOption & { name: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
-        const account = await store.createAccount(opts.name.trim(), configFor(opts).accountDefaults);
+        const account = await store.accounts.create(opts.name.trim(), configFor(opts).accountDefaults);
         if (opts.json) printJson(shownAccount(account));
         else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
       }),
@@ -45,7 +45,7 @@ export function addAdminCommands(program: Command): void {
     .description("list accounts")
     .action((opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
-        const list = (await store.listAccounts()).map(shownAccount);
+        const list = (await store.accounts.list()).map(shownAccount);
         if (opts.json) printJson({ accounts: list });
         else printTable(list, ["accountId", "name", "balance", "createdAt"]);
       }),
@@ -56,7 +56,7 @@ export function addAdminCommands(program: Command): void {
     .argument("<id>")
     .action((id: string, opts: DataOption) =>
       withInstallation(opts, async ({ store }) => {
-        const account = await store.getAccount(id);
+        const account = await store.accounts.get(id);
         if (!account) throw new UsageError(`No account ${id}.`);
         const shown = shownAccount(account);
         if (opts.json) return printJson(shown);
@@ -98,8 +98,8 @@ export function addAdminCommands(program: Command): void {
             kmsAuthorized: opts.kmsAuthorized,
           };
           if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
-          if (!(await store.updateAccount(id, patch))) throw new UsageError(`No account ${id}.`);
-          const account = (await store.getAccount(id))!;
+          if (!(await store.accounts.update(id, patch))) throw new UsageError(`No account ${id}.`);
+          const account = (await store.accounts.get(id))!;
           if (opts.json) printJson(shownAccount(account));
           else process.stdout.write(`Updated account ${id}.\n`);
         }),
@@ -112,7 +112,7 @@ export function addAdminCommands(program: Command): void {
       withInstallation(opts, async ({ store }) => {
         const amount = parseAmount(amountText);
         if (amount === undefined || amount <= 0) throw new UsageError("The amount must be positive, with at most two decimals.");
-        const balance = await store.topUp(id, amount);
+        const balance = await store.accounts.topUp(id, amount);
         if (balance === undefined) throw new UsageError(`No account ${id}.`);
         if (opts.json) printJson({ accountId: id, balance: formatAmount(balance) });
         else process.stdout.write(`Balance of ${id}: ${formatAmount(balance)}\n`);
@@ -127,7 +127,7 @@ export function addAdminCommands(program: Command): void {
     .option("--csv", "CSV on stdout")
     .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
-        const rows = await store.usage({ accountId: opts.account, from: opts.from, to: opts.to });
+        const rows = await store.ledger.usage({ accountId: opts.account, from: opts.from, to: opts.to });
         const totals = rows.reduce((t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }), {
           calls: 0,
           charged: 0,
@@ -159,9 +159,9 @@ export function addAdminCommands(program: Command): void {
         if ((opts.secretId === undefined) !== (opts.secretKey === undefined)) {
           throw new UsageError("--secret-id and --secret-key go together.");
         }
-        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
         const given = opts.secretId ? { secretId: opts.secretId, secretKey: opts.secretKey! } : undefined;
-        const key = await store.createKey(opts.account, given);
+        const key = await store.apiKeys.create(opts.account, given);
         if (opts.json) printJson(key);
         else
           process.stdout.write(`SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
@@ -172,8 +172,8 @@ export function addAdminCommands(program: Command): void {
     .requiredOption("--account <id>", "account id")
     .action((opts: DataOption & { account: string }) =>
       withInstallation(opts, async ({ store }) => {
-        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
-        const list = await store.listKeys(opts.account);
+        if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const list = await store.apiKeys.list(opts.account);
         if (opts.json) printJson({ keys: list });
         else printTable(list, ["secretId", "enabled", "createdAt"]);
       }),
@@ -188,7 +188,7 @@ export function addAdminCommands(program: Command): void {
       .argument("<secretId>")
       .action((secretId: string, opts: DataOption) =>
         withInstallation(opts, async ({ store }) => {
-          const found = enabled ? await store.enableKey(secretId) : await store.disableKey(secretId);
+          const found = await store.apiKeys.setEnabled(secretId, enabled);
           if (!found) throw new UsageError("No such key.");
           if (opts.json) printJson({ secretId, enabled });
           else process.stdout.write(`${enabled ? "Enabled" : "Disabled"} ${secretId}.\n`);

@@ -7,7 +7,7 @@ import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { CsvFileError } from "../sources/csv";
 import { importRecordsFile, type ImportSummary } from "../sources/import";
-import type { KmsKey } from "../store/contract";
+import type { KmsKey } from "../store/model";
 import { configFor, readableFile, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
 
@@ -21,13 +21,16 @@ export function addDataCommands(program: Command): void {
     .option("--description <text>", "free text")
     .action((opts: DataOption & { account: string; alias?: string; region: string; description?: string }) =>
       withInstallation(opts, async ({ store }) => {
-        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
         const config = configFor(opts);
         if (!config.kmsRegions.has(opts.region)) throw new UsageError(`The region ${opts.region} is not served (SANYAO_KMS_REGIONS).`);
         const alias = opts.alias ?? `sanyao-${Date.now().toString(36)}`;
         let key: KmsKey;
         try {
-          key = await new KeyService(store, Date.now).createKey(opts.account, opts.region, { alias, description: opts.description });
+          key = await new KeyService(store.kmsKeys, Date.now).createKey(opts.account, opts.region, {
+            alias,
+            description: opts.description,
+          });
         } catch (err) {
           if (err instanceof ApiError) throw new UsageError(`${err.code}: ${err.messageIn("en-US")}`);
           throw err;
@@ -43,11 +46,11 @@ export function addDataCommands(program: Command): void {
     .option("--region <region>", "the keys' region", "ap-guangzhou")
     .action((opts: DataOption & { account: string; region: string }) =>
       withInstallation(opts, async ({ store }) => {
-        if (!(await store.getAccount(opts.account))) throw new UsageError(`No account ${opts.account}.`);
-        const { keyIds } = await store.listKmsKeys(opts.account, opts.region, 0, 1_000_000);
+        if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
+        const { keyIds } = await store.kmsKeys.list(opts.account, opts.region, 0, 1_000_000);
         const keys = [];
         for (const keyId of keyIds) {
-          const k = await store.getKmsKey(opts.account, keyId, opts.region);
+          const k = await store.kmsKeys.get(opts.account, keyId, opts.region);
           if (k)
             keys.push({
               keyId: k.keyId,
@@ -87,7 +90,7 @@ export function addDataCommands(program: Command): void {
         const config = configFor(opts);
         let summary: ImportSummary;
         try {
-          summary = await importRecordsFile(file, store, keyring, {
+          summary = await importRecordsFile(file, store.records, keyring, {
             tables: loadRuleTables(),
             policy: config.policy,
             todayChina: chinaDate(Date.now()),

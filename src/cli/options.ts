@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { loadConfig } from "../app/config";
 import { demoCredentials } from "../app/demo";
 import { openInstallation, type Installation } from "../app/installation";
-import type { BillingStatus } from "../store/contract";
+import type { BillingStatus } from "../store/model";
 import { UsageError } from "./output";
 
 export interface DataOption {

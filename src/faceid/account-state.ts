@@ -1,6 +1,6 @@
 /** Account-level refusals of a paid action, in the documented order (phone-verification.md, check 3). */
 import { ApiError } from "../api3/errors";
-import type { Account } from "../store/contract";
+import type { Account } from "../store/model";
 
 export function refuseUnusableAccount(account: Account): void {
   if (!account.activated) throw new ApiError("UnauthorizedOperation.Nonactivated");

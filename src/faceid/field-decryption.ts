@@ -6,7 +6,7 @@
 import { createDecipheriv } from "node:crypto";
 import { ApiError } from "../api3/errors";
 import type { KeyService } from "../kms/keys";
-import type { Account } from "../store/contract";
+import type { Account } from "../store/model";
 
 export const ENCRYPTABLE = ["IdCard", "Name", "Phone"] as const;
 export type EncryptableField = (typeof ENCRYPTABLE)[number];

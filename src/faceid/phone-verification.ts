@@ -12,7 +12,8 @@ import type { PrecheckPolicy } from "../rules/policy";
 import type { Carrier, RuleTables } from "../rules/tables";
 import type { Keyring } from "../common/keyring";
 import type { ResultDetail, SourceAnswer, VerificationSource } from "../sources/contract";
-import type { Store, VerifyModeName } from "../store/contract";
+import type { VerifyModeName } from "../store/model";
+import type { Accounts, Ledger } from "../store/storage";
 import type { KeyService } from "../kms/keys";
 import { refuseUnusableAccount } from "./account-state";
 import { decryptFields } from "./field-decryption";
@@ -37,7 +38,8 @@ export interface PhoneVerificationDeps {
   tables: RuleTables;
   policy: PrecheckPolicy;
   source: VerificationSource;
-  store: Pick<Store, "getAccount" | "charge">;
+  accounts: Pick<Accounts, "get">;
+  ledger: Pick<Ledger, "charge">;
   keyring: Keyring;
   keys: KeyService;
   rateLimiter: RateLimiter;
@@ -66,7 +68,12 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
     // PostgreSQL, Redis or the counters away: the verification path cannot be completed (-11, uncharged).
     whenUnavailable(values: PhoneVerificationParams, ctx: ActionContext): ActionOutcome {
       const mode: VerifyModeName = values.VerifyMode === "1" ? "detailed" : "simple";
-      return { fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" }, billable: false, result: "-11", mode };
+      return {
+        fields: { Result: "-11", Description: describe("-11", ctx.language), Isp: "" },
+        billable: false,
+        result: "-11",
+        audit: { variant: mode },
+      };
     },
   });
 
@@ -76,7 +83,7 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
     const mode: VerifyModeName = verifyMode === "1" ? "detailed" : "simple";
     const { accountId, secretId } = ctx.caller;
 
-    const account = await deps.store.getAccount(accountId);
+    const account = await deps.accounts.get(accountId);
     if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
     refuseUnusableAccount(account);
     if (!(await deps.rateLimiter.admit(`${accountId}:${ACTION}`, account.rateLimit, ctx.now))) {
@@ -86,7 +93,7 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
 
     const today = chinaDate(ctx.now);
     const checked = precheck({ phone: elements.Phone, name: elements.Name, idCard: elements.IdCard }, deps.tables, deps.policy, today);
-    const phoneMasked = maskPhone(checked.phone);
+    const audit = { subject: maskPhone(checked.phone), variant: mode };
     const answer = (result: ResultCode, carrier: Carrier, detail?: ResultDetail): ActionOutcome => {
       const fields: Record<string, unknown> = {
         Result: result,
@@ -94,7 +101,7 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
         Isp: ispName(carrier, ctx.language),
       };
       if (mode === "detailed" && result === "-4") fields.ResultDetail = detail ?? "OtherMismatch";
-      return { fields, billable: RESULTS[result].charged, result, phoneMasked, mode };
+      return { fields, billable: RESULTS[result].charged, result, audit };
     };
 
     if (checked.kind === "rejected") return answer(checked.result, checked.carrier);
@@ -123,7 +130,7 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
 
     // Charged answers are in the ledger, with the balance debited, before they are sent (check 9).
     try {
-      await deps.store.charge({
+      await deps.ledger.charge({
         requestId: ctx.requestId,
         accountId,
         secretId,

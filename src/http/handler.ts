@@ -1,11 +1,11 @@
 /**
  * node:http in front of the pipeline: hands it the body on demand under the caps of body.ts, writes the
- * always-200 envelope, then logs one line and appends the audit entry.
+ * always-200 envelope, then hands the outcome to the after-response hook (log line, metrics, audit).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AfterResponse } from "./after-response";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
-import type { AuditEntry } from "../store/contract";
 import { type BodyBudget, RequestBody } from "./body";
 import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "../api3/pipeline";
 
@@ -13,8 +13,8 @@ export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3
 
 export interface HttpDeps extends PipelineDeps {
   logger: Logger;
-  audit: (entry: AuditEntry) => Promise<void>;
   metrics: Metrics;
+  afterResponse: AfterResponse;
   /** request body bytes buffered across all requests in flight */
   bodyBudget: BodyBudget;
   /** what /readyz reports: every dependency answering, or which one is not */
@@ -85,46 +85,6 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     if (!body.complete) headers.connection = "close";
     res.writeHead(200, headers).end(payload);
 
-    const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
-    deps.metrics.observe({
-      action: outcome.action,
-      code: outcome.code,
-      billable: outcome.billable,
-      mode: outcome.mode,
-      seconds: latencyUs / 1e6,
-    });
-    deps.logger.info(
-      {
-        requestId: outcome.requestId,
-        // a trace id is the caller's free text: only one shaped like an id is logged
-        traceId: typeof traceId === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(traceId) ? traceId : undefined,
-        service: outcome.service,
-        action: outcome.action,
-        code: outcome.code,
-        billable: outcome.billable,
-        accountId: outcome.caller?.accountId,
-        secretId: outcome.caller?.secretId,
-        signature: outcome.caller?.signature,
-        phone: outcome.phoneMasked,
-        latencyUs,
-      },
-      "request",
-    );
-    try {
-      await deps.audit({
-        at: deps.clock(),
-        requestId: outcome.requestId,
-        accountId: outcome.caller?.accountId,
-        secretId: outcome.caller?.secretId,
-        action: outcome.action,
-        code: outcome.code,
-        mode: outcome.mode,
-        phoneMasked: outcome.phoneMasked,
-        latencyUs,
-      });
-    } catch (err) {
-      deps.metrics.failure("audit");
-      deps.logger.error({ err, requestId: outcome.requestId }, "audit write failed");
-    }
+    deps.afterResponse(outcome, typeof traceId === "string" ? traceId : undefined, Number((process.hrtime.bigint() - started) / 1000n));
   }
 }

@@ -5,14 +5,6 @@
  */
 import { Counter, Histogram, Registry } from "prom-client";
 
-export interface ObservedCall {
-  action: string | undefined;
-  code: string;
-  billable: boolean;
-  mode: "simple" | "detailed" | undefined;
-  seconds: number;
-}
-
 import type { FailureKind } from "../common/failures";
 
 export const OTHER = "other";
@@ -21,6 +13,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly actions: ReadonlySet<string>;
   private readonly codes: ReadonlySet<string>;
+  private readonly variants: ReadonlySet<string>;
   private readonly requests = new Counter({
     name: "sanyao_requests_total",
     help: "API requests by action and Result or error code",
@@ -36,7 +29,7 @@ export class Metrics {
   });
   private readonly charged = new Counter({
     name: "sanyao_charged_total",
-    help: "charged answers (0 and -4) by verify mode",
+    help: "charged answers by the action's priced variant (PhoneVerification: its VerifyMode)",
     labelNames: ["mode"] as const,
     registers: [this.registry],
   });
@@ -58,18 +51,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** `actions`: every routed action name; `codes`: every Result and error code an answer can carry */
-  constructor(actions: Iterable<string>, codes: Iterable<string>) {
+  /** every routed action name, every Result and error code an answer can carry, every priced variant */
+  constructor(actions: Iterable<string>, codes: Iterable<string>, variants: Iterable<string>) {
     this.actions = new Set(actions);
     this.codes = new Set(codes);
+    this.variants = new Set(variants);
   }
 
-  observe(call: ObservedCall): void {
-    const action = call.action !== undefined && this.actions.has(call.action) ? call.action : OTHER;
-    const code = this.codes.has(call.code) ? call.code : OTHER;
+  observe(actionName: string | undefined, resultCode: string, billable: boolean, variant: string | undefined, seconds: number): void {
+    const action = actionName !== undefined && this.actions.has(actionName) ? actionName : OTHER;
+    const code = this.codes.has(resultCode) ? resultCode : OTHER;
     this.requests.inc({ action, code });
-    this.duration.observe({ action }, call.seconds);
-    if (call.billable) this.charged.inc({ mode: call.mode === "detailed" ? "detailed" : "simple" });
+    this.duration.observe({ action }, seconds);
+    if (billable) this.charged.inc({ mode: variant !== undefined && this.variants.has(variant) ? variant : OTHER });
     if (code === "RequestLimitExceeded") this.refusals.inc({ limit: "rate" });
     else if (code === "-12") this.refusals.inc({ limit: "daily" });
     else if (code === "-11") this.sourceErrors.inc();

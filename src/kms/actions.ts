@@ -2,7 +2,7 @@
 import { ApiError } from "../api3/errors";
 import type { ParamSchema, ParamsOf } from "../api3/params";
 import { defineAction, type ActionContext, type ActionDefinition, type Product } from "../api3/router";
-import type { KmsKey } from "../store/contract";
+import type { KmsKey } from "../store/model";
 import type { KeyService } from "./keys";
 
 export const KMS_VERSION = "2019-01-18";

@@ -12,7 +12,8 @@ import { classifyPhone } from "../rules/phone";
 import type { PrecheckPolicy } from "../rules/policy";
 import type { Carrier, RuleTables } from "../rules/tables";
 import type { Keyring } from "../common/keyring";
-import type { RecordStatus, Store, StoredRecord } from "../store/contract";
+import type { RecordStatus, StoredRecord } from "../store/model";
+import type { RecordRows } from "../store/ports";
 
 export interface ImportSummary {
   read: number;
@@ -129,7 +130,12 @@ function looksLikeNdjson(file: string): boolean {
 }
 
 /** Imports a CSV or NDJSON file; a CSV file that cannot be read as rows is refused whole (CsvFileError), before any row. */
-export async function importRecordsFile(file: string, store: Store, keyring: Keyring, opts: ImportOptions): Promise<ImportSummary> {
+export async function importRecordsFile(
+  file: string,
+  records: Pick<RecordRows, "upsert">,
+  keyring: Keyring,
+  opts: ImportOptions,
+): Promise<ImportSummary> {
   const ndjson = looksLikeNdjson(file);
   if (!ndjson) await checkCsvFile(file);
   const input = fs.createReadStream(file);
@@ -139,15 +145,20 @@ export async function importRecordsFile(file: string, store: Store, keyring: Key
     opts.onProgress?.(bytes);
   });
   const rows = ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
-  return importRows(rows, store, keyring, opts);
+  return importRows(rows, records, keyring, opts);
 }
 
-export async function importRows(rows: AsyncIterable<Row>, store: Store, keyring: Keyring, opts: ImportOptions): Promise<ImportSummary> {
+export async function importRows(
+  rows: AsyncIterable<Row>,
+  records: Pick<RecordRows, "upsert">,
+  keyring: Keyring,
+  opts: ImportOptions,
+): Promise<ImportSummary> {
   const summary: ImportSummary = { read: 0, imported: 0, replaced: 0, rejected: 0, rejections: [] };
   let batch: StoredRecord[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const { replaced } = await store.upsertRecords(batch);
+    const { replaced } = await records.upsert(batch);
     summary.imported += batch.length;
     summary.replaced += replaced;
     batch = [];

@@ -1,17 +1,17 @@
 /** The records source: subscriber records the operator imported, compared by keyed hash. */
 import type { Keyring } from "../common/keyring";
-import type { Store } from "../store/contract";
+import type { RecordRows } from "../store/ports";
 import { UnavailableError } from "../common/unavailable";
 import type { NormalisedElements, SourceAnswer, VerificationSource } from "./contract";
 
 export class RecordsSource implements VerificationSource {
   constructor(
-    private readonly store: Store,
+    private readonly records: Pick<RecordRows, "find" | "idCardHeldByOtherName">,
     private readonly keyring: Keyring,
   ) {}
 
   async verify(e: NormalisedElements): Promise<SourceAnswer> {
-    const record = await this.store.findRecord(this.keyring.hash("phone", e.phone));
+    const record = await this.records.find(this.keyring.hash("phone", e.phone));
     if (!record) return { kind: "no-record" };
     if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
     const carrier = record.carrier;
@@ -26,7 +26,7 @@ export class RecordsSource implements VerificationSource {
     if (idMatches) return { kind: "inconsistent", detail: "PhoneNameMismatch", carrier };
     // Neither agrees with the number; if the records pair this identity number with yet another name, the
     // name and number do not belong to each other either.
-    const otherHolder = await this.store.idCardHeldByOtherName(idCardHash, nameHash);
+    const otherHolder = await this.records.idCardHeldByOtherName(idCardHash, nameHash);
     return { kind: "inconsistent", detail: otherHolder ? "NameIdCardMismatch" : "PhoneNameIdCardMismatch", carrier };
   }
 }

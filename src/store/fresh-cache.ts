@@ -4,8 +4,8 @@
  * quarter of it). Charges made here are applied to the cached balance at once, so this process refuses the
  * call after the one that crossed zero without waiting for the cache to expire.
  */
-import type { Credential } from "../api3/authenticate";
-import type { Account, ChargeEntry, Store } from "./contract";
+import type { Account, ChargeEntry, KeySecret } from "./model";
+import type { Accounts, ApiKeys, Ledger } from "./storage";
 
 export const FRESHNESS_MS = 250;
 
@@ -15,11 +15,11 @@ interface Entry<T> {
 }
 
 export class FreshCache {
-  private readonly keys = new Map<string, Entry<Credential | undefined>>();
+  private readonly keys = new Map<string, Entry<KeySecret | undefined>>();
   private readonly accounts = new Map<string, Entry<Account | undefined>>();
 
   constructor(
-    private readonly store: Pick<Store, "resolveKey" | "getAccount" | "charge">,
+    private readonly store: { apiKeys: Pick<ApiKeys, "resolve">; accounts: Pick<Accounts, "get">; ledger: Pick<Ledger, "charge"> },
     private readonly ttlMs = FRESHNESS_MS,
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -34,16 +34,16 @@ export class FreshCache {
     return value;
   }
 
-  resolveKey(secretId: string): Promise<Credential | undefined> {
-    return this.read(this.keys, secretId, () => this.store.resolveKey(secretId));
+  resolveKey(secretId: string): Promise<KeySecret | undefined> {
+    return this.read(this.keys, secretId, () => this.store.apiKeys.resolve(secretId));
   }
 
   getAccount(accountId: string): Promise<Account | undefined> {
-    return this.read(this.accounts, accountId, () => this.store.getAccount(accountId));
+    return this.read(this.accounts, accountId, () => this.store.accounts.get(accountId));
   }
 
   async charge(entry: ChargeEntry): Promise<void> {
-    await this.store.charge(entry);
+    await this.store.ledger.charge(entry);
     const cached = this.accounts.get(entry.accountId)?.value;
     if (cached) cached.balance -= entry.unitPrice;
   }

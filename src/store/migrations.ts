@@ -187,4 +187,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: "the audit trail keeps an action's detail under generic names (any product's, not one action's)",
+    sqlite: `
+      ALTER TABLE audit RENAME COLUMN mode TO variant;
+      ALTER TABLE audit RENAME COLUMN phone_masked TO subject;
+    `,
+    postgres: `
+      ALTER TABLE audit RENAME COLUMN mode TO variant;
+      ALTER TABLE audit RENAME COLUMN phone_masked TO subject;
+    `,
+  },
 ];

@@ -1,8 +1,8 @@
 /** Row shapes both SQL stores share: the accounts table's columns and how they map to an Account; an audit row. */
-import type { Account, AccountPatch, AuditEntry, BillingStatus } from "./contract";
+import type { Account, AccountPatch, AuditEntry, BillingStatus } from "./model";
 
 /** The audit table's columns, in the order of `auditValues`. */
-export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, mode, phone_masked, latency_us";
+export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, variant, subject, latency_us";
 
 /** One audit entry as the values of an INSERT into AUDIT_COLUMNS. */
 export function auditValues(e: AuditEntry): Array<string | number | null> {
@@ -13,8 +13,8 @@ export function auditValues(e: AuditEntry): Array<string | number | null> {
     e.secretId ?? null,
     e.action ?? null,
     e.code,
-    e.mode ?? null,
-    e.phoneMasked ?? null,
+    e.detail?.variant ?? null,
+    e.detail?.subject ?? null,
     e.latencyUs,
   ];
 }

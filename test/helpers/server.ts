@@ -114,12 +114,12 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
       fixedNow = ms;
     },
     async addAccount(name = "test") {
-      const account = await installation.store.createAccount(name, config.accountDefaults);
-      const key = await installation.store.createKey(account.accountId);
+      const account = await installation.store.accounts.create(name, config.accountDefaults);
+      const key = await installation.store.apiKeys.create(account.accountId);
       return { accountId: account.accountId, ...key };
     },
     async addRecords(records) {
-      const summary = await importRows(rowsFrom(records), installation.store, installation.keyring, {
+      const summary = await importRows(rowsFrom(records), installation.store.records, installation.keyring, {
         tables: loadRuleTables(),
         policy: defaultPolicy,
         todayChina: chinaDate(Date.now()),

@@ -1,8 +1,8 @@
 /**
- * What the service keeps: accounts, API keys, subscriber records (keyed hashes only), the audit trail.
- * One contract, an embedded (SQLite) and a scale-out implementation; the request path sees only this.
+ * What the service keeps, as its callers see it: accounts, API keys, subscriber records (keyed hashes only), the
+ * ledger, the audit trail and KMS keys. ports.ts says how an adapter stores them; storage.ts joins the two.
  */
-import type { Credential } from "../api3/authenticate";
+import type { AuditDetail } from "../common/audit";
 import type { Carrier } from "../rules/tables";
 
 export type BillingStatus = "ok" | "abnormal";
@@ -107,6 +107,7 @@ export interface StoredRecord {
   status: RecordStatus;
 }
 
+/** One call as the audit trail keeps it: who, what, the answer's code, and the action's own masked detail. */
 export interface AuditEntry {
   at: number;
   requestId: string;
@@ -114,56 +115,13 @@ export interface AuditEntry {
   secretId: string | undefined;
   action: string | undefined;
   code: string;
-  mode: VerifyModeName | undefined;
-  phoneMasked: string | undefined;
+  detail: AuditDetail | undefined;
   latencyUs: number;
 }
 
-export interface Store {
-  createAccount(name: string, defaults: NewAccountDefaults): Promise<Account>;
-  listAccounts(): Promise<Account[]>;
-  getAccount(accountId: string): Promise<Account | undefined>;
-  /** false when no such account exists */
-  updateAccount(accountId: string, patch: AccountPatch): Promise<boolean>;
-  /** adds `amount` fen; the new balance, or undefined when no such account exists */
-  topUp(accountId: string, amount: number): Promise<number | undefined>;
-
-  /** records the charge and debits the balance atomically; a RequestId is charged at most once */
-  charge(entry: ChargeEntry): Promise<void>;
-  usage(query: UsageQuery): Promise<UsageRow[]>;
-
-  /** Creates a key; `given` imports fixed credentials (a CI key that must not change between runs). */
-  createKey(accountId: string, given?: { secretId: string; secretKey: string }): Promise<{ secretId: string; secretKey: string }>;
-  listKeys(accountId: string): Promise<ApiKeyInfo[]>;
-  /** false when no such key exists */
-  disableKey(secretId: string): Promise<boolean>;
-  /** false when no such key exists */
-  enableKey(secretId: string): Promise<boolean>;
-  /** the enabled key with its secret; undefined when unknown or disabled */
-  resolveKey(secretId: string): Promise<Credential | undefined>;
-
-  /** Inserts or replaces by phone hash; returns how many of them replaced an existing record. */
-  upsertRecords(records: readonly StoredRecord[]): Promise<{ replaced: number }>;
-  countRecords(): Promise<number>;
-  findRecord(phoneHash: Buffer): Promise<StoredRecord | undefined>;
-  /** whether some active record pairs this identity number with another name */
-  idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
-
-  appendAudit(entry: AuditEntry): Promise<void>;
-
-  /** false when the alias is taken in that account and region */
-  createKmsKey(key: KmsKey): Promise<boolean>;
-  /** the key when it belongs to this account (and region, when given); never another account's */
-  getKmsKey(accountId: string, keyId: string, region?: string): Promise<KmsKey | undefined>;
-  listKmsKeys(accountId: string, region: string, offset: number, limit: number): Promise<{ keyIds: string[]; total: number }>;
-  countKmsKeys(accountId: string): Promise<number>;
-  setKmsKeyState(accountId: string, keyId: string, state: KmsKeyState): Promise<void>;
-
-  /** resolves when the store answers (readiness) */
-  ping(): Promise<void>;
-
-  getMeta(key: string): Promise<string | undefined>;
-  setMeta(key: string, value: string): Promise<void>;
-
-  close(): Promise<void>;
+/** An enabled API key with its opened secret: what authentication needs. */
+export interface KeySecret {
+  secretId: string;
+  accountId: string;
+  secretKey: string;
 }

@@ -1,11 +1,11 @@
 /**
- * The request thread's handle on the writer thread (sqlite-writer.ts): one batch out, one acknowledgement back.
+ * The request thread's handle on the writer thread (writer.ts): one batch out, one acknowledgement back.
  * A thread that has stopped fails every commit at once, pending and later ones alike: nothing waits on it.
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { AuditEntry, ChargeEntry } from "./contract";
-import type { DailyAttempt, WriteDone, WriterInit } from "./sqlite-writer";
+import type { AuditEntry, ChargeEntry } from "../model";
+import type { DailyAttempt, WriteDone, WriterInit } from "./writer";
 
 export class WriterThread {
   private readonly worker: Worker;
@@ -16,7 +16,7 @@ export class WriterThread {
 
   /** `onStop` hears of a thread that stopped without being closed */
   constructor(init: WriterInit, onStop: (err: Error) => void) {
-    this.worker = new Worker(path.join(__dirname, "sqlite-writer.js"), { workerData: init });
+    this.worker = new Worker(path.join(__dirname, "writer.js"), { workerData: init });
     this.worker.on("message", (done: WriteDone) => {
       const p = this.pending.get(done.id);
       this.pending.delete(done.id);

@@ -5,8 +5,8 @@
  */
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
-import { AUDIT_COLUMNS, auditValues } from "./rows";
-import type { AuditEntry, ChargeEntry } from "./contract";
+import { AUDIT_COLUMNS, auditValues } from "../rows";
+import type { AuditEntry, ChargeEntry } from "../model";
 
 export interface WriterInit {
   file: string;

@@ -1,0 +1,120 @@
+/**
+ * What a storage adapter provides, one port per aggregate. Adapters (sqlite/, postgres/) store and fetch rows and
+ * nothing more: identifiers, validation, sealing and the usage report are made once, above them, in storage.ts.
+ */
+import type {
+  Account,
+  AccountPatch,
+  AuditEntry,
+  ChargeEntry,
+  KmsKey,
+  KmsKeyState,
+  StoredRecord,
+  UsageQuery,
+  VerifyModeName,
+} from "./model";
+
+export interface NewAccountRow {
+  accountId: string;
+  name: string;
+  createdAt: string;
+  rateLimit: number;
+  dailyCap: number;
+  balance: number;
+}
+
+export interface AccountRows {
+  insert(row: NewAccountRow): Promise<Account>;
+  list(): Promise<Account[]>;
+  get(accountId: string): Promise<Account | undefined>;
+  /** false when no such account exists */
+  update(accountId: string, patch: AccountPatch): Promise<boolean>;
+  /** adds `amount` fen; the new balance, or undefined when no such account exists */
+  topUp(accountId: string, amount: number): Promise<number | undefined>;
+}
+
+/** An API key as stored: its secret sealed under the installation secret. */
+export interface ApiKeyRow {
+  secretId: string;
+  accountId: string;
+  secretSealed: Buffer;
+  enabled: boolean;
+  createdAt: string;
+}
+
+export interface ApiKeyRows {
+  /** false when the SecretId exists already */
+  insert(row: ApiKeyRow): Promise<boolean>;
+  get(secretId: string): Promise<ApiKeyRow | undefined>;
+  /** oldest first */
+  list(accountId: string): Promise<ApiKeyRow[]>;
+  /** false when no such key exists */
+  setEnabled(secretId: string, enabled: boolean): Promise<boolean>;
+}
+
+export interface RecordRows {
+  /** Inserts or replaces by phone hash; returns how many of them replaced an existing record. */
+  upsert(records: readonly StoredRecord[]): Promise<{ replaced: number }>;
+  count(): Promise<number>;
+  find(phoneHash: Buffer): Promise<StoredRecord | undefined>;
+  /** whether some active record pairs this identity number with another name */
+  idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
+}
+
+/** Calls (from the audit trail) or charges (from the ledger) of one account, China-time day and mode. */
+export interface UsageCount {
+  accountId: string;
+  day: string;
+  mode: VerifyModeName;
+  n: number;
+  /** fen; 0 for calls */
+  amount: number;
+}
+
+export interface LedgerRows {
+  /**
+   * The ledger row and the balance debit in one transaction. A RequestId is charged at most once: charging one
+   * already in the ledger settles without a second debit (so a commit whose acknowledgement was lost can be retried).
+   */
+  charge(entry: ChargeEntry): Promise<void>;
+  usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[] }>;
+}
+
+export interface AuditRows {
+  /** queued and written in batches: a failure is reported, never thrown at the caller's answer */
+  append(entry: AuditEntry): Promise<void>;
+}
+
+/** A KMS key as stored: its material sealed under the installation secret. */
+export interface KmsKeyRow extends Omit<KmsKey, "material"> {
+  materialSealed: Buffer;
+}
+
+export interface KmsKeyRows {
+  /** false when the alias is taken in that account and region */
+  insert(row: KmsKeyRow): Promise<boolean>;
+  get(accountId: string, keyId: string): Promise<KmsKeyRow | undefined>;
+  /** oldest first */
+  list(accountId: string, region: string, offset: number, limit: number): Promise<{ keyIds: string[]; total: number }>;
+  count(accountId: string): Promise<number>;
+  setState(accountId: string, keyId: string, state: KmsKeyState): Promise<void>;
+}
+
+export interface MetaRows {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+}
+
+export interface StoreAdapter {
+  accounts: AccountRows;
+  apiKeys: ApiKeyRows;
+  records: RecordRows;
+  ledger: LedgerRows;
+  audit: AuditRows;
+  kmsKeys: KmsKeyRows;
+  meta: MetaRows;
+  /** resolves when the store answers (readiness) */
+  ping(): Promise<void>;
+  /** writes what is queued, then closes */
+  close(): Promise<void>;
+}

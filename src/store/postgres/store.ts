@@ -1,0 +1,218 @@
+/**
+ * The scale-out store: PostgreSQL through a `pg` pool, shared by any number of instances. Every query is bounded
+ * in time, and a connection failure becomes UnavailableError so requests fail fast and the pool recovers alone.
+ */
+import { Pool, type PoolClient, type QueryResultRow } from "pg";
+import type { FailureSink } from "../../common/failures";
+import { UnavailableError } from "../../common/unavailable";
+import type { AuditEntry, ChargeEntry, UsageQuery, VerifyModeName } from "../model";
+import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
+import { GroupCommit, type CommitResult } from "../group-commit";
+import { MIGRATIONS } from "../migrations";
+import { AUDIT_COLUMNS, auditValues } from "../rows";
+import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows } from "./tables";
+
+export interface PostgresOptions {
+  url: string;
+  /** the schema holding sanyao's tables (created when missing) */
+  schema: string;
+  /** per-statement and connection budget, milliseconds */
+  timeoutMs?: number;
+  poolSize?: number;
+}
+
+const CHINA_DAY = "to_char(to_timestamp((at + 28800000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+const SAFE_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export class PostgresStore implements StoreAdapter {
+  private readonly pool: Pool;
+  private readonly writes: GroupCommit<never, AuditEntry>;
+  private readonly query = <R extends QueryResultRow>(sql: string, params: unknown[] = []) => this.q<R>(sql, params);
+  readonly accounts = accountRows(this.query);
+  readonly apiKeys = apiKeyRows(this.query);
+  readonly records = recordRows(this.query);
+  readonly kmsKeys = kmsKeyRows(this.query);
+  readonly meta = metaRows(this.query);
+  readonly ledger: LedgerRows = { charge: (entry) => this.charge(entry), usage: (query) => this.usage(query) };
+  /** queued and written in batches (multi-row INSERT) within 20 ms; flushed on close */
+  readonly audit: AuditRows = { append: async (entry) => this.writes.queue(entry) };
+
+  private constructor(
+    options: PostgresOptions,
+    private readonly reportFailure: FailureSink,
+  ) {
+    const timeout = options.timeoutMs ?? 3000;
+    this.pool = new Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: timeout,
+      query_timeout: timeout,
+      statement_timeout: timeout,
+      options: `-c search_path=${options.schema}`,
+      application_name: "sanyao",
+    });
+    // An idle client that loses its server must not crash the process: the pool replaces it, and it is reported.
+    this.pool.on("error", (err) => reportFailure("postgres-pool", err));
+    this.writes = new GroupCommit(
+      async (_charges, audits) => this.insertAudits(audits),
+      (err) => reportFailure("audit", err),
+    );
+  }
+
+  static async open(options: PostgresOptions, reportFailure: FailureSink): Promise<PostgresStore> {
+    if (!SAFE_SCHEMA.test(options.schema)) throw new Error("SANYAO_DATABASE_SCHEMA is lower-case letters, digits and _.");
+    const store = new PostgresStore(options, reportFailure);
+    await store.migrate(options.schema);
+    return store;
+  }
+
+  private async q<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
+  private async tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw classify(err);
+    }
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw classify(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Applies the migrations above the recorded version; an advisory lock keeps concurrent instances in line. */
+  private async migrate(schema: string): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('sanyao-migrations'))");
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await c.query(`SET LOCAL search_path TO ${schema}`);
+      await c.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+      const rows = (await c.query<{ version: number }>("SELECT max(version) AS version FROM schema_version")).rows;
+      const current = rows[0]?.version ?? 0;
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        await c.query(m.postgres);
+        await c.query("INSERT INTO schema_version (version) VALUES ($1)", [m.version]);
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.q("SELECT 1");
+  }
+
+  /** The ledger row and the debit in one transaction; a RequestId already in the ledger is not debited again. */
+  private async charge(e: ChargeEntry): Promise<void> {
+    await this.tx(async (c) => {
+      const inserted = await c.query(
+        `INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (request_id) DO NOTHING`,
+        [e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at],
+      );
+      if (inserted.rowCount === 0) return;
+      await c.query("UPDATE accounts SET balance = balance - $1 WHERE account_id = $2", [e.unitPrice, e.accountId]);
+    });
+  }
+
+  private async usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[] }> {
+    const where: string[] = [];
+    const params: string[] = [];
+    const add = (clause: string, value: string) => {
+      params.push(value);
+      where.push(clause.replace("?", `$${params.length}`));
+    };
+    if (query.accountId) add("account_id = ?", query.accountId);
+    if (query.from) add(`${CHINA_DAY} >= ?`, query.from);
+    if (query.to) add(`${CHINA_DAY} <= ?`, query.to);
+    const filter = where.length ? `AND ${where.join(" AND ")}` : "";
+    const counts = async (sql: string) =>
+      (await this.q<{ account_id: string; day: string; mode: string; n: string; amount: string }>(sql, params)).map((r) => ({
+        accountId: r.account_id,
+        day: r.day,
+        mode: r.mode as VerifyModeName,
+        n: Number(r.n),
+        amount: Number(r.amount),
+      }));
+    const [calls, charged] = await Promise.all([
+      counts(
+        `SELECT account_id, ${CHINA_DAY} AS day, variant AS mode, count(*) AS n, 0 AS amount FROM audit
+         WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3`,
+      ),
+      counts(
+        `SELECT account_id, ${CHINA_DAY} AS day, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
+         WHERE true ${filter} GROUP BY 1, 2, 3`,
+      ),
+    ]);
+    return { calls, charged };
+  }
+
+  /** One multi-row insert; if it fails, row by row, so one bad entry does not take the others with it. */
+  private async insertAudits(audits: readonly AuditEntry[]): Promise<CommitResult> {
+    const done: CommitResult = { failedCharges: [], failedQueued: 0 };
+    if (audits.length === 0) return done;
+    try {
+      await this.insertAuditRows(audits);
+      return done;
+    } catch (err) {
+      if (err instanceof UnavailableError) throw err;
+      let failedQueued = 0;
+      for (const e of audits) await this.insertAuditRows([e]).catch(() => failedQueued++);
+      return { ...done, failedQueued, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private async insertAuditRows(audits: readonly AuditEntry[]): Promise<void> {
+    const values: unknown[] = [];
+    const tuples = audits.map((e, i) => {
+      values.push(...auditValues(e));
+      const b = i * 9;
+      return `(${Array.from({ length: 9 }, (_, k) => `$${b + k + 1}`).join(", ")})`;
+    });
+    await this.q(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES ${tuples.join(", ")}`, values);
+  }
+
+  private closed = false;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writes.flush().catch((err) => this.reportFailure("audit", err));
+    await this.pool.end();
+  }
+}
+
+/** Connection-level failures are the dependency being away; anything else is ours to report. */
+function classify(err: unknown): unknown {
+  if (err instanceof UnavailableError) return err;
+  const code = (err as { code?: string }).code ?? "";
+  const message = err instanceof Error ? err.message : "";
+  const connectionLevel =
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ETIMEDOUT",
+      "EPIPE",
+      "ENOTFOUND",
+      "57P01",
+      "57P02",
+      "57P03",
+      "08000",
+      "08003",
+      "08006",
+      "57014",
+    ].includes(code) || /timeout|terminat|Connection|connect/i.test(message);
+  return connectionLevel ? new UnavailableError("postgres", err) : err;
+}

@@ -1,0 +1,192 @@
+/** The scale-out store's rows as plain statements: accounts, keys, records, KMS keys, meta. */
+import type { QueryResultRow } from "pg";
+import type { Carrier } from "../../rules/tables";
+import type { KmsKeyState, RecordStatus } from "../model";
+import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows } from "../ports";
+import { patchEntries, toAccount, type AccountRow } from "../rows";
+
+/** One statement on the pool, its failures already classified (UnavailableError when PostgreSQL is away). */
+export type Query = <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>;
+
+const count = async (q: Query, sql: string, params: unknown[]) => Number((await q<{ n: string }>(sql, params))[0]!.n);
+
+export function accountRows(q: Query): AccountRows {
+  return {
+    async insert(a) {
+      const rows = await q<AccountRow>(
+        `INSERT INTO accounts (account_id, name, created_at, rate_limit, daily_cap, balance) VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING *`,
+        [a.accountId, a.name, a.createdAt, a.rateLimit, a.dailyCap, a.balance],
+      );
+      return toAccount(rows[0]!);
+    },
+    list: async () => (await q<AccountRow>("SELECT * FROM accounts ORDER BY created_at, account_id")).map(toAccount),
+    async get(accountId) {
+      const [row] = await q<AccountRow>("SELECT * FROM accounts WHERE account_id = $1", [accountId]);
+      return row && toAccount(row);
+    },
+    async update(accountId, patch) {
+      const entries = patchEntries(patch);
+      if (entries.length === 0) return (await q("SELECT 1 FROM accounts WHERE account_id = $1", [accountId])).length > 0;
+      const sets = entries.map(([column], i) => `${column} = $${i + 1}`).join(", ");
+      const values = entries.map(([, v]) => v);
+      return (
+        (await q(`UPDATE accounts SET ${sets} WHERE account_id = $${entries.length + 1} RETURNING 1`, [...values, accountId])).length > 0
+      );
+    },
+    async topUp(accountId, amount) {
+      const [row] = await q<{ balance: string }>("UPDATE accounts SET balance = balance + $1 WHERE account_id = $2 RETURNING balance", [
+        amount,
+        accountId,
+      ]);
+      return row ? Number(row.balance) : undefined;
+    },
+  };
+}
+
+interface KeyRow {
+  secret_id: string;
+  account_id: string;
+  secret_sealed: Buffer;
+  enabled: number;
+  created_at: string;
+}
+const keyFromRow = (r: KeyRow) => ({
+  secretId: r.secret_id,
+  accountId: r.account_id,
+  secretSealed: r.secret_sealed,
+  enabled: r.enabled === 1,
+  createdAt: r.created_at,
+});
+
+export function apiKeyRows(q: Query): ApiKeyRows {
+  return {
+    insert: async (k) =>
+      (
+        await q(
+          `INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, created_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT DO NOTHING RETURNING 1`,
+          [k.secretId, k.accountId, k.secretSealed, Number(k.enabled), k.createdAt],
+        )
+      ).length > 0,
+    async get(secretId) {
+      const [row] = await q<KeyRow>("SELECT * FROM api_keys WHERE secret_id = $1", [secretId]);
+      return row && keyFromRow(row);
+    },
+    list: async (accountId) =>
+      (await q<KeyRow>("SELECT * FROM api_keys WHERE account_id = $1 ORDER BY created_at, secret_id", [accountId])).map(keyFromRow),
+    setEnabled: async (secretId, enabled) =>
+      (await q("UPDATE api_keys SET enabled = $1 WHERE secret_id = $2 RETURNING 1", [Number(enabled), secretId])).length > 0,
+  };
+}
+
+export function recordRows(q: Query): RecordRows {
+  return {
+    /** One multi-row statement per call; `xmax <> 0` marks the rows that replaced an existing record. */
+    async upsert(records) {
+      if (records.length === 0) return { replaced: 0 };
+      const values: unknown[] = [];
+      const tuples = records.map((r, i) => {
+        values.push(r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status);
+        const b = i * 5;
+        return `($${b + 1}::bytea, $${b + 2}::bytea, $${b + 3}::bytea, $${b + 4}::text, $${b + 5}::text)`;
+      });
+      // Within one statement a phone may appear only once: keep the last row of the batch, as a file import would.
+      const rows = await q<{ replaced: boolean }>(
+        `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status)
+         SELECT DISTINCT ON (phone_hash) phone_hash, name_hash, idcard_hash, carrier, status
+         FROM (SELECT *, row_number() OVER () AS n FROM (VALUES ${tuples.join(", ")})
+           AS v(phone_hash, name_hash, idcard_hash, carrier, status)) AS numbered
+         ORDER BY phone_hash, n DESC
+         ON CONFLICT (phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
+           carrier = excluded.carrier, status = excluded.status
+         RETURNING (xmax <> 0) AS replaced`,
+        values,
+      );
+      const inBatchDuplicates = records.length - rows.length;
+      return { replaced: rows.filter((r) => r.replaced).length + inBatchDuplicates };
+    },
+    count: () => count(q, "SELECT count(*) AS n FROM records", []),
+    async find(phoneHash) {
+      const [r] = await q<{ phone_hash: Buffer; name_hash: Buffer; idcard_hash: Buffer; carrier: string; status: string }>(
+        "SELECT * FROM records WHERE phone_hash = $1",
+        [phoneHash],
+      );
+      return (
+        r && {
+          phoneHash: r.phone_hash,
+          nameHash: r.name_hash,
+          idCardHash: r.idcard_hash,
+          carrier: r.carrier as Carrier,
+          status: r.status as RecordStatus,
+        }
+      );
+    },
+    idCardHeldByOtherName: async (idCardHash, nameHash) =>
+      (await q("SELECT 1 FROM records WHERE idcard_hash = $1 AND name_hash <> $2 AND status = 'active' LIMIT 1", [idCardHash, nameHash]))
+        .length > 0,
+  };
+}
+
+interface KmsKeyRow {
+  key_id: string;
+  account_id: string;
+  region: string;
+  alias: string;
+  description: string;
+  key_usage: string;
+  state: string;
+  /** BIGINT comes back as a string */
+  created_at: string;
+  material_sealed: Buffer;
+}
+
+export function kmsKeyRows(q: Query): KmsKeyRows {
+  return {
+    insert: async (k) =>
+      (
+        await q(
+          `INSERT INTO kms_keys (key_id, account_id, region, alias, description, key_usage, state, created_at, material_sealed)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING 1`,
+          [k.keyId, k.accountId, k.region, k.alias, k.description, k.keyUsage, k.state, k.createdAt, k.materialSealed],
+        )
+      ).length > 0,
+    async get(accountId, keyId) {
+      const [r] = await q<KmsKeyRow>("SELECT * FROM kms_keys WHERE key_id = $1 AND account_id = $2", [keyId, accountId]);
+      return (
+        r && {
+          keyId: r.key_id,
+          accountId: r.account_id,
+          region: r.region,
+          alias: r.alias,
+          description: r.description,
+          keyUsage: r.key_usage,
+          state: r.state as KmsKeyState,
+          createdAt: Number(r.created_at),
+          materialSealed: r.material_sealed,
+        }
+      );
+    },
+    async list(accountId, region, offset, limit) {
+      const rows = await q<{ key_id: string }>(
+        "SELECT key_id FROM kms_keys WHERE account_id = $1 AND region = $2 ORDER BY created_at, seq LIMIT $3 OFFSET $4",
+        [accountId, region, limit, offset],
+      );
+      const total = await count(q, "SELECT count(*) AS n FROM kms_keys WHERE account_id = $1 AND region = $2", [accountId, region]);
+      return { keyIds: rows.map((r) => r.key_id), total };
+    },
+    count: (accountId) => count(q, "SELECT count(*) AS n FROM kms_keys WHERE account_id = $1", [accountId]),
+    async setState(accountId, keyId, state) {
+      await q("UPDATE kms_keys SET state = $1 WHERE account_id = $2 AND key_id = $3", [state, accountId, keyId]);
+    },
+  };
+}
+
+export function metaRows(q: Query): MetaRows {
+  return {
+    get: async (key) => (await q<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]))[0]?.value,
+    async set(key, value) {
+      await q("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]);
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * The embedded store: one SQLite file under the data directory (better-sqlite3 12).
+ * WAL lets the CLI write (new keys, imports) while a server reads, so changes are seen on the next request.
+ */
+import Database from "better-sqlite3";
+import fs from "node:fs";
+import path from "node:path";
+import type { FailureSink } from "../../common/failures";
+import type { DailyCountLog } from "../../limits/contract";
+import type { AuditEntry, ChargeEntry, VerifyModeName } from "../model";
+import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
+import { GroupCommit } from "../group-commit";
+import { MIGRATIONS } from "../migrations";
+import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows } from "./tables";
+import type { DailyAttempt } from "./writer";
+import { WriterThread } from "./writer-thread";
+
+export const DATABASE_FILE = "sanyao.db";
+
+/** Pauses before the writer thread is started again: doubling from `first` while it stops within `stable` ms. */
+const RESTART_DELAY_MS = { first: 500, max: 10_000, stable: 30_000 };
+
+/**
+ * Durability of a commit. "normal" (WAL, synchronous=NORMAL): a committed ledger row survives a crash of the
+ * process; a power loss may take the last commits before the next checkpoint. "full": every commit is fsynced
+ * before the answer goes out (group commit spreads the cost over concurrent requests).
+ */
+export type SqliteSync = "normal" | "full";
+
+interface UsagePart {
+  account_id: string;
+  day: string;
+  mode: string;
+  n: number;
+  amount: number;
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sqlite);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}
+
+// Usage days are China-time calendar days, like the daily caps.
+const CHINA_DAY = "date(at / 1000 + 8 * 3600, 'unixepoch')";
+
+export class SqliteStore implements StoreAdapter, DailyCountLog {
+  readonly db: Database.Database;
+  readonly accounts;
+  readonly apiKeys;
+  readonly records;
+  readonly kmsKeys;
+  readonly meta;
+  readonly ledger: LedgerRows;
+  readonly audit: AuditRows;
+  private readonly stmt;
+  private readonly writes: GroupCommit<ChargeEntry, AuditEntry | DailyAttempt>;
+
+  constructor(
+    dataDir: string,
+    private readonly reportFailure: FailureSink,
+    private readonly sync: SqliteSync = "normal",
+  ) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const db = new Database(path.join(dataDir, DATABASE_FILE));
+    this.db = db;
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+    db.pragma("busy_timeout = 5000");
+    db.pragma("foreign_keys = ON");
+    // Reads of a large record set stay in memory: 64 MiB of page cache and the file mapped.
+    db.pragma("cache_size = -65536");
+    db.pragma("mmap_size = 1073741824");
+    migrate(db);
+    this.accounts = accountRows(db);
+    this.apiKeys = apiKeyRows(db);
+    this.records = recordRows(db);
+    this.kmsKeys = kmsKeyRows(db);
+    this.meta = metaRows(db);
+    this.stmt = {
+      loadDay: db.prepare<[string, number], { key: string; n: number }>("SELECT key, n FROM daily_counts WHERE day = ? LIMIT ?"),
+      dailyCount: db.prepare<[string, string], number>("SELECT n FROM daily_counts WHERE day = ? AND key = ?").pluck(),
+      forgetDays: db.prepare("DELETE FROM daily_counts WHERE day < ?"),
+      ledgerHas: db.prepare<[string], number>("SELECT 1 FROM ledger WHERE request_id = ?").pluck(),
+    };
+    this.writes = new GroupCommit(
+      (charges, queued) => {
+        const audits: AuditEntry[] = [];
+        const daily: DailyAttempt[] = [];
+        for (const row of queued) {
+          if ("keys" in row) daily.push(row);
+          else audits.push(row);
+        }
+        return this.writer().commit(charges, audits, daily);
+      },
+      (err) => reportFailure("audit", err),
+    );
+    this.ledger = {
+      charge: (entry) => this.charge(entry),
+      usage: async (query) => this.usage(query),
+    };
+    this.audit = {
+      // Queued: committed with the next charge, or within 20 ms.
+      append: async (entry) => this.writes.queue(entry),
+    };
+  }
+
+  private writerThread: WriterThread | undefined;
+  private restartAt = 0;
+  private restartDelayMs = RESTART_DELAY_MS.first;
+
+  /**
+   * The writer thread, started on first use. One that stopped is started again after a pause that doubles while
+   * it keeps stopping; until then commits fail at once (their requests answer uncharged) and ping() says why.
+   */
+  private writer(): WriterThread {
+    const current = this.writerThread;
+    if (current?.running) return current;
+    if (current && Date.now() < this.restartAt) return current;
+    const thread = new WriterThread({ file: this.db.name, sync: this.sync }, (err) => {
+      this.reportFailure("writer-thread", err);
+      // A thread that ran for a while starts the pauses over; one that keeps stopping waits twice as long each time.
+      const delay = Date.now() - startedAt > RESTART_DELAY_MS.stable ? RESTART_DELAY_MS.first : this.restartDelayMs;
+      this.restartDelayMs = Math.min(delay * 2, RESTART_DELAY_MS.max);
+      this.restartAt = Date.now() + delay;
+      setTimeout(() => this.db.open && this.writer(), delay).unref();
+    });
+    const startedAt = Date.now();
+    this.writerThread = thread;
+    return thread;
+  }
+
+  /** The running writer thread's handle (for operators' tooling and tests that stop it as a crash would). */
+  get writerThreadHandle(): WriterThread | undefined {
+    return this.writerThread;
+  }
+
+  /**
+   * Settles once the ledger row and the debit are committed (group commit: one transaction per turn). A commit
+   * whose acknowledgement was lost (the writer thread died) is settled by the ledger itself: the row is there or not.
+   */
+  private charge(e: ChargeEntry): Promise<void> {
+    return this.writes.charge(e).catch((err: unknown) => {
+      if (this.stmt.ledgerHas.get(e.requestId) === undefined) throw err;
+    });
+  }
+
+  private usage(q: { accountId?: string; from?: string; to?: string }): { calls: UsageCount[]; charged: UsageCount[] } {
+    const where: string[] = [];
+    const params: string[] = [];
+    const when = (condition: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(condition);
+      params.push(value);
+    };
+    when("account_id = ?", q.accountId);
+    when(`${CHINA_DAY} >= ?`, q.from);
+    when(`${CHINA_DAY} <= ?`, q.to);
+    const filter = where.length ? `AND ${where.join(" AND ")}` : "";
+    const counts = (sql: string) =>
+      this.db
+        .prepare<string[], UsagePart>(sql)
+        .all(...params)
+        .map((p) => ({ accountId: p.account_id, day: p.day, mode: p.mode as VerifyModeName, n: p.n, amount: p.amount }));
+    return {
+      calls: counts(
+        `SELECT account_id, ${CHINA_DAY} AS day, variant AS mode, count(*) AS n, 0 AS amount FROM audit
+         WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3`,
+      ),
+      charged: counts(
+        `SELECT account_id, ${CHINA_DAY} AS day, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
+         WHERE 1 = 1 ${filter} GROUP BY 1, 2, 3`,
+      ),
+    };
+  }
+
+  loadDay(day: string, limit: number): Map<string, number> {
+    return new Map(this.stmt.loadDay.all(day, limit).map((r) => [r.key, r.n]));
+  }
+
+  countOf(day: string, key: string): number {
+    return this.stmt.dailyCount.get(day, key) ?? 0;
+  }
+
+  record(day: string, keys: readonly string[]): void {
+    this.writes.queue({ day, keys });
+  }
+
+  settled(): Promise<void> {
+    return this.writes.flush();
+  }
+
+  forgetBefore(day: string): void {
+    this.stmt.forgetDays.run(day);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare("SELECT 1").get();
+    if (this.writerThread && !this.writerThread.running) {
+      throw new Error("the writer thread is down: charged calls answer FailedOperation.UnKnown until it restarts");
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    await this.writes.flush();
+    await this.writerThread?.close();
+    this.db.close();
+  }
+}

@@ -1,0 +1,180 @@
+/** The embedded store's rows that the request thread reads and writes itself: accounts, keys, records, KMS keys, meta. */
+import type Database from "better-sqlite3";
+import type { Carrier } from "../../rules/tables";
+import type { KmsKeyState, RecordStatus } from "../model";
+import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows } from "../ports";
+import { patchEntries, toAccount, type AccountRow } from "../rows";
+
+interface KeyRow {
+  secret_id: string;
+  account_id: string;
+  secret_sealed: Buffer;
+  enabled: number;
+  created_at: string;
+}
+interface RecordRow {
+  phone_hash: Buffer;
+  name_hash: Buffer;
+  idcard_hash: Buffer;
+  carrier: string;
+  status: string;
+}
+interface KmsKeyRow {
+  key_id: string;
+  account_id: string;
+  region: string;
+  alias: string;
+  description: string;
+  key_usage: string;
+  state: string;
+  created_at: number;
+  material_sealed: Buffer;
+}
+
+export function accountRows(db: Database.Database): AccountRows {
+  const insert = db.prepare(
+    "INSERT INTO accounts (account_id, name, created_at, rate_limit, daily_cap, balance) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const list = db.prepare<[], AccountRow>("SELECT * FROM accounts ORDER BY created_at, account_id");
+  const get = db.prepare<[string], AccountRow>("SELECT * FROM accounts WHERE account_id = ?");
+  const topUp = db
+    .prepare<[number, string], number>("UPDATE accounts SET balance = balance + ? WHERE account_id = ? RETURNING balance")
+    .pluck();
+  return {
+    async insert(a) {
+      insert.run(a.accountId, a.name, a.createdAt, a.rateLimit, a.dailyCap, a.balance);
+      return toAccount(get.get(a.accountId)!);
+    },
+    list: async () => list.all().map(toAccount),
+    async get(accountId) {
+      const row = get.get(accountId);
+      return row && toAccount(row);
+    },
+    async update(accountId, patch) {
+      const entries = patchEntries(patch);
+      if (entries.length === 0) return get.get(accountId) !== undefined;
+      const sets = entries.map(([column]) => `${column} = ?`).join(", ");
+      return db.prepare(`UPDATE accounts SET ${sets} WHERE account_id = ?`).run(...entries.map(([, v]) => v), accountId).changes > 0;
+    },
+    topUp: async (accountId, amount) => topUp.get(amount, accountId),
+  };
+}
+
+export function apiKeyRows(db: Database.Database): ApiKeyRows {
+  const insert = db.prepare(
+    "INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+  );
+  const get = db.prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE secret_id = ?");
+  const list = db.prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, secret_id");
+  const setEnabled = db.prepare<[number, string]>("UPDATE api_keys SET enabled = ? WHERE secret_id = ?");
+  const fromRow = (r: KeyRow) => ({
+    secretId: r.secret_id,
+    accountId: r.account_id,
+    secretSealed: r.secret_sealed,
+    enabled: r.enabled === 1,
+    createdAt: r.created_at,
+  });
+  return {
+    insert: async (k) => insert.run(k.secretId, k.accountId, k.secretSealed, Number(k.enabled), k.createdAt).changes > 0,
+    async get(secretId) {
+      const row = get.get(secretId);
+      return row && fromRow(row);
+    },
+    list: async (accountId) => list.all(accountId).map(fromRow),
+    setEnabled: async (secretId, enabled) => setEnabled.run(Number(enabled), secretId).changes > 0,
+  };
+}
+
+export function recordRows(db: Database.Database): RecordRows {
+  const upsert = db.prepare(
+    `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
+       carrier = excluded.carrier, status = excluded.status`,
+  );
+  const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
+  const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
+  const find = db.prepare<[Buffer], RecordRow>("SELECT * FROM records WHERE phone_hash = ?");
+  const otherName = db
+    .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
+    .pluck();
+  return {
+    async upsert(records) {
+      let replaced = 0;
+      db.transaction(() => {
+        for (const r of records) {
+          if (exists.get(r.phoneHash)) replaced++;
+          upsert.run(r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status);
+        }
+      }).immediate();
+      return { replaced };
+    },
+    count: async () => count.get()!,
+    async find(phoneHash) {
+      const row = find.get(phoneHash);
+      if (!row) return undefined;
+      return {
+        phoneHash: row.phone_hash,
+        nameHash: row.name_hash,
+        idCardHash: row.idcard_hash,
+        carrier: row.carrier as Carrier,
+        status: row.status as RecordStatus,
+      };
+    },
+    idCardHeldByOtherName: async (idCardHash, nameHash) => otherName.get(idCardHash, nameHash) !== undefined,
+  };
+}
+
+export function kmsKeyRows(db: Database.Database): KmsKeyRows {
+  const insert = db.prepare(
+    `INSERT INTO kms_keys (key_id, account_id, region, alias, description, key_usage, state, created_at, material_sealed)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const get = db.prepare<[string, string], KmsKeyRow>("SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ?");
+  const list = db
+    .prepare<[string, string, number, number], string>(
+      "SELECT key_id FROM kms_keys WHERE account_id = ? AND region = ? ORDER BY created_at, rowid LIMIT ? OFFSET ?",
+    )
+    .pluck();
+  const countIn = db.prepare<[string, string], number>("SELECT count(*) FROM kms_keys WHERE account_id = ? AND region = ?").pluck();
+  const count = db.prepare<[string], number>("SELECT count(*) FROM kms_keys WHERE account_id = ?").pluck();
+  const setState = db.prepare("UPDATE kms_keys SET state = ? WHERE account_id = ? AND key_id = ?");
+  return {
+    insert: async (k) =>
+      insert.run(k.keyId, k.accountId, k.region, k.alias, k.description, k.keyUsage, k.state, k.createdAt, k.materialSealed).changes > 0,
+    async get(accountId, keyId) {
+      const r = get.get(keyId, accountId);
+      return (
+        r && {
+          keyId: r.key_id,
+          accountId: r.account_id,
+          region: r.region,
+          alias: r.alias,
+          description: r.description,
+          keyUsage: r.key_usage,
+          state: r.state as KmsKeyState,
+          createdAt: r.created_at,
+          materialSealed: r.material_sealed,
+        }
+      );
+    },
+    list: async (accountId, region, offset, limit) => ({
+      keyIds: list.all(accountId, region, limit, offset),
+      total: countIn.get(accountId, region)!,
+    }),
+    count: async (accountId) => count.get(accountId)!,
+    async setState(accountId, keyId, state) {
+      setState.run(state, accountId, keyId);
+    },
+  };
+}
+
+export function metaRows(db: Database.Database): MetaRows {
+  const get = db.prepare<[string], string>("SELECT value FROM meta WHERE key = ?").pluck();
+  const set = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  return {
+    get: async (key) => get.get(key),
+    async set(key, value) {
+      set.run(key, value);
+    },
+  };
+}

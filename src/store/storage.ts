@@ -1,0 +1,140 @@
+/**
+ * The store as its callers use it: an adapter's rows, with what must be the same on every backend made here once —
+ * new identifiers, key validation, the sealing of secrets and KMS material, the usage report.
+ */
+import type { Keyring } from "../common/keyring";
+import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
+import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, UsageQuery, UsageRow } from "./model";
+import type { AccountRows, AuditRows, KmsKeyRows, LedgerRows, MetaRows, RecordRows, StoreAdapter, UsageCount } from "./ports";
+
+export interface Accounts extends Omit<AccountRows, "insert"> {
+  create(name: string, defaults: NewAccountDefaults): Promise<Account>;
+}
+
+export interface ApiKeys {
+  /** `given` imports fixed credentials (a CI key that must not change between runs) */
+  create(accountId: string, given?: { secretId: string; secretKey: string }): Promise<{ secretId: string; secretKey: string }>;
+  list(accountId: string): Promise<ApiKeyInfo[]>;
+  /** false when no such key exists */
+  setEnabled(secretId: string, enabled: boolean): Promise<boolean>;
+  /** the enabled key with its secret; undefined when unknown or disabled */
+  resolve(secretId: string): Promise<KeySecret | undefined>;
+}
+
+export interface Ledger extends Pick<LedgerRows, "charge"> {
+  usage(query: UsageQuery): Promise<UsageRow[]>;
+}
+
+export interface KmsKeys extends Pick<KmsKeyRows, "list" | "count" | "setState"> {
+  /** false when the alias is taken in that account and region */
+  create(key: KmsKey): Promise<boolean>;
+  /** the key when it belongs to this account (and region, when given); never another account's */
+  get(accountId: string, keyId: string, region?: string): Promise<KmsKey | undefined>;
+}
+
+export interface Storage {
+  accounts: Accounts;
+  apiKeys: ApiKeys;
+  records: RecordRows;
+  ledger: Ledger;
+  audit: AuditRows;
+  kmsKeys: KmsKeys;
+  meta: MetaRows;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreInputError extends Error {}
+
+export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
+  const { accounts, apiKeys, kmsKeys, ledger } = adapter;
+  return {
+    accounts: {
+      create: (name, d) =>
+        accounts.insert({
+          accountId: newAccountId(),
+          name,
+          createdAt: new Date().toISOString(),
+          rateLimit: d.rateLimit,
+          dailyCap: d.dailyCap,
+          balance: d.balance,
+        }),
+      list: () => accounts.list(),
+      get: (accountId) => accounts.get(accountId),
+      update: (accountId, patch) => accounts.update(accountId, patch),
+      topUp: (accountId, amount) => accounts.topUp(accountId, amount),
+    },
+    apiKeys: {
+      async create(accountId, given) {
+        const secretId = given?.secretId ?? newSecretId();
+        const secretKey = given?.secretKey ?? newSecretKey();
+        if (!isPlausibleSecretId(secretId)) throw new StoreInputError("A SecretId is 8 to 128 letters, digits, '-' or '_'.");
+        if (secretKey.length < 16) throw new StoreInputError("A SecretKey has at least 16 characters.");
+        if (!(await accounts.get(accountId))) throw new StoreInputError(`No account ${accountId}.`);
+        const row = {
+          secretId,
+          accountId,
+          secretSealed: keyring.seal(secretKey, secretId),
+          enabled: true,
+          createdAt: new Date().toISOString(),
+        };
+        if (!(await apiKeys.insert(row))) throw new StoreInputError("That SecretId exists already.");
+        return { secretId, secretKey };
+      },
+      list: async (accountId) =>
+        (await apiKeys.list(accountId)).map((r) => ({
+          secretId: r.secretId,
+          accountId: r.accountId,
+          enabled: r.enabled,
+          createdAt: r.createdAt,
+        })),
+      setEnabled: (secretId, enabled) => apiKeys.setEnabled(secretId, enabled),
+      async resolve(secretId) {
+        const row = await apiKeys.get(secretId);
+        if (!row?.enabled) return undefined;
+        return { secretId, accountId: row.accountId, secretKey: keyring.open(row.secretSealed, secretId) };
+      },
+    },
+    records: adapter.records,
+    ledger: {
+      charge: (entry) => ledger.charge(entry),
+      usage: async (query) => usageReport(await ledger.usage(query)),
+    },
+    audit: adapter.audit,
+    kmsKeys: {
+      create: ({ material, ...key }) =>
+        kmsKeys.insert({ ...key, materialSealed: keyring.seal(material.toString("base64"), `kms:${key.keyId}`) }),
+      async get(accountId, keyId, region) {
+        const row = await kmsKeys.get(accountId, keyId);
+        if (!row || (region !== undefined && row.region !== region)) return undefined;
+        const { materialSealed, ...key } = row;
+        return { ...key, material: Buffer.from(keyring.open(materialSealed, `kms:${key.keyId}`), "base64") };
+      },
+      list: (accountId, region, offset, limit) => kmsKeys.list(accountId, region, offset, limit),
+      count: (accountId) => kmsKeys.count(accountId),
+      setState: (accountId, keyId, state) => kmsKeys.setState(accountId, keyId, state),
+    },
+    meta: adapter.meta,
+    ping: () => adapter.ping(),
+    close: () => adapter.close(),
+  };
+}
+
+/** One row per account, day and mode: calls from the audit trail beside charges from the ledger. */
+export function usageReport(counts: { calls: readonly UsageCount[]; charged: readonly UsageCount[] }): UsageRow[] {
+  const rows = new Map<string, UsageRow>();
+  const row = (c: UsageCount) => {
+    const key = `${c.accountId}|${c.day}|${c.mode}`;
+    let r = rows.get(key);
+    if (!r) {
+      r = { accountId: c.accountId, day: c.day, mode: c.mode, calls: 0, charged: 0, amount: 0 };
+      rows.set(key, r);
+    }
+    return r;
+  };
+  for (const c of counts.calls) row(c).calls = c.n;
+  for (const c of counts.charged) Object.assign(row(c), { charged: c.n, amount: c.amount });
+  return [...rows.values()].sort(
+    (a, b) => a.accountId.localeCompare(b.accountId) || a.day.localeCompare(b.day) || a.mode.localeCompare(b.mode),
+  );
+}

@@ -1,0 +1,190 @@
+/**
+ * One conformance suite for the storage ports, run on both adapters (SQLite and PostgreSQL): what a caller of
+ * accounts, API keys, records, ledger, audit, KMS keys and meta may rely on, whichever backend holds them.
+ */
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { after, before, it } from "node:test";
+import { loadConfig } from "../src/app/config";
+import { openInstallation, type Installation } from "../src/app/installation";
+import type { ChargeEntry, KmsKey, StoredRecord } from "../src/store/model";
+import type { Storage } from "../src/store/storage";
+import { describeBackends, dropScaleOut, scaleOutEnv, tempDir } from "./helpers/server";
+import { ensureServices } from "./helpers/services";
+
+const DEFAULTS = { rateLimit: 20, dailyCap: 20, balance: 10_000 };
+const hash = () => randomBytes(32);
+
+describeBackends("storage ports", (backend) => {
+  let installation: Installation;
+  let store: Storage;
+  const env = backend === "scale-out" ? scaleOutEnv() : {};
+  before(async () => {
+    if (backend === "scale-out") await ensureServices();
+    installation = await openInstallation(loadConfig({ dataDir: tempDir() }, env));
+    store = installation.store;
+  });
+  after(async () => {
+    await installation.close();
+    if (backend === "scale-out") await dropScaleOut(env);
+  });
+
+  it("accounts: created with the defaults, listed, patched, topped up; an unknown id is told apart", async () => {
+    const a = await store.accounts.create("alpha", DEFAULTS);
+    assert.match(a.accountId, /^1\d{11}$/);
+    assert.deepEqual(
+      { ...a, createdAt: "" },
+      {
+        accountId: a.accountId,
+        name: "alpha",
+        createdAt: "",
+        activated: true,
+        identityVerified: true,
+        billing: "ok",
+        rateLimit: 20,
+        dailyCap: 20,
+        balance: 10_000,
+        kmsAuthorized: false,
+      },
+    );
+    assert.ok((await store.accounts.list()).some((x) => x.accountId === a.accountId));
+    assert.equal(await store.accounts.update(a.accountId, { billing: "abnormal", rateLimit: 5, kmsAuthorized: true }), true);
+    assert.equal(await store.accounts.update(a.accountId, {}), true);
+    const patched = await store.accounts.get(a.accountId);
+    assert.deepEqual([patched?.billing, patched?.rateLimit, patched?.kmsAuthorized], ["abnormal", 5, true]);
+    assert.equal(await store.accounts.topUp(a.accountId, 250), 10_250);
+    assert.equal(await store.accounts.get("100000000000"), undefined);
+    assert.equal(await store.accounts.update("100000000000", { rateLimit: 1 }), false);
+    assert.equal(await store.accounts.update("100000000000", {}), false);
+    assert.equal(await store.accounts.topUp("100000000000", 1), undefined);
+  });
+
+  it("API keys: the secret is kept sealed and opened for an enabled key only; bad or duplicate keys are refused", async () => {
+    const a = await store.accounts.create("keys", DEFAULTS);
+    const made = await store.apiKeys.create(a.accountId);
+    assert.match(made.secretId, /^AKID[A-Za-z0-9]{32}$/);
+    assert.deepEqual(await store.apiKeys.resolve(made.secretId), { ...made, accountId: a.accountId });
+    const given = { secretId: "AKIDconformance0001", secretKey: "a-fixed-secret-key-0001" };
+    await store.apiKeys.create(a.accountId, given);
+    await assert.rejects(store.apiKeys.create(a.accountId, given), /exists already/);
+    await assert.rejects(store.apiKeys.create(a.accountId, { secretId: "bad id!", secretKey: "x".repeat(16) }), /8 to 128/);
+    await assert.rejects(store.apiKeys.create(a.accountId, { secretId: "AKIDshortkey01", secretKey: "short" }), /at least 16/);
+    await assert.rejects(store.apiKeys.create("100000000000"), /No account/);
+    assert.deepEqual(
+      (await store.apiKeys.list(a.accountId)).map((k) => [k.secretId, k.enabled]).sort(),
+      [
+        [given.secretId, true],
+        [made.secretId, true],
+      ].sort(),
+    );
+    assert.equal(await store.apiKeys.setEnabled(given.secretId, false), true);
+    assert.equal(await store.apiKeys.resolve(given.secretId), undefined);
+    assert.equal(await store.apiKeys.setEnabled(given.secretId, true), true);
+    assert.equal((await store.apiKeys.resolve(given.secretId))?.secretKey, given.secretKey);
+    assert.equal(await store.apiKeys.setEnabled("AKIDnosuchkey000", false), false);
+    assert.equal(await store.apiKeys.resolve("AKIDnosuchkey000"), undefined);
+  });
+
+  it("records: upserted by phone hash with the replacements counted, found, and an identity number's other holder", async () => {
+    const before = await store.records.count();
+    const idCard = hash();
+    const first: StoredRecord = { phoneHash: hash(), nameHash: hash(), idCardHash: idCard, carrier: "mobile", status: "active" };
+    const second: StoredRecord = { phoneHash: hash(), nameHash: hash(), idCardHash: hash(), carrier: "cucc", status: "suspended" };
+    assert.deepEqual(await store.records.upsert([first, second]), { replaced: 0 });
+    const moved = { ...first, carrier: "telecom" as const };
+    // The last of two rows for one number wins, within a batch as across batches.
+    assert.deepEqual(await store.records.upsert([{ ...moved, status: "busy" }, moved]), { replaced: 2 });
+    assert.equal(await store.records.count(), before + 2);
+    assert.deepEqual(await store.records.find(first.phoneHash), moved);
+    assert.equal(await store.records.find(hash()), undefined);
+    assert.equal(await store.records.idCardHeldByOtherName(idCard, first.nameHash), false);
+    assert.equal(await store.records.idCardHeldByOtherName(idCard, hash()), true);
+  });
+
+  it("ledger: a charge debits once, a RequestId charged again is not debited again; usage joins calls and charges", async () => {
+    const a = await store.accounts.create("ledger", DEFAULTS);
+    const at = Date.parse("2026-12-01T17:00:00Z"); // 01:00 on 2 December, China time
+    const charge = (requestId: string, mode: ChargeEntry["mode"], unitPrice: number): ChargeEntry => ({
+      requestId,
+      accountId: a.accountId,
+      secretId: "AKIDledger",
+      action: "PhoneVerification",
+      mode,
+      unitPrice,
+      at,
+    });
+    const once = randomUUID();
+    await store.ledger.charge(charge(once, "simple", 30));
+    await store.ledger.charge(charge(once, "simple", 30));
+    await store.ledger.charge(charge(randomUUID(), "detailed", 50));
+    assert.equal((await store.accounts.get(a.accountId))?.balance, 10_000 - 80);
+    for (const variant of ["simple", "simple", "detailed", undefined]) {
+      await store.audit.append({
+        at,
+        requestId: randomUUID(),
+        accountId: a.accountId,
+        secretId: "AKIDledger",
+        action: "PhoneVerification",
+        code: "0",
+        detail: variant === undefined ? undefined : { variant, subject: "138****1234" },
+        latencyUs: 100,
+      });
+    }
+    const expected = [
+      { accountId: a.accountId, day: "2026-12-02", mode: "detailed", calls: 1, charged: 1, amount: 50 },
+      { accountId: a.accountId, day: "2026-12-02", mode: "simple", calls: 2, charged: 1, amount: 30 },
+    ];
+    // Audit rows are written in batches within moments: wait for them, not for a fixed time.
+    const deadline = Date.now() + 5000;
+    let usage = await store.ledger.usage({ accountId: a.accountId });
+    while (JSON.stringify(usage) !== JSON.stringify(expected) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      usage = await store.ledger.usage({ accountId: a.accountId });
+    }
+    assert.deepEqual(usage, expected);
+    assert.deepEqual(await store.ledger.usage({ accountId: a.accountId, from: "2026-12-02", to: "2026-12-02" }), expected);
+    assert.deepEqual(await store.ledger.usage({ accountId: a.accountId, to: "2026-12-01" }), []);
+  });
+
+  it("KMS keys: material sealed and opened again, one alias per account and region, never another account's", async () => {
+    const owner = await store.accounts.create("kms", DEFAULTS);
+    const other = await store.accounts.create("kms-other", DEFAULTS);
+    const key = (alias: string, region = "ap-guangzhou"): KmsKey => ({
+      keyId: randomUUID(),
+      accountId: owner.accountId,
+      region,
+      alias,
+      description: "d",
+      keyUsage: "ENCRYPT_DECRYPT",
+      state: "Enabled",
+      createdAt: 1_764_547_200,
+      material: randomBytes(32),
+    });
+    const k1 = key("one");
+    assert.equal(await store.kmsKeys.create(k1), true);
+    assert.equal(await store.kmsKeys.create(key("one")), false);
+    assert.equal(await store.kmsKeys.create(key("one", "ap-shanghai")), true);
+    const k2 = key("two");
+    await store.kmsKeys.create(k2);
+    assert.deepEqual(await store.kmsKeys.get(owner.accountId, k1.keyId), k1);
+    assert.deepEqual(await store.kmsKeys.get(owner.accountId, k1.keyId, "ap-guangzhou"), k1);
+    assert.equal(await store.kmsKeys.get(owner.accountId, k1.keyId, "ap-shanghai"), undefined);
+    assert.equal(await store.kmsKeys.get(other.accountId, k1.keyId), undefined);
+    assert.deepEqual(await store.kmsKeys.list(owner.accountId, "ap-guangzhou", 0, 10), { keyIds: [k1.keyId, k2.keyId], total: 2 });
+    assert.deepEqual(await store.kmsKeys.list(owner.accountId, "ap-guangzhou", 1, 10), { keyIds: [k2.keyId], total: 2 });
+    assert.deepEqual(await store.kmsKeys.list(owner.accountId, "ap-guangzhou", 5, 10), { keyIds: [], total: 2 });
+    assert.equal(await store.kmsKeys.count(owner.accountId), 3);
+    await store.kmsKeys.setState(owner.accountId, k1.keyId, "Disabled");
+    await store.kmsKeys.setState(other.accountId, k2.keyId, "Disabled");
+    assert.equal((await store.kmsKeys.get(owner.accountId, k1.keyId))?.state, "Disabled");
+    assert.equal((await store.kmsKeys.get(owner.accountId, k2.keyId))?.state, "Enabled");
+  });
+
+  it("meta: set, replaced, read back; an unknown key is undefined", async () => {
+    await store.meta.set("conformance", "1");
+    await store.meta.set("conformance", "2");
+    assert.equal(await store.meta.get("conformance"), "2");
+    assert.equal(await store.meta.get("no-such-meta"), undefined);
+    await store.ping();
+  });
+});
