@@ -1,18 +1,18 @@
 /**
- * Synthetic records for the benchmark: generated (never real data), imported once through the same importer
- * as `sanyao records import`, and cached under bench/cache/records-<N>/ with a bench account and key.
+ * Synthetic records for the benchmark: generated (never real data), imported once with the `sanyao` command of
+ * the server under test (so a data set always suits the server that reads it), and cached under
+ * bench/cache/records-<N>[-<server>]/ with a bench account and key.
  */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import { idCheckChar } from "../src/rules/idcard";
-import { openInstallation } from "../src/app/installation";
-import { loadConfig } from "../src/app/config";
-import { importRows } from "../src/sources/import";
-import { loadRuleTables } from "../src/rules/tables";
-import { defaultPolicy } from "../src/rules/policy";
-import { chinaDate } from "../src/rules/precheck";
 import { packageRoot } from "../src/app/paths";
+import { startProcess } from "./proc";
 
+const run = promisify(execFile);
 const SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈";
 const GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞";
 
@@ -36,31 +36,55 @@ export interface Dataset {
   importSeconds: number;
 }
 
-export async function ensureDataset(records: number, log: (line: string) => void): Promise<Dataset> {
-  const dataDir = path.join(packageRoot, "bench", "cache", `records-${records}`);
+/** `serverRoot`: the package whose bin/sanyao.js is measured (this one unless --server-root names another). */
+export async function ensureDataset(records: number, serverRoot: string, log: (line: string) => void): Promise<Dataset> {
+  const own = path.resolve(serverRoot) === path.resolve(packageRoot);
+  const suffix = own ? "" : `-${createHash("sha256").update(path.resolve(serverRoot)).digest("hex").slice(0, 8)}`;
+  const dataDir = path.join(packageRoot, "bench", "cache", `records-${records}${suffix}`);
   const meta = path.join(dataDir, "bench.json");
   if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, "utf8")) as Dataset;
 
   fs.rmSync(dataDir, { recursive: true, force: true });
   log(`building ${records.toLocaleString()} synthetic records in ${path.relative(process.cwd(), dataDir)} (once; cached) …`);
-  const inst = await openInstallation(loadConfig({ dataDir }, {}));
+  const bin = path.join(serverRoot, "bin", "sanyao.js");
+  const sanyao = async (...args: string[]) =>
+    (await run(process.execPath, [bin, ...args, "--data", dataDir], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  // The first start creates the installation (and its demo account); the records go in through the CLI.
+  const first = await startProcess([bin, "serve", "--port", "0", "--data", dataDir], /at http:\/\/127\.0\.0\.1:(\d+)\//);
+  await first.stop();
+  const csv = path.join(dataDir, "records.csv");
+  await writeCsv(csv, records);
   const started = process.hrtime.bigint();
-  const summary = await importRows(
-    (async function* () {
-      for (let i = 0; i < records; i++) yield { line: i + 2, fields: person(i) };
-    })(),
-    inst.store.records,
-    inst.keyring,
-    { tables: loadRuleTables(), policy: defaultPolicy, todayChina: chinaDate(Date.now()) },
-  );
+  const summary = JSON.parse(await sanyao("records", "import", csv, "--json")) as { rejected: number };
   const importSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (summary.rejected > 0) throw new Error(`synthetic records rejected: ${JSON.stringify(summary.rejections.slice(0, 3))}`);
-  const account = await inst.store.accounts.create("bench", { rateLimit: 1_000_000, dailyCap: 0, balance: 1_000_000_000_00 });
-  await inst.store.accounts.update(account.accountId, { kmsAuthorized: true });
-  const key = await inst.store.apiKeys.create(account.accountId);
-  await inst.store.close();
-  const dataset: Dataset = { dataDir, records, accountId: account.accountId, ...key, importSeconds };
+  fs.rmSync(csv);
+  if (summary.rejected > 0) throw new Error(`synthetic records rejected: ${JSON.stringify(summary)}`);
+  const account = JSON.parse(await sanyao("accounts", "create", "--name", "bench", "--json")) as { accountId: string };
+  await sanyao("accounts", "set", account.accountId, "--rate-limit", "1000000", "--daily-cap", "0", "--kms-authorized", "true");
+  await sanyao("accounts", "top-up", account.accountId, "1000000000");
+  const key = JSON.parse(await sanyao("keys", "create", "--account", account.accountId, "--json")) as {
+    secretId: string;
+    secretKey: string;
+  };
+  const dataset: Dataset = {
+    dataDir,
+    records,
+    accountId: account.accountId,
+    secretId: key.secretId,
+    secretKey: key.secretKey,
+    importSeconds,
+  };
   fs.writeFileSync(meta, JSON.stringify(dataset, null, 2));
   log(`imported ${records.toLocaleString()} records in ${importSeconds.toFixed(1)} s`);
   return dataset;
+}
+
+async function writeCsv(file: string, records: number): Promise<void> {
+  const out = fs.createWriteStream(file);
+  out.write("phone,name,idcard\n");
+  for (let i = 0; i < records; i++) {
+    const p = person(i);
+    if (!out.write(`${p.phone},${p.name},${p.idcard}\n`)) await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

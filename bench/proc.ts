@@ -84,3 +84,21 @@ export function peakRssMiB(pids: readonly number[]): number {
   }
   return kib / 1024;
 }
+
+/** CPU seconds of one process's threads: its main thread (whose id is the pid) and all the others together. */
+export function threadCpuSeconds(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      if (Number(tid) === pid) main += seconds;
+      else others += seconds;
+    } catch {
+      // the thread ended
+    }
+  }
+  return { main, others };
+}

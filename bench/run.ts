@@ -18,15 +18,15 @@ import { loadConfig } from "../src/app/config";
 import { packageRoot } from "../src/app/paths";
 import { RecordsSource } from "../src/sources/records";
 import { summariseProfile } from "./profile";
+import { stageTable, type StageTable } from "./stages";
 import { ensureDataset, person, type Dataset } from "./dataset";
-import { cpuSeconds, peakRssMiB, processTree, startProcess, type Started } from "./proc";
+import { cpuSeconds, peakRssMiB, processTree, startProcess, threadCpuSeconds, type Started } from "./proc";
 import { wrkAvailable, wrkLoad } from "./wrk";
 
 /** wrk when it is installed (apt-get install wrk): it leaves more of the shared cores to the server. */
 const GENERATOR = wrkAvailable() ? "wrk" : "autocannon";
 
 const run = promisify(execFile);
-const BIN = path.join(packageRoot, "bin", "sanyao.js");
 const DIST = path.join(packageRoot, "dist", "bench");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -53,6 +53,8 @@ interface Options {
   duration: number;
   workers: number;
   big: boolean;
+  /** the package whose server is measured: this one, or an earlier checkout for a before-and-after */
+  serverRoot: string;
 }
 
 async function load(url: string, o: Options, requestsFile?: string): Promise<Load> {
@@ -63,6 +65,7 @@ async function load(url: string, o: Options, requestsFile?: string): Promise<Loa
 }
 
 async function paced(url: string, o: Options, requestsFile: string, rate: number): Promise<Load> {
+  if (GENERATOR === "wrk") return wrkLoad(url, o.connections, o.duration, requestsFile, rate);
   const spec = { url, rate, durationSeconds: o.duration, connections: o.connections, requestsFile };
   const { stdout } = await run(process.execPath, [path.join(DIST, "paced.js"), JSON.stringify(spec)], {
     timeout: (o.duration + 60) * 1000,
@@ -74,8 +77,8 @@ async function measure(server: Started, o: Options, requestsFile?: string, rate?
   const pids = processTree(server.child.pid!);
   const cpuBefore = cpuSeconds(pids);
   const url = `http://127.0.0.1:${server.port}`;
-  // autocannon's overallRate times latency from its own queue, not from when a request was due: paced load
-  // has its own open-loop sender.
+  // Paced load: wrk with a pause per connection; without wrk, an open-loop Node sender (autocannon's overallRate
+  // times latency from its own queue, not from when a request was due).
   const result = rate ? await paced(url, o, requestsFile!, rate) : await load(url, o, requestsFile);
   const cpu = cpuSeconds(processTree(server.child.pid!)) - cpuBefore;
   return {
@@ -148,7 +151,8 @@ async function checkMix(port: number, d: Dataset, bodies: PhoneVerificationReque
 }
 
 async function lookupLatency(records: number): Promise<{ records: number; p50us: number; p99us: number }> {
-  const d = await ensureDataset(records, log);
+  // In-process, with this package's store: on a data set of this package's own.
+  const d = await ensureDataset(records, packageRoot, log);
   const inst = await openInstallation(loadConfig({ dataDir: d.dataDir }, {}));
   const source = new RecordsSource(inst.store.records, inst.keyring);
   const samples: number[] = [];
@@ -165,7 +169,7 @@ async function lookupLatency(records: number): Promise<{ records: number; p50us:
 
 async function main(o: Options): Promise<void> {
   const started = new Date();
-  const dataset = await ensureDataset(o.records, log);
+  const dataset = await ensureDataset(o.records, o.serverRoot, log);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-bench-"));
   const serverLog = path.join(tmp, "server.log");
   const serverEnv = { SANYAO_LOG_LEVEL: "info" };
@@ -174,7 +178,7 @@ async function main(o: Options): Promise<void> {
     startProcess(
       [
         ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
-        BIN,
+        path.join(o.serverRoot, "bin", "sanyao.js"),
         "serve",
         "--data",
         dataset.dataDir,
@@ -198,7 +202,7 @@ async function main(o: Options): Promise<void> {
   const bare = await measure(bareServer, o, plainFile);
   await bareServer.stop();
 
-  let server = await sanyao(1, o.profile);
+  let server = await sanyao(1);
   const mixSeen = await checkMix(server.port, dataset, bodies);
   writeRequests(plainFile, server.port, dataset, bodies);
   log(`PhoneVerification, simple mode, mix ${JSON.stringify(mixSeen)} …`);
@@ -218,7 +222,27 @@ async function main(o: Options): Promise<void> {
   writeRequests(encryptedFile, server.port, dataset, encryptedBodies);
   const encrypted = await measure(server, o, encryptedFile);
   await server.stop();
-  const profile = o.profile ? summariseProfile(path.join(profileDir, fs.readdirSync(profileDir)[0]!)) : undefined;
+
+  let profile: Profiled | undefined;
+  if (o.profile) {
+    log("the same mix once more, under the CPU profiler …");
+    server = await sanyao(1, true);
+    writeRequests(plainFile, server.port, dataset, bodies);
+    const before = threadCpuSeconds(server.child.pid!);
+    const load = await measure(server, o, plainFile);
+    const after = threadCpuSeconds(server.child.pid!);
+    await server.stop();
+    const usPerRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, load.total);
+    const mainUs = usPerRequest(after.main - before.main);
+    const file = path.join(profileDir, fs.readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"))!);
+    profile = {
+      rps: load.rps,
+      mainThreadUs: mainUs,
+      otherThreadsUs: usPerRequest(after.others - before.others),
+      table: stageTable(file, mainUs),
+      functions: summariseProfile(file),
+    };
+  }
 
   log(`--workers ${o.workers} …`);
   server = await sanyao(o.workers);
@@ -252,8 +276,32 @@ async function main(o: Options): Promise<void> {
   fs.writeFileSync(out, JSON.stringify(result, null, 2));
   fs.rmSync(tmp, { recursive: true, force: true });
   printTable(result, out);
-  if (profile)
-    process.stdout.write(`${["", "profile of the single-process server over the three phases above:", ...profile].join("\n")}\n`);
+  if (profile) printProfile(profile);
+}
+
+interface Profiled {
+  rps: number;
+  /** CPU µs per request of the main thread and of all other threads (writer thread, GC helpers, libuv pool) */
+  mainThreadUs: number;
+  otherThreadsUs: number;
+  table: StageTable;
+  functions: string[];
+}
+
+function printProfile(p: Profiled): void {
+  const lines = [
+    "",
+    `CPU per request by stage, main thread (profiled phase: ${Math.round(p.rps)} req/s under the profiler):`,
+    "",
+    "| stage | µs / request | share |",
+    "|---|---|---|",
+    ...p.table.stages.map((s) => `| ${s.stage} | ${s.us.toFixed(1)} | ${(s.share * 100).toFixed(1)} % |`),
+    `| **main thread, total** | **${p.mainThreadUs.toFixed(1)}** | |`,
+    `| other threads (SQLite writer, GC and compiler helpers, libuv) | ${p.otherThreadsUs.toFixed(1)} | |`,
+    "",
+    ...p.functions,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 function assertSameMix(a: Record<string, number>, b: Record<string, number>): void {
@@ -279,7 +327,7 @@ function printTable(
   const row = (name: string, m: Measured) =>
     `| ${name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${m.cpuMsPer1000.toFixed(0)} | ${m.peakRssMiB.toFixed(0)} | ${m.non2xx + m.errors + m.timeouts} |`;
   const lines = [
-    `machine: ${r.machine.cpus} × ${r.machine.model ?? "?"}; server and load generator (${r.generator}; paced: its own sender) share it`,
+    `machine: ${r.machine.cpus} × ${r.machine.model ?? "?"}; server and load generator (${r.generator}${r.generator === "wrk" ? "" : "; paced: its own sender"}) share it`,
     "",
     "| scenario | req/s | p50 ms | p99 ms | server CPU ms / 1000 req | peak RSS MiB | errors |",
     "|---|---|---|---|---|---|---|",
@@ -307,6 +355,7 @@ const program = new Command("bench")
   .option("--workers <n>", "server processes for the scaling phase", (v) => Number(v), 2)
   .option("--profile", "record a CPU profile of the single-process server and print where its time goes")
   .option("--big", "also measure lookups with 10,000,000 records (builds a ~2 GB cache once)")
+  .option("--server-root <dir>", "measure the server of another checkout (built, with node_modules) against the same load", packageRoot)
   .action((o: Options) => main(o))
   .showHelpAfterError();
 program.parseAsync(process.argv).catch((err) => {

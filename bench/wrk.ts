@@ -35,7 +35,8 @@ function luaString(text: string): string {
   return `[${level}[${text}]${level}]`;
 }
 
-function luaScript(requests: readonly SignedRequest[]): string {
+/** `pauseMs`: each connection waits this long before each request (paced load), else none (saturation). */
+function luaScript(requests: readonly SignedRequest[], pauseMs: number | undefined): string {
   const entries = requests.map((r) => {
     // wrk adds Content-Length itself
     const headers = Object.entries(r.headers)
@@ -56,6 +57,7 @@ function request()
   i = i % #formatted + 1
   return formatted[i]
 end
+${pauseMs === undefined ? "" : `function delay() return ${pauseMs} end`}
 function response(status, headers, body)
   if body:find('"Error":{', 1, true) then envelope_errors = envelope_errors + 1 end
 end
@@ -74,12 +76,23 @@ function ms(value: string, unit: string): number {
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
 }
 
-export async function wrkLoad(url: string, connections: number, durationSeconds: number, requestsFile?: string): Promise<Load> {
+/**
+ * `rate` paces the load: each of the connections sends a request every connections/rate seconds (plus the answer's
+ * own latency, small at half the saturated rate), so the whole arrives at about `rate` per second.
+ */
+export async function wrkLoad(
+  url: string,
+  connections: number,
+  durationSeconds: number,
+  requestsFile?: string,
+  rate?: number,
+): Promise<Load> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-wrk-"));
   const args = ["-t1", `-c${connections}`, `-d${durationSeconds}s`, "--latency"];
   if (requestsFile) {
     const script = path.join(dir, "requests.lua");
-    fs.writeFileSync(script, luaScript(JSON.parse(fs.readFileSync(requestsFile, "utf8")) as SignedRequest[]));
+    const pauseMs = rate ? Math.max(1, Math.round((connections * 1000) / rate)) : undefined;
+    fs.writeFileSync(script, luaScript(JSON.parse(fs.readFileSync(requestsFile, "utf8")) as SignedRequest[], pauseMs));
     args.push("-s", script);
   }
   try {

@@ -3,8 +3,11 @@
  * accounts, API keys, records, ledger, audit, KMS keys and meta may rely on, whichever backend holds them.
  */
 import assert from "node:assert/strict";
+import Database from "better-sqlite3";
 import { randomBytes, randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../src/app/config";
 import { openInstallation, type Installation } from "../src/app/installation";
 import type { ChargeEntry, KmsKey, StoredRecord } from "../src/store/model";
@@ -186,5 +189,30 @@ describeBackends("storage ports", (backend) => {
     assert.equal(await store.meta.get("conformance"), "2");
     assert.equal(await store.meta.get("no-such-meta"), undefined);
     await store.ping();
+  });
+});
+
+describe("the embedded store's records file", () => {
+  it("an installation from before records.db keeps its records: they move out of sanyao.db on the next start", async () => {
+    const dataDir = tempDir();
+    const record: StoredRecord = { phoneHash: hash(), nameHash: hash(), idCardHash: hash(), carrier: "mobile", status: "active" };
+    const first = await openInstallation(loadConfig({ dataDir }, {}));
+    await first.store.records.upsert([record]);
+    await first.close();
+    // As an older version left it: the records in sanyao.db, no records.db.
+    const main = new Database(path.join(dataDir, "sanyao.db"));
+    main.prepare("ATTACH DATABASE ? AS r").run(path.join(dataDir, "records.db"));
+    main.exec("CREATE TABLE main.records AS SELECT * FROM r.records");
+    main.exec("DETACH DATABASE r");
+    main.close();
+    for (const f of ["records.db", "records.db-wal", "records.db-shm"]) fs.rmSync(path.join(dataDir, f), { force: true });
+
+    const again = await openInstallation(loadConfig({ dataDir }, {}));
+    assert.deepEqual(await again.store.records.find(record.phoneHash), record);
+    assert.equal(await again.store.records.count(), 1);
+    await again.close();
+    const after = new Database(path.join(dataDir, "sanyao.db"), { readonly: true });
+    assert.equal(after.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'records'").pluck().get(), 0);
+    after.close();
   });
 });

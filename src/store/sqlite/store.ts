@@ -11,6 +11,7 @@ import type { AuditEntry, ChargeEntry, VerifyModeName } from "../model";
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
+import { openRecordsFile } from "./records-file";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows } from "./tables";
 import type { DailyAttempt } from "./writer";
 import { WriterThread } from "./writer-thread";
@@ -51,6 +52,7 @@ const CHINA_DAY = "date(at / 1000 + 8 * 3600, 'unixepoch')";
 
 export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly db: Database.Database;
+  private readonly recordsDb: Database.Database;
   readonly accounts;
   readonly apiKeys;
   readonly records;
@@ -73,13 +75,11 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = ON");
-    // Reads of a large record set stay in memory: 64 MiB of page cache and the file mapped.
-    db.pragma("cache_size = -65536");
-    db.pragma("mmap_size = 1073741824");
     migrate(db);
+    this.recordsDb = openRecordsFile(dataDir, db);
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
-    this.records = recordRows(db);
+    this.records = recordRows(this.recordsDb);
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
     this.stmt = {
@@ -201,6 +201,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
 
   async ping(): Promise<void> {
     this.db.prepare("SELECT 1").get();
+    this.recordsDb.prepare("SELECT 1").get();
     if (this.writerThread && !this.writerThread.running) {
       throw new Error("the writer thread is down: charged calls answer FailedOperation.UnKnown until it restarts");
     }
@@ -211,5 +212,6 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     await this.writes.flush();
     await this.writerThread?.close();
     this.db.close();
+    this.recordsDb.close();
   }
 }
