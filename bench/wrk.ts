@@ -57,7 +57,7 @@ function request()
   i = i % #formatted + 1
   return formatted[i]
 end
-${pauseMs === undefined ? "" : `function delay() return ${pauseMs} end`}
+${pauseMs === undefined ? "" : `function delay() return math.random(0, ${2 * pauseMs}) end`}
 function response(status, headers, body)
   if body:find('"Error":{', 1, true) then envelope_errors = envelope_errors + 1 end
 end
@@ -77,8 +77,9 @@ function ms(value: string, unit: string): number {
 }
 
 /**
- * `rate` paces the load: each of the connections sends a request every connections/rate seconds (plus the answer's
- * own latency, small at half the saturated rate), so the whole arrives at about `rate` per second.
+ * `rate` paces the load: each connection waits a random 0 to 2 × connections/rate seconds before each request
+ * (random, so the connections do not fire together in bursts), plus the answer's own latency, small at half the
+ * saturated rate: the whole arrives at about `rate` per second.
  */
 export async function wrkLoad(
   url: string,

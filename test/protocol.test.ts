@@ -8,6 +8,8 @@ import { LIMITS } from "../src/http/handler";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** RequestIds carry their Unix milliseconds in the first 48 bits */
+const idTime = (id: string) => Number.parseInt(id.replace(/-/g, "").slice(0, 12), 16);
 
 describeBackends("API 3.0 protocol", (backend) => {
   let server: TestServer;
@@ -21,13 +23,16 @@ describeBackends("API 3.0 protocol", (backend) => {
 
   const errorCode = async (res: Promise<{ json: { Response: { Error?: { Code: string } } } }>) => (await res).json.Response.Error?.Code;
 
-  it("every answer is HTTP 200 with a fresh UUID v4 RequestId, errors included", async () => {
+  it("every answer is HTTP 200 with a fresh UUID v4 RequestId in time order, errors included", async () => {
+    const sent = Date.now();
     const a = await callTc3(server.port, key, ZHANG);
     const b = await callTc3(server.port, { ...key, secretKey: "not-the-key-0000000000000000000" }, ZHANG);
     assert.equal(a.status, 200);
     assert.equal(b.status, 200);
     assert.match(a.json.Response.RequestId, UUID_V4);
     assert.match(b.json.Response.RequestId, UUID_V4);
+    const [ta, tb] = [idTime(a.json.Response.RequestId), idTime(b.json.Response.RequestId)];
+    assert.ok(ta >= sent && ta <= tb && tb <= Date.now(), `${sent} ≤ ${ta} ≤ ${tb}`);
     assert.notEqual(a.json.Response.RequestId, b.json.Response.RequestId);
     assert.deepEqual(Object.keys(b.json.Response), ["Error", "RequestId"]);
     assert.equal(b.json.Response.Error?.Code, "AuthFailure.SignatureFailure");

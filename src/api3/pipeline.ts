@@ -4,7 +4,7 @@
  * body and schema, then the action. Nothing here knows about sockets; http/handler.ts feeds it. The body is asked
  * for only once the headers have passed every check they can (a TC3 call with an unknown key is never read).
  */
-import { randomUUID } from "node:crypto";
+import { newRequestId } from "./request-id";
 import type { AuditDetail } from "../common/audit";
 import { ApiError, type ErrorCode, type Language } from "./errors";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
@@ -79,7 +79,7 @@ export function errorEnvelope(requestId: string, err: ApiError, language: Langua
 }
 
 export function errorOutcome(code: ErrorCode, language: Language): ApiOutcome {
-  const requestId = randomUUID();
+  const requestId = newRequestId();
   return { requestId, envelope: errorEnvelope(requestId, new ApiError(code), language), code, billable: false };
 }
 
@@ -91,7 +91,7 @@ function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
 }
 
 export async function handleCall(req: RequestHead, readBody: BodyReader, deps: PipelineDeps): Promise<ApiOutcome> {
-  const requestId = randomUUID();
+  const requestId = newRequestId();
   const outcome: ApiOutcome = { requestId, envelope: { Response: {} }, code: "OK", billable: false };
   let language = deps.defaultLanguage;
   let handled: { action: ActionDefinition; params: ParamValues; ctx: ActionContext } | undefined;
