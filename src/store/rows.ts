@@ -1,5 +1,7 @@
-/** Row shapes both SQL stores share: the accounts table's columns and how they map to an Account; an audit row. */
-import type { Account, AccountPatch, AuditEntry, BillingStatus } from "./model";
+/** Row shapes both SQL stores share: each table's columns and how they map to what the ports hand out; an audit row. */
+import type { Carrier } from "../rules/tables";
+import type { Account, AccountPatch, AuditEntry, BillingStatus, KmsKeyState, RecordStatus, StoredRecord } from "./model";
+import type { ApiKeyRow, KmsKeyRow } from "./ports";
 
 /** The audit table's columns, in the order of `auditValues`. */
 export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, variant, subject, latency_us";
@@ -61,3 +63,60 @@ export function patchEntries(patch: AccountPatch): Array<[column: string, value:
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => [PATCH_COLUMNS[k], typeof v === "boolean" ? Number(v) : v]);
 }
+
+export interface ApiKeyTableRow {
+  secret_id: string;
+  account_id: string;
+  secret_sealed: Buffer;
+  enabled: number;
+  created_at: string;
+}
+
+export const toApiKeyRow = (r: ApiKeyTableRow): ApiKeyRow => ({
+  secretId: r.secret_id,
+  accountId: r.account_id,
+  secretSealed: r.secret_sealed,
+  enabled: r.enabled === 1,
+  createdAt: r.created_at,
+});
+
+export interface RecordTableRow {
+  phone_hash: Buffer;
+  name_hash: Buffer;
+  idcard_hash: Buffer;
+  carrier: string;
+  status: string;
+}
+
+export const toStoredRecord = (r: RecordTableRow): StoredRecord => ({
+  phoneHash: r.phone_hash,
+  nameHash: r.name_hash,
+  idCardHash: r.idcard_hash,
+  carrier: r.carrier as Carrier,
+  status: r.status as RecordStatus,
+});
+
+export interface KmsKeyTableRow {
+  key_id: string;
+  account_id: string;
+  region: string;
+  alias: string;
+  description: string;
+  key_usage: string;
+  state: string;
+  /** PostgreSQL returns BIGINT as a string */
+  created_at: number | string;
+  material_sealed: Buffer;
+}
+
+export const toKmsKeyRow = (r: KmsKeyTableRow): KmsKeyRow => ({
+  keyId: r.key_id,
+  accountId: r.account_id,
+  region: r.region,
+  alias: r.alias,
+  description: r.description,
+  keyUsage: r.key_usage,
+  state: r.state as KmsKeyState,
+  createdAt: Number(r.created_at),
+  materialSealed: r.material_sealed,
+});

@@ -1,9 +1,17 @@
 /** The scale-out store's rows as plain statements: accounts, keys, records, KMS keys, meta. */
 import type { QueryResultRow } from "pg";
-import type { Carrier } from "../../rules/tables";
-import type { KmsKeyState, RecordStatus } from "../model";
 import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows } from "../ports";
-import { patchEntries, toAccount, type AccountRow } from "../rows";
+import {
+  type AccountRow,
+  type ApiKeyTableRow,
+  type KmsKeyTableRow,
+  patchEntries,
+  type RecordTableRow,
+  toAccount,
+  toApiKeyRow,
+  toKmsKeyRow,
+  toStoredRecord,
+} from "../rows";
 
 /** One statement on the pool, its failures already classified (UnavailableError when PostgreSQL is away). */
 export type Query = <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>;
@@ -44,21 +52,6 @@ export function accountRows(q: Query): AccountRows {
   };
 }
 
-interface KeyRow {
-  secret_id: string;
-  account_id: string;
-  secret_sealed: Buffer;
-  enabled: number;
-  created_at: string;
-}
-const keyFromRow = (r: KeyRow) => ({
-  secretId: r.secret_id,
-  accountId: r.account_id,
-  secretSealed: r.secret_sealed,
-  enabled: r.enabled === 1,
-  createdAt: r.created_at,
-});
-
 export function apiKeyRows(q: Query): ApiKeyRows {
   return {
     insert: async (k) =>
@@ -70,11 +63,13 @@ export function apiKeyRows(q: Query): ApiKeyRows {
         )
       ).length > 0,
     async get(secretId) {
-      const [row] = await q<KeyRow>("SELECT * FROM api_keys WHERE secret_id = $1", [secretId]);
-      return row && keyFromRow(row);
+      const [row] = await q<ApiKeyTableRow>("SELECT * FROM api_keys WHERE secret_id = $1", [secretId]);
+      return row && toApiKeyRow(row);
     },
     list: async (accountId) =>
-      (await q<KeyRow>("SELECT * FROM api_keys WHERE account_id = $1 ORDER BY created_at, secret_id", [accountId])).map(keyFromRow),
+      (await q<ApiKeyTableRow>("SELECT * FROM api_keys WHERE account_id = $1 ORDER BY created_at, secret_id", [accountId])).map(
+        toApiKeyRow,
+      ),
     setEnabled: async (secretId, enabled) =>
       (await q("UPDATE api_keys SET enabled = $1 WHERE secret_id = $2 RETURNING 1", [Number(enabled), secretId])).length > 0,
   };
@@ -108,37 +103,13 @@ export function recordRows(q: Query): RecordRows {
     },
     count: () => count(q, "SELECT count(*) AS n FROM records", []),
     async find(phoneHash) {
-      const [r] = await q<{ phone_hash: Buffer; name_hash: Buffer; idcard_hash: Buffer; carrier: string; status: string }>(
-        "SELECT * FROM records WHERE phone_hash = $1",
-        [phoneHash],
-      );
-      return (
-        r && {
-          phoneHash: r.phone_hash,
-          nameHash: r.name_hash,
-          idCardHash: r.idcard_hash,
-          carrier: r.carrier as Carrier,
-          status: r.status as RecordStatus,
-        }
-      );
+      const [row] = await q<RecordTableRow>("SELECT * FROM records WHERE phone_hash = $1", [phoneHash]);
+      return row && toStoredRecord(row);
     },
     idCardHeldByOtherName: async (idCardHash, nameHash) =>
       (await q("SELECT 1 FROM records WHERE idcard_hash = $1 AND name_hash <> $2 AND status = 'active' LIMIT 1", [idCardHash, nameHash]))
         .length > 0,
   };
-}
-
-interface KmsKeyRow {
-  key_id: string;
-  account_id: string;
-  region: string;
-  alias: string;
-  description: string;
-  key_usage: string;
-  state: string;
-  /** BIGINT comes back as a string */
-  created_at: string;
-  material_sealed: Buffer;
 }
 
 export function kmsKeyRows(q: Query): KmsKeyRows {
@@ -152,20 +123,8 @@ export function kmsKeyRows(q: Query): KmsKeyRows {
         )
       ).length > 0,
     async get(accountId, keyId) {
-      const [r] = await q<KmsKeyRow>("SELECT * FROM kms_keys WHERE key_id = $1 AND account_id = $2", [keyId, accountId]);
-      return (
-        r && {
-          keyId: r.key_id,
-          accountId: r.account_id,
-          region: r.region,
-          alias: r.alias,
-          description: r.description,
-          keyUsage: r.key_usage,
-          state: r.state as KmsKeyState,
-          createdAt: Number(r.created_at),
-          materialSealed: r.material_sealed,
-        }
-      );
+      const [row] = await q<KmsKeyTableRow>("SELECT * FROM kms_keys WHERE key_id = $1 AND account_id = $2", [keyId, accountId]);
+      return row && toKmsKeyRow(row);
     },
     async list(accountId, region, offset, limit) {
       const rows = await q<{ key_id: string }>(

@@ -1,35 +1,17 @@
 /** The embedded store's rows that the request thread reads and writes itself: accounts, keys, records, KMS keys, meta. */
 import type Database from "better-sqlite3";
-import type { Carrier } from "../../rules/tables";
-import type { KmsKeyState, RecordStatus } from "../model";
 import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows } from "../ports";
-import { patchEntries, toAccount, type AccountRow } from "../rows";
-
-interface KeyRow {
-  secret_id: string;
-  account_id: string;
-  secret_sealed: Buffer;
-  enabled: number;
-  created_at: string;
-}
-interface RecordRow {
-  phone_hash: Buffer;
-  name_hash: Buffer;
-  idcard_hash: Buffer;
-  carrier: string;
-  status: string;
-}
-interface KmsKeyRow {
-  key_id: string;
-  account_id: string;
-  region: string;
-  alias: string;
-  description: string;
-  key_usage: string;
-  state: string;
-  created_at: number;
-  material_sealed: Buffer;
-}
+import {
+  type AccountRow,
+  type ApiKeyTableRow,
+  type KmsKeyTableRow,
+  patchEntries,
+  type RecordTableRow,
+  toAccount,
+  toApiKeyRow,
+  toKmsKeyRow,
+  toStoredRecord,
+} from "../rows";
 
 export function accountRows(db: Database.Database): AccountRows {
   const insert = db.prepare(
@@ -64,23 +46,16 @@ export function apiKeyRows(db: Database.Database): ApiKeyRows {
   const insert = db.prepare(
     "INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
   );
-  const get = db.prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE secret_id = ?");
-  const list = db.prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, secret_id");
+  const get = db.prepare<[string], ApiKeyTableRow>("SELECT * FROM api_keys WHERE secret_id = ?");
+  const list = db.prepare<[string], ApiKeyTableRow>("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, secret_id");
   const setEnabled = db.prepare<[number, string]>("UPDATE api_keys SET enabled = ? WHERE secret_id = ?");
-  const fromRow = (r: KeyRow) => ({
-    secretId: r.secret_id,
-    accountId: r.account_id,
-    secretSealed: r.secret_sealed,
-    enabled: r.enabled === 1,
-    createdAt: r.created_at,
-  });
   return {
     insert: async (k) => insert.run(k.secretId, k.accountId, k.secretSealed, Number(k.enabled), k.createdAt).changes > 0,
     async get(secretId) {
       const row = get.get(secretId);
-      return row && fromRow(row);
+      return row && toApiKeyRow(row);
     },
-    list: async (accountId) => list.all(accountId).map(fromRow),
+    list: async (accountId) => list.all(accountId).map(toApiKeyRow),
     setEnabled: async (secretId, enabled) => setEnabled.run(Number(enabled), secretId).changes > 0,
   };
 }
@@ -93,7 +68,7 @@ export function recordRows(db: Database.Database): RecordRows {
   );
   const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
-  const find = db.prepare<[Buffer], RecordRow>("SELECT * FROM records WHERE phone_hash = ?");
+  const find = db.prepare<[Buffer], RecordTableRow>("SELECT * FROM records WHERE phone_hash = ?");
   const otherName = db
     .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
     .pluck();
@@ -111,14 +86,7 @@ export function recordRows(db: Database.Database): RecordRows {
     count: async () => count.get()!,
     async find(phoneHash) {
       const row = find.get(phoneHash);
-      if (!row) return undefined;
-      return {
-        phoneHash: row.phone_hash,
-        nameHash: row.name_hash,
-        idCardHash: row.idcard_hash,
-        carrier: row.carrier as Carrier,
-        status: row.status as RecordStatus,
-      };
+      return row && toStoredRecord(row);
     },
     idCardHeldByOtherName: async (idCardHash, nameHash) => otherName.get(idCardHash, nameHash) !== undefined,
   };
@@ -129,7 +97,7 @@ export function kmsKeyRows(db: Database.Database): KmsKeyRows {
     `INSERT INTO kms_keys (key_id, account_id, region, alias, description, key_usage, state, created_at, material_sealed)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
-  const get = db.prepare<[string, string], KmsKeyRow>("SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ?");
+  const get = db.prepare<[string, string], KmsKeyTableRow>("SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ?");
   const list = db
     .prepare<[string, string, number, number], string>(
       "SELECT key_id FROM kms_keys WHERE account_id = ? AND region = ? ORDER BY created_at, rowid LIMIT ? OFFSET ?",
@@ -142,20 +110,8 @@ export function kmsKeyRows(db: Database.Database): KmsKeyRows {
     insert: async (k) =>
       insert.run(k.keyId, k.accountId, k.region, k.alias, k.description, k.keyUsage, k.state, k.createdAt, k.materialSealed).changes > 0,
     async get(accountId, keyId) {
-      const r = get.get(keyId, accountId);
-      return (
-        r && {
-          keyId: r.key_id,
-          accountId: r.account_id,
-          region: r.region,
-          alias: r.alias,
-          description: r.description,
-          keyUsage: r.key_usage,
-          state: r.state as KmsKeyState,
-          createdAt: r.created_at,
-          materialSealed: r.material_sealed,
-        }
-      );
+      const row = get.get(keyId, accountId);
+      return row && toKmsKeyRow(row);
     },
     list: async (accountId, region, offset, limit) => ({
       keyIds: list.all(accountId, region, limit, offset),
