@@ -1,6 +1,13 @@
 /** The sanyao package: the typed client for FaceID PhoneVerification and KMS, and the server for embedding. */
 export { FaceIdClient, PHONE_VERIFICATION_RESULTS } from "./client/faceid";
-export type { PhoneVerificationRequest, PhoneVerificationResponse, PhoneVerificationResult, ResultDetail } from "./client/faceid";
+export type {
+  CarrierVerificationRequest,
+  CarrierVerificationResponse,
+  PhoneVerificationRequest,
+  PhoneVerificationResponse,
+  PhoneVerificationResult,
+  ResultDetail,
+} from "./client/faceid";
 export { KmsClient } from "./client/kms";
 export type { KeyMetadata } from "./client/kms";
 export type { ClientOptions, RetryOptions, SignMethod, ApiResponse } from "./client/base";

@@ -1,5 +1,5 @@
-/** FaceID 2018-03-01 PhoneVerification, typed. */
-import { RESULTS, type ResultCode } from "../faceid/results";
+/** FaceID 2018-03-01 PhoneVerification and its carrier variants, typed. */
+import { type CarrierResultCode, RESULTS, type ResultCode } from "../faceid/results";
 import { ApiClient, type ApiResponse, type ClientOptions } from "./base";
 import type { EncryptableField } from "./field-encryption";
 
@@ -32,6 +32,19 @@ export interface PhoneVerificationResponse {
   ResultDetail?: ResultDetail;
 }
 
+/** PhoneVerificationCMCC / CTCC / CUCC: the number must be of that carrier (another carrier's answers -13). */
+export interface CarrierVerificationRequest {
+  IdCard: string;
+  Name: string;
+  Phone: string;
+}
+
+export interface CarrierVerificationResponse {
+  Result: CarrierResultCode;
+  Description: string;
+  Isp: string;
+}
+
 export class FaceIdClient extends ApiClient {
   constructor(options: ClientOptions) {
     super({ service: "faceid", version: "2018-03-01", defaultEndpoint: "faceid.tencentcloudapi.com" }, options);
@@ -40,5 +53,17 @@ export class FaceIdClient extends ApiClient {
   /** With `retry` set, -11 (the verification centre busy, never charged) is retried like a network error. */
   phoneVerification(request: PhoneVerificationRequest): Promise<ApiResponse<PhoneVerificationResponse>> {
     return this.request<PhoneVerificationResponse>("PhoneVerification", request, (r) => r.Result === "-11");
+  }
+
+  phoneVerificationCMCC(request: CarrierVerificationRequest): Promise<ApiResponse<CarrierVerificationResponse>> {
+    return this.request<CarrierVerificationResponse>("PhoneVerificationCMCC", request, (r) => r.Result === "-11");
+  }
+
+  phoneVerificationCTCC(request: CarrierVerificationRequest): Promise<ApiResponse<CarrierVerificationResponse>> {
+    return this.request<CarrierVerificationResponse>("PhoneVerificationCTCC", request, (r) => r.Result === "-11");
+  }
+
+  phoneVerificationCUCC(request: CarrierVerificationRequest): Promise<ApiResponse<CarrierVerificationResponse>> {
+    return this.request<CarrierVerificationResponse>("PhoneVerificationCUCC", request, (r) => r.Result === "-11");
   }
 }

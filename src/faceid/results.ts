@@ -1,10 +1,19 @@
-/** PhoneVerification results: phone-verification.md "Result codes" and "Isp". Keep the wording exact. */
+/**
+ * Result tables of the three-element actions: PhoneVerification (phone-verification.md "Result codes" and "Isp")
+ * and its carrier variants (faceid-family.md §3.2). Keep the wording exact; handlers, docs and tests read these.
+ */
 import type { Language } from "../api3/errors";
 import type { Carrier } from "../rules/tables";
 
 export type ResultCode = "0" | "-4" | "-6" | "-7" | "-8" | "-9" | "-11" | "-12" | "-13";
 
-export const RESULTS: Readonly<Record<ResultCode, { charged: boolean; en: string; zh: string }>> = {
+export interface ResultInfo {
+  charged: boolean;
+  en: string;
+  zh: string;
+}
+
+export const RESULTS: Readonly<Record<ResultCode, ResultInfo>> = {
   "0": { charged: true, en: "Authentication passed", zh: "认证通过" },
   "-4": { charged: true, en: "Information inconsistency", zh: "信息不一致" },
   "-6": { charged: false, en: "Invalid phone number", zh: "手机号码不合法" },
@@ -20,11 +29,20 @@ export const RESULTS: Readonly<Record<ResultCode, { charged: boolean; en: string
   "-13": { charged: false, en: "The number range is unsupported for verification.", zh: "该号段不支持验证" },
 };
 
+/** PhoneVerificationCMCC/CTCC/CUCC: PhoneVerification's codes and wording, without a daily-cap code (§3.2). */
+export type CarrierResultCode = Exclude<ResultCode, "-12">;
+const { "-12": _noDailyCap, ...carrierResults } = RESULTS;
+export const CARRIER_RESULTS: Readonly<Record<CarrierResultCode, ResultInfo>> = carrierResults;
+
 // The documented en-US enum is ["", "mobile", "telecom", "cucc"]; broadnet is our extension.
 const ISP_ZH: Readonly<Record<Carrier, string>> = { mobile: "移动", telecom: "电信", cucc: "联通", broadnet: "广电", "": "" };
 
 export function describe(result: ResultCode, language: Language): string {
-  return language === "zh-CN" ? RESULTS[result].zh : RESULTS[result].en;
+  return describeIn(RESULTS[result], language);
+}
+
+export function describeIn(info: ResultInfo, language: Language): string {
+  return language === "zh-CN" ? info.zh : info.en;
 }
 
 export function ispName(carrier: Carrier, language: Language): string {

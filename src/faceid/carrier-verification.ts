@@ -1,0 +1,35 @@
+/**
+ * PhoneVerificationCMCC, PhoneVerificationCTCC, PhoneVerificationCUCC (faceid-family.md §3.2): the three-element
+ * check for one carrier's numbers. No VerifyMode, no ResultDetail, no daily cap; another carrier's number answers
+ * -13 (§7.2), the carrier being the record's (a ported number) or else the segment's. The `Encryption` object is not served yet: a request carrying it is refused as an unknown parameter.
+ */
+import type { ParamSchema } from "../api3/params";
+import { type ActionDefinition, defineAction } from "../api3/router";
+import type { Carrier } from "../rules/tables";
+import { CARRIER_RESULTS } from "./results";
+import { type ThreeElementDeps, threeElementCheck } from "./three-elements";
+
+export const CARRIER_VERIFICATION_SCHEMA = {
+  IdCard: { type: "String", required: true },
+  Name: { type: "String", required: true },
+  Phone: { type: "String", required: true },
+} as const satisfies ParamSchema;
+
+/** The actions and the carrier each serves. */
+export const CARRIER_ACTIONS: ReadonlyArray<{ action: string; carrier: Carrier }> = [
+  { action: "PhoneVerificationCMCC", carrier: "mobile" },
+  { action: "PhoneVerificationCTCC", carrier: "telecom" },
+  { action: "PhoneVerificationCUCC", carrier: "cucc" },
+];
+
+export function carrierVerifications(deps: ThreeElementDeps): ActionDefinition[] {
+  return CARRIER_ACTIONS.map(({ action, carrier }) => {
+    const { check, unavailable } = threeElementCheck({ action, results: CARRIER_RESULTS, carrier, dailyCap: false }, deps);
+    return defineAction({
+      name: action,
+      schema: CARRIER_VERIFICATION_SCHEMA,
+      handle: (params, ctx) => check({ mode: "simple", resultDetail: false, elements: async () => params }, ctx),
+      whenUnavailable: (_params, ctx) => unavailable("simple", ctx),
+    });
+  });
+}
