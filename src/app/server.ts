@@ -9,7 +9,7 @@ import { createApiHandler } from "../http/handler";
 import { Router } from "../api3/router";
 import type { Config } from "./config";
 import { FACEID_VARIANTS, faceidProduct } from "../faceid/product";
-import { RESULTS } from "../faceid/results";
+import { PHONE_AND_NAME_RESULTS, RESULTS } from "../faceid/results";
 import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
@@ -77,7 +77,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const router = new Router().register(faceid).register(kmsProduct(keys, config.kmsRegions));
 
-  const metrics = new Metrics(router.actionNames(), [...Object.keys(ERRORS), ...Object.keys(RESULTS), "OK"], FACEID_VARIANTS);
+  const metrics = new Metrics(
+    router.actionNames(),
+    [...Object.keys(ERRORS), ...Object.keys(RESULTS), ...Object.keys(PHONE_AND_NAME_RESULTS), "OK"],
+    FACEID_VARIANTS,
+  );
   installation.failures.reportTo((kind, err) => {
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);

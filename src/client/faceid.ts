@@ -1,5 +1,5 @@
 /** FaceID 2018-03-01 PhoneVerification and its carrier variants, typed. */
-import { type CarrierResultCode, RESULTS, type ResultCode } from "../faceid/results";
+import { type CarrierResultCode, type PhoneAndNameResultCode, RESULTS, type ResultCode } from "../faceid/results";
 import { ApiClient, type ApiResponse, type ClientOptions } from "./base";
 import type { EncryptableField } from "./field-encryption";
 
@@ -45,6 +45,17 @@ export interface CarrierVerificationResponse {
   Isp: string;
 }
 
+/** CheckPhoneAndName: `Mobile`, not `Phone`; Result "1" (charged) is a mismatch; no Isp. */
+export interface PhoneAndNameRequest {
+  Mobile: string;
+  Name: string;
+}
+
+export interface PhoneAndNameResponse {
+  Result: PhoneAndNameResultCode;
+  Description: string;
+}
+
 export class FaceIdClient extends ApiClient {
   constructor(options: ClientOptions) {
     super({ service: "faceid", version: "2018-03-01", defaultEndpoint: "faceid.tencentcloudapi.com" }, options);
@@ -65,5 +76,10 @@ export class FaceIdClient extends ApiClient {
 
   phoneVerificationCUCC(request: CarrierVerificationRequest): Promise<ApiResponse<CarrierVerificationResponse>> {
     return this.request<CarrierVerificationResponse>("PhoneVerificationCUCC", request, (r) => r.Result === "-11");
+  }
+
+  /** With `retry` set, -3 (the engine's service away, never charged) is retried like a network error. */
+  checkPhoneAndName(request: PhoneAndNameRequest): Promise<ApiResponse<PhoneAndNameResponse>> {
+    return this.request<PhoneAndNameResponse>("CheckPhoneAndName", request, (r) => r.Result === "-3");
   }
 }

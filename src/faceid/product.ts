@@ -1,6 +1,7 @@
 /** FaceID as the router sees it: the service, its API version and the actions served in it. */
 import type { Product } from "../api3/router";
 import { carrierVerifications } from "./carrier-verification";
+import { checkPhoneAndName } from "./check-phone-and-name";
 import { phoneVerification, type PhoneVerificationDeps } from "./phone-verification";
 
 export const FACEID_SERVICE = "faceid";
@@ -9,6 +10,6 @@ export const FACEID_VERSION = "2018-03-01";
 export const FACEID_VARIANTS = ["simple", "detailed"] as const;
 
 export function faceidProduct(deps: PhoneVerificationDeps): Product {
-  const actions = [phoneVerification(deps), ...carrierVerifications(deps)];
+  const actions = [phoneVerification(deps), ...carrierVerifications(deps), checkPhoneAndName(deps)];
   return { service: FACEID_SERVICE, versions: new Map([[FACEID_VERSION, new Map(actions.map((a) => [a.name, a]))]]) };
 }

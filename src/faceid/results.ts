@@ -34,6 +34,24 @@ export type CarrierResultCode = Exclude<ResultCode, "-12">;
 const { "-12": _noDailyCap, ...carrierResults } = RESULTS;
 export const CARRIER_RESULTS: Readonly<Record<CarrierResultCode, ResultInfo>> = carrierResults;
 
+/** CheckPhoneAndName (faceid-family.md §3.4): numbered differently, a positive 1 for a mismatch, no Isp. */
+export type PhoneAndNameResultCode = "0" | "1" | "-1" | "-2" | "-3" | "-4" | "-5" | "-6" | "-13";
+export const PHONE_AND_NAME_RESULTS: Readonly<Record<PhoneAndNameResultCode, ResultInfo>> = {
+  "0": { charged: true, en: "The verification result is consistent", zh: "验证结果一致" },
+  "1": { charged: true, en: "The verification result is inconsistent", zh: "验证结果不一致" },
+  "-1": { charged: false, en: "No records found", zh: "查无记录" },
+  "-2": { charged: false, en: "Unknown engine error", zh: "引擎未知错误" },
+  "-3": { charged: false, en: "Engine service exception", zh: "引擎服务异常" },
+  "-4": { charged: false, en: "Name verification failed", zh: "姓名校验不通过" },
+  "-5": { charged: false, en: "Invalid phone number", zh: "手机号码不合法" },
+  "-6": {
+    charged: false,
+    en: "Authentication attempts exceeded the daily limit. Retry the next day.",
+    zh: "认证次数超过当日限制，请次日重试",
+  },
+  "-13": RESULTS["-13"],
+};
+
 // The documented en-US enum is ["", "mobile", "telecom", "cucc"]; broadnet is our extension.
 const ISP_ZH: Readonly<Record<Carrier, string>> = { mobile: "移动", telecom: "电信", cucc: "联通", broadnet: "广电", "": "" };
 

@@ -53,12 +53,43 @@ export interface ThreeElementCall {
   elements: (account: Account) => Promise<ThreeFields>;
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`source exceeded its ${ms} ms budget`)), ms);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** The account behind the key, refused when it cannot be served or is over its per-second limit for the action. */
+export async function admitCaller(action: string, deps: ThreeElementDeps, ctx: ActionContext): Promise<Account> {
+  const { accountId } = ctx.caller;
+  const account = await deps.accounts.get(accountId);
+  if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
+  refuseUnusableAccount(account);
+  if (!(await deps.rateLimiter.admit(`${accountId}:${action}`, account.rateLimit, ctx.now))) {
+    throw new ApiError("RequestLimitExceeded");
+  }
+  return account;
+}
+
+/** The ledger row and the debit, committed before the charged answer is sent. */
+export async function chargeFor(action: string, mode: VerifyModeName, deps: ThreeElementDeps, ctx: ActionContext): Promise<void> {
+  try {
+    await deps.ledger.charge({
+      requestId: ctx.requestId,
+      accountId: ctx.caller.accountId,
+      secretId: ctx.caller.secretId,
+      action,
+      mode,
+      unitPrice: deps.prices[mode],
+      at: ctx.now,
+    });
+  } catch (err) {
+    if (err instanceof UnavailableError) throw err;
+    deps.onError(err, ctx.requestId, "ledger");
+    throw new ApiError("FailedOperation.UnKnown");
+  }
 }
 
 export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps) {
@@ -80,13 +111,8 @@ export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps
 
   async function check(call: ThreeElementCall, ctx: ActionContext): Promise<ActionOutcome> {
     const { mode } = call;
-    const { accountId, secretId } = ctx.caller;
-    const account = await deps.accounts.get(accountId);
-    if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
-    refuseUnusableAccount(account);
-    if (!(await deps.rateLimiter.admit(`${accountId}:${spec.action}`, account.rateLimit, ctx.now))) {
-      throw new ApiError("RequestLimitExceeded");
-    }
+    const { accountId } = ctx.caller;
+    const account = await admitCaller(spec.action, deps, ctx);
     const elements = await call.elements(account);
 
     const today = chinaDate(ctx.now);
@@ -129,21 +155,7 @@ export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps
     const outcome = found.kind === "consistent" ? answer("0", carrier) : answer("-4", carrier, found.detail);
 
     // Charged answers are in the ledger, with the balance debited, before they are sent.
-    try {
-      await deps.ledger.charge({
-        requestId: ctx.requestId,
-        accountId,
-        secretId,
-        action: spec.action,
-        mode,
-        unitPrice: deps.prices[mode],
-        at: ctx.now,
-      });
-    } catch (err) {
-      if (err instanceof UnavailableError) throw err;
-      deps.onError(err, ctx.requestId, "ledger");
-      throw new ApiError("FailedOperation.UnKnown");
-    }
+    await chargeFor(spec.action, mode, deps, ctx);
     return outcome;
   }
 

@@ -1,5 +1,5 @@
 /**
- * A verification source answers for three well-formed, normalised elements. A throw means -11: UnavailableError
+ * A verification source answers for well-formed, normalised elements (three, or a number and a name). A throw means -11: UnavailableError
  * ("source") for a source that says it is busy, any other for one that failed.
  */
 import type { Carrier } from "../rules/tables";
@@ -21,6 +21,10 @@ export type SourceAnswer =
   | { kind: "consistent"; carrier: Carrier }
   | { kind: "inconsistent"; detail: ResultDetail; carrier: Carrier };
 
+/** Two elements, a number and a name (CheckPhoneAndName): whether the number's holder has that name. */
+export type PhoneAndNameAnswer = { kind: "no-record" } | { kind: "consistent" } | { kind: "inconsistent" };
+
 export interface VerificationSource {
   verify(elements: NormalisedElements): Promise<SourceAnswer>;
+  verifyPhoneAndName(elements: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer>;
 }

@@ -2,7 +2,7 @@
 import type { Keyring } from "../common/keyring";
 import type { RecordRows } from "../store/ports";
 import { UnavailableError } from "../common/unavailable";
-import type { NormalisedElements, SourceAnswer, VerificationSource } from "./contract";
+import type { NormalisedElements, PhoneAndNameAnswer, SourceAnswer, VerificationSource } from "./contract";
 
 export class RecordsSource implements VerificationSource {
   constructor(
@@ -28,5 +28,13 @@ export class RecordsSource implements VerificationSource {
     // name and number do not belong to each other either.
     const otherHolder = await this.records.idCardHeldByOtherName(idCardHash, nameHash);
     return { kind: "inconsistent", detail: otherHolder ? "NameIdCardMismatch" : "PhoneNameIdCardMismatch", carrier };
+  }
+
+  async verifyPhoneAndName(e: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer> {
+    const record = await this.records.find(this.keyring.hash("phone", e.phone));
+    if (!record) return { kind: "no-record" };
+    if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
+    if (record.status === "suspended") return { kind: "inconsistent" };
+    return this.keyring.hash("name", e.name).equals(record.nameHash) ? { kind: "consistent" } : { kind: "inconsistent" };
   }
 }

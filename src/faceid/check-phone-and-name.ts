@@ -1,0 +1,62 @@
+/**
+ * CheckPhoneAndName (faceid-family.md §3.4): does this mobile number's holder have this name? Its own order and
+ * codes: account state → rate limit → number (-5) → segment (-13) → name (-4) → daily cap (-6) → source → charge.
+ * `Mobile`, not `Phone`; no Isp in the answer. The `Encryption` object is not served yet.
+ */
+import type { ParamSchema } from "../api3/params";
+import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { maskPhone } from "../common/privacy";
+import { chinaDate } from "../rules/precheck";
+import { checkName } from "../rules/name";
+import { classifyPhone } from "../rules/phone";
+import type { PhoneAndNameAnswer } from "../sources/contract";
+import { describeIn, PHONE_AND_NAME_RESULTS, type PhoneAndNameResultCode } from "./results";
+import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
+
+export const CHECK_PHONE_AND_NAME = "CheckPhoneAndName";
+
+export const CHECK_PHONE_AND_NAME_SCHEMA = {
+  Mobile: { type: "String", required: true },
+  Name: { type: "String", required: true },
+} as const satisfies ParamSchema;
+
+export function checkPhoneAndName(deps: ThreeElementDeps): ActionDefinition {
+  const answer = (result: PhoneAndNameResultCode, ctx: ActionContext, subject?: string): ActionOutcome => {
+    const info = PHONE_AND_NAME_RESULTS[result];
+    return {
+      fields: { Result: result, Description: describeIn(info, ctx.language) },
+      billable: info.charged,
+      result,
+      audit: { subject, variant: "simple" },
+    };
+  };
+  return defineAction({
+    name: CHECK_PHONE_AND_NAME,
+    schema: CHECK_PHONE_AND_NAME_SCHEMA,
+    async handle(params, ctx) {
+      const account = await admitCaller(CHECK_PHONE_AND_NAME, deps, ctx);
+      const phone = classifyPhone(params.Mobile, deps.tables.segments, deps.policy);
+      const subject = maskPhone(phone.national);
+      if (phone.kind === "invalid") return answer("-5", ctx, subject);
+      if (phone.kind === "unsupported") return answer("-13", ctx, subject);
+      const name = checkName(params.Name, deps.policy);
+      if (name.kind === "invalid") return answer("-4", ctx, subject);
+
+      const counter = `${account.accountId}:${CHECK_PHONE_AND_NAME}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
+      if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, chinaDate(ctx.now)))) return answer("-6", ctx, subject);
+
+      let found: PhoneAndNameAnswer;
+      try {
+        found = await withDeadline(deps.source.verifyPhoneAndName({ phone: phone.national, name: name.normalized }), deps.sourceTimeoutMs);
+      } catch (err) {
+        deps.onError(err, ctx.requestId, "source");
+        return answer("-3", ctx, subject);
+      }
+      if (found.kind === "no-record") return answer("-1", ctx, subject);
+      await chargeFor(CHECK_PHONE_AND_NAME, "simple", deps, ctx);
+      return answer(found.kind === "consistent" ? "0" : "1", ctx, subject);
+    },
+    // PostgreSQL, Redis or the counters away: the engine's service is unavailable (-3, uncharged).
+    whenUnavailable: (_params, ctx) => answer("-3", ctx),
+  });
+}
