@@ -3,6 +3,8 @@ export { FaceIdClient, PHONE_VERIFICATION_RESULTS } from "./client/faceid";
 export type {
   CarrierVerificationRequest,
   CarrierVerificationResponse,
+  IdCardVerificationRequest,
+  IdCardVerificationResponse,
   PhoneAndNameRequest,
   PhoneAndNameResponse,
   PhoneVerificationRequest,

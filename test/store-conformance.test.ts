@@ -100,6 +100,8 @@ describeBackends("storage ports", (backend) => {
     assert.equal(await store.records.count(), before + 2);
     assert.deepEqual(await store.records.find(first.phoneHash), moved);
     assert.equal(await store.records.find(hash()), undefined);
+    assert.deepEqual(await store.records.findByIdCard(idCard, 10), [moved]);
+    assert.deepEqual(await store.records.findByIdCard(hash(), 10), []);
     assert.equal(await store.records.idCardHeldByOtherName(idCard, first.nameHash), false);
     assert.equal(await store.records.idCardHeldByOtherName(idCard, hash()), true);
   });

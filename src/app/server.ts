@@ -9,7 +9,7 @@ import { createApiHandler } from "../http/handler";
 import { Router } from "../api3/router";
 import type { Config } from "./config";
 import { FACEID_VARIANTS, faceidProduct } from "../faceid/product";
-import { PHONE_AND_NAME_RESULTS, RESULTS } from "../faceid/results";
+import { ID_CARD_RESULTS, PHONE_AND_NAME_RESULTS, RESULTS } from "../faceid/results";
 import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
@@ -79,7 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const metrics = new Metrics(
     router.actionNames(),
-    [...Object.keys(ERRORS), ...Object.keys(RESULTS), ...Object.keys(PHONE_AND_NAME_RESULTS), "OK"],
+    [...Object.keys(ERRORS), ...Object.keys(RESULTS), ...Object.keys(PHONE_AND_NAME_RESULTS), ...Object.keys(ID_CARD_RESULTS), "OK"],
     FACEID_VARIANTS,
   );
   installation.failures.reportTo((kind, err) => {

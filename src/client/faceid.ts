@@ -1,5 +1,5 @@
 /** FaceID 2018-03-01 PhoneVerification and its carrier variants, typed. */
-import { type CarrierResultCode, type PhoneAndNameResultCode, RESULTS, type ResultCode } from "../faceid/results";
+import { type CarrierResultCode, type IdCardResultCode, type PhoneAndNameResultCode, RESULTS, type ResultCode } from "../faceid/results";
 import { ApiClient, type ApiResponse, type ClientOptions } from "./base";
 import type { EncryptableField } from "./field-encryption";
 
@@ -56,6 +56,17 @@ export interface PhoneAndNameResponse {
   Description: string;
 }
 
+/** IdCardVerification: an identity number and a name; Result "-1" (charged) is a mismatch. */
+export interface IdCardVerificationRequest {
+  IdCard: string;
+  Name: string;
+}
+
+export interface IdCardVerificationResponse {
+  Result: IdCardResultCode;
+  Description: string;
+}
+
 export class FaceIdClient extends ApiClient {
   constructor(options: ClientOptions) {
     super({ service: "faceid", version: "2018-03-01", defaultEndpoint: "faceid.tencentcloudapi.com" }, options);
@@ -81,5 +92,10 @@ export class FaceIdClient extends ApiClient {
   /** With `retry` set, -3 (the engine's service away, never charged) is retried like a network error. */
   checkPhoneAndName(request: PhoneAndNameRequest): Promise<ApiResponse<PhoneAndNameResponse>> {
     return this.request<PhoneAndNameResponse>("CheckPhoneAndName", request, (r) => r.Result === "-3");
+  }
+
+  /** With `retry` set, -4 (the identity database's service away, never charged) is retried like a network error. */
+  idCardVerification(request: IdCardVerificationRequest): Promise<ApiResponse<IdCardVerificationResponse>> {
+    return this.request<IdCardVerificationResponse>("IdCardVerification", request, (r) => r.Result === "-4");
   }
 }

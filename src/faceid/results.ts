@@ -52,6 +52,23 @@ export const PHONE_AND_NAME_RESULTS: Readonly<Record<PhoneAndNameResultCode, Res
   "-13": RESULTS["-13"],
 };
 
+/** IdCardVerification (faceid-family.md §3.7): an identity number and a name. */
+export type IdCardResultCode = "0" | "-1" | "-2" | "-3" | "-4" | "-5" | "-6" | "-7";
+export const ID_CARD_RESULTS: Readonly<Record<IdCardResultCode, ResultInfo>> = {
+  "0": { charged: true, en: "The name and the identity number match", zh: "姓名和身份证号一致" },
+  "-1": { charged: true, en: "The name and the identity number do not match", zh: "姓名和身份证号不一致" },
+  "-2": { charged: false, en: "Invalid identity number (length, check digit or the like)", zh: "非法身份证号（长度、校验位等不正确）" },
+  "-3": { charged: false, en: "Invalid name (length, format or the like)", zh: "非法姓名（长度、格式等不正确）" },
+  "-4": { charged: false, en: "The identity database service is abnormal", zh: "证件库服务异常" },
+  "-5": { charged: false, en: "No record of this identity number in the identity database", zh: "证件库中无此身份证记录" },
+  "-6": {
+    charged: false,
+    en: "The authoritative comparison system is being upgraded. Try again later.",
+    zh: "权威比对系统升级中，请稍后再试",
+  },
+  "-7": { charged: false, en: "Authentication attempts exceeded the daily limit", zh: "认证次数超过当日限制" },
+};
+
 // The documented en-US enum is ["", "mobile", "telecom", "cucc"]; broadnet is our extension.
 const ISP_ZH: Readonly<Record<Carrier, string>> = { mobile: "移动", telecom: "电信", cucc: "联通", broadnet: "广电", "": "" };
 

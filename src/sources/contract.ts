@@ -24,7 +24,11 @@ export type SourceAnswer =
 /** Two elements, a number and a name (CheckPhoneAndName): whether the number's holder has that name. */
 export type PhoneAndNameAnswer = { kind: "no-record" } | { kind: "consistent" } | { kind: "inconsistent" };
 
+/** Two elements, an identity number and a name (IdCardVerification). */
+export type IdCardAndNameAnswer = { kind: "no-record" } | { kind: "consistent" } | { kind: "inconsistent" };
+
 export interface VerificationSource {
   verify(elements: NormalisedElements): Promise<SourceAnswer>;
   verifyPhoneAndName(elements: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer>;
+  verifyIdCardAndName(elements: Pick<NormalisedElements, "idCard" | "name">): Promise<IdCardAndNameAnswer>;
 }

@@ -2,11 +2,11 @@
 import type { Keyring } from "../common/keyring";
 import type { RecordRows } from "../store/ports";
 import { UnavailableError } from "../common/unavailable";
-import type { NormalisedElements, PhoneAndNameAnswer, SourceAnswer, VerificationSource } from "./contract";
+import type { IdCardAndNameAnswer, NormalisedElements, PhoneAndNameAnswer, SourceAnswer, VerificationSource } from "./contract";
 
 export class RecordsSource implements VerificationSource {
   constructor(
-    private readonly records: Pick<RecordRows, "find" | "idCardHeldByOtherName">,
+    private readonly records: Pick<RecordRows, "find" | "findByIdCard" | "idCardHeldByOtherName">,
     private readonly keyring: Keyring,
   ) {}
 
@@ -37,4 +37,16 @@ export class RecordsSource implements VerificationSource {
     if (record.status === "suspended") return { kind: "inconsistent" };
     return this.keyring.hash("name", e.name).equals(record.nameHash) ? { kind: "consistent" } : { kind: "inconsistent" };
   }
+
+  /** The identity number's records (one per number it holds): consistent when an active one carries the name. */
+  async verifyIdCardAndName(e: Pick<NormalisedElements, "idCard" | "name">): Promise<IdCardAndNameAnswer> {
+    const held = await this.records.findByIdCard(this.keyring.hash("idcard", e.idCard), MAX_NUMBERS_PER_ID);
+    if (held.length === 0) return { kind: "no-record" };
+    if (held.some((r) => r.status === "busy")) throw new UnavailableError("source", new Error("a record is marked busy"));
+    const nameHash = this.keyring.hash("name", e.name);
+    return held.some((r) => r.status === "active" && r.nameHash.equals(nameHash)) ? { kind: "consistent" } : { kind: "inconsistent" };
+  }
 }
+
+/** More numbers than this under one identity number are not looked at (a person has a handful). */
+const MAX_NUMBERS_PER_ID = 100;

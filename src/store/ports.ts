@@ -57,6 +57,8 @@ export interface RecordRows {
   upsert(records: readonly StoredRecord[]): Promise<{ replaced: number }>;
   count(): Promise<number>;
   find(phoneHash: Buffer): Promise<StoredRecord | undefined>;
+  /** the records that carry this identity number (at most `limit`) */
+  findByIdCard(idCardHash: Buffer, limit: number): Promise<StoredRecord[]>;
   /** whether some active record pairs this identity number with another name */
   idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
 }

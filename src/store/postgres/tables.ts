@@ -106,6 +106,8 @@ export function recordRows(q: Query): RecordRows {
       const [row] = await q<RecordTableRow>("SELECT * FROM records WHERE phone_hash = $1", [phoneHash]);
       return row && toStoredRecord(row);
     },
+    findByIdCard: async (idCardHash, limit) =>
+      (await q<RecordTableRow>("SELECT * FROM records WHERE idcard_hash = $1 LIMIT $2", [idCardHash, limit])).map(toStoredRecord),
     idCardHeldByOtherName: async (idCardHash, nameHash) =>
       (await q("SELECT 1 FROM records WHERE idcard_hash = $1 AND name_hash <> $2 AND status = 'active' LIMIT 1", [idCardHash, nameHash]))
         .length > 0,

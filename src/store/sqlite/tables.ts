@@ -69,6 +69,7 @@ export function recordRows(db: Database.Database): RecordRows {
   const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
   const find = db.prepare<[Buffer], RecordTableRow>("SELECT * FROM records WHERE phone_hash = ?");
+  const byIdCard = db.prepare<[Buffer, number], RecordTableRow>("SELECT * FROM records WHERE idcard_hash = ? LIMIT ?");
   const otherName = db
     .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
     .pluck();
@@ -88,6 +89,7 @@ export function recordRows(db: Database.Database): RecordRows {
       const row = find.get(phoneHash);
       return row && toStoredRecord(row);
     },
+    findByIdCard: async (idCardHash, limit) => byIdCard.all(idCardHash, limit).map(toStoredRecord),
     idCardHeldByOtherName: async (idCardHash, nameHash) => otherName.get(idCardHash, nameHash) !== undefined,
   };
 }

@@ -1,0 +1,61 @@
+/**
+ * IdCardVerification (faceid-family.md §3.7): do this identity number and this name belong together? Its order:
+ * account state → rate limit → identity number (-2) → name (-3) → daily cap (-7) → source → charge. The records
+ * source answers from every record that carries the identity number. The `Encryption` object is not served yet.
+ */
+import type { ParamSchema } from "../api3/params";
+import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { checkIdCard } from "../rules/idcard";
+import { checkName } from "../rules/name";
+import { chinaDate } from "../rules/precheck";
+import type { IdCardAndNameAnswer } from "../sources/contract";
+import { describeIn, ID_CARD_RESULTS, type IdCardResultCode } from "./results";
+import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
+
+export const ID_CARD_VERIFICATION = "IdCardVerification";
+
+export const ID_CARD_VERIFICATION_SCHEMA = {
+  IdCard: { type: "String", required: true },
+  Name: { type: "String", required: true },
+} as const satisfies ParamSchema;
+
+export function idCardVerification(deps: ThreeElementDeps): ActionDefinition {
+  const answer = (result: IdCardResultCode, ctx: ActionContext): ActionOutcome => {
+    const info = ID_CARD_RESULTS[result];
+    // No phone in this action: the audit row has no subject (a masked identity number would still narrow it).
+    return {
+      fields: { Result: result, Description: describeIn(info, ctx.language) },
+      billable: info.charged,
+      result,
+      audit: { variant: "simple" },
+    };
+  };
+  return defineAction({
+    name: ID_CARD_VERIFICATION,
+    schema: ID_CARD_VERIFICATION_SCHEMA,
+    async handle(params, ctx) {
+      const account = await admitCaller(ID_CARD_VERIFICATION, deps, ctx);
+      const today = chinaDate(ctx.now);
+      const id = checkIdCard(params.IdCard, today, deps.tables.regionPrefixes, deps.policy);
+      if (id.kind === "invalid") return answer("-2", ctx);
+      const name = checkName(params.Name, deps.policy);
+      if (name.kind === "invalid") return answer("-3", ctx);
+
+      const counter = `${account.accountId}:${ID_CARD_VERIFICATION}:${deps.keyring.hash("idcard", id.id18).toString("base64url")}`;
+      if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) return answer("-7", ctx);
+
+      let found: IdCardAndNameAnswer;
+      try {
+        found = await withDeadline(deps.source.verifyIdCardAndName({ idCard: id.id18, name: name.normalized }), deps.sourceTimeoutMs);
+      } catch (err) {
+        deps.onError(err, ctx.requestId, "source");
+        return answer("-4", ctx);
+      }
+      if (found.kind === "no-record") return answer("-5", ctx);
+      await chargeFor(ID_CARD_VERIFICATION, "simple", deps, ctx);
+      return answer(found.kind === "consistent" ? "0" : "-1", ctx);
+    },
+    // PostgreSQL, Redis or the counters away: the identity database's service is abnormal (-4, uncharged).
+    whenUnavailable: (_params, ctx) => answer("-4", ctx),
+  });
+}
