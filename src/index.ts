@@ -5,6 +5,8 @@ export type {
   CarrierVerificationResponse,
   IdCardVerificationRequest,
   IdCardVerificationResponse,
+  MobileStatusResponse,
+  NetworkTimeResponse,
   PhoneAndNameRequest,
   PhoneAndNameResponse,
   PhoneVerificationRequest,

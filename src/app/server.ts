@@ -8,8 +8,7 @@ import { afterResponse } from "../http/after-response";
 import { createApiHandler } from "../http/handler";
 import { Router } from "../api3/router";
 import type { Config } from "./config";
-import { FACEID_VARIANTS, faceidProduct } from "../faceid/product";
-import { ID_CARD_RESULTS, PHONE_AND_NAME_RESULTS, RESULTS } from "../faceid/results";
+import { FACEID_RESULT_CODES, FACEID_VARIANTS, faceidProduct } from "../faceid/product";
 import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
@@ -77,11 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const router = new Router().register(faceid).register(kmsProduct(keys, config.kmsRegions));
 
-  const metrics = new Metrics(
-    router.actionNames(),
-    [...Object.keys(ERRORS), ...Object.keys(RESULTS), ...Object.keys(PHONE_AND_NAME_RESULTS), ...Object.keys(ID_CARD_RESULTS), "OK"],
-    FACEID_VARIANTS,
-  );
+  const metrics = new Metrics(router.actionNames(), [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK"], FACEID_VARIANTS);
   installation.failures.reportTo((kind, err) => {
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);

@@ -68,12 +68,16 @@ export function addDataCommands(program: Command): void {
 
   const records = program.command("records").description("subscriber records the service verifies against");
   storageOptions(records.command("import"))
-    .description("import records from CSV (header phone,name,idcard[,isp][,status]) or NDJSON; a number imported again is replaced")
+    .description(
+      "import records from CSV (header phone,name,idcard[,isp][,status][,line_status][,network_since]) or NDJSON; a number imported again is replaced",
+    )
     .argument("<file>")
     .addHelpText(
       "after",
-      "\nOnly keyed hashes of the values are stored. isp: mobile, telecom, cucc, broadnet or empty (the segment's\n" +
+      "\nNumbers, names and identity numbers are stored as keyed hashes only. isp: mobile, telecom, cucc, broadnet or empty (the segment's\n" +
         "carrier). status: active (default), suspended (always -4 OtherMismatch) or busy (always -11).\n" +
+        "line_status (MobileStatus): normal, suspended, cancelled, not-on-network, unusable or empty (normal).\n" +
+        "network_since (MobileNetworkTimeVerification): the day the number joined the network, YYYY-MM-DD.\n" +
         "Rejected rows are listed by line number and reason, never by value.",
     )
     .action((file: string, opts: DataOption) =>

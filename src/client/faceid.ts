@@ -1,5 +1,13 @@
 /** FaceID 2018-03-01 PhoneVerification and its carrier variants, typed. */
-import { type CarrierResultCode, type IdCardResultCode, type PhoneAndNameResultCode, RESULTS, type ResultCode } from "../faceid/results";
+import {
+  type CarrierResultCode,
+  type IdCardResultCode,
+  type MobileStatusResultCode,
+  type NetworkTimeResultCode,
+  type PhoneAndNameResultCode,
+  RESULTS,
+  type ResultCode,
+} from "../faceid/results";
 import { ApiClient, type ApiResponse, type ClientOptions } from "./base";
 import type { EncryptableField } from "./field-encryption";
 
@@ -67,6 +75,20 @@ export interface IdCardVerificationResponse {
   Description: string;
 }
 
+/** MobileStatus: StatusCode 0 normal, 1 suspended, 2 cancelled, 4 not on the network, 5 unusable, 99 unknown. */
+export interface MobileStatusResponse {
+  Result: MobileStatusResultCode;
+  Description: string;
+  StatusCode: number;
+}
+
+/** MobileNetworkTimeVerification: Range in months, such as "[24,+)"; "" on a failure. */
+export interface NetworkTimeResponse {
+  Result: NetworkTimeResultCode;
+  Description: string;
+  Range: string;
+}
+
 export class FaceIdClient extends ApiClient {
   constructor(options: ClientOptions) {
     super({ service: "faceid", version: "2018-03-01", defaultEndpoint: "faceid.tencentcloudapi.com" }, options);
@@ -92,6 +114,16 @@ export class FaceIdClient extends ApiClient {
   /** With `retry` set, -3 (the engine's service away, never charged) is retried like a network error. */
   checkPhoneAndName(request: PhoneAndNameRequest): Promise<ApiResponse<PhoneAndNameResponse>> {
     return this.request<PhoneAndNameResponse>("CheckPhoneAndName", request, (r) => r.Result === "-3");
+  }
+
+  /** With `retry` set, -3 (the verification centre busy, never charged) is retried like a network error. */
+  mobileStatus(request: { Mobile: string }): Promise<ApiResponse<MobileStatusResponse>> {
+    return this.request<MobileStatusResponse>("MobileStatus", request, (r) => r.Result === "-3");
+  }
+
+  /** With `retry` set, -4 (the verification centre busy, never charged) is retried like a network error. */
+  mobileNetworkTimeVerification(request: { Mobile: string }): Promise<ApiResponse<NetworkTimeResponse>> {
+    return this.request<NetworkTimeResponse>("MobileNetworkTimeVerification", request, (r) => r.Result === "-4");
   }
 
   /** With `retry` set, -4 (the identity database's service away, never charged) is retried like a network error. */

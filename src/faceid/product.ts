@@ -3,6 +3,8 @@ import type { Product } from "../api3/router";
 import { carrierVerifications } from "./carrier-verification";
 import { checkPhoneAndName } from "./check-phone-and-name";
 import { idCardVerification } from "./id-card-verification";
+import { mobileNetworkTimeVerification, mobileStatus } from "./number-checks";
+import { ID_CARD_RESULTS, MOBILE_STATUS_RESULTS, NETWORK_TIME_RESULTS, PHONE_AND_NAME_RESULTS, RESULTS } from "./results";
 import { phoneVerification, type PhoneVerificationDeps } from "./phone-verification";
 
 export const FACEID_SERVICE = "faceid";
@@ -10,7 +12,19 @@ export const FACEID_VERSION = "2018-03-01";
 /** PhoneVerification's priced variants (its VerifyMode): the closed label set of the charged-answers metric */
 export const FACEID_VARIANTS = ["simple", "detailed"] as const;
 
+/** Every Result any FaceID action answers: the closed label set of the requests metric. */
+export const FACEID_RESULT_CODES: ReadonlySet<string> = new Set(
+  [RESULTS, PHONE_AND_NAME_RESULTS, ID_CARD_RESULTS, MOBILE_STATUS_RESULTS, NETWORK_TIME_RESULTS].flatMap((table) => Object.keys(table)),
+);
+
 export function faceidProduct(deps: PhoneVerificationDeps): Product {
-  const actions = [phoneVerification(deps), ...carrierVerifications(deps), checkPhoneAndName(deps), idCardVerification(deps)];
+  const actions = [
+    phoneVerification(deps),
+    ...carrierVerifications(deps),
+    checkPhoneAndName(deps),
+    idCardVerification(deps),
+    mobileStatus(deps),
+    mobileNetworkTimeVerification(deps),
+  ];
   return { service: FACEID_SERVICE, versions: new Map([[FACEID_VERSION, new Map(actions.map((a) => [a.name, a]))]]) };
 }

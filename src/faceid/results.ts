@@ -69,6 +69,36 @@ export const ID_CARD_RESULTS: Readonly<Record<IdCardResultCode, ResultInfo>> = {
   "-7": { charged: false, en: "Authentication attempts exceeded the daily limit", zh: "认证次数超过当日限制" },
 };
 
+const DAILY_LIMIT: ResultInfo = RESULTS["-12"];
+const BUSY: ResultInfo = RESULTS["-11"];
+
+/** MobileStatus (faceid-family.md §3.5); every failure carries StatusCode 99. */
+export type MobileStatusResultCode = "0" | "-1" | "-2" | "-3" | "-4" | "-13";
+export const MOBILE_STATUS_RESULTS: Readonly<Record<MobileStatusResultCode, ResultInfo>> = {
+  "0": { charged: true, en: "Success", zh: "成功" },
+  "-1": { charged: false, en: "No result found", zh: "未查询到结果" },
+  "-2": { charged: false, en: "Invalid phone number format", zh: "手机号格式不正确" },
+  "-3": BUSY,
+  "-4": DAILY_LIMIT,
+  "-13": RESULTS["-13"],
+};
+
+/** MobileNetworkTimeVerification (faceid-family.md §3.6): -2 and -3 are charged too; failures carry Range "". */
+export type NetworkTimeResultCode = "0" | "-1" | "-2" | "-3" | "-4" | "-5" | "-13";
+export const NETWORK_TIME_RESULTS: Readonly<Record<NetworkTimeResultCode, ResultInfo>> = {
+  "0": { charged: true, en: "Success", zh: "成功" },
+  "-1": { charged: false, en: "Invalid phone number format", zh: "手机号格式不正确" },
+  "-2": { charged: true, en: "The phone number does not exist", zh: "手机号不存在" },
+  "-3": {
+    charged: true,
+    en: "The phone number exists, but its time on the network cannot be found",
+    zh: "手机号存在，但无法查询到在网时长",
+  },
+  "-4": BUSY,
+  "-5": DAILY_LIMIT,
+  "-13": RESULTS["-13"],
+};
+
 // The documented en-US enum is ["", "mobile", "telecom", "cucc"]; broadnet is our extension.
 const ISP_ZH: Readonly<Record<Carrier, string>> = { mobile: "移动", telecom: "电信", cucc: "联通", broadnet: "广电", "": "" };
 

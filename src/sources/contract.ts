@@ -3,6 +3,7 @@
  * ("source") for a source that says it is busy, any other for one that failed.
  */
 import type { Carrier } from "../rules/tables";
+import type { LineStatus } from "../store/model";
 
 export type ResultDetail = "PhoneIdCardMismatch" | "PhoneNameMismatch" | "PhoneNameIdCardMismatch" | "NameIdCardMismatch" | "OtherMismatch";
 
@@ -27,8 +28,12 @@ export type PhoneAndNameAnswer = { kind: "no-record" } | { kind: "consistent" } 
 /** Two elements, an identity number and a name (IdCardVerification). */
 export type IdCardAndNameAnswer = { kind: "no-record" } | { kind: "consistent" } | { kind: "inconsistent" };
 
+/** One number's line (MobileStatus, MobileNetworkTimeVerification): on record or not, and what is known of it. */
+export type NumberAnswer = { kind: "no-record" } | { kind: "on-record"; lineStatus?: LineStatus; networkSince?: string };
+
 export interface VerificationSource {
   verify(elements: NormalisedElements): Promise<SourceAnswer>;
   verifyPhoneAndName(elements: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer>;
+  lookUpNumber(phone: string): Promise<NumberAnswer>;
   verifyIdCardAndName(elements: Pick<NormalisedElements, "idCard" | "name">): Promise<IdCardAndNameAnswer>;
 }

@@ -12,7 +12,7 @@ import { classifyPhone } from "../rules/phone";
 import type { PrecheckPolicy } from "../rules/policy";
 import type { Carrier, RuleTables } from "../rules/tables";
 import type { Keyring } from "../common/keyring";
-import type { RecordStatus, StoredRecord } from "../store/model";
+import type { LineStatus, RecordStatus, StoredRecord } from "../store/model";
 import type { RecordRows } from "../store/ports";
 
 export interface ImportSummary {
@@ -33,7 +33,7 @@ export interface ImportOptions {
 
 const BATCH = 5000;
 const MAX_LISTED = 1000;
-const COLUMNS = ["phone", "name", "idcard", "isp", "status"];
+const COLUMNS = ["phone", "name", "idcard", "isp", "status", "line_status", "network_since"];
 const CARRIERS: Record<string, Carrier> = {
   mobile: "mobile",
   telecom: "telecom",
@@ -47,6 +47,15 @@ const CARRIERS: Record<string, Carrier> = {
   "": "",
 };
 const STATUSES = new Set<RecordStatus>(["active", "suspended", "busy"]);
+const LINE_STATUSES = new Set<LineStatus>(["normal", "suspended", "cancelled", "not-on-network", "unusable"]);
+
+/** A calendar date YYYY-MM-DD that exists and is not after `todayChina` (YYYYMMDD). */
+function isPastDate(value: string, todayChina: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value && `${m[1]}${m[2]}${m[3]}` <= todayChina;
+}
 
 export type RowVerdict = { ok: true; record: StoredRecord } | { ok: false; reason: string };
 
@@ -70,6 +79,14 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
   if (typeof status !== "string" || !STATUSES.has(status as RecordStatus)) {
     return { ok: false, reason: "status must be active, suspended or busy" };
   }
+  const lineStatus = row.line_status ?? "";
+  if (typeof lineStatus !== "string" || (lineStatus !== "" && !LINE_STATUSES.has(lineStatus as LineStatus))) {
+    return { ok: false, reason: "line_status must be normal, suspended, cancelled, not-on-network, unusable or empty" };
+  }
+  const networkSince = row.network_since ?? "";
+  if (typeof networkSince !== "string" || (networkSince !== "" && !isPastDate(networkSince, opts.todayChina))) {
+    return { ok: false, reason: "network_since must be a date YYYY-MM-DD, not after today, or empty" };
+  }
   return {
     ok: true,
     record: {
@@ -78,6 +95,8 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
       idCardHash: keyring.hash("idcard", id.id18),
       carrier: CARRIERS[isp.trim().toLowerCase()]!,
       status: status as RecordStatus,
+      ...(lineStatus !== "" && { lineStatus: lineStatus as LineStatus }),
+      ...(networkSince !== "" && { networkSince }),
     },
   };
 }
@@ -87,7 +106,10 @@ type Row = { line: number; fields: Record<string, unknown> } | { line: number; e
 function importColumns(header: string[]): string[] {
   const names = header.map((h) => h.toLowerCase());
   const unknown = names.filter((h) => !COLUMNS.includes(h));
-  if (unknown.length > 0) throw new Error(`Unknown CSV column(s): ${unknown.join(", ")}. Expected phone,name,idcard[,isp][,status].`);
+  if (unknown.length > 0)
+    throw new Error(
+      `Unknown CSV column(s): ${unknown.join(", ")}. Expected phone,name,idcard[,isp][,status][,line_status][,network_since].`,
+    );
   for (const required of ["phone", "name", "idcard"]) {
     if (!names.includes(required)) throw new Error(`The CSV header must name the column ${required}.`);
   }

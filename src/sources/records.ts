@@ -2,7 +2,14 @@
 import type { Keyring } from "../common/keyring";
 import type { RecordRows } from "../store/ports";
 import { UnavailableError } from "../common/unavailable";
-import type { IdCardAndNameAnswer, NormalisedElements, PhoneAndNameAnswer, SourceAnswer, VerificationSource } from "./contract";
+import type {
+  IdCardAndNameAnswer,
+  NormalisedElements,
+  NumberAnswer,
+  PhoneAndNameAnswer,
+  SourceAnswer,
+  VerificationSource,
+} from "./contract";
 
 export class RecordsSource implements VerificationSource {
   constructor(
@@ -36,6 +43,13 @@ export class RecordsSource implements VerificationSource {
     if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
     if (record.status === "suspended") return { kind: "inconsistent" };
     return this.keyring.hash("name", e.name).equals(record.nameHash) ? { kind: "consistent" } : { kind: "inconsistent" };
+  }
+
+  async lookUpNumber(phone: string): Promise<NumberAnswer> {
+    const record = await this.records.find(this.keyring.hash("phone", phone));
+    if (!record) return { kind: "no-record" };
+    if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
+    return { kind: "on-record", lineStatus: record.lineStatus, networkSince: record.networkSince };
   }
 
   /** The identity number's records (one per number it holds): consistent when an active one carries the name. */

@@ -199,4 +199,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE audit RENAME COLUMN phone_masked TO subject;
     `,
   },
+  {
+    version: 6,
+    description: "records carry a line status and a network-entry date (MobileStatus, MobileNetworkTimeVerification)",
+    // The embedded store keeps its records in records.db, migrated by sqlite/records-file.ts.
+    sqlite: "",
+    postgres: `
+      ALTER TABLE records ADD COLUMN line_status TEXT;
+      ALTER TABLE records ADD COLUMN network_since TEXT;
+    `,
+  },
 ];

@@ -99,12 +99,17 @@ export interface ApiKeyInfo {
  * "busy" makes the source fail (-11) — a stand-in for an outage, for callers testing their error paths.
  */
 export type RecordStatus = "active" | "suspended" | "busy";
+/** The line's state as MobileStatus reports it (faceid-family.md §7.12–13); absent: a normal, active line. */
+export type LineStatus = "normal" | "suspended" | "cancelled" | "not-on-network" | "unusable";
 export interface StoredRecord {
   phoneHash: Buffer;
   nameHash: Buffer;
   idCardHash: Buffer;
   carrier: Carrier;
   status: RecordStatus;
+  lineStatus?: LineStatus;
+  /** the day the number joined the network, YYYY-MM-DD (MobileNetworkTimeVerification) */
+  networkSince?: string;
 }
 
 /** One call as the audit trail keeps it: who, what, the answer's code, and the action's own masked detail. */

@@ -1,6 +1,6 @@
 /** Row shapes both SQL stores share: each table's columns and how they map to what the ports hand out; an audit row. */
 import type { Carrier } from "../rules/tables";
-import type { Account, AccountPatch, AuditEntry, BillingStatus, KmsKeyState, RecordStatus, StoredRecord } from "./model";
+import type { Account, AccountPatch, AuditEntry, BillingStatus, KmsKeyState, LineStatus, RecordStatus, StoredRecord } from "./model";
 import type { ApiKeyRow, KmsKeyRow } from "./ports";
 
 /** The audit table's columns, in the order of `auditValues`. */
@@ -86,6 +86,8 @@ export interface RecordTableRow {
   idcard_hash: Buffer;
   carrier: string;
   status: string;
+  line_status: string | null;
+  network_since: string | null;
 }
 
 export const toStoredRecord = (r: RecordTableRow): StoredRecord => ({
@@ -94,7 +96,13 @@ export const toStoredRecord = (r: RecordTableRow): StoredRecord => ({
   idCardHash: r.idcard_hash,
   carrier: r.carrier as Carrier,
   status: r.status as RecordStatus,
+  ...(r.line_status !== null && { lineStatus: r.line_status as LineStatus }),
+  ...(r.network_since !== null && { networkSince: r.network_since }),
 });
+
+/** A record's columns, in the order of the INSERTs of both adapters. */
+export const recordValues = (r: StoredRecord) =>
+  [r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status, r.lineStatus ?? null, r.networkSince ?? null] as const;
 
 export interface KmsKeyTableRow {
   key_id: string;

@@ -10,6 +10,7 @@ import {
   toAccount,
   toApiKeyRow,
   toKmsKeyRow,
+  recordValues,
   toStoredRecord,
 } from "../rows";
 
@@ -82,19 +83,20 @@ export function recordRows(q: Query): RecordRows {
       if (records.length === 0) return { replaced: 0 };
       const values: unknown[] = [];
       const tuples = records.map((r, i) => {
-        values.push(r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status);
-        const b = i * 5;
-        return `($${b + 1}::bytea, $${b + 2}::bytea, $${b + 3}::bytea, $${b + 4}::text, $${b + 5}::text)`;
+        values.push(...recordValues(r));
+        const b = i * 7;
+        return `($${b + 1}::bytea, $${b + 2}::bytea, $${b + 3}::bytea, $${b + 4}::text, $${b + 5}::text, $${b + 6}::text, $${b + 7}::text)`;
       });
       // Within one statement a phone may appear only once: keep the last row of the batch, as a file import would.
       const rows = await q<{ replaced: boolean }>(
-        `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status)
-         SELECT DISTINCT ON (phone_hash) phone_hash, name_hash, idcard_hash, carrier, status
+        `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since)
+         SELECT DISTINCT ON (phone_hash) phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since
          FROM (SELECT *, row_number() OVER () AS n FROM (VALUES ${tuples.join(", ")})
-           AS v(phone_hash, name_hash, idcard_hash, carrier, status)) AS numbered
+           AS v(phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since)) AS numbered
          ORDER BY phone_hash, n DESC
          ON CONFLICT (phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
-           carrier = excluded.carrier, status = excluded.status
+           carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
+           network_since = excluded.network_since
          RETURNING (xmax <> 0) AS replaced`,
         values,
       );

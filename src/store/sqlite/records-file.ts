@@ -9,7 +9,30 @@ import path from "node:path";
 
 export const RECORDS_FILE = "records.db";
 
-const SCHEMA_VERSION = 1;
+/** records.db's own schema steps, by version (its user_version). */
+const STEPS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE IF NOT EXISTS records (
+        phone_hash BLOB PRIMARY KEY,
+        name_hash BLOB NOT NULL,
+        idcard_hash BLOB NOT NULL,
+        carrier TEXT NOT NULL,
+        status TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS records_idcard ON records(idcard_hash);
+    `,
+  },
+  {
+    // MobileStatus and MobileNetworkTimeVerification (faceid-family.md §7.12)
+    version: 2,
+    sql: `
+      ALTER TABLE records ADD COLUMN line_status TEXT;
+      ALTER TABLE records ADD COLUMN network_since TEXT;
+    `,
+  },
+];
 
 export function openRecordsFile(dataDir: string, main: Database.Database): Database.Database {
   const file = path.join(dataDir, RECORDS_FILE);
@@ -19,19 +42,12 @@ export function openRecordsFile(dataDir: string, main: Database.Database): Datab
   // A large record set stays in memory: 64 MiB of page cache and the file mapped (SQLite caps the mapping).
   db.pragma("cache_size = -65536");
   db.pragma("mmap_size = 17179869184");
-  if ((db.pragma("user_version", { simple: true }) as number) < SCHEMA_VERSION) {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (const step of STEPS) {
+    if (step.version <= current) continue;
     db.transaction(() => {
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS records (
-          phone_hash BLOB PRIMARY KEY,
-          name_hash BLOB NOT NULL,
-          idcard_hash BLOB NOT NULL,
-          carrier TEXT NOT NULL,
-          status TEXT NOT NULL
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS records_idcard ON records(idcard_hash);
-      `);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.exec(step.sql);
+      db.pragma(`user_version = ${step.version}`);
     }).immediate();
   }
   moveRecordsOut(main, file);
@@ -47,7 +63,8 @@ function moveRecordsOut(main: Database.Database, file: string): void {
   if (!present) return;
   main.prepare("ATTACH DATABASE ? AS moved").run(file);
   try {
-    main.exec("INSERT OR REPLACE INTO moved.records SELECT * FROM main.records");
+    const columns = "phone_hash, name_hash, idcard_hash, carrier, status";
+    main.exec(`INSERT OR REPLACE INTO moved.records (${columns}) SELECT ${columns} FROM main.records`);
     main.exec("DROP TABLE main.records");
   } finally {
     main.exec("DETACH DATABASE moved");

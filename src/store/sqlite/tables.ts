@@ -10,6 +10,7 @@ import {
   toAccount,
   toApiKeyRow,
   toKmsKeyRow,
+  recordValues,
   toStoredRecord,
 } from "../rows";
 
@@ -62,9 +63,10 @@ export function apiKeyRows(db: Database.Database): ApiKeyRows {
 
 export function recordRows(db: Database.Database): RecordRows {
   const upsert = db.prepare(
-    `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status) VALUES (?, ?, ?, ?, ?)
+    `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
-       carrier = excluded.carrier, status = excluded.status`,
+       carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
+       network_since = excluded.network_since`,
   );
   const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
@@ -79,7 +81,7 @@ export function recordRows(db: Database.Database): RecordRows {
       db.transaction(() => {
         for (const r of records) {
           if (exists.get(r.phoneHash)) replaced++;
-          upsert.run(r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status);
+          upsert.run(...recordValues(r));
         }
       }).immediate();
       return { replaced };

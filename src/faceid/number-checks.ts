@@ -1,0 +1,139 @@
+/**
+ * MobileStatus and MobileNetworkTimeVerification (faceid-family.md §3.5, §3.6, §7.11–14): what is known of one
+ * number's line. Both: account state → rate limit → number → segment (-13) → daily cap → source → charge, each
+ * with its own codes. The `Encryption` object is not served yet.
+ */
+import type { ParamSchema } from "../api3/params";
+import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { maskPhone } from "../common/privacy";
+import { chinaDate } from "../rules/precheck";
+import { classifyPhone } from "../rules/phone";
+import type { NumberAnswer } from "../sources/contract";
+import type { LineStatus } from "../store/model";
+import {
+  describeIn,
+  MOBILE_STATUS_RESULTS,
+  type MobileStatusResultCode,
+  NETWORK_TIME_RESULTS,
+  type NetworkTimeResultCode,
+  type ResultInfo,
+} from "./results";
+import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
+
+export const NUMBER_SCHEMA = { Mobile: { type: "String", required: true } } as const satisfies ParamSchema;
+
+/** MobileStatus's StatusCode for a line status; 99 is "unknown", carried by every failure. */
+export const STATUS_CODES: Readonly<Record<LineStatus, number>> = {
+  normal: 0,
+  suspended: 1,
+  cancelled: 2,
+  "not-on-network": 4,
+  unusable: 5,
+};
+const UNKNOWN_STATUS = 99;
+
+/** Tenure buckets in completed months (§7.11), lower bounds ascending. */
+const TENURE_BUCKETS: ReadonlyArray<readonly [number, string]> = [
+  [24, "[24,+)"],
+  [12, "[12,24)"],
+  [6, "[6,12)"],
+  [3, "[3,6)"],
+  [0, "[0,3)"],
+];
+
+/** Completed calendar months from `since` (YYYY-MM-DD) to `todayChina` (YYYYMMDD). */
+export function completedMonths(since: string, todayChina: string): number {
+  const [y1, m1, d1] = since.split("-").map(Number) as [number, number, number];
+  const [y2, m2, d2] = [Number(todayChina.slice(0, 4)), Number(todayChina.slice(4, 6)), Number(todayChina.slice(6, 8))];
+  return Math.max(0, (y2 - y1) * 12 + (m2 - m1) - (d2 < d1 ? 1 : 0));
+}
+
+export function tenureRange(since: string, todayChina: string): string {
+  const months = completedMonths(since, todayChina);
+  return TENURE_BUCKETS.find(([from]) => months >= from)![1];
+}
+
+interface NumberCheck<C extends string> {
+  action: string;
+  results: Readonly<Record<C, ResultInfo>>;
+  codes: { malformed: C; busy: C; dailyCap: C; unsupported: C };
+  /** the field beside Result and Description, and its value on a failure */
+  field: string;
+  failed: number | string;
+  /** the answer for a number the source knows of, or does not */
+  answer(found: NumberAnswer, todayChina: string): { result: C; value: number | string };
+}
+
+function numberCheck<C extends string>(spec: NumberCheck<C>, deps: ThreeElementDeps): ActionDefinition {
+  const reply = (result: C, value: number | string, ctx: ActionContext, subject?: string): ActionOutcome => {
+    const info = spec.results[result];
+    return {
+      fields: { Result: result, Description: describeIn(info, ctx.language), [spec.field]: value },
+      billable: info.charged,
+      result,
+      audit: { subject, variant: "simple" },
+    };
+  };
+  return defineAction({
+    name: spec.action,
+    schema: NUMBER_SCHEMA,
+    async handle(params, ctx) {
+      const account = await admitCaller(spec.action, deps, ctx);
+      const phone = classifyPhone(params.Mobile, deps.tables.segments, deps.policy);
+      const subject = maskPhone(phone.national);
+      if (phone.kind === "invalid") return reply(spec.codes.malformed, spec.failed, ctx, subject);
+      if (phone.kind === "unsupported") return reply(spec.codes.unsupported, spec.failed, ctx, subject);
+      const today = chinaDate(ctx.now);
+      const counter = `${account.accountId}:${spec.action}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
+      if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) {
+        return reply(spec.codes.dailyCap, spec.failed, ctx, subject);
+      }
+      let found: NumberAnswer;
+      try {
+        found = await withDeadline(deps.source.lookUpNumber(phone.national), deps.sourceTimeoutMs);
+      } catch (err) {
+        deps.onError(err, ctx.requestId, "source");
+        return reply(spec.codes.busy, spec.failed, ctx, subject);
+      }
+      const { result, value } = spec.answer(found, today);
+      if (spec.results[result].charged) await chargeFor(spec.action, "simple", deps, ctx);
+      return reply(result, value, ctx, subject);
+    },
+    whenUnavailable: (_params, ctx) => reply(spec.codes.busy, spec.failed, ctx),
+  });
+}
+
+export function mobileStatus(deps: ThreeElementDeps): ActionDefinition {
+  return numberCheck<MobileStatusResultCode>(
+    {
+      action: "MobileStatus",
+      results: MOBILE_STATUS_RESULTS,
+      codes: { malformed: "-2", busy: "-3", dailyCap: "-4", unsupported: "-13" },
+      field: "StatusCode",
+      failed: UNKNOWN_STATUS,
+      answer: (found) =>
+        found.kind === "no-record"
+          ? { result: "-1", value: UNKNOWN_STATUS }
+          : { result: "0", value: STATUS_CODES[found.lineStatus ?? "normal"] },
+    },
+    deps,
+  );
+}
+
+export function mobileNetworkTimeVerification(deps: ThreeElementDeps): ActionDefinition {
+  return numberCheck<NetworkTimeResultCode>(
+    {
+      action: "MobileNetworkTimeVerification",
+      results: NETWORK_TIME_RESULTS,
+      codes: { malformed: "-1", busy: "-4", dailyCap: "-5", unsupported: "-13" },
+      field: "Range",
+      failed: "",
+      answer: (found, today) => {
+        if (found.kind === "no-record") return { result: "-2", value: "" };
+        if (found.networkSince === undefined) return { result: "-3", value: "" };
+        return { result: "0", value: tenureRange(found.networkSince, today) };
+      },
+    },
+    deps,
+  );
+}
