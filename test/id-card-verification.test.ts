@@ -81,5 +81,9 @@ describeBackends("IdCardVerification", (backend) => {
     assert.deepEqual([second.Result, second.Description], ["-7", "认证次数超过当日限制"]);
     c.close();
     assert.equal(await charged(capped.accountId), 1);
+    // The action's own codes (-7, -4) reach the operators' metrics as a daily refusal and a source error.
+    const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    assert.equal(/sanyao_limit_refusals_total\{limit="daily"\} (\d+)/.exec(metrics)?.[1], "1");
+    assert.equal(/sanyao_source_errors_total (\d+)/.exec(metrics)?.[1], "3", "the three -4 answers of the first test");
   });
 });

@@ -9,7 +9,7 @@ import type { AuditDetail } from "../common/audit";
 import { ApiError, type ErrorCode, type Language } from "./errors";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
-import type { ActionContext, ActionDefinition, ActionOutcome, Router } from "./router";
+import type { ActionContext, ActionDefinition, ActionOutcome, OutcomeSignal, Router } from "./router";
 import { UnavailableError } from "../common/unavailable";
 
 export interface PipelineDeps {
@@ -34,6 +34,7 @@ export interface ApiOutcome {
   action?: string;
   /** the action's audit detail, as it handed it back */
   audit?: AuditDetail;
+  signal?: OutcomeSignal;
 }
 
 type Style = "json" | "form" | "query" | "unsupported-body";
@@ -88,6 +89,7 @@ function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
   outcome.billable = result.billable;
   outcome.code = result.result ?? "OK";
   outcome.audit = result.audit;
+  outcome.signal = result.signal;
 }
 
 export async function handleCall(req: RequestHead, readBody: BodyReader, deps: PipelineDeps): Promise<ApiOutcome> {

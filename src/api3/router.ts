@@ -21,7 +21,12 @@ export interface ActionOutcome {
   result?: string;
   /** the action's own part of the audit row and log line, already masked; passed through unread */
   audit?: AuditDetail;
+  /** what the answer means for the operators' metrics, whatever the action's own code for it */
+  signal?: OutcomeSignal;
 }
+
+/** A daily cap was reached; the verification source failed or was away. */
+export type OutcomeSignal = "daily-cap" | "source-failure";
 
 export interface ActionDefinition {
   name: string;

@@ -28,6 +28,7 @@ export function checkPhoneAndName(deps: ThreeElementDeps): ActionDefinition {
       billable: info.charged,
       result,
       audit: { subject, variant: "simple" },
+      signal: result === "-6" ? "daily-cap" : result === "-3" ? "source-failure" : undefined,
     };
   };
   return defineAction({

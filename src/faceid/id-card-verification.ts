@@ -28,6 +28,7 @@ export function idCardVerification(deps: ThreeElementDeps): ActionDefinition {
       billable: info.charged,
       result,
       audit: { variant: "simple" },
+      signal: result === "-7" ? "daily-cap" : result === "-4" ? "source-failure" : undefined,
     };
   };
   return defineAction({

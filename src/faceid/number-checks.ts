@@ -72,6 +72,7 @@ function numberCheck<C extends string>(spec: NumberCheck<C>, deps: ThreeElementD
       billable: info.charged,
       result,
       audit: { subject, variant: "simple" },
+      signal: result === spec.codes.dailyCap ? "daily-cap" : result === spec.codes.busy ? "source-failure" : undefined,
     };
   };
   return defineAction({

@@ -22,7 +22,7 @@ const TRACE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export function afterResponse(deps: AfterResponseDeps): AfterResponse {
   const { logger, metrics, audit, clock } = deps;
   return (outcome, traceId, latencyUs) => {
-    metrics.observe(outcome.action, outcome.code, outcome.billable, outcome.audit?.variant, latencyUs / 1e6);
+    metrics.observe(outcome.action, outcome.code, outcome.billable, outcome.audit?.variant, outcome.signal, latencyUs / 1e6);
     logger.info(
       {
         requestId: outcome.requestId,

@@ -5,6 +5,7 @@
  */
 import { Counter, Histogram, Registry } from "prom-client";
 
+import type { OutcomeSignal } from "../api3/router";
 import type { FailureKind } from "../common/failures";
 
 export const OTHER = "other";
@@ -41,7 +42,7 @@ export class Metrics {
   });
   private readonly sourceErrors = new Counter({
     name: "sanyao_source_errors_total",
-    help: "PhoneVerification answers -11: the verification path could not be completed",
+    help: "answers whose verification path could not be completed (PhoneVerification's -11, each action's own code)",
     registers: [this.registry],
   });
   private readonly failures = new Counter({
@@ -58,15 +59,22 @@ export class Metrics {
     this.variants = new Set(variants);
   }
 
-  observe(actionName: string | undefined, resultCode: string, billable: boolean, variant: string | undefined, seconds: number): void {
+  observe(
+    actionName: string | undefined,
+    resultCode: string,
+    billable: boolean,
+    variant: string | undefined,
+    signal: OutcomeSignal | undefined,
+    seconds: number,
+  ): void {
     const action = actionName !== undefined && this.actions.has(actionName) ? actionName : OTHER;
     const code = this.codes.has(resultCode) ? resultCode : OTHER;
     this.requests.inc({ action, code });
     this.duration.observe({ action }, seconds);
     if (billable) this.charged.inc({ mode: variant !== undefined && this.variants.has(variant) ? variant : OTHER });
     if (code === "RequestLimitExceeded") this.refusals.inc({ limit: "rate" });
-    else if (code === "-12") this.refusals.inc({ limit: "daily" });
-    else if (code === "-11") this.sourceErrors.inc();
+    else if (signal === "daily-cap") this.refusals.inc({ limit: "daily" });
+    else if (signal === "source-failure") this.sourceErrors.inc();
   }
 
   failure(kind: FailureKind): void {
