@@ -4,13 +4,14 @@
  * `Mobile`, not `Phone`; no Isp in the answer. The `Encryption` object is not served yet.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { type ActionDefinition, defineAction } from "../api3/router";
 import { maskPhone } from "../common/privacy";
 import { chinaDate } from "../rules/precheck";
 import { checkName } from "../rules/name";
 import { classifyPhone } from "../rules/phone";
 import type { PhoneAndNameAnswer } from "../sources/contract";
-import { describeIn, PHONE_AND_NAME_RESULTS, type PhoneAndNameResultCode } from "./results";
+import { answersFrom } from "./answer";
+import { PHONE_AND_NAME_RESULTS } from "./results";
 import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
 
 export const CHECK_PHONE_AND_NAME = "CheckPhoneAndName";
@@ -21,16 +22,7 @@ export const CHECK_PHONE_AND_NAME_SCHEMA = {
 } as const satisfies ParamSchema;
 
 export function checkPhoneAndName(deps: ThreeElementDeps): ActionDefinition {
-  const answer = (result: PhoneAndNameResultCode, ctx: ActionContext, subject?: string): ActionOutcome => {
-    const info = PHONE_AND_NAME_RESULTS[result];
-    return {
-      fields: { Result: result, Description: describeIn(info, ctx.language) },
-      billable: info.charged,
-      result,
-      audit: { subject, variant: "simple" },
-      signal: result === "-6" ? "daily-cap" : result === "-3" ? "source-failure" : undefined,
-    };
-  };
+  const answer = answersFrom(PHONE_AND_NAME_RESULTS, { "-6": "daily-cap", "-3": "source-failure" });
   return defineAction({
     name: CHECK_PHONE_AND_NAME,
     schema: CHECK_PHONE_AND_NAME_SCHEMA,

@@ -4,12 +4,13 @@
  * source answers from every record that carries the identity number. The `Encryption` object is not served yet.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { type ActionDefinition, defineAction } from "../api3/router";
 import { checkIdCard } from "../rules/idcard";
 import { checkName } from "../rules/name";
 import { chinaDate } from "../rules/precheck";
 import type { IdCardAndNameAnswer } from "../sources/contract";
-import { describeIn, ID_CARD_RESULTS, type IdCardResultCode } from "./results";
+import { answersFrom } from "./answer";
+import { ID_CARD_RESULTS } from "./results";
 import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
 
 export const ID_CARD_VERIFICATION = "IdCardVerification";
@@ -20,17 +21,8 @@ export const ID_CARD_VERIFICATION_SCHEMA = {
 } as const satisfies ParamSchema;
 
 export function idCardVerification(deps: ThreeElementDeps): ActionDefinition {
-  const answer = (result: IdCardResultCode, ctx: ActionContext): ActionOutcome => {
-    const info = ID_CARD_RESULTS[result];
-    // No phone in this action: the audit row has no subject (a masked identity number would still narrow it).
-    return {
-      fields: { Result: result, Description: describeIn(info, ctx.language) },
-      billable: info.charged,
-      result,
-      audit: { variant: "simple" },
-      signal: result === "-7" ? "daily-cap" : result === "-4" ? "source-failure" : undefined,
-    };
-  };
+  // No phone in this action: the audit row has no subject (a masked identity number would still narrow it).
+  const answer = answersFrom(ID_CARD_RESULTS, { "-7": "daily-cap", "-4": "source-failure" });
   return defineAction({
     name: ID_CARD_VERIFICATION,
     schema: ID_CARD_VERIFICATION_SCHEMA,

@@ -4,20 +4,20 @@
  * with its own codes. The `Encryption` object is not served yet.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { type ActionContext, type ActionDefinition, defineAction, type OutcomeSignal } from "../api3/router";
 import { maskPhone } from "../common/privacy";
 import { chinaDate } from "../rules/precheck";
 import { classifyPhone } from "../rules/phone";
 import type { NumberAnswer } from "../sources/contract";
 import type { LineStatus } from "../store/model";
 import {
-  describeIn,
   MOBILE_STATUS_RESULTS,
   type MobileStatusResultCode,
   NETWORK_TIME_RESULTS,
   type NetworkTimeResultCode,
   type ResultInfo,
 } from "./results";
+import { answersFrom } from "./answer";
 import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
 
 export const NUMBER_SCHEMA = { Mobile: { type: "String", required: true } } as const satisfies ParamSchema;
@@ -65,16 +65,12 @@ interface NumberCheck<C extends string> {
 }
 
 function numberCheck<C extends string>(spec: NumberCheck<C>, deps: ThreeElementDeps): ActionDefinition {
-  const reply = (result: C, value: number | string, ctx: ActionContext, subject?: string): ActionOutcome => {
-    const info = spec.results[result];
-    return {
-      fields: { Result: result, Description: describeIn(info, ctx.language), [spec.field]: value },
-      billable: info.charged,
-      result,
-      audit: { subject, variant: "simple" },
-      signal: result === spec.codes.dailyCap ? "daily-cap" : result === spec.codes.busy ? "source-failure" : undefined,
-    };
-  };
+  const signals: Partial<Record<C, OutcomeSignal>> = {};
+  signals[spec.codes.dailyCap] = "daily-cap";
+  signals[spec.codes.busy] = "source-failure";
+  const answer = answersFrom(spec.results, signals);
+  const reply = (result: C, value: number | string, ctx: ActionContext, subject?: string) =>
+    answer(result, ctx, subject, { [spec.field]: value });
   return defineAction({
     name: spec.action,
     schema: NUMBER_SCHEMA,
