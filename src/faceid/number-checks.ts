@@ -32,7 +32,7 @@ export const STATUS_CODES: Readonly<Record<LineStatus, number>> = {
 };
 const UNKNOWN_STATUS = 99;
 
-/** Tenure buckets in completed months (§7.11), lower bounds ascending. */
+/** Tenure buckets in completed months (§7.11), the highest lower bound first: the first one reached is the bucket. */
 const TENURE_BUCKETS: ReadonlyArray<readonly [number, string]> = [
   [24, "[24,+)"],
   [12, "[12,24)"],
