@@ -1,6 +1,6 @@
 /**
- * Result tables of the three-element actions: PhoneVerification (phone-verification.md "Result codes" and "Isp")
- * and its carrier variants (faceid-family.md §3.2). Keep the wording exact; handlers, docs and tests read these.
+ * The result table of every FaceID action served: PhoneVerification (phone-verification.md "Result codes" and
+ * "Isp") and the family of faceid-family.md §3. Keep the wording exact; handlers, docs and tests read these.
  */
 import type { Language } from "../api3/errors";
 import type { Carrier } from "../rules/tables";
