@@ -123,6 +123,29 @@ describe("sanyao CLI edges", () => {
     assert.match(batch.stderr, /Nothing answers at http:\/\/127\.0\.0\.1:9/);
   });
 
+  it("verify --action calls each FaceID action with the inputs it needs, and names an input that is missing", async () => {
+    const call = async (...args: string[]) => {
+      const res = await run(["verify", "--endpoint", server.url, ...args]);
+      assert.equal(res.code, 0, res.stderr);
+      return JSON.parse(res.stdout);
+    };
+    const zhang = ["--name", ZHANG.Name, "--idcard", ZHANG.IdCard];
+    assert.equal((await call("--action", "PhoneVerificationCMCC", "--phone", ZHANG.Phone, ...zhang)).Result, "0");
+    assert.equal((await call("--action", "PhoneVerificationCUCC", "--phone", ZHANG.Phone, ...zhang)).Result, "-13");
+    assert.equal((await call("--action", "CheckPhoneAndName", "--mobile", ZHANG.Phone, "--name", "李四")).Result, "1");
+    assert.equal((await call("--action", "IdCardVerification", ...zhang)).Result, "0");
+    assert.equal((await call("--action", "MobileStatus", "--mobile", ZHANG.Phone)).StatusCode, 0);
+    assert.equal((await call("--action", "MobileNetworkTimeVerification", "--phone", ZHANG.Phone)).Result, "-3");
+
+    const missing = await run(["verify", "--endpoint", server.url, "--phone", ZHANG.Phone]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /PhoneVerification needs --name\./);
+    const noMobile = await run(["verify", "--endpoint", server.url, "--action", "MobileStatus"]);
+    assert.match(noMobile.stderr, /MobileStatus needs --phone \(or --mobile\)\./);
+    const detailed = await run(["verify", "--endpoint", server.url, "--action", "MobileStatus", "--mobile", ZHANG.Phone, "--detailed"]);
+    assert.match(detailed.stderr, /--encrypt and --detailed go with PhoneVerification only/);
+  });
+
   it("batch: no row answered exits non-zero; --dry-run does not claim a file it does not write", async () => {
     const file = path.join(dir, "all-malformed.csv");
     fs.writeFileSync(file, "phone,name,idcard\n,张三,110105199003072143\n13800001234,,110105199003072143\n");
@@ -150,9 +173,9 @@ describe("sanyao CLI edges", () => {
   });
 
   it("a usage error prints the error and one usage line, not the whole help", async () => {
-    const res = await sanyao(["verify", "--phone", ZHANG.Phone]);
+    const res = await sanyao(["verify", "--action", "PhoneVerificationXX", "--phone", ZHANG.Phone]);
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /required option '--name <name>' not specified/);
+    assert.match(res.stderr, /argument 'PhoneVerificationXX' is invalid\. Allowed choices are PhoneVerification, /);
     assert.match(res.stderr, /Usage: sanyao verify \[options\]/);
     assert.doesNotMatch(res.stderr, /Options:|--detailed/);
   });

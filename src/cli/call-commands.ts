@@ -1,5 +1,5 @@
 /** Commands that call the API as a client would: verify one person, or a whole CSV file. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { ClientNetworkError, TencentCloudError } from "../client/errors";
 import { FaceIdClient, type PhoneVerificationRequest } from "../client/faceid";
 import { encryptRequestFields, type EncryptableField } from "../client/field-encryption";
@@ -8,12 +8,54 @@ import { runBatch, type BatchSummary } from "./batch";
 import { clientOptions, configFor, count, credentialsFor, notListening, storageOptions, type DataOption, type Language } from "./options";
 import { printJson, UsageError } from "./output";
 
+type Element = "phone" | "name" | "idcard";
+interface Inputs {
+  phone?: string;
+  name?: string;
+  idcard?: string;
+}
+
+/** What each action takes from --phone/--mobile, --name and --idcard, and how the typed client calls it. */
+const ACTIONS: Record<string, { needs: readonly Element[]; call(c: FaceIdClient, i: Required<Inputs>): Promise<unknown> }> = {
+  PhoneVerification: {
+    needs: ["phone", "name", "idcard"],
+    call: (c, i) => c.phoneVerification({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+  },
+  PhoneVerificationCMCC: {
+    needs: ["phone", "name", "idcard"],
+    call: (c, i) => c.phoneVerificationCMCC({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+  },
+  PhoneVerificationCTCC: {
+    needs: ["phone", "name", "idcard"],
+    call: (c, i) => c.phoneVerificationCTCC({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+  },
+  PhoneVerificationCUCC: {
+    needs: ["phone", "name", "idcard"],
+    call: (c, i) => c.phoneVerificationCUCC({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+  },
+  CheckPhoneAndName: { needs: ["phone", "name"], call: (c, i) => c.checkPhoneAndName({ Mobile: i.phone, Name: i.name }) },
+  IdCardVerification: { needs: ["idcard", "name"], call: (c, i) => c.idCardVerification({ IdCard: i.idcard, Name: i.name }) },
+  MobileStatus: { needs: ["phone"], call: (c, i) => c.mobileStatus({ Mobile: i.phone }) },
+  MobileNetworkTimeVerification: { needs: ["phone"], call: (c, i) => c.mobileNetworkTimeVerification({ Mobile: i.phone }) },
+};
+
+/** The inputs the action needs, all given; a UsageError names the first one missing. */
+function inputsFor(action: string, given: Inputs): Required<Inputs> {
+  const flag: Record<Element, string> = { phone: "--phone (or --mobile)", name: "--name", idcard: "--idcard" };
+  for (const element of ACTIONS[action]!.needs) {
+    if (given[element] === undefined) throw new UsageError(`${action} needs ${flag[element]}.`);
+  }
+  return { phone: given.phone ?? "", name: given.name ?? "", idcard: given.idcard ?? "" };
+}
+
 export function addCallCommands(program: Command): void {
   clientOptions(storageOptions(program.command("verify")))
-    .description("make one signed PhoneVerification call and print the Response object")
-    .requiredOption("--phone <phone>", "mobile number")
-    .requiredOption("--name <name>", "name")
-    .requiredOption("--idcard <id>", "identity number")
+    .description("make one signed FaceID call (PhoneVerification unless --action says otherwise) and print the Response object")
+    .addOption(new Option("--action <name>", "the FaceID action to call").choices(Object.keys(ACTIONS)).default("PhoneVerification"))
+    .option("--phone <phone>", "mobile number (Phone, or Mobile for the actions that call it so)")
+    .option("--mobile <phone>", "the same as --phone")
+    .option("--name <name>", "name")
+    .option("--idcard <id>", "identity number")
     .option("--detailed", "VerifyMode 1: say what did not match on -4")
     .option("--encrypt", "encrypt the fields with a data key from KMS GenerateDataKey (needs --kms-key)")
     .option("--kms-key <keyId>", "the KMS key for --encrypt")
@@ -22,9 +64,11 @@ export function addCallCommands(program: Command): void {
     .action(
       async (
         opts: DataOption & {
-          phone: string;
-          name: string;
-          idcard: string;
+          action: string;
+          phone?: string;
+          mobile?: string;
+          name?: string;
+          idcard?: string;
           detailed?: boolean;
           endpoint: string;
           language?: Language;
@@ -40,6 +84,10 @@ export function addCallCommands(program: Command): void {
           .split(",")
           .map((f) => f.trim())
           .filter(Boolean) as EncryptableField[];
+        const inputs = inputsFor(opts.action, { phone: opts.phone ?? opts.mobile, name: opts.name, idcard: opts.idcard });
+        if (opts.action !== "PhoneVerification" && (opts.encrypt || opts.detailed)) {
+          throw new UsageError("--encrypt and --detailed go with PhoneVerification only.");
+        }
         if (opts.encrypt && !opts.kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID (sanyao kms create-key).");
         if (fields.some((f) => !["IdCard", "Name", "Phone"].includes(f))) {
           throw new UsageError("--encrypt-fields lists IdCard, Name and/or Phone.");
@@ -50,7 +98,7 @@ export function addCallCommands(program: Command): void {
           endpoint: opts.endpoint,
           language: opts.language,
         };
-        let params: PhoneVerificationRequest = { Phone: opts.phone, Name: opts.name, IdCard: opts.idcard };
+        let params: PhoneVerificationRequest = { Phone: inputs.phone, Name: inputs.name, IdCard: inputs.idcard };
         if (opts.detailed) params.VerifyMode = "1";
         try {
           if (opts.encrypt) {
@@ -59,7 +107,9 @@ export function addCallCommands(program: Command): void {
             kms.close();
           }
           const faceid = new FaceIdClient(connection);
-          printJson(await faceid.phoneVerification(params));
+          printJson(
+            opts.action === "PhoneVerification" ? await faceid.phoneVerification(params) : await ACTIONS[opts.action]!.call(faceid, inputs),
+          );
           faceid.close();
         } catch (err) {
           if (err instanceof ClientNetworkError && !err.maybeServed) throw new Error(notListening(opts.endpoint));
