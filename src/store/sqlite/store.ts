@@ -122,13 +122,21 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     const current = this.writerThread;
     if (current?.running) return current;
     if (current && Date.now() < this.restartAt) return current;
+    return this.startWriter();
+  }
+
+  private startWriter(): WriterThread {
     const thread = new WriterThread({ file: this.db.name, sync: this.sync }, (err) => {
       this.reportFailure("writer-thread", err);
       // A thread that ran for a while starts the pauses over; one that keeps stopping waits twice as long each time.
       const delay = Date.now() - startedAt > RESTART_DELAY_MS.stable ? RESTART_DELAY_MS.first : this.restartDelayMs;
       this.restartDelayMs = Math.min(delay * 2, RESTART_DELAY_MS.max);
       this.restartAt = Date.now() + delay;
-      setTimeout(() => this.db.open && this.writer(), delay).unref();
+      // Started here, not through writer(): a timer may fire a millisecond before Date.now() reaches restartAt
+      // (libuv counts from the loop's cached time), and then nothing would start it until the next commit.
+      setTimeout(() => {
+        if (this.db.open && !this.writerThread?.running) this.startWriter();
+      }, delay).unref();
     });
     const startedAt = Date.now();
     this.writerThread = thread;
