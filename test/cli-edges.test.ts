@@ -136,6 +136,33 @@ describe("sanyao CLI edges", () => {
     assert.equal((await call("--action", "IdCardVerification", ...zhang)).Result, "0");
     assert.equal((await call("--action", "MobileStatus", "--mobile", ZHANG.Phone)).StatusCode, 0);
     assert.equal((await call("--action", "MobileNetworkTimeVerification", "--phone", ZHANG.Phone)).Result, "-3");
+    // the public-key scheme, the key read from --data or given; hashed inputs
+    assert.equal((await call("--action", "MobileStatus", "--mobile", ZHANG.Phone, "--encrypt", "sm2")).Result, "0");
+    assert.equal((await call("--action", "IdCardVerification", ...zhang, "--encrypt", "rsa", "--encrypt-fields", "Name")).Result, "0");
+    assert.equal((await call("--phone", ZHANG.Phone, ...zhang, "--encrypt", "rsa")).Result, "0");
+    const keys = await json(["encryption", "public-keys"]);
+    assert.equal(
+      (await call("--action", "PhoneVerificationCMCC", "--phone", ZHANG.Phone, ...zhang, "--encrypt", "sm2", "--public-key", keys.sm2))
+        .Result,
+      "0",
+    );
+    for (const mode of ["0", "1", "2", "3"]) {
+      const res = await call("--action", "EncryptedPhoneVerification", "--hash-mode", mode, "--phone", `+86${ZHANG.Phone}`, ...zhang);
+      assert.equal(res.Result, "0", `hash mode ${mode}`);
+    }
+    const refused = async (args: string[], message: RegExp) => {
+      const res = await run(["verify", "--endpoint", server.url, ...args]);
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, message);
+    };
+    await refused(["--action", "MobileStatus", "--mobile", ZHANG.Phone, "--encrypt", "aes"], /--encrypt takes kms, rsa or sm2/);
+    await refused(
+      ["--action", "MobileStatus", "--mobile", ZHANG.Phone, "--encrypt", "rsa", "--encrypt-fields", "Phone"],
+      /lists Mobile for MobileStatus/,
+    );
+    await refused(["--phone", ZHANG.Phone, ...zhang, "--encrypt", "sm2"], /PhoneVerification takes --encrypt rsa or kms/);
+    await refused(["--action", "MobileStatus", "--mobile", ZHANG.Phone, "--encrypt"], /--encrypt kms goes with PhoneVerification only/);
+    await refused(["--phone", ZHANG.Phone, ...zhang, "--hash-mode", "1"], /--hash-mode goes with --action EncryptedPhoneVerification/);
 
     const missing = await run(["verify", "--endpoint", server.url, "--phone", ZHANG.Phone]);
     assert.equal(missing.code, 2);
@@ -143,7 +170,7 @@ describe("sanyao CLI edges", () => {
     const noMobile = await run(["verify", "--endpoint", server.url, "--action", "MobileStatus"]);
     assert.match(noMobile.stderr, /MobileStatus needs --phone \(or --mobile\)\./);
     const detailed = await run(["verify", "--endpoint", server.url, "--action", "MobileStatus", "--mobile", ZHANG.Phone, "--detailed"]);
-    assert.match(detailed.stderr, /--encrypt and --detailed go with PhoneVerification only/);
+    assert.match(detailed.stderr, /--detailed goes with PhoneVerification only/);
   });
 
   it("batch: no row answered exits non-zero; --dry-run does not claim a file it does not write", async () => {

@@ -146,7 +146,7 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     const dataKey = { plaintext: dk.Plaintext, ciphertextBlob: dk.CiphertextBlob };
     const client = faceid(owner);
     const people = [ZHANG, { ...ZHANG, Name: "李四", VerifyMode: "1" }, { ...ZHANG, Phone: "13900009999" }];
-    const subsets: EncryptableField[][] = [
+    const subsets: Exclude<EncryptableField, "Mobile">[][] = [
       ["IdCard"],
       ["Name"],
       ["Phone"],

@@ -115,9 +115,14 @@ describeBackends("PhoneVerification", (backend) => {
     assert.equal(await code({ ...ZHANG, Name: null }), "MissingParameter");
   });
 
-  it("encrypted fields need the account's KMS authorisation; an empty EncryptList is plaintext", async () => {
-    const res = await call({ ...ZHANG, CiphertextBlob: "eA==", EncryptList: ["Phone"], Iv: "abcdef0123456789" });
+  it("a KMS blob needs the account's KMS authorisation, a public-key blob does not; an empty EncryptList is plaintext", async () => {
+    // shaped like one of our KMS blobs (kms/blob.ts): magic, key id, nonce, body, tag
+    const kmsShaped = Buffer.concat([Buffer.from("TKB1"), Buffer.from([3]), Buffer.from("abc"), Buffer.alloc(44)]).toString("base64");
+    const res = await call({ ...ZHANG, CiphertextBlob: kmsShaped, EncryptList: ["Phone"], Iv: "abcdef0123456789" });
     assert.equal(res.Error?.Code, "FailedOperation.StsUnAuthErrError");
+    // anything else is taken for an RSA-wrapped key (faceid-family.md §7.17): this one unwraps to nothing useful
+    const other = await call({ ...ZHANG, CiphertextBlob: "eA==", EncryptList: ["Phone"], Iv: "abcdef0123456789" });
+    assert.equal(other.Error?.Code, "FailedOperation.DecryptSystemError");
     // an empty list is a plaintext request (kms-envelope.md §3.2 step 1)
     assert.equal((await call({ ...ZHANG, EncryptList: [] })).Result, "0");
   });

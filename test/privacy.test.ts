@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, it } from "node:test";
+import { hashInputs } from "../src/client/faceid";
+import { encryptRequestFields } from "../src/client/field-encryption";
+import { hexDigest } from "../src/sources/digests";
 import { verify, type Key } from "./helpers/call";
 import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
@@ -23,6 +26,7 @@ const PROBES = [
 describeBackends("no personal data at rest or in logs", (backend) => {
   let server: TestServer;
   let key: Key;
+  let openedKeys: { rsaPem: string; sm2Private: string };
   before(async () => {
     server = await startTestServer({}, backend);
     key = await server.addAccount();
@@ -38,6 +42,46 @@ describeBackends("no personal data at rest or in logs", (backend) => {
     }
     for (const p of PROBES) await verify(server.port, key, p, { language: "zh-CN" });
     await verify(server.port, key, { ...PROBES[0], Extra: PROBES[0]!.Phone });
+    // the rest of the family: plaintext, public-key encrypted and hashed inputs, and the new record columns
+    const extra = path.join(tempDir(), "lines.csv");
+    fs.writeFileSync(extra, "phone,name,idcard,line_status,network_since\n13600003333,诸葛亮,510104199208152233,suspended,2020-02-02\n");
+    assert.equal((await server.cli(["records", "import", extra])).code, 0);
+    const keys = JSON.parse((await server.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    for (const p of [...PEOPLE, { phone: "13600003333", name: "诸葛亮", idcard: "510104199208152233" }]) {
+      const three = { Phone: p.phone, Name: p.name, IdCard: p.idcard };
+      await verify(server.port, key, three, { action: "PhoneVerificationCMCC" });
+      await verify(
+        server.port,
+        key,
+        encryptRequestFields(three, { algorithm: "SM4-GCM", publicKey: keys.sm2 }, ["Phone", "Name", "IdCard"]),
+        {
+          action: "PhoneVerificationCUCC",
+        },
+      );
+      await verify(
+        server.port,
+        key,
+        encryptRequestFields(three, { algorithm: "AES-256-CBC", publicKey: keys.rsa, form: "flat" }, ["Phone"]),
+      );
+      await verify(server.port, key, { Mobile: p.phone, Name: p.name }, { action: "CheckPhoneAndName" });
+      await verify(server.port, key, { IdCard: p.idcard, Name: p.name }, { action: "IdCardVerification" });
+      await verify(server.port, key, encryptRequestFields({ Mobile: p.phone }, { algorithm: "SM4-GCM", publicKey: keys.sm2 }, ["Mobile"]), {
+        action: "MobileStatus",
+      });
+      await verify(server.port, key, { Mobile: p.phone }, { action: "MobileNetworkTimeVerification" });
+      for (const mode of ["1", "2", "3"] as const) {
+        await verify(server.port, key, { ...hashInputs(mode, three) }, { action: "EncryptedPhoneVerification" });
+      }
+      await verify(server.port, key, { ...three, EncryptionMode: "0" }, { action: "EncryptedPhoneVerification" });
+    }
+    // read now: storedData() closes the embedded store to read its files
+    const sealed = await server.installation.store.meta.get("envelope-keys/v1");
+    assert.ok(sealed, "the key pairs were made");
+    const { rsa, sm2 } = JSON.parse(sealed) as { rsa: string; sm2: string };
+    openedKeys = {
+      rsaPem: server.installation.keyring.open(Buffer.from(rsa, "base64"), "envelope-keys/v1/rsa"),
+      sm2Private: server.installation.keyring.open(Buffer.from(sm2, "base64"), "envelope-keys/v1/sm2").split(":")[0]!,
+    };
   });
   after(() => server.close());
 
@@ -56,7 +100,38 @@ describeBackends("no personal data at rest or in logs", (backend) => {
     "13600001111",
     "420102198506124573",
     "别人",
+    "诸葛亮",
+    "13600003333",
+    "510104199208152233",
   ];
+  /** what a bare digest of each value looks like, as hex text and as bytes */
+  const digests = raw.flatMap((v) =>
+    (["md5", "sha256", "sm3"] as const).flatMap((a) => {
+      const hex = hexDigest(a, v);
+      return [Buffer.from(hex), Buffer.from(hex.toUpperCase()), Buffer.from(hex, "hex")];
+    }),
+  );
+
+  it("no digest of a raw value is in the store or the logs (hashed inputs keep keyed hashes only)", async () => {
+    const stored = await server.storedData();
+    const logs = Buffer.from(server.logs.join("\n"));
+    for (const d of digests) {
+      assert.equal(stored.includes(d), false, `a digest (${d.toString("hex").slice(0, 12)}…) found in the store`);
+      assert.equal(logs.includes(d), false, "a digest found in the logs");
+    }
+  });
+
+  it("the envelope private keys are at rest sealed only", async () => {
+    const { rsaPem, sm2Private } = openedKeys;
+    assert.match(rsaPem, /BEGIN PRIVATE KEY/);
+    const rsaDer = Buffer.from(rsaPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    const stored = await server.storedData();
+    assert.equal(stored.includes(Buffer.from("PRIVATE KEY")), false);
+    assert.equal(stored.includes(rsaDer.subarray(40, 72)), false, "the RSA private key's bytes");
+    assert.equal(stored.includes(Buffer.from(rsaPem.split("\n")[5]!)), false, "a line of the RSA PEM");
+    assert.equal(stored.includes(Buffer.from(sm2Private)), false, "the SM2 scalar as hex");
+    assert.equal(stored.includes(Buffer.from(sm2Private, "hex")), false, "the SM2 scalar's bytes");
+  });
 
   it("none of the raw values is anywhere in the store (data directory files, or every PostgreSQL row)", async () => {
     const stored = await server.storedData();

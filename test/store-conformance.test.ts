@@ -45,16 +45,21 @@ describeBackends("storage ports", (backend) => {
         identityVerified: true,
         billing: "ok",
         rateLimit: 20,
+        rateLimits: {},
         dailyCap: 20,
         balance: 10_000,
         kmsAuthorized: false,
       },
     );
     assert.ok((await store.accounts.list()).some((x) => x.accountId === a.accountId));
-    assert.equal(await store.accounts.update(a.accountId, { billing: "abnormal", rateLimit: 5, kmsAuthorized: true }), true);
+    const rateLimits = { IdCardVerification: 100, MobileStatus: 3 };
+    assert.equal(await store.accounts.update(a.accountId, { billing: "abnormal", rateLimit: 5, rateLimits, kmsAuthorized: true }), true);
     assert.equal(await store.accounts.update(a.accountId, {}), true);
     const patched = await store.accounts.get(a.accountId);
-    assert.deepEqual([patched?.billing, patched?.rateLimit, patched?.kmsAuthorized], ["abnormal", 5, true]);
+    assert.deepEqual(
+      [patched?.billing, patched?.rateLimit, patched?.rateLimits, patched?.kmsAuthorized],
+      ["abnormal", 5, rateLimits, true],
+    );
     assert.equal(await store.accounts.topUp(a.accountId, 250), 10_250);
     assert.equal(await store.accounts.get("100000000000"), undefined);
     assert.equal(await store.accounts.update("100000000000", { rateLimit: 1 }), false);
@@ -136,8 +141,8 @@ describeBackends("storage ports", (backend) => {
       });
     }
     const expected = [
-      { accountId: a.accountId, day: "2026-12-02", mode: "detailed", calls: 1, charged: 1, amount: 50 },
-      { accountId: a.accountId, day: "2026-12-02", mode: "simple", calls: 2, charged: 1, amount: 30 },
+      { accountId: a.accountId, day: "2026-12-02", action: "PhoneVerification", mode: "detailed", calls: 1, charged: 1, amount: 50 },
+      { accountId: a.accountId, day: "2026-12-02", action: "PhoneVerification", mode: "simple", calls: 2, charged: 1, amount: 30 },
     ];
     // Audit rows are written in batches within moments: wait for them, not for a fixed time.
     const deadline = Date.now() + 5000;

@@ -2,6 +2,7 @@
 import type { Language } from "../api3/errors";
 import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "../limits/memory";
 import { parseAmount } from "../common/money";
+import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, type FaceIdAction, isFaceIdAction, type PriceTable } from "../faceid/tariff";
 import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
 
 export interface Config {
@@ -24,7 +25,7 @@ export interface Config {
   policy: PrecheckPolicy;
   logLevel: string;
   /** what a new account starts with */
-  accountDefaults: { rateLimit: number; dailyCap: number; balance: number };
+  accountDefaults: { rateLimit: number; rateLimits: Readonly<Record<string, number>>; dailyCap: number; balance: number };
   /** embedded mode: how many of the day's daily-cap counters stay in memory (the rest are read from SQLite) */
   dailyKeysInMemory: number;
   /** SQLite commit durability of the embedded store */
@@ -32,7 +33,8 @@ export interface Config {
   /** regions where the built-in KMS keeps keys */
   kmsRegions: ReadonlySet<string>;
   /** fen per charged answer, by VerifyMode */
-  prices: { simple: number; detailed: number };
+  /** fen per charged answer, by action and variant (SANYAO_PRICES, SANYAO_PRICE_SIMPLE/DETAILED) */
+  prices: PriceTable;
   /** what one client can hold of the server: body bytes, connections, time */
   transport: TransportLimits;
   /** SANYAO_CLOCK: the server's clock stands at this time (ms) — for tests of limits, caps and timestamps */
@@ -61,6 +63,49 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}.`);
   return n;
+}
+
+/**
+ * The defaults, then PhoneVerification's two legacy variables, then SANYAO_PRICES:
+ * `Action=amount` or `Action.detailed=amount`, comma-separated (e.g. `IdCardVerification=0.12,PhoneVerification.detailed=0.60`).
+ */
+function priceTable(env: NodeJS.ProcessEnv): PriceTable {
+  const table: Record<FaceIdAction, { simple: number; detailed?: number }> = structuredClone({ ...DEFAULT_PRICES });
+  const pv = table.PhoneVerification;
+  if (env.SANYAO_PRICE_SIMPLE) pv.simple = amount("SANYAO_PRICE_SIMPLE", env.SANYAO_PRICE_SIMPLE, "0");
+  if (env.SANYAO_PRICE_DETAILED) pv.detailed = amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0");
+  for (const item of (env.SANYAO_PRICES ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = /^([A-Za-z]+)(?:\.(simple|detailed))?=(.+)$/.exec(item);
+    const action = m?.[1] ?? "";
+    if (!m || !isFaceIdAction(action)) {
+      throw new ConfigError(
+        `SANYAO_PRICES: "${item}" is not ACTION=AMOUNT or ACTION.detailed=AMOUNT for a FaceID action (${FACEID_ACTIONS.join(", ")}).`,
+      );
+    }
+    if (m[2] === "detailed" && action !== "PhoneVerification")
+      throw new ConfigError("SANYAO_PRICES: only PhoneVerification has a detailed price.");
+    table[action][m[2] === "detailed" ? "detailed" : "simple"] = amount("SANYAO_PRICES", m[3], "0");
+  }
+  return table;
+}
+
+/** Per-action limits of new accounts: DEFAULT_RATE_LIMITS, then SANYAO_RATE_LIMITS (`Action=N`, comma-separated). */
+function rateLimitTable(env: NodeJS.ProcessEnv): Record<string, number> {
+  const table: Record<string, number> = { ...DEFAULT_RATE_LIMITS };
+  for (const item of (env.SANYAO_RATE_LIMITS ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = /^([A-Za-z]+)=(\d{1,7})$/.exec(item);
+    if (!m || !isFaceIdAction(m[1] ?? "") || Number(m[2]) < 1) {
+      throw new ConfigError(`SANYAO_RATE_LIMITS: "${item}" is not ACTION=N (N from 1) for a FaceID action.`);
+    }
+    table[m[1]!] = Number(m[2]);
+  }
+  return table;
 }
 
 function amount(name: string, raw: string | undefined, fallback: string, allowNegative = false): number {
@@ -159,16 +204,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     logLevel: oneOf("SANYAO_LOG_LEVEL", env.SANYAO_LOG_LEVEL, ["debug", "info", "warn", "error", "silent"], "info"),
     accountDefaults: {
       rateLimit: int("SANYAO_RATE_LIMIT", env.SANYAO_RATE_LIMIT, 20, 1, 1_000_000),
+      rateLimits: rateLimitTable(env),
       dailyCap: int("SANYAO_DAILY_CAP", env.SANYAO_DAILY_CAP, 20, 0, 1_000_000),
       balance: amount("SANYAO_INITIAL_BALANCE", env.SANYAO_INITIAL_BALANCE, "1000.00", true),
     },
     dailyKeysInMemory: int("SANYAO_DAILY_KEYS_IN_MEMORY", env.SANYAO_DAILY_KEYS_IN_MEMORY, DEFAULT_DAILY_KEYS_IN_MEMORY, 10, 100_000_000),
     kmsRegions: regions(env.SANYAO_KMS_REGIONS),
     sqliteSync: oneOf("SANYAO_SQLITE_SYNC", env.SANYAO_SQLITE_SYNC, ["normal", "full"], "normal"),
-    prices: {
-      simple: amount("SANYAO_PRICE_SIMPLE", env.SANYAO_PRICE_SIMPLE, "0.30"),
-      detailed: amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0.50"),
-    },
+    prices: priceTable(env),
     transport: transportLimits(env),
     fixedClockMs: fixedClock(env.SANYAO_CLOCK),
   };

@@ -10,17 +10,43 @@ import { loadRuleTables } from "../rules/tables";
 import { defaultPolicy } from "../rules/policy";
 import { importRows, rowsFrom } from "../sources/import";
 
-export const DEMO_RECORDS: ReadonlyArray<Record<string, string>> = [
-  { phone: "13800001234", name: "张三", idcard: "110105199003072143" },
-  { phone: "13900005678", name: "李四", idcard: "32010219881115306X" },
-  { phone: "18600002468", name: "Wei Xiaobao", idcard: "440305200002295620" },
-  { phone: "13300003333", name: "赵六", idcard: "330106198001013417" },
-  { phone: "15800004444", name: "钱七", idcard: "510104199208152233" },
-  // a number ported from China Mobile to China Telecom: the record's carrier wins over the segment
-  { phone: "13800005555", name: "孙八", idcard: "310115197511201125", isp: "telecom" },
-  { phone: "13600007777", name: "周九", idcard: "420102198506124573", status: "suspended" },
-  { phone: "13500009999", name: "吴十", idcard: "110108199502030043", status: "busy" },
-];
+/** `months` calendar months before the China-time day `todayChina` (YYYYMMDD), as YYYY-MM-DD. */
+function monthsBefore(todayChina: string, months: number): string {
+  const d = new Date(Date.UTC(Number(todayChina.slice(0, 4)), Number(todayChina.slice(4, 6)) - 1 - months, 1));
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * The demo records. Line states and network-entry dates make every MobileStatus StatusCode and every tenure bucket
+ * reachable; the dates are set relative to the day the demo is made, so the buckets below [24,+) age with it.
+ */
+export function demoRecords(todayChina: string): Array<Record<string, string>> {
+  return [
+    { phone: "13800001234", name: "张三", idcard: "110105199003072143" },
+    { phone: "13900005678", name: "李四", idcard: "32010219881115306X", network_since: "2019-06-01" },
+    { phone: "18600002468", name: "Wei Xiaobao", idcard: "440305200002295620", network_since: monthsBefore(todayChina, 1) },
+    {
+      phone: "13300003333",
+      name: "赵六",
+      idcard: "330106198001013417",
+      line_status: "suspended",
+      network_since: monthsBefore(todayChina, 4),
+    },
+    {
+      phone: "15800004444",
+      name: "钱七",
+      idcard: "510104199208152233",
+      line_status: "cancelled",
+      network_since: monthsBefore(todayChina, 8),
+    },
+    // a number ported from China Mobile to China Telecom: the record's carrier wins over the segment
+    { phone: "13800005555", name: "孙八", idcard: "310115197511201125", isp: "telecom", network_since: monthsBefore(todayChina, 18) },
+    { phone: "13600007777", name: "周九", idcard: "420102198506124573", status: "suspended" },
+    { phone: "13500009999", name: "吴十", idcard: "110108199502030043", status: "busy" },
+    { phone: "13700001111", name: "陈一", idcard: "110101198506120039", line_status: "not-on-network" },
+    { phone: "13700002222", name: "林二", idcard: "440306199308151129", line_status: "unusable" },
+  ];
+}
 
 const DEMO_META = "demo.secretId";
 
@@ -47,10 +73,11 @@ export async function ensureDemo(inst: Installation, defaults: NewAccountDefault
   const key = await store.apiKeys.create(account.accountId);
   await store.meta.set(DEMO_META, key.secretId);
   if ((await store.records.count()) === 0) {
-    await importRows(rowsFrom(DEMO_RECORDS), store.records, inst.keyring, {
+    const todayChina = chinaDate(Date.now());
+    await importRows(rowsFrom(demoRecords(todayChina)), store.records, inst.keyring, {
       tables: loadRuleTables(),
       policy: defaultPolicy,
-      todayChina: chinaDate(Date.now()),
+      todayChina,
     });
   }
   return { accountId: account.accountId, ...key };

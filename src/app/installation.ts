@@ -12,6 +12,19 @@ import { hasInstallation, Keyring, loadOrCreateSecret, parseSecret } from "../co
 import { PostgresStore } from "../store/postgres/store";
 import { SqliteStore } from "../store/sqlite/store";
 import { storageOver, type Storage } from "../store/storage";
+import { EnvelopeKeys } from "../encryption/envelope-keys";
+
+/** One load per installation; a failed one (the store away) is tried again on the next call. */
+function envelopeKeysOf(store: Storage, keyring: Keyring): () => Promise<EnvelopeKeys> {
+  let loading: Promise<EnvelopeKeys> | undefined;
+  return () => {
+    loading ??= EnvelopeKeys.open(store.meta, keyring).catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    });
+    return loading;
+  };
+}
 
 export interface Installation {
   mode: "embedded" | "scale-out";
@@ -27,6 +40,8 @@ export interface Installation {
   dailyLog: DailyCountLog | undefined;
   /** true when this call created the installation secret (embedded first start) */
   fresh: boolean;
+  /** the key pairs of the public-key field encryption, made at first use and then read once */
+  envelopeKeys: () => Promise<EnvelopeKeys>;
   /** where background failures of the store and counters go (stderr until the server points it at its log) */
   failures: FailureReporter;
   close(): Promise<void>;
@@ -78,6 +93,7 @@ export async function openInstallation(config: Config, { create = true }: { crea
       sqlite,
       sharedLimits: undefined,
       dailyLog: sqlite,
+      envelopeKeys: envelopeKeysOf(store, keyring),
       fresh: created,
       failures,
       close: () => store.close(),
@@ -95,6 +111,7 @@ export async function openInstallation(config: Config, { create = true }: { crea
     sqlite: undefined,
     sharedLimits,
     dailyLog: undefined,
+    envelopeKeys: envelopeKeysOf(store, keyring),
     fresh: false,
     async close() {
       await store.close();

@@ -12,6 +12,7 @@ import { FACEID_RESULT_CODES, FACEID_VARIANTS, faceidProduct } from "../faceid/p
 import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
+import { FieldOpener } from "../faceid/field-decryption";
 import type { DailyCounter, RateLimiter } from "../limits/contract";
 import { MemoryDailyCounter, MemoryRateLimiter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
@@ -58,6 +59,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     : (options.limits ?? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) });
 
   const keys = new KeyService(store.kmsKeys, clock);
+  const envelopeKeys = installation.envelopeKeys;
+  // Made (or read) now, off the request path: an RSA key pair takes a while to generate.
+  envelopeKeys().catch((err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "envelope keys failed to load"));
   // The request path reads keys and accounts through a short-lived cache, and charges through it too.
   const fresh = new FreshCache(store);
   const faceid = faceidProduct({
@@ -67,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     accounts: { get: (accountId) => fresh.getAccount(accountId) },
     ledger: { charge: (entry) => fresh.charge(entry) },
     keyring,
-    keys,
+    fields: new FieldOpener(keys, envelopeKeys),
     rateLimiter: limits.rate,
     dailyCounter: limits.daily,
     prices: config.prices,

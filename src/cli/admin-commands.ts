@@ -1,10 +1,27 @@
 /** Commands that administer an installation: secret, accounts, usage, keys. */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
+import { FACEID_ACTIONS, isFaceIdAction } from "../faceid/tariff";
 import { formatAmount, parseAmount } from "../common/money";
 import { createSecretFile } from "../common/keyring";
 import type { Account, AccountPatch, BillingStatus } from "../store/model";
 import { bool, billing, configFor, count, day, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
+
+/** `--rate-limit`, as given so far: N for every action, and ACTION=N for single ones. */
+interface RateLimitArg {
+  all?: number;
+  actions: Record<string, number>;
+}
+
+function rateLimitArg(value: string, previous: RateLimitArg | undefined): RateLimitArg {
+  const out: RateLimitArg = previous ?? { actions: {} };
+  const [action, n] = value.includes("=") ? value.split("=", 2) : [undefined, value];
+  const limit = count(1)(n ?? "");
+  if (action === undefined) out.all = limit;
+  else if (isFaceIdAction(action)) out.actions[action] = limit;
+  else throw new InvalidArgumentError(`${action} is not a FaceID action (${FACEID_ACTIONS.join(", ")})`);
+  return out;
+}
 
 /** An account as every command prints it: the balance as a decimal string in CNY ("1000.00"), never in fen. */
 function shownAccount(account: Account): Omit<Account, "balance"> & { balance: string } {
@@ -60,7 +77,15 @@ export function addAdminCommands(program: Command): void {
         if (!account) throw new UsageError(`No account ${id}.`);
         const shown = shownAccount(account);
         if (opts.json) return printJson(shown);
-        for (const [k, v] of Object.entries(shown)) process.stdout.write(`${k.padEnd(17)} ${v}\n`);
+        for (const [k, v] of Object.entries(shown)) {
+          const text =
+            typeof v === "object"
+              ? Object.entries(v)
+                  .map(([a, n]) => `${a}=${n}`)
+                  .join(", ") || "-"
+              : String(v);
+          process.stdout.write(`${k.padEnd(17)} ${text}\n`);
+        }
       }),
     );
   storageOptions(accounts.command("set"))
@@ -69,7 +94,12 @@ export function addAdminCommands(program: Command): void {
     .option("--activated <bool>", "the service is activated (false: UnauthorizedOperation.Nonactivated)", bool)
     .option("--identity-verified <bool>", "the account's own identity is verified (false: UnauthorizedOperation.NonAuthorize)", bool)
     .option("--billing <status>", "ok, or abnormal (UnauthorizedOperation.ChargeStatusException)", billing)
-    .option("--rate-limit <n>", "admitted requests per second and action", count(1))
+    .option(
+      "--rate-limit <n|ACTION=n>",
+      "admitted requests per second: N for every action, ACTION=N for one (repeatable; e.g. IdCardVerification=100)",
+      rateLimitArg,
+      undefined,
+    )
     .option("--daily-cap <n>", "attempts a China-time day for one number or identity number (0 = unlimited)", count(0))
     .option(
       "--kms-authorized <bool>",
@@ -83,17 +113,22 @@ export function addAdminCommands(program: Command): void {
           activated?: boolean;
           identityVerified?: boolean;
           billing?: BillingStatus;
-          rateLimit?: number;
+          rateLimit?: RateLimitArg;
           dailyCap?: number;
           kmsAuthorized?: boolean;
         },
       ) =>
         withInstallation(opts, async ({ store }) => {
+          const current = await store.accounts.get(id);
+          if (!current) throw new UsageError(`No account ${id}.`);
+          const limits = opts.rateLimit;
           const patch: AccountPatch = {
             activated: opts.activated,
             identityVerified: opts.identityVerified,
             billing: opts.billing,
-            rateLimit: opts.rateLimit,
+            rateLimit: limits?.all,
+            // N for every action clears the single-action limits; ACTION=N adds to them
+            rateLimits: limits && (limits.all === undefined ? { ...current.rateLimits, ...limits.actions } : limits.actions),
             dailyCap: opts.dailyCap,
             kmsAuthorized: opts.kmsAuthorized,
           };
@@ -120,7 +155,7 @@ export function addAdminCommands(program: Command): void {
     );
 
   storageOptions(program.command("usage"))
-    .description("calls, charged calls and amounts per account, China-time day and mode, from the ledger")
+    .description("calls, charged calls and amounts per account, China-time day, action and mode, from the ledger")
     .option("--account <id>", "one account only")
     .option("--from <date>", "first day, YYYY-MM-DD (China time)", day)
     .option("--to <date>", "last day, YYYY-MM-DD (China time)", day)
@@ -137,13 +172,13 @@ export function addAdminCommands(program: Command): void {
         if (opts.json) return printJson({ rows: shown, totals: { ...totals, amount: formatAmount(totals.amount) } });
         if (opts.csv) {
           const lines = [
-            "accountId,day,mode,calls,charged,amount",
-            ...shown.map((r) => [r.accountId, r.day, r.mode, r.calls, r.charged, r.amount].join(",")),
+            "accountId,day,action,mode,calls,charged,amount",
+            ...shown.map((r) => [r.accountId, r.day, r.action, r.mode, r.calls, r.charged, r.amount].join(",")),
           ];
           process.stdout.write(`${lines.join("\n")}\n`);
           return;
         }
-        printTable(shown, ["accountId", "day", "mode", "calls", "charged", "amount"]);
+        printTable(shown, ["accountId", "day", "action", "mode", "calls", "charged", "amount"]);
         process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${formatAmount(totals.amount)}\n`);
       }),
     );

@@ -1,42 +1,104 @@
 /** Commands that call the API as a client would: verify one person, or a whole CSV file. */
 import { type Command, Option } from "commander";
 import { ClientNetworkError, TencentCloudError } from "../client/errors";
-import { FaceIdClient, type PhoneVerificationRequest } from "../client/faceid";
+import {
+  type CarrierVerificationRequest,
+  type EncryptedPhoneVerificationRequest,
+  FaceIdClient,
+  hashInputs,
+  type IdCardVerificationRequest,
+  type NumberRequest,
+  type PhoneAndNameRequest,
+  type PhoneVerificationRequest,
+} from "../client/faceid";
+import { CARRIER_ACTIONS } from "../faceid/carrier-verification";
+import { checkIdCard } from "../rules/idcard";
+import { checkName } from "../rules/name";
+import { classifyPhone } from "../rules/phone";
+import { defaultPolicy } from "../rules/policy";
+import { chinaDate } from "../rules/precheck";
+import { loadRuleTables } from "../rules/tables";
 import { encryptRequestFields, type EncryptableField } from "../client/field-encryption";
 import { KmsClient } from "../client/kms";
 import { runBatch, type BatchSummary } from "./batch";
-import { clientOptions, configFor, count, credentialsFor, notListening, storageOptions, type DataOption, type Language } from "./options";
+import {
+  clientOptions,
+  configFor,
+  count,
+  credentialsFor,
+  notListening,
+  storageOptions,
+  withInstallation,
+  type DataOption,
+  type Language,
+} from "./options";
 import { printJson, UsageError } from "./output";
 
 type Element = "phone" | "name" | "idcard";
-interface Inputs {
-  phone?: string;
-  name?: string;
-  idcard?: string;
+type Inputs = Partial<Record<Element, string>>;
+type Params = Record<string, unknown>;
+
+interface ActionEntry {
+  needs: readonly Element[];
+  /** the request's fields, named as the action names them */
+  params(i: Required<Inputs>): Record<string, string>;
+  /** the fields --encrypt encrypts by default, all of those the action lets a caller encrypt */
+  encryptable: readonly EncryptableField[];
+  call(c: FaceIdClient, params: Params): Promise<unknown>;
 }
 
+const threeFields = (i: Required<Inputs>) => ({ Phone: i.phone, Name: i.name, IdCard: i.idcard });
+const THREE: readonly EncryptableField[] = ["IdCard", "Name", "Phone"];
+
 /** What each action takes from --phone/--mobile, --name and --idcard, and how the typed client calls it. */
-const ACTIONS: Record<string, { needs: readonly Element[]; call(c: FaceIdClient, i: Required<Inputs>): Promise<unknown> }> = {
+const ACTIONS: Record<string, ActionEntry> = {
   PhoneVerification: {
     needs: ["phone", "name", "idcard"],
-    call: (c, i) => c.phoneVerification({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+    params: threeFields,
+    encryptable: THREE,
+    call: (c, p) => c.phoneVerification(p as unknown as PhoneVerificationRequest),
   },
-  PhoneVerificationCMCC: {
+  ...Object.fromEntries(
+    CARRIER_ACTIONS.map(({ action }): [string, ActionEntry] => [
+      action,
+      {
+        needs: ["phone", "name", "idcard"],
+        params: threeFields,
+        encryptable: THREE,
+        call: (c, p) => c.carrierVerification(action, p as unknown as CarrierVerificationRequest),
+      },
+    ]),
+  ),
+  EncryptedPhoneVerification: {
     needs: ["phone", "name", "idcard"],
-    call: (c, i) => c.phoneVerificationCMCC({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+    params: threeFields,
+    encryptable: [],
+    call: (c, p) => c.encryptedPhoneVerification(p as unknown as EncryptedPhoneVerificationRequest),
   },
-  PhoneVerificationCTCC: {
-    needs: ["phone", "name", "idcard"],
-    call: (c, i) => c.phoneVerificationCTCC({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+  CheckPhoneAndName: {
+    needs: ["phone", "name"],
+    params: (i) => ({ Mobile: i.phone, Name: i.name }),
+    encryptable: ["Mobile", "Name"],
+    call: (c, p) => c.checkPhoneAndName(p as unknown as PhoneAndNameRequest),
   },
-  PhoneVerificationCUCC: {
-    needs: ["phone", "name", "idcard"],
-    call: (c, i) => c.phoneVerificationCUCC({ Phone: i.phone, Name: i.name, IdCard: i.idcard }),
+  IdCardVerification: {
+    needs: ["idcard", "name"],
+    params: (i) => ({ IdCard: i.idcard, Name: i.name }),
+    encryptable: ["IdCard", "Name"],
+    call: (c, p) => c.idCardVerification(p as unknown as IdCardVerificationRequest),
   },
-  CheckPhoneAndName: { needs: ["phone", "name"], call: (c, i) => c.checkPhoneAndName({ Mobile: i.phone, Name: i.name }) },
-  IdCardVerification: { needs: ["idcard", "name"], call: (c, i) => c.idCardVerification({ IdCard: i.idcard, Name: i.name }) },
-  MobileStatus: { needs: ["phone"], call: (c, i) => c.mobileStatus({ Mobile: i.phone }) },
-  MobileNetworkTimeVerification: { needs: ["phone"], call: (c, i) => c.mobileNetworkTimeVerification({ Mobile: i.phone }) },
+  MobileStatus: {
+    needs: ["phone"],
+    params: (i) => ({ Mobile: i.phone }),
+    encryptable: ["Mobile"],
+    call: (c, p) => c.mobileStatus(p as unknown as NumberRequest),
+  },
+  MobileNetworkTimeVerification: {
+    needs: ["phone"],
+    params: (i) => ({ Mobile: i.phone }),
+    encryptable: ["Mobile"],
+    call: (c, p) => c.mobileNetworkTimeVerification(p as unknown as NumberRequest),
+  },
 };
 
 /** The inputs the action needs, all given; a UsageError names the first one missing. */
@@ -48,6 +110,22 @@ function inputsFor(action: string, given: Inputs): Required<Inputs> {
   return { phone: given.phone ?? "", name: given.name ?? "", idcard: given.idcard ?? "" };
 }
 
+/** The values as the service normalises them before hashing (faceid-family.md §7.3); a malformed one as given. */
+function normalisedForHashing(i: Required<Inputs>): { Phone: string; Name: string; IdCard: string } {
+  const tables = loadRuleTables();
+  const phone = classifyPhone(i.phone, tables.segments, defaultPolicy);
+  const name = checkName(i.name, defaultPolicy);
+  const id = checkIdCard(i.idcard, chinaDate(Date.now()), tables.regionPrefixes, defaultPolicy);
+  return {
+    Phone: phone.kind === "invalid" ? i.phone : phone.national,
+    Name: name.kind === "invalid" ? i.name : name.normalized,
+    IdCard: id.kind === "invalid" ? i.idcard : id.id18,
+  };
+}
+
+type EncryptScheme = "kms" | "rsa" | "sm2";
+const SCHEMES: readonly EncryptScheme[] = ["kms", "rsa", "sm2"];
+
 export function addCallCommands(program: Command): void {
   clientOptions(storageOptions(program.command("verify")))
     .description("make one signed FaceID call (PhoneVerification unless --action says otherwise) and print the Response object")
@@ -56,11 +134,28 @@ export function addCallCommands(program: Command): void {
     .option("--mobile <phone>", "the same as --phone")
     .option("--name <name>", "name")
     .option("--idcard <id>", "identity number")
-    .option("--detailed", "VerifyMode 1: say what did not match on -4")
-    .option("--encrypt", "encrypt the fields with a data key from KMS GenerateDataKey (needs --kms-key)")
-    .option("--kms-key <keyId>", "the KMS key for --encrypt")
+    .option("--detailed", "VerifyMode 1: say what did not match on -4 (PhoneVerification)")
+    .addOption(
+      new Option("--hash-mode <mode>", "EncryptedPhoneVerification's EncryptionMode: 0 plaintext, 1 MD5, 2 SHA-256, 3 SM3 (hashed here)")
+        .choices(["0", "1", "2", "3"])
+        .default("0"),
+    )
+    .option(
+      "--encrypt [scheme]",
+      "encrypt the fields: kms (the default; a data key from KMS, needs --kms-key, PhoneVerification only), " +
+        "rsa (AES-256-CBC) or sm2 (SM4-GCM) with the installation's public key (--public-key, else read from --data)",
+    )
+    .option("--public-key <base64>", "the public key for --encrypt rsa|sm2, as `sanyao encryption public-keys` prints it")
+    .option("--kms-key <keyId>", "the KMS key for --encrypt kms")
     .option("--kms-region <region>", "the KMS key's region", "ap-guangzhou")
-    .option("--encrypt-fields <list>", "which fields --encrypt encrypts", "IdCard,Name,Phone")
+    .option("--encrypt-fields <list>", "which fields --encrypt encrypts (default: all the action allows)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  sanyao verify --phone 13800001234 --name 张三 --idcard 110105199003072143\n" +
+        "  sanyao verify --action MobileStatus --mobile 13800001234 --encrypt sm2\n" +
+        "  sanyao verify --action EncryptedPhoneVerification --hash-mode 2 --phone 13800001234 --name 张三 --idcard 110105199003072143",
+    )
     .action(
       async (
         opts: DataOption & {
@@ -70,27 +165,39 @@ export function addCallCommands(program: Command): void {
           name?: string;
           idcard?: string;
           detailed?: boolean;
+          hashMode: "0" | "1" | "2" | "3";
           endpoint: string;
           language?: Language;
           secretId?: string;
           secretKey?: string;
-          encrypt?: boolean;
+          encrypt?: boolean | string;
+          publicKey?: string;
           kmsKey?: string;
           kmsRegion: string;
-          encryptFields: string;
+          encryptFields?: string;
         },
       ) => {
-        const fields = opts.encryptFields
-          .split(",")
-          .map((f) => f.trim())
-          .filter(Boolean) as EncryptableField[];
+        const entry = ACTIONS[opts.action]!;
+        const scheme: EncryptScheme | undefined =
+          opts.encrypt === undefined ? undefined : opts.encrypt === true ? "kms" : (opts.encrypt as EncryptScheme);
+        if (scheme !== undefined && !SCHEMES.includes(scheme)) throw new UsageError("--encrypt takes kms, rsa or sm2.");
         const inputs = inputsFor(opts.action, { phone: opts.phone ?? opts.mobile, name: opts.name, idcard: opts.idcard });
-        if (opts.action !== "PhoneVerification" && (opts.encrypt || opts.detailed)) {
-          throw new UsageError("--encrypt and --detailed go with PhoneVerification only.");
+        if (opts.detailed && opts.action !== "PhoneVerification") throw new UsageError("--detailed goes with PhoneVerification only.");
+        if (opts.hashMode !== "0" && opts.action !== "EncryptedPhoneVerification") {
+          throw new UsageError("--hash-mode goes with --action EncryptedPhoneVerification only.");
         }
-        if (opts.encrypt && !opts.kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID (sanyao kms create-key).");
-        if (fields.some((f) => !["IdCard", "Name", "Phone"].includes(f))) {
-          throw new UsageError("--encrypt-fields lists IdCard, Name and/or Phone.");
+        if (scheme && entry.encryptable.length === 0)
+          throw new UsageError(`${opts.action} has no encrypted fields; its inputs are hashed (--hash-mode).`);
+        if (scheme === "kms" && opts.action !== "PhoneVerification") {
+          throw new UsageError("--encrypt kms goes with PhoneVerification only; the other actions take --encrypt rsa or sm2.");
+        }
+        if (scheme === "kms" && !opts.kmsKey) throw new UsageError("--encrypt kms needs --kms-key KEY_ID (sanyao kms create-key).");
+        const fields = (opts.encryptFields
+          ?.split(",")
+          .map((f) => f.trim())
+          .filter(Boolean) ?? entry.encryptable) as EncryptableField[];
+        if (fields.some((f) => !entry.encryptable.includes(f))) {
+          throw new UsageError(`--encrypt-fields lists ${entry.encryptable.join(", ")} for ${opts.action}.`);
         }
         const credentials = await credentialsFor(opts);
         const connection = {
@@ -98,18 +205,29 @@ export function addCallCommands(program: Command): void {
           endpoint: opts.endpoint,
           language: opts.language,
         };
-        let params: PhoneVerificationRequest = { Phone: inputs.phone, Name: inputs.name, IdCard: inputs.idcard };
+        let params: Params = entry.params(inputs);
         if (opts.detailed) params.VerifyMode = "1";
+        if (opts.action === "EncryptedPhoneVerification") {
+          params =
+            opts.hashMode === "0" ? { ...params, EncryptionMode: "0" } : { ...hashInputs(opts.hashMode, normalisedForHashing(inputs)) };
+        }
+        if (scheme === "rsa" || scheme === "sm2") {
+          const publicKey =
+            opts.publicKey ?? (await withInstallation(opts, async (inst) => (await inst.envelopeKeys()).publicKeys()))[scheme];
+          const algorithm = scheme === "rsa" ? "AES-256-CBC" : "SM4-GCM";
+          if (opts.action === "PhoneVerification" && scheme === "sm2")
+            throw new UsageError("PhoneVerification takes --encrypt rsa or kms (its fields have no Algorithm).");
+          const form = opts.action === "PhoneVerification" ? "flat" : "object";
+          params = encryptRequestFields(params, { algorithm, publicKey, form }, fields);
+        }
         try {
-          if (opts.encrypt) {
+          if (scheme === "kms") {
             const kms = new KmsClient({ ...connection, region: opts.kmsRegion });
             params = encryptRequestFields(params, await kms.dataKey(opts.kmsKey!), fields);
             kms.close();
           }
           const faceid = new FaceIdClient(connection);
-          printJson(
-            opts.action === "PhoneVerification" ? await faceid.phoneVerification(params) : await ACTIONS[opts.action]!.call(faceid, inputs),
-          );
+          printJson(await entry.call(faceid, params));
           faceid.close();
         } catch (err) {
           if (err instanceof ClientNetworkError && !err.maybeServed) throw new Error(notListening(opts.endpoint));

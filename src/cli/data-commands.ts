@@ -12,6 +12,25 @@ import { configFor, readableFile, storageOptions, withInstallation, type DataOpt
 import { printJson, printTable, UsageError } from "./output";
 
 export function addDataCommands(program: Command): void {
+  const encryption = program.command("encryption").description("the public-key field encryption (RSA for AES-256-CBC, SM2 for SM4-GCM)");
+  storageOptions(encryption.command("public-keys"))
+    .description("the installation's public keys, in the form Tencent's encryption helpers embed theirs")
+    .addHelpText(
+      "after",
+      "\nEach key is base64 of its PEM text: RSA as PKCS#1 (BEGIN RSA PUBLIC KEY), SM2 as SPKI with the SM2 curve\n" +
+        "(BEGIN PUBLIC KEY). Put one in place of Tencent's constant in the helper, or pass it to encryptRequestFields.\n" +
+        "The pairs are made at the first start of `sanyao serve` (or here, if no server has started yet) and kept\n" +
+        "sealed with the installation secret; every instance of a scale-out installation uses the same pairs.\n" +
+        '--json prints {"rsa": "<base64 of the PEM>", "sm2": "<base64 of the PEM>"}.',
+    )
+    .action((opts: DataOption) =>
+      withInstallation(opts, async (inst) => {
+        const keys = (await inst.envelopeKeys()).publicKeys();
+        if (opts.json) return printJson(keys);
+        process.stdout.write(`rsa (AES-256-CBC): ${keys.rsa}\nsm2 (SM4-GCM):     ${keys.sm2}\n`);
+      }),
+    );
+
   const kms = program.command("kms").description("the built-in KMS (service kms, 2019-01-18)");
   storageOptions(kms.command("create-key"))
     .description("create a KMS key (CMK) for an account, as the KMS CreateKey action would")

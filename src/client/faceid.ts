@@ -1,6 +1,7 @@
-/** FaceID 2018-03-01 PhoneVerification and its carrier variants, typed. */
+/** FaceID 2018-03-01: PhoneVerification and the rest of the phone family sanyao serves, typed. */
 import {
   type CarrierResultCode,
+  type EncryptedResultCode,
   type IdCardResultCode,
   type MobileStatusResultCode,
   type NetworkTimeResultCode,
@@ -8,8 +9,9 @@ import {
   RESULTS,
   type ResultCode,
 } from "../faceid/results";
+import { hexDigest } from "../sources/digests";
 import { ApiClient, type ApiResponse, type ClientOptions } from "./base";
-import type { EncryptableField } from "./field-encryption";
+import type { EncryptableField, EncryptionObject } from "./field-encryption";
 
 /** Every Result PhoneVerification answers with; `charged` says whether the call is billed. */
 export type PhoneVerificationResult = ResultCode;
@@ -32,6 +34,20 @@ export interface PhoneVerificationRequest {
   Iv?: string;
 }
 
+/**
+ * The inputs of EncryptedPhoneVerification as hex digests (MD5, SHA-256 or SM3 of the UTF-8 values). Pass them
+ * normalised as the service compares them: 11-digit phone without +86, an 18-character ID with upper-case X, the
+ * name trimmed.
+ */
+export function hashInputs(
+  mode: "1" | "2" | "3",
+  values: { Phone: string; Name: string; IdCard: string },
+): EncryptedPhoneVerificationRequest {
+  const algorithm = ({ "1": "md5", "2": "sha256", "3": "sm3" } as const)[mode];
+  const hex = (v: string) => hexDigest(algorithm, v);
+  return { Phone: hex(values.Phone), Name: hex(values.Name), IdCard: hex(values.IdCard), EncryptionMode: mode };
+}
+
 export interface PhoneVerificationResponse {
   Result: PhoneVerificationResult;
   Description: string;
@@ -45,6 +61,25 @@ export interface CarrierVerificationRequest {
   IdCard: string;
   Name: string;
   Phone: string;
+  /** encrypted fields (encryptRequestFields with a public key) */
+  Encryption?: EncryptionObject;
+}
+
+/**
+ * EncryptedPhoneVerification: EncryptionMode "0" plaintext, "1" MD5, "2" SHA-256, "3" SM3 — the three fields then
+ * as hex digests of the normalised UTF-8 values (hashInputs). The carrier comes back as `ISP`.
+ */
+export interface EncryptedPhoneVerificationRequest {
+  IdCard: string;
+  Name: string;
+  Phone: string;
+  EncryptionMode: "0" | "1" | "2" | "3";
+}
+
+export interface EncryptedPhoneVerificationResponse {
+  Result: EncryptedResultCode;
+  Description: string;
+  ISP: string;
 }
 
 export interface CarrierVerificationResponse {
@@ -57,6 +92,7 @@ export interface CarrierVerificationResponse {
 export interface PhoneAndNameRequest {
   Mobile: string;
   Name: string;
+  Encryption?: EncryptionObject;
 }
 
 export interface PhoneAndNameResponse {
@@ -68,6 +104,13 @@ export interface PhoneAndNameResponse {
 export interface IdCardVerificationRequest {
   IdCard: string;
   Name: string;
+  Encryption?: EncryptionObject;
+}
+
+/** MobileStatus and MobileNetworkTimeVerification: one number. */
+export interface NumberRequest {
+  Mobile: string;
+  Encryption?: EncryptionObject;
 }
 
 export interface IdCardVerificationResponse {
@@ -99,6 +142,11 @@ export class FaceIdClient extends ApiClient {
     return this.request<PhoneVerificationResponse>("PhoneVerification", request, (r) => r.Result === "-11");
   }
 
+  /** one of PhoneVerificationCMCC, PhoneVerificationCTCC, PhoneVerificationCUCC by name */
+  carrierVerification(action: string, request: CarrierVerificationRequest): Promise<ApiResponse<CarrierVerificationResponse>> {
+    return this.request<CarrierVerificationResponse>(action, request, (r) => r.Result === "-11");
+  }
+
   phoneVerificationCMCC(request: CarrierVerificationRequest): Promise<ApiResponse<CarrierVerificationResponse>> {
     return this.request<CarrierVerificationResponse>("PhoneVerificationCMCC", request, (r) => r.Result === "-11");
   }
@@ -111,18 +159,23 @@ export class FaceIdClient extends ApiClient {
     return this.request<CarrierVerificationResponse>("PhoneVerificationCUCC", request, (r) => r.Result === "-11");
   }
 
+  /** With `retry` set, -11 (the verification centre busy, never charged) is retried like a network error. */
+  encryptedPhoneVerification(request: EncryptedPhoneVerificationRequest): Promise<ApiResponse<EncryptedPhoneVerificationResponse>> {
+    return this.request<EncryptedPhoneVerificationResponse>("EncryptedPhoneVerification", request, (r) => r.Result === "-11");
+  }
+
   /** With `retry` set, -3 (the engine's service away, never charged) is retried like a network error. */
   checkPhoneAndName(request: PhoneAndNameRequest): Promise<ApiResponse<PhoneAndNameResponse>> {
     return this.request<PhoneAndNameResponse>("CheckPhoneAndName", request, (r) => r.Result === "-3");
   }
 
   /** With `retry` set, -3 (the verification centre busy, never charged) is retried like a network error. */
-  mobileStatus(request: { Mobile: string }): Promise<ApiResponse<MobileStatusResponse>> {
+  mobileStatus(request: NumberRequest): Promise<ApiResponse<MobileStatusResponse>> {
     return this.request<MobileStatusResponse>("MobileStatus", request, (r) => r.Result === "-3");
   }
 
   /** With `retry` set, -4 (the verification centre busy, never charged) is retried like a network error. */
-  mobileNetworkTimeVerification(request: { Mobile: string }): Promise<ApiResponse<NetworkTimeResponse>> {
+  mobileNetworkTimeVerification(request: NumberRequest): Promise<ApiResponse<NetworkTimeResponse>> {
     return this.request<NetworkTimeResponse>("MobileNetworkTimeVerification", request, (r) => r.Result === "-4");
   }
 

@@ -48,7 +48,8 @@ export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: 
   return { secret, created: true };
 }
 
-export type HashedField = "phone" | "name" | "idcard";
+/** what a keyed hash is of: a normalised value, or (hashed inputs) a digest of one */
+export type HashedField = "phone" | "name" | "idcard" | "phone-digest" | "pair-digest";
 
 export class Keyring {
   private readonly hashKey: Buffer;

@@ -1,11 +1,13 @@
 /**
  * PhoneVerificationCMCC, PhoneVerificationCTCC, PhoneVerificationCUCC (faceid-family.md §3.2): the three-element
  * check for one carrier's numbers. No VerifyMode, no ResultDetail, no daily cap; another carrier's number answers
- * -13 (§7.2), the carrier being the record's (a ported number) or else the segment's. The `Encryption` object is not served yet: a request carrying it is refused as an unknown parameter.
+ * -13 (§7.2), the carrier being the record's (a ported number) or else the segment's.
+ * Fields may come encrypted in the `Encryption` object (AES-256-CBC or SM4-GCM).
  */
 import type { ParamSchema } from "../api3/params";
 import { type ActionDefinition, defineAction } from "../api3/router";
 import type { Carrier } from "../rules/tables";
+import { ENCRYPTION_PARAM, THREE_FIELDS } from "./field-decryption";
 import { CARRIER_RESULTS } from "./results";
 import { type ThreeElementDeps, threeElementCheck } from "./three-elements";
 
@@ -13,6 +15,7 @@ export const CARRIER_VERIFICATION_SCHEMA = {
   IdCard: { type: "String", required: true },
   Name: { type: "String", required: true },
   Phone: { type: "String", required: true },
+  Encryption: ENCRYPTION_PARAM,
 } as const satisfies ParamSchema;
 
 /** The actions and the carrier each serves. */
@@ -28,7 +31,15 @@ export function carrierVerifications(deps: ThreeElementDeps): ActionDefinition[]
     return defineAction({
       name: action,
       schema: CARRIER_VERIFICATION_SCHEMA,
-      handle: (params, ctx) => check({ mode: "simple", resultDetail: false, elements: async () => params }, ctx),
+      handle: (params, ctx) =>
+        check(
+          {
+            mode: "simple",
+            resultDetail: false,
+            elements: (account) => deps.fields.open(params, THREE_FIELDS, params.Encryption, account),
+          },
+          ctx,
+        ),
       whenUnavailable: (_params, ctx) => unavailable("simple", ctx),
     });
   });

@@ -1,7 +1,8 @@
 /**
  * CheckPhoneAndName (faceid-family.md §3.4): does this mobile number's holder have this name? Its own order and
  * codes: account state → rate limit → number (-5) → segment (-13) → name (-4) → daily cap (-6) → source → charge.
- * `Mobile`, not `Phone`; no Isp in the answer. The `Encryption` object is not served yet.
+ * `Mobile`, not `Phone`; no Isp in the answer. Both fields may come encrypted in the
+ * `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
 import { type ActionDefinition, defineAction } from "../api3/router";
@@ -11,6 +12,7 @@ import { checkName } from "../rules/name";
 import { classifyPhone } from "../rules/phone";
 import type { PhoneAndNameAnswer } from "../sources/contract";
 import { answersFrom } from "./answer";
+import { ENCRYPTION_PARAM } from "./field-decryption";
 import { PHONE_AND_NAME_RESULTS } from "./results";
 import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
 
@@ -19,7 +21,9 @@ export const CHECK_PHONE_AND_NAME = "CheckPhoneAndName";
 export const CHECK_PHONE_AND_NAME_SCHEMA = {
   Mobile: { type: "String", required: true },
   Name: { type: "String", required: true },
+  Encryption: ENCRYPTION_PARAM,
 } as const satisfies ParamSchema;
+const ENCRYPTABLE = ["Mobile", "Name"] as const;
 
 export function checkPhoneAndName(deps: ThreeElementDeps): ActionDefinition {
   const answer = answersFrom(PHONE_AND_NAME_RESULTS, { "-6": "daily-cap", "-3": "source-failure" });
@@ -28,11 +32,12 @@ export function checkPhoneAndName(deps: ThreeElementDeps): ActionDefinition {
     schema: CHECK_PHONE_AND_NAME_SCHEMA,
     async handle(params, ctx) {
       const account = await admitCaller(CHECK_PHONE_AND_NAME, deps, ctx);
-      const phone = classifyPhone(params.Mobile, deps.tables.segments, deps.policy);
+      const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
+      const phone = classifyPhone(given.Mobile, deps.tables.segments, deps.policy);
       const subject = maskPhone(phone.national);
       if (phone.kind === "invalid") return answer("-5", ctx, subject);
       if (phone.kind === "unsupported") return answer("-13", ctx, subject);
-      const name = checkName(params.Name, deps.policy);
+      const name = checkName(given.Name, deps.policy);
       if (name.kind === "invalid") return answer("-4", ctx, subject);
 
       const counter = `${account.accountId}:${CHECK_PHONE_AND_NAME}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;

@@ -1,7 +1,7 @@
 /**
  * IdCardVerification (faceid-family.md §3.7): do this identity number and this name belong together? Its order:
  * account state → rate limit → identity number (-2) → name (-3) → daily cap (-7) → source → charge. The records
- * source answers from every record that carries the identity number. The `Encryption` object is not served yet.
+ * source answers from every record that carries the identity number. Both fields may come encrypted in the `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
 import { type ActionDefinition, defineAction } from "../api3/router";
@@ -10,6 +10,7 @@ import { checkName } from "../rules/name";
 import { chinaDate } from "../rules/precheck";
 import type { IdCardAndNameAnswer } from "../sources/contract";
 import { answersFrom } from "./answer";
+import { ENCRYPTION_PARAM } from "./field-decryption";
 import { ID_CARD_RESULTS } from "./results";
 import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
 
@@ -18,7 +19,9 @@ export const ID_CARD_VERIFICATION = "IdCardVerification";
 export const ID_CARD_VERIFICATION_SCHEMA = {
   IdCard: { type: "String", required: true },
   Name: { type: "String", required: true },
+  Encryption: ENCRYPTION_PARAM,
 } as const satisfies ParamSchema;
+const ENCRYPTABLE = ["IdCard", "Name"] as const;
 
 export function idCardVerification(deps: ThreeElementDeps): ActionDefinition {
   // No phone in this action: the audit row has no subject (a masked identity number would still narrow it).
@@ -28,10 +31,11 @@ export function idCardVerification(deps: ThreeElementDeps): ActionDefinition {
     schema: ID_CARD_VERIFICATION_SCHEMA,
     async handle(params, ctx) {
       const account = await admitCaller(ID_CARD_VERIFICATION, deps, ctx);
+      const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
       const today = chinaDate(ctx.now);
-      const id = checkIdCard(params.IdCard, today, deps.tables.regionPrefixes, deps.policy);
+      const id = checkIdCard(given.IdCard, today, deps.tables.regionPrefixes, deps.policy);
       if (id.kind === "invalid") return answer("-2", ctx);
-      const name = checkName(params.Name, deps.policy);
+      const name = checkName(given.Name, deps.policy);
       if (name.kind === "invalid") return answer("-3", ctx);
 
       const counter = `${account.accountId}:${ID_CARD_VERIFICATION}:${deps.keyring.hash("idcard", id.id18).toString("base64url")}`;

@@ -1,7 +1,7 @@
 /**
  * MobileStatus and MobileNetworkTimeVerification (faceid-family.md §3.5, §3.6, §7.11–14): what is known of one
  * number's line. Both: account state → rate limit → number → segment (-13) → daily cap → source → charge, each
- * with its own codes. The `Encryption` object is not served yet.
+ * with its own codes. `Mobile` may come encrypted in the `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
 import { type ActionContext, type ActionDefinition, defineAction, type OutcomeSignal } from "../api3/router";
@@ -18,9 +18,14 @@ import {
   type ResultInfo,
 } from "./results";
 import { answersFrom } from "./answer";
+import { ENCRYPTION_PARAM } from "./field-decryption";
 import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
 
-export const NUMBER_SCHEMA = { Mobile: { type: "String", required: true } } as const satisfies ParamSchema;
+export const NUMBER_SCHEMA = {
+  Mobile: { type: "String", required: true },
+  Encryption: ENCRYPTION_PARAM,
+} as const satisfies ParamSchema;
+const ENCRYPTABLE = ["Mobile"] as const;
 
 /** MobileStatus's StatusCode for a line status; 99 is "unknown", carried by every failure. */
 export const STATUS_CODES: Readonly<Record<LineStatus, number>> = {
@@ -76,7 +81,8 @@ function numberCheck<C extends string>(spec: NumberCheck<C>, deps: ThreeElementD
     schema: NUMBER_SCHEMA,
     async handle(params, ctx) {
       const account = await admitCaller(spec.action, deps, ctx);
-      const phone = classifyPhone(params.Mobile, deps.tables.segments, deps.policy);
+      const { Mobile } = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
+      const phone = classifyPhone(Mobile, deps.tables.segments, deps.policy);
       const subject = maskPhone(phone.national);
       if (phone.kind === "invalid") return reply(spec.codes.malformed, spec.failed, ctx, subject);
       if (phone.kind === "unsupported") return reply(spec.codes.unsupported, spec.failed, ctx, subject);

@@ -1,13 +1,13 @@
 /**
  * FaceID PhoneVerification (2018-03-01): the shared three-element check (three-elements.ts) with VerifyMode,
- * ResultDetail, the daily cap, and the flat KMS field encryption (CiphertextBlob, EncryptList, Iv).
+ * ResultDetail, the daily cap, and the flat field encryption (CiphertextBlob, EncryptList, Iv): a KMS blob or an RSA-wrapped AES key, AES-256-CBC
+ * only, since these fields have no Algorithm.
  */
 import { ApiError } from "../api3/errors";
 import type { ParamSchema } from "../api3/params";
 import { type ActionDefinition, defineAction } from "../api3/router";
-import type { KeyService } from "../kms/keys";
 import type { VerifyModeName } from "../store/model";
-import { decryptFields } from "./field-decryption";
+import { THREE_FIELDS } from "./field-decryption";
 import { RESULTS } from "./results";
 import { type ThreeElementDeps, threeElementCheck } from "./three-elements";
 
@@ -23,11 +23,7 @@ export const PHONE_VERIFICATION_SCHEMA = {
   Iv: { type: "String" },
 } as const satisfies ParamSchema;
 
-export interface PhoneVerificationDeps extends ThreeElementDeps {
-  keys: KeyService;
-}
-
-export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition {
+export function phoneVerification(deps: ThreeElementDeps): ActionDefinition {
   const { check, unavailable } = threeElementCheck({ action: ACTION, results: RESULTS, dailyCap: true }, deps);
   const modeOf = (verifyMode: string | undefined): VerifyModeName => (verifyMode === "1" ? "detailed" : "simple");
   return defineAction({
@@ -37,7 +33,10 @@ export function phoneVerification(deps: PhoneVerificationDeps): ActionDefinition
       const verifyMode = params.VerifyMode ?? "0";
       if (verifyMode !== "0" && verifyMode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
       const mode = modeOf(verifyMode);
-      return check({ mode, resultDetail: mode === "detailed", elements: (account) => decryptFields(params, account, deps.keys) }, ctx);
+      return check(
+        { mode, resultDetail: mode === "detailed", elements: (account) => deps.fields.open(params, THREE_FIELDS, params, account, true) },
+        ctx,
+      );
     },
     // PostgreSQL, Redis or the counters away: the verification path cannot be completed (-11, uncharged).
     whenUnavailable: (params, ctx) => unavailable(modeOf(params.VerifyMode), ctx),

@@ -34,6 +34,17 @@ export type CarrierResultCode = Exclude<ResultCode, "-12">;
 const { "-12": _noDailyCap, ...carrierResults } = RESULTS;
 export const CARRIER_RESULTS: Readonly<Record<CarrierResultCode, ResultInfo>> = carrierResults;
 
+/** EncryptedPhoneVerification (faceid-family.md §3.3): no -6, -12 or -13; -8 is a parameter error here. */
+export type EncryptedResultCode = "0" | "-4" | "-7" | "-8" | "-9" | "-11";
+export const ENCRYPTED_RESULTS: Readonly<Record<EncryptedResultCode, ResultInfo>> = {
+  "0": RESULTS["0"],
+  "-4": RESULTS["-4"],
+  "-7": RESULTS["-7"],
+  "-8": { charged: false, en: "Parameter error", zh: "参数错误" },
+  "-9": RESULTS["-9"],
+  "-11": RESULTS["-11"],
+};
+
 /** CheckPhoneAndName (faceid-family.md §3.4): numbered differently, a positive 1 for a mismatch, no Isp. */
 export type PhoneAndNameResultCode = "0" | "1" | "-1" | "-2" | "-3" | "-4" | "-5" | "-6" | "-13";
 export const PHONE_AND_NAME_RESULTS: Readonly<Record<PhoneAndNameResultCode, ResultInfo>> = {

@@ -15,8 +15,9 @@ import type { Carrier, RuleTables } from "../rules/tables";
 import type { ResultDetail, SourceAnswer, VerificationSource } from "../sources/contract";
 import type { Account, VerifyModeName } from "../store/model";
 import type { Accounts, Ledger } from "../store/storage";
-import type { ThreeFields } from "./field-decryption";
+import type { FieldOpener, ThreeFields } from "./field-decryption";
 import { refuseUnusableAccount } from "./account-state";
+import { type PriceTable, priceOf } from "./tariff";
 import { describeIn, ispName, type ResultCode, type ResultInfo } from "./results";
 
 export interface ThreeElementDeps {
@@ -26,10 +27,12 @@ export interface ThreeElementDeps {
   accounts: Pick<Accounts, "get">;
   ledger: Pick<Ledger, "charge">;
   keyring: Keyring;
+  /** opens encrypted request fields (KMS or public-key envelope) */
+  fields: FieldOpener;
   rateLimiter: RateLimiter;
   dailyCounter: DailyCounter;
-  /** fen per charged answer */
-  prices: Readonly<Record<VerifyModeName, number>>;
+  /** fen per charged answer, by action and variant */
+  prices: PriceTable;
   /** how long the source may take before the answer is -11 */
   sourceTimeoutMs: number;
   /** a failure that the caller sees only as a code: the source (-11) or the ledger (FailedOperation.UnKnown) */
@@ -43,6 +46,10 @@ export interface ThreeElementSpec {
   carrier?: Carrier;
   /** attempts per number and identity number are capped a day, answered -12 */
   dailyCap: boolean;
+  /** the carrier's field in the answer: `Isp`, or `ISP` (EncryptedPhoneVerification) */
+  ispField?: "Isp" | "ISP";
+  /** the action's own code for a pre-check rejection, where its table numbers them differently */
+  rejectedAs?: Readonly<Partial<Record<ResultCode, ResultCode>>>;
 }
 
 export interface ThreeElementCall {
@@ -69,7 +76,8 @@ export async function admitCaller(action: string, deps: ThreeElementDeps, ctx: A
   const account = await deps.accounts.get(accountId);
   if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
   refuseUnusableAccount(account);
-  if (!(await deps.rateLimiter.admit(`${accountId}:${action}`, account.rateLimit, ctx.now))) {
+  const limit = account.rateLimits[action] ?? account.rateLimit;
+  if (!(await deps.rateLimiter.admit(`${accountId}:${action}`, limit, ctx.now))) {
     throw new ApiError("RequestLimitExceeded");
   }
   return account;
@@ -84,7 +92,7 @@ export async function chargeFor(action: string, mode: VerifyModeName, deps: Thre
       secretId: ctx.caller.secretId,
       action,
       mode,
-      unitPrice: deps.prices[mode],
+      unitPrice: priceOf(deps.prices, action, mode),
       at: ctx.now,
     });
   } catch (err) {
@@ -95,6 +103,7 @@ export async function chargeFor(action: string, mode: VerifyModeName, deps: Thre
 }
 
 export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps) {
+  const ispField = spec.ispField ?? "Isp";
   const info = (result: ResultCode): ResultInfo => {
     const found = spec.results[result];
     if (!found) throw new Error(`${spec.action} has no Result ${result}`);
@@ -104,7 +113,7 @@ export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps
   /** The answer when a dependency is away: -11, uncharged. */
   function unavailable(mode: VerifyModeName, ctx: ActionContext): ActionOutcome {
     return {
-      fields: { Result: "-11", Description: describeIn(info("-11"), ctx.language), Isp: "" },
+      fields: { Result: "-11", Description: describeIn(info("-11"), ctx.language), [ispField]: "" },
       billable: false,
       result: "-11",
       audit: { variant: mode },
@@ -125,13 +134,13 @@ export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps
       const fields: Record<string, unknown> = {
         Result: result,
         Description: describeIn(info(result), ctx.language),
-        Isp: ispName(carrier, ctx.language),
+        [ispField]: ispName(carrier, ctx.language),
       };
       if (call.resultDetail && result === "-4") fields.ResultDetail = detail ?? "OtherMismatch";
       return { fields, billable: info(result).charged, result, audit, signal: SIGNALS[result] };
     };
 
-    if (checked.kind === "rejected") return answer(checked.result, checked.carrier);
+    if (checked.kind === "rejected") return answer(spec.rejectedAs?.[checked.result] ?? checked.result, checked.carrier);
 
     if (spec.dailyCap) {
       const counters = [

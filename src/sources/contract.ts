@@ -4,6 +4,7 @@
  */
 import type { Carrier } from "../rules/tables";
 import type { LineStatus } from "../store/model";
+import type { DigestAlgorithm } from "./digests";
 
 export type ResultDetail = "PhoneIdCardMismatch" | "PhoneNameMismatch" | "PhoneNameIdCardMismatch" | "NameIdCardMismatch" | "OtherMismatch";
 
@@ -31,7 +32,19 @@ export type IdCardAndNameAnswer = { kind: "no-record" } | { kind: "consistent" }
 /** One number's line (MobileStatus, MobileNetworkTimeVerification): on record or not, and what is known of it. */
 export type NumberAnswer = { kind: "no-record" } | { kind: "on-record"; lineStatus?: LineStatus; networkSince?: string };
 
+/** Hashed inputs (EncryptedPhoneVerification): lower-case hex digests of the normalised values. */
+export interface DigestElements {
+  algorithm: DigestAlgorithm;
+  phoneHex: string;
+  nameHex: string;
+  idCardHex: string;
+}
+
+/** The number's record (by its digest), and whether the name's and identity number's digests are its holder's. */
+export type DigestAnswer = { kind: "no-record" } | { kind: "consistent"; carrier: Carrier } | { kind: "inconsistent"; carrier: Carrier };
+
 export interface VerificationSource {
+  verifyDigests(elements: DigestElements): Promise<DigestAnswer>;
   verify(elements: NormalisedElements): Promise<SourceAnswer>;
   verifyPhoneAndName(elements: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer>;
   lookUpNumber(phone: string): Promise<NumberAnswer>;

@@ -13,6 +13,7 @@ import type { PrecheckPolicy } from "../rules/policy";
 import type { Carrier, RuleTables } from "../rules/tables";
 import type { Keyring } from "../common/keyring";
 import type { LineStatus, RecordStatus, StoredRecord } from "../store/model";
+import { recordDigests } from "./digests";
 import type { RecordRows } from "../store/ports";
 
 export interface ImportSummary {
@@ -97,6 +98,7 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
       status: status as RecordStatus,
       ...(lineStatus !== "" && { lineStatus: lineStatus as LineStatus }),
       ...(networkSince !== "" && { networkSince }),
+      digests: recordDigests(keyring, p.national, n.normalized, id.id18),
     },
   };
 }

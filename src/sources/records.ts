@@ -2,7 +2,10 @@
 import type { Keyring } from "../common/keyring";
 import type { RecordRows } from "../store/ports";
 import { UnavailableError } from "../common/unavailable";
+import { digestKey, digestPair } from "./digests";
 import type {
+  DigestAnswer,
+  DigestElements,
   IdCardAndNameAnswer,
   NormalisedElements,
   NumberAnswer,
@@ -13,7 +16,7 @@ import type {
 
 export class RecordsSource implements VerificationSource {
   constructor(
-    private readonly records: Pick<RecordRows, "find" | "findByIdCard" | "idCardHeldByOtherName">,
+    private readonly records: Pick<RecordRows, "find" | "findByIdCard" | "findByDigest" | "idCardHeldByOtherName">,
     private readonly keyring: Keyring,
   ) {}
 
@@ -35,6 +38,16 @@ export class RecordsSource implements VerificationSource {
     // name and number do not belong to each other either.
     const otherHolder = await this.records.idCardHeldByOtherName(idCardHash, nameHash);
     return { kind: "inconsistent", detail: otherHolder ? "NameIdCardMismatch" : "PhoneNameIdCardMismatch", carrier };
+  }
+
+  async verifyDigests(e: DigestElements): Promise<DigestAnswer> {
+    const record = await this.records.findByDigest(digestKey(this.keyring, e.algorithm, e.phoneHex));
+    if (!record) return { kind: "no-record" };
+    if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
+    const { carrier } = record;
+    if (record.status === "suspended") return { kind: "inconsistent", carrier };
+    const pair = digestPair(this.keyring, e.algorithm, e.nameHex, e.idCardHex);
+    return pair.equals(record.pair) ? { kind: "consistent", carrier } : { kind: "inconsistent", carrier };
   }
 
   async verifyPhoneAndName(e: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer> {

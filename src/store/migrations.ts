@@ -209,4 +209,28 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE records ADD COLUMN network_since TEXT;
     `,
   },
+  {
+    version: 7,
+    description: "keyed hashes of digests let hashed inputs find records (EncryptedPhoneVerification); re-import to fill",
+    sqlite: "",
+    postgres: `
+      CREATE TABLE record_digests (
+        digest_key BYTEA PRIMARY KEY,
+        phone_hash BYTEA NOT NULL,
+        pair_hash BYTEA NOT NULL
+      );
+    `,
+  },
+  {
+    version: 8,
+    description: "per-action rate limits (faceid-family.md §7.18): IdCardVerification's default of 100/s for accounts below it",
+    sqlite: `
+      ALTER TABLE accounts ADD COLUMN rate_limits TEXT NOT NULL DEFAULT '{}';
+      UPDATE accounts SET rate_limits = '{"IdCardVerification":100}' WHERE rate_limit < 100;
+    `,
+    postgres: `
+      ALTER TABLE accounts ADD COLUMN rate_limits TEXT NOT NULL DEFAULT '{}';
+      UPDATE accounts SET rate_limits = '{"IdCardVerification":100}' WHERE rate_limit < 100;
+    `,
+  },
 ];

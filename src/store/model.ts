@@ -18,6 +18,8 @@ export interface Account {
   billing: BillingStatus;
   /** admitted requests per second and action */
   rateLimit: number;
+  /** per-second limits of single actions, in place of `rateLimit` (faceid-family.md §7.18) */
+  rateLimits: Readonly<Record<string, number>>;
   /** attempts per China-time day for one number or one identity number; 0 = unlimited */
   dailyCap: number;
   /** in fen (0.01 CNY); below zero the account is in arrears */
@@ -28,12 +30,13 @@ export interface Account {
 
 export interface NewAccountDefaults {
   rateLimit: number;
+  rateLimits?: Readonly<Record<string, number>>;
   dailyCap: number;
   balance: number;
 }
 
 export type AccountPatch = Partial<
-  Pick<Account, "activated" | "identityVerified" | "billing" | "rateLimit" | "dailyCap" | "kmsAuthorized">
+  Pick<Account, "activated" | "identityVerified" | "billing" | "rateLimit" | "rateLimits" | "dailyCap" | "kmsAuthorized">
 >;
 
 export type KmsKeyState = "Enabled" | "Disabled";
@@ -77,6 +80,7 @@ export interface UsageQuery {
 export interface UsageRow {
   accountId: string;
   day: string;
+  action: string;
   mode: VerifyModeName;
   /** answers with a Result */
   calls: number;
@@ -110,6 +114,14 @@ export interface StoredRecord {
   lineStatus?: LineStatus;
   /** the day the number joined the network, YYYY-MM-DD (MobileNetworkTimeVerification) */
   networkSince?: string;
+  /** written on import so hashed inputs find the record (sources/digests.ts); never read back */
+  digests?: readonly RecordDigest[];
+}
+
+/** One digest algorithm's keyed hashes of a record: of the phone's digest, and of the name's and ID's together. */
+export interface RecordDigest {
+  key: Buffer;
+  pair: Buffer;
 }
 
 /** One call as the audit trail keeps it: who, what, the answer's code, and the action's own masked detail. */

@@ -19,6 +19,7 @@ export interface NewAccountRow {
   name: string;
   createdAt: string;
   rateLimit: number;
+  rateLimits: Readonly<Record<string, number>>;
   dailyCap: number;
   balance: number;
 }
@@ -59,14 +60,17 @@ export interface RecordRows {
   find(phoneHash: Buffer): Promise<StoredRecord | undefined>;
   /** the records that carry this identity number (at most `limit`) */
   findByIdCard(idCardHash: Buffer, limit: number): Promise<StoredRecord[]>;
+  /** the record a digest key belongs to, with that digest's pair hash (hashed inputs) */
+  findByDigest(key: Buffer): Promise<(StoredRecord & { pair: Buffer }) | undefined>;
   /** whether some active record pairs this identity number with another name */
   idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
 }
 
-/** Calls (from the audit trail) or charges (from the ledger) of one account, China-time day and mode. */
+/** Calls (from the audit trail) or charges (from the ledger) of one account, China-time day, action and mode. */
 export interface UsageCount {
   accountId: string;
   day: string;
+  action: string;
   mode: VerifyModeName;
   n: number;
   /** fen; 0 for calls */
@@ -105,6 +109,8 @@ export interface KmsKeyRows {
 export interface MetaRows {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  /** stores the value unless the key has one; returns the stored value (so instances racing at first start agree) */
+  setIfAbsent(key: string, value: string): Promise<string>;
 }
 
 export interface StoreAdapter {

@@ -29,6 +29,8 @@ export interface AccountRow {
   identity_verified: number;
   billing: string;
   rate_limit: number;
+  /** JSON: action → per-second limit */
+  rate_limits: string;
   daily_cap: number;
   /** PostgreSQL returns BIGINT as a string */
   balance: number | string;
@@ -43,6 +45,7 @@ export const toAccount = (r: AccountRow): Account => ({
   identityVerified: r.identity_verified === 1,
   billing: r.billing as BillingStatus,
   rateLimit: r.rate_limit,
+  rateLimits: parseRateLimits(r.rate_limits),
   dailyCap: r.daily_cap,
   balance: Number(r.balance),
   kmsAuthorized: r.kms_authorized === 1,
@@ -53,6 +56,7 @@ export const PATCH_COLUMNS: Readonly<Record<keyof AccountPatch, string>> = {
   identityVerified: "identity_verified",
   billing: "billing",
   rateLimit: "rate_limit",
+  rateLimits: "rate_limits",
   dailyCap: "daily_cap",
   kmsAuthorized: "kms_authorized",
 };
@@ -61,7 +65,16 @@ export const PATCH_COLUMNS: Readonly<Record<keyof AccountPatch, string>> = {
 export function patchEntries(patch: AccountPatch): Array<[column: string, value: unknown]> {
   return (Object.entries(patch) as Array<[keyof AccountPatch, unknown]>)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => [PATCH_COLUMNS[k], typeof v === "boolean" ? Number(v) : v]);
+    .map(([k, v]) => [PATCH_COLUMNS[k], typeof v === "boolean" ? Number(v) : typeof v === "object" ? JSON.stringify(v) : v]);
+}
+
+/** The stored per-action limits; anything but positive integers by name is dropped rather than trusted. */
+function parseRateLimits(text: string): Record<string, number> {
+  const parsed: unknown = JSON.parse(text || "{}");
+  const limits: Record<string, number> = {};
+  if (typeof parsed !== "object" || parsed === null) return limits;
+  for (const [action, n] of Object.entries(parsed)) if (Number.isSafeInteger(n) && n > 0) limits[action] = n;
+  return limits;
 }
 
 export interface ApiKeyTableRow {

@@ -56,6 +56,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
           name,
           createdAt: new Date().toISOString(),
           rateLimit: d.rateLimit,
+          rateLimits: d.rateLimits ?? {},
           dailyCap: d.dailyCap,
           balance: d.balance,
         }),
@@ -120,14 +121,14 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
   };
 }
 
-/** One row per account, day and mode: calls from the audit trail beside charges from the ledger. */
+/** One row per account, day, action and mode: calls from the audit trail beside charges from the ledger. */
 export function usageReport(counts: { calls: readonly UsageCount[]; charged: readonly UsageCount[] }): UsageRow[] {
   const rows = new Map<string, UsageRow>();
   const row = (c: UsageCount) => {
-    const key = `${c.accountId}|${c.day}|${c.mode}`;
+    const key = `${c.accountId}|${c.day}|${c.action}|${c.mode}`;
     let r = rows.get(key);
     if (!r) {
-      r = { accountId: c.accountId, day: c.day, mode: c.mode, calls: 0, charged: 0, amount: 0 };
+      r = { accountId: c.accountId, day: c.day, action: c.action, mode: c.mode, calls: 0, charged: 0, amount: 0 };
       rows.set(key, r);
     }
     return r;
@@ -135,6 +136,10 @@ export function usageReport(counts: { calls: readonly UsageCount[]; charged: rea
   for (const c of counts.calls) row(c).calls = c.n;
   for (const c of counts.charged) Object.assign(row(c), { charged: c.n, amount: c.amount });
   return [...rows.values()].sort(
-    (a, b) => a.accountId.localeCompare(b.accountId) || a.day.localeCompare(b.day) || a.mode.localeCompare(b.mode),
+    (a, b) =>
+      a.accountId.localeCompare(b.accountId) ||
+      a.day.localeCompare(b.day) ||
+      a.action.localeCompare(b.action) ||
+      a.mode.localeCompare(b.mode),
   );
 }

@@ -91,7 +91,13 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
   if (backend === "scale-out") await ensureServices();
   const backendEnv = backend === "scale-out" ? scaleOutEnv() : {};
   // Suites about other things should not trip the limits; the limits suite sets them itself.
-  const fullEnv = { SANYAO_RATE_LIMIT: "1000000", SANYAO_DAILY_CAP: "0", ...backendEnv, ...env };
+  const fullEnv = {
+    SANYAO_RATE_LIMIT: "1000000",
+    SANYAO_RATE_LIMITS: "IdCardVerification=1000000",
+    SANYAO_DAILY_CAP: "0",
+    ...backendEnv,
+    ...env,
+  };
   const config = loadConfig({ dataDir, port: 0, host: "127.0.0.1" }, fullEnv);
   const installation = await openInstallation(config);
   const server = await startServer({

@@ -140,21 +140,24 @@ export class PostgresStore implements StoreAdapter {
     if (query.to) add(`${CHINA_DAY} <= ?`, query.to);
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const counts = async (sql: string) =>
-      (await this.q<{ account_id: string; day: string; mode: string; n: string; amount: string }>(sql, params)).map((r) => ({
-        accountId: r.account_id,
-        day: r.day,
-        mode: r.mode as VerifyModeName,
-        n: Number(r.n),
-        amount: Number(r.amount),
-      }));
+      (await this.q<{ account_id: string; day: string; action: string; mode: string; n: string; amount: string }>(sql, params)).map(
+        (r) => ({
+          accountId: r.account_id,
+          day: r.day,
+          action: r.action,
+          mode: r.mode as VerifyModeName,
+          n: Number(r.n),
+          amount: Number(r.amount),
+        }),
+      );
     const [calls, charged] = await Promise.all([
       counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, variant AS mode, count(*) AS n, 0 AS amount FROM audit
-         WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3`,
+        `SELECT account_id, ${CHINA_DAY} AS day, action, variant AS mode, count(*) AS n, 0 AS amount FROM audit
+         WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3, 4`,
       ),
       counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
-         WHERE true ${filter} GROUP BY 1, 2, 3`,
+        `SELECT account_id, ${CHINA_DAY} AS day, action, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
+         WHERE true ${filter} GROUP BY 1, 2, 3, 4`,
       ),
     ]);
     return { calls, charged };

@@ -1,5 +1,6 @@
 /** The scale-out store's rows as plain statements: accounts, keys, records, KMS keys, meta. */
 import type { QueryResultRow } from "pg";
+import type { StoredRecord } from "../model";
 import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows } from "../ports";
 import {
   type AccountRow,
@@ -23,9 +24,9 @@ export function accountRows(q: Query): AccountRows {
   return {
     async insert(a) {
       const rows = await q<AccountRow>(
-        `INSERT INTO accounts (account_id, name, created_at, rate_limit, daily_cap, balance) VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING *`,
-        [a.accountId, a.name, a.createdAt, a.rateLimit, a.dailyCap, a.balance],
+        `INSERT INTO accounts (account_id, name, created_at, rate_limit, rate_limits, daily_cap, balance)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [a.accountId, a.name, a.createdAt, a.rateLimit, JSON.stringify(a.rateLimits), a.dailyCap, a.balance],
       );
       return toAccount(rows[0]!);
     },
@@ -76,37 +77,72 @@ export function apiKeyRows(q: Query): ApiKeyRows {
   };
 }
 
+/** 16 parameters a record with its digests: PostgreSQL takes at most 65,535 in one statement. */
+const UPSERT_CHUNK = 2000;
+
 export function recordRows(q: Query): RecordRows {
+  /**
+   * One statement: a chunk of records and their digests together; `xmax <> 0` marks the rows that replaced an
+   * existing record. Within one statement a phone may appear only once: the last row wins, as in a file import.
+   */
+  async function upsertChunk(records: readonly StoredRecord[]): Promise<number> {
+    const values: unknown[] = [];
+    const param = (value: unknown, type: string) => {
+      values.push(value);
+      return `$${values.length}::${type}`;
+    };
+    const tuples = records.map((r, n) => {
+      const cells = recordValues(r).map((v, i) => param(v, i < 3 ? "bytea" : "text"));
+      return `(${cells.join(", ")}, ${n})`;
+    });
+    const digests = records.flatMap((r, n) =>
+      (r.digests ?? []).map((d) => `(${param(d.key, "bytea")}, ${param(r.phoneHash, "bytea")}, ${param(d.pair, "bytea")}, ${n})`),
+    );
+    const digestStep =
+      digests.length === 0
+        ? ""
+        : `, digests AS (
+              INSERT INTO record_digests (digest_key, phone_hash, pair_hash)
+              SELECT DISTINCT ON (digest_key) digest_key, phone_hash, pair_hash
+              FROM (VALUES ${digests.join(", ")}) AS d(digest_key, phone_hash, pair_hash, n)
+              ORDER BY digest_key, n DESC
+              ON CONFLICT (digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash
+            )`;
+    const rows = await q<{ replaced: boolean }>(
+      `WITH upserted AS (
+           INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since)
+           SELECT DISTINCT ON (phone_hash) phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since
+           FROM (VALUES ${tuples.join(", ")}) AS v(phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since, n)
+           ORDER BY phone_hash, n DESC
+           ON CONFLICT (phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
+             carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
+             network_since = excluded.network_since
+           RETURNING (xmax <> 0) AS replaced
+         )${digestStep}
+         SELECT replaced FROM upserted`,
+      values,
+    );
+    const inBatchDuplicates = records.length - rows.length;
+    return rows.filter((r) => r.replaced).length + inBatchDuplicates;
+  }
+
   return {
-    /** One multi-row statement per call; `xmax <> 0` marks the rows that replaced an existing record. */
     async upsert(records) {
-      if (records.length === 0) return { replaced: 0 };
-      const values: unknown[] = [];
-      const tuples = records.map((r, i) => {
-        values.push(...recordValues(r));
-        const b = i * 7;
-        return `($${b + 1}::bytea, $${b + 2}::bytea, $${b + 3}::bytea, $${b + 4}::text, $${b + 5}::text, $${b + 6}::text, $${b + 7}::text)`;
-      });
-      // Within one statement a phone may appear only once: keep the last row of the batch, as a file import would.
-      const rows = await q<{ replaced: boolean }>(
-        `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since)
-         SELECT DISTINCT ON (phone_hash) phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since
-         FROM (SELECT *, row_number() OVER () AS n FROM (VALUES ${tuples.join(", ")})
-           AS v(phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since)) AS numbered
-         ORDER BY phone_hash, n DESC
-         ON CONFLICT (phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
-           carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
-           network_since = excluded.network_since
-         RETURNING (xmax <> 0) AS replaced`,
-        values,
-      );
-      const inBatchDuplicates = records.length - rows.length;
-      return { replaced: rows.filter((r) => r.replaced).length + inBatchDuplicates };
+      let replaced = 0;
+      for (let i = 0; i < records.length; i += UPSERT_CHUNK) replaced += await upsertChunk(records.slice(i, i + UPSERT_CHUNK));
+      return { replaced };
     },
     count: () => count(q, "SELECT count(*) AS n FROM records", []),
     async find(phoneHash) {
       const [row] = await q<RecordTableRow>("SELECT * FROM records WHERE phone_hash = $1", [phoneHash]);
       return row && toStoredRecord(row);
+    },
+    async findByDigest(key) {
+      const [row] = await q<RecordTableRow & { pair_hash: Buffer }>(
+        "SELECT r.*, d.pair_hash FROM record_digests d JOIN records r ON r.phone_hash = d.phone_hash WHERE d.digest_key = $1",
+        [key],
+      );
+      return row && { ...toStoredRecord(row), pair: row.pair_hash };
     },
     findByIdCard: async (idCardHash, limit) =>
       (await q<RecordTableRow>("SELECT * FROM records WHERE idcard_hash = $1 LIMIT $2", [idCardHash, limit])).map(toStoredRecord),
@@ -150,6 +186,12 @@ export function metaRows(q: Query): MetaRows {
     get: async (key) => (await q<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]))[0]?.value,
     async set(key, value) {
       await q("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]);
+    },
+    async setIfAbsent(key, value) {
+      await q("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", [key, value]);
+      const stored = (await q<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]))[0]?.value;
+      if (stored === undefined) throw new Error(`meta ${key} vanished after it was written`);
+      return stored;
     },
   };
 }

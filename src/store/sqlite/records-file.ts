@@ -32,6 +32,18 @@ const STEPS: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE records ADD COLUMN network_since TEXT;
     `,
   },
+  {
+    // EncryptedPhoneVerification (faceid-family.md §7.3): keyed hashes of digests, three per record. Records
+    // imported before this step have none (only keyed hashes of the values are kept): re-import them.
+    version: 3,
+    sql: `
+      CREATE TABLE IF NOT EXISTS record_digests (
+        digest_key BLOB PRIMARY KEY,
+        phone_hash BLOB NOT NULL,
+        pair_hash BLOB NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export function openRecordsFile(dataDir: string, main: Database.Database): Database.Database {

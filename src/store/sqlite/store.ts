@@ -31,6 +31,7 @@ export type SqliteSync = "normal" | "full";
 interface UsagePart {
   account_id: string;
   day: string;
+  action: string;
   mode: string;
   n: number;
   amount: number;
@@ -174,15 +175,15 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       this.db
         .prepare<string[], UsagePart>(sql)
         .all(...params)
-        .map((p) => ({ accountId: p.account_id, day: p.day, mode: p.mode as VerifyModeName, n: p.n, amount: p.amount }));
+        .map((p) => ({ accountId: p.account_id, day: p.day, action: p.action, mode: p.mode as VerifyModeName, n: p.n, amount: p.amount }));
     return {
       calls: counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, variant AS mode, count(*) AS n, 0 AS amount FROM audit
-         WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3`,
+        `SELECT account_id, ${CHINA_DAY} AS day, action, variant AS mode, count(*) AS n, 0 AS amount FROM audit
+         WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3, 4`,
       ),
       charged: counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
-         WHERE 1 = 1 ${filter} GROUP BY 1, 2, 3`,
+        `SELECT account_id, ${CHINA_DAY} AS day, action, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
+         WHERE 1 = 1 ${filter} GROUP BY 1, 2, 3, 4`,
       ),
     };
   }

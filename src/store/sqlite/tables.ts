@@ -16,7 +16,7 @@ import {
 
 export function accountRows(db: Database.Database): AccountRows {
   const insert = db.prepare(
-    "INSERT INTO accounts (account_id, name, created_at, rate_limit, daily_cap, balance) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO accounts (account_id, name, created_at, rate_limit, rate_limits, daily_cap, balance) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const list = db.prepare<[], AccountRow>("SELECT * FROM accounts ORDER BY created_at, account_id");
   const get = db.prepare<[string], AccountRow>("SELECT * FROM accounts WHERE account_id = ?");
@@ -25,7 +25,7 @@ export function accountRows(db: Database.Database): AccountRows {
     .pluck();
   return {
     async insert(a) {
-      insert.run(a.accountId, a.name, a.createdAt, a.rateLimit, a.dailyCap, a.balance);
+      insert.run(a.accountId, a.name, a.createdAt, a.rateLimit, JSON.stringify(a.rateLimits), a.dailyCap, a.balance);
       return toAccount(get.get(a.accountId)!);
     },
     list: async () => list.all().map(toAccount),
@@ -68,6 +68,13 @@ export function recordRows(db: Database.Database): RecordRows {
        carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
        network_since = excluded.network_since`,
   );
+  const upsertDigest = db.prepare(
+    `INSERT INTO record_digests (digest_key, phone_hash, pair_hash) VALUES (?, ?, ?)
+     ON CONFLICT(digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash`,
+  );
+  const byDigest = db.prepare<[Buffer], RecordTableRow & { pair_hash: Buffer }>(
+    "SELECT r.*, d.pair_hash FROM record_digests d JOIN records r ON r.phone_hash = d.phone_hash WHERE d.digest_key = ?",
+  );
   const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
   const find = db.prepare<[Buffer], RecordTableRow>("SELECT * FROM records WHERE phone_hash = ?");
@@ -82,6 +89,7 @@ export function recordRows(db: Database.Database): RecordRows {
         for (const r of records) {
           if (exists.get(r.phoneHash)) replaced++;
           upsert.run(...recordValues(r));
+          for (const d of r.digests ?? []) upsertDigest.run(d.key, r.phoneHash, d.pair);
         }
       }).immediate();
       return { replaced };
@@ -92,6 +100,10 @@ export function recordRows(db: Database.Database): RecordRows {
       return row && toStoredRecord(row);
     },
     findByIdCard: async (idCardHash, limit) => byIdCard.all(idCardHash, limit).map(toStoredRecord),
+    async findByDigest(key) {
+      const row = byDigest.get(key);
+      return row && { ...toStoredRecord(row), pair: row.pair_hash };
+    },
     idCardHeldByOtherName: async (idCardHash, nameHash) => otherName.get(idCardHash, nameHash) !== undefined,
   };
 }
@@ -131,10 +143,15 @@ export function kmsKeyRows(db: Database.Database): KmsKeyRows {
 export function metaRows(db: Database.Database): MetaRows {
   const get = db.prepare<[string], string>("SELECT value FROM meta WHERE key = ?").pluck();
   const set = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  const insert = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING");
   return {
     get: async (key) => get.get(key),
     async set(key, value) {
       set.run(key, value);
+    },
+    async setIfAbsent(key, value) {
+      insert.run(key, value);
+      return get.get(key) ?? value;
     },
   };
 }
