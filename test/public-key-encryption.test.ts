@@ -259,10 +259,14 @@ describeBackends("public-key field encryption through the SDK", (backend) => {
     await server.installation.store.accounts.update(key.accountId, { kmsAuthorized: false });
     const sdk = client();
     const plain = withoutRequestId(await sdk.PhoneVerification(ZHANG));
-    for (const fields of subsets(["IdCard", "Name", "Phone"])) {
-      const env = helperEnvelope("AES-256-CBC", pems, Object.fromEntries(fields.map((f) => [f, ZHANG[f as keyof typeof ZHANG]])));
-      const answer = await sdk.PhoneVerification({ ...ZHANG, ...env.values, CiphertextBlob: env.blob, EncryptList: fields, Iv: env.iv });
-      assert.deepEqual(withoutRequestId(answer), plain, `${fields}`);
+    for (const ivForm of ["base64", "raw"] as const) {
+      for (const fields of subsets(["IdCard", "Name", "Phone"])) {
+        const values = Object.fromEntries(fields.map((f) => [f, ZHANG[f as keyof typeof ZHANG]]));
+        const raw = "aabbccddeeffgghh";
+        const env = helperEnvelope("AES-256-CBC", pems, values, ivForm === "raw" ? { ivText: raw, ivBytes: Buffer.from(raw) } : {});
+        const answer = await sdk.PhoneVerification({ ...ZHANG, ...env.values, CiphertextBlob: env.blob, EncryptList: fields, Iv: env.iv });
+        assert.deepEqual(withoutRequestId(answer), plain, `${ivForm} ${fields}`);
+      }
     }
     // and through the typed client's encryptRequestFields
     const viaClient = encryptRequestFields(ZHANG, { algorithm: "AES-256-CBC", publicKey: helperKeys.rsa, form: "flat" }, [
