@@ -94,7 +94,9 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
       phoneHash: keyring.hash("phone", p.national),
       nameHash: keyring.hash("name", n.normalized),
       idCardHash: keyring.hash("idcard", id.id18),
-      carrier: CARRIERS[isp.trim().toLowerCase()]!,
+      // The segment's carrier when no isp is given: a hashed input (EncryptedPhoneVerification) has no number to
+      // look the segment up by, so the record must say it.
+      carrier: CARRIERS[isp.trim().toLowerCase()] || p.carrier,
       status: status as RecordStatus,
       ...(lineStatus !== "" && { lineStatus: lineStatus as LineStatus }),
       ...(networkSince !== "" && { networkSince }),
