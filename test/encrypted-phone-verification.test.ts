@@ -135,6 +135,7 @@ describeBackends("EncryptedPhoneVerification", (backend) => {
       }
     };
     assert.equal(await code({ ...hashed("md5", ZHANG), EncryptionMode: "4" }), "InvalidParameterValue");
+    assert.equal(await code({ ...hashed("md5", ZHANG), EncryptionMode: "constructor" }), "InvalidParameterValue");
     assert.equal(await code({ ...hashed("md5", ZHANG) }), "MissingParameter");
   });
 

@@ -48,7 +48,7 @@ export function encryptedPhoneVerification(deps: ThreeElementDeps): ActionDefini
     name: ENCRYPTED_PHONE_VERIFICATION,
     schema: ENCRYPTED_PHONE_VERIFICATION_SCHEMA,
     async handle(params, ctx) {
-      const algorithm = ENCRYPTION_MODES[params.EncryptionMode];
+      const algorithm = Object.hasOwn(ENCRYPTION_MODES, params.EncryptionMode) ? ENCRYPTION_MODES[params.EncryptionMode] : undefined;
       if (algorithm === undefined) throw new ApiError("InvalidParameterValue", 'EncryptionMode must be "0", "1", "2" or "3".');
       if (algorithm === "plaintext") {
         return plaintext.check({ mode: "simple", resultDetail: false, elements: async () => params }, ctx);
