@@ -39,6 +39,8 @@ export interface Config {
   transport: TransportLimits;
   /** SANYAO_CLOCK: the server's clock stands at this time (ms) — for tests of limits, caps and timestamps */
   fixedClockMs: number | undefined;
+  /** SANYAO_CLOCK_OFFSET_S: the server's clock runs this far from the real one (ms; may be negative) */
+  clockOffsetMs: number;
 }
 
 export interface TransportLimits {
@@ -214,5 +216,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     prices: priceTable(env),
     transport: transportLimits(env),
     fixedClockMs: fixedClock(env.SANYAO_CLOCK),
+    // ten years either way: enough for any day boundary or signature expiry a caller wants to see
+    clockOffsetMs: int("SANYAO_CLOCK_OFFSET_S", env.SANYAO_CLOCK_OFFSET_S, 0, -315_360_000, 315_360_000) * 1000,
   };
 }

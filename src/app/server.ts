@@ -45,8 +45,9 @@ const DRAIN_MS = 5000;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
-  const { fixedClockMs } = config;
-  const clock = options.clock ?? (fixedClockMs === undefined ? Date.now : () => fixedClockMs);
+  const { fixedClockMs, clockOffsetMs } = config;
+  const base = options.clock ?? (fixedClockMs === undefined ? Date.now : () => fixedClockMs);
+  const clock = clockOffsetMs === 0 ? base : () => base() + clockOffsetMs;
   const logging = createLogging(config.logLevel, options.logDestination);
   const { logger } = logging;
   const installation = options.installation ?? (await openInstallation(config));
