@@ -7,7 +7,7 @@ import { addCallCommands } from "./call-commands";
 import { addDataCommands } from "./data-commands";
 import { count, databaseOption, dataOption, port } from "./options";
 import { UsageError } from "./output";
-import { serve } from "./serve";
+import { serve, serveEphemeral } from "./serve";
 
 export function buildProgram(): Command {
   const program = new Command("sanyao")
@@ -30,15 +30,39 @@ export function buildProgram(): Command {
         .default(1)
         .argParser(count(0)),
     )
+    .option(
+      "--ephemeral",
+      "serve a throw-away installation from a temporary data directory, removed on exit; a free port unless --port " +
+        "is given; print the endpoint and demo key as one JSON line on stdout once it serves",
+    )
     .addHelpText(
       "after",
       "\nOther settings come from the environment: SANYAO_LANGUAGE (en-US|zh-CN), SANYAO_SOURCE_TIMEOUT_MS,\n" +
-        "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).",
+        "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).\n" +
+        "\n--ephemeral is for test suites in any language: start it as a child process and read its first stdout line,\n" +
+        '  {"sanyao":"ready","endpoint":"http://127.0.0.1:PORT","secretId":"AKID…","secretKey":"…","accountId":"…","dataDir":"…","pid":1234}\n' +
+        "(the request log lines follow). SIGTERM or SIGINT to that pid (npx may stand between) stops it and removes\n" +
+        "its data directory.",
     )
-    .action(async (opts: { data: string; databaseUrl?: string; port: number; host: string; workers: number }) => {
-      const dataFlag = opts.databaseUrl ? "" : opts.data === "./data" ? "" : ` --data ${opts.data}`;
-      await serve({ dataDir: opts.data, databaseUrl: opts.databaseUrl, port: opts.port, host: opts.host, workers: opts.workers }, dataFlag);
-    });
+    .action(
+      async (
+        opts: { data: string; databaseUrl?: string; port: number; host: string; workers: number; ephemeral?: boolean },
+        command: Command,
+      ) => {
+        if (opts.ephemeral) {
+          if (opts.databaseUrl) throw new UsageError("--ephemeral serves an embedded installation: drop --database-url.");
+          if (opts.workers !== 1) throw new UsageError("--ephemeral serves from one process: drop --workers.");
+          const port = command.getOptionValueSource("port") === "default" ? 0 : opts.port;
+          await serveEphemeral({ port, host: opts.host });
+          return;
+        }
+        const dataFlag = opts.databaseUrl ? "" : opts.data === "./data" ? "" : ` --data ${opts.data}`;
+        await serve(
+          { dataDir: opts.data, databaseUrl: opts.databaseUrl, port: opts.port, host: opts.host, workers: opts.workers },
+          dataFlag,
+        );
+      },
+    );
 
   addAdminCommands(program);
   addDataCommands(program);

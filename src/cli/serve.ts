@@ -1,6 +1,8 @@
 /** `sanyao serve`: first start prepares the demo, every start prints how to call it; --workers forks a cluster. */
 import cluster from "node:cluster";
+import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { loadConfig, type ConfigOverrides } from "../app/config";
 import { ensureDemo, type DemoCredentials } from "../app/demo";
 import { openInstallation } from "../app/installation";
@@ -138,6 +140,31 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   process.on("disconnect", () => void server.close().then(() => process.exit(0)));
   process.on("SIGTERM", () => undefined);
   process.on("SIGINT", () => undefined);
+}
+
+/**
+ * `serve --ephemeral`: a fresh installation in a temporary directory with the demo account, key and records, one
+ * JSON line on stdout once it serves, and the directory removed when it stops (by signal, or by any exit).
+ */
+export async function serveEphemeral(options: { port: number; host: string }): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-ephemeral-"));
+  const removeDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
+  process.on("exit", removeDir);
+  const config = loadConfig({ dataDir, port: options.port, host: options.host });
+  const installation = await openInstallation(config);
+  const demo = await ensureDemo(installation, config.accountDefaults);
+  const server = await startServer({ config, installation });
+  stopOnSignals(() => server.close());
+  const ready = {
+    sanyao: "ready",
+    endpoint: server.url,
+    secretId: demo.secretId,
+    secretKey: demo.secretKey,
+    accountId: demo.accountId,
+    dataDir,
+    pid: process.pid,
+  };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
 }
 
 function stopOnSignals(close: () => Promise<void>): void {
