@@ -7,10 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { FaceIdClient } from "../src/client/faceid";
 import { CARRIER_RESULTS } from "../src/faceid/results";
+import { faceidSdk, SIGNING_MODES } from "./helpers/sdk";
 import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tencentcloud = require("tencentcloud-sdk-nodejs");
 
 /** One subscriber on record per carrier. */
 const PEOPLE = {
@@ -37,21 +35,9 @@ describeBackends("carrier variants of PhoneVerification", (backend) => {
   });
   after(() => server.close());
 
-  const modes: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
-    ["TC3 POST", {}, {}],
-    ["TC3 GET", {}, { reqMethod: "GET" }],
-    ["v1 HmacSHA256 POST", { signMethod: "HmacSHA256" }, {}],
-  ];
+  const modes = SIGNING_MODES;
   const client = (profile: Record<string, unknown>, httpProfile: Record<string, unknown>) =>
-    new tencentcloud.faceid.v20180301.Client({
-      credential: key,
-      region: "ap-guangzhou",
-      profile: {
-        ...profile,
-        language: "zh-CN",
-        httpProfile: { endpoint: `localhost:${server.port}`, protocol: "http://", ...httpProfile },
-      },
-    });
+    faceidSdk(server.port, key, { profile, httpProfile, language: "zh-CN" });
 
   it("every Result of the table, in each signing mode, with the table's description and charge", async () => {
     const charged = async () =>

@@ -17,10 +17,8 @@ import {
 } from "../src/faceid/results";
 import { chinaDate } from "../src/rules/precheck";
 import { readmeDemoRows } from "./helpers/readme";
+import { faceidSdk } from "./helpers/sdk";
 import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tencentcloud = require("tencentcloud-sdk-nodejs");
 
 const TABLES: Record<string, Readonly<Record<string, unknown>>> = {
   PhoneVerification: RESULTS,
@@ -41,12 +39,7 @@ describeBackends("the README's demo table", (backend) => {
   });
   after(() => server.close());
 
-  const client = (key: { secretId: string; secretKey: string }) =>
-    new tencentcloud.faceid.v20180301.Client({
-      credential: key,
-      region: "ap-guangzhou",
-      profile: { httpProfile: { endpoint: `localhost:${server.port}`, protocol: "http://" } },
-    });
+  const client = (key: { secretId: string; secretKey: string }) => faceidSdk(server.port, key);
 
   it("every row answers as written; the rows cover every Result of every action", async () => {
     const rows = readmeDemoRows();

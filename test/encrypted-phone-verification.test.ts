@@ -9,10 +9,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ENCRYPTED_RESULTS } from "../src/faceid/results";
 import { type DigestAlgorithm, hexDigest } from "../src/sources/digests";
+import { faceidSdk, SIGNING_MODES } from "./helpers/sdk";
 import { describeBackends, fixtures, startTestServer, type TestServer } from "./helpers/server";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tencentcloud = require("tencentcloud-sdk-nodejs");
 
 interface DigestVector {
   value: string;
@@ -60,21 +58,9 @@ describeBackends("EncryptedPhoneVerification", (backend) => {
   });
   after(() => server.close());
 
-  const modes: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
-    ["TC3 POST", {}, {}],
-    ["TC3 GET", {}, { reqMethod: "GET" }],
-    ["v1 HmacSHA256 POST", { signMethod: "HmacSHA256" }, {}],
-  ];
+  const modes = SIGNING_MODES;
   const client = (profile: Record<string, unknown> = {}, httpProfile: Record<string, unknown> = {}) =>
-    new tencentcloud.faceid.v20180301.Client({
-      credential: key,
-      region: "ap-guangzhou",
-      profile: {
-        ...profile,
-        language: "zh-CN",
-        httpProfile: { endpoint: `localhost:${server.port}`, protocol: "http://", ...httpProfile },
-      },
-    });
+    faceidSdk(server.port, key, { profile, httpProfile, language: "zh-CN" });
   const charged = async () =>
     (await server.installation.store.ledger.usage({ accountId: key.accountId })).reduce((n, r) => n + r.charged, 0);
 

@@ -14,10 +14,8 @@ import { encryptRequestFields } from "../src/client/field-encryption";
 import { aesCbcDecrypt, sm4GcmDecrypt } from "../src/encryption/field-ciphers";
 import { unpadPkcs1Constant } from "../src/encryption/rsa-unwrap";
 import { sm2PointFromPem, sm2PublicKeyPem } from "../src/encryption/sm2";
+import { faceidSdk } from "./helpers/sdk";
 import { describeBackends, fixtures, repoRoot, startTestServer, type TestServer } from "./helpers/server";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tencentcloud = require("tencentcloud-sdk-nodejs");
 
 interface Vectors {
   aes256cbc: { keyAscii: string; iv: string; fields: Array<{ plaintext: string; ciphertext: string }> };
@@ -203,11 +201,7 @@ describeBackends("public-key field encryption through the SDK", (backend) => {
   after(() => server.close());
 
   const client = (profile: Record<string, unknown> = {}, httpProfile: Record<string, unknown> = {}) =>
-    new tencentcloud.faceid.v20180301.Client({
-      credential: key,
-      region: "ap-guangzhou",
-      profile: { ...profile, httpProfile: { endpoint: `localhost:${server.port}`, protocol: "http://", ...httpProfile } },
-    });
+    faceidSdk(server.port, key, { profile, httpProfile });
   const charged = async () =>
     (await server.installation.store.ledger.usage({ accountId: key.accountId })).reduce((n, r) => n + r.charged, 0);
   const errorOf = async (action: string, params: Record<string, unknown>) => {

@@ -66,6 +66,8 @@ function gcmIvCandidates(iv: string): Buffer[] {
   return decoded?.length === 12 ? [decoded, raw] : [raw];
 }
 
+const isOneOf = <F extends string>(allowed: readonly F[], name: string): name is F => (allowed as readonly string[]).includes(name);
+
 export class FieldOpener {
   constructor(
     private readonly kms: KeyService,
@@ -82,21 +84,23 @@ export class FieldOpener {
     envelope: FieldEnvelope | undefined,
     account: Account,
     legacyKms = false,
-  ): Promise<Record<F, string>> {
-    const plain: Record<F, string> = { ...values };
+  ): Promise<Readonly<Record<F, string>>> {
     const list = envelope?.EncryptList ?? [];
-    if (!envelope || list.length === 0) return plain;
+    // Most calls encrypt nothing: they get their own values back, uncopied.
+    if (!envelope || list.length === 0) return values;
+    const fields: F[] = [];
     for (const field of list) {
-      if (!(allowed as readonly string[]).includes(field)) throw new ApiError("InvalidParameter.UnsupportEncryptField");
+      if (!isOneOf(allowed, field)) throw new ApiError("InvalidParameter.UnsupportEncryptField");
+      fields.push(field);
     }
-    if (new Set(list).size !== list.length) throw new ApiError("InvalidParameter", "EncryptList names a field twice.");
+    if (new Set(fields).size !== fields.length) throw new ApiError("InvalidParameter", "EncryptList names a field twice.");
+    const plain: Record<F, string> = { ...values };
     const algorithm = envelope.Algorithm ?? "AES-256-CBC";
     if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
       throw new ApiError("InvalidParameterValue", `Algorithm must be one of ${ALGORITHMS.join(", ")}.`);
     }
     const { CiphertextBlob: blob, Iv: iv } = envelope;
     if (!blob || !iv) throw new ApiError("InvalidParameter", "EncryptList needs CiphertextBlob and Iv.");
-    const fields = list as readonly F[];
 
     if (algorithm === "SM4-GCM") {
       if ((envelope.TagList ?? []).length !== fields.length) throw decryptFailure();

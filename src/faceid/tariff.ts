@@ -35,8 +35,8 @@ export const DEFAULT_PRICES: PriceTable = {
 };
 
 export function priceOf(prices: PriceTable, action: string, mode: VerifyModeName): number {
-  const entry = (prices as Readonly<Record<string, { simple: number; detailed?: number } | undefined>>)[action];
-  if (!entry) throw new Error(`no price for ${action}`);
+  if (!isFaceIdAction(action)) throw new Error(`no price for ${action}`);
+  const entry = prices[action];
   return (mode === "detailed" ? entry.detailed : undefined) ?? entry.simple;
 }
 

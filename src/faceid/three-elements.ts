@@ -57,7 +57,7 @@ export interface ThreeElementCall {
   /** PhoneVerification's VerifyMode 1: a -4 says which element disagrees */
   resultDetail: boolean;
   /** the three fields as the caller meant them, once the account may decrypt them */
-  elements: (account: Account) => Promise<ThreeFields>;
+  elements: (account: Account) => Promise<Readonly<ThreeFields>>;
 }
 
 const SIGNALS: Partial<Record<ResultCode, OutcomeSignal>> = { "-12": "daily-cap", "-11": "source-failure" };
