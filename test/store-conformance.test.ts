@@ -71,7 +71,9 @@ describeBackends("storage ports", (backend) => {
     const a = await store.accounts.create("keys", DEFAULTS);
     const made = await store.apiKeys.create(a.accountId);
     assert.match(made.secretId, /^AKID[A-Za-z0-9]{32}$/);
-    assert.deepEqual(await store.apiKeys.resolve(made.secretId), { ...made, accountId: a.accountId });
+    assert.deepEqual(await store.apiKeys.resolve(made.secretId), { ...made, accountId: a.accountId, test: false });
+    const testKey = await store.apiKeys.create(a.accountId, undefined, { test: true });
+    assert.equal((await store.apiKeys.resolve(testKey.secretId))?.test, true);
     const given = { secretId: "AKIDconformance0001", secretKey: "a-fixed-secret-key-0001" };
     await store.apiKeys.create(a.accountId, given);
     await assert.rejects(store.apiKeys.create(a.accountId, given), /exists already/);
@@ -79,10 +81,11 @@ describeBackends("storage ports", (backend) => {
     await assert.rejects(store.apiKeys.create(a.accountId, { secretId: "AKIDshortkey01", secretKey: "short" }), /at least 16/);
     await assert.rejects(store.apiKeys.create("100000000000"), /No account/);
     assert.deepEqual(
-      (await store.apiKeys.list(a.accountId)).map((k) => [k.secretId, k.enabled]).sort(),
+      (await store.apiKeys.list(a.accountId)).map((k) => [k.secretId, k.enabled, k.test]).sort(),
       [
-        [given.secretId, true],
-        [made.secretId, true],
+        [given.secretId, true, false],
+        [made.secretId, true, false],
+        [testKey.secretId, true, true],
       ].sort(),
     );
     assert.equal(await store.apiKeys.setEnabled(given.secretId, false), true);
@@ -154,6 +157,62 @@ describeBackends("storage ports", (backend) => {
     assert.deepEqual(usage, expected);
     assert.deepEqual(await store.ledger.usage({ accountId: a.accountId, from: "2026-12-02", to: "2026-12-02" }), expected);
     assert.deepEqual(await store.ledger.usage({ accountId: a.accountId, to: "2026-12-01" }), []);
+  });
+
+  it("the test ledger: a test key's charge is kept apart, never debited, and reported only when asked for", async () => {
+    const a = await store.accounts.create("test-ledger", DEFAULTS);
+    const at = Date.parse("2026-12-02T04:00:00Z");
+    const entry = { accountId: a.accountId, secretId: "AKIDtest", action: "MobileStatus", mode: "simple" as const, unitPrice: 15, at };
+    await store.ledger.charge({ ...entry, requestId: randomUUID(), test: true });
+    await store.ledger.charge({ ...entry, requestId: randomUUID() });
+    await store.audit.append({
+      at,
+      requestId: randomUUID(),
+      accountId: a.accountId,
+      secretId: "AKIDtest",
+      action: "MobileStatus",
+      code: "0",
+      detail: { variant: "simple" },
+      latencyUs: 1,
+      test: true,
+      scenario: "scn-000000000000",
+    });
+    assert.equal((await store.accounts.get(a.accountId))?.balance, 10_000 - 15);
+    const row = (calls: number) => ({ accountId: a.accountId, day: "2026-12-02", action: "MobileStatus", mode: "simple", calls, charged: 1, amount: 15 });
+    assert.deepEqual(await store.ledger.usage({ accountId: a.accountId }), [row(0)]);
+    const deadline = Date.now() + 5000;
+    let usage = await store.ledger.usage({ accountId: a.accountId, test: true });
+    while (usage[0]?.calls !== 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      usage = await store.ledger.usage({ accountId: a.accountId, test: true });
+    }
+    assert.deepEqual(usage, [row(1)]);
+  });
+
+  it("scenarios: inserted, listed oldest first, a limited one's uses taken until none is left, removed, cleared", async () => {
+    const row = (id: string, accountId: string, remaining: number | null) => ({
+      id,
+      accountId,
+      spec: JSON.stringify({ accountId }),
+      remaining,
+      createdAt: `2026-12-02T00:00:0${id.slice(-1)}.000Z`,
+    });
+    await store.scenarios.clear();
+    await store.scenarios.insert(row("scn-1", "A", 2));
+    await store.scenarios.insert(row("scn-2", "A", null));
+    await store.scenarios.insert(row("scn-3", "B", 1));
+    assert.deepEqual((await store.scenarios.list()).map((r) => r.id), ["scn-1", "scn-2", "scn-3"]);
+    assert.deepEqual(
+      await Promise.all([store.scenarios.use("scn-1"), store.scenarios.use("scn-1"), store.scenarios.use("scn-1")]),
+      [true, true, false],
+    );
+    assert.equal((await store.scenarios.list())[0]?.remaining, 0);
+    assert.equal(await store.scenarios.use("scn-2"), false, "an unlimited scenario has no uses to take");
+    assert.equal(await store.scenarios.remove("scn-2"), true);
+    assert.equal(await store.scenarios.remove("scn-2"), false);
+    assert.equal(await store.scenarios.clear("A"), 1);
+    assert.deepEqual((await store.scenarios.list()).map((r) => r.id), ["scn-3"]);
+    assert.equal(await store.scenarios.clear(), 1);
   });
 
   it("KMS keys: material sealed and opened again, one alias per account and region, never another account's", async () => {

@@ -13,6 +13,8 @@ export interface Credential {
   secretId: string;
   secretKey: string;
   accountId: string;
+  /** a test key (the test kit): its calls answer from fixtures, into the test ledger */
+  test?: boolean;
 }
 
 /** Resolves an enabled key; undefined for unknown and disabled keys alike. */
@@ -33,6 +35,7 @@ export interface Caller {
   secretId: string;
   accountId: string;
   signature: "TC3" | "v1";
+  test: boolean;
   /** TC3 only: the credential scope's service, which the router may use (§1.1 step 2) */
   scopeService?: string;
 }
@@ -61,7 +64,7 @@ async function resolveKey(secretId: string, keys: KeyResolver): Promise<Credenti
  * The host forms to try, the likelier first: TC3 as the Node SDK signs it (without the port, then with it, as the
  * Go SDK does); v1 as received (the SDK signs its endpoint string, port included), then without the port.
  */
-function hostForms(host: string, portFirst: boolean): string[] {
+export function hostForms(host: string, portFirst: boolean): string[] {
   const lower = host.trim().toLowerCase();
   const withoutPort = lower.replace(/:\d+$/, "");
   if (withoutPort === lower) return [lower];
@@ -114,7 +117,7 @@ export async function beginTc3(req: RequestHead, authorization: string, nowSecon
         const canonical = canonicalRequest({ method: req.method, path: req.path, query: req.rawQuery, headers, hashedPayload });
         const signature = tc3Signature(key, stringToSign(timestampRaw!.trim(), credentialScope, canonical));
         if (safeEqualHex(signature, expected)) {
-          return { secretId, accountId: credential.accountId, signature: "TC3", scopeService: service };
+          return { secretId, accountId: credential.accountId, signature: "TC3", test: credential.test === true, scopeService: service };
         }
       }
     }
@@ -143,7 +146,7 @@ export async function authenticateV1(
   for (const host of hostForms(header(req, "host") ?? "", true)) {
     const mac = v1Signature(algorithm, credential.secretKey, v1StringToSign(req.method, host, req.path, params));
     if (mac.length === given.length && timingSafeEqual(mac, given)) {
-      return { secretId: credential.secretId, accountId: credential.accountId, signature: "v1" };
+      return { secretId: credential.secretId, accountId: credential.accountId, signature: "v1", test: credential.test === true };
     }
   }
   throw new ApiError("AuthFailure.SignatureFailure");

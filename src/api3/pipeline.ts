@@ -7,9 +7,11 @@
 import { newRequestId } from "./request-id";
 import type { AuditDetail } from "../common/audit";
 import { ApiError, type ErrorCode, type Language } from "./errors";
+import { v1Algorithm } from "./v1";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
-import { decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
-import type { ActionContext, ActionDefinition, ActionOutcome, OutcomeSignal, Router } from "./router";
+import { COMMON_PARAMS, decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
+import type { ActionContext, ActionDefinition, ActionOutcome, CallFacts, OutcomeSignal, Router } from "./router";
+import type { ScenarioHook } from "./scenarios";
 import { UnavailableError } from "../common/unavailable";
 
 export interface PipelineDeps {
@@ -21,6 +23,29 @@ export interface PipelineDeps {
   onInternalError: (err: unknown, requestId: string) => void;
   /** PostgreSQL or Redis did not answer: the caller gets ServiceUnavailable */
   onUnavailable: (err: UnavailableError, requestId: string) => void;
+  /** the test kit's scenarios, when the installation has the operations API */
+  scenarios?: ScenarioHook;
+  /** a call refused with AuthFailure.*: what was received, for the signature diagnostics */
+  onAuthFailure?: (failure: AuthFailure) => void;
+}
+
+/** A refused signature as the diagnostics need it: the request as received, the body once read. */
+export interface AuthFailure {
+  requestId: string;
+  code: ErrorCode;
+  req: RequestHead;
+  body: Buffer | undefined;
+  /** form or query parameters, when the call had them */
+  flat: ReadonlyMap<string, string> | undefined;
+  nowSeconds: number;
+}
+
+/** What the request log keeps of a call besides its outcome: names and safe facts only, never a value. */
+export interface CallRecord {
+  /** the parameter names sent (the action's, as validated; else the top-level names received) */
+  params: string[];
+  facts?: CallFacts;
+  signatureMethod?: string;
 }
 
 export interface ApiOutcome {
@@ -35,6 +60,11 @@ export interface ApiOutcome {
   /** the action's audit detail, as it handed it back */
   audit?: AuditDetail;
   signal?: OutcomeSignal;
+  call?: CallRecord;
+  /** the test-kit scenario that took the call */
+  scenario?: string;
+  /** a scenario's transport fault: the connection is reset, or never answered */
+  transport?: "reset" | "hang";
 }
 
 type Style = "json" | "form" | "query" | "unsupported-body";
@@ -97,6 +127,11 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
   const outcome: ApiOutcome = { requestId, envelope: { Response: {} }, code: "OK", billable: false };
   let language = deps.defaultLanguage;
   let handled: { action: ActionDefinition; params: ParamValues; ctx: ActionContext } | undefined;
+  let flat: Map<string, string> | undefined;
+  let body: Buffer | undefined;
+  let nowSeconds = 0;
+  const call: CallRecord = { params: [] };
+  outcome.call = call;
   try {
     if (req.method !== "GET" && req.method !== "POST") throw new ApiError("UnsupportedProtocol");
 
@@ -108,14 +143,12 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     else if (contentType === "application/x-www-form-urlencoded") style = "form";
     else style = "unsupported-body";
 
-    let flat: Map<string, string> | undefined;
-    let body = EMPTY;
     let caller: Caller;
     let action: string | undefined;
     let version: string | undefined;
     let requestedLanguage: ReturnType<typeof languageOf>;
     let region: string | undefined;
-    const nowSeconds = Math.floor(deps.clock() / 1000);
+    nowSeconds = Math.floor(deps.clock() / 1000);
     if (authorization !== undefined) {
       requestedLanguage = languageOf(headerValue(req, "x-tc-language"));
       if (requestedLanguage && requestedLanguage !== "invalid") language = requestedLanguage;
@@ -126,7 +159,8 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       if (!version) throw new ApiError("MissingParameter", "The header X-TC-Version is required.");
       outcome.action = actionName(action);
       const checkSignature = await beginTc3(req, authorization, nowSeconds, deps.keys);
-      if (req.method === "POST") body = await readBody();
+      call.signatureMethod = "TC3-HMAC-SHA256";
+      body = req.method === "POST" ? await readBody() : EMPTY;
       caller = checkSignature(body);
       if (style === "query") flat = decodeForm(req.rawQuery);
       else if (style === "form") flat = decodeForm(decodeUtf8(body));
@@ -142,6 +176,8 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       version = flat.get("Version");
       region = present(flat.get("Region"));
       outcome.action = actionName(action);
+      call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
+      call.params = receivedNames(flat.keys());
       caller = await authenticateV1(req, flat, nowSeconds, deps.keys);
     }
     outcome.caller = caller;
@@ -155,16 +191,44 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     if (requestedLanguage === "invalid") throw new ApiError("InvalidParameterValue", "Language must be zh-CN or en-US.");
 
     let params: ParamValues;
-    if (style === "json") params = validateJsonParams(route.action.schema, parseJsonObject(body));
-    else if (flat) params = validateFlatParams(route.action.schema, flat);
-    else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
+    if (style === "json") {
+      const json = parseJsonObject(body ?? EMPTY);
+      call.params = receivedNames(Object.keys(json));
+      params = validateJsonParams(route.action.schema, json);
+    } else if (flat) {
+      call.params = receivedNames(flat.keys());
+      params = validateFlatParams(route.action.schema, flat);
+    } else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
+    call.facts = route.action.facts?.(params);
 
     const ctx: ActionContext = { requestId, language, caller, now: deps.clock(), region };
     handled = { action: route.action, params, ctx };
+    const scenario = deps.scenarios && (await pickScenario(deps.scenarios, route.action, params, ctx));
+    if (scenario) {
+      outcome.scenario = scenario.id;
+      const { effect } = scenario;
+      if (effect.kind === "error") throw new ApiError(effect.code);
+      if (effect.kind === "reset" || effect.kind === "hang") {
+        outcome.transport = effect.kind;
+        outcome.code = effect.kind;
+        return outcome;
+      }
+      if (effect.kind === "result") {
+        if (!route.action.scripted) throw new ApiError("InternalError");
+        setResult(outcome, await route.action.scripted.answer(effect.result, params, ctx));
+        return outcome;
+      }
+      await new Promise((resolve) => setTimeout(resolve, effect.ms));
+    }
     setResult(outcome, await route.action.handle(params, ctx));
   } catch (err) {
     let apiError: ApiError;
-    if (err instanceof ApiError) apiError = err;
+    if (err instanceof ApiError) {
+      apiError = err;
+      if (err.code.startsWith("AuthFailure.") && deps.onAuthFailure && outcome.scenario === undefined) {
+        deps.onAuthFailure({ requestId, code: err.code, req, body, flat, nowSeconds });
+      }
+    }
     else if (err instanceof UnavailableError) {
       // The one place a dependency that is away becomes an answer: the action's own (-11), else ServiceUnavailable.
       deps.onUnavailable(err, requestId);
@@ -182,6 +246,29 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     outcome.billable = false;
   }
   return outcome;
+}
+
+/** The action's parameter names as sent (top level, no common ones), capped so a huge request cannot bloat the log. */
+function receivedNames(names: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const name of names) {
+    if (out.size >= 64) break;
+    const dot = name.indexOf(".");
+    const top = dot === -1 ? name : name.slice(0, dot);
+    if (!COMMON_PARAMS.has(top) && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(top)) out.add(top);
+  }
+  return [...out].sort();
+}
+
+function pickScenario(hook: ScenarioHook, action: ActionDefinition, params: ParamValues, ctx: ActionContext) {
+  const { caller } = ctx;
+  return hook.pick({
+    accountId: caller.accountId,
+    secretId: caller.secretId,
+    action: action.name,
+    subjects: action.subjects?.(params) ?? {},
+    now: ctx.now,
+  });
 }
 
 function parseJsonObject(body: Buffer): Record<string, unknown> {

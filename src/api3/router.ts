@@ -28,6 +28,25 @@ export interface ActionOutcome {
 /** A daily cap was reached; the verification source failed or was away. */
 export type OutcomeSignal = "daily-cap" | "source-failure";
 
+/** The people a call is about, as sent in plaintext: what a test-kit scenario may be matched on. */
+export interface CallSubjects {
+  phone?: string;
+  idCard?: string;
+}
+
+/** Safe facts about a call for the request log: never a value a caller could be identified by. */
+export interface CallFacts {
+  verifyMode?: string;
+  /** the names of the fields sent encrypted */
+  encrypted?: readonly string[];
+}
+
+/** How an action answers a scenario's Result: from its own table, charged as the table says. */
+export interface ScriptedAnswers {
+  results: ReadonlySet<string>;
+  answer(result: string, params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
+}
+
 export interface ActionDefinition {
   name: string;
   schema: ParamSchema;
@@ -36,6 +55,9 @@ export interface ActionDefinition {
   handle(params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
   /** how the action answers when a dependency is away (UnavailableError); without it the call is ServiceUnavailable */
   whenUnavailable?(params: ParamValues, ctx: ActionContext): ActionOutcome;
+  subjects?(params: ParamValues): CallSubjects;
+  facts?(params: ParamValues): CallFacts;
+  scripted?: ScriptedAnswers;
 }
 
 /** An action as its product writes it: the handler receives the values its own schema describes. */
@@ -45,6 +67,8 @@ export interface TypedAction<S extends ParamSchema> {
   regions?: ReadonlySet<string>;
   handle(params: ParamsOf<S>, ctx: ActionContext): Promise<ActionOutcome>;
   whenUnavailable?(params: ParamsOf<S>, ctx: ActionContext): ActionOutcome;
+  subjects?(params: ParamsOf<S>): CallSubjects;
+  facts?(params: ParamsOf<S>): CallFacts;
 }
 
 /**
@@ -53,13 +77,15 @@ export interface TypedAction<S extends ParamSchema> {
  */
 export function defineAction<S extends ParamSchema>(action: TypedAction<S>): ActionDefinition {
   const typed = (values: ParamValues) => values as unknown as ParamsOf<S>;
-  const { whenUnavailable } = action;
+  const { whenUnavailable, subjects, facts } = action;
   return {
     name: action.name,
     schema: action.schema,
     regions: action.regions,
     handle: (values, ctx) => action.handle(typed(values), ctx),
     whenUnavailable: whenUnavailable && ((values, ctx) => whenUnavailable.call(action, typed(values), ctx)),
+    subjects: subjects && ((values) => subjects.call(action, typed(values))),
+    facts: facts && ((values) => facts.call(action, typed(values))),
   };
 }
 
@@ -76,23 +102,32 @@ export interface Route {
 
 export class Router {
   private readonly products = new Map<string, Product>();
+  /** what test keys are served instead, by service (the test kit: fixtures only, the test ledger) */
+  private readonly forTestKeys = new Map<string, Product>();
 
-  register(product: Product): this {
+  register(product: Product, forTestKeys?: Product): this {
     this.products.set(product.service, product);
+    if (forTestKeys) this.forTestKeys.set(product.service, forTestKeys);
     return this;
   }
 
   /** every action name served, in any product and version (the closed set metrics label by) */
   actionNames(): Set<string> {
-    const names = new Set<string>();
+    return new Set(this.actions().keys());
+  }
+
+  /** every action served, by name (the newest version's where versions share a name) */
+  actions(): Map<string, ActionDefinition> {
+    const all = new Map<string, ActionDefinition>();
     for (const product of this.products.values()) {
-      for (const actions of product.versions.values()) for (const name of actions.keys()) names.add(name);
+      for (const actions of product.versions.values()) for (const [name, action] of actions) all.set(name, action);
     }
-    return names;
+    return all;
   }
 
   resolve(host: string, caller: Caller, version: string, action: string): Route {
-    const product = this.findProduct(host, caller, version, action);
+    const found = this.findProduct(host, caller, version, action);
+    const product = (caller.test && this.forTestKeys.get(found.service)) || found;
     const actions = product.versions.get(version);
     if (!actions) throw new ApiError("NoSuchVersion");
     const definition = actions.get(action);

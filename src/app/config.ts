@@ -41,6 +41,8 @@ export interface Config {
   fixedClockMs: number | undefined;
   /** SANYAO_CLOCK_OFFSET_S: the server's clock runs this far from the real one (ms; may be negative) */
   clockOffsetMs: number;
+  /** SANYAO_ADMIN_TOKEN: the operator token of the operations API (else the data directory's admin-token file) */
+  adminToken: string | undefined;
 }
 
 export interface TransportLimits {
@@ -218,5 +220,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     fixedClockMs: fixedClock(env.SANYAO_CLOCK),
     // ten years either way: enough for any day boundary or signature expiry a caller wants to see
     clockOffsetMs: int("SANYAO_CLOCK_OFFSET_S", env.SANYAO_CLOCK_OFFSET_S, 0, -315_360_000, 315_360_000) * 1000,
+    adminToken: adminToken(env.SANYAO_ADMIN_TOKEN),
   };
+}
+
+function adminToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new ConfigError("SANYAO_ADMIN_TOKEN is 16 to 256 printable characters without spaces.");
+  return raw;
 }

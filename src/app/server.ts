@@ -20,6 +20,15 @@ import { Metrics } from "../http/metrics";
 import { loadRuleTables } from "../rules/tables";
 import { RecordsSource } from "../sources/records";
 import { FreshCache } from "../store/fresh-cache";
+import type { Socket } from "node:net";
+import { diagnose } from "../api3/diagnose";
+import type { ThreeElementDeps } from "../faceid/three-elements";
+import { adminTokenFor } from "../operations/admin-token";
+import { Diagnoses } from "../operations/diagnoses";
+import { RequestLog } from "../operations/request-log";
+import { operationsApi } from "../operations/routes";
+import { fixtureRecords } from "../testkit/fixtures";
+import { ScenarioBook } from "../testkit/scenario-book";
 
 export interface ServerOptions {
   config: Config;
@@ -37,6 +46,8 @@ export interface RunningServer {
   port: number;
   installation: Installation;
   logger: Logger;
+  /** the operations API's token (undefined: the API is off); `created` at this start, to be printed once */
+  adminToken: { token: string | undefined; created: boolean };
   close(): Promise<void>;
 }
 
@@ -65,7 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   envelopeKeys().catch((err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "envelope keys failed to load"));
   // The request path reads keys and accounts through a short-lived cache, and charges through it too.
   const fresh = new FreshCache(store);
-  const faceid = faceidProduct({
+  const faceidDeps: ThreeElementDeps = {
     tables: loadRuleTables(),
     policy: config.policy,
     source: new RecordsSource(store.records, keyring),
@@ -78,14 +89,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     prices: config.prices,
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
+  };
+  const faceid = faceidProduct(faceidDeps);
+  // Test keys: the same actions over the built-in fixtures, charging the test ledger, counting apart.
+  const faceidForTestKeys = faceidProduct({
+    ...faceidDeps,
+    source: new RecordsSource(await fixtureRecords(keyring, clock()), keyring),
+    ledger: { charge: (entry) => fresh.charge({ ...entry, test: true }) },
+    dailyCounter: { attempt: (counterKeys, cap, day) => limits.daily.attempt(counterKeys.map((k) => `test:${k}`), cap, day) },
   });
-  const router = new Router().register(faceid).register(kmsProduct(keys, config.kmsRegions));
+  const router = new Router().register(faceid, faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
+
+  const adminToken = adminTokenFor(config.adminToken, installation.dataDir, installation.fresh);
+  const scenarioBook = new ScenarioBook(store.scenarios, keyring, (err) =>
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, "scenarios could not be read"),
+  );
+  await scenarioBook.start();
+  const requests = new RequestLog();
+  const diagnoses = new Diagnoses();
+  const hung = new Set<Socket>();
 
   const metrics = new Metrics(router.actionNames(), [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK"], FACEID_VARIANTS);
   installation.failures.reportTo((kind, err) => {
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
   });
+  let boundPort: number | undefined;
   const handler = createApiHandler({
     router,
     keys: (secretId) => fresh.resolveKey(secretId),
@@ -95,7 +124,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
     logger,
     metrics,
-    afterResponse: afterResponse({ logger, metrics, audit: store.audit, clock }),
+    afterResponse: afterResponse({ logger, metrics, audit: store.audit, clock, requests }),
+    scenarios: scenarioBook,
+    onAuthFailure: (failure) =>
+      diagnoses.add(
+        failure.requestId,
+        diagnose(failure, {
+          keys: (secretId) => fresh.resolveKey(secretId),
+          mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+          localPort: boundPort,
+        }),
+        (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "signature diagnosis failed"),
+      ),
+    operations: operationsApi({
+      token: adminToken.token,
+      scenarios: { rows: store.scenarios, accounts: store.accounts, keyring, book: scenarioBook },
+      requests,
+      diagnoses,
+    }),
+    hung,
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
     readiness: async () => {
       const checks: Record<string, string> = {};
@@ -130,13 +177,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  boundPort = port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${port}`,
     port,
     installation,
     logger,
+    adminToken,
     async close() {
+      scenarioBook.stop();
+      for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);

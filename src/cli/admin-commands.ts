@@ -160,9 +160,10 @@ export function addAdminCommands(program: Command): void {
     .option("--from <date>", "first day, YYYY-MM-DD (China time)", day)
     .option("--to <date>", "last day, YYYY-MM-DD (China time)", day)
     .option("--csv", "CSV on stdout")
-    .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean }) =>
+    .option("--test", "the test ledger instead: calls and charges of test keys (keys create --test), never debited")
+    .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean; test?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
-        const rows = await store.ledger.usage({ accountId: opts.account, from: opts.from, to: opts.to });
+        const rows = await store.ledger.usage({ accountId: opts.account, from: opts.from, to: opts.to, test: opts.test === true });
         const totals = rows.reduce((t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }), {
           calls: 0,
           charged: 0,
@@ -189,17 +190,24 @@ export function addAdminCommands(program: Command): void {
     .requiredOption("--account <id>", "the account that owns the key")
     .option("--secret-id <id>", "use this SecretId instead of a random one (a fixed key for CI)")
     .option("--secret-key <key>", "use this SecretKey (with --secret-id)")
-    .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string }) =>
+    .option(
+      "--test",
+      "a test key: its calls answer only from the built-in fixtures (the README's fixture table), are charged to the " +
+        "test ledger (usage --test), never to the balance, and never reach operator records",
+    )
+    .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string; test?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
         if ((opts.secretId === undefined) !== (opts.secretKey === undefined)) {
           throw new UsageError("--secret-id and --secret-key go together.");
         }
         if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
         const given = opts.secretId ? { secretId: opts.secretId, secretKey: opts.secretKey! } : undefined;
-        const key = await store.apiKeys.create(opts.account, given);
-        if (opts.json) printJson(key);
-        else
-          process.stdout.write(`SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
+        const key = await store.apiKeys.create(opts.account, given, { test: opts.test === true });
+        if (opts.json) printJson({ ...key, test: opts.test === true });
+        else {
+          const kind = opts.test ? "Test key: answers from the fixtures only, charged to the test ledger.\n" : "";
+          process.stdout.write(`${kind}SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
+        }
       }),
     );
   storageOptions(keys.command("list"))
@@ -210,7 +218,7 @@ export function addAdminCommands(program: Command): void {
         if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
         const list = await store.apiKeys.list(opts.account);
         if (opts.json) printJson({ keys: list });
-        else printTable(list, ["secretId", "enabled", "createdAt"]);
+        else printTable(list, ["secretId", "enabled", "test", "createdAt"]);
       }),
     );
   for (const enabled of [false, true]) {

@@ -8,6 +8,7 @@ import { addDataCommands } from "./data-commands";
 import { count, databaseOption, dataOption, port } from "./options";
 import { UsageError } from "./output";
 import { serve, serveEphemeral } from "./serve";
+import { addTestKitCommands } from "./testkit-commands";
 
 export function buildProgram(): Command {
   const program = new Command("sanyao")
@@ -40,7 +41,7 @@ export function buildProgram(): Command {
       "\nOther settings come from the environment: SANYAO_LANGUAGE (en-US|zh-CN), SANYAO_SOURCE_TIMEOUT_MS,\n" +
         "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).\n" +
         "\n--ephemeral is for test suites in any language: start it as a child process and read its first stdout line,\n" +
-        '  {"sanyao":"ready","endpoint":"http://127.0.0.1:PORT","secretId":"AKID…","secretKey":"…","accountId":"…","dataDir":"…","pid":1234}\n' +
+        '  {"sanyao":"ready","endpoint":"http://127.0.0.1:PORT","secretId":"AKID…","secretKey":"…","accountId":"…","adminToken":"sy_…","dataDir":"…","pid":1234}\n' +
         "(the request log lines follow). SIGTERM or SIGINT to that pid (npx may stand between) stops it and removes\n" +
         "its data directory.",
     )
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   addAdminCommands(program);
   addDataCommands(program);
   addCallCommands(program);
+  addTestKitCommands(program);
   oneUsageLineAfterErrors(program);
   return program;
 }

@@ -6,13 +6,32 @@ import path from "node:path";
 import { loadConfig, type ConfigOverrides } from "../app/config";
 import { ensureDemo, type DemoCredentials } from "../app/demo";
 import { openInstallation } from "../app/installation";
+import { adminTokenFor, adminTokenPath } from "../operations/admin-token";
 import { IpcLimits, serveLimits } from "../limits/ipc";
 import { MemoryDailyCounter, MemoryRateLimiter } from "../limits/memory";
 import { startServer, type RunningServer } from "../app/server";
 
 const STOP_HINT = "Logs are JSON lines on stdout. Stop with Ctrl-C or SIGTERM: requests in flight are answered first.";
 
-function banner(url: string, dataFlag: string, demo: DemoCredentials | undefined, fresh: boolean, workers: number): string {
+/** The operator token, printed once: at the start that made it. */
+function tokenLines(url: string, created: string | undefined, dataDir: string | undefined): string[] {
+  if (!created || !dataDir) return [];
+  return [
+    "",
+    `Operations API token (kept in ${adminTokenPath(dataDir)}, mode 0600; printed only now):`,
+    `  ${created}`,
+    `  e.g. curl -H "Authorization: Bearer ${created}" ${url}/_sanyao/requests`,
+  ];
+}
+
+function banner(
+  url: string,
+  dataFlag: string,
+  demo: DemoCredentials | undefined,
+  fresh: boolean,
+  workers: number,
+  token: string[] = [],
+): string {
   const processes = workers > 1 ? ` (${workers} worker processes)` : "";
   if (!demo) {
     // Scale-out mode has no demo: accounts and keys are the operator's (sanyao accounts create, keys create).
@@ -44,6 +63,7 @@ function banner(url: string, dataFlag: string, demo: DemoCredentials | undefined
     "",
     "or with the official Node SDK (node, then paste):",
     ...sdk.map((l) => `  ${l}`),
+    ...token,
     "",
     STOP_HINT,
     "",
@@ -67,12 +87,16 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
     const server = await startServer({ config, installation });
     // Before the banner: whoever reads it may signal at once.
     stopOnSignals(() => server.close());
-    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1)}\n`);
+    const { created, token } = server.adminToken;
+    const tokenText = tokenLines(server.url, created ? token : undefined, installation.dataDir);
+    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1, tokenText)}\n`);
     return;
   }
 
   // Primary: prepares the installation (above), keeps the counters unless Redis does, forks the workers. The
   // daily counts it keeps are written to the embedded store, so it keeps that open.
+  // Made here, before the workers start: each of them only reads it.
+  const admin = adminTokenFor(config.adminToken, installation.dataDir, installation.fresh);
   const countersHere = !config.redisUrl;
   const limits = countersHere
     ? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) }
@@ -92,7 +116,9 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
       failedStarts = 0;
       if (announced) return;
       announced = true;
-      process.stderr.write(`${banner(`http://${host}:${msg.sanyaoListening}`, dataFlag, demo, installation.fresh, workers)}\n`);
+      const url = `http://${host}:${msg.sanyaoListening}`;
+      const tokenText = tokenLines(url, admin.created ? admin.token : undefined, installation.dataDir);
+      process.stderr.write(`${banner(url, dataFlag, demo, installation.fresh, workers, tokenText)}\n`);
     });
   };
   for (let i = 0; i < workers; i++) fork();
@@ -161,6 +187,7 @@ export async function serveEphemeral(options: { port: number; host: string }): P
     secretId: demo.secretId,
     secretKey: demo.secretKey,
     accountId: demo.accountId,
+    adminToken: server.adminToken.token,
     dataDir,
     pid: process.pid,
   };

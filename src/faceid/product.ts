@@ -1,5 +1,6 @@
 /** FaceID as the router sees it: the service, its API version and the actions served in it. */
-import type { Product } from "../api3/router";
+import type { ParamValue, ParamValues } from "../api3/params";
+import type { ActionDefinition, CallFacts, CallSubjects, Product } from "../api3/router";
 import { carrierVerifications } from "./carrier-verification";
 import { checkPhoneAndName } from "./check-phone-and-name";
 import { encryptedPhoneVerification } from "./encrypted-phone-verification";
@@ -14,6 +15,8 @@ import {
   RESULTS,
 } from "./results";
 import { phoneVerification } from "./phone-verification";
+import { scriptedAnswers } from "./scripted";
+import { isFaceIdAction } from "./tariff";
 import type { ThreeElementDeps } from "./three-elements";
 
 export const FACEID_SERVICE = "faceid";
@@ -37,6 +40,29 @@ export function faceidProduct(deps: ThreeElementDeps): Product {
     idCardVerification(deps),
     mobileStatus(deps),
     mobileNetworkTimeVerification(deps),
-  ];
+  ].map((action) => withTestKit(action, deps));
   return { service: FACEID_SERVICE, versions: new Map([[FACEID_VERSION, new Map(actions.map((a) => [a.name, a]))]]) };
+}
+
+const text = (v: ParamValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
+const names = (v: ParamValue | undefined): string[] | undefined =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : undefined;
+
+/** Plaintext numbers only: an encrypted or hashed field is matched by nothing. */
+function subjectsOf(params: ParamValues): CallSubjects {
+  return { phone: text(params.Phone) ?? text(params.Mobile), idCard: text(params.IdCard) };
+}
+
+function factsOf(params: ParamValues): CallFacts {
+  const encryption = params.Encryption;
+  const nested = typeof encryption === "object" && encryption !== null && !Array.isArray(encryption) ? encryption.EncryptList : undefined;
+  const encrypted = names(params.EncryptList) ?? names(nested);
+  return { verifyMode: text(params.VerifyMode), encrypted: encrypted && encrypted.length > 0 ? encrypted : undefined };
+}
+
+/** What the test kit asks of every FaceID action: its scripted answers, the subjects and facts of a call. */
+function withTestKit(action: ActionDefinition, deps: ThreeElementDeps): ActionDefinition {
+  if (!isFaceIdAction(action.name)) return action;
+  const modeOf = (params: ParamValues) => (action.name === "PhoneVerification" && params.VerifyMode === "1" ? "detailed" : "simple");
+  return { ...action, scripted: scriptedAnswers(action.name, deps, modeOf), subjects: subjectsOf, facts: factsOf };
 }

@@ -4,6 +4,7 @@
  * like an id.
  */
 import type { ApiOutcome } from "../api3/pipeline";
+import type { RequestLog } from "../operations/request-log";
 import type { AuditRows } from "../store/ports";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -13,6 +14,8 @@ export interface AfterResponseDeps {
   metrics: Metrics;
   audit: AuditRows;
   clock: () => number;
+  /** the operations API's log of the last calls */
+  requests?: RequestLog;
 }
 
 export type AfterResponse = (outcome: ApiOutcome, traceId: string | undefined, latencyUs: number) => void;
@@ -20,8 +23,10 @@ export type AfterResponse = (outcome: ApiOutcome, traceId: string | undefined, l
 const TRACE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function afterResponse(deps: AfterResponseDeps): AfterResponse {
-  const { logger, metrics, audit, clock } = deps;
+  const { logger, metrics, audit, clock, requests } = deps;
   return (outcome, traceId, latencyUs) => {
+    const at = clock();
+    requests?.record(outcome, at, latencyUs);
     metrics.observe(outcome.action, outcome.code, outcome.billable, outcome.audit?.variant, outcome.signal, latencyUs / 1e6);
     logger.info(
       {
@@ -34,6 +39,8 @@ export function afterResponse(deps: AfterResponseDeps): AfterResponse {
         accountId: outcome.caller?.accountId,
         secretId: outcome.caller?.secretId,
         signature: outcome.caller?.signature,
+        test: outcome.caller?.test || undefined,
+        scenario: outcome.scenario,
         ...outcome.audit,
         latencyUs,
       },
@@ -41,7 +48,7 @@ export function afterResponse(deps: AfterResponseDeps): AfterResponse {
     );
     audit
       .append({
-        at: clock(),
+        at,
         requestId: outcome.requestId,
         accountId: outcome.caller?.accountId,
         secretId: outcome.caller?.secretId,
@@ -49,6 +56,8 @@ export function afterResponse(deps: AfterResponseDeps): AfterResponse {
         code: outcome.code,
         detail: outcome.audit,
         latencyUs,
+        test: outcome.caller?.test,
+        scenario: outcome.scenario,
       })
       .catch((err: unknown) => {
         metrics.failure("audit");

@@ -3,6 +3,7 @@
  * always-200 envelope, then hands the outcome to the after-response hook (log line, metrics, audit).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { AfterResponse } from "./after-response";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -19,6 +20,10 @@ export interface HttpDeps extends PipelineDeps {
   bodyBudget: BodyBudget;
   /** what /readyz reports: every dependency answering, or which one is not */
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  /** the operations API under /_sanyao/ (operations/routes.ts) */
+  operations?: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
+  /** connections a scenario left unanswered on purpose, closed when the server stops */
+  hung: Set<Socket>;
 }
 
 function headerBytes(req: IncomingMessage): number {
@@ -58,7 +63,11 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
       const text = await deps.metrics.registry.metrics();
       return res.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(text);
     }
-    json(404, { error: "not found: API 3.0 requests go to /; probes are GET /healthz, /readyz and /metrics" });
+    if (path.startsWith("/_sanyao/") && deps.operations) {
+      const q = (req.url ?? "").indexOf("?");
+      return deps.operations(req, res, path, new URLSearchParams(q === -1 ? "" : req.url!.slice(q + 1)));
+    }
+    json(404, { error: "not found: API 3.0 requests go to /; probes are GET /healthz, /readyz and /metrics; operations under /_sanyao/" });
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, started: bigint) {
@@ -73,6 +82,19 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
       outcome = await handleCall({ method: req.method ?? "", path, rawQuery, headers: req.headers }, () => body.read(limit), deps);
     }
 
+    if (outcome.transport === "reset") {
+      // A TCP RST, as a dropped connection reaches a client: no response at all.
+      req.socket.resetAndDestroy();
+      deps.afterResponse(outcome, undefined, Number((process.hrtime.bigint() - started) / 1000n));
+      return;
+    }
+    if (outcome.transport === "hang") {
+      // No answer ever: the client's own timeout ends it (or the server's stop).
+      deps.hung.add(req.socket);
+      req.socket.once("close", () => deps.hung.delete(req.socket));
+      deps.afterResponse(outcome, undefined, Number((process.hrtime.bigint() - started) / 1000n));
+      return;
+    }
     const payload = JSON.stringify(outcome.envelope);
     const headers: Record<string, string | number> = {
       "content-type": "application/json",

@@ -233,4 +233,34 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE accounts SET rate_limits = '{"IdCardVerification":100}' WHERE rate_limit < 100;
     `,
   },
+  {
+    version: 9,
+    description: "the test kit: test keys with their own ledger, scenario answers marked in the audit, the scenarios",
+    sqlite: `
+      ALTER TABLE api_keys ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE audit ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE audit ADD COLUMN scenario TEXT;
+      CREATE TABLE scenarios (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        remaining INTEGER,
+        created_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+    postgres: `
+      ALTER TABLE api_keys ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE audit ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE audit ADD COLUMN scenario TEXT;
+      CREATE TABLE scenarios (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        remaining INTEGER,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -66,6 +66,8 @@ export interface ChargeEntry {
   unitPrice: number;
   /** Unix milliseconds */
   at: number;
+  /** a test key's charge: in the test ledger, no debit */
+  test?: boolean;
 }
 
 export type VerifyModeName = "simple" | "detailed";
@@ -75,6 +77,8 @@ export interface UsageQuery {
   /** China-time days, YYYY-MM-DD, inclusive */
   from?: string;
   to?: string;
+  /** the test ledger and test keys' calls instead of the real ones */
+  test?: boolean;
 }
 
 export interface UsageRow {
@@ -94,6 +98,7 @@ export interface ApiKeyInfo {
   secretId: string;
   accountId: string;
   enabled: boolean;
+  test: boolean;
   createdAt: string;
 }
 
@@ -134,6 +139,10 @@ export interface AuditEntry {
   code: string;
   detail: AuditDetail | undefined;
   latencyUs: number;
+  /** the call was made with a test key */
+  test?: boolean;
+  /** the test-kit scenario that shaped the answer */
+  scenario?: string;
 }
 
 /** An enabled API key with its opened secret: what authentication needs. */
@@ -141,4 +150,5 @@ export interface KeySecret {
   secretId: string;
   accountId: string;
   secretKey: string;
+  test: boolean;
 }

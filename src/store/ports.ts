@@ -40,6 +40,8 @@ export interface ApiKeyRow {
   accountId: string;
   secretSealed: Buffer;
   enabled: boolean;
+  /** a test key: answers from the built-in fixtures, charges into the test ledger */
+  test: boolean;
   createdAt: string;
 }
 
@@ -113,6 +115,28 @@ export interface MetaRows {
   setIfAbsent(key: string, value: string): Promise<string>;
 }
 
+/** A scenario of the test kit as stored: its spec as JSON (testkit/scenario.ts reads it), its uses left apart. */
+export interface ScenarioRow {
+  id: string;
+  accountId: string;
+  spec: string;
+  /** uses left; null when it is not limited to a number of calls */
+  remaining: number | null;
+  createdAt: string;
+}
+
+export interface ScenarioRows {
+  insert(row: ScenarioRow): Promise<void>;
+  /** oldest first */
+  list(): Promise<ScenarioRow[]>;
+  /** false when no such scenario exists */
+  remove(id: string): Promise<boolean>;
+  /** removes every scenario (of one account, when given); how many there were */
+  clear(accountId?: string): Promise<number>;
+  /** takes one of a limited scenario's uses, atomically across instances; false when none is left */
+  use(id: string): Promise<boolean>;
+}
+
 export interface StoreAdapter {
   accounts: AccountRows;
   apiKeys: ApiKeyRows;
@@ -121,6 +145,7 @@ export interface StoreAdapter {
   audit: AuditRows;
   kmsKeys: KmsKeyRows;
   meta: MetaRows;
+  scenarios: ScenarioRows;
   /** resolves when the store answers (readiness) */
   ping(): Promise<void>;
   /** writes what is queued, then closes */

@@ -4,7 +4,9 @@ import type { Account, AccountPatch, AuditEntry, BillingStatus, KmsKeyState, Lin
 import type { ApiKeyRow, KmsKeyRow } from "./ports";
 
 /** The audit table's columns, in the order of `auditValues`. */
-export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, variant, subject, latency_us";
+export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, variant, subject, latency_us, test, scenario";
+
+export const AUDIT_COLUMN_COUNT = AUDIT_COLUMNS.split(",").length;
 
 /** One audit entry as the values of an INSERT into AUDIT_COLUMNS. */
 export function auditValues(e: AuditEntry): Array<string | number | null> {
@@ -18,6 +20,8 @@ export function auditValues(e: AuditEntry): Array<string | number | null> {
     e.detail?.variant ?? null,
     e.detail?.subject ?? null,
     e.latencyUs,
+    Number(e.test === true),
+    e.scenario ?? null,
   ];
 }
 
@@ -82,6 +86,7 @@ export interface ApiKeyTableRow {
   account_id: string;
   secret_sealed: Buffer;
   enabled: number;
+  test: number;
   created_at: string;
 }
 
@@ -90,6 +95,7 @@ export const toApiKeyRow = (r: ApiKeyTableRow): ApiKeyRow => ({
   accountId: r.account_id,
   secretSealed: r.secret_sealed,
   enabled: r.enabled === 1,
+  test: r.test === 1,
   createdAt: r.created_at,
 });
 

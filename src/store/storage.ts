@@ -5,15 +5,22 @@
 import type { Keyring } from "../common/keyring";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
 import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, UsageQuery, UsageRow } from "./model";
-import type { AccountRows, AuditRows, KmsKeyRows, LedgerRows, MetaRows, RecordRows, StoreAdapter, UsageCount } from "./ports";
+import type { AccountRows, AuditRows, KmsKeyRows, LedgerRows, MetaRows, RecordRows, ScenarioRows, StoreAdapter, UsageCount } from "./ports";
 
 export interface Accounts extends Omit<AccountRows, "insert"> {
   create(name: string, defaults: NewAccountDefaults): Promise<Account>;
 }
 
 export interface ApiKeys {
-  /** `given` imports fixed credentials (a CI key that must not change between runs) */
-  create(accountId: string, given?: { secretId: string; secretKey: string }): Promise<{ secretId: string; secretKey: string }>;
+  /**
+   * `given` imports fixed credentials (a CI key that must not change between runs); `test` makes a test key, whose
+   * calls answer from the built-in fixtures and charge the test ledger.
+   */
+  create(
+    accountId: string,
+    given?: { secretId: string; secretKey: string },
+    options?: { test?: boolean },
+  ): Promise<{ secretId: string; secretKey: string }>;
   list(accountId: string): Promise<ApiKeyInfo[]>;
   /** false when no such key exists */
   setEnabled(secretId: string, enabled: boolean): Promise<boolean>;
@@ -40,6 +47,7 @@ export interface Storage {
   audit: AuditRows;
   kmsKeys: KmsKeys;
   meta: MetaRows;
+  scenarios: ScenarioRows;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -66,7 +74,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
       topUp: (accountId, amount) => accounts.topUp(accountId, amount),
     },
     apiKeys: {
-      async create(accountId, given) {
+      async create(accountId, given, options) {
         const secretId = given?.secretId ?? newSecretId();
         const secretKey = given?.secretKey ?? newSecretKey();
         if (!isPlausibleSecretId(secretId)) throw new StoreInputError("A SecretId is 8 to 128 letters, digits, '-' or '_'.");
@@ -77,6 +85,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
           accountId,
           secretSealed: keyring.seal(secretKey, secretId),
           enabled: true,
+          test: options?.test === true,
           createdAt: new Date().toISOString(),
         };
         if (!(await apiKeys.insert(row))) throw new StoreInputError("That SecretId exists already.");
@@ -87,13 +96,14 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
           secretId: r.secretId,
           accountId: r.accountId,
           enabled: r.enabled,
+          test: r.test,
           createdAt: r.createdAt,
         })),
       setEnabled: (secretId, enabled) => apiKeys.setEnabled(secretId, enabled),
       async resolve(secretId) {
         const row = await apiKeys.get(secretId);
         if (!row?.enabled) return undefined;
-        return { secretId, accountId: row.accountId, secretKey: keyring.open(row.secretSealed, secretId) };
+        return { secretId, accountId: row.accountId, secretKey: keyring.open(row.secretSealed, secretId), test: row.test };
       },
     },
     records: adapter.records,
@@ -116,6 +126,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
       setState: (accountId, keyId, state) => kmsKeys.setState(accountId, keyId, state),
     },
     meta: adapter.meta,
+    scenarios: adapter.scenarios,
     ping: () => adapter.ping(),
     close: () => adapter.close(),
   };

@@ -9,8 +9,8 @@ import type { AuditEntry, ChargeEntry, UsageQuery, VerifyModeName } from "../mod
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit, type CommitResult } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
-import { AUDIT_COLUMNS, auditValues } from "../rows";
-import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows } from "./tables";
+import { AUDIT_COLUMN_COUNT, AUDIT_COLUMNS, auditValues } from "../rows";
+import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 
 export interface PostgresOptions {
   url: string;
@@ -33,6 +33,7 @@ export class PostgresStore implements StoreAdapter {
   readonly records = recordRows(this.query);
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);
+  readonly scenarios = scenarioRows(this.query);
   readonly ledger: LedgerRows = { charge: (entry) => this.charge(entry), usage: (query) => this.usage(query) };
   /** queued and written in batches (multi-row INSERT) within 20 ms; flushed on close */
   readonly audit: AuditRows = { append: async (entry) => this.writes.queue(entry) };
@@ -119,11 +120,12 @@ export class PostgresStore implements StoreAdapter {
   private async charge(e: ChargeEntry): Promise<void> {
     await this.tx(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (request_id) DO NOTHING`,
-        [e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at],
+        `INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO NOTHING`,
+        [e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true)],
       );
-      if (inserted.rowCount === 0) return;
+      // A test key's charge is in the test ledger only: the balance is the account's real money.
+      if (inserted.rowCount === 0 || e.test) return;
       await c.query("UPDATE accounts SET balance = balance - $1 WHERE account_id = $2", [e.unitPrice, e.accountId]);
     });
   }
@@ -138,6 +140,7 @@ export class PostgresStore implements StoreAdapter {
     if (query.accountId) add("account_id = ?", query.accountId);
     if (query.from) add(`${CHINA_DAY} >= ?`, query.from);
     if (query.to) add(`${CHINA_DAY} <= ?`, query.to);
+    add("test = ?", String(Number(query.test === true)));
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const counts = async (sql: string) =>
       (await this.q<{ account_id: string; day: string; action: string; mode: string; n: string; amount: string }>(sql, params)).map(
@@ -182,8 +185,8 @@ export class PostgresStore implements StoreAdapter {
     const values: unknown[] = [];
     const tuples = audits.map((e, i) => {
       values.push(...auditValues(e));
-      const b = i * 9;
-      return `(${Array.from({ length: 9 }, (_, k) => `$${b + k + 1}`).join(", ")})`;
+      const b = i * AUDIT_COLUMN_COUNT;
+      return `(${Array.from({ length: AUDIT_COLUMN_COUNT }, (_, k) => `$${b + k + 1}`).join(", ")})`;
     });
     await this.q(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES ${tuples.join(", ")}`, values);
   }

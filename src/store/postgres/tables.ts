@@ -1,7 +1,7 @@
 /** The scale-out store's rows as plain statements: accounts, keys, records, KMS keys, meta. */
 import type { QueryResultRow } from "pg";
 import type { StoredRecord } from "../model";
-import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows } from "../ports";
+import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows, ScenarioRows } from "../ports";
 import {
   type AccountRow,
   type ApiKeyTableRow,
@@ -59,9 +59,9 @@ export function apiKeyRows(q: Query): ApiKeyRows {
     insert: async (k) =>
       (
         await q(
-          `INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, created_at) VALUES ($1, $2, $3, $4, $5)
+          `INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, test, created_at) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT DO NOTHING RETURNING 1`,
-          [k.secretId, k.accountId, k.secretSealed, Number(k.enabled), k.createdAt],
+          [k.secretId, k.accountId, k.secretSealed, Number(k.enabled), Number(k.test), k.createdAt],
         )
       ).length > 0,
     async get(secretId) {
@@ -193,5 +193,35 @@ export function metaRows(q: Query): MetaRows {
       if (stored === undefined) throw new Error(`meta ${key} vanished after it was written`);
       return stored;
     },
+  };
+}
+
+export function scenarioRows(q: Query): ScenarioRows {
+  type Row = { id: string; account_id: string; spec: string; remaining: number | null; created_at: string };
+  return {
+    async insert(r) {
+      await q("INSERT INTO scenarios (id, account_id, spec, remaining, created_at) VALUES ($1, $2, $3, $4, $5)", [
+        r.id,
+        r.accountId,
+        r.spec,
+        r.remaining,
+        r.createdAt,
+      ]);
+    },
+    list: async () =>
+      (await q<Row>("SELECT * FROM scenarios ORDER BY created_at, id")).map((r) => ({
+        id: r.id,
+        accountId: r.account_id,
+        spec: r.spec,
+        remaining: r.remaining,
+        createdAt: r.created_at,
+      })),
+    remove: async (id) => (await q("DELETE FROM scenarios WHERE id = $1 RETURNING 1", [id])).length > 0,
+    clear: async (accountId) =>
+      (accountId === undefined
+        ? await q("DELETE FROM scenarios RETURNING 1")
+        : await q("DELETE FROM scenarios WHERE account_id = $1 RETURNING 1", [accountId])
+      ).length,
+    use: async (id) => (await q("UPDATE scenarios SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 RETURNING 1", [id])).length > 0,
   };
 }

@@ -7,12 +7,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { FailureSink } from "../../common/failures";
 import type { DailyCountLog } from "../../limits/contract";
-import type { AuditEntry, ChargeEntry, VerifyModeName } from "../model";
+import type { AuditEntry, ChargeEntry, UsageQuery, VerifyModeName } from "../model";
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import { openRecordsFile } from "./records-file";
-import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows } from "./tables";
+import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { DailyAttempt } from "./writer";
 import { WriterThread } from "./writer-thread";
 
@@ -59,6 +59,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly records;
   readonly kmsKeys;
   readonly meta;
+  readonly scenarios;
   readonly ledger: LedgerRows;
   readonly audit: AuditRows;
   private readonly stmt;
@@ -83,6 +84,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.records = recordRows(this.recordsDb);
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
+    this.scenarios = scenarioRows(db);
     this.stmt = {
       loadDay: db.prepare<[string, number], { key: string; n: number }>("SELECT key, n FROM daily_counts WHERE day = ? LIMIT ?"),
       dailyCount: db.prepare<[string, string], number>("SELECT n FROM daily_counts WHERE day = ? AND key = ?").pluck(),
@@ -159,7 +161,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     });
   }
 
-  private usage(q: { accountId?: string; from?: string; to?: string }): { calls: UsageCount[]; charged: UsageCount[] } {
+  private usage(q: UsageQuery): { calls: UsageCount[]; charged: UsageCount[] } {
     const where: string[] = [];
     const params: string[] = [];
     const when = (condition: string, value: string | undefined) => {
@@ -170,6 +172,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     when("account_id = ?", q.accountId);
     when(`${CHINA_DAY} >= ?`, q.from);
     when(`${CHINA_DAY} <= ?`, q.to);
+    when("test = ?", String(Number(q.test === true)));
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const counts = (sql: string) =>
       this.db

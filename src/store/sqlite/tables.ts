@@ -1,6 +1,6 @@
 /** The embedded store's rows that the request thread reads and writes itself: accounts, keys, records, KMS keys, meta. */
 import type Database from "better-sqlite3";
-import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows } from "../ports";
+import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows, ScenarioRow, ScenarioRows } from "../ports";
 import {
   type AccountRow,
   type ApiKeyTableRow,
@@ -45,13 +45,13 @@ export function accountRows(db: Database.Database): AccountRows {
 
 export function apiKeyRows(db: Database.Database): ApiKeyRows {
   const insert = db.prepare(
-    "INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    "INSERT INTO api_keys (secret_id, account_id, secret_sealed, enabled, test, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
   );
   const get = db.prepare<[string], ApiKeyTableRow>("SELECT * FROM api_keys WHERE secret_id = ?");
   const list = db.prepare<[string], ApiKeyTableRow>("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, secret_id");
   const setEnabled = db.prepare<[number, string]>("UPDATE api_keys SET enabled = ? WHERE secret_id = ?");
   return {
-    insert: async (k) => insert.run(k.secretId, k.accountId, k.secretSealed, Number(k.enabled), k.createdAt).changes > 0,
+    insert: async (k) => insert.run(k.secretId, k.accountId, k.secretSealed, Number(k.enabled), Number(k.test), k.createdAt).changes > 0,
     async get(secretId) {
       const row = get.get(secretId);
       return row && toApiKeyRow(row);
@@ -153,5 +153,26 @@ export function metaRows(db: Database.Database): MetaRows {
       insert.run(key, value);
       return get.get(key) ?? value;
     },
+  };
+}
+
+export function scenarioRows(db: Database.Database): ScenarioRows {
+  const insert = db.prepare("INSERT INTO scenarios (id, account_id, spec, remaining, created_at) VALUES (?, ?, ?, ?, ?)");
+  const list = db.prepare<[], { id: string; account_id: string; spec: string; remaining: number | null; created_at: string }>(
+    "SELECT * FROM scenarios ORDER BY created_at, id",
+  );
+  const remove = db.prepare<[string]>("DELETE FROM scenarios WHERE id = ?");
+  const clearAll = db.prepare("DELETE FROM scenarios");
+  const clearAccount = db.prepare<[string]>("DELETE FROM scenarios WHERE account_id = ?");
+  const use = db.prepare<[string]>("UPDATE scenarios SET remaining = remaining - 1 WHERE id = ? AND remaining > 0");
+  return {
+    async insert(r: ScenarioRow) {
+      insert.run(r.id, r.accountId, r.spec, r.remaining, r.createdAt);
+    },
+    list: async () =>
+      list.all().map((r) => ({ id: r.id, accountId: r.account_id, spec: r.spec, remaining: r.remaining, createdAt: r.created_at })),
+    remove: async (id) => remove.run(id).changes > 0,
+    clear: async (accountId) => (accountId === undefined ? clearAll.run() : clearAccount.run(accountId)).changes,
+    use: async (id) => use.run(id).changes > 0,
   };
 }

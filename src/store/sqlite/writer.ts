@@ -40,13 +40,14 @@ if (parentPort) {
   db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("busy_timeout = 10000");
   const insertCharge = db.prepare(
-    "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const debit = db.prepare("UPDATE accounts SET balance = balance - ? WHERE account_id = ?");
-  const insertAudit = db.prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertAudit = db.prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (${AUDIT_COLUMNS.split(",").map(() => "?").join(", ")})`);
   const writeCharge = (e: ChargeEntry) => {
-    insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at);
-    debit.run(e.unitPrice, e.accountId);
+    insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true));
+    // A test key's charge is in the test ledger only: the balance is the account's real money.
+    if (!e.test) debit.run(e.unitPrice, e.accountId);
   };
   const countAttempt = db.prepare("INSERT INTO daily_counts (day, key, n) VALUES (?, ?, 1) ON CONFLICT(day, key) DO UPDATE SET n = n + 1");
   const writeDaily = (a: DailyAttempt) => {
@@ -56,8 +57,8 @@ if (parentPort) {
   const all = db.transaction((charges: readonly ChargeEntry[], audits: readonly AuditEntry[], daily: readonly DailyAttempt[]) => {
     const debits = new Map<string, number>();
     for (const e of charges) {
-      insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at);
-      debits.set(e.accountId, (debits.get(e.accountId) ?? 0) + e.unitPrice);
+      insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true));
+      if (!e.test) debits.set(e.accountId, (debits.get(e.accountId) ?? 0) + e.unitPrice);
     }
     for (const [accountId, amount] of debits) debit.run(amount, accountId);
     for (const e of audits) writeAudit(e);

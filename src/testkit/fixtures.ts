@@ -1,0 +1,61 @@
+/**
+ * The built-in fixtures that test keys answer from: the demo records (app/demo.ts, the README's fixture table),
+ * hashed with the installation's keyring into an in-memory record store. Operator records are never consulted.
+ */
+import { demoRecords } from "../app/demo";
+import type { Keyring } from "../common/keyring";
+import { defaultPolicy } from "../rules/policy";
+import { chinaDate } from "../rules/precheck";
+import { loadRuleTables } from "../rules/tables";
+import { importRows, rowsFrom } from "../sources/import";
+import type { StoredRecord } from "../store/model";
+import type { RecordRows } from "../store/ports";
+
+const hex = (b: Buffer) => b.toString("hex");
+
+/** Records in memory, the same port as the stores' (a few dozen fixtures: plain maps). */
+export class MemoryRecordRows implements RecordRows {
+  private readonly byPhone = new Map<string, StoredRecord>();
+  private readonly byDigest = new Map<string, { phone: string; pair: Buffer }>();
+
+  async upsert(records: readonly StoredRecord[]): Promise<{ replaced: number }> {
+    let replaced = 0;
+    for (const r of records) {
+      const key = hex(r.phoneHash);
+      if (this.byPhone.has(key)) replaced++;
+      this.byPhone.set(key, { ...r, digests: undefined });
+      for (const d of r.digests ?? []) this.byDigest.set(hex(d.key), { phone: key, pair: d.pair });
+    }
+    return { replaced };
+  }
+
+  async count(): Promise<number> {
+    return this.byPhone.size;
+  }
+
+  async find(phoneHash: Buffer): Promise<StoredRecord | undefined> {
+    return this.byPhone.get(hex(phoneHash));
+  }
+
+  async findByIdCard(idCardHash: Buffer, limit: number): Promise<StoredRecord[]> {
+    return [...this.byPhone.values()].filter((r) => r.idCardHash.equals(idCardHash)).slice(0, limit);
+  }
+
+  async findByDigest(key: Buffer): Promise<(StoredRecord & { pair: Buffer }) | undefined> {
+    const d = this.byDigest.get(hex(key));
+    const record = d && this.byPhone.get(d.phone);
+    return record && d && { ...record, pair: d.pair };
+  }
+
+  async idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean> {
+    return [...this.byPhone.values()].some((r) => r.idCardHash.equals(idCardHash) && !r.nameHash.equals(nameHash) && r.status === "active");
+  }
+}
+
+/** The fixtures as of the server's China-time day (network tenures are relative to it). */
+export async function fixtureRecords(keyring: Keyring, nowMs: number): Promise<MemoryRecordRows> {
+  const rows = new MemoryRecordRows();
+  const todayChina = chinaDate(nowMs);
+  await importRows(rowsFrom(demoRecords(todayChina)), rows, keyring, { tables: loadRuleTables(), policy: defaultPolicy, todayChina });
+  return rows;
+}

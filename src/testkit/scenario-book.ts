@@ -1,0 +1,105 @@
+/**
+ * The scenarios as a running server holds them: read from the store, read again every half second (so a change
+ * made by the CLI or another instance is seen within a second), and matched against each call. A limited
+ * scenario's uses are taken in the store, so instances share them exactly.
+ */
+import type { ScenarioCall, ScenarioEffect, ScenarioHook } from "../api3/scenarios";
+import type { Keyring } from "../common/keyring";
+import type { ScenarioRows } from "../store/ports";
+import { normalIdCard, normalPhone, type Scenario, scenarioOf } from "./scenario";
+
+export const SCENARIO_REFRESH_MS = 500;
+
+/** mulberry32: a small seeded generator, so a seeded scenario draws the same sequence in every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class ScenarioBook implements ScenarioHook {
+  private byAccount = new Map<string, Scenario[]>();
+  private readonly draws = new Map<string, () => number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly rows: ScenarioRows,
+    private readonly keyring: Keyring,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Reads the scenarios now, then every SCENARIO_REFRESH_MS. */
+  async start(): Promise<void> {
+    await this.refresh().catch(this.onError);
+    this.timer = setInterval(() => void this.refresh().catch(this.onError), SCENARIO_REFRESH_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async refresh(): Promise<void> {
+    const next = new Map<string, Scenario[]>();
+    for (const row of await this.rows.list()) {
+      const scenario = scenarioOf(row);
+      const list = next.get(scenario.accountId) ?? [];
+      list.push(scenario);
+      next.set(scenario.accountId, list);
+    }
+    this.byAccount = next;
+  }
+
+  async pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined> {
+    const candidates = this.byAccount.get(call.accountId);
+    if (!candidates) return undefined;
+    for (const s of candidates) {
+      if (!this.matches(s, call)) continue;
+      if (s.probability < 1 && this.draw(s) >= s.probability) continue;
+      if (s.remaining !== null) {
+        if (!(await this.rows.use(s.id))) {
+          s.remaining = 0;
+          continue;
+        }
+        s.remaining--;
+      }
+      return { id: s.id, effect: this.effect(s) };
+    }
+    return undefined;
+  }
+
+  private matches(s: Scenario, call: ScenarioCall): boolean {
+    if (s.remaining === 0 || (s.untilMs !== undefined && call.now > s.untilMs)) return false;
+    if (s.secretId !== undefined && s.secretId !== call.secretId) return false;
+    if (s.action !== undefined && s.action !== call.action) return false;
+    if (s.phoneHash !== undefined) {
+      const { phone } = call.subjects;
+      if (phone === undefined || this.keyring.hash("phone", normalPhone(phone)).toString("base64url") !== s.phoneHash) return false;
+    }
+    if (s.idCardHash !== undefined) {
+      const { idCard } = call.subjects;
+      if (idCard === undefined || this.keyring.hash("idcard", normalIdCard(idCard)).toString("base64url") !== s.idCardHash) return false;
+    }
+    return true;
+  }
+
+  private draw(s: Scenario): number {
+    let next = this.draws.get(s.id);
+    if (!next) {
+      next = s.seed === undefined ? Math.random : seeded(s.seed);
+      this.draws.set(s.id, next);
+    }
+    return next();
+  }
+
+  private effect(s: Scenario): ScenarioEffect {
+    const e = s.effect;
+    if (e.kind !== "delay") return e;
+    return { kind: "delay", ms: e.minMs + Math.floor(Math.random() * (e.maxMs - e.minMs + 1)) };
+  }
+}

@@ -1,0 +1,24 @@
+/** Adding, listing and removing scenarios: the same for the CLI (straight to the store) and the operations API. */
+import type { Keyring } from "../common/keyring";
+import type { ScenarioRows } from "../store/ports";
+import type { Accounts } from "../store/storage";
+import { newScenarioRow, parseScenario, type Scenario, type ScenarioInput, ScenarioInputError, scenarioOf } from "./scenario";
+
+export interface ScenarioStore {
+  rows: ScenarioRows;
+  accounts: Pick<Accounts, "get">;
+  keyring: Keyring;
+}
+
+export async function addScenario(store: ScenarioStore, input: ScenarioInput): Promise<Scenario> {
+  const spec = parseScenario(input, store.keyring);
+  if (!(await store.accounts.get(spec.accountId))) throw new ScenarioInputError(`No account ${spec.accountId}.`);
+  const row = newScenarioRow(spec);
+  await store.rows.insert(row);
+  return scenarioOf(row);
+}
+
+export async function listScenarios(rows: ScenarioRows, accountId?: string): Promise<Scenario[]> {
+  const all = (await rows.list()).map(scenarioOf);
+  return accountId === undefined ? all : all.filter((s) => s.accountId === accountId);
+}
