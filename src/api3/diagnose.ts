@@ -176,9 +176,10 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
       headers,
       hashedPayload: t.payloadHash ?? sha256Hex(body),
     });
-    const d = t.date ?? date;
-    const toSign = stringToSign(timestamp!.trim(), `${d}/${t.service ?? service}/tc3_request`, canonical);
-    return { canonical, toSign, signature: tc3Signature(signingKey(t.secretKey ?? credential.secretKey, d, t.service ?? service), toSign) };
+    // The scope in the string to sign is the one sent; a trial changes only what the key was derived from.
+    const toSign = stringToSign(timestamp!.trim(), `${date}/${service}/tc3_request`, canonical);
+    const key = signingKey(t.secretKey ?? credential.secretKey, t.date ?? date, t.service ?? service);
+    return { canonical, toSign, signature: tc3Signature(key, toSign) };
   };
   const receivedHost = hostIndex === -1 ? undefined : values[hostIndex];
   const asReceived = sign({ host: receivedHost });
@@ -188,8 +189,11 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
     .join("\n");
   result.stringToSign = asReceived.toSign.replace(/[0-9a-f]{64}$/, (h) => `<${deps.mask(h)}>`);
 
+  // The host as received was tried with and without its port, as the verifier does: each mistake is tried on both.
+  const receivedForms: Array<string | undefined> = receivedHost === undefined ? [undefined] : hostForms(receivedHost, false);
   const found = (t: Trial, cause: string) => {
-    if (sign(t).signature !== expected) return false;
+    const forms = t.host !== undefined ? [t.host] : receivedForms;
+    if (!forms.some((host) => sign({ ...t, host }).signature === expected)) return false;
     causes.push(cause);
     return true;
   };
@@ -198,7 +202,7 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
       return result;
   }
   for (const { host, origin } of hosts) {
-    if (host === receivedHost) continue;
+    if (receivedForms.includes(host)) continue;
     if (found({ host }, `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${
       host.includes(":") && !receivedHost?.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : ""
     }. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`))
@@ -273,7 +277,8 @@ async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, dep
       return result;
   }
   for (const { host, origin } of hosts.slice(1)) {
-    if (found({ host }, `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}". Sign the host the server receives.`))
+    const port = host.includes(":") && !receivedHost.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : "";
+    if (found({ host }, `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${port}. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`))
       return result;
   }
   const other: V1Algorithm = algorithm === "HmacSHA1" ? "HmacSHA256" : "HmacSHA1";
