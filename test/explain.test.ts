@@ -14,7 +14,10 @@ const TOKEN = "test-operator-token-0123456789";
 const ALICE = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 
 /** A reverse proxy in front of the server, doing what badly set-up proxies do: rewrite Host, re-serialise JSON. */
-async function proxy(targetPort: number, change: { host?: string; reserialize?: boolean }): Promise<{ port: number; close(): Promise<void> }> {
+async function proxy(
+  targetPort: number,
+  change: { host?: string; reserialize?: boolean },
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -149,13 +152,22 @@ describeBackends("signature diagnostics (explain)", (backend) => {
 
   it("a scope date that is not the timestamp's UTC date; a signing key of another service; a signed header not sent", async () => {
     const tomorrow = utcDate(Math.floor(Date.now() / 1000) + 86_400);
-    assert.match((await explain(await handSigned({ scopeDate: tomorrow }))).likelyCauses.join(" "), new RegExp(`scope's date is ${tomorrow}.*UTC date`));
-    assert.match((await explain(await handSigned({ keyService: "kms" }))).likelyCauses[0]!, /derived with the service "kms".*scope says "faceid"/);
+    assert.match(
+      (await explain(await handSigned({ scopeDate: tomorrow }))).likelyCauses.join(" "),
+      new RegExp(`scope's date is ${tomorrow}.*UTC date`),
+    );
+    assert.match(
+      (await explain(await handSigned({ keyService: "kms" }))).likelyCauses[0]!,
+      /derived with the service "kms".*scope says "faceid"/,
+    );
     assert.match(
       (await explain(await handSigned({ signedHeaders: "content-type;host;x-tc-missing" }))).likelyCauses[0]!,
       /SignedHeaders names x-tc-missing, which the request does not carry/,
     );
-    assert.match((await explain(await handSigned({ secretId: "AKIDnosuchkey0000000" }))).likelyCauses[0]!, /No enabled key has the SecretId/);
+    assert.match(
+      (await explain(await handSigned({ secretId: "AKIDnosuchkey0000000" }))).likelyCauses[0]!,
+      /No enabled key has the SecretId/,
+    );
   });
 
   it("a call that was not refused has no diagnosis; GET /_sanyao/explain/ID wants the token", async () => {

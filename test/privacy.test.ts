@@ -27,9 +27,28 @@ describeBackends("no personal data at rest or in logs", (backend) => {
   let server: TestServer;
   let key: Key;
   let openedKeys: { rsaPem: string; sm2Private: string };
+  /** what the operations API and the test-kit commands printed: scenarios, the request log, diagnoses */
+  let testKitOutput = "";
   before(async () => {
-    server = await startTestServer({}, backend);
-    key = await server.addAccount();
+    server = await startTestServer({ SANYAO_ADMIN_TOKEN: "privacy-operator-token-000" }, backend);
+    const account = await server.addAccount();
+    key = account;
+    // Scenarios matched on raw numbers (kept as keyed hashes), and a delay that changes no answer.
+    for (const p of PEOPLE) {
+      const added = await server.cli([
+        "scenarios",
+        "add",
+        "--account",
+        account.accountId,
+        "--phone",
+        p.phone,
+        "--idcard",
+        p.idcard,
+        "--delay-ms",
+        "1",
+      ]);
+      assert.equal(added.code, 0, added.stderr);
+    }
     await server.addRecords([...PEOPLE, { phone: "13500009999", name: "吴十", idcard: "110108199502030043", status: "busy" }]);
     const csv = path.join(tempDir(), "import.csv");
     fs.writeFileSync(csv, "phone,name,idcard\n13600001111,司马光,420102198506124573\n13600002222,张3,110105199003072143\n");
@@ -74,6 +93,20 @@ describeBackends("no personal data at rest or in logs", (backend) => {
       }
       await verify(server.port, key, { ...three, EncryptionMode: "0" }, { action: "EncryptedPhoneVerification" });
     }
+    // refused signatures, in TC3 GET (values in the query) and TC3 POST, then what the test kit shows of all this
+    const ops = ["--endpoint", server.url, "--token", "privacy-operator-token-000", "--json"];
+    const { faceidSdk } = await import("./helpers/sdk");
+    for (const httpProfile of [{ reqMethod: "GET" }, {}]) {
+      const wrong = faceidSdk(server.port, { secretId: key.secretId, secretKey: `${key.secretKey}\n` }, { httpProfile });
+      const requestId = await wrong.PhoneVerification({ Phone: PEOPLE[0]!.phone, Name: PEOPLE[0]!.name, IdCard: PEOPLE[0]!.idcard }).then(
+        () => assert.fail("accepted"),
+        (err: { requestId: string }) => err.requestId,
+      );
+      testKitOutput += (await server.cli(["explain", requestId, ...ops])).stdout;
+    }
+    testKitOutput += (await server.cli(["requests", "--limit", "1000", ...ops])).stdout;
+    testKitOutput += (await server.cli(["scenarios", "list", "--json"])).stdout;
+    assert.match(testKitOutput, /trailing newline/);
     // read now: storedData() closes the embedded store to read its files
     const sealed = await server.installation.store.meta.get("envelope-keys/v1");
     assert.ok(sealed, "the key pairs were made");
@@ -137,6 +170,12 @@ describeBackends("no personal data at rest or in logs", (backend) => {
     const stored = await server.storedData();
     assert.ok(stored.length > 1000, "the store was read");
     for (const value of raw) assert.equal(stored.includes(Buffer.from(value)), false, `${value} found in the store`);
+  });
+
+  it("none of the raw values, nor a digest of one, is in what the test kit shows (scenarios, request log, diagnoses)", () => {
+    assert.ok(testKitOutput.length > 1000);
+    for (const value of raw) assert.equal(testKitOutput.includes(value), false, `${value} shown by the test kit`);
+    for (const d of digests) assert.equal(testKitOutput.includes(d.toString("latin1")), false, "a digest shown by the test kit");
   });
 
   it("none of the raw values is in the logs", () => {

@@ -178,7 +178,15 @@ describeBackends("storage ports", (backend) => {
       scenario: "scn-000000000000",
     });
     assert.equal((await store.accounts.get(a.accountId))?.balance, 10_000 - 15);
-    const row = (calls: number) => ({ accountId: a.accountId, day: "2026-12-02", action: "MobileStatus", mode: "simple", calls, charged: 1, amount: 15 });
+    const row = (calls: number) => ({
+      accountId: a.accountId,
+      day: "2026-12-02",
+      action: "MobileStatus",
+      mode: "simple",
+      calls,
+      charged: 1,
+      amount: 15,
+    });
     assert.deepEqual(await store.ledger.usage({ accountId: a.accountId }), [row(0)]);
     const deadline = Date.now() + 5000;
     let usage = await store.ledger.usage({ accountId: a.accountId, test: true });
@@ -201,17 +209,24 @@ describeBackends("storage ports", (backend) => {
     await store.scenarios.insert(row("scn-1", "A", 2));
     await store.scenarios.insert(row("scn-2", "A", null));
     await store.scenarios.insert(row("scn-3", "B", 1));
-    assert.deepEqual((await store.scenarios.list()).map((r) => r.id), ["scn-1", "scn-2", "scn-3"]);
     assert.deepEqual(
-      await Promise.all([store.scenarios.use("scn-1"), store.scenarios.use("scn-1"), store.scenarios.use("scn-1")]),
-      [true, true, false],
+      (await store.scenarios.list()).map((r) => r.id),
+      ["scn-1", "scn-2", "scn-3"],
     );
+    assert.deepEqual(await Promise.all([store.scenarios.use("scn-1"), store.scenarios.use("scn-1"), store.scenarios.use("scn-1")]), [
+      true,
+      true,
+      false,
+    ]);
     assert.equal((await store.scenarios.list())[0]?.remaining, 0);
     assert.equal(await store.scenarios.use("scn-2"), false, "an unlimited scenario has no uses to take");
     assert.equal(await store.scenarios.remove("scn-2"), true);
     assert.equal(await store.scenarios.remove("scn-2"), false);
     assert.equal(await store.scenarios.clear("A"), 1);
-    assert.deepEqual((await store.scenarios.list()).map((r) => r.id), ["scn-3"]);
+    assert.deepEqual(
+      (await store.scenarios.list()).map((r) => r.id),
+      ["scn-3"],
+    );
     assert.equal(await store.scenarios.clear(), 1);
   });
 

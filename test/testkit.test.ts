@@ -116,7 +116,10 @@ describeBackends("test kit: scenarios", (backend) => {
     await add({ phone: "+86 138 0000 1234", error: "InternalError" });
     assert.equal((await sdkError(sdk.PhoneVerification(ALICE))).code, "InternalError");
     assert.equal((await sdkError(sdk.MobileStatus({ Mobile: ALICE.Phone }))).code, "InternalError");
-    assert.equal((await sdk.PhoneVerification({ Phone: "13900005678", Name: "李四", IdCard: "110105198512125678" })).Result !== undefined, true);
+    assert.equal(
+      (await sdk.PhoneVerification({ Phone: "13900005678", Name: "李四", IdCard: "110105198512125678" })).Result !== undefined,
+      true,
+    );
     const listed = JSON.stringify((await ops(server, "GET", "scenarios")).body);
     assert.match(listed, /138\*\*\*\*1234/);
     assert.doesNotMatch(listed, /13800001234|phoneHash/);
@@ -163,7 +166,16 @@ describeBackends("test kit: scenarios", (backend) => {
   });
 
   it("a scenario added with the CLI reaches the running server within a second; list, remove and clear", async () => {
-    const added = await server.cli(["scenarios", "add", "--account", key.accountId, "--error", "InternalError", "--action", "MobileStatus"]);
+    const added = await server.cli([
+      "scenarios",
+      "add",
+      "--account",
+      key.accountId,
+      "--error",
+      "InternalError",
+      "--action",
+      "MobileStatus",
+    ]);
     assert.equal(added.code, 0, added.stderr);
     const id = added.stdout.trim();
     assert.match(id, /^scn-[0-9a-f]{12}$/);
@@ -205,7 +217,9 @@ describeBackends("test kit: scenarios", (backend) => {
   it("the request log: names, VerifyMode, the encrypted fields and the signature method, never a value", async () => {
     const keys = JSON.parse((await server.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string };
     const { encryptRequestFields } = await import("../src/client/field-encryption");
-    const sent = encryptRequestFields({ ...ALICE, VerifyMode: "1" }, { algorithm: "AES-256-CBC", publicKey: keys.rsa, form: "flat" }, ["Phone"]);
+    const sent = encryptRequestFields({ ...ALICE, VerifyMode: "1" }, { algorithm: "AES-256-CBC", publicKey: keys.rsa, form: "flat" }, [
+      "Phone",
+    ]);
     assert.equal((await sdk.PhoneVerification(sent)).Result, "0");
     await faceidSdk(server.port, key, { profile: { signMethod: "HmacSHA256" } }).MobileStatus({ Mobile: ALICE.Phone });
     const res = await server.cli(["requests", "--endpoint", server.url, "--token", TOKEN, "--json"]);
@@ -224,7 +238,13 @@ describeBackends("test kit: scenarios", (backend) => {
       accountId: key.accountId,
       secretId: key.secretId,
     });
-    assert.deepEqual(requests[1], { ...requests[1], action: "MobileStatus", params: ["Mobile"], signatureMethod: "HmacSHA256", result: "0" });
+    assert.deepEqual(requests[1], {
+      ...requests[1],
+      action: "MobileStatus",
+      params: ["Mobile"],
+      signatureMethod: "HmacSHA256",
+      result: "0",
+    });
     assert.doesNotMatch(res.stdout, /13800001234|张三|110105199003072143/);
     const text = await server.cli(["requests", "--endpoint", server.url, "--token", TOKEN]);
     assert.match(text.stdout, /PhoneVerification {2}Result 0 {2}TC3-HMAC-SHA256 .*\(VerifyMode 1; encrypted Phone\)/);

@@ -185,7 +185,9 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
   const asReceived = sign({ host: receivedHost });
   result.canonicalRequest = asReceived.canonical
     .split("\n")
-    .map((line, i) => (i === 2 ? maskedQuery(line, deps.mask) : i === asReceived.canonical.split("\n").length - 1 ? `<${deps.mask(line)}>` : line))
+    .map((line, i) =>
+      i === 2 ? maskedQuery(line, deps.mask) : i === asReceived.canonical.split("\n").length - 1 ? `<${deps.mask(line)}>` : line,
+    )
     .join("\n");
   result.stringToSign = asReceived.toSign.replace(/[0-9a-f]{64}$/, (h) => `<${deps.mask(h)}>`);
 
@@ -198,21 +200,39 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
     return true;
   };
   for (const [what, mistake] of SECRET_MISTAKES) {
-    if (found({ secretKey: mistake(credential.secretKey) }, `The request was signed with the SecretKey plus ${what}: trim the key before use.`))
+    if (
+      found(
+        { secretKey: mistake(credential.secretKey) },
+        `The request was signed with the SecretKey plus ${what}: trim the key before use.`,
+      )
+    )
       return result;
   }
   for (const { host, origin } of hosts) {
     if (receivedForms.includes(host)) continue;
-    if (found({ host }, `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${
-      host.includes(":") && !receivedHost?.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : ""
-    }. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`))
+    if (
+      found(
+        { host },
+        `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${
+          host.includes(":") && !receivedHost?.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : ""
+        }. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`,
+      )
+    )
       return result;
   }
-  if (date !== expectedDate && found({ date: expectedDate }, "The signing key was derived with the right date; only the scope string's date is wrong."))
+  if (
+    date !== expectedDate &&
+    found({ date: expectedDate }, "The signing key was derived with the right date; only the scope string's date is wrong.")
+  )
     return result;
   for (const other of ["faceid", "kms"]) {
     if (other === service) continue;
-    if (found({ service: other }, `The signing key was derived with the service "${other}", but the credential scope says "${service}": use one service name for both.`))
+    if (
+      found(
+        { service: other },
+        `The signing key was derived with the service "${other}", but the credential scope says "${service}": use one service name for both.`,
+      )
+    )
       return result;
   }
   const payloads: Array<[string, string]> = [
@@ -246,7 +266,15 @@ async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, dep
   const algorithm = v1Algorithm(method);
   const secretId = flat.get("SecretId");
   const causes: string[] = [];
-  const result: SignatureDiagnosis = { requestId: f.requestId, code: f.code, signatureMethod: algorithm, secretId, clock, hostsTried: [], likelyCauses: causes };
+  const result: SignatureDiagnosis = {
+    requestId: f.requestId,
+    code: f.code,
+    signatureMethod: algorithm,
+    secretId,
+    clock,
+    hostsTried: [],
+    likelyCauses: causes,
+  };
   const clockMistake = clockCause(clock.offsetSeconds);
   if (clockMistake) causes.push(clockMistake);
   if (f.code === "AuthFailure.SignatureExpire" || !secretId) {
@@ -273,16 +301,28 @@ async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, dep
     return true;
   };
   for (const [what, mistake] of SECRET_MISTAKES) {
-    if (found({ secretKey: mistake(credential.secretKey) }, `The request was signed with the SecretKey plus ${what}: trim the key before use.`))
+    if (
+      found(
+        { secretKey: mistake(credential.secretKey) },
+        `The request was signed with the SecretKey plus ${what}: trim the key before use.`,
+      )
+    )
       return result;
   }
   for (const { host, origin } of hosts.slice(1)) {
-    const port = host.includes(":") && !receivedHost.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : "";
-    if (found({ host }, `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${port}. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`))
+    const port =
+      host.includes(":") && !receivedHost.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : "";
+    if (
+      found(
+        { host },
+        `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${port}. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`,
+      )
+    )
       return result;
   }
   const other: V1Algorithm = algorithm === "HmacSHA1" ? "HmacSHA256" : "HmacSHA1";
-  if (found({ algorithm: other }, `The request was signed with ${other} but says SignatureMethod=${method ?? "(none: HmacSHA1)"}.`)) return result;
+  if (found({ algorithm: other }, `The request was signed with ${other} but says SignatureMethod=${method ?? "(none: HmacSHA1)"}.`))
+    return result;
   if (causes.length === 0) {
     causes.push(
       "No single usual mistake explains it: the SecretKey is not this key's, or a parameter changed between signing and sending " +

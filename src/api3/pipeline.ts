@@ -228,8 +228,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       if (err.code.startsWith("AuthFailure.") && deps.onAuthFailure && outcome.scenario === undefined) {
         deps.onAuthFailure({ requestId, code: err.code, req, body, flat, nowSeconds });
       }
-    }
-    else if (err instanceof UnavailableError) {
+    } else if (err instanceof UnavailableError) {
       // The one place a dependency that is away becomes an answer: the action's own (-11), else ServiceUnavailable.
       deps.onUnavailable(err, requestId);
       if (handled?.action.whenUnavailable) {

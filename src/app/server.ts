@@ -96,7 +96,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...faceidDeps,
     source: new RecordsSource(await fixtureRecords(keyring, clock()), keyring),
     ledger: { charge: (entry) => fresh.charge({ ...entry, test: true }) },
-    dailyCounter: { attempt: (counterKeys, cap, day) => limits.daily.attempt(counterKeys.map((k) => `test:${k}`), cap, day) },
+    dailyCounter: {
+      attempt: (counterKeys, cap, day) =>
+        limits.daily.attempt(
+          counterKeys.map((k) => `test:${k}`),
+          cap,
+          day,
+        ),
+    },
   });
   const router = new Router().register(faceid, faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
 

@@ -206,7 +206,9 @@ export function addAdminCommands(program: Command): void {
         if (opts.json) printJson({ ...key, test: opts.test === true });
         else {
           const kind = opts.test ? "Test key: answers from the fixtures only, charged to the test ledger.\n" : "";
-          process.stdout.write(`${kind}SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`);
+          process.stdout.write(
+            `${kind}SecretId:  ${key.secretId}\nSecretKey: ${key.secretKey}\nKeep the SecretKey now: it is not shown again.\n`,
+          );
         }
       }),
     );

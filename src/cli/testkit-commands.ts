@@ -237,7 +237,8 @@ export function addTestKitCommands(program: Command): void {
           throw err;
         }
         if (opts.json) printJson({ adminToken: token, file: adminTokenPath(dataDir) });
-        else process.stdout.write(`${token}\nKept in ${adminTokenPath(dataDir)} (mode 0600); a running server reads it at its next start.\n`);
+        else
+          process.stdout.write(`${token}\nKept in ${adminTokenPath(dataDir)} (mode 0600); a running server reads it at its next start.\n`);
       }),
     );
 }

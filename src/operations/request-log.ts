@@ -59,7 +59,8 @@ export class RequestLog {
 
   /** the newest `limit` calls, oldest first; optionally of one account */
   last(limit: number, accountId?: string): LoggedCall[] {
-    const ordered = this.entries.length < this.size ? this.entries : [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)];
+    const ordered =
+      this.entries.length < this.size ? this.entries : [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)];
     const chosen = accountId === undefined ? ordered : ordered.filter((e) => e.accountId === accountId);
     return chosen.slice(Math.max(0, chosen.length - limit));
   }

@@ -77,7 +77,8 @@ export async function startSanyao(options: StartOptions = {}): Promise<Sanyao> {
         clear: async () => void (await ops("DELETE", "scenarios")),
       },
       requests: async ({ limit = 1000 } = {}) => (await ops<{ requests: LoggedCall[] }>("GET", `requests?limit=${limit}`)).requests,
-      explain: async (requestId) => (await ops<{ diagnosis: SignatureDiagnosis }>("GET", `explain/${encodeURIComponent(requestId)}`)).diagnosis,
+      explain: async (requestId) =>
+        (await ops<{ diagnosis: SignatureDiagnosis }>("GET", `explain/${encodeURIComponent(requestId)}`)).diagnosis,
       async close() {
         await server.close();
         fs.rmSync(dataDir, { recursive: true, force: true });

@@ -126,7 +126,8 @@ export function parseScenario(input: ScenarioInput, keyring: Keyring): ScenarioS
   if (!accountId) throw new ScenarioInputError("A scenario belongs to an account: give account.");
   const secretId = optionalText(input.secretId, "secretId");
   const action = optionalText(input.action, "action");
-  if (action !== undefined && !ACTION_NAME.test(action)) throw new ScenarioInputError("action is an action name, such as PhoneVerification.");
+  if (action !== undefined && !ACTION_NAME.test(action))
+    throw new ScenarioInputError("action is an action name, such as PhoneVerification.");
   const spec: ScenarioSpec = { accountId, effect: effectOf(input, action), probability: 1 };
   if (secretId) spec.secretId = secretId;
   if (action) spec.action = action;
@@ -144,7 +145,8 @@ export function parseScenario(input: ScenarioInput, keyring: Keyring): ScenarioS
   }
   if (input.times !== undefined) {
     const times = Number(input.times);
-    if (!Number.isInteger(times) || times < 1 || times > 1_000_000) throw new ScenarioInputError("times is a whole number from 1 to 1000000.");
+    if (!Number.isInteger(times) || times < 1 || times > 1_000_000)
+      throw new ScenarioInputError("times is a whole number from 1 to 1000000.");
     spec.times = times;
   }
   if (input.probability !== undefined) {
@@ -159,7 +161,8 @@ export function parseScenario(input: ScenarioInput, keyring: Keyring): ScenarioS
   }
   if (input.seed !== undefined) {
     const seed = Number(input.seed);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new ScenarioInputError("seed is a whole number from 0 to 4294967295.");
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new ScenarioInputError("seed is a whole number from 0 to 4294967295.");
     spec.seed = seed;
   }
   return spec;

@@ -222,6 +222,7 @@ export function scenarioRows(q: Query): ScenarioRows {
         ? await q("DELETE FROM scenarios RETURNING 1")
         : await q("DELETE FROM scenarios WHERE account_id = $1 RETURNING 1", [accountId])
       ).length,
-    use: async (id) => (await q("UPDATE scenarios SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 RETURNING 1", [id])).length > 0,
+    use: async (id) =>
+      (await q("UPDATE scenarios SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 RETURNING 1", [id])).length > 0,
   };
 }

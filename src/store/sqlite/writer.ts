@@ -43,7 +43,11 @@ if (parentPort) {
     "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const debit = db.prepare("UPDATE accounts SET balance = balance - ? WHERE account_id = ?");
-  const insertAudit = db.prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (${AUDIT_COLUMNS.split(",").map(() => "?").join(", ")})`);
+  const insertAudit = db.prepare(
+    `INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (${AUDIT_COLUMNS.split(",")
+      .map(() => "?")
+      .join(", ")})`,
+  );
   const writeCharge = (e: ChargeEntry) => {
     insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true));
     // A test key's charge is in the test ledger only: the balance is the account's real money.
