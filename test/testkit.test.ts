@@ -200,6 +200,22 @@ describeBackends("test kit: scenarios", (backend) => {
     assert.match((await server.cli(["scenarios", "clear"])).stdout, /Removed 1 scenario\./);
   });
 
+  it("a clock scenario moves one key's clock: its calls see SignatureExpire, another key's do not", async () => {
+    const made = await server.cli(["keys", "create", "--account", key.accountId, "--json"]);
+    const other = faceidSdk(server.port, JSON.parse(made.stdout) as { secretId: string; secretKey: string });
+    await add({ secretId: key.secretId, clockOffsetS: "-400", times: 2 });
+    assert.equal((await other.MobileStatus({ Mobile: ALICE.Phone })).Result, "0", "another key's clock is the server's");
+    const expired = await sdkError(sdk.MobileStatus({ Mobile: ALICE.Phone }));
+    assert.equal(expired.code, "AuthFailure.SignatureExpire");
+    await add({ secretId: key.secretId, clockOffsetS: 200, times: 1 });
+    assert.equal((await sdkError(sdk.MobileStatus({ Mobile: ALICE.Phone }))).code, "AuthFailure.SignatureExpire", "the second use");
+    assert.equal((await sdk.MobileStatus({ Mobile: ALICE.Phone })).Result, "0", "200 s is inside the window");
+    assert.equal((await sdk.MobileStatus({ Mobile: ALICE.Phone })).Result, "0", "then the real clock again");
+    const refused = await ops(server, "POST", "scenarios", { account: key.accountId, clockOffsetS: 5, phone: ALICE.Phone });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error!, /clock scenario acts before the parameters are read/);
+  });
+
   it("until a time on the server clock: after it, the scenario takes nothing", async () => {
     const now = Date.now();
     server.setNow(now);

@@ -131,6 +131,8 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
   let body: Buffer | undefined;
   let nowSeconds = 0;
   const call: CallRecord = { params: [] };
+  // an error a scenario asked for: no signature to diagnose
+  let scriptedError = false;
   outcome.call = call;
   try {
     if (req.method !== "GET" && req.method !== "POST") throw new ApiError("UnsupportedProtocol");
@@ -148,7 +150,18 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     let version: string | undefined;
     let requestedLanguage: ReturnType<typeof languageOf>;
     let region: string | undefined;
-    nowSeconds = Math.floor(deps.clock() / 1000);
+    // A clock scenario moves this call's clock: for the signature's window and for the action (its China-time day).
+    let shiftMs = 0;
+    const shiftClock = async (secretId: string | undefined, forAction: string | undefined) => {
+      if (deps.scenarios && secretId) {
+        const shift = await deps.scenarios.clockShift({ secretId, action: forAction, now: deps.clock() }, deps.keys);
+        if (shift) {
+          shiftMs = shift.ms;
+          outcome.scenario = shift.id;
+        }
+      }
+      nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
+    };
     if (authorization !== undefined) {
       requestedLanguage = languageOf(headerValue(req, "x-tc-language"));
       if (requestedLanguage && requestedLanguage !== "invalid") language = requestedLanguage;
@@ -158,6 +171,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       if (!action) throw new ApiError("MissingParameter", "The header X-TC-Action is required.");
       if (!version) throw new ApiError("MissingParameter", "The header X-TC-Version is required.");
       outcome.action = actionName(action);
+      await shiftClock(/Credential=([^/,\s]+)\//.exec(authorization)?.[1], action);
       const checkSignature = await beginTc3(req, authorization, nowSeconds, deps.keys);
       call.signatureMethod = "TC3-HMAC-SHA256";
       body = req.method === "POST" ? await readBody() : EMPTY;
@@ -178,6 +192,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       outcome.action = actionName(action);
       call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
       call.params = receivedNames(flat.keys());
+      await shiftClock(flat.get("SecretId"), action);
       caller = await authenticateV1(req, flat, nowSeconds, deps.keys);
     }
     outcome.caller = caller;
@@ -201,13 +216,16 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     } else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
     call.facts = route.action.facts?.(params);
 
-    const ctx: ActionContext = { requestId, language, caller, now: deps.clock(), region };
+    const ctx: ActionContext = { requestId, language, caller, now: deps.clock() + shiftMs, region };
     handled = { action: route.action, params, ctx };
     const scenario = deps.scenarios && (await pickScenario(deps.scenarios, route.action, params, ctx));
     if (scenario) {
       outcome.scenario = scenario.id;
       const { effect } = scenario;
-      if (effect.kind === "error") throw new ApiError(effect.code);
+      if (effect.kind === "error") {
+        scriptedError = true;
+        throw new ApiError(effect.code);
+      }
       if (effect.kind === "reset" || effect.kind === "hang") {
         outcome.transport = effect.kind;
         outcome.code = effect.kind;
@@ -225,7 +243,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     let apiError: ApiError;
     if (err instanceof ApiError) {
       apiError = err;
-      if (err.code.startsWith("AuthFailure.") && deps.onAuthFailure && outcome.scenario === undefined) {
+      if (err.code.startsWith("AuthFailure.") && deps.onAuthFailure && !scriptedError) {
         deps.onAuthFailure({ requestId, code: err.code, req, body, flat, nowSeconds });
       }
     } else if (err instanceof UnavailableError) {

@@ -24,4 +24,12 @@ export interface ScenarioCall {
 export interface ScenarioHook {
   /** the scenario that takes this call, its use already counted; undefined when none does */
   pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined>;
+  /**
+   * Before authentication: a clock scenario for a call signed with this key, and how far it moves the call's clock.
+   * `keys` tells the key's account; it is asked only when some clock scenario exists.
+   */
+  clockShift(
+    call: { secretId: string; action: string | undefined; now: number },
+    keys: (secretId: string) => Promise<{ accountId: string } | undefined>,
+  ): Promise<{ id: string; ms: number } | undefined>;
 }

@@ -203,7 +203,7 @@ export function addAdminCommands(program: Command): void {
         if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
         const given = opts.secretId ? { secretId: opts.secretId, secretKey: opts.secretKey! } : undefined;
         const key = await store.apiKeys.create(opts.account, given, { test: opts.test === true });
-        if (opts.json) printJson({ ...key, test: opts.test === true });
+        if (opts.json) printJson(opts.test ? { ...key, test: true } : key);
         else {
           const kind = opts.test ? "Test key: answers from the fixtures only, charged to the test ledger.\n" : "";
           process.stdout.write(

@@ -97,6 +97,7 @@ interface AddOptions extends DataOption {
   delayMs?: string;
   reset?: boolean;
   hang?: boolean;
+  clockOffsetS?: string;
   times?: number;
   probability?: string;
   until?: string;
@@ -126,6 +127,10 @@ export function addTestKitCommands(program: Command): void {
     .option("--delay-ms <n[-m]>", "answer normally after N ms, or after a random time from N to M ms")
     .option("--reset", "reset the connection (the client sees ECONNRESET)")
     .option("--hang", "never answer (the client's own timeout ends the call)")
+    .option(
+      "--clock-offset-s <n>",
+      "move the clock of matching calls N seconds (negative: back), for the signature's window and the daily caps' day",
+    )
     .option("--times <n>", "the next N matching calls only", count(1))
     .option("--probability <p>", "take each matching call with probability p (0 < p ≤ 1)")
     .option("--until <time>", "until this time, such as 2026-12-02T12:00:00Z (server clock)")
@@ -146,6 +151,7 @@ export function addTestKitCommands(program: Command): void {
               delayMs: opts.delayMs,
               reset: opts.reset,
               hang: opts.hang,
+              clockOffsetS: opts.clockOffsetS,
               times: opts.times,
               probability: opts.probability,
               until: opts.until,

@@ -24,6 +24,7 @@ function seeded(seed: number): () => number {
 
 export class ScenarioBook implements ScenarioHook {
   private byAccount = new Map<string, Scenario[]>();
+  private clockScenarios = 0;
   private readonly draws = new Map<string, () => number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -46,20 +47,40 @@ export class ScenarioBook implements ScenarioHook {
 
   async refresh(): Promise<void> {
     const next = new Map<string, Scenario[]>();
+    let clocks = 0;
     for (const row of await this.rows.list()) {
       const scenario = scenarioOf(row);
+      if (scenario.effect.kind === "clock") clocks++;
       const list = next.get(scenario.accountId) ?? [];
       list.push(scenario);
       next.set(scenario.accountId, list);
     }
     this.byAccount = next;
+    this.clockScenarios = clocks;
+  }
+
+  async clockShift(
+    call: { secretId: string; action: string | undefined; now: number },
+    keys: (secretId: string) => Promise<{ accountId: string } | undefined>,
+  ): Promise<{ id: string; ms: number } | undefined> {
+    if (this.clockScenarios === 0) return undefined;
+    const accountId = (await keys(call.secretId))?.accountId;
+    if (accountId === undefined) return undefined;
+    const taken = await this.take(accountId, (s) => s.effect.kind === "clock" && this.matches(s, { ...call, accountId, subjects: {} }));
+    return taken?.effect.kind === "clock" ? { id: taken.id, ms: taken.effect.offsetMs } : undefined;
   }
 
   async pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined> {
-    const candidates = this.byAccount.get(call.accountId);
+    const taken = await this.take(call.accountId, (s) => s.effect.kind !== "clock" && this.matches(s, call));
+    return taken && { id: taken.id, effect: this.effect(taken) };
+  }
+
+  /** The first of the account's scenarios that matches and is drawn, its use taken. */
+  private async take(accountId: string, matches: (s: Scenario) => boolean): Promise<Scenario | undefined> {
+    const candidates = this.byAccount.get(accountId);
     if (!candidates) return undefined;
     for (const s of candidates) {
-      if (!this.matches(s, call)) continue;
+      if (!matches(s)) continue;
       if (s.probability < 1 && this.draw(s) >= s.probability) continue;
       if (s.remaining !== null) {
         if (!(await this.rows.use(s.id))) {
@@ -68,12 +89,12 @@ export class ScenarioBook implements ScenarioHook {
         }
         s.remaining--;
       }
-      return { id: s.id, effect: this.effect(s) };
+      return s;
     }
     return undefined;
   }
 
-  private matches(s: Scenario, call: ScenarioCall): boolean {
+  private matches(s: Scenario, call: Omit<ScenarioCall, "action"> & { action: string | undefined }): boolean {
     if (s.remaining === 0 || (s.untilMs !== undefined && call.now > s.untilMs)) return false;
     if (s.secretId !== undefined && s.secretId !== call.secretId) return false;
     if (s.action !== undefined && s.action !== call.action) return false;
@@ -99,6 +120,7 @@ export class ScenarioBook implements ScenarioHook {
 
   private effect(s: Scenario): ScenarioEffect {
     const e = s.effect;
+    if (e.kind === "clock") throw new Error("a clock scenario is taken before authentication, not here");
     if (e.kind !== "delay") return e;
     return { kind: "delay", ms: e.minMs + Math.floor(Math.random() * (e.maxMs - e.minMs + 1)) };
   }

@@ -15,7 +15,8 @@ export type StoredEffect =
   | { kind: "error"; code: ErrorCode }
   | { kind: "delay"; minMs: number; maxMs: number }
   | { kind: "reset" }
-  | { kind: "hang" };
+  | { kind: "hang" }
+  | { kind: "clock"; offsetMs: number };
 
 export interface ScenarioSpec {
   accountId: string;
@@ -55,6 +56,8 @@ export interface ScenarioInput {
   delayMs?: unknown;
   reset?: unknown;
   hang?: unknown;
+  /** seconds the matching calls' clock is moved (negative: back) */
+  clockOffsetS?: unknown;
   times?: unknown;
   probability?: unknown;
   /** an ISO time */
@@ -101,8 +104,15 @@ function effectOf(input: ScenarioInput, action: string | undefined): StoredEffec
     input.delayMs !== undefined && "delay",
     input.reset === true && "reset",
     input.hang === true && "hang",
+    input.clockOffsetS !== undefined && "clock",
   ].filter(Boolean);
-  if (given.length !== 1) throw new ScenarioInputError("Give exactly one of: result, error, delay, reset, hang.");
+  if (given.length !== 1) throw new ScenarioInputError("Give exactly one of: result, error, delay, reset, hang, clock offset.");
+  if (input.clockOffsetS !== undefined) {
+    const s = Number(input.clockOffsetS);
+    if (!Number.isInteger(s) || Math.abs(s) > 315_360_000)
+      throw new ScenarioInputError("The clock offset is whole seconds, at most ten years either way.");
+    return { kind: "clock", offsetMs: s * 1000 };
+  }
   if (input.result !== undefined) {
     const result = String(input.result);
     if (!action) throw new ScenarioInputError("A result scenario names its action (a Result means something only in one action's table).");
@@ -129,6 +139,9 @@ export function parseScenario(input: ScenarioInput, keyring: Keyring): ScenarioS
   if (action !== undefined && !ACTION_NAME.test(action))
     throw new ScenarioInputError("action is an action name, such as PhoneVerification.");
   const spec: ScenarioSpec = { accountId, effect: effectOf(input, action), probability: 1 };
+  if (spec.effect.kind === "clock" && (input.phone !== undefined || input.idCard !== undefined)) {
+    throw new ScenarioInputError("A clock scenario acts before the parameters are read: match it by account, key and action only.");
+  }
   if (secretId) spec.secretId = secretId;
   if (action) spec.action = action;
   const phone = optionalText(input.phone, "phone");
@@ -198,6 +211,8 @@ export function effectText(effect: StoredEffect): string {
       return `error ${effect.code}`;
     case "delay":
       return effect.minMs === effect.maxMs ? `delay ${effect.minMs} ms` : `delay ${effect.minMs}-${effect.maxMs} ms`;
+    case "clock":
+      return `clock ${effect.offsetMs >= 0 ? "+" : ""}${effect.offsetMs / 1000} s`;
     default:
       return effect.kind;
   }
