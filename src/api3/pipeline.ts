@@ -11,7 +11,7 @@ import { v1Algorithm } from "./v1";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { COMMON_PARAMS, decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
 import type { ActionContext, ActionDefinition, ActionOutcome, CallFacts, OutcomeSignal, Router } from "./router";
-import type { ScenarioHook } from "./scenarios";
+import type { ScenarioEffect, ScenarioHook } from "./scenarios";
 import { UnavailableError } from "../common/unavailable";
 
 export interface PipelineDeps {
@@ -152,16 +152,6 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     let region: string | undefined;
     // A clock scenario moves this call's clock: for the signature's window and for the action (its China-time day).
     let shiftMs = 0;
-    const shiftClock = async (secretId: string | undefined, forAction: string | undefined) => {
-      if (deps.scenarios && secretId) {
-        const shift = await deps.scenarios.clockShift({ secretId, action: forAction, now: deps.clock() }, deps.keys);
-        if (shift) {
-          shiftMs = shift.ms;
-          outcome.scenario = shift.id;
-        }
-      }
-      nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
-    };
     if (authorization !== undefined) {
       requestedLanguage = languageOf(headerValue(req, "x-tc-language"));
       if (requestedLanguage && requestedLanguage !== "invalid") language = requestedLanguage;
@@ -171,7 +161,9 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       if (!action) throw new ApiError("MissingParameter", "The header X-TC-Action is required.");
       if (!version) throw new ApiError("MissingParameter", "The header X-TC-Version is required.");
       outcome.action = actionName(action);
-      await shiftClock(/Credential=([^/,\s]+)\//.exec(authorization)?.[1], action);
+      if (deps.scenarios?.hasClockScenarios)
+        shiftMs = await clockShift(deps, /Credential=([^/,\s]+)\//.exec(authorization)?.[1], action, outcome);
+      nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
       const checkSignature = await beginTc3(req, authorization, nowSeconds, deps.keys);
       call.signatureMethod = "TC3-HMAC-SHA256";
       body = req.method === "POST" ? await readBody() : EMPTY;
@@ -192,7 +184,8 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       outcome.action = actionName(action);
       call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
       call.params = receivedNames(flat.keys());
-      await shiftClock(flat.get("SecretId"), action);
+      if (deps.scenarios?.hasClockScenarios) shiftMs = await clockShift(deps, flat.get("SecretId"), action, outcome);
+      nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
       caller = await authenticateV1(req, flat, nowSeconds, deps.keys);
     }
     outcome.caller = caller;
@@ -211,32 +204,22 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       call.params = receivedNames(Object.keys(json));
       params = validateJsonParams(route.action.schema, json);
     } else if (flat) {
-      call.params = receivedNames(flat.keys());
+      if (call.params.length === 0) call.params = receivedNames(flat.keys());
       params = validateFlatParams(route.action.schema, flat);
     } else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
     call.facts = route.action.facts?.(params);
 
     const ctx: ActionContext = { requestId, language, caller, now: deps.clock() + shiftMs, region };
     handled = { action: route.action, params, ctx };
-    const scenario = deps.scenarios && (await pickScenario(deps.scenarios, route.action, params, ctx));
+    const picking = deps.scenarios && pickScenario(deps.scenarios, route.action, params, ctx);
+    const scenario = picking && (await picking);
     if (scenario) {
       outcome.scenario = scenario.id;
-      const { effect } = scenario;
-      if (effect.kind === "error") {
+      if (scenario.effect.kind === "error") {
         scriptedError = true;
-        throw new ApiError(effect.code);
+        throw new ApiError(scenario.effect.code);
       }
-      if (effect.kind === "reset" || effect.kind === "hang") {
-        outcome.transport = effect.kind;
-        outcome.code = effect.kind;
-        return outcome;
-      }
-      if (effect.kind === "result") {
-        if (!route.action.scripted) throw new ApiError("InternalError");
-        setResult(outcome, await route.action.scripted.answer(effect.result, params, ctx));
-        return outcome;
-      }
-      await new Promise((resolve) => setTimeout(resolve, effect.ms));
+      if (await answeredByScenario(scenario.effect, handled, outcome)) return outcome;
     }
     setResult(outcome, await route.action.handle(params, ctx));
   } catch (err) {
@@ -277,13 +260,49 @@ function receivedNames(names: Iterable<string>): string[] {
   return [...out].sort();
 }
 
+/** A scenario's answer in place of the action's (true), or its delay before the action's own answer (false). */
+async function answeredByScenario(
+  effect: Exclude<ScenarioEffect, { kind: "error" }>,
+  { action, params, ctx }: { action: ActionDefinition; params: ParamValues; ctx: ActionContext },
+  outcome: ApiOutcome,
+): Promise<boolean> {
+  switch (effect.kind) {
+    case "reset":
+    case "hang":
+      outcome.transport = effect.kind;
+      outcome.code = effect.kind;
+      return true;
+    case "result":
+      if (!action.scripted) throw new ApiError("InternalError");
+      setResult(outcome, await action.scripted.answer(effect.result, params, ctx));
+      return true;
+    case "delay":
+      await new Promise((resolve) => setTimeout(resolve, effect.ms));
+      return false;
+  }
+}
+
+/** How far a clock scenario moves this call's clock (0: none takes it); the scenario is noted on the outcome. */
+async function clockShift(
+  deps: PipelineDeps,
+  secretId: string | undefined,
+  action: string | undefined,
+  outcome: ApiOutcome,
+): Promise<number> {
+  if (!deps.scenarios || !secretId) return 0;
+  const shift = await deps.scenarios.clockShift({ secretId, action, now: deps.clock() }, deps.keys);
+  if (!shift) return 0;
+  outcome.scenario = shift.id;
+  return shift.ms;
+}
+
 function pickScenario(hook: ScenarioHook, action: ActionDefinition, params: ParamValues, ctx: ActionContext) {
   const { caller } = ctx;
   return hook.pick({
     accountId: caller.accountId,
     secretId: caller.secretId,
     action: action.name,
-    subjects: action.subjects?.(params) ?? {},
+    subjects: () => action.subjects?.(params) ?? {},
     now: ctx.now,
   });
 }

@@ -16,14 +16,20 @@ export interface ScenarioCall {
   accountId: string;
   secretId: string;
   action: string;
-  subjects: CallSubjects;
+  /** asked only when the account has scenarios */
+  subjects: () => CallSubjects;
   /** the server clock, ms */
   now: number;
 }
 
 export interface ScenarioHook {
-  /** the scenario that takes this call, its use already counted; undefined when none does */
-  pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined>;
+  /**
+   * The scenario that takes this call, its use already counted. Undefined at once (no promise) when the account has
+   * no scenario, so calls of accounts without one never wait a turn.
+   */
+  pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined> | undefined;
+  /** whether any clock scenario exists (clockShift is worth asking) */
+  readonly hasClockScenarios: boolean;
   /**
    * Before authentication: a clock scenario for a call signed with this key, and how far it moves the call's clock.
    * `keys` tells the key's account; it is asked only when some clock scenario exists.

@@ -21,14 +21,8 @@ import { loadRuleTables } from "../rules/tables";
 import { RecordsSource } from "../sources/records";
 import { FreshCache } from "../store/fresh-cache";
 import type { Socket } from "node:net";
-import { diagnose } from "../api3/diagnose";
 import type { ThreeElementDeps } from "../faceid/three-elements";
-import { adminTokenFor } from "../operations/admin-token";
-import { Diagnoses } from "../operations/diagnoses";
-import { RequestLog } from "../operations/request-log";
-import { operationsApi } from "../operations/routes";
-import { fixtureRecords } from "../testkit/fixtures";
-import { ScenarioBook } from "../testkit/scenario-book";
+import { startTestKit } from "./test-kit";
 
 export interface ServerOptions {
   config: Config;
@@ -91,37 +85,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   };
   const faceid = faceidProduct(faceidDeps);
-  // Test keys: the same actions over the built-in fixtures, charging the test ledger, counting apart.
-  const faceidForTestKeys = faceidProduct({
-    ...faceidDeps,
-    source: new RecordsSource(await fixtureRecords(keyring, clock()), keyring),
-    ledger: { charge: (entry) => fresh.charge({ ...entry, test: true }) },
-    dailyCounter: {
-      attempt: (counterKeys, cap, day) =>
-        limits.daily.attempt(
-          counterKeys.map((k) => `test:${k}`),
-          cap,
-          day,
-        ),
-    },
-  });
-  const router = new Router().register(faceid, faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
-
-  const adminToken = adminTokenFor(config.adminToken, installation.dataDir, installation.fresh);
-  const scenarioBook = new ScenarioBook(store.scenarios, keyring, (err) =>
-    logger.warn({ err: err instanceof Error ? err.message : String(err) }, "scenarios could not be read"),
-  );
-  await scenarioBook.start();
-  const requests = new RequestLog();
-  const diagnoses = new Diagnoses();
+  let boundPort: number | undefined;
+  const testKit = await startTestKit({ config, installation, faceidDeps, fresh, logger, clock, port: () => boundPort });
+  const router = new Router().register(faceid, testKit.faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
   const hung = new Set<Socket>();
 
-  const metrics = new Metrics(router.actionNames(), [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK"], FACEID_VARIANTS);
+  const metrics = new Metrics(
+    router.actionNames(),
+    [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK", "reset", "hang"],
+    FACEID_VARIANTS,
+  );
   installation.failures.reportTo((kind, err) => {
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
   });
-  let boundPort: number | undefined;
   const handler = createApiHandler({
     router,
     keys: (secretId) => fresh.resolveKey(secretId),
@@ -131,24 +108,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
     logger,
     metrics,
-    afterResponse: afterResponse({ logger, metrics, audit: store.audit, clock, requests }),
-    scenarios: scenarioBook,
-    onAuthFailure: (failure) =>
-      diagnoses.add(
-        failure.requestId,
-        diagnose(failure, {
-          keys: (secretId) => fresh.resolveKey(secretId),
-          mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
-          localPort: boundPort,
-        }),
-        (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "signature diagnosis failed"),
-      ),
-    operations: operationsApi({
-      token: adminToken.token,
-      scenarios: { rows: store.scenarios, accounts: store.accounts, keyring, book: scenarioBook },
-      requests,
-      diagnoses,
-    }),
+    afterResponse: afterResponse({ logger, metrics, audit: store.audit, clock, requests: testKit.requests }),
+    scenarios: testKit.scenarios,
+    onAuthFailure: testKit.onAuthFailure,
+    operations: testKit.operations,
     hung,
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
     readiness: async () => {
@@ -191,9 +154,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     installation,
     logger,
-    adminToken,
+    adminToken: testKit.adminToken,
     async close() {
-      scenarioBook.stop();
+      testKit.scenarios.stop();
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
       await new Promise<void>((resolve) => {

@@ -25,6 +25,10 @@ function seeded(seed: number): () => number {
 export class ScenarioBook implements ScenarioHook {
   private byAccount = new Map<string, Scenario[]>();
   private clockScenarios = 0;
+
+  get hasClockScenarios(): boolean {
+    return this.clockScenarios > 0;
+  }
   private readonly draws = new Map<string, () => number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -66,13 +70,18 @@ export class ScenarioBook implements ScenarioHook {
     if (this.clockScenarios === 0) return undefined;
     const accountId = (await keys(call.secretId))?.accountId;
     if (accountId === undefined) return undefined;
-    const taken = await this.take(accountId, (s) => s.effect.kind === "clock" && this.matches(s, { ...call, accountId, subjects: {} }));
+    const taken = await this.take(
+      accountId,
+      (s) => s.effect.kind === "clock" && this.matches(s, { ...call, accountId, subjects: () => ({}) }),
+    );
     return taken?.effect.kind === "clock" ? { id: taken.id, ms: taken.effect.offsetMs } : undefined;
   }
 
-  async pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined> {
-    const taken = await this.take(call.accountId, (s) => s.effect.kind !== "clock" && this.matches(s, call));
-    return taken && { id: taken.id, effect: this.effect(taken) };
+  pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined> | undefined {
+    if (!this.byAccount.has(call.accountId)) return undefined;
+    return this.take(call.accountId, (s) => s.effect.kind !== "clock" && this.matches(s, call)).then(
+      (taken) => taken && { id: taken.id, effect: this.effect(taken) },
+    );
   }
 
   /** The first of the account's scenarios that matches and is drawn, its use taken. */
@@ -99,11 +108,11 @@ export class ScenarioBook implements ScenarioHook {
     if (s.secretId !== undefined && s.secretId !== call.secretId) return false;
     if (s.action !== undefined && s.action !== call.action) return false;
     if (s.phoneHash !== undefined) {
-      const { phone } = call.subjects;
+      const { phone } = call.subjects();
       if (phone === undefined || this.keyring.hash("phone", normalPhone(phone)).toString("base64url") !== s.phoneHash) return false;
     }
     if (s.idCardHash !== undefined) {
-      const { idCard } = call.subjects;
+      const { idCard } = call.subjects();
       if (idCard === undefined || this.keyring.hash("idcard", normalIdCard(idCard)).toString("base64url") !== s.idCardHash) return false;
     }
     return true;
