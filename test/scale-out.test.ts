@@ -54,6 +54,27 @@ describe("three instances on PostgreSQL + Redis", { skip }, () => {
     assert.match(res.stderr, /SANYAO_SECRET_FILE/);
   });
 
+  it("a scenario added with the CLI takes its N calls across the three instances exactly, then none", async () => {
+    const file = path.join(tempDir(), "s.csv");
+    fs.writeFileSync(file, `phone,name,idcard\n${ZHANG.Phone},${ZHANG.Name},${ZHANG.IdCard}\n`);
+    await cli("records", "import", file);
+    const { scenario } = await cli("scenarios", "add", "--account", key.accountId, "--error", "InternalError", "--times", "4");
+    const codes: string[] = [];
+    // Round-robin until the four are taken (each instance sees the scenario within a second), then nine more.
+    let errors = 0;
+    for (let i = 0; errors < 4 && i < 300; i++) {
+      const answer = (await callTc3(servers[i % 3]!.port, key, ZHANG)).json.Response;
+      if (answer.Error) errors++;
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(errors, 4);
+    for (let i = 0; i < 9; i++) codes.push((await callTc3(servers[i % 3]!.port, key, ZHANG)).json.Response.Result as string);
+    assert.deepEqual(codes, Array(9).fill("0"), "the four uses were shared, not four per instance");
+    const listed = await cli("scenarios", "list");
+    assert.equal(listed.scenarios.find((s: { id: string }) => s.id === scenario.id)?.remaining, 0);
+    await cli("scenarios", "clear");
+  });
+
   it("a record imported through one instance's CLI answers on all three", async () => {
     const file = path.join(tempDir(), "r.csv");
     fs.writeFileSync(file, `phone,name,idcard\n${ZHANG.Phone},${ZHANG.Name},${ZHANG.IdCard}\n`);

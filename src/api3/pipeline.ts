@@ -27,6 +27,8 @@ export interface PipelineDeps {
   scenarios?: ScenarioHook;
   /** a call refused with AuthFailure.*: what was received, for the signature diagnostics */
   onAuthFailure?: (failure: AuthFailure) => void;
+  /** note each call's parameter names and facts (outcome.call), for the request log */
+  recordCalls?: boolean;
 }
 
 /** A refused signature as the diagnostics need it: the request as received, the body once read. */
@@ -183,7 +185,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       region = present(flat.get("Region"));
       outcome.action = actionName(action);
       call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
-      call.params = receivedNames(flat.keys());
+      if (deps.recordCalls) call.params = receivedNames(flat.keys());
       if (deps.scenarios?.hasClockScenarios) shiftMs = await clockShift(deps, flat.get("SecretId"), action, outcome);
       nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
       caller = await authenticateV1(req, flat, nowSeconds, deps.keys);
@@ -201,13 +203,13 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     let params: ParamValues;
     if (style === "json") {
       const json = parseJsonObject(body ?? EMPTY);
-      call.params = receivedNames(Object.keys(json));
+      if (deps.recordCalls) call.params = receivedNames(Object.keys(json));
       params = validateJsonParams(route.action.schema, json);
     } else if (flat) {
-      if (call.params.length === 0) call.params = receivedNames(flat.keys());
+      if (deps.recordCalls && call.params.length === 0) call.params = receivedNames(flat.keys());
       params = validateFlatParams(route.action.schema, flat);
     } else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
-    call.facts = route.action.facts?.(params);
+    if (deps.recordCalls) call.facts = route.action.facts?.(params);
 
     const ctx: ActionContext = { requestId, language, caller, now: deps.clock() + shiftMs, region };
     handled = { action: route.action, params, ctx };

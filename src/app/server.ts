@@ -111,6 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     afterResponse: afterResponse({ logger, metrics, audit: store.audit, clock, requests: testKit.requests }),
     scenarios: testKit.scenarios,
     onAuthFailure: testKit.onAuthFailure,
+    recordCalls: testKit.requests !== undefined,
     operations: testKit.operations,
     hung,
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),

@@ -23,9 +23,10 @@ import type { Installation } from "./installation";
 export interface TestKit {
   faceidForTestKeys: Product;
   scenarios: ScenarioBook;
-  requests: RequestLog;
+  /** kept only while the operations API is on: a log nobody can read would cost every call for nothing */
+  requests: RequestLog | undefined;
   adminToken: { token: string | undefined; created: boolean };
-  onAuthFailure: (failure: AuthFailure) => void;
+  onAuthFailure: ((failure: AuthFailure) => void) | undefined;
   operations: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
 }
 
@@ -61,23 +62,26 @@ export async function startTestKit(o: {
     o.logger.warn({ err: message(err) }, "scenarios could not be read"),
   );
   await scenarios.start();
+  const on = adminToken.token !== undefined;
   const requests = new RequestLog();
   const diagnoses = new Diagnoses();
   return {
     faceidForTestKeys,
     scenarios,
-    requests,
+    requests: on ? requests : undefined,
     adminToken,
-    onAuthFailure: (failure) =>
-      diagnoses.add(
-        failure.requestId,
-        diagnose(failure, {
-          keys: (secretId) => o.fresh.resolveKey(secretId),
-          mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
-          localPort: o.port(),
-        }),
-        (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
-      ),
+    onAuthFailure: on
+      ? (failure) =>
+          diagnoses.add(
+            failure.requestId,
+            diagnose(failure, {
+              keys: (secretId) => o.fresh.resolveKey(secretId),
+              mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+              localPort: o.port(),
+            }),
+            (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
+          )
+      : undefined,
     operations: operationsApi({
       token: adminToken.token,
       scenarios: { rows: store.scenarios, accounts: store.accounts, keyring, book: scenarios },

@@ -1,6 +1,8 @@
 /**
  * The last calls this instance answered, for tests that assert what their code sent: names, safe facts and the
- * outcome, never a value. A bounded ring in memory; each instance (and each --workers process) keeps its own.
+ * outcome, never a value. A bounded ring in memory, kept while the operations API is on; each instance (and each
+ * --workers process) keeps its own. Kept in columns of strings and numbers, not an object per call: entries
+ * outlive a young-generation collection, and objects promoted by the thousand would cost every call.
  */
 import type { ApiOutcome } from "../api3/pipeline";
 
@@ -26,62 +28,98 @@ export interface LoggedCall {
 
 export const REQUEST_LOG_SIZE = 1000;
 
-/**
- * As kept: references to the outcome's parts, formatted only when read (the request path pays for a push, not a
- * format). Never the envelope: a KMS answer carries plaintext.
- */
-interface Kept {
-  atMs: number;
-  latencyUs: number;
-  failed: boolean;
-  outcome: Pick<ApiOutcome, "requestId" | "caller" | "action" | "call" | "code" | "billable" | "scenario">;
-}
-
-function shown({ atMs, outcome, latencyUs, failed }: Kept): LoggedCall {
-  return {
-    at: new Date(atMs).toISOString(),
-    requestId: outcome.requestId,
-    accountId: outcome.caller?.accountId,
-    secretId: outcome.caller?.secretId,
-    test: outcome.caller?.test || undefined,
-    action: outcome.action,
-    params: outcome.call?.params ?? [],
-    verifyMode: outcome.call?.facts?.verifyMode,
-    encrypted: outcome.call?.facts?.encrypted,
-    signatureMethod: outcome.call?.signatureMethod,
-    result: failed || outcome.code === "OK" ? undefined : outcome.code,
-    error: failed ? outcome.code : undefined,
-    billable: outcome.billable,
-    scenario: outcome.scenario,
-    latencyMs: Math.round(latencyUs / 100) / 10,
-  };
-}
+const FAILED = 1;
+const BILLABLE = 2;
+const TEST = 4;
 
 export class RequestLog {
-  private readonly entries: Kept[] = [];
+  private readonly atMs: Float64Array;
+  private readonly latencyUs: Float64Array;
+  private readonly flags: Uint8Array;
+  private readonly text: Array<Array<string | undefined>>;
+  /** joined name lists, shared: the same few lists come again and again */
+  private readonly lists = new Map<string, string>();
+  private count = 0;
   private next = 0;
 
-  constructor(private readonly size = REQUEST_LOG_SIZE) {}
+  constructor(private readonly size = REQUEST_LOG_SIZE) {
+    this.atMs = new Float64Array(size);
+    this.latencyUs = new Float64Array(size);
+    this.flags = new Uint8Array(size);
+    // requestId, accountId, secretId, action, code, scenario, signatureMethod, params, verifyMode, encrypted
+    this.text = Array.from({ length: 10 }, () => new Array<string | undefined>(size).fill(undefined));
+  }
+
+  private shared(list: readonly string[] | undefined): string | undefined {
+    if (list === undefined) return undefined;
+    const joined = list.join(",");
+    const known = this.lists.get(joined);
+    if (known !== undefined) return known;
+    if (this.lists.size < 1000) this.lists.set(joined, joined);
+    return joined;
+  }
 
   record(outcome: ApiOutcome, atMs: number, latencyUs: number): void {
-    const { requestId, caller, action, call, code, billable, scenario } = outcome;
+    const i = this.next;
     const failed = outcome.transport !== undefined || "Error" in outcome.envelope.Response;
-    const entry: Kept = { atMs, latencyUs, failed, outcome: { requestId, caller, action, call, code, billable, scenario } };
-    if (this.entries.length < this.size) this.entries.push(entry);
-    else this.entries[this.next] = entry;
-    this.next = (this.next + 1) % this.size;
+    this.atMs[i] = atMs;
+    this.latencyUs[i] = latencyUs;
+    this.flags[i] = (failed ? FAILED : 0) | (outcome.billable ? BILLABLE : 0) | (outcome.caller?.test ? TEST : 0);
+    const values = [
+      outcome.requestId,
+      outcome.caller?.accountId,
+      outcome.caller?.secretId,
+      outcome.action,
+      outcome.code,
+      outcome.scenario,
+      outcome.call?.signatureMethod,
+      this.shared(outcome.call?.params),
+      outcome.call?.facts?.verifyMode,
+      this.shared(outcome.call?.facts?.encrypted),
+    ];
+    for (let c = 0; c < values.length; c++) this.text[c]![i] = values[c];
+    this.next = (i + 1) % this.size;
+    this.count = Math.min(this.count + 1, this.size);
+  }
+
+  private entry(i: number): LoggedCall {
+    const [requestId, accountId, secretId, action, code, scenario, signatureMethod, params, verifyMode, encrypted] = this.text.map(
+      (c) => c[i],
+    );
+    const flags = this.flags[i]!;
+    const failed = (flags & FAILED) !== 0;
+    return {
+      at: new Date(this.atMs[i]!).toISOString(),
+      requestId: requestId!,
+      accountId,
+      secretId,
+      test: (flags & TEST) !== 0 || undefined,
+      action,
+      params: params ? params.split(",") : [],
+      verifyMode,
+      encrypted: encrypted?.split(","),
+      signatureMethod,
+      result: failed || code === "OK" ? undefined : code,
+      error: failed ? code : undefined,
+      billable: (flags & BILLABLE) !== 0,
+      scenario,
+      latencyMs: Math.round(this.latencyUs[i]! / 100) / 10,
+    };
   }
 
   /** the newest `limit` calls, oldest first; optionally of one account */
   last(limit: number, accountId?: string): LoggedCall[] {
-    const ordered =
-      this.entries.length < this.size ? this.entries : [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)];
-    const chosen = accountId === undefined ? ordered : ordered.filter((e) => e.outcome.caller?.accountId === accountId);
-    return chosen.slice(Math.max(0, chosen.length - limit)).map(shown);
+    const out: LoggedCall[] = [];
+    for (let k = 1; k <= this.count && out.length < limit; k++) {
+      const i = (this.next - k + this.size) % this.size;
+      if (accountId === undefined || this.text[1]![i] === accountId) out.push(this.entry(i));
+    }
+    return out.reverse();
   }
 
   clear(): void {
-    this.entries.length = 0;
+    this.count = 0;
     this.next = 0;
+    for (const column of this.text) column.fill(undefined);
   }
 }
