@@ -1,5 +1,6 @@
 /** One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. */
 import type { Language } from "../api3/errors";
+import { checkedUrl } from "../gateway/upstream-settings";
 import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "../limits/memory";
 import { parseAmount } from "../common/money";
 import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, type FaceIdAction, isFaceIdAction, type PriceTable } from "../faceid/tariff";
@@ -43,6 +44,8 @@ export interface Config {
   clockOffsetMs: number;
   /** SANYAO_ADMIN_TOKEN: the operator token of the operations API (else the data directory's admin-token file) */
   adminToken: string | undefined;
+  /** gateway mode (on once `sanyao upstream set` stored a key): SANYAO_UPSTREAM_URL overrides the stored URL */
+  upstream: { url: string | undefined; rateLimit: number; timeoutMs: number };
 }
 
 export interface TransportLimits {
@@ -221,7 +224,21 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     // ten years either way: enough for any day boundary or signature expiry a caller wants to see
     clockOffsetMs: int("SANYAO_CLOCK_OFFSET_S", env.SANYAO_CLOCK_OFFSET_S, 0, -315_360_000, 315_360_000) * 1000,
     adminToken: adminToken(env.SANYAO_ADMIN_TOKEN),
+    upstream: {
+      url: upstreamUrl(env.SANYAO_UPSTREAM_URL),
+      rateLimit: int("SANYAO_UPSTREAM_RATE_LIMIT", env.SANYAO_UPSTREAM_RATE_LIMIT, 20, 1, 1_000_000),
+      timeoutMs: int("SANYAO_UPSTREAM_TIMEOUT_MS", env.SANYAO_UPSTREAM_TIMEOUT_MS, 5000, 100, 120_000),
+    },
   };
+}
+
+function upstreamUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  try {
+    return checkedUrl(raw);
+  } catch (err) {
+    throw new ConfigError(`SANYAO_UPSTREAM_URL: ${(err as Error).message}`);
+  }
 }
 
 function adminToken(raw: string | undefined): string | undefined {

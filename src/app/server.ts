@@ -23,6 +23,9 @@ import { FreshCache } from "../store/fresh-cache";
 import type { Socket } from "node:net";
 import type { ThreeElementDeps } from "../faceid/three-elements";
 import { startTestKit } from "./test-kit";
+import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
+import { UpstreamSlots } from "../gateway/upstream-slots";
+import { UpstreamSource } from "../gateway/upstream-source";
 
 export interface ServerOptions {
   config: Config;
@@ -84,7 +87,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   };
-  const faceid = faceidProduct(faceidDeps);
+  // Gateway mode: while an upstream is set, FaceID calls are forwarded to it (gateway/).
+  const upstream = new UpstreamSource(store.meta, keyring, config.upstream.url, clock);
+  const upstreamState = { keyRefused: undefined as string | undefined };
+  const faceid = gatewayFaceidProduct(faceidProduct(faceidDeps), {
+    faceid: faceidDeps,
+    upstream: () => upstream.current(),
+    slots: new UpstreamSlots(limits.rate, config.upstream.rateLimit, clock),
+    ledger: store.ledger,
+    budgetMs: config.upstream.timeoutMs,
+    onKeyRefused: (code, requestId) => {
+      upstreamState.keyRefused = code;
+      installation.failures.report("upstream-auth", new Error(`the upstream refused the company key (${code}); request ${requestId}`));
+    },
+    onUpstreamFailure: (reason, requestId) => logger.warn({ requestId, reason }, "upstream call failed"),
+    onAnswered: () => {
+      upstreamState.keyRefused = undefined;
+    },
+  });
   let boundPort: number | undefined;
   const testKit = await startTestKit({ config, installation, faceidDeps, fresh, logger, clock, port: () => boundPort });
   const router = new Router().register(faceid, testKit.faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
@@ -126,6 +146,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }
       };
       await Promise.all([probe("store", () => store.ping()), ...(sharedLimits ? [probe("redis", () => sharedLimits.ping())] : [])]);
+      const client = await upstream.current();
+      if (client) {
+        const refused = upstreamState.keyRefused;
+        checks.upstream = refused ? `${client.url} refused the company key (${refused}): sanyao upstream set` : "ok";
+      }
       return { ready: Object.values(checks).every((v) => v === "ok"), checks };
     },
   });
@@ -158,6 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     adminToken: testKit.adminToken,
     async close() {
       testKit.scenarios.stop();
+      upstream.close();
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
       await new Promise<void>((resolve) => {

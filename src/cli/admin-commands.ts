@@ -161,8 +161,17 @@ export function addAdminCommands(program: Command): void {
     .option("--to <date>", "last day, YYYY-MM-DD (China time)", day)
     .option("--csv", "CSV on stdout")
     .option("--test", "the test ledger instead: calls and charges of test keys (keys create --test), never debited")
-    .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean; test?: boolean }) =>
+    .option("--unknown", "gateway mode: upstream calls sent and never answered, which the upstream may have charged")
+    .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean; test?: boolean; unknown?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
+        if (opts.unknown) {
+          const unknown = (await store.ledger.unknowns({ accountId: opts.account })).map((u) => ({
+            ...u,
+            at: new Date(u.at).toISOString(),
+          }));
+          if (opts.json) return printJson({ unknown });
+          return printTable(unknown, ["at", "requestId", "accountId", "secretId", "action", "reason"]);
+        }
         const rows = await store.ledger.usage({ accountId: opts.account, from: opts.from, to: opts.to, test: opts.test === true });
         const totals = rows.reduce((t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }), {
           calls: 0,

@@ -9,6 +9,7 @@ import { count, databaseOption, dataOption, port } from "./options";
 import { UsageError } from "./output";
 import { serve, serveEphemeral } from "./serve";
 import { addTestKitCommands } from "./testkit-commands";
+import { addGatewayCommands } from "./gateway-commands";
 
 export function buildProgram(): Command {
   const program = new Command("sanyao")
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   addDataCommands(program);
   addCallCommands(program);
   addTestKitCommands(program);
+  addGatewayCommands(program);
   oneUsageLineAfterErrors(program);
   return program;
 }

@@ -5,7 +5,7 @@
  */
 export class UnavailableError extends Error {
   constructor(
-    readonly dependency: "postgres" | "redis" | "counters" | "source",
+    readonly dependency: "postgres" | "redis" | "counters" | "source" | "upstream",
     cause: unknown,
   ) {
     super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);

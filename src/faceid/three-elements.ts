@@ -84,9 +84,16 @@ export async function admitCaller(action: string, deps: ThreeElementDeps, ctx: A
 }
 
 /** The ledger row and the debit, committed before the charged answer is sent. */
-export async function chargeFor(action: string, mode: VerifyModeName, deps: ThreeElementDeps, ctx: ActionContext): Promise<void> {
+export async function chargeFor(
+  action: string,
+  mode: VerifyModeName,
+  deps: ThreeElementDeps,
+  ctx: ActionContext,
+  upstreamRequestId?: string,
+): Promise<void> {
   try {
     await deps.ledger.charge({
+      upstreamRequestId,
       requestId: ctx.requestId,
       accountId: ctx.caller.accountId,
       secretId: ctx.caller.secretId,

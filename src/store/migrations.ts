@@ -263,4 +263,30 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    description: "gateway mode: the upstream's RequestId beside each charge, and upstream calls whose answer was lost",
+    sqlite: `
+      ALTER TABLE ledger ADD COLUMN upstream_request_id TEXT;
+      CREATE TABLE upstream_unknown (
+        request_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        secret_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+    postgres: `
+      ALTER TABLE ledger ADD COLUMN upstream_request_id TEXT;
+      CREATE TABLE upstream_unknown (
+        request_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        secret_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        reason TEXT NOT NULL
+      );
+    `,
+  },
 ];

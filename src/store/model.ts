@@ -68,6 +68,19 @@ export interface ChargeEntry {
   at: number;
   /** a test key's charge: in the test ledger, no debit */
   test?: boolean;
+  /** gateway mode: the upstream's RequestId for the call this charge paid for */
+  upstreamRequestId?: string;
+}
+
+/** Gateway mode: an upstream call sent and never answered; the upstream may have charged it. */
+export interface UnknownEntry {
+  requestId: string;
+  accountId: string;
+  secretId: string;
+  action: string;
+  /** Unix milliseconds */
+  at: number;
+  reason: string;
 }
 
 export type VerifyModeName = "simple" | "detailed";

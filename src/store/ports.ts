@@ -10,6 +10,7 @@ import type {
   KmsKey,
   KmsKeyState,
   StoredRecord,
+  UnknownEntry,
   UsageQuery,
   VerifyModeName,
 } from "./model";
@@ -86,6 +87,10 @@ export interface LedgerRows {
    */
   charge(entry: ChargeEntry): Promise<void>;
   usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[] }>;
+  /** gateway mode: an upstream call whose answer was lost (written at once, never twice for one RequestId) */
+  markUnknown(entry: UnknownEntry): Promise<void>;
+  /** oldest first */
+  unknowns(query: UsageQuery): Promise<UnknownEntry[]>;
 }
 
 export interface AuditRows {

@@ -28,7 +28,7 @@ export interface ApiKeys {
   resolve(secretId: string): Promise<KeySecret | undefined>;
 }
 
-export interface Ledger extends Pick<LedgerRows, "charge"> {
+export interface Ledger extends Pick<LedgerRows, "charge" | "markUnknown" | "unknowns"> {
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
@@ -109,6 +109,8 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
     records: adapter.records,
     ledger: {
       charge: (entry) => ledger.charge(entry),
+      markUnknown: (entry) => ledger.markUnknown(entry),
+      unknowns: (query) => ledger.unknowns(query),
       usage: async (query) => usageReport(await ledger.usage(query)),
     },
     audit: adapter.audit,

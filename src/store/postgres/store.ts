@@ -34,7 +34,31 @@ export class PostgresStore implements StoreAdapter {
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);
   readonly scenarios = scenarioRows(this.query);
-  readonly ledger: LedgerRows = { charge: (entry) => this.charge(entry), usage: (query) => this.usage(query) };
+  readonly ledger: LedgerRows = {
+    charge: (entry) => this.charge(entry),
+    usage: (query) => this.usage(query),
+    markUnknown: async (e) => {
+      await this.q(
+        `INSERT INTO upstream_unknown (request_id, account_id, secret_id, action, at, reason) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (request_id) DO NOTHING`,
+        [e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason],
+      );
+    },
+    unknowns: async (query) => {
+      const rows = await this.q<{ request_id: string; account_id: string; secret_id: string; action: string; at: string; reason: string }>(
+        `SELECT * FROM upstream_unknown WHERE ($1::text IS NULL OR account_id = $1) ORDER BY at, request_id`,
+        [query.accountId ?? null],
+      );
+      return rows.map((r) => ({
+        requestId: r.request_id,
+        accountId: r.account_id,
+        secretId: r.secret_id,
+        action: r.action,
+        at: Number(r.at),
+        reason: r.reason,
+      }));
+    },
+  };
   /** queued and written in batches (multi-row INSERT) within 20 ms; flushed on close */
   readonly audit: AuditRows = { append: async (entry) => this.writes.queue(entry) };
 
@@ -120,9 +144,9 @@ export class PostgresStore implements StoreAdapter {
   private async charge(e: ChargeEntry): Promise<void> {
     await this.tx(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO NOTHING`,
-        [e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true)],
+        `INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test, upstream_request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (request_id) DO NOTHING`,
+        [e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true), e.upstreamRequestId ?? null],
       );
       // A test key's charge is in the test ledger only: the balance is the account's real money.
       if (inserted.rowCount === 0 || e.test) return;

@@ -103,9 +103,28 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       },
       (err) => reportFailure("audit", err),
     );
+    const insertUnknown = db.prepare(
+      "INSERT INTO upstream_unknown (request_id, account_id, secret_id, action, at, reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    );
+    const listUnknown = db.prepare<
+      [string | null, string | null],
+      { request_id: string; account_id: string; secret_id: string; action: string; at: number; reason: string }
+    >("SELECT * FROM upstream_unknown WHERE (? IS NULL OR account_id = ?) ORDER BY at, request_id");
     this.ledger = {
       charge: (entry) => this.charge(entry),
       usage: async (query) => this.usage(query),
+      markUnknown: async (e) => {
+        insertUnknown.run(e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason);
+      },
+      unknowns: async (query) =>
+        listUnknown.all(query.accountId ?? null, query.accountId ?? null).map((r) => ({
+          requestId: r.request_id,
+          accountId: r.account_id,
+          secretId: r.secret_id,
+          action: r.action,
+          at: r.at,
+          reason: r.reason,
+        })),
     };
     this.audit = {
       // Queued: committed with the next charge, or within 20 ms.

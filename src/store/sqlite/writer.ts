@@ -40,7 +40,7 @@ if (parentPort) {
   db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("busy_timeout = 10000");
   const insertCharge = db.prepare(
-    "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test, upstream_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const debit = db.prepare("UPDATE accounts SET balance = balance - ? WHERE account_id = ?");
   const insertAudit = db.prepare(
@@ -49,7 +49,17 @@ if (parentPort) {
       .join(", ")})`,
   );
   const writeCharge = (e: ChargeEntry) => {
-    insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true));
+    insertCharge.run(
+      e.requestId,
+      e.accountId,
+      e.secretId,
+      e.action,
+      e.mode,
+      e.unitPrice,
+      e.at,
+      Number(e.test === true),
+      e.upstreamRequestId ?? null,
+    );
     // A test key's charge is in the test ledger only: the balance is the account's real money.
     if (!e.test) debit.run(e.unitPrice, e.accountId);
   };
@@ -61,7 +71,17 @@ if (parentPort) {
   const all = db.transaction((charges: readonly ChargeEntry[], audits: readonly AuditEntry[], daily: readonly DailyAttempt[]) => {
     const debits = new Map<string, number>();
     for (const e of charges) {
-      insertCharge.run(e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, Number(e.test === true));
+      insertCharge.run(
+        e.requestId,
+        e.accountId,
+        e.secretId,
+        e.action,
+        e.mode,
+        e.unitPrice,
+        e.at,
+        Number(e.test === true),
+        e.upstreamRequestId ?? null,
+      );
       if (!e.test) debits.set(e.accountId, (debits.get(e.accountId) ?? 0) + e.unitPrice);
     }
     for (const [accountId, amount] of debits) debit.run(amount, accountId);

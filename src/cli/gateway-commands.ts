@@ -1,0 +1,58 @@
+/** Gateway mode's commands: the upstream (its URL and the company key, sealed at rest, never printed). */
+import type { Command } from "commander";
+import { describeUpstream, saveUpstream, TENCENT_FACEID_URL, UPSTREAM_META, UpstreamInputError } from "../gateway/upstream-settings";
+import { type DataOption, storageOptions, withInstallation } from "./options";
+import { printJson, UsageError } from "./output";
+
+export function addGatewayCommands(program: Command): void {
+  const upstream = program
+    .command("upstream")
+    .description("gateway mode: answer FaceID calls from an upstream (Tencent Cloud) with the company's key")
+    .addHelpText(
+      "after",
+      "\nWith an upstream set, every FaceID call a team makes with its own key is checked (account state, the team's\n" +
+        "limit), signed again with the company key and sent upstream; the answer goes back in its own shape and is\n" +
+        "charged to the team when the action's table charges its Result. A running server sees a change within a\n" +
+        "second. SANYAO_UPSTREAM_URL overrides the stored URL; SANYAO_UPSTREAM_RATE_LIMIT (20) is the upstream\n" +
+        "account's per-action limit, shared among teams; SANYAO_UPSTREAM_TIMEOUT_MS (5000) a call's budget.",
+    );
+  storageOptions(upstream.command("set"))
+    .description("set the upstream and the company key (sealed with the installation secret; never shown again)")
+    .requiredOption("--secret-id <id>", "the company's SecretId")
+    .requiredOption("--secret-key <key>", "the company's SecretKey")
+    .option("--url <url>", "the upstream", TENCENT_FACEID_URL)
+    .action((opts: DataOption & { secretId: string; secretKey: string; url: string }) =>
+      withInstallation(opts, async ({ store, keyring }) => {
+        try {
+          await saveUpstream(store.meta, keyring, { url: opts.url, secretId: opts.secretId, secretKey: opts.secretKey });
+        } catch (err) {
+          if (err instanceof UpstreamInputError) throw new UsageError(err.message);
+          throw err;
+        }
+        const shown = await describeUpstream(store.meta);
+        if (opts.json) printJson({ upstream: shown });
+        else process.stdout.write(`Gateway mode: FaceID calls go to ${shown?.url} as ${shown?.secretId}.\n`);
+      }),
+    );
+  storageOptions(upstream.command("show"))
+    .description("the upstream's URL and SecretId (never the key)")
+    .action((opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        const shown = await describeUpstream(store.meta);
+        if (opts.json) printJson({ upstream: shown ?? null });
+        else
+          process.stdout.write(
+            shown ? `${shown.url} as ${shown.secretId}\n` : "No upstream: FaceID calls answer from this installation's records.\n",
+          );
+      }),
+    );
+  storageOptions(upstream.command("clear"))
+    .description("forget the upstream and its key: FaceID calls answer from this installation's records again")
+    .action((opts: DataOption) =>
+      withInstallation(opts, async ({ store }) => {
+        await store.meta.set(UPSTREAM_META, "");
+        if (opts.json) printJson({ upstream: null });
+        else process.stdout.write("Upstream cleared.\n");
+      }),
+    );
+}

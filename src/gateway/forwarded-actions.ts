@@ -1,0 +1,184 @@
+/**
+ * Gateway mode's FaceID: every action the service answers is checked for the team (account state, the team's own
+ * limit), its encrypted fields opened, then sent upstream signed with the company's key. The upstream's answer goes
+ * back in its own wire shape; it is charged to the team when the action's table charges its Result. An upstream
+ * that fails, times out or refuses answers the action's busy code, uncharged.
+ */
+import { ApiError } from "../api3/errors";
+import type { ParamSchema, ParamValues } from "../api3/params";
+import type { ActionContext, ActionDefinition, ActionOutcome, Product } from "../api3/router";
+import { UnavailableError } from "../common/unavailable";
+import { CARRIER_ACTIONS, CARRIER_VERIFICATION_SCHEMA } from "../faceid/carrier-verification";
+import { CHECK_PHONE_AND_NAME_SCHEMA } from "../faceid/check-phone-and-name";
+import { ENCRYPTED_PHONE_VERIFICATION_SCHEMA } from "../faceid/encrypted-phone-verification";
+import { THREE_FIELDS } from "../faceid/field-decryption";
+import { ID_CARD_VERIFICATION_SCHEMA } from "../faceid/id-card-verification";
+import { NUMBER_SCHEMA } from "../faceid/number-checks";
+import { PHONE_VERIFICATION_SCHEMA } from "../faceid/phone-verification";
+import { FACEID_SERVICE, FACEID_VERSION } from "../faceid/product";
+import { describeIn } from "../faceid/results";
+import { SCRIPTS } from "../faceid/scripted";
+import type { FaceIdAction } from "../faceid/tariff";
+import { admitCaller, chargeFor, type ThreeElementDeps } from "../faceid/three-elements";
+import type { VerifyModeName } from "../store/model";
+import type { Ledger } from "../store/storage";
+import type { UpstreamSlots } from "./upstream-slots";
+import type { UpstreamCall, UpstreamOutcome } from "./upstream-client";
+
+/** How each action's fields may arrive encrypted: PhoneVerification's flat fields, or the `Encryption` object. */
+interface Forwarded {
+  action: FaceIdAction;
+  schema: ParamSchema;
+  encryptable: readonly string[];
+  envelope: "flat" | "object" | "none";
+}
+
+const FORWARDED: readonly Forwarded[] = [
+  { action: "PhoneVerification", schema: PHONE_VERIFICATION_SCHEMA, encryptable: THREE_FIELDS, envelope: "flat" },
+  ...CARRIER_ACTIONS.map(({ action }) => ({
+    action: action as FaceIdAction,
+    schema: CARRIER_VERIFICATION_SCHEMA,
+    encryptable: THREE_FIELDS,
+    envelope: "object" as const,
+  })),
+  { action: "EncryptedPhoneVerification", schema: ENCRYPTED_PHONE_VERIFICATION_SCHEMA, encryptable: [], envelope: "none" },
+  { action: "CheckPhoneAndName", schema: CHECK_PHONE_AND_NAME_SCHEMA, encryptable: ["Mobile", "Name"], envelope: "object" },
+  { action: "IdCardVerification", schema: ID_CARD_VERIFICATION_SCHEMA, encryptable: ["IdCard", "Name"], envelope: "object" },
+  { action: "MobileStatus", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object" },
+  { action: "MobileNetworkTimeVerification", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object" },
+];
+
+export interface GatewayDeps {
+  faceid: ThreeElementDeps;
+  /** the upstream while one is set; none: the action answers from the installation's own records */
+  upstream: () =>
+    | { call(c: UpstreamCall): Promise<UpstreamOutcome> }
+    | undefined
+    | Promise<{ call(c: UpstreamCall): Promise<UpstreamOutcome> } | undefined>;
+  slots: UpstreamSlots;
+  ledger: Pick<Ledger, "markUnknown">;
+  /** what one call may take upstream, waiting for a slot and retrying included */
+  budgetMs: number;
+  /** the upstream refused the company key: say so (never the key), once per call */
+  onKeyRefused: (code: string, requestId: string) => void;
+  onUpstreamFailure: (reason: string, requestId: string) => void;
+  /** the upstream answered (the company key works) */
+  onAnswered: () => void;
+}
+
+const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** The parameters as the upstream is to receive them: encrypted fields opened, their envelope dropped. */
+async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayDeps, accountId: string) {
+  if (f.envelope === "none") return params;
+  const envelope = f.envelope === "flat" ? params : params.Encryption;
+  if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) return params;
+  const list = envelope.EncryptList;
+  if (!Array.isArray(list) || list.length === 0) return params;
+  const values: Record<string, string> = {};
+  for (const name of f.encryptable) {
+    const v = text(params[name]);
+    if (v !== undefined) values[name] = v;
+  }
+  const account = await deps.faceid.accounts.get(accountId);
+  if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
+  const opened = await deps.faceid.fields.open(values, f.encryptable, envelope, account, f.envelope === "flat");
+  const out: ParamValues = { ...params, ...opened };
+  if (f.envelope === "flat") {
+    delete out.CiphertextBlob;
+    delete out.EncryptList;
+    delete out.Iv;
+  } else delete out.Encryption;
+  return out;
+}
+
+function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDeps): ActionDefinition {
+  const { table } = SCRIPTS[f.action];
+  const modeOf = (params: ParamValues): VerifyModeName =>
+    f.action === "PhoneVerification" && params.VerifyMode === "1" ? "detailed" : "simple";
+  const busy = (params: ParamValues, ctx: ActionContext): ActionOutcome => {
+    // The action's own code for "the verification service is away", as the local actions answer it.
+    const code = BUSY[f.action];
+    const fields: Record<string, unknown> = {
+      Result: code,
+      Description: describeIn(table[code]!, ctx.language),
+      ...SCRIPTS[f.action].fields(code),
+    };
+    return { fields, billable: false, result: code, audit: { variant: modeOf(params) }, signal: "source-failure" };
+  };
+  return {
+    ...local,
+    async handle(params, ctx) {
+      const current = deps.upstream();
+      const upstream = current instanceof Promise ? await current : current;
+      if (!upstream) return local.handle(params, ctx);
+      const { accountId } = ctx.caller;
+      await admitCaller(f.action, deps.faceid, ctx);
+      const sent = await plaintextParams(f, params, deps, accountId);
+      const deadline = Date.now() + deps.budgetMs;
+      if (!(await deps.slots.take(f.action, accountId, deadline))) throw new ApiError("RequestLimitExceeded");
+      let outcome: UpstreamOutcome;
+      for (;;) {
+        outcome = await upstream.call({
+          action: f.action,
+          version: FACEID_VERSION,
+          region: ctx.region ?? "ap-guangzhou",
+          language: ctx.language,
+          params: sent,
+          timeoutMs: Math.max(1, deadline - Date.now()),
+        });
+        // The upstream's own limit: wait for the next slot within the budget, never pass it on as it is.
+        if (outcome.kind === "error" && outcome.code === "RequestLimitExceeded" && Date.now() + 100 < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (await deps.slots.take(f.action, accountId, deadline)) continue;
+        }
+        break;
+      }
+      if (outcome.kind === "answer") {
+        deps.onAnswered();
+        const result = text(outcome.fields.Result);
+        const info = result === undefined ? undefined : table[result];
+        if (info?.charged) await chargeFor(f.action, modeOf(params), deps.faceid, ctx, outcome.requestId);
+        return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
+      }
+      if (outcome.kind === "error" && outcome.code.startsWith("AuthFailure.")) {
+        deps.onKeyRefused(outcome.code, ctx.requestId);
+        throw new ApiError("ServiceUnavailable");
+      }
+      if (outcome.kind === "lost") {
+        await deps.ledger.markUnknown({
+          requestId: ctx.requestId,
+          accountId,
+          secretId: ctx.caller.secretId,
+          action: f.action,
+          at: ctx.now,
+          reason: outcome.reason,
+        });
+      }
+      deps.onUpstreamFailure(outcome.kind === "error" ? `error ${outcome.code}` : `${outcome.kind}: ${outcome.reason}`, ctx.requestId);
+      throw new UnavailableError("upstream", new Error(outcome.kind));
+    },
+    // The local action's when no upstream is set; the same busy code either way.
+    whenUnavailable: (params, ctx) => busy(params, ctx),
+  };
+}
+
+/** Each action's busy code: what it answers when its verification service is away (its whenUnavailable). */
+const BUSY: Readonly<Record<FaceIdAction, string>> = {
+  PhoneVerification: "-11",
+  PhoneVerificationCMCC: "-11",
+  PhoneVerificationCTCC: "-11",
+  PhoneVerificationCUCC: "-11",
+  EncryptedPhoneVerification: "-11",
+  CheckPhoneAndName: "-3",
+  IdCardVerification: "-4",
+  MobileStatus: "-3",
+  MobileNetworkTimeVerification: "-4",
+};
+
+/** FaceID that forwards upstream while an upstream is set, and answers from the local `product` otherwise. */
+export function gatewayFaceidProduct(product: Product, deps: GatewayDeps): Product {
+  const local = product.versions.get(FACEID_VERSION)!;
+  const actions = FORWARDED.map((f) => forwardedAction(f, local.get(f.action)!, deps));
+  return { service: FACEID_SERVICE, versions: new Map([[FACEID_VERSION, new Map(actions.map((a) => [a.name, a]))]]) };
+}

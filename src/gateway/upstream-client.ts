@@ -1,0 +1,118 @@
+/**
+ * Calls to the upstream: each signed again with TC3 and the company's key, over pooled keep-alive connections,
+ * within a time budget. Outcomes tell apart an answer, an error envelope, a call that surely did not reach the
+ * upstream, and one that may have (sent, then no answer): only that last one may have cost money unseen.
+ */
+import http from "node:http";
+import https from "node:https";
+import { signTc3 } from "../client/signer";
+import type { UpstreamSettings } from "./upstream-settings";
+
+export type UpstreamOutcome =
+  | { kind: "answer"; fields: Record<string, unknown>; requestId: string }
+  | { kind: "error"; code: string; requestId: string }
+  /** refused before anything was sent (connection refused, no such host), or a non-200 status */
+  | { kind: "failed"; reason: string }
+  /** sent, then no usable answer within the budget: the upstream may have answered, and charged */
+  | { kind: "lost"; reason: string };
+
+export interface UpstreamCall {
+  action: string;
+  version: string;
+  region: string | undefined;
+  language: "zh-CN" | "en-US";
+  params: unknown;
+  timeoutMs: number;
+}
+
+export class UpstreamClient {
+  private readonly agent: http.Agent;
+  private readonly target: URL;
+
+  constructor(
+    private readonly settings: UpstreamSettings,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.target = new URL(settings.url);
+    const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16 };
+    this.agent = this.target.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
+  }
+
+  get url(): string {
+    return this.settings.url;
+  }
+
+  call(c: UpstreamCall): Promise<UpstreamOutcome> {
+    const body = JSON.stringify(c.params);
+    const headers = signTc3({
+      secretId: this.settings.secretId,
+      secretKey: this.settings.secretKey,
+      service: "faceid",
+      host: this.target.host,
+      action: c.action,
+      version: c.version,
+      region: c.region,
+      language: c.language,
+      timestamp: Math.floor(this.clock() / 1000),
+      requestClient: "sanyao-gateway",
+      body,
+    });
+    const transport = this.target.protocol === "https:" ? https : http;
+    return new Promise((resolve) => {
+      let sent = false;
+      let settled = false;
+      const done = (outcome: UpstreamOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      const req = transport.request(
+        this.target,
+        { method: "POST", agent: this.agent, headers: { ...headers, "Content-Length": Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", (err) => done({ kind: "lost", reason: err.message }));
+          res.on("end", () => {
+            if (res.statusCode !== 200) return done({ kind: "failed", reason: `HTTP ${res.statusCode}` });
+            done(parseAnswer(Buffer.concat(chunks).toString("utf8")));
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        done(
+          sent ? { kind: "lost", reason: `no answer within ${c.timeoutMs} ms` } : { kind: "failed", reason: "not sent within the budget" },
+        );
+        req.destroy();
+      }, c.timeoutMs);
+      req.on("finish", () => {
+        sent = true;
+      });
+      req.on("error", (err) => done(sent ? { kind: "lost", reason: err.message } : { kind: "failed", reason: err.message }));
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function parseAnswer(text: string): UpstreamOutcome {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(text);
+  } catch {
+    return { kind: "lost", reason: "the answer is not JSON" };
+  }
+  const response = typeof envelope === "object" && envelope !== null ? (envelope as { Response?: unknown }).Response : undefined;
+  if (typeof response !== "object" || response === null) return { kind: "lost", reason: "the answer has no Response" };
+  const { RequestId, Error: error, ...fields } = response as Record<string, unknown>;
+  const requestId = typeof RequestId === "string" ? RequestId : "";
+  if (typeof error === "object" && error !== null) {
+    const code = (error as { Code?: unknown }).Code;
+    return { kind: "error", code: typeof code === "string" ? code : "InternalError", requestId };
+  }
+  return { kind: "answer", fields, requestId };
+}

@@ -1,0 +1,176 @@
+/**
+ * Gateway mode: a second sanyao installation plays the upstream, with its own records, ledger and scenarios. Teams
+ * call the gateway with their own keys through the official SDK; the gateway signs again with the company key.
+ */
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { demoRecords } from "../src/app/demo";
+import { SCRIPTS } from "../src/faceid/scripted";
+import type { FaceIdAction } from "../src/faceid/tariff";
+import { chinaDate } from "../src/rules/precheck";
+import { faceidSdk } from "./helpers/sdk";
+import { describeBackends, type TestServer, startTestServer } from "./helpers/server";
+
+const TOKEN = "upstream-operator-token-0001";
+const ALICE = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
+const PARAMS: Record<FaceIdAction, Record<string, string>> = {
+  PhoneVerification: ALICE,
+  PhoneVerificationCMCC: ALICE,
+  PhoneVerificationCTCC: ALICE,
+  PhoneVerificationCUCC: ALICE,
+  EncryptedPhoneVerification: { ...ALICE, EncryptionMode: "0" },
+  CheckPhoneAndName: { Mobile: ALICE.Phone, Name: ALICE.Name },
+  IdCardVerification: { IdCard: ALICE.IdCard, Name: ALICE.Name },
+  MobileStatus: { Mobile: ALICE.Phone },
+  MobileNetworkTimeVerification: { Mobile: ALICE.Phone },
+};
+
+async function ops(server: TestServer, method: string, route: string, body?: unknown) {
+  const res = await fetch(`${server.url}/_sanyao/${route}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(res.ok, `${method} ${route}: ${res.status}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const usageOf = async (server: TestServer, accountId: string) =>
+  (JSON.parse((await server.cli(["usage", "--account", accountId, "--json"])).stdout) as { totals: { charged: number } }).totals.charged;
+
+describeBackends("gateway mode", (backend) => {
+  let upstream: TestServer;
+  let gateway: TestServer;
+  let company: { accountId: string; secretId: string; secretKey: string };
+  let team: { accountId: string; secretId: string; secretKey: string };
+  before(async () => {
+    upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
+    company = await upstream.addAccount("company");
+    await upstream.addRecords(demoRecords(chinaDate(Date.now())));
+    gateway = await startTestServer({ SANYAO_UPSTREAM_TIMEOUT_MS: "1500" }, backend);
+    team = await gateway.addAccount("team-a");
+    const set = await gateway.cli([
+      "upstream",
+      "set",
+      "--secret-id",
+      company.secretId,
+      "--secret-key",
+      company.secretKey,
+      "--url",
+      upstream.url,
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.doesNotMatch(set.stdout, new RegExp(company.secretKey));
+    // The gateway holds no records: an answer of 0 for Alice can only come from the upstream.
+    const sdk = faceidSdk(gateway.port, team);
+    for (let i = 0; i < 40 && (await sdk.PhoneVerification(ALICE)).Result !== "0"; i++) await new Promise((r) => setTimeout(r, 50));
+  });
+  after(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  it("every action and every Result of its table passes through unchanged; both ledgers count the same charges", async () => {
+    const sdk = faceidSdk(gateway.port, team);
+    const teamBefore = await usageOf(gateway, team.accountId);
+    const companyBefore = await usageOf(upstream, company.accountId);
+    let charged = 0;
+    for (const [action, params] of Object.entries(PARAMS) as Array<[FaceIdAction, Record<string, string>]>) {
+      for (const [result, info] of Object.entries(SCRIPTS[action].table)) {
+        await ops(upstream, "POST", "scenarios", { account: company.accountId, action, result, times: 1 });
+        const direct = { ...SCRIPTS[action].fields(result), Result: result };
+        const answer = await sdk[action]!(params);
+        assert.deepEqual({ ...answer, RequestId: undefined }, { ...answer, ...direct, RequestId: undefined }, `${action} ${result}`);
+        assert.equal(typeof answer.Description, "string");
+        if (info.charged) charged++;
+      }
+    }
+    assert.equal(await usageOf(gateway, team.accountId), teamBefore + charged, "the team is charged what the table charges");
+    assert.equal(await usageOf(upstream, company.accountId), companyBefore + charged, "the upstream charged the same calls");
+    assert.ok(charged >= 15);
+  });
+
+  it("the upstream sees the company key, never the team's; the team's SDK never sees the company key", async () => {
+    await ops(upstream, "DELETE", "requests");
+    const answer = await faceidSdk(gateway.port, team).MobileStatus({ Mobile: ALICE.Phone });
+    assert.equal(answer.Result, "0");
+    const { requests } = (await ops(upstream, "GET", "requests")) as { requests: Array<{ secretId: string }> };
+    assert.deepEqual(
+      requests.map((r) => r.secretId),
+      [company.secretId],
+    );
+    assert.doesNotMatch(JSON.stringify(answer), new RegExp(`${company.secretId}|${company.secretKey}`));
+    const shown = await gateway.cli(["upstream", "show", "--json"]);
+    assert.doesNotMatch(shown.stdout, new RegExp(company.secretKey));
+    assert.match(shown.stdout, new RegExp(company.secretId));
+  });
+
+  it("upstream failures: an error envelope and a reset answer the busy code, uncharged; a hang is listed as unknown", async () => {
+    const sdk = faceidSdk(gateway.port, team);
+    const before = await usageOf(gateway, team.accountId);
+    await ops(upstream, "POST", "scenarios", { account: company.accountId, error: "InternalError", times: 1 });
+    assert.equal((await sdk.PhoneVerification(ALICE)).Result, "-11");
+    await ops(upstream, "POST", "scenarios", { account: company.accountId, action: "CheckPhoneAndName", error: "InternalError", times: 1 });
+    assert.equal((await sdk.CheckPhoneAndName({ Mobile: ALICE.Phone, Name: ALICE.Name })).Result, "-3", "CheckPhoneAndName's busy code");
+    const scenario = (await ops(upstream, "POST", "scenarios", { account: company.accountId, hang: true, times: 1 })) as {
+      scenario: { id: string };
+    };
+    const hung = await sdk.PhoneVerification(ALICE);
+    assert.equal(hung.Result, "-11");
+    const unknown = JSON.parse((await gateway.cli(["usage", "--unknown", "--json"])).stdout) as {
+      unknown: Array<{ requestId: string; action: string }>;
+    };
+    assert.deepEqual(unknown.unknown.at(-1), { ...unknown.unknown.at(-1), requestId: hung.RequestId, action: "PhoneVerification" });
+    assert.ok(scenario.scenario.id);
+    assert.equal(await usageOf(gateway, team.accountId), before, "nothing charged to the team");
+  });
+
+  it("an upstream RequestLimitExceeded is retried within the budget, not passed on", async () => {
+    await ops(upstream, "POST", "scenarios", { account: company.accountId, error: "RequestLimitExceeded", times: 2 });
+    assert.equal((await faceidSdk(gateway.port, team).PhoneVerification(ALICE)).Result, "0");
+  });
+
+  it("a refused company key answers ServiceUnavailable and /readyz says so, without the key", async () => {
+    const wrongKey = `${company.secretKey.slice(0, -4)}XXXX`;
+    await gateway.cli(["upstream", "set", "--secret-id", company.secretId, "--secret-key", wrongKey, "--url", upstream.url]);
+    try {
+      let code: string | undefined;
+      for (let i = 0; i < 40 && code !== "ServiceUnavailable"; i++) {
+        code = await faceidSdk(gateway.port, team)
+          .PhoneVerification(ALICE)
+          .then(
+            () => undefined,
+            (err: { code: string }) => err.code,
+          );
+        if (code !== "ServiceUnavailable") await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(code, "ServiceUnavailable");
+      const ready = await fetch(`${gateway.url}/readyz`);
+      const text = await ready.text();
+      assert.equal(ready.status, 503);
+      assert.match(text, /refused the company key \(AuthFailure\.SignatureFailure\)/);
+      assert.doesNotMatch(text + gateway.logs.join("\n"), new RegExp(wrongKey));
+    } finally {
+      await gateway.cli(["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", upstream.url]);
+    }
+  });
+
+  it("a test key never reaches the upstream: it answers from the fixtures", async () => {
+    const made = JSON.parse((await gateway.cli(["keys", "create", "--account", team.accountId, "--test", "--json"])).stdout) as {
+      secretId: string;
+      secretKey: string;
+    };
+    await ops(upstream, "DELETE", "requests");
+    assert.equal((await faceidSdk(gateway.port, made).PhoneVerification(ALICE)).Result, "0");
+    assert.deepEqual((await ops(upstream, "GET", "requests")).requests, []);
+  });
+
+  it("no raw value and no company SecretKey in the gateway's store or logs", async () => {
+    const logs = gateway.logs.join("\n");
+    const stored = await gateway.storedData();
+    for (const value of [company.secretKey, ALICE.Phone, ALICE.IdCard, ALICE.Name]) {
+      assert.equal(stored.includes(Buffer.from(value)), false, "found in the store");
+      assert.equal(logs.includes(value), false, "found in the logs");
+    }
+  });
+});
