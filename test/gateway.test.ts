@@ -174,3 +174,63 @@ describeBackends("gateway mode", (backend) => {
     }
   });
 });
+
+describeBackends("gateway mode: one upstream limit, shared fairly", (backend) => {
+  let upstream: TestServer;
+  let gateway: TestServer;
+  let company: { accountId: string; secretId: string; secretKey: string };
+  const teams: Array<{ accountId: string; secretId: string; secretKey: string }> = [];
+  before(async () => {
+    upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
+    company = await upstream.addAccount("company");
+    await upstream.addRecords(demoRecords(chinaDate(Date.now())));
+    // The upstream account takes 20 calls a second per action; the gateway keeps two of them in hand.
+    assert.equal((await upstream.cli(["accounts", "set", company.accountId, "--rate-limit", "20"])).code, 0);
+    gateway = await startTestServer({ SANYAO_UPSTREAM_RATE_LIMIT: "18", SANYAO_UPSTREAM_TIMEOUT_MS: "8000" }, backend);
+    for (const name of ["a", "b", "c"]) teams.push(await gateway.addAccount(`team-${name}`));
+    await gateway.cli(["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", upstream.url]);
+    // Each team calls once (it is then one of the teams sharing the limit), and gateway mode is on.
+    for (const t of teams) {
+      const sdk = faceidSdk(gateway.port, t);
+      for (let i = 0; i < 40 && (await sdk.MobileStatus({ Mobile: ALICE.Phone })).Result !== "0"; i++) await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  });
+  after(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  it("three teams bursting together: at most the limit a second upstream, each team at least its share, no upstream refusal", async (t) => {
+    await ops(upstream, "DELETE", "requests");
+    // Start at the top of a second, so the first window is the whole first second of the burst.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
+    const start = Date.now();
+    const firstSecond = [0, 0, 0];
+    const answers = await Promise.all(
+      teams.flatMap((t, i) =>
+        Array.from({ length: 30 }, () =>
+          faceidSdk(gateway.port, t)
+            .MobileStatus({ Mobile: ALICE.Phone })
+            .then((a) => {
+              if (Date.now() - start < 1000) firstSecond[i]!++;
+              return a.Result as string;
+            }),
+        ),
+      ),
+    );
+    assert.deepEqual(new Set(answers), new Set(["0"]), "every call answered within its budget");
+    const { requests } = (await ops(upstream, "GET", "requests?limit=1000")) as { requests: Array<{ at: string; error?: string }> };
+    assert.equal(requests.length, 90);
+    assert.deepEqual(
+      requests.filter((r) => r.error),
+      [],
+      "the upstream refused nothing",
+    );
+    const perSecond = new Map<number, number>();
+    for (const r of requests) perSecond.set(Math.floor(Date.parse(r.at) / 1000), (perSecond.get(Math.floor(Date.parse(r.at) / 1000)) ?? 0) + 1);
+    assert.ok(Math.max(...perSecond.values()) <= 20, `per second upstream: ${[...perSecond.values()]}`);
+    t.diagnostic(`answered in the first second per team: ${firstSecond.join(", ")}; upstream calls per second: ${[...perSecond.values()].join(", ")}`);
+    for (const n of firstSecond) assert.ok(n >= 6, `first second per team: ${firstSecond}`);
+  });
+});
