@@ -152,7 +152,59 @@ describeBackends("gateway mode", (backend) => {
       assert.doesNotMatch(text + gateway.logs.join("\n"), new RegExp(wrongKey));
     } finally {
       await gateway.cli(["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", upstream.url]);
+      // The gateway reads the upstream settings again within a second.
+      for (let i = 0; i < 40; i++) {
+        const ok = await faceidSdk(gateway.port, team)
+          .MobileStatus({ Mobile: ALICE.Phone })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
+  });
+
+  it("a monthly budget reached mid-burst: the calls past it are refused before the upstream, never a fen over", async () => {
+    const budgeted = await gateway.addAccount("team-budget");
+    // MobileStatus costs 0.10: room for five calls and a half.
+    assert.equal((await gateway.cli(["accounts", "set", budgeted.accountId, "--monthly-budget", "0.55"])).code, 0);
+    const sdk = faceidSdk(gateway.port, budgeted);
+    // An uncharged answer gives back what was set aside for it.
+    await ops(upstream, "POST", "scenarios", { account: company.accountId, action: "MobileStatus", result: "-1", times: 1 });
+    assert.equal((await sdk.MobileStatus({ Mobile: ALICE.Phone })).Result, "-1");
+    await ops(upstream, "DELETE", "requests");
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        sdk.MobileStatus({ Mobile: ALICE.Phone }).then(
+          (a) => a.Result as string,
+          (err: { code: string }) => err.code,
+        ),
+      ),
+    );
+    assert.equal(outcomes.filter((o) => o === "0").length, 5, outcomes.join(" "));
+    assert.equal(outcomes.filter((o) => o === "UnauthorizedOperation.Arrears").length, 7);
+    const spent = JSON.parse((await gateway.cli(["usage", "--account", budgeted.accountId, "--json"])).stdout) as {
+      totals: { amount: string };
+    };
+    assert.equal(spent.totals.amount, "0.50");
+    assert.equal(
+      ((await ops(upstream, "GET", "requests")).requests as unknown[]).length,
+      5,
+      "the refused calls never reached the upstream",
+    );
+  });
+
+  it("a team's daily cap per number is its own: another team's calls do not use it up", async () => {
+    const capped = await gateway.addAccount("team-capped");
+    assert.equal((await gateway.cli(["accounts", "set", capped.accountId, "--daily-cap", "1"])).code, 0);
+    const mobile = { Mobile: "13900005678" };
+    assert.equal((await faceidSdk(gateway.port, team).MobileStatus(mobile)).Result, "0");
+    assert.equal((await faceidSdk(gateway.port, capped).MobileStatus(mobile)).Result, "0");
+    const second = await faceidSdk(gateway.port, capped).MobileStatus(mobile);
+    assert.deepEqual([second.Result, second.StatusCode], ["-4", 99], "MobileStatus's daily-cap code, answered by the gateway");
+    assert.equal((await faceidSdk(gateway.port, team).MobileStatus(mobile)).Result, "0", "the other team is not capped");
   });
 
   it("a test key never reaches the upstream: it answers from the fixtures", async () => {
@@ -192,7 +244,8 @@ describeBackends("gateway mode: one upstream limit, shared fairly", (backend) =>
     // Each team calls once (it is then one of the teams sharing the limit), and gateway mode is on.
     for (const t of teams) {
       const sdk = faceidSdk(gateway.port, t);
-      for (let i = 0; i < 40 && (await sdk.MobileStatus({ Mobile: ALICE.Phone })).Result !== "0"; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 40 && (await sdk.MobileStatus({ Mobile: ALICE.Phone })).Result !== "0"; i++)
+        await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 1000));
   });
@@ -228,9 +281,12 @@ describeBackends("gateway mode: one upstream limit, shared fairly", (backend) =>
       "the upstream refused nothing",
     );
     const perSecond = new Map<number, number>();
-    for (const r of requests) perSecond.set(Math.floor(Date.parse(r.at) / 1000), (perSecond.get(Math.floor(Date.parse(r.at) / 1000)) ?? 0) + 1);
+    for (const r of requests)
+      perSecond.set(Math.floor(Date.parse(r.at) / 1000), (perSecond.get(Math.floor(Date.parse(r.at) / 1000)) ?? 0) + 1);
     assert.ok(Math.max(...perSecond.values()) <= 20, `per second upstream: ${[...perSecond.values()]}`);
-    t.diagnostic(`answered in the first second per team: ${firstSecond.join(", ")}; upstream calls per second: ${[...perSecond.values()].join(", ")}`);
+    t.diagnostic(
+      `answered in the first second per team: ${firstSecond.join(", ")}; upstream calls per second: ${[...perSecond.values()].join(", ")}`,
+    );
     for (const n of firstSecond) assert.ok(n >= 6, `first second per team: ${firstSecond}`);
   });
 });

@@ -49,11 +49,22 @@ describeBackends("storage ports", (backend) => {
         dailyCap: 20,
         balance: 10_000,
         kmsAuthorized: false,
+        monthlyBudget: 0,
       },
     );
     assert.ok((await store.accounts.list()).some((x) => x.accountId === a.accountId));
     const rateLimits = { IdCardVerification: 100, MobileStatus: 3 };
-    assert.equal(await store.accounts.update(a.accountId, { billing: "abnormal", rateLimit: 5, rateLimits, kmsAuthorized: true }), true);
+    assert.equal(
+      await store.accounts.update(a.accountId, {
+        billing: "abnormal",
+        rateLimit: 5,
+        rateLimits,
+        kmsAuthorized: true,
+        monthlyBudget: 500_000,
+      }),
+      true,
+    );
+    assert.equal((await store.accounts.get(a.accountId))?.monthlyBudget, 500_000);
     assert.equal(await store.accounts.update(a.accountId, {}), true);
     const patched = await store.accounts.get(a.accountId);
     assert.deepEqual(

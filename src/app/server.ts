@@ -14,7 +14,7 @@ import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
 import type { DailyCounter, RateLimiter } from "../limits/contract";
-import { MemoryDailyCounter, MemoryRateLimiter } from "../limits/memory";
+import { MemoryDailyCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
 import { Metrics } from "../http/metrics";
 import { loadRuleTables } from "../rules/tables";
@@ -25,6 +25,7 @@ import type { ThreeElementDeps } from "../faceid/three-elements";
 import { startTestKit } from "./test-kit";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
+import { TeamLimits } from "../gateway/team-limits";
 import { UpstreamSource } from "../gateway/upstream-source";
 
 export interface ServerOptions {
@@ -94,6 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     faceid: faceidDeps,
     upstream: () => upstream.current(),
     slots: new UpstreamSlots(limits.rate, config.upstream.rateLimit, clock),
+    teams: new TeamLimits(sharedLimits ?? new MemorySpendCounter(), limits.daily, store.ledger, keyring),
     ledger: store.ledger,
     budgetMs: config.upstream.timeoutMs,
     onKeyRefused: (code, requestId) => {

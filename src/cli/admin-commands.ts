@@ -24,8 +24,14 @@ function rateLimitArg(value: string, previous: RateLimitArg | undefined): RateLi
 }
 
 /** An account as every command prints it: the balance as a decimal string in CNY ("1000.00"), never in fen. */
-function shownAccount(account: Account): Omit<Account, "balance"> & { balance: string } {
-  return { ...account, balance: formatAmount(account.balance) };
+function shownAccount(account: Account): Omit<Account, "balance" | "monthlyBudget"> & { balance: string; monthlyBudget: string } {
+  return { ...account, balance: formatAmount(account.balance), monthlyBudget: formatAmount(account.monthlyBudget) };
+}
+
+function budget(value: string): number {
+  const fen = parseAmount(value);
+  if (fen === undefined || fen < 0) throw new InvalidArgumentError("an amount in CNY, such as 5000 or 12.50 (0 = no budget)");
+  return fen;
 }
 
 export function addAdminCommands(program: Command): void {
@@ -106,6 +112,11 @@ export function addAdminCommands(program: Command): void {
       "the service may use the account's KMS keys to decrypt fields (false: FailedOperation.StsUnAuthErrError)",
       bool,
     )
+    .option(
+      "--monthly-budget <amount>",
+      "gateway mode: CNY the account may spend upstream in a China-time calendar month; a call that would go past it is refused before the upstream sees it (0 = none)",
+      budget,
+    )
     .action(
       (
         id: string,
@@ -116,6 +127,7 @@ export function addAdminCommands(program: Command): void {
           rateLimit?: RateLimitArg;
           dailyCap?: number;
           kmsAuthorized?: boolean;
+          monthlyBudget?: number;
         },
       ) =>
         withInstallation(opts, async ({ store }) => {
@@ -131,6 +143,7 @@ export function addAdminCommands(program: Command): void {
             rateLimits: limits && (limits.all === undefined ? { ...current.rateLimits, ...limits.actions } : limits.actions),
             dailyCap: opts.dailyCap,
             kmsAuthorized: opts.kmsAuthorized,
+            monthlyBudget: opts.monthlyBudget,
           };
           if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
           if (!(await store.accounts.update(id, patch))) throw new UsageError(`No account ${id}.`);

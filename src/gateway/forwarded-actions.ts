@@ -22,6 +22,8 @@ import type { FaceIdAction } from "../faceid/tariff";
 import { admitCaller, chargeFor, type ThreeElementDeps } from "../faceid/three-elements";
 import type { VerifyModeName } from "../store/model";
 import type { Ledger } from "../store/storage";
+import { priceOf } from "../faceid/tariff";
+import type { TeamLimits } from "./team-limits";
 import type { UpstreamSlots } from "./upstream-slots";
 import type { UpstreamCall, UpstreamOutcome } from "./upstream-client";
 
@@ -31,10 +33,12 @@ interface Forwarded {
   schema: ParamSchema;
   encryptable: readonly string[];
   envelope: "flat" | "object" | "none";
+  /** the action's code for a daily cap reached, where the action has one */
+  dailyCap?: string;
 }
 
 const FORWARDED: readonly Forwarded[] = [
-  { action: "PhoneVerification", schema: PHONE_VERIFICATION_SCHEMA, encryptable: THREE_FIELDS, envelope: "flat" },
+  { action: "PhoneVerification", schema: PHONE_VERIFICATION_SCHEMA, encryptable: THREE_FIELDS, envelope: "flat", dailyCap: "-12" },
   ...CARRIER_ACTIONS.map(({ action }) => ({
     action: action as FaceIdAction,
     schema: CARRIER_VERIFICATION_SCHEMA,
@@ -42,11 +46,19 @@ const FORWARDED: readonly Forwarded[] = [
     envelope: "object" as const,
   })),
   { action: "EncryptedPhoneVerification", schema: ENCRYPTED_PHONE_VERIFICATION_SCHEMA, encryptable: [], envelope: "none" },
-  { action: "CheckPhoneAndName", schema: CHECK_PHONE_AND_NAME_SCHEMA, encryptable: ["Mobile", "Name"], envelope: "object" },
-  { action: "IdCardVerification", schema: ID_CARD_VERIFICATION_SCHEMA, encryptable: ["IdCard", "Name"], envelope: "object" },
-  { action: "MobileStatus", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object" },
-  { action: "MobileNetworkTimeVerification", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object" },
+  { action: "CheckPhoneAndName", schema: CHECK_PHONE_AND_NAME_SCHEMA, encryptable: ["Mobile", "Name"], envelope: "object", dailyCap: "-6" },
+  {
+    action: "IdCardVerification",
+    schema: ID_CARD_VERIFICATION_SCHEMA,
+    encryptable: ["IdCard", "Name"],
+    envelope: "object",
+    dailyCap: "-7",
+  },
+  { action: "MobileStatus", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object", dailyCap: "-4" },
+  { action: "MobileNetworkTimeVerification", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object", dailyCap: "-5" },
 ];
+
+type Upstream = { call(c: UpstreamCall): Promise<UpstreamOutcome> };
 
 export interface GatewayDeps {
   faceid: ThreeElementDeps;
@@ -56,6 +68,7 @@ export interface GatewayDeps {
     | undefined
     | Promise<{ call(c: UpstreamCall): Promise<UpstreamOutcome> } | undefined>;
   slots: UpstreamSlots;
+  teams: TeamLimits;
   ledger: Pick<Ledger, "markUnknown">;
   /** what one call may take upstream, waiting for a slot and retrying included */
   budgetMs: number;
@@ -96,70 +109,87 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
   const { table } = SCRIPTS[f.action];
   const modeOf = (params: ParamValues): VerifyModeName =>
     f.action === "PhoneVerification" && params.VerifyMode === "1" ? "detailed" : "simple";
-  const busy = (params: ParamValues, ctx: ActionContext): ActionOutcome => {
-    // The action's own code for "the verification service is away", as the local actions answer it.
-    const code = BUSY[f.action];
+  /** An uncharged answer of the action's table made here: its busy code, or its daily-cap code. */
+  const answer = (code: string, params: ParamValues, ctx: ActionContext, signal: "source-failure" | "daily-cap"): ActionOutcome => {
     const fields: Record<string, unknown> = {
       Result: code,
       Description: describeIn(table[code]!, ctx.language),
       ...SCRIPTS[f.action].fields(code),
     };
-    return { fields, billable: false, result: code, audit: { variant: modeOf(params) }, signal: "source-failure" };
+    return { fields, billable: false, result: code, audit: { variant: modeOf(params) }, signal };
   };
+
+  /** The call upstream, once the team may make it: a slot, the upstream's own limit retried, the answer mapped. */
+  async function forward(params: ParamValues, sent: ParamValues, ctx: ActionContext, upstream: Upstream): Promise<ActionOutcome> {
+    const { accountId } = ctx.caller;
+    const deadline = Date.now() + deps.budgetMs;
+    if (!(await deps.slots.take(f.action, accountId, deadline))) throw new ApiError("RequestLimitExceeded");
+    let outcome: UpstreamOutcome;
+    for (;;) {
+      outcome = await upstream.call({
+        action: f.action,
+        version: FACEID_VERSION,
+        region: ctx.region ?? "ap-guangzhou",
+        language: ctx.language,
+        params: sent,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+      });
+      // The upstream's own limit: wait for the next slot within the budget, never pass it on as it is.
+      if (outcome.kind === "error" && outcome.code === "RequestLimitExceeded" && Date.now() + 100 < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (await deps.slots.take(f.action, accountId, deadline)) continue;
+      }
+      break;
+    }
+    if (outcome.kind === "answer") {
+      deps.onAnswered();
+      const result = text(outcome.fields.Result);
+      const info = result === undefined ? undefined : table[result];
+      if (info?.charged) await chargeFor(f.action, modeOf(params), deps.faceid, ctx, outcome.requestId);
+      return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
+    }
+    if (outcome.kind === "error" && outcome.code.startsWith("AuthFailure.")) {
+      deps.onKeyRefused(outcome.code, ctx.requestId);
+      throw new ApiError("ServiceUnavailable");
+    }
+    if (outcome.kind === "lost") {
+      await deps.ledger.markUnknown({
+        requestId: ctx.requestId,
+        accountId,
+        secretId: ctx.caller.secretId,
+        action: f.action,
+        at: ctx.now,
+        reason: outcome.reason,
+      });
+    }
+    deps.onUpstreamFailure(outcome.kind === "error" ? `error ${outcome.code}` : `${outcome.kind}: ${outcome.reason}`, ctx.requestId);
+    throw new UnavailableError("upstream", new Error(outcome.kind));
+  }
+
   return {
     ...local,
     async handle(params, ctx) {
       const current = deps.upstream();
       const upstream = current instanceof Promise ? await current : current;
       if (!upstream) return local.handle(params, ctx);
-      const { accountId } = ctx.caller;
-      await admitCaller(f.action, deps.faceid, ctx);
-      const sent = await plaintextParams(f, params, deps, accountId);
-      const deadline = Date.now() + deps.budgetMs;
-      if (!(await deps.slots.take(f.action, accountId, deadline))) throw new ApiError("RequestLimitExceeded");
-      let outcome: UpstreamOutcome;
-      for (;;) {
-        outcome = await upstream.call({
-          action: f.action,
-          version: FACEID_VERSION,
-          region: ctx.region ?? "ap-guangzhou",
-          language: ctx.language,
-          params: sent,
-          timeoutMs: Math.max(1, deadline - Date.now()),
-        });
-        // The upstream's own limit: wait for the next slot within the budget, never pass it on as it is.
-        if (outcome.kind === "error" && outcome.code === "RequestLimitExceeded" && Date.now() + 100 < deadline) {
-          await new Promise((r) => setTimeout(r, 100));
-          if (await deps.slots.take(f.action, accountId, deadline)) continue;
-        }
-        break;
+      const account = await admitCaller(f.action, deps.faceid, ctx);
+      const sent = await plaintextParams(f, params, deps, ctx.caller.accountId);
+      const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
+      if (f.dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now)))
+        return answer(f.dailyCap, params, ctx, "daily-cap");
+      // The price is set aside from the team's budget before the upstream is called, and given back unless charged.
+      const giveBack = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, modeOf(params)), ctx.now);
+      let charged = false;
+      try {
+        const outcome = await forward(params, sent, ctx, upstream);
+        charged = outcome.billable;
+        return outcome;
+      } finally {
+        if (!charged) await giveBack();
       }
-      if (outcome.kind === "answer") {
-        deps.onAnswered();
-        const result = text(outcome.fields.Result);
-        const info = result === undefined ? undefined : table[result];
-        if (info?.charged) await chargeFor(f.action, modeOf(params), deps.faceid, ctx, outcome.requestId);
-        return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
-      }
-      if (outcome.kind === "error" && outcome.code.startsWith("AuthFailure.")) {
-        deps.onKeyRefused(outcome.code, ctx.requestId);
-        throw new ApiError("ServiceUnavailable");
-      }
-      if (outcome.kind === "lost") {
-        await deps.ledger.markUnknown({
-          requestId: ctx.requestId,
-          accountId,
-          secretId: ctx.caller.secretId,
-          action: f.action,
-          at: ctx.now,
-          reason: outcome.reason,
-        });
-      }
-      deps.onUpstreamFailure(outcome.kind === "error" ? `error ${outcome.code}` : `${outcome.kind}: ${outcome.reason}`, ctx.requestId);
-      throw new UnavailableError("upstream", new Error(outcome.kind));
     },
     // The local action's when no upstream is set; the same busy code either way.
-    whenUnavailable: (params, ctx) => busy(params, ctx),
+    whenUnavailable: (params, ctx) => answer(BUSY[f.action], params, ctx, "source-failure"),
   };
 }
 

@@ -30,3 +30,14 @@ export interface DailyCountLog {
   /** drops the counts of days before `day` */
   forgetBefore(day: string): void;
 }
+
+/**
+ * Money set aside before it is spent: a reservation is refused when it would take the key past its cap, so
+ * concurrent calls can never spend more than the cap together. `base` is what was spent before the counter
+ * knew the key (read from the ledger once).
+ */
+export interface SpendCounter {
+  reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean>;
+  /** gives back what a reservation set aside and was not spent */
+  release(key: string, amount: number): Promise<void>;
+}

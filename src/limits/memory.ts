@@ -3,7 +3,7 @@
  * time). The daily counts are also written to the store's log, so a restart keeps them, and only the most recent
  * `maxKeys` of them are held in memory: an older key is read back from the log when it comes again.
  */
-import type { DailyCountLog, DailyCounter, RateLimiter } from "./contract";
+import type { DailyCountLog, DailyCounter, RateLimiter, SpendCounter } from "./contract";
 
 /** How far behind the current window a request's second may be and still count in it. */
 const LATE_SECONDS = 2;
@@ -85,5 +85,33 @@ export class MemoryDailyCounter implements DailyCounter {
     void this.log.settled().then(() => {
       for (const [k, n] of batch) if (draining.get(k) === n) draining.delete(k);
     });
+  }
+}
+
+/** One process's spend counters (embedded mode): seeded from the ledger on first use, kept in memory after. */
+export class MemorySpendCounter implements SpendCounter {
+  private readonly totals = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<number>>();
+
+  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean> {
+    if (!this.totals.has(key)) {
+      let load = this.loading.get(key);
+      if (!load) {
+        load = base();
+        this.loading.set(key, load);
+      }
+      const seeded = await load;
+      this.loading.delete(key);
+      if (!this.totals.has(key)) this.totals.set(key, seeded);
+    }
+    const total = this.totals.get(key)!;
+    if (total + amount > cap) return false;
+    this.totals.set(key, total + amount);
+    return true;
+  }
+
+  async release(key: string, amount: number): Promise<void> {
+    const total = this.totals.get(key);
+    if (total !== undefined) this.totals.set(key, total - amount);
   }
 }

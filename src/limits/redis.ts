@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import type { FailureSink } from "../common/failures";
 import { UnavailableError } from "../common/unavailable";
-import type { DailyCounter, RateLimiter } from "./contract";
+import type { DailyCounter, RateLimiter, SpendCounter } from "./contract";
 
 // Count this request in its one-second window; the window's key lives two seconds.
 const ADMIT = `
@@ -27,12 +27,24 @@ for i, key in ipairs(KEYS) do
 end
 return 1`;
 
+// Seed the month's total from the ledger once, then add the amount only if it stays within the cap.
+const RESERVE = `
+local cap = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[3] == '' then return -1 end
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', 3456000)
+end
+if tonumber(redis.call('GET', KEYS[1])) + tonumber(ARGV[1]) > cap then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return 1`;
+
 interface LimitCommands {
+  sanyaoReserve(key: string, amount: number, cap: number, base: string): Promise<number>;
   sanyaoAdmit(key: string): Promise<number>;
   sanyaoAttempt(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
-export class RedisLimits implements RateLimiter, DailyCounter {
+export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter {
   private readonly redis: Redis & LimitCommands;
 
   constructor(
@@ -52,6 +64,7 @@ export class RedisLimits implements RateLimiter, DailyCounter {
     redis.on("error", (err) => reportFailure("redis", err));
     redis.defineCommand("sanyaoAdmit", { numberOfKeys: 1, lua: ADMIT });
     redis.defineCommand("sanyaoAttempt", { lua: ATTEMPT });
+    redis.defineCommand("sanyaoReserve", { numberOfKeys: 1, lua: RESERVE });
     this.redis = redis as Redis & LimitCommands;
   }
 
@@ -72,6 +85,21 @@ export class RedisLimits implements RateLimiter, DailyCounter {
   async attempt(keys: readonly string[], cap: number, day: string): Promise<boolean> {
     const full = keys.map((k) => `${this.prefix}daily:${day}:${k}`);
     return (await this.run(() => this.redis.sanyaoAttempt(full.length, ...full, cap))) === 1;
+  }
+
+  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean> {
+    const full = `${this.prefix}spend:${key}`;
+    // The ledger is read only when Redis does not know the key yet.
+    let n = await this.run(() => this.redis.sanyaoReserve(full, amount, cap, ""));
+    if (n === -1) {
+      const seeded = await base();
+      n = await this.run(() => this.redis.sanyaoReserve(full, amount, cap, String(seeded)));
+    }
+    return n === 1;
+  }
+
+  async release(key: string, amount: number): Promise<void> {
+    await this.run(() => this.redis.decrby(`${this.prefix}spend:${key}`, amount));
   }
 
   async ping(): Promise<void> {

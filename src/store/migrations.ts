@@ -289,4 +289,10 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    description: "gateway mode: a team's spend cap per calendar month (China time), in fen; 0 = none",
+    sqlite: "ALTER TABLE accounts ADD COLUMN monthly_budget INTEGER NOT NULL DEFAULT 0;",
+    postgres: "ALTER TABLE accounts ADD COLUMN monthly_budget BIGINT NOT NULL DEFAULT 0;",
+  },
 ];

@@ -26,6 +26,8 @@ export interface Account {
   balance: number;
   /** the account lets the service use its KMS keys to decrypt request fields (else FailedOperation.StsUnAuthErrError) */
   kmsAuthorized: boolean;
+  /** gateway mode: fen the account may spend in a China-time calendar month; 0 = no cap */
+  monthlyBudget: number;
 }
 
 export interface NewAccountDefaults {
@@ -36,7 +38,7 @@ export interface NewAccountDefaults {
 }
 
 export type AccountPatch = Partial<
-  Pick<Account, "activated" | "identityVerified" | "billing" | "rateLimit" | "rateLimits" | "dailyCap" | "kmsAuthorized">
+  Pick<Account, "activated" | "identityVerified" | "billing" | "rateLimit" | "rateLimits" | "dailyCap" | "kmsAuthorized" | "monthlyBudget">
 >;
 
 export type KmsKeyState = "Enabled" | "Disabled";

@@ -91,6 +91,8 @@ export interface LedgerRows {
   markUnknown(entry: UnknownEntry): Promise<void>;
   /** oldest first */
   unknowns(query: UsageQuery): Promise<UnknownEntry[]>;
+  /** fen charged to the account (test keys' charges aside) from `sinceMs` on */
+  spent(accountId: string, sinceMs: number): Promise<number>;
 }
 
 export interface AuditRows {

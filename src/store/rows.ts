@@ -39,6 +39,8 @@ export interface AccountRow {
   /** PostgreSQL returns BIGINT as a string */
   balance: number | string;
   kms_authorized: number;
+  /** PostgreSQL returns BIGINT as a string */
+  monthly_budget: number | string;
 }
 
 export const toAccount = (r: AccountRow): Account => ({
@@ -53,6 +55,7 @@ export const toAccount = (r: AccountRow): Account => ({
   dailyCap: r.daily_cap,
   balance: Number(r.balance),
   kmsAuthorized: r.kms_authorized === 1,
+  monthlyBudget: Number(r.monthly_budget),
 });
 
 export const PATCH_COLUMNS: Readonly<Record<keyof AccountPatch, string>> = {
@@ -63,6 +66,7 @@ export const PATCH_COLUMNS: Readonly<Record<keyof AccountPatch, string>> = {
   rateLimits: "rate_limits",
   dailyCap: "daily_cap",
   kmsAuthorized: "kms_authorized",
+  monthlyBudget: "monthly_budget",
 };
 
 /** The columns and values of a patch, booleans stored as 0/1; undefined fields are left alone. */

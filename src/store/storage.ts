@@ -28,7 +28,7 @@ export interface ApiKeys {
   resolve(secretId: string): Promise<KeySecret | undefined>;
 }
 
-export interface Ledger extends Pick<LedgerRows, "charge" | "markUnknown" | "unknowns"> {
+export interface Ledger extends Pick<LedgerRows, "charge" | "markUnknown" | "unknowns" | "spent"> {
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
@@ -111,6 +111,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
       charge: (entry) => ledger.charge(entry),
       markUnknown: (entry) => ledger.markUnknown(entry),
       unknowns: (query) => ledger.unknowns(query),
+      spent: (accountId, sinceMs) => ledger.spent(accountId, sinceMs),
       usage: async (query) => usageReport(await ledger.usage(query)),
     },
     audit: adapter.audit,

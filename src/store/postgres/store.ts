@@ -37,6 +37,15 @@ export class PostgresStore implements StoreAdapter {
   readonly ledger: LedgerRows = {
     charge: (entry) => this.charge(entry),
     usage: (query) => this.usage(query),
+    spent: async (accountId, sinceMs) =>
+      Number(
+        (
+          await this.q<{ n: string }>(
+            "SELECT coalesce(sum(unit_price), 0) AS n FROM ledger WHERE account_id = $1 AND at >= $2 AND test = 0",
+            [accountId, sinceMs],
+          )
+        )[0]!.n,
+      ),
     markUnknown: async (e) => {
       await this.q(
         `INSERT INTO upstream_unknown (request_id, account_id, secret_id, action, at, reason) VALUES ($1, $2, $3, $4, $5, $6)

@@ -110,7 +110,15 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       [string | null, string | null],
       { request_id: string; account_id: string; secret_id: string; action: string; at: number; reason: string }
     >("SELECT * FROM upstream_unknown WHERE (? IS NULL OR account_id = ?) ORDER BY at, request_id");
+    const spent = db
+      .prepare<[string, number], number>("SELECT coalesce(sum(unit_price), 0) FROM ledger WHERE account_id = ? AND at >= ? AND test = 0")
+      .pluck();
     this.ledger = {
+      // Charges still queued for the writer thread are not in it yet: settle them first.
+      spent: async (accountId, sinceMs) => {
+        await this.writes.flush();
+        return spent.get(accountId, sinceMs) ?? 0;
+      },
       charge: (entry) => this.charge(entry),
       usage: async (query) => this.usage(query),
       markUnknown: async (e) => {

@@ -1,0 +1,57 @@
+/**
+ * What the gateway keeps for each team before the upstream is called: its spend cap per China-time calendar month
+ * (money set aside per call, given back when the answer is not charged), and its own daily cap per number and
+ * identity number, so one team cannot use up the upstream account's caps for all.
+ */
+import { ApiError } from "../api3/errors";
+import type { Keyring } from "../common/keyring";
+import type { DailyCounter, SpendCounter } from "../limits/contract";
+import { chinaDate } from "../rules/precheck";
+import type { Account } from "../store/model";
+import type { Ledger } from "../store/storage";
+import { normalIdCard, normalPhone } from "../testkit/scenario";
+
+const CHINA_OFFSET_MS = 8 * 3600_000;
+
+/** The first millisecond of the China-time calendar month of `nowMs`, and the month as YYYY-MM. */
+export function chinaMonth(nowMs: number): { month: string; startMs: number } {
+  const china = new Date(nowMs + CHINA_OFFSET_MS);
+  const startMs = Date.UTC(china.getUTCFullYear(), china.getUTCMonth(), 1) - CHINA_OFFSET_MS;
+  return { month: china.toISOString().slice(0, 7), startMs };
+}
+
+export class TeamLimits {
+  constructor(
+    private readonly spend: SpendCounter,
+    private readonly daily: DailyCounter,
+    private readonly ledger: Pick<Ledger, "spent">,
+    private readonly keyring: Keyring,
+  ) {}
+
+  /**
+   * Sets the call's price aside from the team's budget; refused when it would go past it. Returns how to give it
+   * back (a no-op without a budget).
+   */
+  async reserve(account: Account, price: number, nowMs: number): Promise<() => Promise<void>> {
+    if (account.monthlyBudget <= 0 || price <= 0) return async () => undefined;
+    const { month, startMs } = chinaMonth(nowMs);
+    const key = `${account.accountId}:${month}`;
+    const ok = await this.spend.reserve(key, price, account.monthlyBudget, () => this.ledger.spent(account.accountId, startMs));
+    if (!ok) throw new ApiError("UnauthorizedOperation.Arrears", "The team's monthly budget is spent.");
+    return () => this.spend.release(key, price);
+  }
+
+  /** One attempt on the team's daily cap for these subjects; false when the cap is reached (nothing counted). */
+  async attempt(account: Account, action: string, subjects: { phone?: string; idCard?: string }, nowMs: number): Promise<boolean> {
+    if (account.dailyCap <= 0) return true;
+    const keys: string[] = [];
+    if (subjects.phone)
+      keys.push(`${account.accountId}:gw:${action}:phone:${this.keyring.hash("phone", normalPhone(subjects.phone)).toString("base64url")}`);
+    if (subjects.idCard)
+      keys.push(
+        `${account.accountId}:gw:${action}:idcard:${this.keyring.hash("idcard", normalIdCard(subjects.idCard)).toString("base64url")}`,
+      );
+    if (keys.length === 0) return true;
+    return this.daily.attempt(keys, account.dailyCap, chinaDate(nowMs));
+  }
+}
