@@ -43,22 +43,31 @@ describeBackends("gateway mode", (backend) => {
   let gateway: TestServer;
   let company: { accountId: string; secretId: string; secretKey: string };
   let team: { accountId: string; secretId: string; secretKey: string };
+  let upstreamKeys = { rsa: "", sm2: "" };
+  // The gateway encrypts fields to the upstream's own public keys (a sanyao upstream has its own, not Tencent's).
+  const setUpstream = (secretKey: string) =>
+    gateway.cli([
+      "upstream",
+      "set",
+      "--secret-id",
+      company.secretId,
+      "--secret-key",
+      secretKey,
+      "--url",
+      upstream.url,
+      "--rsa-public-key",
+      upstreamKeys.rsa,
+      "--sm2-public-key",
+      upstreamKeys.sm2,
+    ]);
   before(async () => {
     upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
     company = await upstream.addAccount("company");
     await upstream.addRecords(demoRecords(chinaDate(Date.now())));
     gateway = await startTestServer({ SANYAO_UPSTREAM_TIMEOUT_MS: "1500" }, backend);
     team = await gateway.addAccount("team-a");
-    const set = await gateway.cli([
-      "upstream",
-      "set",
-      "--secret-id",
-      company.secretId,
-      "--secret-key",
-      company.secretKey,
-      "--url",
-      upstream.url,
-    ]);
+    upstreamKeys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    const set = await setUpstream(company.secretKey);
     assert.equal(set.code, 0, set.stderr);
     assert.doesNotMatch(set.stdout, new RegExp(company.secretKey));
     // The gateway holds no records: an answer of 0 for Alice can only come from the upstream.
@@ -105,6 +114,29 @@ describeBackends("gateway mode", (backend) => {
     assert.match(shown.stdout, new RegExp(company.secretId));
   });
 
+  it("fields travel upstream encrypted to the upstream's keys; a team's SM4 fields are opened and sealed again", async () => {
+    const { encryptRequestFields } = await import("../src/client/field-encryption");
+    const gatewayKeys = JSON.parse((await gateway.cli(["encryption", "public-keys", "--json"])).stdout) as { sm2: string };
+    await ops(upstream, "DELETE", "requests");
+    const sdk = faceidSdk(gateway.port, team);
+    assert.equal((await sdk.PhoneVerification({ ...ALICE, VerifyMode: "1" })).Result, "0");
+    const sealed = encryptRequestFields({ Mobile: ALICE.Phone, Name: ALICE.Name }, { algorithm: "SM4-GCM", publicKey: gatewayKeys.sm2 }, [
+      "Mobile",
+      "Name",
+    ]);
+    assert.equal((await sdk.CheckPhoneAndName(sealed)).Result, "0");
+    const { requests } = (await ops(upstream, "GET", "requests")) as {
+      requests: Array<{ action: string; encrypted?: string[]; verifyMode?: string }>;
+    };
+    assert.deepEqual(
+      requests.map((r) => [r.action, r.encrypted, r.verifyMode]),
+      [
+        ["PhoneVerification", ["IdCard", "Name", "Phone"], "1"],
+        ["CheckPhoneAndName", ["Mobile", "Name"], undefined],
+      ],
+    );
+  });
+
   it("upstream failures: an error envelope and a reset answer the busy code, uncharged; a hang is listed as unknown", async () => {
     const sdk = faceidSdk(gateway.port, team);
     const before = await usageOf(gateway, team.accountId);
@@ -132,7 +164,7 @@ describeBackends("gateway mode", (backend) => {
 
   it("a refused company key answers ServiceUnavailable and /readyz says so, without the key", async () => {
     const wrongKey = `${company.secretKey.slice(0, -4)}XXXX`;
-    await gateway.cli(["upstream", "set", "--secret-id", company.secretId, "--secret-key", wrongKey, "--url", upstream.url]);
+    await setUpstream(wrongKey);
     try {
       let code: string | undefined;
       for (let i = 0; i < 40 && code !== "ServiceUnavailable"; i++) {
@@ -151,7 +183,7 @@ describeBackends("gateway mode", (backend) => {
       assert.match(text, /refused the company key \(AuthFailure\.SignatureFailure\)/);
       assert.doesNotMatch(text + gateway.logs.join("\n"), new RegExp(wrongKey));
     } finally {
-      await gateway.cli(["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", upstream.url]);
+      await setUpstream(company.secretKey);
       // The gateway reads the upstream settings again within a second.
       for (let i = 0; i < 40; i++) {
         const ok = await faceidSdk(gateway.port, team)
@@ -240,7 +272,21 @@ describeBackends("gateway mode: one upstream limit, shared fairly", (backend) =>
     assert.equal((await upstream.cli(["accounts", "set", company.accountId, "--rate-limit", "20"])).code, 0);
     gateway = await startTestServer({ SANYAO_UPSTREAM_RATE_LIMIT: "18", SANYAO_UPSTREAM_TIMEOUT_MS: "8000" }, backend);
     for (const name of ["a", "b", "c"]) teams.push(await gateway.addAccount(`team-${name}`));
-    await gateway.cli(["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", upstream.url]);
+    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    await gateway.cli([
+      "upstream",
+      "set",
+      "--secret-id",
+      company.secretId,
+      "--secret-key",
+      company.secretKey,
+      "--url",
+      upstream.url,
+      "--rsa-public-key",
+      keys.rsa,
+      "--sm2-public-key",
+      keys.sm2,
+    ]);
     // Each team calls once (it is then one of the teams sharing the limit), and gateway mode is on.
     for (const t of teams) {
       const sdk = faceidSdk(gateway.port, t);

@@ -21,10 +21,22 @@ export function addGatewayCommands(program: Command): void {
     .requiredOption("--secret-id <id>", "the company's SecretId")
     .requiredOption("--secret-key <key>", "the company's SecretKey")
     .option("--url <url>", "the upstream", TENCENT_FACEID_URL)
-    .action((opts: DataOption & { secretId: string; secretKey: string; url: string }) =>
+    .option("--rsa-public-key <key>", "the upstream's RSA public key, base64 of its PEM (default: Tencent's published key)")
+    .option("--sm2-public-key <key>", "the upstream's SM2 public key, base64 of its PEM (default: Tencent's published key)")
+    .addHelpText(
+      "after",
+      "\nFields are sent upstream encrypted to these keys wherever the action allows it. For another sanyao as the\n" +
+        "upstream, give the keys its `sanyao encryption public-keys --json` prints.",
+    )
+    .action((opts: DataOption & { secretId: string; secretKey: string; url: string; rsaPublicKey?: string; sm2PublicKey?: string }) =>
       withInstallation(opts, async ({ store, keyring }) => {
         try {
-          await saveUpstream(store.meta, keyring, { url: opts.url, secretId: opts.secretId, secretKey: opts.secretKey });
+          await saveUpstream(store.meta, keyring, {
+            url: opts.url,
+            secretId: opts.secretId,
+            secretKey: opts.secretKey,
+            publicKeys: { rsa: opts.rsaPublicKey, sm2: opts.sm2PublicKey },
+          });
         } catch (err) {
           if (err instanceof UpstreamInputError) throw new UsageError(err.message);
           throw err;

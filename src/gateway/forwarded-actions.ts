@@ -25,6 +25,8 @@ import type { Ledger } from "../store/storage";
 import { priceOf } from "../faceid/tariff";
 import type { TeamLimits } from "./team-limits";
 import type { UpstreamSlots } from "./upstream-slots";
+import type { UpstreamPublicKeys } from "./upstream-settings";
+import { type EncryptableField, encryptRequestFields } from "../client/field-encryption";
 import type { UpstreamCall, UpstreamOutcome } from "./upstream-client";
 
 /** How each action's fields may arrive encrypted: PhoneVerification's flat fields, or the `Encryption` object. */
@@ -58,15 +60,12 @@ const FORWARDED: readonly Forwarded[] = [
   { action: "MobileNetworkTimeVerification", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object", dailyCap: "-5" },
 ];
 
-type Upstream = { call(c: UpstreamCall): Promise<UpstreamOutcome> };
+type Upstream = { call(c: UpstreamCall): Promise<UpstreamOutcome>; publicKeys: UpstreamPublicKeys };
 
 export interface GatewayDeps {
   faceid: ThreeElementDeps;
   /** the upstream while one is set; none: the action answers from the installation's own records */
-  upstream: () =>
-    | { call(c: UpstreamCall): Promise<UpstreamOutcome> }
-    | undefined
-    | Promise<{ call(c: UpstreamCall): Promise<UpstreamOutcome> } | undefined>;
+  upstream: () => Upstream | undefined | Promise<Upstream | undefined>;
   slots: UpstreamSlots;
   teams: TeamLimits;
   ledger: Pick<Ledger, "markUnknown">;
@@ -80,6 +79,28 @@ export interface GatewayDeps {
 }
 
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/**
+ * The fields encrypted again, to the upstream's public keys, wherever the action lets them travel encrypted: the
+ * team's algorithm when it chose SM4-GCM, else AES-256-CBC under RSA (PhoneVerification's flat fields carry only that).
+ */
+function sealedForUpstream(f: Forwarded, plain: ParamValues, received: ParamValues, keys: UpstreamPublicKeys): ParamValues {
+  const values: Record<string, string> = {};
+  for (const name of f.encryptable) {
+    const v = text(plain[name]);
+    if (v !== undefined) values[name] = v;
+  }
+  const fields = Object.keys(values) as EncryptableField[];
+  if (f.envelope === "none" || fields.length === 0) return plain;
+  if (f.envelope === "flat") {
+    return { ...plain, ...encryptRequestFields(values, { algorithm: "AES-256-CBC", publicKey: keys.rsa, form: "flat" }, fields) };
+  }
+  const team = received.Encryption;
+  const sm4 = typeof team === "object" && team !== null && !Array.isArray(team) && team.Algorithm === "SM4-GCM";
+  const key = sm4 ? { algorithm: "SM4-GCM" as const, publicKey: keys.sm2 } : { algorithm: "AES-256-CBC" as const, publicKey: keys.rsa };
+  const sealed = encryptRequestFields(values, key, fields);
+  return { ...plain, ...sealed, Encryption: { ...sealed.Encryption } };
+}
 
 /** The parameters as the upstream is to receive them: encrypted fields opened, their envelope dropped. */
 async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayDeps, accountId: string) {
@@ -181,7 +202,7 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       const giveBack = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, modeOf(params)), ctx.now);
       let charged = false;
       try {
-        const outcome = await forward(params, sent, ctx, upstream);
+        const outcome = await forward(params, sealedForUpstream(f, sent, params, upstream.publicKeys), ctx, upstream);
         charged = outcome.billable;
         return outcome;
       } finally {

@@ -42,6 +42,10 @@ export class UpstreamClient {
     return this.settings.url;
   }
 
+  get publicKeys(): UpstreamSettings["publicKeys"] {
+    return this.settings.publicKeys;
+  }
+
   call(c: UpstreamCall): Promise<UpstreamOutcome> {
     const body = JSON.stringify(c.params);
     const headers = signTc3({

@@ -2,16 +2,26 @@
  * The upstream of gateway mode: its URL and the company's SecretId/SecretKey, the key sealed with the installation
  * secret in the store's meta. Set by `sanyao upstream set`; never printed, never logged.
  */
+import fs from "node:fs";
+import path from "node:path";
+import { packageRoot } from "../app/paths";
 import type { Keyring } from "../common/keyring";
 import type { MetaRows } from "../store/ports";
 
 export const UPSTREAM_META = "upstream/v1";
 export const TENCENT_FACEID_URL = "https://faceid.tencentcloudapi.com";
 
+/** The upstream's public keys for field encryption, as base64 of their PEM (what `sanyao encryption public-keys` prints). */
+export interface UpstreamPublicKeys {
+  rsa: string;
+  sm2: string;
+}
+
 export interface UpstreamSettings {
   url: string;
   secretId: string;
   secretKey: string;
+  publicKeys: UpstreamPublicKeys;
 }
 
 interface Stored {
@@ -19,6 +29,22 @@ interface Stored {
   secretId: string;
   /** base64 of the sealed SecretKey */
   secretKey: string;
+  /** absent: Tencent's published keys */
+  publicKeys?: UpstreamPublicKeys;
+}
+
+/** Tencent's published keys (tables/tencent-public-keys), the default for an upstream that is Tencent Cloud. */
+export function tencentPublicKeys(): UpstreamPublicKeys {
+  const read = (file: string) =>
+    Buffer.from(fs.readFileSync(path.join(packageRoot, "tables", "tencent-public-keys", file))).toString("base64");
+  return { rsa: read("tc_rsa_pub.pem"), sm2: read("tc_sm2_pub.pem") };
+}
+
+function checkedKey(value: string, name: string): string {
+  const pem = value.includes("-----BEGIN") ? value : Buffer.from(value, "base64").toString("utf8");
+  if (!/-----BEGIN [A-Z0-9 ]*PUBLIC KEY-----/.test(pem))
+    throw new UpstreamInputError(`The ${name} public key is a PEM text or base64 of one (sanyao encryption public-keys prints them).`);
+  return Buffer.from(pem).toString("base64");
 }
 
 export class UpstreamInputError extends Error {}
@@ -36,7 +62,11 @@ export function checkedUrl(raw: string): string {
   return url.origin;
 }
 
-export async function saveUpstream(meta: MetaRows, keyring: Keyring, s: UpstreamSettings): Promise<void> {
+export async function saveUpstream(
+  meta: MetaRows,
+  keyring: Keyring,
+  s: Omit<UpstreamSettings, "publicKeys"> & { publicKeys?: Partial<UpstreamPublicKeys> },
+): Promise<void> {
   if (!/^[A-Za-z0-9_-]{8,128}$/.test(s.secretId))
     throw new UpstreamInputError("The upstream SecretId is 8 to 128 letters, digits, '-' or '_'.");
   if (s.secretKey.trim() !== s.secretKey || s.secretKey.length < 16) {
@@ -47,6 +77,11 @@ export async function saveUpstream(meta: MetaRows, keyring: Keyring, s: Upstream
     secretId: s.secretId,
     secretKey: keyring.seal(s.secretKey, UPSTREAM_META).toString("base64"),
   };
+  if (s.publicKeys?.rsa || s.publicKeys?.sm2) {
+    if (!s.publicKeys.rsa || !s.publicKeys.sm2)
+      throw new UpstreamInputError("Give both upstream public keys, RSA and SM2, or neither (Tencent's).");
+    stored.publicKeys = { rsa: checkedKey(s.publicKeys.rsa, "RSA"), sm2: checkedKey(s.publicKeys.sm2, "SM2") };
+  }
   await meta.set(UPSTREAM_META, JSON.stringify(stored));
 }
 
@@ -54,13 +89,18 @@ export async function loadUpstream(meta: MetaRows, keyring: Keyring): Promise<Up
   const text = await meta.get(UPSTREAM_META);
   if (!text) return undefined;
   const stored = JSON.parse(text) as Stored;
-  return { url: stored.url, secretId: stored.secretId, secretKey: keyring.open(Buffer.from(stored.secretKey, "base64"), UPSTREAM_META) };
+  return {
+    url: stored.url,
+    secretId: stored.secretId,
+    secretKey: keyring.open(Buffer.from(stored.secretKey, "base64"), UPSTREAM_META),
+    publicKeys: stored.publicKeys ?? tencentPublicKeys(),
+  };
 }
 
 /** What may be shown of the settings: never the key. */
-export async function describeUpstream(meta: MetaRows): Promise<{ url: string; secretId: string } | undefined> {
+export async function describeUpstream(meta: MetaRows): Promise<{ url: string; secretId: string; publicKeys: string } | undefined> {
   const text = await meta.get(UPSTREAM_META);
   if (!text) return undefined;
-  const { url, secretId } = JSON.parse(text) as Stored;
-  return { url, secretId };
+  const { url, secretId, publicKeys } = JSON.parse(text) as Stored;
+  return { url, secretId, publicKeys: publicKeys ? "given with upstream set" : "Tencent's published keys" };
 }

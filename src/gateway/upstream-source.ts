@@ -36,7 +36,7 @@ export class UpstreamSource {
     const settings = await loadUpstream(this.meta, this.keyring);
     this.readAt = Date.now();
     const effective: UpstreamSettings | undefined = settings && { ...settings, url: this.urlOverride ?? settings.url };
-    const key = effective ? `${effective.url}\u0000${effective.secretId}\u0000${effective.secretKey}` : "";
+    const key = effective ? JSON.stringify(effective) : "";
     if (key !== this.settingsKey) {
       this.client?.close();
       this.client = effective && new UpstreamClient(effective, this.clock);
