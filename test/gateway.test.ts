@@ -8,6 +8,7 @@ import { demoRecords } from "../src/app/demo";
 import { SCRIPTS } from "../src/faceid/scripted";
 import type { FaceIdAction } from "../src/faceid/tariff";
 import { chinaDate } from "../src/rules/precheck";
+import { callTc3, verify } from "./helpers/call";
 import { faceidSdk } from "./helpers/sdk";
 import { describeBackends, type TestServer, startTestServer } from "./helpers/server";
 
@@ -334,5 +335,82 @@ describeBackends("gateway mode: one upstream limit, shared fairly", (backend) =>
       `answered in the first second per team: ${firstSecond.join(", ")}; upstream calls per second: ${[...perSecond.values()].join(", ")}`,
     );
     for (const n of firstSecond) assert.ok(n >= 6, `first second per team: ${firstSecond}`);
+  });
+});
+
+describeBackends("gateway mode: the cache of paid answers", (backend) => {
+  let upstream: TestServer;
+  let gateway: TestServer;
+  let company: { accountId: string; secretId: string; secretKey: string };
+  let team: { accountId: string; secretId: string; secretKey: string };
+  before(async () => {
+    upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
+    company = await upstream.addAccount("company");
+    await upstream.addRecords(demoRecords(chinaDate(Date.now())));
+    gateway = await startTestServer({ SANYAO_CACHE_TTL: "60" }, backend);
+    team = await gateway.addAccount("team-cache");
+    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    await gateway.cli([
+      "upstream",
+      "set",
+      "--secret-id",
+      company.secretId,
+      "--secret-key",
+      company.secretKey,
+      "--url",
+      upstream.url,
+      "--rsa-public-key",
+      keys.rsa,
+      "--sm2-public-key",
+      keys.sm2,
+    ]);
+    for (
+      let i = 0;
+      i < 40 && (await verify(gateway.port, team, { Mobile: "13300003333" }, { action: "MobileStatus" })).Result !== "0";
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  after(async () => {
+    gateway.setNow(undefined);
+    await gateway.close();
+    await upstream.close();
+  });
+
+  const upstreamCalls = async () => ((await ops(upstream, "GET", "requests?limit=1000")).requests as unknown[]).length;
+
+  it("a repeat within the TTL does not reach the upstream; after the TTL it does; usage counts the cached answer apart", async () => {
+    const now = Date.now();
+    gateway.setNow(now);
+    const call = () => callTc3(gateway.port, team, { ...ALICE, VerifyMode: "1" });
+    const first = await call();
+    assert.equal(first.headers["x-sanyao-cache"], "miss");
+    assert.equal(first.json.Response.Result, "0");
+    const before = await upstreamCalls();
+    const again = await call();
+    assert.equal(again.headers["x-sanyao-cache"], "hit");
+    assert.deepEqual({ ...again.json.Response, RequestId: "" }, { ...first.json.Response, RequestId: "" });
+    assert.equal(await upstreamCalls(), before, "the upstream was not asked");
+    // Another mode is another answer.
+    assert.equal((await callTc3(gateway.port, team, ALICE)).headers["x-sanyao-cache"], "miss");
+    gateway.setNow(now + 61_000);
+    assert.equal((await call()).headers["x-sanyao-cache"], "miss", "past the TTL");
+    assert.equal(await upstreamCalls(), before + 2);
+    const usage = JSON.parse((await gateway.cli(["usage", "--account", team.accountId, "--json"])).stdout) as {
+      totals: { cached: number; charged: number };
+    };
+    assert.equal(usage.totals.cached, 1);
+    assert.equal(usage.totals.charged, 4, "the warm-up, the first call, the other mode, the call past the TTL");
+  });
+
+  it("an uncharged answer is never kept", async () => {
+    await ops(upstream, "POST", "scenarios", { account: company.accountId, action: "MobileStatus", result: "-3", times: 1 });
+    const before = await upstreamCalls();
+    const busy = await callTc3(gateway.port, team, { Mobile: "13900005678" }, { action: "MobileStatus" });
+    assert.equal(busy.json.Response.Result, "-3");
+    const next = await callTc3(gateway.port, team, { Mobile: "13900005678" }, { action: "MobileStatus" });
+    assert.deepEqual([next.json.Response.Result, next.headers["x-sanyao-cache"]], ["0", "miss"]);
+    assert.equal(await upstreamCalls(), before + 2);
   });
 });

@@ -188,15 +188,45 @@ describeBackends("limits, account states and the ledger", (backend) => {
     server.setNow(undefined);
     const usage = await cli("usage", "--account", key.accountId);
     assert.deepEqual(usage.rows, [
-      { accountId: key.accountId, day: "2026-11-27", action: "PhoneVerification", mode: "detailed", calls: 1, charged: 1, amount: "0.50" },
-      { accountId: key.accountId, day: "2026-11-27", action: "PhoneVerification", mode: "simple", calls: 2, charged: 1, amount: "0.30" },
-      { accountId: key.accountId, day: "2026-11-29", action: "PhoneVerification", mode: "simple", calls: 2, charged: 2, amount: "0.60" },
+      {
+        accountId: key.accountId,
+        day: "2026-11-27",
+        action: "PhoneVerification",
+        mode: "detailed",
+        calls: 1,
+        charged: 1,
+        amount: "0.50",
+        cached: 0,
+        refused: 0,
+      },
+      {
+        accountId: key.accountId,
+        day: "2026-11-27",
+        action: "PhoneVerification",
+        mode: "simple",
+        calls: 2,
+        charged: 1,
+        amount: "0.30",
+        cached: 0,
+        refused: 0,
+      },
+      {
+        accountId: key.accountId,
+        day: "2026-11-29",
+        action: "PhoneVerification",
+        mode: "simple",
+        calls: 2,
+        charged: 2,
+        amount: "0.60",
+        cached: 0,
+        refused: 0,
+      },
     ]);
-    assert.deepEqual(usage.totals, { calls: 5, charged: 4, amount: "1.40" });
+    assert.deepEqual(usage.totals, { calls: 5, charged: 4, amount: "1.40", cached: 0, refused: 0 });
     const filtered = await cli("usage", "--account", key.accountId, "--from", "2026-11-28", "--to", "2026-11-29");
-    assert.deepEqual(filtered.totals, { calls: 2, charged: 2, amount: "0.60" });
+    assert.deepEqual(filtered.totals, { calls: 2, charged: 2, amount: "0.60", cached: 0, refused: 0 });
     const csv = await server.cli(["usage", "--account", key.accountId, "--csv"]);
-    assert.equal(csv.stdout.split("\n")[0], "accountId,day,action,mode,calls,charged,amount");
+    assert.equal(csv.stdout.split("\n")[0], "accountId,day,action,mode,calls,charged,amount,cached,refused");
     assert.equal(csv.stdout.trim().split("\n").length, 4);
   });
 });

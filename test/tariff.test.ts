@@ -107,7 +107,7 @@ describeBackends("rate limits and prices per action", (backend) => {
       ["PhoneVerification", "detailed", 1, 1, "0.66"],
       ["PhoneVerification", "simple", 1, 1, "0.30"],
     ]);
-    assert.deepEqual(usage.totals, { calls: 5, charged: 4, amount: "1.18" });
+    assert.deepEqual(usage.totals, { calls: 5, charged: 4, amount: "1.18", cached: 0, refused: 0 });
     const balance = JSON.parse(await cli("accounts", "show", key.accountId, "--json")).balance;
     assert.equal(balance, "998.82");
   });

@@ -67,6 +67,7 @@ export interface ApiOutcome {
   scenario?: string;
   /** a scenario's transport fault: the connection is reset, or never answered */
   transport?: "reset" | "hang";
+  cache?: "hit" | "miss";
 }
 
 type Style = "json" | "form" | "query" | "unsupported-body";
@@ -122,6 +123,7 @@ function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
   outcome.code = result.result ?? "OK";
   outcome.audit = result.audit;
   outcome.signal = result.signal;
+  outcome.cache = result.cache;
 }
 
 export async function handleCall(req: RequestHead, readBody: BodyReader, deps: PipelineDeps): Promise<ApiOutcome> {

@@ -23,6 +23,8 @@ export interface ActionOutcome {
   audit?: AuditDetail;
   /** what the answer means for the operators' metrics, whatever the action's own code for it */
   signal?: OutcomeSignal;
+  /** gateway mode's cache of paid answers: this answer came from it, or went upstream and was kept */
+  cache?: "hit" | "miss";
 }
 
 /** A daily cap was reached; the verification source failed or was away. */

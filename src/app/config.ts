@@ -45,7 +45,7 @@ export interface Config {
   /** SANYAO_ADMIN_TOKEN: the operator token of the operations API (else the data directory's admin-token file) */
   adminToken: string | undefined;
   /** gateway mode (on once `sanyao upstream set` stored a key): SANYAO_UPSTREAM_URL overrides the stored URL */
-  upstream: { url: string | undefined; rateLimit: number; timeoutMs: number };
+  upstream: { url: string | undefined; rateLimit: number; timeoutMs: number; cacheTtlMs: number };
 }
 
 export interface TransportLimits {
@@ -228,6 +228,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       url: upstreamUrl(env.SANYAO_UPSTREAM_URL),
       rateLimit: int("SANYAO_UPSTREAM_RATE_LIMIT", env.SANYAO_UPSTREAM_RATE_LIMIT, 20, 1, 1_000_000),
       timeoutMs: int("SANYAO_UPSTREAM_TIMEOUT_MS", env.SANYAO_UPSTREAM_TIMEOUT_MS, 5000, 100, 120_000),
+      // seconds; 0 (the default) keeps nothing
+      cacheTtlMs: int("SANYAO_CACHE_TTL", env.SANYAO_CACHE_TTL, 0, 0, 30 * 86_400) * 1000,
     },
   };
 }

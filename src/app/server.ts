@@ -26,6 +26,7 @@ import { startTestKit } from "./test-kit";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
 import { TeamLimits } from "../gateway/team-limits";
+import { AnswerCache } from "../gateway/answer-cache";
 import { UpstreamSource } from "../gateway/upstream-source";
 
 export interface ServerOptions {
@@ -95,6 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     faceid: faceidDeps,
     upstream: () => upstream.current(),
     slots: new UpstreamSlots(limits.rate, config.upstream.rateLimit, clock),
+    cache: new AnswerCache(keyring, config.upstream.cacheTtlMs),
     teams: new TeamLimits(sharedLimits ?? new MemorySpendCounter(), limits.daily, store.ledger, keyring),
     ledger: store.ledger,
     budgetMs: config.upstream.timeoutMs,

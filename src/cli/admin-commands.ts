@@ -186,23 +186,29 @@ export function addAdminCommands(program: Command): void {
           return printTable(unknown, ["at", "requestId", "accountId", "secretId", "action", "reason"]);
         }
         const rows = await store.ledger.usage({ accountId: opts.account, from: opts.from, to: opts.to, test: opts.test === true });
-        const totals = rows.reduce((t, r) => ({ calls: t.calls + r.calls, charged: t.charged + r.charged, amount: t.amount + r.amount }), {
-          calls: 0,
-          charged: 0,
-          amount: 0,
-        });
+        const totals = rows.reduce(
+          (t, r) => ({
+            calls: t.calls + r.calls,
+            charged: t.charged + r.charged,
+            amount: t.amount + r.amount,
+            cached: t.cached + r.cached,
+            refused: t.refused + r.refused,
+          }),
+          { calls: 0, charged: 0, amount: 0, cached: 0, refused: 0 },
+        );
         const shown = rows.map((r) => ({ ...r, amount: formatAmount(r.amount) }));
         if (opts.json) return printJson({ rows: shown, totals: { ...totals, amount: formatAmount(totals.amount) } });
         if (opts.csv) {
           const lines = [
-            "accountId,day,action,mode,calls,charged,amount",
-            ...shown.map((r) => [r.accountId, r.day, r.action, r.mode, r.calls, r.charged, r.amount].join(",")),
+            "accountId,day,action,mode,calls,charged,amount,cached,refused",
+            ...shown.map((r) => [r.accountId, r.day, r.action, r.mode, r.calls, r.charged, r.amount, r.cached, r.refused].join(",")),
           ];
           process.stdout.write(`${lines.join("\n")}\n`);
           return;
         }
-        printTable(shown, ["accountId", "day", "action", "mode", "calls", "charged", "amount"]);
-        process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${formatAmount(totals.amount)}\n`);
+        printTable(shown, ["accountId", "day", "action", "mode", "calls", "charged", "amount", "cached", "refused"]);
+        const gateway = totals.cached + totals.refused > 0 ? `, ${totals.cached} from the cache, ${totals.refused} refused` : "";
+        process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${formatAmount(totals.amount)}${gateway}\n`);
       }),
     );
 

@@ -49,7 +49,7 @@ export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: 
 }
 
 /** what a keyed hash is of: a normalised value, or (hashed inputs) a digest of one */
-export type HashedField = "phone" | "name" | "idcard" | "phone-digest" | "pair-digest" | "diagnostics";
+export type HashedField = "phone" | "name" | "idcard" | "phone-digest" | "pair-digest" | "diagnostics" | "cache";
 
 export class Keyring {
   private readonly hashKey: Buffer;

@@ -23,6 +23,7 @@ import { admitCaller, chargeFor, type ThreeElementDeps } from "../faceid/three-e
 import type { VerifyModeName } from "../store/model";
 import type { Ledger } from "../store/storage";
 import { priceOf } from "../faceid/tariff";
+import type { AnswerCache } from "./answer-cache";
 import type { TeamLimits } from "./team-limits";
 import type { UpstreamSlots } from "./upstream-slots";
 import type { UpstreamPublicKeys } from "./upstream-settings";
@@ -68,6 +69,7 @@ export interface GatewayDeps {
   upstream: () => Upstream | undefined | Promise<Upstream | undefined>;
   slots: UpstreamSlots;
   teams: TeamLimits;
+  cache: AnswerCache;
   ledger: Pick<Ledger, "markUnknown">;
   /** what one call may take upstream, waiting for a slot and retrying included */
   budgetMs: number;
@@ -195,16 +197,23 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       if (!upstream) return local.handle(params, ctx);
       const account = await admitCaller(f.action, deps.faceid, ctx);
       const sent = await plaintextParams(f, params, deps, ctx.caller.accountId);
+      const mode = modeOf(params);
+      const cacheKey = deps.cache.enabled ? deps.cache.keyOf(f.action, mode, sent) : undefined;
+      const cached = cacheKey === undefined ? undefined : deps.cache.get(cacheKey, ctx.now);
+      // A paid answer of the last TTL: the upstream is not asked again, and nothing is charged.
+      if (cached) return { fields: cached, billable: false, result: text(cached.Result), audit: { variant: mode }, cache: "hit" };
       const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
       if (f.dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now)))
         return answer(f.dailyCap, params, ctx, "daily-cap");
       // The price is set aside from the team's budget before the upstream is called, and given back unless charged.
-      const giveBack = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, modeOf(params)), ctx.now);
+      const giveBack = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, mode), ctx.now);
       let charged = false;
       try {
         const outcome = await forward(params, sealedForUpstream(f, sent, params, upstream.publicKeys), ctx, upstream);
         charged = outcome.billable;
-        return outcome;
+        if (cacheKey === undefined) return outcome;
+        if (charged) deps.cache.put(cacheKey, outcome.fields, ctx.now);
+        return { ...outcome, cache: "miss" };
       } finally {
         if (!charged) await giveBack();
       }

@@ -58,6 +58,7 @@ export function afterResponse(deps: AfterResponseDeps): AfterResponse {
         latencyUs,
         test: outcome.caller?.test,
         scenario: outcome.scenario,
+        cache: outcome.cache,
       })
       .catch((err: unknown) => {
         metrics.failure("audit");

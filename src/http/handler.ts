@@ -101,6 +101,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
       "content-length": Buffer.byteLength(payload),
       "x-sanyao-billable": outcome.billable ? "1" : "0",
     };
+    if (outcome.cache) headers["x-sanyao-cache"] = outcome.cache;
     const traceId = req.headers["x-tc-traceid"];
     if (typeof traceId === "string") headers["x-tc-traceid"] = traceId;
     // A body left unread (refused before or while reading it): close the connection rather than drain it.

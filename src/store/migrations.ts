@@ -295,4 +295,10 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: "ALTER TABLE accounts ADD COLUMN monthly_budget INTEGER NOT NULL DEFAULT 0;",
     postgres: "ALTER TABLE accounts ADD COLUMN monthly_budget BIGINT NOT NULL DEFAULT 0;",
   },
+  {
+    version: 12,
+    description: "gateway mode: answers from the cache of paid answers are marked in the audit (usage counts them apart)",
+    sqlite: "ALTER TABLE audit ADD COLUMN cache TEXT;",
+    postgres: "ALTER TABLE audit ADD COLUMN cache TEXT;",
+  },
 ];

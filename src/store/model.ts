@@ -107,6 +107,10 @@ export interface UsageRow {
   charged: number;
   /** fen */
   amount: number;
+  /** gateway mode: answers from the cache (no upstream cost) */
+  cached: number;
+  /** gateway mode: calls refused before the upstream (the team's budget or the upstream's limit) */
+  refused: number;
 }
 
 export interface ApiKeyInfo {
@@ -158,6 +162,8 @@ export interface AuditEntry {
   test?: boolean;
   /** the test-kit scenario that shaped the answer */
   scenario?: string;
+  /** gateway mode: the answer came from the cache of paid answers ("hit"), or went upstream and was kept ("miss") */
+  cache?: "hit" | "miss";
 }
 
 /** An enabled API key with its opened secret: what authentication needs. */

@@ -78,6 +78,8 @@ export interface UsageCount {
   n: number;
   /** fen; 0 for calls */
   amount: number;
+  /** calls only: how many of them the cache answered */
+  cached?: number;
 }
 
 export interface LedgerRows {
@@ -86,7 +88,7 @@ export interface LedgerRows {
    * already in the ledger settles without a second debit (so a commit whose acknowledgement was lost can be retried).
    */
   charge(entry: ChargeEntry): Promise<void>;
-  usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[] }>;
+  usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[]; refused: UsageCount[] }>;
   /** gateway mode: an upstream call whose answer was lost (written at once, never twice for one RequestId) */
   markUnknown(entry: UnknownEntry): Promise<void>;
   /** oldest first */

@@ -4,7 +4,7 @@ import type { Account, AccountPatch, AuditEntry, BillingStatus, KmsKeyState, Lin
 import type { ApiKeyRow, KmsKeyRow } from "./ports";
 
 /** The audit table's columns, in the order of `auditValues`. */
-export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, variant, subject, latency_us, test, scenario";
+export const AUDIT_COLUMNS = "at, request_id, account_id, secret_id, action, code, variant, subject, latency_us, test, scenario, cache";
 
 export const AUDIT_COLUMN_COUNT = AUDIT_COLUMNS.split(",").length;
 
@@ -22,6 +22,7 @@ export function auditValues(e: AuditEntry): Array<string | number | null> {
     e.latencyUs,
     Number(e.test === true),
     e.scenario ?? null,
+    e.cache ?? null,
   ];
 }
 

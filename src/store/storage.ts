@@ -136,18 +136,23 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
 }
 
 /** One row per account, day, action and mode: calls from the audit trail beside charges from the ledger. */
-export function usageReport(counts: { calls: readonly UsageCount[]; charged: readonly UsageCount[] }): UsageRow[] {
+export function usageReport(counts: {
+  calls: readonly UsageCount[];
+  charged: readonly UsageCount[];
+  refused: readonly UsageCount[];
+}): UsageRow[] {
   const rows = new Map<string, UsageRow>();
   const row = (c: UsageCount) => {
     const key = `${c.accountId}|${c.day}|${c.action}|${c.mode}`;
     let r = rows.get(key);
     if (!r) {
-      r = { accountId: c.accountId, day: c.day, action: c.action, mode: c.mode, calls: 0, charged: 0, amount: 0 };
+      r = { accountId: c.accountId, day: c.day, action: c.action, mode: c.mode, calls: 0, charged: 0, amount: 0, cached: 0, refused: 0 };
       rows.set(key, r);
     }
     return r;
   };
-  for (const c of counts.calls) row(c).calls = c.n;
+  for (const c of counts.calls) Object.assign(row(c), { calls: c.n, cached: c.cached ?? 0 });
+  for (const c of counts.refused) row(c).refused = c.n;
   for (const c of counts.charged) Object.assign(row(c), { charged: c.n, amount: c.amount });
   return [...rows.values()].sort(
     (a, b) =>

@@ -163,7 +163,7 @@ export class PostgresStore implements StoreAdapter {
     });
   }
 
-  private async usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[] }> {
+  private async usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[]; refused: UsageCount[] }> {
     const where: string[] = [];
     const params: string[] = [];
     const add = (clause: string, value: string) => {
@@ -176,27 +176,37 @@ export class PostgresStore implements StoreAdapter {
     add("test = ?", String(Number(query.test === true)));
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const counts = async (sql: string) =>
-      (await this.q<{ account_id: string; day: string; action: string; mode: string; n: string; amount: string }>(sql, params)).map(
-        (r) => ({
-          accountId: r.account_id,
-          day: r.day,
-          action: r.action,
-          mode: r.mode as VerifyModeName,
-          n: Number(r.n),
-          amount: Number(r.amount),
-        }),
-      );
-    const [calls, charged] = await Promise.all([
+      (
+        await this.q<{ account_id: string; day: string; action: string; mode: string; n: string; amount: string; cached: string }>(
+          sql,
+          params,
+        )
+      ).map((r) => ({
+        accountId: r.account_id,
+        day: r.day,
+        action: r.action,
+        mode: r.mode as VerifyModeName,
+        n: Number(r.n),
+        amount: Number(r.amount),
+        cached: Number(r.cached),
+      }));
+    const [calls, charged, refused] = await Promise.all([
       counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, action, variant AS mode, count(*) AS n, 0 AS amount FROM audit
+        `SELECT account_id, ${CHINA_DAY} AS day, action, variant AS mode, count(*) AS n, 0 AS amount,
+           sum(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END) AS cached FROM audit
          WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3, 4`,
       ),
       counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, action, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
+        `SELECT account_id, ${CHINA_DAY} AS day, action, mode, count(*) AS n, sum(unit_price) AS amount, 0 AS cached FROM ledger
          WHERE true ${filter} GROUP BY 1, 2, 3, 4`,
       ),
+      counts(
+        `SELECT account_id, ${CHINA_DAY} AS day, action, 'simple' AS mode, count(*) AS n, 0 AS amount, 0 AS cached FROM audit
+         WHERE code IN ('RequestLimitExceeded', 'UnauthorizedOperation.Arrears') AND account_id IS NOT NULL AND action IS NOT NULL
+         ${filter} GROUP BY 1, 2, 3, 4`,
+      ),
     ]);
-    return { calls, charged };
+    return { calls, charged, refused };
   }
 
   /** One multi-row insert; if it fails, row by row, so one bad entry does not take the others with it. */

@@ -35,6 +35,7 @@ interface UsagePart {
   mode: string;
   n: number;
   amount: number;
+  cached: number;
 }
 
 function migrate(db: Database.Database): void {
@@ -188,7 +189,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     });
   }
 
-  private usage(q: UsageQuery): { calls: UsageCount[]; charged: UsageCount[] } {
+  private usage(q: UsageQuery): { calls: UsageCount[]; charged: UsageCount[]; refused: UsageCount[] } {
     const where: string[] = [];
     const params: string[] = [];
     const when = (condition: string, value: string | undefined) => {
@@ -205,15 +206,29 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       this.db
         .prepare<string[], UsagePart>(sql)
         .all(...params)
-        .map((p) => ({ accountId: p.account_id, day: p.day, action: p.action, mode: p.mode as VerifyModeName, n: p.n, amount: p.amount }));
+        .map((p) => ({
+          accountId: p.account_id,
+          day: p.day,
+          action: p.action,
+          mode: p.mode as VerifyModeName,
+          n: p.n,
+          amount: p.amount,
+          cached: p.cached,
+        }));
     return {
       calls: counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, action, variant AS mode, count(*) AS n, 0 AS amount FROM audit
+        `SELECT account_id, ${CHINA_DAY} AS day, action, variant AS mode, count(*) AS n, 0 AS amount,
+           sum(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END) AS cached FROM audit
          WHERE variant IS NOT NULL AND account_id IS NOT NULL ${filter} GROUP BY 1, 2, 3, 4`,
       ),
       charged: counts(
-        `SELECT account_id, ${CHINA_DAY} AS day, action, mode, count(*) AS n, sum(unit_price) AS amount FROM ledger
+        `SELECT account_id, ${CHINA_DAY} AS day, action, mode, count(*) AS n, sum(unit_price) AS amount, 0 AS cached FROM ledger
          WHERE 1 = 1 ${filter} GROUP BY 1, 2, 3, 4`,
+      ),
+      refused: counts(
+        `SELECT account_id, ${CHINA_DAY} AS day, action, 'simple' AS mode, count(*) AS n, 0 AS amount, 0 AS cached FROM audit
+         WHERE code IN ('RequestLimitExceeded', 'UnauthorizedOperation.Arrears') AND account_id IS NOT NULL AND action IS NOT NULL
+         ${filter} GROUP BY 1, 2, 3, 4`,
       ),
     };
   }
