@@ -3,14 +3,14 @@
  * call the gateway with their own keys through the official SDK; the gateway signs again with the company key.
  */
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { demoRecords } from "../src/app/demo";
 import { SCRIPTS } from "../src/faceid/scripted";
 import type { FaceIdAction } from "../src/faceid/tariff";
 import { chinaDate } from "../src/rules/precheck";
 import { callTc3, verify } from "./helpers/call";
 import { faceidSdk } from "./helpers/sdk";
-import { describeBackends, type TestServer, startTestServer } from "./helpers/server";
+import { BACKENDS, describeBackends, type TestServer, startTestServer } from "./helpers/server";
 
 const TOKEN = "upstream-operator-token-0001";
 const ALICE = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
@@ -412,5 +412,77 @@ describeBackends("gateway mode: the cache of paid answers", (backend) => {
     const next = await callTc3(gateway.port, team, { Mobile: "13900005678" }, { action: "MobileStatus" });
     assert.deepEqual([next.json.Response.Result, next.headers["x-sanyao-cache"]], ["0", "miss"]);
     assert.equal(await upstreamCalls(), before + 2);
+  });
+});
+
+describe("gateway mode: two instances on PostgreSQL + Redis share the upstream limit and the budgets", { skip: !BACKENDS.includes("scale-out") }, () => {
+  let upstream: TestServer;
+  const gateways: TestServer[] = [];
+  let company: { accountId: string; secretId: string; secretKey: string };
+  let team: { accountId: string; secretId: string; secretKey: string };
+  before(async () => {
+    upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, "sqlite");
+    company = await upstream.addAccount("company");
+    await upstream.addRecords(demoRecords(chinaDate(Date.now())));
+    const first = await startTestServer({ SANYAO_UPSTREAM_RATE_LIMIT: "10", SANYAO_UPSTREAM_TIMEOUT_MS: "8000" }, "scale-out");
+    gateways.push(first);
+    // The second instance: the same database, Redis and secret.
+    gateways.push(await startTestServer({ ...first.env }, "scale-out"));
+    team = await first.addAccount("team-shared");
+    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    await first.cli([
+      "upstream",
+      "set",
+      "--secret-id",
+      company.secretId,
+      "--secret-key",
+      company.secretKey,
+      "--url",
+      upstream.url,
+      "--rsa-public-key",
+      keys.rsa,
+      "--sm2-public-key",
+      keys.sm2,
+    ]);
+    for (const g of gateways) {
+      for (let i = 0; i < 40 && (await verify(g.port, team, { Mobile: "13300003333" }, { action: "MobileStatus" })).Result !== "0"; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  });
+  after(async () => {
+    await gateways[1]?.close();
+    await gateways[0]?.close();
+    await upstream.close();
+  });
+
+  it("a burst over both instances: the upstream sees at most its limit a second; a budget is spent exactly once", async (t) => {
+    await ops(upstream, "DELETE", "requests");
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => faceidSdk(gateways[i % 2]!.port, team).MobileStatus({ Mobile: ALICE.Phone }).then((a) => a.Result)),
+    );
+    assert.deepEqual(new Set(answers), new Set(["0"]));
+    const { requests } = (await ops(upstream, "GET", "requests?limit=1000")) as { requests: Array<{ at: string }> };
+    const perSecond = new Map<number, number>();
+    for (const r of requests) perSecond.set(Math.floor(Date.parse(r.at) / 1000), (perSecond.get(Math.floor(Date.parse(r.at) / 1000)) ?? 0) + 1);
+    t.diagnostic(`upstream calls per second from two instances at a limit of 10: ${[...perSecond.values()].join(", ")}`);
+    assert.ok(Math.max(...perSecond.values()) <= 10);
+
+    const budgeted = await gateways[0]!.addAccount("team-budget-shared");
+    assert.equal((await gateways[0]!.cli(["accounts", "set", budgeted.accountId, "--monthly-budget", "0.55"])).code, 0);
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        faceidSdk(gateways[i % 2]!.port, budgeted)
+          .MobileStatus({ Mobile: ALICE.Phone })
+          .then(
+            (a) => a.Result as string,
+            (err: { code: string }) => err.code,
+          ),
+      ),
+    );
+    assert.equal(outcomes.filter((o) => o === "0").length, 5, outcomes.join(" "));
+    const spent = JSON.parse((await gateways[1]!.cli(["usage", "--account", budgeted.accountId, "--json"])).stdout) as { totals: { amount: string } };
+    assert.equal(spent.totals.amount, "0.50");
   });
 });
