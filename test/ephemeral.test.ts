@@ -61,6 +61,15 @@ it("the README's shell script runs as written and leaves nothing behind", async 
   assert.deepEqual(ephemeralDirs(), before);
 });
 
+it("the README's gateway example runs as written: two installations, the team's call reaches the upstream encrypted", async () => {
+  const before = ephemeralDirs();
+  const { stdout } = await promisify(execFile)("sh", ["examples/gateway.sh"], { cwd: repoRoot, timeout: 90_000 });
+  assert.match(stdout, /"Result": "0"/);
+  assert.match(stdout, /PhoneVerification {2}Result 0 {2}TC3-HMAC-SHA256 .*\(encrypted IdCard,Name,Phone\)/);
+  assert.match(stdout, /PhoneVerification +simple +1 +1 +0\.30/);
+  assert.deepEqual(ephemeralDirs(), before);
+});
+
 it("--ephemeral is embedded and single-process: --database-url and --workers are refused", async () => {
   const pg = await sanyao(["serve", "--ephemeral", "--database-url", "postgres://127.0.0.1/none"]);
   assert.equal(pg.code, 2);

@@ -415,7 +415,9 @@ describeBackends("gateway mode: the cache of paid answers", (backend) => {
   });
 });
 
-describe("gateway mode: two instances on PostgreSQL + Redis share the upstream limit and the budgets", { skip: !BACKENDS.includes("scale-out") }, () => {
+describe("gateway mode: two instances on PostgreSQL + Redis share the upstream limit and the budgets", {
+  skip: !BACKENDS.includes("scale-out"),
+}, () => {
   let upstream: TestServer;
   const gateways: TestServer[] = [];
   let company: { accountId: string; secretId: string; secretKey: string };
@@ -460,12 +462,17 @@ describe("gateway mode: two instances on PostgreSQL + Redis share the upstream l
     await ops(upstream, "DELETE", "requests");
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
     const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => faceidSdk(gateways[i % 2]!.port, team).MobileStatus({ Mobile: ALICE.Phone }).then((a) => a.Result)),
+      Array.from({ length: 30 }, (_, i) =>
+        faceidSdk(gateways[i % 2]!.port, team)
+          .MobileStatus({ Mobile: ALICE.Phone })
+          .then((a) => a.Result),
+      ),
     );
     assert.deepEqual(new Set(answers), new Set(["0"]));
     const { requests } = (await ops(upstream, "GET", "requests?limit=1000")) as { requests: Array<{ at: string }> };
     const perSecond = new Map<number, number>();
-    for (const r of requests) perSecond.set(Math.floor(Date.parse(r.at) / 1000), (perSecond.get(Math.floor(Date.parse(r.at) / 1000)) ?? 0) + 1);
+    for (const r of requests)
+      perSecond.set(Math.floor(Date.parse(r.at) / 1000), (perSecond.get(Math.floor(Date.parse(r.at) / 1000)) ?? 0) + 1);
     t.diagnostic(`upstream calls per second from two instances at a limit of 10: ${[...perSecond.values()].join(", ")}`);
     assert.ok(Math.max(...perSecond.values()) <= 10);
 
@@ -482,7 +489,9 @@ describe("gateway mode: two instances on PostgreSQL + Redis share the upstream l
       ),
     );
     assert.equal(outcomes.filter((o) => o === "0").length, 5, outcomes.join(" "));
-    const spent = JSON.parse((await gateways[1]!.cli(["usage", "--account", budgeted.accountId, "--json"])).stdout) as { totals: { amount: string } };
+    const spent = JSON.parse((await gateways[1]!.cli(["usage", "--account", budgeted.accountId, "--json"])).stdout) as {
+      totals: { amount: string };
+    };
     assert.equal(spent.totals.amount, "0.50");
   });
 });
