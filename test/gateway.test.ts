@@ -36,6 +36,30 @@ async function ops(server: TestServer, method: string, route: string, body?: unk
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** `sanyao upstream set` on the gateway: the upstream's URL, the company key, and the upstream's own public keys. */
+async function pointAt(
+  gateway: TestServer,
+  upstream: TestServer,
+  company: { secretId: string; secretKey: string },
+  secretKey = company.secretKey,
+) {
+  const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+  return gateway.cli([
+    "upstream",
+    "set",
+    "--secret-id",
+    company.secretId,
+    "--secret-key",
+    secretKey,
+    "--url",
+    upstream.url,
+    "--rsa-public-key",
+    keys.rsa,
+    "--sm2-public-key",
+    keys.sm2,
+  ]);
+}
+
 const usageOf = async (server: TestServer, accountId: string) =>
   (JSON.parse((await server.cli(["usage", "--account", accountId, "--json"])).stdout) as { totals: { charged: number } }).totals.charged;
 
@@ -44,30 +68,13 @@ describeBackends("gateway mode", (backend) => {
   let gateway: TestServer;
   let company: { accountId: string; secretId: string; secretKey: string };
   let team: { accountId: string; secretId: string; secretKey: string };
-  let upstreamKeys = { rsa: "", sm2: "" };
-  // The gateway encrypts fields to the upstream's own public keys (a sanyao upstream has its own, not Tencent's).
-  const setUpstream = (secretKey: string) =>
-    gateway.cli([
-      "upstream",
-      "set",
-      "--secret-id",
-      company.secretId,
-      "--secret-key",
-      secretKey,
-      "--url",
-      upstream.url,
-      "--rsa-public-key",
-      upstreamKeys.rsa,
-      "--sm2-public-key",
-      upstreamKeys.sm2,
-    ]);
+  const setUpstream = (secretKey: string) => pointAt(gateway, upstream, company, secretKey);
   before(async () => {
     upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
     company = await upstream.addAccount("company");
     await upstream.addRecords(demoRecords(chinaDate(Date.now())));
     gateway = await startTestServer({ SANYAO_UPSTREAM_TIMEOUT_MS: "1500" }, backend);
     team = await gateway.addAccount("team-a");
-    upstreamKeys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
     const set = await setUpstream(company.secretKey);
     assert.equal(set.code, 0, set.stderr);
     assert.doesNotMatch(set.stdout, new RegExp(company.secretKey));
@@ -280,21 +287,7 @@ describeBackends("gateway mode: one upstream limit, shared fairly", (backend) =>
     assert.equal((await upstream.cli(["accounts", "set", company.accountId, "--rate-limit", "20"])).code, 0);
     gateway = await startTestServer({ SANYAO_UPSTREAM_RATE_LIMIT: "18", SANYAO_UPSTREAM_TIMEOUT_MS: "8000" }, backend);
     for (const name of ["a", "b", "c"]) teams.push(await gateway.addAccount(`team-${name}`));
-    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
-    await gateway.cli([
-      "upstream",
-      "set",
-      "--secret-id",
-      company.secretId,
-      "--secret-key",
-      company.secretKey,
-      "--url",
-      upstream.url,
-      "--rsa-public-key",
-      keys.rsa,
-      "--sm2-public-key",
-      keys.sm2,
-    ]);
+    await pointAt(gateway, upstream, company);
     // Each team calls once (it is then one of the teams sharing the limit), and gateway mode is on.
     for (const t of teams) {
       const sdk = faceidSdk(gateway.port, t);
@@ -356,21 +349,7 @@ describeBackends("gateway mode: the cache of paid answers", (backend) => {
     await upstream.addRecords(demoRecords(chinaDate(Date.now())));
     gateway = await startTestServer({ SANYAO_CACHE_TTL: "60" }, backend);
     team = await gateway.addAccount("team-cache");
-    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
-    await gateway.cli([
-      "upstream",
-      "set",
-      "--secret-id",
-      company.secretId,
-      "--secret-key",
-      company.secretKey,
-      "--url",
-      upstream.url,
-      "--rsa-public-key",
-      keys.rsa,
-      "--sm2-public-key",
-      keys.sm2,
-    ]);
+    await pointAt(gateway, upstream, company);
     for (
       let i = 0;
       i < 40 && (await verify(gateway.port, team, { Mobile: "13300003333" }, { action: "MobileStatus" })).Result !== "0";
@@ -438,21 +417,7 @@ describe("gateway mode: two instances on PostgreSQL + Redis share the upstream l
     // The second instance: the same database, Redis and secret.
     gateways.push(await startTestServer({ ...first.env }, "scale-out"));
     team = await first.addAccount("team-shared");
-    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
-    await first.cli([
-      "upstream",
-      "set",
-      "--secret-id",
-      company.secretId,
-      "--secret-key",
-      company.secretKey,
-      "--url",
-      upstream.url,
-      "--rsa-public-key",
-      keys.rsa,
-      "--sm2-public-key",
-      keys.sm2,
-    ]);
+    await pointAt(first, upstream, company);
     for (const g of gateways) {
       for (let i = 0; i < 40 && (await verify(g.port, team, { Mobile: "13300003333" }, { action: "MobileStatus" })).Result !== "0"; i++) {
         await new Promise((r) => setTimeout(r, 50));

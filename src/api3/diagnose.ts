@@ -51,6 +51,17 @@ const SECRET_MISTAKES: ReadonlyArray<readonly [string, (k: string) => string]> =
   ["a trailing tab", (k) => `${k}\t`],
 ];
 
+const unknownKey = (secretId: string) =>
+  `No enabled key has the SecretId ${secretId}: it was made in another installation or data directory, it is disabled, or it is mistyped.`;
+
+/** The first whitespace mistake in the secret key that `signsWith` confirms, as a cause; undefined when none does. */
+function secretKeyMistake(secretKey: string, signsWith: (key: string) => boolean): string | undefined {
+  for (const [what, mistake] of SECRET_MISTAKES) {
+    if (signsWith(mistake(secretKey))) return `The request was signed with the SecretKey plus ${what}: trim the key before use.`;
+  }
+  return undefined;
+}
+
 function clockPart(f: AuthFailure, timestamp: string | undefined) {
   const ts = timestamp !== undefined && /^\d{1,12}$/.test(timestamp.trim()) ? Number(timestamp.trim()) : undefined;
   return {
@@ -134,9 +145,7 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
   if (f.code === "AuthFailure.SignatureExpire") return result;
   const credential = await deps.keys(secretId);
   if (!credential) {
-    causes.push(
-      `No enabled key has the SecretId ${secretId}: it was made in another installation or data directory, it is disabled, or it is mistyped.`,
-    );
+    causes.push(unknownKey(secretId));
     return result;
   }
   if (date !== expectedDate) {
@@ -193,20 +202,17 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
 
   // The host as received was tried with and without its port, as the verifier does: each mistake is tried on both.
   const receivedForms: Array<string | undefined> = receivedHost === undefined ? [undefined] : hostForms(receivedHost, false);
+  const matches = (t: Trial) =>
+    (t.host !== undefined ? [t.host] : receivedForms).some((host) => sign({ ...t, host }).signature === expected);
   const found = (t: Trial, cause: string) => {
-    const forms = t.host !== undefined ? [t.host] : receivedForms;
-    if (!forms.some((host) => sign({ ...t, host }).signature === expected)) return false;
+    if (!matches(t)) return false;
     causes.push(cause);
     return true;
   };
-  for (const [what, mistake] of SECRET_MISTAKES) {
-    if (
-      found(
-        { secretKey: mistake(credential.secretKey) },
-        `The request was signed with the SecretKey plus ${what}: trim the key before use.`,
-      )
-    )
-      return result;
+  const keyMistake = secretKeyMistake(credential.secretKey, (secretKey) => matches({ secretKey }));
+  if (keyMistake) {
+    causes.push(keyMistake);
+    return result;
   }
   for (const { host, origin } of hosts) {
     if (receivedForms.includes(host)) continue;
@@ -283,9 +289,7 @@ async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, dep
   }
   const credential = await deps.keys(secretId);
   if (!credential) {
-    causes.push(
-      `No enabled key has the SecretId ${secretId}: it was made in another installation or data directory, it is disabled, or it is mistyped.`,
-    );
+    causes.push(unknownKey(secretId));
     return result;
   }
   const given = Buffer.from((flat.get("Signature") ?? "").replace(/ /g, "+"), "base64");
@@ -293,21 +297,20 @@ async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, dep
   result.hostsTried = hosts.map((h) => h.host);
   const receivedHost = hosts[0]?.host ?? "";
   result.stringToSign = v1StringToSign(f.req.method, receivedHost, f.req.path, maskedV1Params(flat, deps.mask));
-  const found = (t: { secretKey?: string; host?: string; algorithm?: V1Algorithm }, cause: string) => {
+  type Trial = { secretKey?: string; host?: string; algorithm?: V1Algorithm };
+  const matches = (t: Trial) => {
     const toSign = v1StringToSign(f.req.method, t.host ?? receivedHost, f.req.path, flat);
-    const mac = v1Signature(t.algorithm ?? algorithm, t.secretKey ?? credential.secretKey, toSign);
-    if (!mac.equals(given)) return false;
+    return v1Signature(t.algorithm ?? algorithm, t.secretKey ?? credential.secretKey, toSign).equals(given);
+  };
+  const found = (t: Trial, cause: string) => {
+    if (!matches(t)) return false;
     causes.push(cause);
     return true;
   };
-  for (const [what, mistake] of SECRET_MISTAKES) {
-    if (
-      found(
-        { secretKey: mistake(credential.secretKey) },
-        `The request was signed with the SecretKey plus ${what}: trim the key before use.`,
-      )
-    )
-      return result;
+  const keyMistake = secretKeyMistake(credential.secretKey, (secretKey) => matches({ secretKey }));
+  if (keyMistake) {
+    causes.push(keyMistake);
+    return result;
   }
   for (const { host, origin } of hosts.slice(1)) {
     const port =

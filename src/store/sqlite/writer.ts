@@ -48,8 +48,8 @@ if (parentPort) {
       .map(() => "?")
       .join(", ")})`,
   );
-  const writeCharge = (e: ChargeEntry) => {
-    insertCharge.run(
+  const ledgerValues = (e: ChargeEntry) =>
+    [
       e.requestId,
       e.accountId,
       e.secretId,
@@ -59,7 +59,9 @@ if (parentPort) {
       e.at,
       Number(e.test === true),
       e.upstreamRequestId ?? null,
-    );
+    ] as const;
+  const writeCharge = (e: ChargeEntry) => {
+    insertCharge.run(...ledgerValues(e));
     // A test key's charge is in the test ledger only: the balance is the account's real money.
     if (!e.test) debit.run(e.unitPrice, e.accountId);
   };
@@ -71,17 +73,7 @@ if (parentPort) {
   const all = db.transaction((charges: readonly ChargeEntry[], audits: readonly AuditEntry[], daily: readonly DailyAttempt[]) => {
     const debits = new Map<string, number>();
     for (const e of charges) {
-      insertCharge.run(
-        e.requestId,
-        e.accountId,
-        e.secretId,
-        e.action,
-        e.mode,
-        e.unitPrice,
-        e.at,
-        Number(e.test === true),
-        e.upstreamRequestId ?? null,
-      );
+      insertCharge.run(...ledgerValues(e));
       if (!e.test) debits.set(e.accountId, (debits.get(e.accountId) ?? 0) + e.unitPrice);
     }
     for (const [accountId, amount] of debits) debit.run(amount, accountId);
