@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { demoRecords } from "../src/app/demo";
-import { SCRIPTS } from "../src/faceid/scripted";
+import { RESULT_TABLES } from "../src/faceid/results";
+import { ANSWER_FIELDS } from "../src/faceid/scripted";
 import type { FaceIdAction } from "../src/faceid/tariff";
 import { chinaDate } from "../src/rules/precheck";
 import { callTc3, verify } from "./helpers/call";
@@ -93,9 +94,9 @@ describeBackends("gateway mode", (backend) => {
     const companyBefore = await usageOf(upstream, company.accountId);
     let charged = 0;
     for (const [action, params] of Object.entries(PARAMS) as Array<[FaceIdAction, Record<string, string>]>) {
-      for (const [result, info] of Object.entries(SCRIPTS[action].table)) {
+      for (const [result, info] of Object.entries(RESULT_TABLES[action])) {
         await ops(upstream, "POST", "scenarios", { account: company.accountId, action, result, times: 1 });
-        const direct = { ...SCRIPTS[action].fields(result), Result: result };
+        const direct = { ...ANSWER_FIELDS[action](result), Result: result };
         const answer = await sdk[action]!(params);
         assert.deepEqual({ ...answer, RequestId: undefined }, { ...answer, ...direct, RequestId: undefined }, `${action} ${result}`);
         assert.equal(typeof answer.Description, "string");

@@ -6,14 +6,7 @@ import { checkPhoneAndName } from "./check-phone-and-name";
 import { encryptedPhoneVerification } from "./encrypted-phone-verification";
 import { idCardVerification } from "./id-card-verification";
 import { mobileNetworkTimeVerification, mobileStatus } from "./number-checks";
-import {
-  ENCRYPTED_RESULTS,
-  ID_CARD_RESULTS,
-  MOBILE_STATUS_RESULTS,
-  NETWORK_TIME_RESULTS,
-  PHONE_AND_NAME_RESULTS,
-  RESULTS,
-} from "./results";
+import { RESULT_TABLES } from "./results";
 import { phoneVerification } from "./phone-verification";
 import { scriptedAnswers } from "./scripted";
 import { isFaceIdAction } from "./tariff";
@@ -25,11 +18,7 @@ export const FACEID_VERSION = "2018-03-01";
 export const FACEID_VARIANTS = ["simple", "detailed"] as const;
 
 /** Every Result any FaceID action answers: the closed label set of the requests metric. */
-export const FACEID_RESULT_CODES: ReadonlySet<string> = new Set(
-  [RESULTS, ENCRYPTED_RESULTS, PHONE_AND_NAME_RESULTS, ID_CARD_RESULTS, MOBILE_STATUS_RESULTS, NETWORK_TIME_RESULTS].flatMap((table) =>
-    Object.keys(table),
-  ),
-);
+export const FACEID_RESULT_CODES: ReadonlySet<string> = new Set(Object.values(RESULT_TABLES).flatMap((table) => Object.keys(table)));
 
 export function faceidProduct(deps: ThreeElementDeps): Product {
   const actions = [

@@ -4,6 +4,7 @@
  */
 import type { Language } from "../api3/errors";
 import type { Carrier } from "../rules/tables";
+import type { FaceIdAction } from "./tariff";
 
 export type ResultCode = "0" | "-4" | "-6" | "-7" | "-8" | "-9" | "-11" | "-12" | "-13";
 
@@ -108,6 +109,19 @@ export const NETWORK_TIME_RESULTS: Readonly<Record<NetworkTimeResultCode, Result
   "-4": BUSY,
   "-5": DAILY_LIMIT,
   "-13": RESULTS["-13"],
+};
+
+/** Each action's table, by action: the one map the scripted answers, the gateway, the metrics and the tests read. */
+export const RESULT_TABLES: Readonly<Record<FaceIdAction, Readonly<Record<string, ResultInfo>>>> = {
+  PhoneVerification: RESULTS,
+  PhoneVerificationCMCC: CARRIER_RESULTS,
+  PhoneVerificationCTCC: CARRIER_RESULTS,
+  PhoneVerificationCUCC: CARRIER_RESULTS,
+  EncryptedPhoneVerification: ENCRYPTED_RESULTS,
+  CheckPhoneAndName: PHONE_AND_NAME_RESULTS,
+  IdCardVerification: ID_CARD_RESULTS,
+  MobileStatus: MOBILE_STATUS_RESULTS,
+  MobileNetworkTimeVerification: NETWORK_TIME_RESULTS,
 };
 
 // The documented en-US enum is ["", "mobile", "telecom", "cucc"]; broadnet is our extension.

@@ -5,43 +5,30 @@
 import type { ActionContext, ActionOutcome, ScriptedAnswers } from "../api3/router";
 import type { ParamValues } from "../api3/params";
 import type { VerifyModeName } from "../store/model";
-import {
-  CARRIER_RESULTS,
-  describeIn,
-  ENCRYPTED_RESULTS,
-  ID_CARD_RESULTS,
-  MOBILE_STATUS_RESULTS,
-  NETWORK_TIME_RESULTS,
-  PHONE_AND_NAME_RESULTS,
-  RESULTS,
-  type ResultInfo,
-} from "./results";
+import { describeIn, RESULT_TABLES } from "./results";
 import type { FaceIdAction } from "./tariff";
 import { chargeFor, type ThreeElementDeps } from "./three-elements";
 
-interface Script {
-  table: Readonly<Record<string, ResultInfo>>;
-  /** the action's fields beside Result and Description */
-  fields(result: string): Record<string, unknown>;
-}
+/** The action's fields beside Result and Description, as a failure carries them. */
+type AnswerFields = (result: string) => Record<string, unknown>;
 
-const ISP = (): Record<string, unknown> => ({ Isp: "" });
+const ISP: AnswerFields = () => ({ Isp: "" });
 
-export const SCRIPTS: Readonly<Record<FaceIdAction, Script>> = {
-  PhoneVerification: { table: RESULTS, fields: ISP },
-  PhoneVerificationCMCC: { table: CARRIER_RESULTS, fields: ISP },
-  PhoneVerificationCTCC: { table: CARRIER_RESULTS, fields: ISP },
-  PhoneVerificationCUCC: { table: CARRIER_RESULTS, fields: ISP },
-  EncryptedPhoneVerification: { table: ENCRYPTED_RESULTS, fields: () => ({ ISP: "" }) },
-  CheckPhoneAndName: { table: PHONE_AND_NAME_RESULTS, fields: () => ({}) },
-  IdCardVerification: { table: ID_CARD_RESULTS, fields: () => ({}) },
-  MobileStatus: { table: MOBILE_STATUS_RESULTS, fields: (r) => ({ StatusCode: r === "0" ? 0 : 99 }) },
-  MobileNetworkTimeVerification: { table: NETWORK_TIME_RESULTS, fields: (r) => ({ Range: r === "0" ? "[24,+)" : "" }) },
+export const ANSWER_FIELDS: Readonly<Record<FaceIdAction, AnswerFields>> = {
+  PhoneVerification: ISP,
+  PhoneVerificationCMCC: ISP,
+  PhoneVerificationCTCC: ISP,
+  PhoneVerificationCUCC: ISP,
+  EncryptedPhoneVerification: () => ({ ISP: "" }),
+  CheckPhoneAndName: () => ({}),
+  IdCardVerification: () => ({}),
+  MobileStatus: (r) => ({ StatusCode: r === "0" ? 0 : 99 }),
+  MobileNetworkTimeVerification: (r) => ({ Range: r === "0" ? "[24,+)" : "" }),
 };
 
 /** The Results a scenario may give an action; undefined for an action that has no result table. */
 export function scriptableResults(action: string): ReadonlySet<string> | undefined {
-  return Object.hasOwn(SCRIPTS, action) ? new Set(Object.keys(SCRIPTS[action as FaceIdAction].table)) : undefined;
+  return Object.hasOwn(RESULT_TABLES, action) ? new Set(Object.keys(RESULT_TABLES[action as FaceIdAction])) : undefined;
 }
 
 export function scriptedAnswers(
@@ -49,7 +36,8 @@ export function scriptedAnswers(
   deps: ThreeElementDeps,
   modeOf: (params: ParamValues) => VerifyModeName = () => "simple",
 ): ScriptedAnswers {
-  const { table, fields } = SCRIPTS[action];
+  const table = RESULT_TABLES[action];
+  const fields = ANSWER_FIELDS[action];
   return {
     results: new Set(Object.keys(table)),
     async answer(result: string, params: ParamValues, ctx: ActionContext): Promise<ActionOutcome> {

@@ -16,8 +16,8 @@ import { ID_CARD_VERIFICATION_SCHEMA } from "../faceid/id-card-verification";
 import { NUMBER_SCHEMA } from "../faceid/number-checks";
 import { PHONE_VERIFICATION_SCHEMA } from "../faceid/phone-verification";
 import { FACEID_SERVICE, FACEID_VERSION } from "../faceid/product";
-import { describeIn } from "../faceid/results";
-import { SCRIPTS } from "../faceid/scripted";
+import { describeIn, RESULT_TABLES } from "../faceid/results";
+import { ANSWER_FIELDS } from "../faceid/scripted";
 import type { FaceIdAction } from "../faceid/tariff";
 import { admitCaller, chargeFor, type ThreeElementDeps } from "../faceid/three-elements";
 import type { VerifyModeName } from "../store/model";
@@ -129,7 +129,7 @@ async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayD
 }
 
 function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDeps): ActionDefinition {
-  const { table } = SCRIPTS[f.action];
+  const table = RESULT_TABLES[f.action];
   const modeOf = (params: ParamValues): VerifyModeName =>
     f.action === "PhoneVerification" && params.VerifyMode === "1" ? "detailed" : "simple";
   /** An uncharged answer of the action's table made here: its busy code, or its daily-cap code. */
@@ -137,7 +137,7 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
     const fields: Record<string, unknown> = {
       Result: code,
       Description: describeIn(table[code]!, ctx.language),
-      ...SCRIPTS[f.action].fields(code),
+      ...ANSWER_FIELDS[f.action](code),
     };
     return { fields, billable: false, result: code, audit: { variant: modeOf(params) }, signal };
   };
