@@ -54,12 +54,21 @@ const SECRET_MISTAKES: ReadonlyArray<readonly [string, (k: string) => string]> =
 const unknownKey = (secretId: string) =>
   `No enabled key has the SecretId ${secretId}: it was made in another installation or data directory, it is disabled, or it is mistyped.`;
 
-/** The first whitespace mistake in the secret key that `signsWith` confirms, as a cause; undefined when none does. */
-function secretKeyMistake(secretKey: string, signsWith: (key: string) => boolean): string | undefined {
-  for (const [what, mistake] of SECRET_MISTAKES) {
-    if (signsWith(mistake(secretKey))) return `The request was signed with the SecretKey plus ${what}: trim the key before use.`;
-  }
-  return undefined;
+/**
+ * The usual mistakes are tried in turn by signing again: `found` keeps a trial's cause when it reproduces the
+ * signature received, `foundInSecretKey` the first whitespace mistake in the secret key that does.
+ */
+function mistakeTrials<T extends { secretKey?: string }>(matches: (t: T) => boolean, secretKey: string, causes: string[]) {
+  const found = (t: T, cause: string): boolean => {
+    if (!matches(t)) return false;
+    causes.push(cause);
+    return true;
+  };
+  const foundInSecretKey = (trial: (secretKey: string) => T): boolean =>
+    SECRET_MISTAKES.some(([what, mistake]) =>
+      found(trial(mistake(secretKey)), `The request was signed with the SecretKey plus ${what}: trim the key before use.`),
+    );
+  return { found, foundInSecretKey };
 }
 
 function clockPart(f: AuthFailure, timestamp: string | undefined) {
@@ -204,16 +213,8 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
   const receivedForms: Array<string | undefined> = receivedHost === undefined ? [undefined] : hostForms(receivedHost, false);
   const matches = (t: Trial) =>
     (t.host !== undefined ? [t.host] : receivedForms).some((host) => sign({ ...t, host }).signature === expected);
-  const found = (t: Trial, cause: string) => {
-    if (!matches(t)) return false;
-    causes.push(cause);
-    return true;
-  };
-  const keyMistake = secretKeyMistake(credential.secretKey, (secretKey) => matches({ secretKey }));
-  if (keyMistake) {
-    causes.push(keyMistake);
-    return result;
-  }
+  const { found, foundInSecretKey } = mistakeTrials(matches, credential.secretKey, causes);
+  if (foundInSecretKey((secretKey) => ({ secretKey }))) return result;
   for (const { host, origin } of hosts) {
     if (receivedForms.includes(host)) continue;
     if (
@@ -302,16 +303,8 @@ async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, dep
     const toSign = v1StringToSign(f.req.method, t.host ?? receivedHost, f.req.path, flat);
     return v1Signature(t.algorithm ?? algorithm, t.secretKey ?? credential.secretKey, toSign).equals(given);
   };
-  const found = (t: Trial, cause: string) => {
-    if (!matches(t)) return false;
-    causes.push(cause);
-    return true;
-  };
-  const keyMistake = secretKeyMistake(credential.secretKey, (secretKey) => matches({ secretKey }));
-  if (keyMistake) {
-    causes.push(keyMistake);
-    return result;
-  }
+  const { found, foundInSecretKey } = mistakeTrials(matches, credential.secretKey, causes);
+  if (foundInSecretKey((secretKey) => ({ secretKey }))) return result;
   for (const { host, origin } of hosts.slice(1)) {
     const port =
       host.includes(":") && !receivedHost.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : "";
