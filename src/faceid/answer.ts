@@ -1,14 +1,10 @@
 /** An action's answer from its result table: Result, Description in the caller's language, and the action's fields. */
-import type { ActionContext, ActionOutcome, OutcomeSignal } from "../api3/router";
+import type { ActionContext, ActionOutcome } from "../api3/router";
 import { describeIn, type ResultInfo } from "./results";
 
 export type Answer<C extends string> = (result: C, ctx: ActionContext, subject?: string, fields?: Record<string, unknown>) => ActionOutcome;
 
-/** `signals`: which of the table's codes mean a daily cap reached or the source away, for the operators' metrics. */
-export function answersFrom<C extends string>(
-  table: Readonly<Record<C, ResultInfo>>,
-  signals: Readonly<Partial<Record<C, OutcomeSignal>>>,
-): Answer<C> {
+export function answersFrom<C extends string>(table: Readonly<Record<C, ResultInfo>>): Answer<C> {
   return (result, ctx, subject, fields) => {
     const info = table[result];
     return {
@@ -16,7 +12,7 @@ export function answersFrom<C extends string>(
       billable: info.charged,
       result,
       audit: { subject, variant: "simple" },
-      signal: signals[result],
+      signal: info.signal,
     };
   };
 }

@@ -26,7 +26,7 @@ export const CHECK_PHONE_AND_NAME_SCHEMA = {
 const ENCRYPTABLE = ["Mobile", "Name"] as const;
 
 export function checkPhoneAndName(deps: ThreeElementDeps): ActionDefinition {
-  const answer = answersFrom(PHONE_AND_NAME_RESULTS, { "-6": "daily-cap", "-3": "source-failure" });
+  const answer = answersFrom(PHONE_AND_NAME_RESULTS);
   return defineAction({
     name: CHECK_PHONE_AND_NAME,
     schema: CHECK_PHONE_AND_NAME_SCHEMA,

@@ -43,7 +43,7 @@ export function encryptedPhoneVerification(deps: ThreeElementDeps): ActionDefini
     },
     deps,
   );
-  const answer = answersFrom(ENCRYPTED_RESULTS, { "-11": "source-failure" });
+  const answer = answersFrom(ENCRYPTED_RESULTS);
   return defineAction({
     name: ENCRYPTED_PHONE_VERIFICATION,
     schema: ENCRYPTED_PHONE_VERIFICATION_SCHEMA,

@@ -25,7 +25,7 @@ const ENCRYPTABLE = ["IdCard", "Name"] as const;
 
 export function idCardVerification(deps: ThreeElementDeps): ActionDefinition {
   // No phone in this action: the audit row has no subject (a masked identity number would still narrow it).
-  const answer = answersFrom(ID_CARD_RESULTS, { "-7": "daily-cap", "-4": "source-failure" });
+  const answer = answersFrom(ID_CARD_RESULTS);
   return defineAction({
     name: ID_CARD_VERIFICATION,
     schema: ID_CARD_VERIFICATION_SCHEMA,

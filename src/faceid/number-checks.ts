@@ -4,7 +4,7 @@
  * with its own codes. `Mobile` may come encrypted in the `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionContext, type ActionDefinition, defineAction, type OutcomeSignal } from "../api3/router";
+import { type ActionContext, type ActionDefinition, defineAction } from "../api3/router";
 import { maskPhone } from "../common/privacy";
 import { chinaDate } from "../rules/precheck";
 import { classifyPhone } from "../rules/phone";
@@ -70,10 +70,7 @@ interface NumberCheck<C extends string> {
 }
 
 function numberCheck<C extends string>(spec: NumberCheck<C>, deps: ThreeElementDeps): ActionDefinition {
-  const signals: Partial<Record<C, OutcomeSignal>> = {};
-  signals[spec.codes.dailyCap] = "daily-cap";
-  signals[spec.codes.busy] = "source-failure";
-  const answer = answersFrom(spec.results, signals);
+  const answer = answersFrom(spec.results);
   const reply = (result: C, value: number | string, ctx: ActionContext, subject?: string) =>
     answer(result, ctx, subject, { [spec.field]: value });
   return defineAction({

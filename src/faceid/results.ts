@@ -3,6 +3,7 @@
  * "Isp") and the family of faceid-family.md §3. Keep the wording exact; handlers, docs and tests read these.
  */
 import type { Language } from "../api3/errors";
+import type { OutcomeSignal } from "../api3/router";
 import type { Carrier } from "../rules/tables";
 import type { FaceIdAction } from "./tariff";
 
@@ -12,6 +13,8 @@ export interface ResultInfo {
   charged: boolean;
   en: string;
   zh: string;
+  /** the code that says a daily cap was reached, or that the source is away: for the metrics, and the gateway's own answers */
+  signal?: OutcomeSignal;
 }
 
 export const RESULTS: Readonly<Record<ResultCode, ResultInfo>> = {
@@ -21,11 +24,12 @@ export const RESULTS: Readonly<Record<ResultCode, ResultInfo>> = {
   "-7": { charged: false, en: "Identity number error", zh: "身份证号码有误" },
   "-8": { charged: false, en: "Name verification failed", zh: "姓名校验不通过" },
   "-9": { charged: false, en: "No records", zh: "没有记录" },
-  "-11": { charged: false, en: "The Verification Center Service is busy", zh: "验证中心服务繁忙" },
+  "-11": { charged: false, en: "The Verification Center Service is busy", zh: "验证中心服务繁忙", signal: "source-failure" },
   "-12": {
     charged: false,
     en: "Authentication attempts exceeded the daily limit. Retry the next day.",
     zh: "认证次数超过当日限制，请次日重试",
+    signal: "daily-cap",
   },
   "-13": { charged: false, en: "The number range is unsupported for verification.", zh: "该号段不支持验证" },
 };
@@ -53,14 +57,10 @@ export const PHONE_AND_NAME_RESULTS: Readonly<Record<PhoneAndNameResultCode, Res
   "1": { charged: true, en: "The verification result is inconsistent", zh: "验证结果不一致" },
   "-1": { charged: false, en: "No records found", zh: "查无记录" },
   "-2": { charged: false, en: "Unknown engine error", zh: "引擎未知错误" },
-  "-3": { charged: false, en: "Engine service exception", zh: "引擎服务异常" },
+  "-3": { charged: false, en: "Engine service exception", zh: "引擎服务异常", signal: "source-failure" },
   "-4": { charged: false, en: "Name verification failed", zh: "姓名校验不通过" },
   "-5": { charged: false, en: "Invalid phone number", zh: "手机号码不合法" },
-  "-6": {
-    charged: false,
-    en: "Authentication attempts exceeded the daily limit. Retry the next day.",
-    zh: "认证次数超过当日限制，请次日重试",
-  },
+  "-6": RESULTS["-12"],
   "-13": RESULTS["-13"],
 };
 
@@ -71,14 +71,14 @@ export const ID_CARD_RESULTS: Readonly<Record<IdCardResultCode, ResultInfo>> = {
   "-1": { charged: true, en: "The name and the identity number do not match", zh: "姓名和身份证号不一致" },
   "-2": { charged: false, en: "Invalid identity number (length, check digit or the like)", zh: "非法身份证号（长度、校验位等不正确）" },
   "-3": { charged: false, en: "Invalid name (length, format or the like)", zh: "非法姓名（长度、格式等不正确）" },
-  "-4": { charged: false, en: "The identity database service is abnormal", zh: "证件库服务异常" },
+  "-4": { charged: false, en: "The identity database service is abnormal", zh: "证件库服务异常", signal: "source-failure" },
   "-5": { charged: false, en: "No record of this identity number in the identity database", zh: "证件库中无此身份证记录" },
   "-6": {
     charged: false,
     en: "The authoritative comparison system is being upgraded. Try again later.",
     zh: "权威比对系统升级中，请稍后再试",
   },
-  "-7": { charged: false, en: "Authentication attempts exceeded the daily limit", zh: "认证次数超过当日限制" },
+  "-7": { charged: false, en: "Authentication attempts exceeded the daily limit", zh: "认证次数超过当日限制", signal: "daily-cap" },
 };
 
 const DAILY_LIMIT: ResultInfo = RESULTS["-12"];
@@ -123,6 +123,11 @@ export const RESULT_TABLES: Readonly<Record<FaceIdAction, Readonly<Record<string
   MobileStatus: MOBILE_STATUS_RESULTS,
   MobileNetworkTimeVerification: NETWORK_TIME_RESULTS,
 };
+
+/** The table's code for a daily cap reached, or for the source away; undefined where the action has none. */
+export function codeFor(table: Readonly<Record<string, ResultInfo>>, signal: OutcomeSignal): string | undefined {
+  return Object.keys(table).find((code) => table[code]?.signal === signal);
+}
 
 // The documented en-US enum is ["", "mobile", "telecom", "cucc"]; broadnet is our extension.
 const ISP_ZH: Readonly<Record<Carrier, string>> = { mobile: "移动", telecom: "电信", cucc: "联通", broadnet: "广电", "": "" };

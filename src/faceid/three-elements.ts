@@ -4,7 +4,7 @@
  * An action brings its name, its result table, the carrier it serves (if one) and whether a daily cap applies.
  */
 import { ApiError } from "../api3/errors";
-import type { ActionContext, ActionOutcome, OutcomeSignal } from "../api3/router";
+import type { ActionContext, ActionOutcome } from "../api3/router";
 import type { Keyring } from "../common/keyring";
 import { maskPhone } from "../common/privacy";
 import { UnavailableError } from "../common/unavailable";
@@ -59,8 +59,6 @@ export interface ThreeElementCall {
   /** the three fields as the caller meant them, once the account may decrypt them */
   elements: (account: Account) => Promise<Readonly<ThreeFields>>;
 }
-
-const SIGNALS: Partial<Record<ResultCode, OutcomeSignal>> = { "-12": "daily-cap", "-11": "source-failure" };
 
 export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -124,7 +122,7 @@ export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps
       billable: false,
       result: "-11",
       audit: { variant: mode },
-      signal: "source-failure",
+      signal: info("-11").signal,
     };
   }
 
@@ -144,7 +142,7 @@ export function threeElementCheck(spec: ThreeElementSpec, deps: ThreeElementDeps
         [ispField]: ispName(carrier, ctx.language),
       };
       if (call.resultDetail && result === "-4") fields.ResultDetail = detail ?? "OtherMismatch";
-      return { fields, billable: info(result).charged, result, audit, signal: SIGNALS[result] };
+      return { fields, billable: info(result).charged, result, audit, signal: info(result).signal };
     };
 
     if (checked.kind === "rejected") return answer(spec.rejectedAs?.[checked.result] ?? checked.result, checked.carrier);

@@ -16,7 +16,7 @@ import { ID_CARD_VERIFICATION_SCHEMA } from "../faceid/id-card-verification";
 import { NUMBER_SCHEMA } from "../faceid/number-checks";
 import { PHONE_VERIFICATION_SCHEMA } from "../faceid/phone-verification";
 import { FACEID_SERVICE, FACEID_VERSION } from "../faceid/product";
-import { describeIn, RESULT_TABLES } from "../faceid/results";
+import { codeFor, describeIn, RESULT_TABLES } from "../faceid/results";
 import { ANSWER_FIELDS } from "../faceid/scripted";
 import type { FaceIdAction } from "../faceid/tariff";
 import { admitCaller, chargeFor, type ThreeElementDeps } from "../faceid/three-elements";
@@ -36,12 +36,10 @@ interface Forwarded {
   schema: ParamSchema;
   encryptable: readonly string[];
   envelope: "flat" | "object" | "none";
-  /** the action's code for a daily cap reached, where the action has one */
-  dailyCap?: string;
 }
 
 const FORWARDED: readonly Forwarded[] = [
-  { action: "PhoneVerification", schema: PHONE_VERIFICATION_SCHEMA, encryptable: THREE_FIELDS, envelope: "flat", dailyCap: "-12" },
+  { action: "PhoneVerification", schema: PHONE_VERIFICATION_SCHEMA, encryptable: THREE_FIELDS, envelope: "flat" },
   ...CARRIER_ACTIONS.map(({ action }) => ({
     action: action as FaceIdAction,
     schema: CARRIER_VERIFICATION_SCHEMA,
@@ -49,16 +47,15 @@ const FORWARDED: readonly Forwarded[] = [
     envelope: "object" as const,
   })),
   { action: "EncryptedPhoneVerification", schema: ENCRYPTED_PHONE_VERIFICATION_SCHEMA, encryptable: [], envelope: "none" },
-  { action: "CheckPhoneAndName", schema: CHECK_PHONE_AND_NAME_SCHEMA, encryptable: ["Mobile", "Name"], envelope: "object", dailyCap: "-6" },
+  { action: "CheckPhoneAndName", schema: CHECK_PHONE_AND_NAME_SCHEMA, encryptable: ["Mobile", "Name"], envelope: "object" },
   {
     action: "IdCardVerification",
     schema: ID_CARD_VERIFICATION_SCHEMA,
     encryptable: ["IdCard", "Name"],
     envelope: "object",
-    dailyCap: "-7",
   },
-  { action: "MobileStatus", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object", dailyCap: "-4" },
-  { action: "MobileNetworkTimeVerification", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object", dailyCap: "-5" },
+  { action: "MobileStatus", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object" },
+  { action: "MobileNetworkTimeVerification", schema: NUMBER_SCHEMA, encryptable: ["Mobile"], envelope: "object" },
 ];
 
 type Upstream = { call(c: UpstreamCall): Promise<UpstreamOutcome>; publicKeys: UpstreamPublicKeys };
@@ -130,16 +127,17 @@ async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayD
 
 function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDeps): ActionDefinition {
   const table = RESULT_TABLES[f.action];
+  // The table's own codes for a daily cap reached (where the action has one) and for the upstream away.
+  const dailyCap = codeFor(table, "daily-cap");
+  const busy = codeFor(table, "source-failure");
+  if (!busy) throw new Error(`${f.action}'s table has no code for a source that is away`);
   const modeOf = (params: ParamValues): VerifyModeName =>
     f.action === "PhoneVerification" && params.VerifyMode === "1" ? "detailed" : "simple";
   /** An uncharged answer of the action's table made here: its busy code, or its daily-cap code. */
-  const answer = (code: string, params: ParamValues, ctx: ActionContext, signal: "source-failure" | "daily-cap"): ActionOutcome => {
-    const fields: Record<string, unknown> = {
-      Result: code,
-      Description: describeIn(table[code]!, ctx.language),
-      ...ANSWER_FIELDS[f.action](code),
-    };
-    return { fields, billable: false, result: code, audit: { variant: modeOf(params) }, signal };
+  const answer = (code: string, params: ParamValues, ctx: ActionContext): ActionOutcome => {
+    const info = table[code]!;
+    const fields: Record<string, unknown> = { Result: code, Description: describeIn(info, ctx.language), ...ANSWER_FIELDS[f.action](code) };
+    return { fields, billable: false, result: code, audit: { variant: modeOf(params) }, signal: info.signal };
   };
 
   /** The call upstream, once the team may make it: a slot, the upstream's own limit retried, the answer mapped. */
@@ -203,8 +201,7 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       // A paid answer of the last TTL: the upstream is not asked again, and nothing is charged.
       if (cached) return { fields: cached, billable: false, result: text(cached.Result), audit: { variant: mode }, cache: "hit" };
       const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
-      if (f.dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now)))
-        return answer(f.dailyCap, params, ctx, "daily-cap");
+      if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return answer(dailyCap, params, ctx);
       // The price is set aside from the team's budget before the upstream is called, and given back unless charged.
       const giveBack = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, mode), ctx.now);
       let charged = false;
@@ -219,22 +216,9 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       }
     },
     // The local action's when no upstream is set; the same busy code either way.
-    whenUnavailable: (params, ctx) => answer(BUSY[f.action], params, ctx, "source-failure"),
+    whenUnavailable: (params, ctx) => answer(busy, params, ctx),
   };
 }
-
-/** Each action's busy code: what it answers when its verification service is away (its whenUnavailable). */
-const BUSY: Readonly<Record<FaceIdAction, string>> = {
-  PhoneVerification: "-11",
-  PhoneVerificationCMCC: "-11",
-  PhoneVerificationCTCC: "-11",
-  PhoneVerificationCUCC: "-11",
-  EncryptedPhoneVerification: "-11",
-  CheckPhoneAndName: "-3",
-  IdCardVerification: "-4",
-  MobileStatus: "-3",
-  MobileNetworkTimeVerification: "-4",
-};
 
 /** FaceID that forwards upstream while an upstream is set, and answers from the local `product` otherwise. */
 export function gatewayFaceidProduct(product: Product, deps: GatewayDeps): Product {
