@@ -175,6 +175,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
+  }).catch((err: unknown) => {
+    // Not listening: nothing may keep the process alive (the scenarios' poll, the upstream's connections).
+    testKit.scenarios.stop();
+    upstream.close();
+    throw err;
   });
   const { port } = server.address() as AddressInfo;
   boundPort = port;

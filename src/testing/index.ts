@@ -9,7 +9,7 @@ import type { SignatureDiagnosis } from "../api3/diagnose";
 import { loadConfig } from "../app/config";
 import { ensureDemo } from "../app/demo";
 import { openInstallation } from "../app/installation";
-import { startServer } from "../app/server";
+import { type RunningServer, startServer } from "../app/server";
 import type { LoggedCall } from "../operations/request-log";
 import type { ScenarioInput, shownScenario } from "../testkit/scenario";
 
@@ -52,8 +52,15 @@ export async function startSanyao(options: StartOptions = {}): Promise<Sanyao> {
   try {
     const config = loadConfig({ dataDir, port: 0, host: "127.0.0.1" }, { SANYAO_LOG_LEVEL: "silent", ...options.env });
     const installation = await openInstallation(config);
-    const demo = await ensureDemo(installation, config.accountDefaults);
-    const server = await startServer({ config, installation });
+    let demo: Awaited<ReturnType<typeof ensureDemo>>;
+    let server: RunningServer;
+    try {
+      demo = await ensureDemo(installation, config.accountDefaults);
+      server = await startServer({ config, installation });
+    } catch (err) {
+      await installation.close(); // else its store keeps the test process alive
+      throw err;
+    }
     const adminToken = server.adminToken.token!;
     const ops = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
       const res = await fetch(`${server.url}/_sanyao/${route}`, {

@@ -105,6 +105,10 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
     installation,
     clock: () => fixedNow ?? Date.now(),
     logDestination: destination as unknown as import("pino").DestinationStream,
+  }).catch(async (err: unknown) => {
+    // A server that fails to start must not leave its store open: the test file would never exit.
+    await installation.close();
+    throw err;
   });
   return {
     ...server,
