@@ -252,6 +252,10 @@ describeBackends("gateway mode", (backend) => {
     assert.equal((await faceidSdk(gateway.port, capped).MobileStatus(mobile)).Result, "0");
     const second = await faceidSdk(gateway.port, capped).MobileStatus(mobile);
     assert.deepEqual([second.Result, second.StatusCode], ["-4", 99], "MobileStatus's daily-cap code, answered by the gateway");
+    // The same number written another way (full-width digits, a +86 prefix) is the same number to the cap.
+    for (const Mobile of ["１３９００００５６７８", "+86 139-0000-5678"]) {
+      assert.equal((await faceidSdk(gateway.port, capped).MobileStatus({ Mobile })).Result, "-4", Mobile);
+    }
     assert.equal((await faceidSdk(gateway.port, team).MobileStatus(mobile)).Result, "0", "the other team is not capped");
   });
 

@@ -4,7 +4,8 @@
  * repeated within the TTL costs nothing upstream. Uncharged answers are never kept. In memory, per instance.
  */
 import type { Keyring } from "../common/keyring";
-import { normalIdCard, normalPhone } from "../testkit/scenario";
+import { normaliseIdCard } from "../rules/idcard";
+import { normalisePhone } from "../rules/phone";
 
 const MAX_ENTRIES = 100_000;
 
@@ -26,8 +27,8 @@ export class AnswerCache {
       .filter(([, v]) => typeof v === "string")
       .map(([k, v]) => {
         const value = String(v);
-        if (k === "Phone" || k === "Mobile") return [k, normalPhone(value)];
-        if (k === "IdCard") return [k, normalIdCard(value)];
+        if (k === "Phone" || k === "Mobile") return [k, normalisePhone(value)];
+        if (k === "IdCard") return [k, normaliseIdCard(value)];
         return [k, value.trim()];
       })
       .sort(([a], [b]) => String(a).localeCompare(String(b)));

@@ -9,7 +9,8 @@ import type { DailyCounter, SpendCounter } from "../limits/contract";
 import { chinaDate } from "../rules/precheck";
 import type { Account } from "../store/model";
 import type { Ledger } from "../store/storage";
-import { normalIdCard, normalPhone } from "../testkit/scenario";
+import { normaliseIdCard } from "../rules/idcard";
+import { normalisePhone } from "../rules/phone";
 
 const CHINA_OFFSET_MS = 8 * 3600_000;
 
@@ -46,10 +47,12 @@ export class TeamLimits {
     if (account.dailyCap <= 0) return true;
     const keys: string[] = [];
     if (subjects.phone)
-      keys.push(`${account.accountId}:gw:${action}:phone:${this.keyring.hash("phone", normalPhone(subjects.phone)).toString("base64url")}`);
+      keys.push(
+        `${account.accountId}:gw:${action}:phone:${this.keyring.hash("phone", normalisePhone(subjects.phone)).toString("base64url")}`,
+      );
     if (subjects.idCard)
       keys.push(
-        `${account.accountId}:gw:${action}:idcard:${this.keyring.hash("idcard", normalIdCard(subjects.idCard)).toString("base64url")}`,
+        `${account.accountId}:gw:${action}:idcard:${this.keyring.hash("idcard", normaliseIdCard(subjects.idCard)).toString("base64url")}`,
       );
     if (keys.length === 0) return true;
     return this.daily.attempt(keys, account.dailyCap, chinaDate(nowMs));

@@ -6,7 +6,9 @@
 import type { ScenarioCall, ScenarioEffect, ScenarioHook } from "../api3/scenarios";
 import type { Keyring } from "../common/keyring";
 import type { ScenarioRows } from "../store/ports";
-import { normalIdCard, normalPhone, type Scenario, scenarioOf } from "./scenario";
+import { normaliseIdCard } from "../rules/idcard";
+import { normalisePhone } from "../rules/phone";
+import { type Scenario, scenarioOf } from "./scenario";
 
 export const SCENARIO_REFRESH_MS = 500;
 
@@ -109,11 +111,11 @@ export class ScenarioBook implements ScenarioHook {
     if (s.action !== undefined && s.action !== call.action) return false;
     if (s.phoneHash !== undefined) {
       const { phone } = call.subjects();
-      if (phone === undefined || this.keyring.hash("phone", normalPhone(phone)).toString("base64url") !== s.phoneHash) return false;
+      if (phone === undefined || this.keyring.hash("phone", normalisePhone(phone)).toString("base64url") !== s.phoneHash) return false;
     }
     if (s.idCardHash !== undefined) {
       const { idCard } = call.subjects();
-      if (idCard === undefined || this.keyring.hash("idcard", normalIdCard(idCard)).toString("base64url") !== s.idCardHash) return false;
+      if (idCard === undefined || this.keyring.hash("idcard", normaliseIdCard(idCard)).toString("base64url") !== s.idCardHash) return false;
     }
     return true;
   }

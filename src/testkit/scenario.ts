@@ -8,6 +8,8 @@ import { ERRORS, type ErrorCode } from "../api3/errors";
 import type { Keyring } from "../common/keyring";
 import { maskIdCard, maskPhone } from "../common/privacy";
 import { scriptableResults } from "../faceid/scripted";
+import { normaliseIdCard } from "../rules/idcard";
+import { normalisePhone } from "../rules/phone";
 import type { ScenarioRow } from "../store/ports";
 
 export type StoredEffect =
@@ -69,14 +71,6 @@ export class ScenarioInputError extends Error {}
 
 const ACTION_NAME = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 const MAX_DELAY_MS = 600_000;
-
-/** The form a number is matched in: digits only, without a +86 / 0086 prefix. */
-export function normalPhone(raw: string): string {
-  const digits = raw.replace(/[\s-]/g, "");
-  return digits.replace(/^(?:\+86|0086|86)(?=1\d{10}$)/, "");
-}
-
-export const normalIdCard = (raw: string): string => raw.trim().toUpperCase();
 
 const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
 
@@ -146,13 +140,13 @@ export function parseScenario(input: ScenarioInput, keyring: Keyring): ScenarioS
   if (action) spec.action = action;
   const phone = optionalText(input.phone, "phone");
   if (phone !== undefined) {
-    const national = normalPhone(phone);
+    const national = normalisePhone(phone);
     spec.phoneHash = keyring.hash("phone", national).toString("base64url");
     spec.phoneMasked = maskPhone(national);
   }
   const idCard = optionalText(input.idCard, "idCard");
   if (idCard !== undefined) {
-    const id = normalIdCard(idCard);
+    const id = normaliseIdCard(idCard);
     spec.idCardHash = keyring.hash("idcard", id).toString("base64url");
     spec.idCardMasked = maskIdCard(id);
   }
