@@ -60,7 +60,8 @@ function typeError(name: string, spec: ParamSpec): ApiError {
   return new ApiError("InvalidParameter", `${shown(name)} must be ${EXPECTED[spec.type]}.`);
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A JSON object (not null, not an array), narrowed without a cast. */
+export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Validates one object against its schema. `flat` values came from a query or form: every leaf is a string and

@@ -9,7 +9,7 @@ import type { AuditDetail } from "../common/audit";
 import { ApiError, type ErrorCode, type Language } from "./errors";
 import { v1Algorithm } from "./v1";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
-import { COMMON_PARAMS, decodeForm, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
+import { COMMON_PARAMS, decodeForm, isPlainObject, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
 import type { ActionContext, ActionDefinition, ActionOutcome, CallFacts, OutcomeSignal, Router } from "./router";
 import type { ScenarioEffect, ScenarioHook } from "./scenarios";
 import { UnavailableError } from "../common/unavailable";
@@ -319,8 +319,6 @@ function parseJsonObject(body: Buffer): Record<string, unknown> {
   } catch {
     throw new ApiError("InvalidParameter", "The body is not valid JSON.");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ApiError("InvalidParameter", "The body must be a JSON object.");
-  }
-  return value as Record<string, unknown>;
+  if (!isPlainObject(value)) throw new ApiError("InvalidParameter", "The body must be a JSON object.");
+  return value;
 }

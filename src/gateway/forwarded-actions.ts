@@ -5,7 +5,7 @@
  * that fails, times out or refuses answers the action's busy code, uncharged.
  */
 import { ApiError } from "../api3/errors";
-import type { ParamSchema, ParamValues } from "../api3/params";
+import { isPlainObject, type ParamSchema, type ParamValues } from "../api3/params";
 import type { ActionContext, ActionDefinition, ActionOutcome, Product } from "../api3/router";
 import { UnavailableError } from "../common/unavailable";
 import { CARRIER_ACTIONS, CARRIER_VERIFICATION_SCHEMA } from "../faceid/carrier-verification";
@@ -34,7 +34,7 @@ import type { UpstreamCall, UpstreamOutcome } from "./upstream-client";
 interface Forwarded {
   action: FaceIdAction;
   schema: ParamSchema;
-  encryptable: readonly string[];
+  encryptable: readonly EncryptableField[];
   envelope: "flat" | "object" | "none";
 }
 
@@ -84,18 +84,20 @@ const text = (v: unknown): string | undefined => (typeof v === "string" ? v : un
  * team's algorithm when it chose SM4-GCM, else AES-256-CBC under RSA (PhoneVerification's flat fields carry only that).
  */
 function sealedForUpstream(f: Forwarded, plain: ParamValues, received: ParamValues, keys: UpstreamPublicKeys): ParamValues {
-  const values: Record<string, string> = {};
+  const values: Partial<Record<EncryptableField, string>> = {};
+  const fields: EncryptableField[] = [];
   for (const name of f.encryptable) {
     const v = text(plain[name]);
-    if (v !== undefined) values[name] = v;
+    if (v === undefined) continue;
+    values[name] = v;
+    fields.push(name);
   }
-  const fields = Object.keys(values) as EncryptableField[];
   if (f.envelope === "none" || fields.length === 0) return plain;
   if (f.envelope === "flat") {
     return { ...plain, ...encryptRequestFields(values, { algorithm: "AES-256-CBC", publicKey: keys.rsa, form: "flat" }, fields) };
   }
   const team = received.Encryption;
-  const sm4 = typeof team === "object" && team !== null && !Array.isArray(team) && team.Algorithm === "SM4-GCM";
+  const sm4 = isPlainObject(team) && team.Algorithm === "SM4-GCM";
   const key = sm4 ? { algorithm: "SM4-GCM" as const, publicKey: keys.sm2 } : { algorithm: "AES-256-CBC" as const, publicKey: keys.rsa };
   const sealed = encryptRequestFields(values, key, fields);
   return { ...plain, ...sealed, Encryption: { ...sealed.Encryption } };
@@ -105,7 +107,7 @@ function sealedForUpstream(f: Forwarded, plain: ParamValues, received: ParamValu
 async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayDeps, accountId: string) {
   if (f.envelope === "none") return params;
   const envelope = f.envelope === "flat" ? params : params.Encryption;
-  if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) return params;
+  if (!isPlainObject(envelope)) return params;
   const list = envelope.EncryptList;
   if (!Array.isArray(list) || list.length === 0) return params;
   const values: Record<string, string> = {};
@@ -115,7 +117,8 @@ async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayD
   }
   const account = await deps.faceid.accounts.get(accountId);
   if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
-  const opened = await deps.faceid.fields.open(values, f.encryptable, envelope, account, f.envelope === "flat");
+  const allowed: readonly string[] = f.encryptable;
+  const opened = await deps.faceid.fields.open(values, allowed, envelope, account, f.envelope === "flat");
   const out: ParamValues = { ...params, ...opened };
   if (f.envelope === "flat") {
     delete out.CiphertextBlob;

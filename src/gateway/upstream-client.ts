@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { isPlainObject } from "../api3/params";
 import { signTc3 } from "../client/signer";
 import type { UpstreamSettings } from "./upstream-settings";
 
@@ -110,13 +111,12 @@ function parseAnswer(text: string): UpstreamOutcome {
   } catch {
     return { kind: "lost", reason: "the answer is not JSON" };
   }
-  const response = typeof envelope === "object" && envelope !== null ? (envelope as { Response?: unknown }).Response : undefined;
-  if (typeof response !== "object" || response === null) return { kind: "lost", reason: "the answer has no Response" };
-  const { RequestId, Error: error, ...fields } = response as Record<string, unknown>;
+  const response = isPlainObject(envelope) ? envelope.Response : undefined;
+  if (!isPlainObject(response)) return { kind: "lost", reason: "the answer has no Response" };
+  const { RequestId, Error: error, ...fields } = response;
   const requestId = typeof RequestId === "string" ? RequestId : "";
-  if (typeof error === "object" && error !== null) {
-    const code = (error as { Code?: unknown }).Code;
-    return { kind: "error", code: typeof code === "string" ? code : "InternalError", requestId };
+  if (isPlainObject(error)) {
+    return { kind: "error", code: typeof error.Code === "string" ? error.Code : "InternalError", requestId };
   }
   return { kind: "answer", fields, requestId };
 }
