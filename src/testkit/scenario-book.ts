@@ -54,8 +54,10 @@ export class ScenarioBook implements ScenarioHook {
   async refresh(): Promise<void> {
     const next = new Map<string, Scenario[]>();
     let clocks = 0;
+    const ids = new Set<string>();
     for (const row of await this.rows.list()) {
       const scenario = scenarioOf(row);
+      ids.add(scenario.id);
       if (scenario.effect.kind === "clock") clocks++;
       const list = next.get(scenario.accountId) ?? [];
       list.push(scenario);
@@ -63,6 +65,8 @@ export class ScenarioBook implements ScenarioHook {
     }
     this.byAccount = next;
     this.clockScenarios = clocks;
+    // A removed scenario's seeded sequence goes with it.
+    for (const id of this.draws.keys()) if (!ids.has(id)) this.draws.delete(id);
   }
 
   async clockShift(
