@@ -125,7 +125,7 @@ describeBackends("test kit: scenarios", (backend) => {
     assert.doesNotMatch(listed, /13800001234|phoneHash/);
   });
 
-  it("probability 0.5 over 1,000 calls takes 500 ± 5 %", async () => {
+  it("probability 0.5 over 1,000 calls takes 500 ± 5 %", async (t) => {
     await add({ action: "MobileStatus", error: "InternalError", probability: 0.5, seed: 20261202 });
     let failed = 0;
     for (let i = 0; i < 1000; i++) {
@@ -136,17 +136,21 @@ describeBackends("test kit: scenarios", (backend) => {
       }
     }
     assert.ok(failed >= 450 && failed <= 550, `${failed} of 1000 failed`);
+    t.diagnostic(`${failed} of 1,000 calls took the scenario`);
   });
 
-  it("added latency: a fixed delay and a range, then the normal answer", async () => {
+  it("added latency: a fixed delay and a range, then the normal answer", async (t) => {
     await add({ delayMs: 300, times: 1 });
     let started = performance.now();
     assert.equal((await sdk.PhoneVerification(ALICE)).Result, "0");
-    assert.ok(performance.now() - started >= 300, "the answer came after the delay");
+    const fixed = performance.now() - started;
+    assert.ok(fixed >= 300, "the answer came after the delay");
     await add({ delayMs: "150-200", times: 1 });
     started = performance.now();
     await sdk.PhoneVerification(ALICE);
-    assert.ok(performance.now() - started >= 150);
+    const ranged = performance.now() - started;
+    assert.ok(ranged >= 150);
+    t.diagnostic(`delay 300 ms: answered after ${Math.round(fixed)} ms; delay 150-200 ms: after ${Math.round(ranged)} ms`);
   });
 
   it("a reset connection and an unanswered call reach the SDK as its own network errors", async () => {
