@@ -164,4 +164,15 @@ describe("server lifecycle", () => {
     assert.equal(stderr.trim().split("\n").length, 1);
     assert.match(stderr, /SIGINT/);
   });
+
+  it("a quiet server's log line reaches stdout within a second or so, not when 4 KiB have gathered", async () => {
+    const served = await serveProcess(["--data", tempDir()]);
+    try {
+      const key = { secretId: /SecretId: {2}(\S+)/.exec(served.banner)![1]!, secretKey: /SecretKey: (\S+)/.exec(served.banner)![1]! };
+      assert.equal((await verify(served.port, key, { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" })).Result, "0");
+      await within(3000, async () => served.stdout().includes('"msg":"request"'));
+    } finally {
+      await served.stop();
+    }
+  });
 });
