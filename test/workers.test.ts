@@ -5,7 +5,9 @@ import { callTc3, type Key } from "./helpers/call";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import { BIN, sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
-import { tempDir } from "./helpers/server";
+import { startTestServer, tempDir, type TestServer } from "./helpers/server";
+import { demoRecords } from "../src/app/demo";
+import { chinaDate } from "../src/rules/precheck";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 
@@ -98,6 +100,66 @@ describe("serve --workers 2, the clock standing still", () => {
         .map((l) => JSON.parse(l).pid),
     );
     assert.equal(pids.size, 2, "both workers answered");
+  });
+});
+
+describe("serve --workers 2 in gateway mode: one budget for both workers", () => {
+  const data = tempDir();
+  let upstream: TestServer;
+  let server: ServeProcess;
+  const cli = async (...args: string[]) => {
+    const res = await sanyao([...args, "--data", data, "--json"]);
+    assert.equal(res.code, 0, res.stderr);
+    return JSON.parse(res.stdout);
+  };
+  const team = async (name: string) => {
+    const account = await cli("accounts", "create", "--name", name);
+    await cli("accounts", "set", account.accountId, "--daily-cap", "0", "--rate-limit", "1000");
+    return { accountId: account.accountId as string, ...(await cli("keys", "create", "--account", account.accountId)) } as Key & {
+      accountId: string;
+    };
+  };
+  const mobileStatus = (key: Key) =>
+    callTc3(server.port, key, { Mobile: "13800001234" }, { action: "MobileStatus", extraHeaders: { Connection: "close" } });
+  before(async () => {
+    upstream = await startTestServer({}, "sqlite");
+    const company = await upstream.addAccount("company");
+    await upstream.addRecords(demoRecords(chinaDate(Date.now())));
+    server = await serveProcess(["--data", data, "--workers", "2"]);
+    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    await cli(
+      "upstream",
+      "set",
+      ...["--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", upstream.url],
+      ...["--rsa-public-key", keys.rsa, "--sm2-public-key", keys.sm2],
+    );
+    // Both workers see the upstream within a second; a team without a budget waits for it.
+    const probe = await team("probe");
+    for (let i = 0; i < 60 && (await mobileStatus(probe)).json.Response.Result !== "0"; i++) await new Promise((r) => setTimeout(r, 50));
+  });
+  after(async () => {
+    await server.stop();
+    await upstream.close();
+  });
+
+  it("12 concurrent calls at 0.10 against a budget of 0.55, over both workers: 5 answered, 7 refused, 0.50 spent", async () => {
+    const budgeted = await team("budget");
+    await cli("accounts", "set", budgeted.accountId, "--monthly-budget", "0.55");
+    await new Promise((r) => setTimeout(r, 600)); // the workers' cached account rows expire
+    const answers = await Promise.all(Array.from({ length: 12 }, () => mobileStatus(budgeted)));
+    const codes = answers.map((r) => String(r.json.Response.Error?.Code ?? r.json.Response.Result));
+    assert.equal(codes.filter((c) => c === "0").length, 5, codes.join(" "));
+    assert.equal(codes.filter((c) => c === "UnauthorizedOperation.Arrears").length, 7, codes.join(" "));
+    assert.equal((await cli("usage", "--account", budgeted.accountId)).totals.amount, "0.50");
+    // Twelve log lines are less than a buffer's worth: each worker writes them out within a second.
+    const lines = () =>
+      server
+        .stdout()
+        .split("\n")
+        .filter((l) => l.includes(budgeted.secretId));
+    for (let i = 0; i < 60 && lines().length < 12; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(lines().length, 12, "every call logged");
+    assert.equal(new Set(lines().map((l) => JSON.parse(l).pid)).size, 2, "both workers answered the team");
   });
 });
 

@@ -13,7 +13,7 @@ import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
-import type { DailyCounter, RateLimiter } from "../limits/contract";
+import type { DailyCounter, RateLimiter, SpendCounter } from "../limits/contract";
 import { MemoryDailyCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
 import { Metrics } from "../http/metrics";
@@ -37,7 +37,8 @@ export interface ServerOptions {
   /** an installation opened by the caller (the serve command opens it first to prepare the demo) */
   installation?: Installation;
   /** counters for the rate limit and daily caps: Redis when configured, else these, else in-process */
-  limits?: { rate: RateLimiter; daily: DailyCounter };
+  /** the counters of `serve --workers`, kept by the primary process (the gateway's budgets among them) */
+  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter };
 }
 
 export interface RunningServer {
@@ -97,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     upstream: () => upstream.current(),
     slots: new UpstreamSlots(limits.rate, config.upstream.rateLimit, clock),
     cache: new AnswerCache(keyring, config.upstream.cacheTtlMs),
-    teams: new TeamLimits(sharedLimits ?? new MemorySpendCounter(), limits.daily, store.ledger, keyring),
+    teams: new TeamLimits(sharedLimits ?? options.limits?.spend ?? new MemorySpendCounter(), limits.daily, store.ledger, keyring),
     ledger: store.ledger,
     budgetMs: config.upstream.timeoutMs,
     onKeyRefused: (code, requestId) => {

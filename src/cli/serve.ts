@@ -8,7 +8,7 @@ import { ensureDemo, type DemoCredentials } from "../app/demo";
 import { openInstallation } from "../app/installation";
 import { adminTokenFor, adminTokenPath } from "../operations/admin-token";
 import { IpcLimits, serveLimits } from "../limits/ipc";
-import { MemoryDailyCounter, MemoryRateLimiter } from "../limits/memory";
+import { MemoryDailyCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { startServer, type RunningServer } from "../app/server";
 
 const STOP_HINT = "Logs are JSON lines on stdout. Stop with Ctrl-C or SIGTERM: requests in flight are answered first.";
@@ -99,7 +99,11 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   const admin = adminTokenFor(config.adminToken, installation.dataDir, installation.fresh);
   const countersHere = !config.redisUrl;
   const limits = countersHere
-    ? { rate: new MemoryRateLimiter(), daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory) }
+    ? {
+        rate: new MemoryRateLimiter(),
+        daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory),
+        spend: new MemorySpendCounter(),
+      }
     : undefined;
   if (!countersHere) await installation.close();
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -109,7 +113,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   let failedStarts = 0;
   const fork = () => {
     const worker = cluster.fork();
-    if (limits) serveLimits(worker, limits.rate, limits.daily);
+    if (limits) serveLimits(worker, limits);
     worker.on("message", (msg: { sanyaoListening?: number }) => {
       if (msg?.sanyaoListening === undefined) return;
       listening.add(worker.id);
@@ -155,7 +159,7 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   const limits = config.redisUrl ? undefined : new IpcLimits();
   let server: RunningServer;
   try {
-    server = await startServer({ config, limits: limits && { rate: limits, daily: limits } });
+    server = await startServer({ config, limits: limits && { rate: limits, daily: limits, spend: limits } });
   } catch (err) {
     // The IPC channel would keep a failed worker alive: leave, so the primary sees it and decides.
     process.stderr.write(`sanyao: worker ${process.pid} could not start: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,30 +1,59 @@
 /**
  * Limits shared by the worker processes of one embedded server (`serve --workers N`): the primary keeps the
- * in-process counters and answers the workers over the cluster IPC channel, so counts stay exact across them.
+ * in-process counters and answers the workers over the cluster IPC channel, so counts stay exact across them —
+ * the gateway's budget reservations too.
  */
 import type { Worker } from "node:cluster";
-import type { DailyCounter, RateLimiter } from "./contract";
+import type { DailyCounter, RateLimiter, SpendCounter } from "./contract";
+import type { MemorySpendCounter } from "./memory";
 import { UnavailableError } from "../common/unavailable";
 
 type LimitRequest = LimitQuestion & { sanyaoLimit: number };
 type LimitQuestion =
   | { op: "admit"; key: string; limit: number; nowMs: number }
-  | { op: "attempt"; keys: string[]; cap: number; day: string };
+  | { op: "attempt"; keys: string[]; cap: number; day: string }
+  /** `base` (what the ledger says was spent) is sent only when the primary asked for it */
+  | { op: "reserve"; key: string; amount: number; cap: number; base?: number }
+  | { op: "release"; key: string; amount: number };
 interface LimitReply {
   sanyaoLimitReply: number;
   ok: boolean;
+  /** a reservation on a key the primary has not seeded yet: ask again with the ledger's base */
+  needsBase?: boolean;
   /** the primary's counters failed: the worker answers -11 */
   error?: string;
 }
 
+export interface PrimaryCounters {
+  rate: RateLimiter;
+  daily: DailyCounter;
+  spend: MemorySpendCounter;
+}
+
+async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Omit<LimitReply, "sanyaoLimitReply">> {
+  switch (msg.op) {
+    case "admit":
+      return { ok: await counters.rate.admit(msg.key, msg.limit, msg.nowMs) };
+    case "attempt":
+      return { ok: await counters.daily.attempt(msg.keys, msg.cap, msg.day) };
+    case "reserve": {
+      const { base } = msg;
+      if (base === undefined && !counters.spend.knows(msg.key)) return { ok: false, needsBase: true };
+      return { ok: await counters.spend.reserve(msg.key, msg.amount, msg.cap, async () => base ?? 0) };
+    }
+    case "release":
+      await counters.spend.release(msg.key, msg.amount);
+      return { ok: true };
+  }
+}
+
 /** Primary side: one set of counters for every worker. */
-export function serveLimits(worker: Worker, rate: RateLimiter, daily: DailyCounter): void {
+export function serveLimits(worker: Worker, counters: PrimaryCounters): void {
   worker.on("message", async (msg: LimitRequest) => {
     if (typeof msg !== "object" || msg === null || typeof msg.sanyaoLimit !== "number") return;
     let reply: LimitReply;
     try {
-      const ok = msg.op === "admit" ? await rate.admit(msg.key, msg.limit, msg.nowMs) : await daily.attempt(msg.keys, msg.cap, msg.day);
-      reply = { sanyaoLimitReply: msg.sanyaoLimit, ok };
+      reply = { sanyaoLimitReply: msg.sanyaoLimit, ...(await answer(msg, counters)) };
     } catch (err) {
       reply = { sanyaoLimitReply: msg.sanyaoLimit, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
@@ -33,12 +62,15 @@ export function serveLimits(worker: Worker, rate: RateLimiter, daily: DailyCount
 }
 
 /**
- * Worker side: both limits, asked of the primary. A question the primary does not answer within `timeoutMs`
- * fails as an unavailable dependency (-11, uncharged): a worker never waits on it for ever.
+ * Worker side: the limits and the spend counter, asked of the primary. A question the primary does not answer
+ * within `timeoutMs` fails as an unavailable dependency (-11, uncharged): a worker never waits on it for ever.
  */
-export class IpcLimits implements RateLimiter, DailyCounter {
+export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter {
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (ok: boolean) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (reply: LimitReply) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }
+  >();
 
   constructor(private readonly timeoutMs = 1000) {
     process.on("message", (msg: LimitReply) => {
@@ -48,11 +80,11 @@ export class IpcLimits implements RateLimiter, DailyCounter {
       clearTimeout(p.timer);
       this.pending.delete(msg.sanyaoLimitReply);
       if (msg.error !== undefined) p.reject(new UnavailableError("counters", new Error(msg.error)));
-      else p.resolve(msg.ok);
+      else p.resolve(msg);
     });
   }
 
-  private ask(request: LimitQuestion): Promise<boolean> {
+  private ask(request: LimitQuestion): Promise<LimitReply> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       const fail = (cause: unknown) => {
@@ -66,11 +98,22 @@ export class IpcLimits implements RateLimiter, DailyCounter {
     });
   }
 
-  admit(key: string, limit: number, nowMs: number): Promise<boolean> {
-    return this.ask({ op: "admit", key, limit, nowMs });
+  async admit(key: string, limit: number, nowMs: number): Promise<boolean> {
+    return (await this.ask({ op: "admit", key, limit, nowMs })).ok;
   }
 
-  attempt(keys: readonly string[], cap: number, day: string): Promise<boolean> {
-    return this.ask({ op: "attempt", keys: [...keys], cap, day });
+  async attempt(keys: readonly string[], cap: number, day: string): Promise<boolean> {
+    return (await this.ask({ op: "attempt", keys: [...keys], cap, day })).ok;
+  }
+
+  /** The ledger is read here, by the worker, and only when the primary does not know the key yet. */
+  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean> {
+    const first = await this.ask({ op: "reserve", key, amount, cap });
+    if (!first.needsBase) return first.ok;
+    return (await this.ask({ op: "reserve", key, amount, cap, base: await base() })).ok;
+  }
+
+  async release(key: string, amount: number): Promise<void> {
+    await this.ask({ op: "release", key, amount });
   }
 }

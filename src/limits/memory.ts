@@ -100,14 +100,19 @@ export class MemorySpendCounter implements SpendCounter {
         load = base();
         this.loading.set(key, load);
       }
-      const seeded = await load;
-      this.loading.delete(key);
+      // A base that fails is asked again by the next call, not kept as this key's answer.
+      const seeded = await load.finally(() => this.loading.delete(key));
       if (!this.totals.has(key)) this.totals.set(key, seeded);
     }
     const total = this.totals.get(key)!;
     if (total + amount > cap) return false;
     this.totals.set(key, total + amount);
     return true;
+  }
+
+  /** whether the key's total is known here (seeded), so a reservation needs no base */
+  knows(key: string): boolean {
+    return this.totals.has(key);
   }
 
   async release(key: string, amount: number): Promise<void> {
