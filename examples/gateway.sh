@@ -20,10 +20,11 @@ trap 'kill $pids; for p in $pids; do while kill -0 $p 2>/dev/null; do sleep 0.1;
 up_data=$(field "$upstream" dataDir)
 gw_data=$(field "$gateway" dataDir)
 
-# The company's key is the upstream's demo key; the gateway encrypts fields to the upstream's public keys.
+# The company's key is the upstream's demo key, piped in (`--secret-key -`) to keep it out of the process list;
+# the gateway encrypts fields to the upstream's public keys.
 keys=$(npx sanyao encryption public-keys --json --data "$up_data")
-npx sanyao upstream set --data "$gw_data" --url "$(field "$upstream" endpoint)" \
-  --secret-id "$(field "$upstream" secretId)" --secret-key "$(field "$upstream" secretKey)" \
+field "$upstream" secretKey | npx sanyao upstream set --data "$gw_data" --url "$(field "$upstream" endpoint)" \
+  --secret-id "$(field "$upstream" secretId)" --secret-key - \
   --rsa-public-key "$(field "$keys" rsa)" --sm2-public-key "$(field "$keys" sm2)"
 
 # A team: an account of the gateway, with its own key and a monthly budget of 100 CNY.

@@ -3,6 +3,7 @@
  * call the gateway with their own keys through the official SDK; the gateway signs again with the company key.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { demoRecords } from "../src/app/demo";
 import { RESULT_TABLES } from "../src/faceid/results";
@@ -10,6 +11,7 @@ import { ANSWER_FIELDS } from "../src/faceid/scripted";
 import type { FaceIdAction } from "../src/faceid/tariff";
 import { chinaDate } from "../src/rules/precheck";
 import { callTc3, verify } from "./helpers/call";
+import { BIN } from "./helpers/cli";
 import { faceidSdk } from "./helpers/sdk";
 import { BACKENDS, describeBackends, type TestServer, startTestServer } from "./helpers/server";
 
@@ -176,6 +178,27 @@ describeBackends("gateway mode", (backend) => {
   it("an upstream RequestLimitExceeded is retried within the budget, not passed on", async () => {
     await ops(upstream, "POST", "scenarios", { account: company.accountId, error: "RequestLimitExceeded", times: 2 });
     assert.equal((await faceidSdk(gateway.port, team).PhoneVerification(ALICE)).Result, "0");
+  });
+
+  it("upstream set --secret-key - reads the key from stdin; an empty stdin is refused", async () => {
+    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    const set = (input: string) =>
+      spawnSync(
+        process.execPath,
+        [BIN, "upstream", "set", "--secret-id", company.secretId, "--secret-key", "-", "--url", upstream.url]
+          .concat(["--rsa-public-key", keys.rsa, "--sm2-public-key", keys.sm2])
+          .concat(gateway.backend === "scale-out" ? [] : ["--data", gateway.dataDir]),
+        { env: { ...process.env, ...gateway.env }, input, encoding: "utf8" },
+      );
+    const empty = set("");
+    assert.equal(empty.status, 2);
+    assert.match(empty.stderr, /--secret-key -: nothing came on stdin/);
+    const piped = set(`${company.secretKey}\n`);
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.doesNotMatch(piped.stdout + piped.stderr, new RegExp(company.secretKey));
+    // The key as piped, without its line end, signs the calls: the upstream still answers.
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await faceidSdk(gateway.port, team).MobileStatus({ Mobile: ALICE.Phone })).Result, "0");
   });
 
   it("a refused company key answers ServiceUnavailable and /readyz says so, without the key", async () => {

@@ -1,4 +1,5 @@
 /** Gateway mode's commands: the upstream (its URL and the company key, sealed at rest, never printed). */
+import fs from "node:fs";
 import type { Command } from "commander";
 import { describeUpstream, saveUpstream, TENCENT_FACEID_URL, UPSTREAM_META, UpstreamInputError } from "../gateway/upstream-settings";
 import { type DataOption, storageOptions, withInstallation } from "./options";
@@ -19,7 +20,7 @@ export function addGatewayCommands(program: Command): void {
   storageOptions(upstream.command("set"))
     .description("set the upstream and the company key (sealed with the installation secret; never shown again)")
     .requiredOption("--secret-id <id>", "the company's SecretId")
-    .requiredOption("--secret-key <key>", "the company's SecretKey")
+    .requiredOption("--secret-key <key>", "the company's SecretKey; `-` reads it from stdin (out of the shell history and ps)")
     .option("--url <url>", "the upstream", TENCENT_FACEID_URL)
     .option("--rsa-public-key <key>", "the upstream's RSA public key, base64 of its PEM (default: Tencent's published key)")
     .option("--sm2-public-key <key>", "the upstream's SM2 public key, base64 of its PEM (default: Tencent's published key)")
@@ -34,7 +35,7 @@ export function addGatewayCommands(program: Command): void {
           await saveUpstream(store.meta, keyring, {
             url: opts.url,
             secretId: opts.secretId,
-            secretKey: opts.secretKey,
+            secretKey: opts.secretKey === "-" ? readKeyFromStdin() : opts.secretKey,
             publicKeys: { rsa: opts.rsaPublicKey, sm2: opts.sm2PublicKey },
           });
         } catch (err) {
@@ -67,4 +68,11 @@ export function addGatewayCommands(program: Command): void {
         else process.stdout.write("Upstream cleared.\n");
       }),
     );
+}
+
+/** The key as piped in (`printf %s "$KEY" | sanyao upstream set --secret-key - …`), without its line end. */
+function readKeyFromStdin(): string {
+  const key = fs.readFileSync(0, "utf8").trim();
+  if (!key) throw new UsageError("--secret-key -: nothing came on stdin.");
+  return key;
 }
