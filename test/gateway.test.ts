@@ -458,6 +458,41 @@ describe("gateway mode: two instances on PostgreSQL + Redis share the upstream l
     await upstream.close();
   });
 
+  it("a team that bursts first on one instance leaves the other team, on the other instance, its share", async (t) => {
+    // Both teams have called lately (each through its own instance), so each instance counts two teams sharing 10
+    // (an action of their own: the teams of the other tests are not among them).
+    const left = await gateways[0]!.addAccount("team-left");
+    const right = await gateways[0]!.addAccount("team-right");
+    for (const [g, team] of [
+      [gateways[0]!, left],
+      [gateways[1]!, right],
+    ] as const) {
+      for (
+        let i = 0;
+        i < 40 && (await verify(g.port, team, { Mobile: ALICE.Phone }, { action: "MobileNetworkTimeVerification" })).Result !== "0";
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
+    const start = Date.now();
+    const firstSecond = { left: 0, right: 0 };
+    const burst = (g: TestServer, team: typeof left, side: "left" | "right", n: number) =>
+      Array.from({ length: n }, () =>
+        faceidSdk(g.port, team)
+          .MobileNetworkTimeVerification({ Mobile: ALICE.Phone })
+          .then(() => {
+            if (Date.now() - start < 1000) firstSecond[side]++;
+          }),
+      );
+    const leftCalls = burst(gateways[0]!, left, "left", 20);
+    await new Promise((r) => setTimeout(r, 100)); // the left team's burst is in first
+    await Promise.all([...leftCalls, ...burst(gateways[1]!, right, "right", 10)]);
+    t.diagnostic(`answered in the first second: left ${firstSecond.left}, right ${firstSecond.right} (limit 10)`);
+    assert.ok(firstSecond.right >= 5, `the right team got ${firstSecond.right}`);
+    assert.ok(firstSecond.left <= 5, `the left team got ${firstSecond.left}`);
+  });
+
   it("a burst over both instances: the upstream sees at most its limit a second; a budget is spent exactly once", async (t) => {
     await ops(upstream, "DELETE", "requests");
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));

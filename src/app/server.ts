@@ -13,8 +13,8 @@ import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
-import type { DailyCounter, RateLimiter, SpendCounter } from "../limits/contract";
-import { MemoryDailyCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
+import type { ActiveMembers, DailyCounter, RateLimiter, SpendCounter } from "../limits/contract";
+import { MemoryActiveMembers, MemoryDailyCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
 import { Metrics } from "../http/metrics";
 import { loadRuleTables } from "../rules/tables";
@@ -38,7 +38,7 @@ export interface ServerOptions {
   installation?: Installation;
   /** counters for the rate limit and daily caps: Redis when configured, else these, else in-process */
   /** the counters of `serve --workers`, kept by the primary process (the gateway's budgets among them) */
-  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter };
+  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers };
 }
 
 export interface RunningServer {
@@ -96,7 +96,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const faceid = gatewayFaceidProduct(faceidProduct(faceidDeps), {
     faceid: faceidDeps,
     upstream: () => upstream.current(),
-    slots: new UpstreamSlots(limits.rate, config.upstream.rateLimit, clock),
+    slots: new UpstreamSlots(
+      limits.rate,
+      sharedLimits ?? options.limits?.active ?? new MemoryActiveMembers(),
+      config.upstream.rateLimit,
+      clock,
+    ),
     cache: new AnswerCache(keyring, config.upstream.cacheTtlMs),
     teams: new TeamLimits(sharedLimits ?? options.limits?.spend ?? new MemorySpendCounter(), limits.daily, store.ledger, keyring),
     ledger: store.ledger,

@@ -1,44 +1,30 @@
 /**
  * The upstream account's per-action limit, shared fairly: every call takes a slot of its team's share first, then
  * one of the upstream's, in one-second windows counted by the installation's rate limiter (Redis in scale-out, so
- * the limit holds across instances). A team's share is the limit divided among the teams that called upstream in
- * the last ten seconds, as this instance saw them; a team over its share waits for the next second without taking
+ * the limit holds across instances). A team's share is the limit divided among the teams that called upstream for
+ * the action in the last ten seconds, counted where the limits are (Redis in scale-out, the primary process with
+ * --workers), so it is the same on every instance; a team over its share waits for the next second without taking
  * an upstream slot, so one team's burst cannot starve the others.
  */
-import type { RateLimiter } from "../limits/contract";
+import type { ActiveMembers, RateLimiter } from "../limits/contract";
 
 const ACTIVE_MS = 10_000;
 
 export class UpstreamSlots {
-  private readonly lastSeen = new Map<string, number>();
-
   constructor(
     private readonly limiter: RateLimiter,
+    private readonly active: ActiveMembers,
     /** calls per second the upstream account takes, per action */
     private readonly limit: number,
     private readonly clock: () => number,
   ) {}
 
-  /** the teams that called upstream lately (each counts once, the caller included) */
-  private activeTeams(now: number): number {
-    let n = 0;
-    for (const [team, at] of this.lastSeen) {
-      if (now - at <= ACTIVE_MS) n++;
-      else this.lastSeen.delete(team);
-    }
-    return Math.max(1, n);
-  }
-
-  share(now: number): number {
-    return Math.max(1, Math.floor(this.limit / this.activeTeams(now)));
-  }
-
   /** A slot for one call, waiting for the next window while the team or the upstream is full; false past the deadline. */
   async take(action: string, team: string, deadline: number): Promise<boolean> {
     for (;;) {
       const now = this.clock();
-      this.lastSeen.set(team, now);
-      const share = this.share(now);
+      const teams = await this.active.touch(`upstream:${action}`, team, now, ACTIVE_MS);
+      const share = Math.max(1, Math.floor(this.limit / Math.max(1, teams)));
       if (
         (await this.limiter.admit(`upstream:${action}:${team}`, share, now)) &&
         (await this.limiter.admit(`upstream:${action}`, this.limit, now))

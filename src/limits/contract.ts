@@ -7,6 +7,15 @@ export interface RateLimiter {
   admit(key: string, limit: number, nowMs: number): Promise<boolean>;
 }
 
+/**
+ * Who has been active lately under a key: the gateway's teams calling upstream, counted across every instance
+ * in scale-out, so each team's share of the upstream limit is the same wherever its calls land.
+ */
+export interface ActiveMembers {
+  /** notes `member` as active at `nowMs`; resolves with how many members were active within the last `windowMs` */
+  touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number>;
+}
+
 export interface DailyCounter {
   /**
    * One attempt for every key on `day`, only if each key is still below `cap`: check and increment together,

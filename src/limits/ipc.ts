@@ -1,10 +1,10 @@
 /**
  * Limits shared by the worker processes of one embedded server (`serve --workers N`): the primary keeps the
  * in-process counters and answers the workers over the cluster IPC channel, so counts stay exact across them —
- * the gateway's budget reservations too.
+ * the gateway's budget reservations and its active teams too.
  */
 import type { Worker } from "node:cluster";
-import type { DailyCounter, RateLimiter, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCounter, RateLimiter, SpendCounter } from "./contract";
 import type { MemorySpendCounter } from "./memory";
 import { UnavailableError } from "../common/unavailable";
 
@@ -14,10 +14,13 @@ type LimitQuestion =
   | { op: "attempt"; keys: string[]; cap: number; day: string }
   /** `base` (what the ledger says was spent) is sent only when the primary asked for it */
   | { op: "reserve"; key: string; amount: number; cap: number; base?: number }
-  | { op: "release"; key: string; amount: number };
+  | { op: "release"; key: string; amount: number }
+  | { op: "touch"; key: string; member: string; nowMs: number; windowMs: number };
 interface LimitReply {
   sanyaoLimitReply: number;
   ok: boolean;
+  /** touch: how many members are active */
+  count?: number;
   /** a reservation on a key the primary has not seeded yet: ask again with the ledger's base */
   needsBase?: boolean;
   /** the primary's counters failed: the worker answers -11 */
@@ -28,6 +31,7 @@ export interface PrimaryCounters {
   rate: RateLimiter;
   daily: DailyCounter;
   spend: MemorySpendCounter;
+  active: ActiveMembers;
 }
 
 async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Omit<LimitReply, "sanyaoLimitReply">> {
@@ -44,6 +48,8 @@ async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Om
     case "release":
       await counters.spend.release(msg.key, msg.amount);
       return { ok: true };
+    case "touch":
+      return { ok: true, count: await counters.active.touch(msg.key, msg.member, msg.nowMs, msg.windowMs) };
   }
 }
 
@@ -65,7 +71,7 @@ export function serveLimits(worker: Worker, counters: PrimaryCounters): void {
  * Worker side: the limits and the spend counter, asked of the primary. A question the primary does not answer
  * within `timeoutMs` fails as an unavailable dependency (-11, uncharged): a worker never waits on it for ever.
  */
-export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter {
+export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers {
   private next = 1;
   private readonly pending = new Map<
     number,
@@ -115,5 +121,9 @@ export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter {
 
   async release(key: string, amount: number): Promise<void> {
     await this.ask({ op: "release", key, amount });
+  }
+
+  async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
+    return (await this.ask({ op: "touch", key, member, nowMs, windowMs })).count ?? 1;
   }
 }

@@ -3,7 +3,7 @@
  * time). The daily counts are also written to the store's log, so a restart keeps them, and only the most recent
  * `maxKeys` of them are held in memory: an older key is read back from the log when it comes again.
  */
-import type { DailyCountLog, DailyCounter, RateLimiter, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCountLog, DailyCounter, RateLimiter, SpendCounter } from "./contract";
 
 /** How far behind the current window a request's second may be and still count in it. */
 const LATE_SECONDS = 2;
@@ -23,6 +23,21 @@ export class MemoryRateLimiter implements RateLimiter {
     const n = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, n);
     return n <= limit;
+  }
+}
+
+export class MemoryActiveMembers implements ActiveMembers {
+  private readonly lastSeen = new Map<string, Map<string, number>>();
+
+  async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
+    let members = this.lastSeen.get(key);
+    if (!members) {
+      members = new Map();
+      this.lastSeen.set(key, members);
+    }
+    members.set(member, nowMs);
+    for (const [m, at] of members) if (at <= nowMs - windowMs) members.delete(m);
+    return members.size;
   }
 }
 

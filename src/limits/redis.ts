@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import type { FailureSink } from "../common/failures";
 import { UnavailableError } from "../common/unavailable";
-import type { DailyCounter, RateLimiter, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCounter, RateLimiter, SpendCounter } from "./contract";
 
 // Count this request in its one-second window; the window's key lives two seconds.
 const ADMIT = `
@@ -38,13 +38,22 @@ if tonumber(redis.call('GET', KEYS[1])) + tonumber(ARGV[1]) > cap then return 0 
 redis.call('INCRBY', KEYS[1], ARGV[1])
 return 1`;
 
+// Note one member active now, forget those not seen within the window, and count who is left.
+const TOUCH = `
+local now = tonumber(ARGV[1])
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('ZCARD', KEYS[1])`;
+
 interface LimitCommands {
+  sanyaoTouch(key: string, nowMs: number, member: string, windowMs: number): Promise<number>;
   sanyaoReserve(key: string, amount: number, cap: number, base: string): Promise<number>;
   sanyaoAdmit(key: string): Promise<number>;
   sanyaoAttempt(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
-export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter {
+export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers {
   private readonly redis: Redis & LimitCommands;
 
   constructor(
@@ -65,6 +74,7 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter {
     redis.defineCommand("sanyaoAdmit", { numberOfKeys: 1, lua: ADMIT });
     redis.defineCommand("sanyaoAttempt", { lua: ATTEMPT });
     redis.defineCommand("sanyaoReserve", { numberOfKeys: 1, lua: RESERVE });
+    redis.defineCommand("sanyaoTouch", { numberOfKeys: 1, lua: TOUCH });
     this.redis = redis as Redis & LimitCommands;
   }
 
@@ -100,6 +110,10 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter {
 
   async release(key: string, amount: number): Promise<void> {
     await this.run(() => this.redis.decrby(`${this.prefix}spend:${key}`, amount));
+  }
+
+  async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
+    return this.run(() => this.redis.sanyaoTouch(`${this.prefix}active:${key}`, nowMs, member, windowMs));
   }
 
   async ping(): Promise<void> {
