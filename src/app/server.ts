@@ -36,8 +36,10 @@ export interface ServerOptions {
   logDestination?: DestinationStream;
   /** an installation opened by the caller (the serve command opens it first to prepare the demo) */
   installation?: Installation;
-  /** counters for the rate limit and daily caps: Redis when configured, else these, else in-process */
-  /** the counters of `serve --workers`, kept by the primary process (the gateway's budgets among them) */
+  /**
+   * counters for the rate limit and daily caps, and the gateway's budgets and active teams: Redis when configured,
+   * else these (`serve --workers`: kept by the primary process), else in-process
+   */
   limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers };
 }
 
