@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ab -- --before DIR`: the saturated PhoneVerification phase of `npm run bench`, alternating between
  * the server of an earlier checkout and this one, round after round, with the bare node:http ceiling in each
- * round. This machine's figures drift by a quarter between runs; alternating in one run lets the medians compare.
+ * round. A machine's figures drift between runs; alternating in one run lets the medians compare.
  */
 import { Command } from "commander";
 import fs from "node:fs";
@@ -44,7 +44,9 @@ async function main(o: Options): Promise<void> {
     writeRequests(requestsFile, bare.port, datasets.after, bodies);
     const ceiling = await wrkLoad(`http://127.0.0.1:${bare.port}`, o.connections, o.duration, requestsFile);
     await bare.stop();
-    for (const which of ["before", "after"] as const) {
+    // The first server of a round has been measured faster on a shared machine: the order alternates.
+    const order = round % 2 === 1 ? (["before", "after"] as const) : (["after", "before"] as const);
+    for (const which of order) {
       const d = datasets[which];
       const server = await startProcess(
         [path.join(roots[which], "bin", "sanyao.js"), "serve", "--data", d.dataDir, "--port", "0"],
