@@ -79,19 +79,25 @@ export interface GatewayDeps {
 
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
+/** The action's encryptable fields that `params` carries as text: their values, and their names. */
+function textFields(f: Forwarded, params: ParamValues): { values: Record<string, string>; fields: EncryptableField[] } {
+  const values: Record<string, string> = {};
+  const fields: EncryptableField[] = [];
+  for (const name of f.encryptable) {
+    const v = text(params[name]);
+    if (v === undefined) continue;
+    values[name] = v;
+    fields.push(name);
+  }
+  return { values, fields };
+}
+
 /**
  * The fields encrypted again, to the upstream's public keys, wherever the action lets them travel encrypted: the
  * team's algorithm when it chose SM4-GCM, else AES-256-CBC under RSA (PhoneVerification's flat fields carry only that).
  */
 function sealedForUpstream(f: Forwarded, plain: ParamValues, received: ParamValues, keys: UpstreamPublicKeys): ParamValues {
-  const values: Partial<Record<EncryptableField, string>> = {};
-  const fields: EncryptableField[] = [];
-  for (const name of f.encryptable) {
-    const v = text(plain[name]);
-    if (v === undefined) continue;
-    values[name] = v;
-    fields.push(name);
-  }
+  const { values, fields } = textFields(f, plain);
   if (f.envelope === "none" || fields.length === 0) return plain;
   if (f.envelope === "flat") {
     return { ...plain, ...encryptRequestFields(values, { algorithm: "AES-256-CBC", publicKey: keys.rsa, form: "flat" }, fields) };
@@ -110,11 +116,7 @@ async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayD
   if (!isPlainObject(envelope)) return params;
   const list = envelope.EncryptList;
   if (!Array.isArray(list) || list.length === 0) return params;
-  const values: Record<string, string> = {};
-  for (const name of f.encryptable) {
-    const v = text(params[name]);
-    if (v !== undefined) values[name] = v;
-  }
+  const { values } = textFields(f, params);
   const account = await deps.faceid.accounts.get(accountId);
   if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
   const allowed: readonly string[] = f.encryptable;
