@@ -125,7 +125,7 @@ describe("sanyao batch", () => {
     assert.equal(rows[1999]!.customer_id, "c1999");
     const byResult: Record<string, number> = {};
     for (const r of rows) {
-      const k = r.error_code === "MalformedRow" ? "malformed" : r.result;
+      const k = r.error_code === "MalformedRow" ? "malformed" : (r.result ?? "none");
       byResult[k] = (byResult[k] ?? 0) + 1;
     }
     assert.deepEqual(byResult, file.expected);

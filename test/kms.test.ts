@@ -99,7 +99,7 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     );
 
     const raw = Buffer.from(enc.CiphertextBlob, "base64");
-    raw[raw.length - 20] ^= 1;
+    raw.writeUInt8(raw.readUInt8(raw.length - 20) ^ 1, raw.length - 20);
     assert.equal(
       await code(client.Decrypt({ CiphertextBlob: raw.toString("base64"), EncryptionContext: '{"purpose":"test"}' })),
       "FailedOperation.DecryptError",
@@ -189,7 +189,7 @@ describeBackends("KMS and encrypted PhoneVerification", (backend) => {
     assert.equal(await errorOf({ ...good, CiphertextBlob: undefined }), "InvalidParameter");
     assert.equal(await errorOf({ ...good, Iv: "short" }), "InvalidParameterValue");
     const tampered = Buffer.from(dk.CiphertextBlob, "base64");
-    tampered[tampered.length - 1] ^= 1;
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 1, tampered.length - 1);
     assert.equal(await errorOf({ ...good, CiphertextBlob: tampered.toString("base64") }), "FailedOperation.DecryptSystemError");
     assert.equal(await errorOf({ ...good, CiphertextBlob: "garbage" }), "FailedOperation.DecryptSystemError");
     assert.equal(await errorOf({ ...good, Phone: "AAAA" }), "FailedOperation.DecryptSystemError");

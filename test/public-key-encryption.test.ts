@@ -14,7 +14,7 @@ import { encryptRequestFields } from "../src/client/field-encryption";
 import { aesCbcDecrypt, sm4GcmDecrypt } from "../src/encryption/field-ciphers";
 import { unpadPkcs1Constant } from "../src/encryption/rsa-unwrap";
 import { sm2PointFromPem, sm2PublicKeyPem } from "../src/encryption/sm2";
-import { faceidSdk } from "./helpers/sdk";
+import { type FaceIdActionName, faceidSdk } from "./helpers/sdk";
 import { describeBackends, fixtures, repoRoot, startTestServer, type TestServer } from "./helpers/server";
 
 interface Vectors {
@@ -154,7 +154,7 @@ function helperEnvelope(
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 
 /** Each action with the Encryption object, its plaintext request and the fields it lets a caller encrypt. */
-const ACTIONS: ReadonlyArray<{ action: string; params: Record<string, string>; encryptable: string[] }> = [
+const ACTIONS: ReadonlyArray<{ action: FaceIdActionName; params: Record<string, string>; encryptable: string[] }> = [
   { action: "PhoneVerificationCMCC", params: ZHANG, encryptable: ["IdCard", "Name", "Phone"] },
   {
     action: "PhoneVerificationCTCC",
@@ -204,7 +204,7 @@ describeBackends("public-key field encryption through the SDK", (backend) => {
     faceidSdk(server.port, key, { profile, httpProfile });
   const charged = async () =>
     (await server.installation.store.ledger.usage({ accountId: key.accountId })).reduce((n, r) => n + r.charged, 0);
-  const errorOf = async (action: string, params: Record<string, unknown>) => {
+  const errorOf = async (action: FaceIdActionName, params: Record<string, unknown>) => {
     try {
       await client()[action](params);
     } catch (err) {

@@ -2,9 +2,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { repoRoot } from "./paths";
+import { type FaceIdActionName, isFaceIdActionName } from "./sdk";
 
 export interface DemoRow {
-  action: string;
+  action: FaceIdActionName;
   request: Record<string, unknown>;
   result: string;
   note: string;
@@ -18,6 +19,7 @@ export function readmeDemoRows(): DemoRow[] {
     .filter((line) => line.startsWith("| ") && !line.startsWith("| action") && !line.startsWith("|---"))
     .map((line) => {
       const [action = "", request = "", result = "", note = ""] = line.split(" | ").map((c) => c.replace(/^\| ?| ?\|$/g, "").trim());
+      if (!isFaceIdActionName(action)) throw new Error(`README demo table: ${action} is not a FaceID action`);
       return { action, request: JSON.parse(request.replace(/^`|`$/g, "")), result: result.replace(/`/g, ""), note };
     });
 }

@@ -5,9 +5,37 @@ const tencentcloud = require("tencentcloud-sdk-nodejs");
 
 type Profile = Record<string, unknown>;
 
+/** The FaceID actions the tests call through the SDK. */
+export type FaceIdActionName =
+  | "PhoneVerification"
+  | "PhoneVerificationCMCC"
+  | "PhoneVerificationCTCC"
+  | "PhoneVerificationCUCC"
+  | "EncryptedPhoneVerification"
+  | "CheckPhoneAndName"
+  | "IdCardVerification"
+  | "MobileStatus"
+  | "MobileNetworkTimeVerification";
+
+const ACTION_NAMES: ReadonlySet<string> = new Set<FaceIdActionName>([
+  "PhoneVerification",
+  "PhoneVerificationCMCC",
+  "PhoneVerificationCTCC",
+  "PhoneVerificationCUCC",
+  "EncryptedPhoneVerification",
+  "CheckPhoneAndName",
+  "IdCardVerification",
+  "MobileStatus",
+  "MobileNetworkTimeVerification",
+]);
+
+export function isFaceIdActionName(name: string): name is FaceIdActionName {
+  return ACTION_NAMES.has(name);
+}
+
 /** An SDK client method by action name: each resolves to the Response object without its envelope. */
 // biome-ignore lint/suspicious/noExplicitAny: the SDK is untyped JavaScript here, and tests call actions by name
-export type FaceIdSdk = Record<string, (params: Record<string, unknown>) => Promise<any>>;
+export type FaceIdSdk = Record<FaceIdActionName, (params: Record<string, unknown>) => Promise<any>>;
 
 export function faceidSdk(
   port: number,
