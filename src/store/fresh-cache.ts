@@ -2,7 +2,8 @@
  * The request path reads the same key and account rows for every call. They are kept for `ttlMs`, so a change
  * made by the CLI or another instance is seen within that time (the promise is one second; the default is a
  * quarter of it). Charges made here are applied to the cached balance at once, so this process refuses the
- * call after the one that crossed zero without waiting for the cache to expire.
+ * call after the one that crossed zero without waiting for the cache to expire — a test key's charge excepted: it
+ * is in the test ledger only, and the balance is the account's real money (the stores skip its debit too).
  */
 import type { Account, ChargeEntry, KeySecret } from "./model";
 import type { Accounts, ApiKeys, Ledger } from "./storage";
@@ -44,6 +45,7 @@ export class FreshCache {
 
   async charge(entry: ChargeEntry): Promise<void> {
     await this.store.ledger.charge(entry);
+    if (entry.test) return;
     const cached = this.accounts.get(entry.accountId)?.value;
     if (cached) cached.balance -= entry.unitPrice;
   }
