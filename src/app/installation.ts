@@ -1,16 +1,16 @@
 /**
  * An installation: its secret, store and (in scale-out mode) shared counters, opened the same way by the server
  * and the CLI. Embedded: a data directory with the secret and a SQLite file. Scale-out: PostgreSQL and Redis by
- * URL, with the secret every instance must share.
+ * URL, with the secret every instance must share. Each mode's driver (better-sqlite3; pg and ioredis) is loaded
+ * when an installation of that mode is opened, not before: the typed client (`require("sanyao")`) loads none.
  */
 import fs from "node:fs";
 import { ConfigError, type Config } from "./config";
 import { FailureReporter } from "../common/failures";
 import type { DailyCountLog } from "../limits/contract";
-import { RedisLimits } from "../limits/redis";
+import type { RedisLimits } from "../limits/redis";
 import { hasInstallation, Keyring, loadOrCreateSecret, parseSecret } from "../common/keyring";
-import { PostgresStore } from "../store/postgres/store";
-import { SqliteStore } from "../store/sqlite/store";
+import type { SqliteStore } from "../store/sqlite/store";
 import { storageOver, type Storage } from "../store/storage";
 import { EnvelopeKeys } from "../encryption/envelope-keys";
 
@@ -58,7 +58,9 @@ function scaleOutSecret(config: Config): Buffer {
     try {
       text = fs.readFileSync(config.secretFile, "utf8");
     } catch (err) {
-      throw new ConfigError(`Cannot read SANYAO_SECRET_FILE ${config.secretFile}: ${(err as Error).message}\n${SECRET_HELP}`);
+      throw new ConfigError(
+        `Cannot read SANYAO_SECRET_FILE ${config.secretFile}: ${err instanceof Error ? err.message : String(err)}\n${SECRET_HELP}`,
+      );
     }
     return parseSecret(text, "SANYAO_SECRET_FILE");
   }
@@ -83,6 +85,7 @@ export async function openInstallation(config: Config, { create = true }: { crea
     }
     const { secret, created } = loadOrCreateSecret(config.dataDir);
     const keyring = new Keyring(secret);
+    const { SqliteStore } = await import("../store/sqlite/store");
     const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync);
     const store = storageOver(sqlite, keyring);
     return {
@@ -100,6 +103,8 @@ export async function openInstallation(config: Config, { create = true }: { crea
     };
   }
   const keyring = new Keyring(scaleOutSecret(config));
+  const { PostgresStore } = await import("../store/postgres/store");
+  const { RedisLimits } = await import("../limits/redis");
   const store = storageOver(await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, failures.report), keyring);
   const sharedLimits = config.redisUrl ? new RedisLimits(config.redisUrl, failures.report, config.redisPrefix) : undefined;
   return {
