@@ -7,7 +7,7 @@ import { Command } from "commander";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { packageRoot } from "../src/app/paths";
+import { packageRoot } from "../src/common/paths";
 import { ensureDataset } from "./dataset";
 import { startProcess, threadCpuSeconds } from "./proc";
 import { checkMix, mix, writeRequests } from "./requests";

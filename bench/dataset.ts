@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { idCheckChar } from "../src/rules/idcard";
-import { packageRoot } from "../src/app/paths";
+import { packageRoot } from "../src/common/paths";
 import { startProcess } from "./proc";
 
 const run = promisify(execFile);

@@ -12,7 +12,7 @@ import { encryptRequestFields } from "../src/client/field-encryption";
 import { KmsClient } from "../src/client/kms";
 import { openInstallation } from "../src/app/installation";
 import { loadConfig } from "../src/app/config";
-import { packageRoot } from "../src/app/paths";
+import { packageRoot } from "../src/common/paths";
 import { RecordsSource } from "../src/sources/records";
 import { summariseProfile } from "./profile";
 import { stageTable, type StageTable } from "./stages";

@@ -18,6 +18,7 @@ import type { FreshCache } from "../store/fresh-cache";
 import { fixtureRecords } from "../testkit/fixtures";
 import { ScenarioBook } from "../testkit/scenario-book";
 import type { Config } from "./config";
+import { demoRecords } from "./demo";
 import type { Installation } from "./installation";
 
 export interface TestKit {
@@ -46,7 +47,8 @@ export async function startTestKit(o: {
   const daily = o.faceidDeps.dailyCounter;
   const faceidForTestKeys = faceidProduct({
     ...o.faceidDeps,
-    source: new RecordsSource(await fixtureRecords(keyring, o.clock()), keyring),
+    // The fixtures are the demo records: the README's fixture table.
+    source: new RecordsSource(await fixtureRecords(demoRecords, keyring, o.clock()), keyring),
     ledger: { charge: (entry) => o.fresh.charge({ ...entry, test: true }) },
     dailyCounter: {
       attempt: (keys, cap, day) =>

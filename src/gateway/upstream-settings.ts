@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { packageRoot } from "../app/paths";
+import { packageRoot } from "../common/paths";
 import type { Keyring } from "../common/keyring";
 import type { MetaRows } from "../store/ports";
 

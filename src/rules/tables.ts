@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { tablesDir } from "../app/paths";
+import { tablesDir } from "../common/paths";
 
 export type Carrier = "mobile" | "telecom" | "cucc" | "broadnet" | "";
 export type SegmentCategory = "public" | "datacard" | "mvno" | "iot" | "satellite" | "emergency" | "unallocated";
@@ -66,9 +66,9 @@ export function parseSegmentTable(text: string): Map<string, SegmentRow> {
 export function parseRegionPrefixes(text: string): Set<string> {
   const prefixes = new Set<string>();
   for (const { line, no } of dataLines(text)) {
-    const m = /^(\d{2}):((?:\s+\d{2})+)$/.exec(line);
-    if (!m) throw new Error(`region prefixes line ${no}: expected "PP: CC CC …"`);
-    for (const cc of m[2]!.trim().split(/\s+/)) prefixes.add(m[1]! + cc);
+    const [, province, cities] = /^(\d{2}):((?:\s+\d{2})+)$/.exec(line) ?? [];
+    if (province === undefined || cities === undefined) throw new Error(`region prefixes line ${no}: expected "PP: CC CC …"`);
+    for (const cc of cities.trim().split(/\s+/)) prefixes.add(province + cc);
   }
   return prefixes;
 }

@@ -1,8 +1,8 @@
 /**
- * The built-in fixtures that test keys answer from: the demo records (app/demo.ts, the README's fixture table),
- * hashed with the installation's keyring into an in-memory record store. Operator records are never consulted.
+ * The built-in fixtures that test keys answer from: records the composition root names (the demo records,
+ * app/demo.ts, the README's fixture table), hashed with the installation's keyring into an in-memory record
+ * store. Operator records are never consulted.
  */
-import { demoRecords } from "../app/demo";
 import type { Keyring } from "../common/keyring";
 import { defaultPolicy } from "../rules/policy";
 import { chinaDate } from "../rules/precheck";
@@ -53,9 +53,13 @@ export class MemoryRecordRows implements RecordRows {
 }
 
 /** The fixtures as of the server's China-time day (network tenures are relative to it). */
-export async function fixtureRecords(keyring: Keyring, nowMs: number): Promise<MemoryRecordRows> {
+export async function fixtureRecords(
+  records: (todayChina: string) => ReadonlyArray<Record<string, string>>,
+  keyring: Keyring,
+  nowMs: number,
+): Promise<MemoryRecordRows> {
   const rows = new MemoryRecordRows();
   const todayChina = chinaDate(nowMs);
-  await importRows(rowsFrom(demoRecords(todayChina)), rows, keyring, { tables: loadRuleTables(), policy: defaultPolicy, todayChina });
+  await importRows(rowsFrom(records(todayChina)), rows, keyring, { tables: loadRuleTables(), policy: defaultPolicy, todayChina });
   return rows;
 }
