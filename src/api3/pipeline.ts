@@ -1,17 +1,18 @@
 /**
  * One API 3.0 call from raw request to envelope, in the check order of api3-protocol.md §7.1:
  * method, signature style and content type, common parameters, authentication, routing, language,
- * body and schema, then the action. Nothing here knows about sockets; http/handler.ts feeds it. The body is asked
- * for only once the headers have passed every check they can (a TC3 call with an unknown key is never read).
+ * body and schema, then the action's admission and answer. The call's hooks run where call/hooks.ts documents.
+ * Nothing here knows about sockets; http/handler.ts feeds it. The body is asked for only once the headers have
+ * passed every check they can (a TC3 call with an unknown key is never read).
  */
 import { newRequestId } from "./request-id";
-import type { AuditDetail } from "../common/audit";
-import { ApiError, type ErrorCode, type Language } from "./errors";
+import { ApiError, ERRORS, type ErrorCode, type Language } from "./errors";
 import { v1Algorithm } from "./v1";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { COMMON_PARAMS, decodeForm, isPlainObject, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
-import type { ActionContext, ActionDefinition, ActionOutcome, CallFacts, OutcomeSignal, Router } from "./router";
-import type { ScenarioEffect, ScenarioHook } from "./scenarios";
+import type { ActionContext, ActionDefinition, ActionOutcome, Router } from "./router";
+import { answerPhase } from "../call/answer-phase";
+import type { AnsweredCall, CallHooks, CallRecord, ClockShift } from "../call/hooks";
 import { UnavailableError } from "../common/unavailable";
 
 export interface PipelineDeps {
@@ -23,10 +24,8 @@ export interface PipelineDeps {
   onInternalError: (err: unknown, requestId: string) => void;
   /** PostgreSQL or Redis did not answer: the caller gets ServiceUnavailable */
   onUnavailable: (err: UnavailableError, requestId: string) => void;
-  /** the test kit's scenarios, when the installation has the operations API */
-  scenarios?: ScenarioHook;
-  /** a call refused with AuthFailure.*: what was received, for the signature diagnostics */
-  onAuthFailure?: (failure: AuthFailure) => void;
+  /** the call's hooks (call/hooks.ts); a refused signature reaches onRefusedSignature as an AuthFailure */
+  hooks: CallHooks<AuthFailure>;
   /** note each call's parameter names and facts (outcome.call), for the request log */
   recordCalls?: boolean;
 }
@@ -42,32 +41,9 @@ export interface AuthFailure {
   nowSeconds: number;
 }
 
-/** What the request log keeps of a call besides its outcome: names and safe facts only, never a value. */
-export interface CallRecord {
-  /** the parameter names sent (the action's, as validated; else the top-level names received) */
-  params: string[];
-  facts?: CallFacts;
-  signatureMethod?: string;
-}
-
-export interface ApiOutcome {
-  requestId: string;
+export interface ApiOutcome extends AnsweredCall {
   envelope: { Response: Record<string, unknown> };
-  /** the Result for actions that have one, else the error code, else "OK" */
-  code: string;
-  billable: boolean;
   caller?: Caller;
-  service?: string;
-  action?: string;
-  /** the action's audit detail, as it handed it back */
-  audit?: AuditDetail;
-  signal?: OutcomeSignal;
-  call?: CallRecord;
-  /** the test-kit scenario that took the call */
-  scenario?: string;
-  /** a scenario's transport fault: the connection is reset, or never answered */
-  transport?: "reset" | "hang";
-  cache?: "hit" | "miss";
 }
 
 type Style = "json" | "form" | "query" | "unsupported-body";
@@ -114,11 +90,14 @@ export function errorEnvelope(requestId: string, err: ApiError, language: Langua
 
 export function errorOutcome(code: ErrorCode, language: Language): ApiOutcome {
   const requestId = newRequestId();
-  return { requestId, envelope: errorEnvelope(requestId, new ApiError(code), language), code, billable: false };
+  return { requestId, envelope: errorEnvelope(requestId, new ApiError(code), language), code, failed: true, billable: false };
 }
+
+const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
 
 function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
   outcome.envelope = { Response: { ...result.fields, RequestId: outcome.requestId } };
+  outcome.failed = false;
   outcome.billable = result.billable;
   outcome.code = result.result ?? "OK";
   outcome.audit = result.audit;
@@ -128,21 +107,21 @@ function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
 
 export async function handleCall(req: RequestHead, readBody: BodyReader, deps: PipelineDeps): Promise<ApiOutcome> {
   const requestId = newRequestId();
-  const outcome: ApiOutcome = { requestId, envelope: { Response: {} }, code: "OK", billable: false };
+  const outcome: ApiOutcome = { requestId, envelope: { Response: {} }, code: "OK", failed: false, billable: false };
   let language = deps.defaultLanguage;
   let handled: { action: ActionDefinition; params: ParamValues; ctx: ActionContext } | undefined;
   let flat: Map<string, string> | undefined;
   let body: Buffer | undefined;
   let nowSeconds = 0;
   const call: CallRecord = { params: [] };
-  // an error a scenario asked for: no signature to diagnose
-  let scriptedError = false;
+  // an error a hook asked for: no signature to diagnose
+  let hookError = false;
   outcome.call = call;
   try {
     if (req.method !== "GET" && req.method !== "POST") throw new ApiError("UnsupportedProtocol");
 
     const authorization = headerValue(req, "authorization");
-    const contentType = (headerValue(req, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    const contentType = ((headerValue(req, "content-type") ?? "").split(";")[0] ?? "").trim().toLowerCase();
     let style: Style;
     if (req.method === "GET") style = "query";
     else if (contentType === "application/json") style = "json";
@@ -154,7 +133,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     let version: string | undefined;
     let requestedLanguage: ReturnType<typeof languageOf>;
     let region: string | undefined;
-    // A clock scenario moves this call's clock: for the signature's window and for the action (its China-time day).
+    // beforeAuthentication may move this call's clock: for the signature's window and the action (its China-time day).
     let shiftMs = 0;
     if (authorization !== undefined) {
       requestedLanguage = languageOf(headerValue(req, "x-tc-language"));
@@ -165,8 +144,8 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       if (!action) throw new ApiError("MissingParameter", "The header X-TC-Action is required.");
       if (!version) throw new ApiError("MissingParameter", "The header X-TC-Version is required.");
       outcome.action = actionName(action);
-      if (deps.scenarios?.hasClockScenarios)
-        shiftMs = await clockShift(deps, /Credential=([^/,\s]+)\//.exec(authorization)?.[1], action, outcome);
+      const shifting = deps.hooks.beforeAuthentication && clockShift(deps, /Credential=([^/,\s]+)\//.exec(authorization)?.[1], action);
+      if (shifting) shiftMs = shiftedBy(await shifting, outcome);
       nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
       const checkSignature = await beginTc3(req, authorization, nowSeconds, deps.keys);
       call.signatureMethod = "TC3-HMAC-SHA256";
@@ -188,13 +167,14 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       outcome.action = actionName(action);
       call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
       if (deps.recordCalls) call.params = receivedNames(flat.keys());
-      if (deps.scenarios?.hasClockScenarios) shiftMs = await clockShift(deps, flat.get("SecretId"), action, outcome);
+      const shifting = clockShift(deps, flat.get("SecretId"), action);
+      if (shifting) shiftMs = shiftedBy(await shifting, outcome);
       nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
       caller = await authenticateV1(req, flat, nowSeconds, deps.keys);
     }
     outcome.caller = caller;
 
-    const route = deps.router.resolve(headerValue(req, "host") ?? "", caller, version!, action!);
+    const route = deps.router.resolve(headerValue(req, "host") ?? "", caller, version ?? "", action ?? "");
     outcome.service = route.service;
     if (route.action.regions) {
       if (!region) throw new ApiError("MissingParameter", "The parameter Region is required.");
@@ -215,23 +195,28 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
 
     const ctx: ActionContext = { requestId, language, caller, now: deps.clock() + shiftMs, region };
     handled = { action: route.action, params, ctx };
-    const picking = deps.scenarios && pickScenario(deps.scenarios, route.action, params, ctx);
-    const scenario = picking && (await picking);
-    if (scenario) {
-      outcome.scenario = scenario.id;
-      if (scenario.effect.kind === "error") {
-        scriptedError = true;
-        throw new ApiError(scenario.effect.code);
-      }
-      if (await answeredByScenario(scenario.effect, handled, outcome)) return outcome;
+    // Admission, then beforeAnswer (an admitted call only), then the answer: call/answer-phase.ts.
+    const admission = await route.action.admit(params, ctx);
+    const answered = await answerPhase(admission, deps.hooks.beforeAnswer, () => admittedCall(route.action, params, ctx));
+    if (answered.takenBy !== undefined) outcome.takenBy = answered.takenBy;
+    switch (answered.kind) {
+      case "answer":
+        setResult(outcome, answered.outcome);
+        break;
+      case "fault":
+        outcome.transport = answered.fault;
+        outcome.code = answered.fault;
+        break;
+      case "error":
+        hookError = true;
+        throw new ApiError(isErrorCode(answered.code) ? answered.code : "InternalError");
     }
-    setResult(outcome, await route.action.handle(params, ctx));
   } catch (err) {
     let apiError: ApiError;
     if (err instanceof ApiError) {
       apiError = err;
-      if (err.code.startsWith("AuthFailure.") && deps.onAuthFailure && !scriptedError) {
-        deps.onAuthFailure({ requestId, code: err.code, req, body, flat, nowSeconds });
+      if (err.code.startsWith("AuthFailure.") && deps.hooks.onRefusedSignature && !hookError) {
+        deps.hooks.onRefusedSignature({ requestId, code: err.code, req, body, flat, nowSeconds });
       }
     } else if (err instanceof UnavailableError) {
       // The one place a dependency that is away becomes an answer: the action's own (-11), else ServiceUnavailable.
@@ -247,6 +232,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     }
     outcome.envelope = errorEnvelope(requestId, apiError, language);
     outcome.code = apiError.code;
+    outcome.failed = true;
     outcome.billable = false;
   }
   return outcome;
@@ -264,51 +250,29 @@ function receivedNames(names: Iterable<string>): string[] {
   return [...out].sort();
 }
 
-/** A scenario's answer in place of the action's (true), or its delay before the action's own answer (false). */
-async function answeredByScenario(
-  effect: Exclude<ScenarioEffect, { kind: "error" }>,
-  { action, params, ctx }: { action: ActionDefinition; params: ParamValues; ctx: ActionContext },
-  outcome: ApiOutcome,
-): Promise<boolean> {
-  switch (effect.kind) {
-    case "reset":
-    case "hang":
-      outcome.transport = effect.kind;
-      outcome.code = effect.kind;
-      return true;
-    case "result":
-      if (!action.scripted) throw new ApiError("InternalError");
-      setResult(outcome, await action.scripted.answer(effect.result, params, ctx));
-      return true;
-    case "delay":
-      await new Promise((resolve) => setTimeout(resolve, effect.ms));
-      return false;
-  }
+/** beforeAuthentication's shift of this call's clock; undefined at once when nothing may move it (no wait). */
+function clockShift(deps: PipelineDeps, secretId: string | undefined, action: string | undefined) {
+  if (!deps.hooks.beforeAuthentication || !secretId) return undefined;
+  return deps.hooks.beforeAuthentication({ secretId, action, now: deps.clock() });
 }
 
-/** How far a clock scenario moves this call's clock (0: none takes it); the scenario is noted on the outcome. */
-async function clockShift(
-  deps: PipelineDeps,
-  secretId: string | undefined,
-  action: string | undefined,
-  outcome: ApiOutcome,
-): Promise<number> {
-  if (!deps.scenarios || !secretId) return 0;
-  const shift = await deps.scenarios.clockShift({ secretId, action, now: deps.clock() }, deps.keys);
+/** How far the call's clock moves (ms; 0: not at all); what moved it is noted on the outcome. */
+function shiftedBy(shift: ClockShift | undefined, outcome: ApiOutcome): number {
   if (!shift) return 0;
-  outcome.scenario = shift.id;
+  outcome.takenBy = shift.by;
   return shift.ms;
 }
 
-function pickScenario(hook: ScenarioHook, action: ActionDefinition, params: ParamValues, ctx: ActionContext) {
+/** An admitted call as beforeAnswer sees it. */
+function admittedCall(action: ActionDefinition, params: ParamValues, ctx: ActionContext) {
   const { caller } = ctx;
-  return hook.pick({
+  return {
     accountId: caller.accountId,
     secretId: caller.secretId,
     action: action.name,
     subjects: () => action.subjects?.(params) ?? {},
     now: ctx.now,
-  });
+  };
 }
 
 function parseJsonObject(body: Buffer): Record<string, unknown> {

@@ -3,6 +3,8 @@ import type { AuditDetail } from "../common/audit";
 import { ApiError, type Language } from "./errors";
 import type { Caller } from "./authenticate";
 import type { ParamSchema, ParamsOf, ParamValues } from "./params";
+import type { Admission } from "../call/answer-phase";
+import type { CallFacts, CallSubjects, OutcomeSignal } from "../call/hooks";
 
 export interface ActionContext {
   requestId: string;
@@ -27,51 +29,40 @@ export interface ActionOutcome {
   cache?: "hit" | "miss";
 }
 
-/** A daily cap was reached; the verification source failed or was away. */
-export type OutcomeSignal = "daily-cap" | "source-failure";
-
-/** The people a call is about, as sent in plaintext: what a test-kit scenario may be matched on. */
-export interface CallSubjects {
-  phone?: string;
-  idCard?: string;
-}
-
-/** Safe facts about a call for the request log: never a value a caller could be identified by. */
-export interface CallFacts {
-  verifyMode?: string;
-  /** the names of the fields sent encrypted */
-  encrypted?: readonly string[];
-}
-
-/** How an action answers a scenario's Result: from its own table, charged as the table says. */
-export interface ScriptedAnswers {
-  results: ReadonlySet<string>;
-  answer(result: string, params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
-}
-
 export interface ActionDefinition {
   name: string;
   schema: ParamSchema;
   /** for regional actions: the regions served (a missing Region is MissingParameter, another UnsupportedRegion) */
   regions?: ReadonlySet<string>;
-  handle(params: ParamValues, ctx: ActionContext): Promise<ActionOutcome>;
+  /**
+   * The admission phase: what every answer of the action would have met. A refusal is thrown (ApiError) or given
+   * back as the action's answer; an admitted call carries its answer phase (call/answer-phase.ts).
+   */
+  admit(params: ParamValues, ctx: ActionContext): Promise<Admission<ActionOutcome>>;
   /** how the action answers when a dependency is away (UnavailableError); without it the call is ServiceUnavailable */
   whenUnavailable?(params: ParamValues, ctx: ActionContext): ActionOutcome;
   subjects?(params: ParamValues): CallSubjects;
   facts?(params: ParamValues): CallFacts;
-  scripted?: ScriptedAnswers;
 }
 
-/** An action as its product writes it: the handler receives the values its own schema describes. */
-export interface TypedAction<S extends ParamSchema> {
+interface TypedActionBase<S extends ParamSchema> {
   name: string;
   schema: S;
   regions?: ReadonlySet<string>;
-  handle(params: ParamsOf<S>, ctx: ActionContext): Promise<ActionOutcome>;
   whenUnavailable?(params: ParamsOf<S>, ctx: ActionContext): ActionOutcome;
   subjects?(params: ParamsOf<S>): CallSubjects;
   facts?(params: ParamsOf<S>): CallFacts;
 }
+
+/**
+ * An action as its product writes it, the handler receiving the values its own schema describes: its two phases
+ * (`admit`), or — for an action every call is admitted to, such as KMS's — its answer alone (`handle`).
+ */
+export type TypedAction<S extends ParamSchema> = TypedActionBase<S> &
+  (
+    | { admit(params: ParamsOf<S>, ctx: ActionContext): Promise<Admission<ActionOutcome>>; handle?: never }
+    | { handle(params: ParamsOf<S>, ctx: ActionContext): Promise<ActionOutcome>; admit?: never }
+  );
 
 /**
  * Registers a typed action. The pipeline hands an action only values validated against its schema, so this is the
@@ -80,11 +71,19 @@ export interface TypedAction<S extends ParamSchema> {
 export function defineAction<S extends ParamSchema>(action: TypedAction<S>): ActionDefinition {
   const typed = (values: ParamValues) => values as unknown as ParamsOf<S>;
   const { whenUnavailable, subjects, facts } = action;
+  let admit: ActionDefinition["admit"];
+  if (action.admit) {
+    const own = action.admit.bind(action);
+    admit = (values, ctx) => own(typed(values), ctx);
+  } else {
+    const handle = action.handle.bind(action);
+    admit = async (values, ctx) => ({ admitted: true, answer: () => handle(typed(values), ctx) });
+  }
   return {
     name: action.name,
     schema: action.schema,
     regions: action.regions,
-    handle: (values, ctx) => action.handle(typed(values), ctx),
+    admit,
     whenUnavailable: whenUnavailable && ((values, ctx) => whenUnavailable.call(action, typed(values), ctx)),
     subjects: subjects && ((values) => subjects.call(action, typed(values))),
     facts: facts && ((values) => facts.call(action, typed(values))),

@@ -1,11 +1,12 @@
 /** Composition root: builds the ports for the configured mode and starts HTTP. */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { DestinationStream } from "pino";
 import { BodyBudget } from "../http/body";
 import { ERRORS } from "../api3/errors";
 import { afterResponse } from "../http/after-response";
 import { createApiHandler } from "../http/handler";
+import type { AuthFailure } from "../api3/pipeline";
+import { combineHooks } from "../call/hooks";
 import { Router } from "../api3/router";
 import type { Config } from "./config";
 import { FACEID_RESULT_CODES, FACEID_VARIANTS, faceidProduct } from "../faceid/product";
@@ -21,7 +22,7 @@ import { loadRuleTables } from "../rules/tables";
 import { RecordsSource } from "../sources/records";
 import { FreshCache } from "../store/fresh-cache";
 import type { Socket } from "node:net";
-import type { ThreeElementDeps } from "../faceid/three-elements";
+import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
@@ -78,7 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   envelopeKeys().catch((err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "envelope keys failed to load"));
   // The request path reads keys and accounts through a short-lived cache, and charges through it too.
   const fresh = new FreshCache(store);
-  const faceidDeps: ThreeElementDeps = {
+  const faceidDeps: FaceIdDeps = {
     tables: loadRuleTables(),
     policy: config.policy,
     source: new RecordsSource(store.records, keyring),
@@ -94,7 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   // Gateway mode: while an upstream is set, FaceID calls are forwarded to it (gateway/).
   const upstream = new UpstreamSource(store.meta, keyring, config.upstream.url, clock);
-  const upstreamState = { keyRefused: undefined as string | undefined };
+  const upstreamState: { keyRefused: string | undefined } = { keyRefused: undefined };
   const faceid = gatewayFaceidProduct(faceidProduct(faceidDeps), {
     faceid: faceidDeps,
     upstream: () => upstream.current(),
@@ -131,6 +132,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
   });
+  // The call's hooks, in the order of call/hooks.ts; the test kit's first, so its request log sees what the log line does.
+  const hooks = combineHooks<AuthFailure>(testKit.hooks, { afterAnswer: afterResponse({ logger, metrics, audit: store.audit }) });
   const handler = createApiHandler({
     router,
     keys: (secretId) => fresh.resolveKey(secretId),
@@ -140,10 +143,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
     logger,
     metrics,
-    afterResponse: afterResponse({ logger, metrics, audit: store.audit, clock, requests: testKit.requests }),
-    scenarios: testKit.scenarios,
-    onAuthFailure: testKit.onAuthFailure,
-    recordCalls: testKit.requests !== undefined,
+    hooks,
+    recordCalls: testKit.recordsCalls,
     operations: testKit.operations,
     hung,
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
@@ -185,11 +186,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.listen(config.port, config.host, () => resolve());
   }).catch((err: unknown) => {
     // Not listening: nothing may keep the process alive (the scenarios' poll, the upstream's connections).
-    testKit.scenarios.stop();
+    testKit.stop();
     upstream.close();
     throw err;
   });
-  const { port } = server.address() as AddressInfo;
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the server is not listening on a TCP port");
+  const { port } = address;
   boundPort = port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {
@@ -199,7 +202,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     adminToken: testKit.adminToken,
     async close() {
-      testKit.scenarios.stop();
+      testKit.stop();
       upstream.close();
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.

@@ -1,14 +1,17 @@
 /**
- * The test kit as the server composes it: FaceID for test keys (fixtures, test ledger, daily counts apart), the
- * scenarios, the request log, signature diagnoses and the operations API that shows them.
+ * The test kit as the server composes it: FaceID for test keys (fixtures, test ledger, daily counts apart), and the
+ * hooks it plugs into every call's path (call/hooks.ts) — scenarios before authentication (a moved clock) and
+ * before an admitted call's answer, signature diagnoses on a refused signature, the request log after the answer —
+ * with the operations API that shows them.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { diagnose } from "../api3/diagnose";
 import type { AuthFailure } from "../api3/pipeline";
 import type { Product } from "../api3/router";
+import type { CallHooks } from "../call/hooks";
 import type { Logger } from "../http/log";
+import type { FaceIdDeps } from "../faceid/deps";
 import { faceidProduct } from "../faceid/product";
-import type { ThreeElementDeps } from "../faceid/three-elements";
 import { adminTokenFor } from "../operations/admin-token";
 import { Diagnoses } from "../operations/diagnoses";
 import { RequestLog } from "../operations/request-log";
@@ -23,12 +26,14 @@ import type { Installation } from "./installation";
 
 export interface TestKit {
   faceidForTestKeys: Product;
-  scenarios: ScenarioBook;
-  /** kept only while the operations API is on: a log nobody can read would cost every call for nothing */
-  requests: RequestLog | undefined;
+  /** the test kit's hooks of the call's path */
+  hooks: CallHooks<AuthFailure>;
+  /** whether the request log is kept (the pipeline then notes each call's parameter names and facts) */
+  recordsCalls: boolean;
   adminToken: { token: string | undefined; created: boolean };
-  onAuthFailure: ((failure: AuthFailure) => void) | undefined;
   operations: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
+  /** stops reading the scenarios */
+  stop(): void;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -36,7 +41,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 export async function startTestKit(o: {
   config: Config;
   installation: Installation;
-  faceidDeps: ThreeElementDeps;
+  faceidDeps: FaceIdDeps;
   fresh: FreshCache;
   logger: Logger;
   clock: () => number;
@@ -45,9 +50,9 @@ export async function startTestKit(o: {
 }): Promise<TestKit> {
   const { store, keyring } = o.installation;
   const daily = o.faceidDeps.dailyCounter;
+  // The fixtures are the demo records: the README's fixture table.
   const faceidForTestKeys = faceidProduct({
     ...o.faceidDeps,
-    // The fixtures are the demo records: the README's fixture table.
     source: new RecordsSource(await fixtureRecords(demoRecords, keyring, o.clock()), keyring),
     ledger: { charge: (entry) => o.fresh.charge({ ...entry, test: true }) },
     dailyCounter: {
@@ -60,35 +65,45 @@ export async function startTestKit(o: {
     },
   });
   const adminToken = adminTokenFor(o.config.adminToken, o.installation.dataDir, o.installation.fresh);
-  const scenarios = new ScenarioBook(store.scenarios, keyring, (err) =>
-    o.logger.warn({ err: message(err) }, "scenarios could not be read"),
+  const scenarios = new ScenarioBook(
+    store.scenarios,
+    keyring,
+    (secretId) => o.fresh.resolveKey(secretId),
+    (err) => o.logger.warn({ err: message(err) }, "scenarios could not be read"),
   );
   await scenarios.start();
+  // A log or diagnoses nobody can read (the operations API off) would cost every call for nothing.
   const on = adminToken.token !== undefined;
   const requests = new RequestLog();
   const diagnoses = new Diagnoses();
+  const hooks: CallHooks<AuthFailure> = {
+    beforeAuthentication: (call) => scenarios.clockShift(call),
+    beforeAnswer: (call) => scenarios.pick(call),
+  };
+  if (on) {
+    hooks.onRefusedSignature = (failure) =>
+      diagnoses.add(
+        failure.requestId,
+        diagnose(failure, {
+          keys: (secretId) => o.fresh.resolveKey(secretId),
+          mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+          localPort: o.port(),
+        }),
+        (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
+      );
+    hooks.afterAnswer = (call, atMs, latencyUs) => requests.record(call, atMs, latencyUs);
+  }
   return {
     faceidForTestKeys,
-    scenarios,
-    requests: on ? requests : undefined,
+    hooks,
+    recordsCalls: on,
     adminToken,
-    onAuthFailure: on
-      ? (failure) =>
-          diagnoses.add(
-            failure.requestId,
-            diagnose(failure, {
-              keys: (secretId) => o.fresh.resolveKey(secretId),
-              mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
-              localPort: o.port(),
-            }),
-            (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
-          )
-      : undefined,
     operations: operationsApi({
       token: adminToken.token,
       scenarios: { rows: store.scenarios, accounts: store.accounts, keyring, book: scenarios },
       requests,
       diagnoses,
     }),
+    stop: () => scenarios.stop(),
   };
 }

@@ -9,7 +9,9 @@ import { type ActionDefinition, defineAction } from "../api3/router";
 import type { Carrier } from "../rules/tables";
 import { ENCRYPTION_PARAM, THREE_FIELDS } from "./field-decryption";
 import { CARRIER_RESULTS } from "./results";
-import { type ThreeElementDeps, threeElementCheck } from "./three-elements";
+import type { FaceIdDeps } from "./deps";
+import type { FaceIdAction } from "./tariff";
+import { threeElementCheck } from "./three-elements";
 
 export const CARRIER_VERIFICATION_SCHEMA = {
   IdCard: { type: "String", required: true },
@@ -19,20 +21,20 @@ export const CARRIER_VERIFICATION_SCHEMA = {
 } as const satisfies ParamSchema;
 
 /** The actions and the carrier each serves. */
-export const CARRIER_ACTIONS: ReadonlyArray<{ action: string; carrier: Carrier }> = [
+export const CARRIER_ACTIONS: ReadonlyArray<{ action: FaceIdAction; carrier: Carrier }> = [
   { action: "PhoneVerificationCMCC", carrier: "mobile" },
   { action: "PhoneVerificationCTCC", carrier: "telecom" },
   { action: "PhoneVerificationCUCC", carrier: "cucc" },
 ];
 
-export function carrierVerifications(deps: ThreeElementDeps): ActionDefinition[] {
+export function carrierVerifications(deps: FaceIdDeps): ActionDefinition[] {
   return CARRIER_ACTIONS.map(({ action, carrier }) => {
-    const { check, unavailable } = threeElementCheck({ action, results: CARRIER_RESULTS, carrier, dailyCap: false }, deps);
+    const { admit, unavailable } = threeElementCheck({ action, results: CARRIER_RESULTS, carrier, dailyCap: false }, deps);
     return defineAction({
       name: action,
       schema: CARRIER_VERIFICATION_SCHEMA,
-      handle: (params, ctx) =>
-        check(
+      admit: (params, ctx) =>
+        admit(
           {
             mode: "simple",
             resultDetail: false,

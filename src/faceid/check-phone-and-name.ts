@@ -1,6 +1,7 @@
 /**
  * CheckPhoneAndName (faceid-family.md §3.4): does this mobile number's holder have this name? Its own order and
- * codes: account state → rate limit → number (-5) → segment (-13) → name (-4) → daily cap (-6) → source → charge.
+ * codes: account state → rate limit → number (-5) → segment (-13) → name (-4) → daily cap (-6) → source → charge;
+ * admission ends with the daily cap, counted only for inputs that passed their checks.
  * `Mobile`, not `Phone`; no Isp in the answer. Both fields may come encrypted in the
  * `Encryption` object.
  */
@@ -13,8 +14,12 @@ import { classifyPhone } from "../rules/phone";
 import type { PhoneAndNameAnswer } from "../sources/contract";
 import { answersFrom } from "./answer";
 import { ENCRYPTION_PARAM } from "./field-decryption";
-import { PHONE_AND_NAME_RESULTS } from "./results";
-import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
+import { PHONE_AND_NAME_RESULTS, type PhoneAndNameResultCode } from "./results";
+import { refused } from "../call/answer-phase";
+import { withDeadline } from "../common/deadline";
+import { admitAccount } from "../steps/admission";
+import { admitted, chargeStepFor } from "./admitted";
+import type { FaceIdDeps } from "./deps";
 
 export const CHECK_PHONE_AND_NAME = "CheckPhoneAndName";
 
@@ -25,34 +30,43 @@ export const CHECK_PHONE_AND_NAME_SCHEMA = {
 } as const satisfies ParamSchema;
 const ENCRYPTABLE = ["Mobile", "Name"] as const;
 
-export function checkPhoneAndName(deps: ThreeElementDeps): ActionDefinition {
+export function checkPhoneAndName(deps: FaceIdDeps): ActionDefinition {
   const answer = answersFrom(PHONE_AND_NAME_RESULTS);
   return defineAction({
     name: CHECK_PHONE_AND_NAME,
     schema: CHECK_PHONE_AND_NAME_SCHEMA,
-    async handle(params, ctx) {
-      const account = await admitCaller(CHECK_PHONE_AND_NAME, deps, ctx);
+    async admit(params, ctx) {
+      const account = await admitAccount(CHECK_PHONE_AND_NAME, deps, ctx.caller, ctx.now);
       const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
       const phone = classifyPhone(given.Mobile, deps.tables.segments, deps.policy);
       const subject = maskPhone(phone.national);
-      if (phone.kind === "invalid") return answer("-5", ctx, subject);
-      if (phone.kind === "unsupported") return answer("-13", ctx, subject);
+      const charge = chargeStepFor(CHECK_PHONE_AND_NAME, "simple", deps, ctx);
+      const answered = (code: PhoneAndNameResultCode) =>
+        admitted(CHECK_PHONE_AND_NAME, charge, ctx, async () => answer(code, ctx, subject));
+      // Inputs that are not well formed are answered after admission, uncounted.
+      if (phone.kind === "invalid") return answered("-5");
+      if (phone.kind === "unsupported") return answered("-13");
       const name = checkName(given.Name, deps.policy);
-      if (name.kind === "invalid") return answer("-4", ctx, subject);
+      if (name.kind === "invalid") return answered("-4");
 
       const counter = `${account.accountId}:${CHECK_PHONE_AND_NAME}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
-      if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, chinaDate(ctx.now)))) return answer("-6", ctx, subject);
+      if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, chinaDate(ctx.now)))) return refused(answer("-6", ctx, subject));
 
-      let found: PhoneAndNameAnswer;
-      try {
-        found = await withDeadline(deps.source.verifyPhoneAndName({ phone: phone.national, name: name.normalized }), deps.sourceTimeoutMs);
-      } catch (err) {
-        deps.onError(err, ctx.requestId, "source");
-        return answer("-3", ctx, subject);
-      }
-      if (found.kind === "no-record") return answer("-1", ctx, subject);
-      await chargeFor(CHECK_PHONE_AND_NAME, "simple", deps, ctx);
-      return answer(found.kind === "consistent" ? "0" : "1", ctx, subject);
+      return admitted(CHECK_PHONE_AND_NAME, charge, ctx, async () => {
+        let found: PhoneAndNameAnswer;
+        try {
+          found = await withDeadline(
+            deps.source.verifyPhoneAndName({ phone: phone.national, name: name.normalized }),
+            deps.sourceTimeoutMs,
+          );
+        } catch (err) {
+          deps.onError(err, ctx.requestId, "source");
+          return answer("-3", ctx, subject);
+        }
+        if (found.kind === "no-record") return answer("-1", ctx, subject);
+        await charge.charge();
+        return answer(found.kind === "consistent" ? "0" : "1", ctx, subject);
+      });
     },
     // PostgreSQL, Redis or the counters away: the engine's service is unavailable (-3, uncharged).
     whenUnavailable: (_params, ctx) => answer("-3", ctx),

@@ -10,7 +10,11 @@ import { DIGEST_HEX_LENGTH, type DigestAlgorithm } from "../sources/digests";
 import type { DigestAnswer } from "../sources/contract";
 import { answersFrom } from "./answer";
 import { ENCRYPTED_RESULTS, ispName } from "./results";
-import { admitCaller, chargeFor, type ThreeElementDeps, threeElementCheck, withDeadline } from "./three-elements";
+import { withDeadline } from "../common/deadline";
+import { admitAccount } from "../steps/admission";
+import { admitted, chargeStepFor } from "./admitted";
+import type { FaceIdDeps } from "./deps";
+import { threeElementCheck } from "./three-elements";
 
 export const ENCRYPTED_PHONE_VERIFICATION = "EncryptedPhoneVerification";
 
@@ -31,7 +35,7 @@ export const ENCRYPTION_MODES: Readonly<Record<string, DigestAlgorithm | "plaint
 
 const HEX = /^[0-9a-fA-F]+$/;
 
-export function encryptedPhoneVerification(deps: ThreeElementDeps): ActionDefinition {
+export function encryptedPhoneVerification(deps: FaceIdDeps): ActionDefinition {
   // Mode 0: PhoneVerification's rules mapped onto this table (§7.16): a bad phone, name or segment is -8.
   const plaintext = threeElementCheck(
     {
@@ -47,28 +51,32 @@ export function encryptedPhoneVerification(deps: ThreeElementDeps): ActionDefini
   return defineAction({
     name: ENCRYPTED_PHONE_VERIFICATION,
     schema: ENCRYPTED_PHONE_VERIFICATION_SCHEMA,
-    async handle(params, ctx) {
+    async admit(params, ctx) {
       const algorithm = Object.hasOwn(ENCRYPTION_MODES, params.EncryptionMode) ? ENCRYPTION_MODES[params.EncryptionMode] : undefined;
       if (algorithm === undefined) throw new ApiError("InvalidParameterValue", 'EncryptionMode must be "0", "1", "2" or "3".');
       if (algorithm === "plaintext") {
-        return plaintext.check({ mode: "simple", resultDetail: false, elements: async () => params }, ctx);
+        return plaintext.admit({ mode: "simple", resultDetail: false, elements: async () => params }, ctx);
       }
-      await admitCaller(ENCRYPTED_PHONE_VERIFICATION, deps, ctx);
-      const isp = (carrier: Parameters<typeof ispName>[0]) => ({ ISP: ispName(carrier, ctx.language) });
-      const digests = [params.Phone, params.Name, params.IdCard].map((d) => d.trim());
-      if (!digests.every((d) => d.length === DIGEST_HEX_LENGTH[algorithm] && HEX.test(d))) return answer("-8", ctx, undefined, isp(""));
-      const [phoneHex = "", nameHex = "", idCardHex = ""] = digests.map((d) => d.toLowerCase());
+      // Hashed inputs: no daily cap (the table has no code for one), so admission is the account and its limit.
+      await admitAccount(ENCRYPTED_PHONE_VERIFICATION, deps, ctx.caller, ctx.now);
+      const charge = chargeStepFor(ENCRYPTED_PHONE_VERIFICATION, "simple", deps, ctx);
+      return admitted(ENCRYPTED_PHONE_VERIFICATION, charge, ctx, async () => {
+        const isp = (carrier: Parameters<typeof ispName>[0]) => ({ ISP: ispName(carrier, ctx.language) });
+        const digests = [params.Phone, params.Name, params.IdCard].map((d) => d.trim());
+        if (!digests.every((d) => d.length === DIGEST_HEX_LENGTH[algorithm] && HEX.test(d))) return answer("-8", ctx, undefined, isp(""));
+        const [phoneHex = "", nameHex = "", idCardHex = ""] = digests.map((d) => d.toLowerCase());
 
-      let found: DigestAnswer;
-      try {
-        found = await withDeadline(deps.source.verifyDigests({ algorithm, phoneHex, nameHex, idCardHex }), deps.sourceTimeoutMs);
-      } catch (err) {
-        deps.onError(err, ctx.requestId, "source");
-        return answer("-11", ctx, undefined, isp(""));
-      }
-      if (found.kind === "no-record") return answer("-9", ctx, undefined, isp(""));
-      await chargeFor(ENCRYPTED_PHONE_VERIFICATION, "simple", deps, ctx);
-      return answer(found.kind === "consistent" ? "0" : "-4", ctx, undefined, isp(found.carrier));
+        let found: DigestAnswer;
+        try {
+          found = await withDeadline(deps.source.verifyDigests({ algorithm, phoneHex, nameHex, idCardHex }), deps.sourceTimeoutMs);
+        } catch (err) {
+          deps.onError(err, ctx.requestId, "source");
+          return answer("-11", ctx, undefined, isp(""));
+        }
+        if (found.kind === "no-record") return answer("-9", ctx, undefined, isp(""));
+        await charge.charge();
+        return answer(found.kind === "consistent" ? "0" : "-4", ctx, undefined, isp(found.carrier));
+      });
     },
     whenUnavailable: (_params, ctx) => answer("-11", ctx, undefined, { ISP: "" }),
   });

@@ -1,6 +1,7 @@
 /**
  * IdCardVerification (faceid-family.md §3.7): do this identity number and this name belong together? Its order:
- * account state → rate limit → identity number (-2) → name (-3) → daily cap (-7) → source → charge. The records
+ * account state → rate limit → identity number (-2) → name (-3) → daily cap (-7) → source → charge; admission ends
+ * with the daily cap, counted only for inputs that passed their checks. The records
  * source answers from every record that carries the identity number. Both fields may come encrypted in the `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
@@ -11,8 +12,12 @@ import { chinaDate } from "../rules/precheck";
 import type { IdCardAndNameAnswer } from "../sources/contract";
 import { answersFrom } from "./answer";
 import { ENCRYPTION_PARAM } from "./field-decryption";
-import { ID_CARD_RESULTS } from "./results";
-import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
+import { ID_CARD_RESULTS, type IdCardResultCode } from "./results";
+import { refused } from "../call/answer-phase";
+import { withDeadline } from "../common/deadline";
+import { admitAccount } from "../steps/admission";
+import { admitted, chargeStepFor } from "./admitted";
+import type { FaceIdDeps } from "./deps";
 
 export const ID_CARD_VERIFICATION = "IdCardVerification";
 
@@ -23,34 +28,39 @@ export const ID_CARD_VERIFICATION_SCHEMA = {
 } as const satisfies ParamSchema;
 const ENCRYPTABLE = ["IdCard", "Name"] as const;
 
-export function idCardVerification(deps: ThreeElementDeps): ActionDefinition {
+export function idCardVerification(deps: FaceIdDeps): ActionDefinition {
   // No phone in this action: the audit row has no subject (a masked identity number would still narrow it).
   const answer = answersFrom(ID_CARD_RESULTS);
   return defineAction({
     name: ID_CARD_VERIFICATION,
     schema: ID_CARD_VERIFICATION_SCHEMA,
-    async handle(params, ctx) {
-      const account = await admitCaller(ID_CARD_VERIFICATION, deps, ctx);
+    async admit(params, ctx) {
+      const account = await admitAccount(ID_CARD_VERIFICATION, deps, ctx.caller, ctx.now);
       const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
       const today = chinaDate(ctx.now);
+      const charge = chargeStepFor(ID_CARD_VERIFICATION, "simple", deps, ctx);
+      const answered = (code: IdCardResultCode) => admitted(ID_CARD_VERIFICATION, charge, ctx, async () => answer(code, ctx));
+      // Inputs that are not well formed are answered after admission, uncounted.
       const id = checkIdCard(given.IdCard, today, deps.tables.regionPrefixes, deps.policy);
-      if (id.kind === "invalid") return answer("-2", ctx);
+      if (id.kind === "invalid") return answered("-2");
       const name = checkName(given.Name, deps.policy);
-      if (name.kind === "invalid") return answer("-3", ctx);
+      if (name.kind === "invalid") return answered("-3");
 
       const counter = `${account.accountId}:${ID_CARD_VERIFICATION}:${deps.keyring.hash("idcard", id.id18).toString("base64url")}`;
-      if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) return answer("-7", ctx);
+      if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) return refused(answer("-7", ctx));
 
-      let found: IdCardAndNameAnswer;
-      try {
-        found = await withDeadline(deps.source.verifyIdCardAndName({ idCard: id.id18, name: name.normalized }), deps.sourceTimeoutMs);
-      } catch (err) {
-        deps.onError(err, ctx.requestId, "source");
-        return answer("-4", ctx);
-      }
-      if (found.kind === "no-record") return answer("-5", ctx);
-      await chargeFor(ID_CARD_VERIFICATION, "simple", deps, ctx);
-      return answer(found.kind === "consistent" ? "0" : "-1", ctx);
+      return admitted(ID_CARD_VERIFICATION, charge, ctx, async () => {
+        let found: IdCardAndNameAnswer;
+        try {
+          found = await withDeadline(deps.source.verifyIdCardAndName({ idCard: id.id18, name: name.normalized }), deps.sourceTimeoutMs);
+        } catch (err) {
+          deps.onError(err, ctx.requestId, "source");
+          return answer("-4", ctx);
+        }
+        if (found.kind === "no-record") return answer("-5", ctx);
+        await charge.charge();
+        return answer(found.kind === "consistent" ? "0" : "-1", ctx);
+      });
     },
     // PostgreSQL, Redis or the counters away: the identity database's service is abnormal (-4, uncharged).
     whenUnavailable: (_params, ctx) => answer("-4", ctx),

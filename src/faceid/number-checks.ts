@@ -1,7 +1,8 @@
 /**
  * MobileStatus and MobileNetworkTimeVerification (faceid-family.md §3.5, §3.6, §7.11–14): what is known of one
- * number's line. Both: account state → rate limit → number → segment (-13) → daily cap → source → charge, each
- * with its own codes. `Mobile` may come encrypted in the `Encryption` object.
+ * number's line. Both, each with its own codes: admission (account state → rate limit → number → daily cap when the
+ * number is one), then the answer (the number's rejection: malformed or segment -13; or source → charge).
+ * `Mobile` may come encrypted in the `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
 import { type ActionContext, type ActionDefinition, defineAction } from "../api3/router";
@@ -19,7 +20,12 @@ import {
 } from "./results";
 import { answersFrom } from "./answer";
 import { ENCRYPTION_PARAM } from "./field-decryption";
-import { admitCaller, chargeFor, type ThreeElementDeps, withDeadline } from "./three-elements";
+import { refused } from "../call/answer-phase";
+import { withDeadline } from "../common/deadline";
+import { admitAccount } from "../steps/admission";
+import { admitted, chargeStepFor } from "./admitted";
+import type { FaceIdDeps } from "./deps";
+import type { FaceIdAction } from "./tariff";
 
 export const NUMBER_SCHEMA = {
   Mobile: { type: "String", required: true },
@@ -48,18 +54,19 @@ const TENURE_BUCKETS: ReadonlyArray<readonly [number, string]> = [
 
 /** Completed calendar months from `since` (YYYY-MM-DD) to `todayChina` (YYYYMMDD). */
 export function completedMonths(since: string, todayChina: string): number {
-  const [y1, m1, d1] = since.split("-").map(Number) as [number, number, number];
+  const [y1 = 0, m1 = 0, d1 = 0] = since.split("-").map(Number);
   const [y2, m2, d2] = [Number(todayChina.slice(0, 4)), Number(todayChina.slice(4, 6)), Number(todayChina.slice(6, 8))];
   return Math.max(0, (y2 - y1) * 12 + (m2 - m1) - (d2 < d1 ? 1 : 0));
 }
 
 export function tenureRange(since: string, todayChina: string): string {
   const months = completedMonths(since, todayChina);
-  return TENURE_BUCKETS.find(([from]) => months >= from)![1];
+  // months is never negative: the last bucket, [0,3), takes what no other does
+  return TENURE_BUCKETS.find(([from]) => months >= from)?.[1] ?? "[0,3)";
 }
 
 interface NumberCheck<C extends string> {
-  action: string;
+  action: FaceIdAction;
   results: Readonly<Record<C, ResultInfo>>;
   codes: { malformed: C; busy: C; dailyCap: C; unsupported: C };
   /** the field beside Result and Description, and its value on a failure */
@@ -69,41 +76,47 @@ interface NumberCheck<C extends string> {
   answer(found: NumberAnswer, todayChina: string): { result: C; value: number | string };
 }
 
-function numberCheck<C extends string>(spec: NumberCheck<C>, deps: ThreeElementDeps): ActionDefinition {
+function numberCheck<C extends string>(spec: NumberCheck<C>, deps: FaceIdDeps): ActionDefinition {
   const answer = answersFrom(spec.results);
   const reply = (result: C, value: number | string, ctx: ActionContext, subject?: string) =>
     answer(result, ctx, subject, { [spec.field]: value });
   return defineAction({
     name: spec.action,
     schema: NUMBER_SCHEMA,
-    async handle(params, ctx) {
-      const account = await admitCaller(spec.action, deps, ctx);
+    async admit(params, ctx) {
+      const account = await admitAccount(spec.action, deps, ctx.caller, ctx.now);
       const { Mobile } = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
       const phone = classifyPhone(Mobile, deps.tables.segments, deps.policy);
       const subject = maskPhone(phone.national);
-      if (phone.kind === "invalid") return reply(spec.codes.malformed, spec.failed, ctx, subject);
-      if (phone.kind === "unsupported") return reply(spec.codes.unsupported, spec.failed, ctx, subject);
+      const charge = chargeStepFor(spec.action, "simple", deps, ctx);
+      // A number that is not one is answered after admission, uncounted.
+      if (phone.kind === "invalid")
+        return admitted(spec.action, charge, ctx, async () => reply(spec.codes.malformed, spec.failed, ctx, subject));
+      if (phone.kind === "unsupported")
+        return admitted(spec.action, charge, ctx, async () => reply(spec.codes.unsupported, spec.failed, ctx, subject));
       const today = chinaDate(ctx.now);
       const counter = `${account.accountId}:${spec.action}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
       if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) {
-        return reply(spec.codes.dailyCap, spec.failed, ctx, subject);
+        return refused(reply(spec.codes.dailyCap, spec.failed, ctx, subject));
       }
-      let found: NumberAnswer;
-      try {
-        found = await withDeadline(deps.source.lookUpNumber(phone.national), deps.sourceTimeoutMs);
-      } catch (err) {
-        deps.onError(err, ctx.requestId, "source");
-        return reply(spec.codes.busy, spec.failed, ctx, subject);
-      }
-      const { result, value } = spec.answer(found, today);
-      if (spec.results[result].charged) await chargeFor(spec.action, "simple", deps, ctx);
-      return reply(result, value, ctx, subject);
+      return admitted(spec.action, charge, ctx, async () => {
+        let found: NumberAnswer;
+        try {
+          found = await withDeadline(deps.source.lookUpNumber(phone.national), deps.sourceTimeoutMs);
+        } catch (err) {
+          deps.onError(err, ctx.requestId, "source");
+          return reply(spec.codes.busy, spec.failed, ctx, subject);
+        }
+        const { result, value } = spec.answer(found, today);
+        if (spec.results[result].charged) await charge.charge();
+        return reply(result, value, ctx, subject);
+      });
     },
     whenUnavailable: (_params, ctx) => reply(spec.codes.busy, spec.failed, ctx),
   });
 }
 
-export function mobileStatus(deps: ThreeElementDeps): ActionDefinition {
+export function mobileStatus(deps: FaceIdDeps): ActionDefinition {
   return numberCheck<MobileStatusResultCode>(
     {
       action: "MobileStatus",
@@ -120,7 +133,7 @@ export function mobileStatus(deps: ThreeElementDeps): ActionDefinition {
   );
 }
 
-export function mobileNetworkTimeVerification(deps: ThreeElementDeps): ActionDefinition {
+export function mobileNetworkTimeVerification(deps: FaceIdDeps): ActionDefinition {
   return numberCheck<NetworkTimeResultCode>(
     {
       action: "MobileNetworkTimeVerification",

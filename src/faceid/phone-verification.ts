@@ -9,7 +9,8 @@ import { type ActionDefinition, defineAction } from "../api3/router";
 import type { VerifyModeName } from "../store/model";
 import { THREE_FIELDS } from "./field-decryption";
 import { RESULTS } from "./results";
-import { type ThreeElementDeps, threeElementCheck } from "./three-elements";
+import type { FaceIdDeps } from "./deps";
+import { threeElementCheck } from "./three-elements";
 
 export const ACTION = "PhoneVerification";
 
@@ -23,17 +24,17 @@ export const PHONE_VERIFICATION_SCHEMA = {
   Iv: { type: "String" },
 } as const satisfies ParamSchema;
 
-export function phoneVerification(deps: ThreeElementDeps): ActionDefinition {
-  const { check, unavailable } = threeElementCheck({ action: ACTION, results: RESULTS, dailyCap: true }, deps);
+export function phoneVerification(deps: FaceIdDeps): ActionDefinition {
+  const { admit, unavailable } = threeElementCheck({ action: ACTION, results: RESULTS, dailyCap: true }, deps);
   const modeOf = (verifyMode: string | undefined): VerifyModeName => (verifyMode === "1" ? "detailed" : "simple");
   return defineAction({
     name: ACTION,
     schema: PHONE_VERIFICATION_SCHEMA,
-    async handle(params, ctx) {
+    async admit(params, ctx) {
       const verifyMode = params.VerifyMode ?? "0";
       if (verifyMode !== "0" && verifyMode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
       const mode = modeOf(verifyMode);
-      return check(
+      return admit(
         { mode, resultDetail: mode === "detailed", elements: (account) => deps.fields.open(params, THREE_FIELDS, params, account, true) },
         ctx,
       );

@@ -1,6 +1,7 @@
 /** FaceID as the router sees it: the service, its API version and the actions served in it. */
 import type { ParamValue, ParamValues } from "../api3/params";
-import type { ActionDefinition, CallFacts, CallSubjects, Product } from "../api3/router";
+import type { ActionDefinition, Product } from "../api3/router";
+import type { CallFacts, CallSubjects } from "../call/hooks";
 import { carrierVerifications } from "./carrier-verification";
 import { checkPhoneAndName } from "./check-phone-and-name";
 import { encryptedPhoneVerification } from "./encrypted-phone-verification";
@@ -8,9 +9,8 @@ import { idCardVerification } from "./id-card-verification";
 import { mobileNetworkTimeVerification, mobileStatus } from "./number-checks";
 import { RESULT_TABLES } from "./results";
 import { phoneVerification } from "./phone-verification";
-import { scriptedAnswers } from "./scripted";
+import type { FaceIdDeps } from "./deps";
 import { isFaceIdAction } from "./tariff";
-import type { ThreeElementDeps } from "./three-elements";
 
 export const FACEID_SERVICE = "faceid";
 export const FACEID_VERSION = "2018-03-01";
@@ -20,7 +20,7 @@ export const FACEID_VARIANTS = ["simple", "detailed"] as const;
 /** Every Result any FaceID action answers: the closed label set of the requests metric. */
 export const FACEID_RESULT_CODES: ReadonlySet<string> = new Set(Object.values(RESULT_TABLES).flatMap((table) => Object.keys(table)));
 
-export function faceidProduct(deps: ThreeElementDeps): Product {
+export function faceidProduct(deps: FaceIdDeps): Product {
   const actions = [
     phoneVerification(deps),
     ...carrierVerifications(deps),
@@ -29,7 +29,7 @@ export function faceidProduct(deps: ThreeElementDeps): Product {
     idCardVerification(deps),
     mobileStatus(deps),
     mobileNetworkTimeVerification(deps),
-  ].map((action) => withTestKit(action, deps));
+  ].map(withCallFacts);
   return { service: FACEID_SERVICE, versions: new Map([[FACEID_VERSION, new Map(actions.map((a) => [a.name, a]))]]) };
 }
 
@@ -49,9 +49,7 @@ function factsOf(params: ParamValues): CallFacts {
   return { verifyMode: text(params.VerifyMode), encrypted: encrypted && encrypted.length > 0 ? encrypted : undefined };
 }
 
-/** What the test kit asks of every FaceID action: its scripted answers, the subjects and facts of a call. */
-function withTestKit(action: ActionDefinition, deps: ThreeElementDeps): ActionDefinition {
-  if (!isFaceIdAction(action.name)) return action;
-  const modeOf = (params: ParamValues) => (action.name === "PhoneVerification" && params.VerifyMode === "1" ? "detailed" : "simple");
-  return { ...action, scripted: scriptedAnswers(action.name, deps, modeOf), subjects: subjectsOf, facts: factsOf };
+/** What the hooks may know of every FaceID call: the subjects it is about, its safe facts (call/hooks.ts). */
+function withCallFacts(action: ActionDefinition): ActionDefinition {
+  return isFaceIdAction(action.name) ? { ...action, subjects: subjectsOf, facts: factsOf } : action;
 }

@@ -3,7 +3,7 @@
  * "Isp") and the family of faceid-family.md §3. Keep the wording exact; handlers, docs and tests read these.
  */
 import type { Language } from "../api3/errors";
-import type { OutcomeSignal } from "../api3/router";
+import type { OutcomeSignal } from "../call/hooks";
 import type { Carrier } from "../rules/tables";
 import type { FaceIdAction } from "./tariff";
 

@@ -1,13 +1,12 @@
 /**
- * The answers a test-kit scenario may ask of each FaceID action: any Result of its table, with the table's wording
- * and charge, and the action's own fields as a failure carries them (Isp "", StatusCode 99, Range "").
+ * The answers a hook may ask of each FaceID action in place of its own (call/hooks.ts, beforeAnswer): any Result of
+ * its table, with the table's wording and charge, and the action's own fields as a failure carries them (Isp "",
+ * StatusCode 99, Range ""). A charged one is charged through the call's own charge step.
  */
-import type { ActionContext, ActionOutcome, ScriptedAnswers } from "../api3/router";
-import type { ParamValues } from "../api3/params";
-import type { VerifyModeName } from "../store/model";
+import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { ChargeStep } from "../steps/charge";
 import { describeIn, RESULT_TABLES } from "./results";
-import type { FaceIdAction } from "./tariff";
-import { chargeFor, type ThreeElementDeps } from "./three-elements";
+import { type FaceIdAction, isFaceIdAction } from "./tariff";
 
 /** The action's fields beside Result and Description, as a failure carries them. */
 type AnswerFields = (result: string) => Record<string, unknown>;
@@ -26,34 +25,25 @@ export const ANSWER_FIELDS: Readonly<Record<FaceIdAction, AnswerFields>> = {
   MobileNetworkTimeVerification: (r) => ({ Range: r === "0" ? "[24,+)" : "" }),
 };
 
-/** The Results a scenario may give an action; undefined for an action that has no result table. */
+/** The Results a hook may give an action; undefined for an action that has no result table. */
 export function scriptableResults(action: string): ReadonlySet<string> | undefined {
-  return Object.hasOwn(RESULT_TABLES, action) ? new Set(Object.keys(RESULT_TABLES[action as FaceIdAction])) : undefined;
+  return isFaceIdAction(action) ? new Set(Object.keys(RESULT_TABLES[action])) : undefined;
 }
 
-export function scriptedAnswers(
-  action: FaceIdAction,
-  deps: ThreeElementDeps,
-  modeOf: (params: ParamValues) => VerifyModeName = () => "simple",
-): ScriptedAnswers {
+/** `result` of the action's table as the call's answer; charged first when the table charges it. */
+export async function scriptedAnswer(action: FaceIdAction, result: string, charge: ChargeStep, ctx: ActionContext): Promise<ActionOutcome> {
   const table = RESULT_TABLES[action];
-  const fields = ANSWER_FIELDS[action];
+  const info = Object.hasOwn(table, result) ? table[result] : undefined;
+  if (!info) throw new Error(`${action} has no Result ${result}`);
+  const { mode } = charge;
+  const extra: Record<string, unknown> = ANSWER_FIELDS[action](result);
+  if (mode === "detailed" && result === "-4") extra.ResultDetail = "OtherMismatch";
+  // Charged like any other answer: in the ledger before the answer is sent.
+  if (info.charged) await charge.charge();
   return {
-    results: new Set(Object.keys(table)),
-    async answer(result: string, params: ParamValues, ctx: ActionContext): Promise<ActionOutcome> {
-      const info = table[result];
-      if (!info) throw new Error(`${action} has no Result ${result}`);
-      const mode = modeOf(params);
-      const extra: Record<string, unknown> = fields(result);
-      if (mode === "detailed" && result === "-4") extra.ResultDetail = "OtherMismatch";
-      // A scenario's charged Result is charged like any other: in the ledger before the answer is sent.
-      if (info.charged) await chargeFor(action, mode, deps, ctx);
-      return {
-        fields: { Result: result, Description: describeIn(info, ctx.language), ...extra },
-        billable: info.charged,
-        result,
-        audit: { variant: mode },
-      };
-    },
+    fields: { Result: result, Description: describeIn(info, ctx.language), ...extra },
+    billable: info.charged,
+    result,
+    audit: { variant: mode },
   };
 }

@@ -1,12 +1,17 @@
 /**
- * Gateway mode's FaceID: every action the service answers is checked for the team (account state, the team's own
- * limit), its encrypted fields opened, then sent upstream signed with the company's key. The upstream's answer goes
- * back in its own wire shape; it is charged to the team when the action's table charges its Result. An upstream
- * that fails, times out or refuses answers the action's busy code, uncharged.
+ * Gateway mode's FaceID, in the two phases of every action (call/hooks.ts):
+ *   admission: the team's account state and per-second limit, its encrypted fields opened, its own daily cap per
+ *              number and identity number, the call's price set aside from its monthly budget;
+ *   answer:    the cache of paid answers, else the upstream, signed with the company's key.
+ * The upstream's answer goes back in its own wire shape; it is charged to the team when the action's table charges
+ * its Result, and that charge consumes the reservation (any other answer gives it back). An upstream that fails,
+ * times out or refuses answers the action's busy code, uncharged. The cache spares the upstream call, not the
+ * admission: a cached answer is counted on the team's daily cap and needs its budget's room, as any other call.
  */
 import { ApiError } from "../api3/errors";
 import { isPlainObject, type ParamSchema, type ParamValues } from "../api3/params";
 import type { ActionContext, ActionDefinition, ActionOutcome, Product } from "../api3/router";
+import { refused } from "../call/answer-phase";
 import { UnavailableError } from "../common/unavailable";
 import { CARRIER_ACTIONS, CARRIER_VERIFICATION_SCHEMA } from "../faceid/carrier-verification";
 import { CHECK_PHONE_AND_NAME_SCHEMA } from "../faceid/check-phone-and-name";
@@ -17,12 +22,14 @@ import { NUMBER_SCHEMA } from "../faceid/number-checks";
 import { PHONE_VERIFICATION_SCHEMA } from "../faceid/phone-verification";
 import { FACEID_SERVICE, FACEID_VERSION } from "../faceid/product";
 import { codeFor, describeIn, RESULT_TABLES } from "../faceid/results";
+import { admitted, chargeStepFor } from "../faceid/admitted";
+import type { FaceIdDeps } from "../faceid/deps";
 import { ANSWER_FIELDS } from "../faceid/scripted";
 import type { FaceIdAction } from "../faceid/tariff";
-import { admitCaller, chargeFor, type ThreeElementDeps } from "../faceid/three-elements";
-import type { VerifyModeName } from "../store/model";
+import { admitAccount } from "../steps/admission";
+import type { ChargeStep } from "../steps/charge";
+import type { Account, VerifyModeName } from "../store/model";
 import type { Ledger } from "../store/storage";
-import { priceOf } from "../faceid/tariff";
 import type { AnswerCache } from "./answer-cache";
 import type { TeamLimits } from "./team-limits";
 import type { UpstreamSlots } from "./upstream-slots";
@@ -41,7 +48,7 @@ interface Forwarded {
 const FORWARDED: readonly Forwarded[] = [
   { action: "PhoneVerification", schema: PHONE_VERIFICATION_SCHEMA, encryptable: THREE_FIELDS, envelope: "flat" },
   ...CARRIER_ACTIONS.map(({ action }) => ({
-    action: action as FaceIdAction,
+    action,
     schema: CARRIER_VERIFICATION_SCHEMA,
     encryptable: THREE_FIELDS,
     envelope: "object" as const,
@@ -61,7 +68,7 @@ const FORWARDED: readonly Forwarded[] = [
 type Upstream = { call(c: UpstreamCall): Promise<UpstreamOutcome>; publicKeys: UpstreamPublicKeys };
 
 export interface GatewayDeps {
-  faceid: ThreeElementDeps;
+  faceid: FaceIdDeps;
   /** the upstream while one is set; none: the action answers from the installation's own records */
   upstream: () => Upstream | undefined | Promise<Upstream | undefined>;
   slots: UpstreamSlots;
@@ -110,15 +117,13 @@ function sealedForUpstream(f: Forwarded, plain: ParamValues, received: ParamValu
 }
 
 /** The parameters as the upstream is to receive them: encrypted fields opened, their envelope dropped. */
-async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayDeps, accountId: string) {
+async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayDeps, account: Account) {
   if (f.envelope === "none") return params;
   const envelope = f.envelope === "flat" ? params : params.Encryption;
   if (!isPlainObject(envelope)) return params;
   const list = envelope.EncryptList;
   if (!Array.isArray(list) || list.length === 0) return params;
   const { values } = textFields(f, params);
-  const account = await deps.faceid.accounts.get(accountId);
-  if (!account) throw new ApiError("AuthFailure.SecretIdNotFound");
   const allowed: readonly string[] = f.encryptable;
   const opened = await deps.faceid.fields.open(values, allowed, envelope, account, f.envelope === "flat");
   const out: ParamValues = { ...params, ...opened };
@@ -140,13 +145,20 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
     f.action === "PhoneVerification" && params.VerifyMode === "1" ? "detailed" : "simple";
   /** An uncharged answer of the action's table made here: its busy code, or its daily-cap code. */
   const answer = (code: string, params: ParamValues, ctx: ActionContext): ActionOutcome => {
-    const info = table[code]!;
+    const info = table[code];
+    if (!info) throw new Error(`${f.action}'s table has no Result ${code}`);
     const fields: Record<string, unknown> = { Result: code, Description: describeIn(info, ctx.language), ...ANSWER_FIELDS[f.action](code) };
     return { fields, billable: false, result: code, audit: { variant: modeOf(params) }, signal: info.signal };
   };
 
   /** The call upstream, once the team may make it: a slot, the upstream's own limit retried, the answer mapped. */
-  async function forward(params: ParamValues, sent: ParamValues, ctx: ActionContext, upstream: Upstream): Promise<ActionOutcome> {
+  async function forward(
+    params: ParamValues,
+    sent: ParamValues,
+    ctx: ActionContext,
+    upstream: Upstream,
+    charge: ChargeStep,
+  ): Promise<ActionOutcome> {
     const { accountId } = ctx.caller;
     const deadline = Date.now() + deps.budgetMs;
     if (!(await deps.slots.take(f.action, accountId, deadline))) throw new ApiError("RequestLimitExceeded");
@@ -171,7 +183,7 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       deps.onAnswered();
       const result = text(outcome.fields.Result);
       const info = result === undefined ? undefined : table[result];
-      if (info?.charged) await chargeFor(f.action, modeOf(params), deps.faceid, ctx, outcome.requestId);
+      if (info?.charged) await charge.charge(outcome.requestId);
       return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
     }
     if (outcome.kind === "error" && outcome.code.startsWith("AuthFailure.")) {
@@ -192,33 +204,42 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
     throw new UnavailableError("upstream", new Error(outcome.kind));
   }
 
+  /** The answer phase: the cache of paid answers, else the upstream (the call's slot, then its answer). */
+  async function answerFromUpstream(params: ParamValues, sent: ParamValues, ctx: ActionContext, upstream: Upstream, charge: ChargeStep) {
+    const { mode } = charge;
+    const cacheKey = deps.cache.enabled ? deps.cache.keyOf(f.action, mode, sent) : undefined;
+    const cached = cacheKey === undefined ? undefined : deps.cache.get(cacheKey, ctx.now);
+    // A paid answer of the last TTL: the upstream is not asked again, and nothing is charged.
+    if (cached) return { fields: cached, billable: false, result: text(cached.Result), audit: { variant: mode }, cache: "hit" as const };
+    const outcome = await forward(params, sealedForUpstream(f, sent, params, upstream.publicKeys), ctx, upstream, charge);
+    if (cacheKey === undefined) return outcome;
+    if (outcome.billable) deps.cache.put(cacheKey, outcome.fields, ctx.now);
+    return { ...outcome, cache: "miss" as const };
+  }
+
   return {
     ...local,
-    async handle(params, ctx) {
+    async admit(params, ctx) {
       const current = deps.upstream();
       const upstream = current instanceof Promise ? await current : current;
-      if (!upstream) return local.handle(params, ctx);
-      const account = await admitCaller(f.action, deps.faceid, ctx);
-      const sent = await plaintextParams(f, params, deps, ctx.caller.accountId);
+      if (!upstream) return local.admit(params, ctx);
+      const account = await admitAccount(f.action, deps.faceid, ctx.caller, ctx.now);
+      const sent = await plaintextParams(f, params, deps, account);
       const mode = modeOf(params);
-      const cacheKey = deps.cache.enabled ? deps.cache.keyOf(f.action, mode, sent) : undefined;
-      const cached = cacheKey === undefined ? undefined : deps.cache.get(cacheKey, ctx.now);
-      // A paid answer of the last TTL: the upstream is not asked again, and nothing is charged.
-      if (cached) return { fields: cached, billable: false, result: text(cached.Result), audit: { variant: mode }, cache: "hit" };
       const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
-      if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return answer(dailyCap, params, ctx);
-      // The price is set aside from the team's budget before the upstream is called, and given back unless charged.
-      const giveBack = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, mode), ctx.now);
-      let charged = false;
-      try {
-        const outcome = await forward(params, sealedForUpstream(f, sent, params, upstream.publicKeys), ctx, upstream);
-        charged = outcome.billable;
-        if (cacheKey === undefined) return outcome;
-        if (charged) deps.cache.put(cacheKey, outcome.fields, ctx.now);
-        return { ...outcome, cache: "miss" };
-      } finally {
-        if (!charged) await giveBack();
-      }
+      if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return refused(answer(dailyCap, params, ctx));
+      const charge = chargeStepFor(f.action, mode, deps.faceid, ctx);
+      // The price is set aside from the team's budget now; a charge consumes it, any other answer gives it back.
+      const giveBack = await deps.teams.reserve(account, charge.unitPrice, ctx.now);
+      return admitted(
+        f.action,
+        charge,
+        ctx,
+        () => answerFromUpstream(params, sent, ctx, upstream, charge),
+        async () => {
+          if (!charge.charged) await giveBack();
+        },
+      );
     },
     // The local action's when no upstream is set; the same busy code either way.
     whenUnavailable: (params, ctx) => answer(busy, params, ctx),
@@ -227,7 +248,11 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
 
 /** FaceID that forwards upstream while an upstream is set, and answers from the local `product` otherwise. */
 export function gatewayFaceidProduct(product: Product, deps: GatewayDeps): Product {
-  const local = product.versions.get(FACEID_VERSION)!;
-  const actions = FORWARDED.map((f) => forwardedAction(f, local.get(f.action)!, deps));
+  const local = product.versions.get(FACEID_VERSION);
+  const actions = FORWARDED.map((f) => {
+    const action = local?.get(f.action);
+    if (!action) throw new Error(`the local product has no ${f.action} to answer it when no upstream is set`);
+    return forwardedAction(f, action, deps);
+  });
   return { service: FACEID_SERVICE, versions: new Map([[FACEID_VERSION, new Map(actions.map((a) => [a.name, a]))]]) };
 }

@@ -1,10 +1,9 @@
 /**
- * What follows every answer once it is written: one log line, the metrics, one audit row. The action's audit
- * detail arrives already masked and is passed on as it is; a trace id, the caller's free text, only when shaped
- * like an id.
+ * The server's own afterAnswer hook (call/hooks.ts): once an answer is written, one log line, the metrics and one
+ * audit row. The action's audit detail arrives already masked and is passed on as it is; a trace id, the caller's
+ * free text, only when shaped like an id.
  */
-import type { ApiOutcome } from "../api3/pipeline";
-import type { RequestLog } from "../operations/request-log";
+import type { AnsweredCall, CallHooks } from "../call/hooks";
 import type { AuditRows } from "../store/ports";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -13,20 +12,13 @@ export interface AfterResponseDeps {
   logger: Logger;
   metrics: Metrics;
   audit: AuditRows;
-  clock: () => number;
-  /** the operations API's log of the last calls */
-  requests?: RequestLog;
 }
-
-export type AfterResponse = (outcome: ApiOutcome, traceId: string | undefined, latencyUs: number) => void;
 
 const TRACE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export function afterResponse(deps: AfterResponseDeps): AfterResponse {
-  const { logger, metrics, audit, clock, requests } = deps;
-  return (outcome, traceId, latencyUs) => {
-    const at = clock();
-    requests?.record(outcome, at, latencyUs);
+export function afterResponse(deps: AfterResponseDeps): Required<CallHooks<unknown>>["afterAnswer"] {
+  const { logger, metrics, audit } = deps;
+  return (outcome: AnsweredCall, at, latencyUs, traceId) => {
     metrics.observe(outcome.action, outcome.code, outcome.billable, outcome.audit?.variant, outcome.signal, latencyUs / 1e6);
     logger.info(
       {
@@ -40,7 +32,8 @@ export function afterResponse(deps: AfterResponseDeps): AfterResponse {
         secretId: outcome.caller?.secretId,
         signature: outcome.caller?.signature,
         test: outcome.caller?.test || undefined,
-        scenario: outcome.scenario,
+        // the test kit's scenario that took the call (its id), under the name operators know
+        scenario: outcome.takenBy,
         ...outcome.audit,
         latencyUs,
       },
@@ -57,7 +50,7 @@ export function afterResponse(deps: AfterResponseDeps): AfterResponse {
         detail: outcome.audit,
         latencyUs,
         test: outcome.caller?.test,
-        scenario: outcome.scenario,
+        scenario: outcome.takenBy,
         cache: outcome.cache,
       })
       .catch((err: unknown) => {

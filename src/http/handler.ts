@@ -1,10 +1,9 @@
 /**
  * node:http in front of the pipeline: hands it the body on demand under the caps of body.ts, writes the
- * always-200 envelope, then hands the outcome to the after-response hook (log line, metrics, audit).
+ * always-200 envelope, then hands the outcome to the afterAnswer hook (log line, metrics, audit, request log).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { AfterResponse } from "./after-response";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
 import { type BodyBudget, RequestBody } from "./body";
@@ -15,14 +14,13 @@ export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3
 export interface HttpDeps extends PipelineDeps {
   logger: Logger;
   metrics: Metrics;
-  afterResponse: AfterResponse;
   /** request body bytes buffered across all requests in flight */
   bodyBudget: BodyBudget;
   /** what /readyz reports: every dependency answering, or which one is not */
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   /** the operations API under /_sanyao/ (operations/routes.ts) */
   operations?: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
-  /** connections a scenario left unanswered on purpose, closed when the server stops */
+  /** connections a hook left unanswered on purpose, closed when the server stops */
   hung: Set<Socket>;
 }
 
@@ -33,6 +31,8 @@ function headerBytes(req: IncomingMessage): number {
 }
 
 export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const afterAnswer = (outcome: ApiOutcome, traceId: string | undefined, started: bigint) =>
+    deps.hooks.afterAnswer?.(outcome, deps.clock(), Number((process.hrtime.bigint() - started) / 1000n), traceId);
   return (req, res) => {
     const started = process.hrtime.bigint();
     const url = req.url ?? "/";
@@ -85,14 +85,14 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     if (outcome.transport === "reset") {
       // A TCP RST, as a dropped connection reaches a client: no response at all.
       req.socket.resetAndDestroy();
-      deps.afterResponse(outcome, undefined, Number((process.hrtime.bigint() - started) / 1000n));
+      afterAnswer(outcome, undefined, started);
       return;
     }
     if (outcome.transport === "hang") {
       // No answer ever: the client's own timeout ends it (or the server's stop).
       deps.hung.add(req.socket);
       req.socket.once("close", () => deps.hung.delete(req.socket));
-      deps.afterResponse(outcome, undefined, Number((process.hrtime.bigint() - started) / 1000n));
+      afterAnswer(outcome, undefined, started);
       return;
     }
     const payload = JSON.stringify(outcome.envelope);
@@ -108,6 +108,6 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     if (!body.complete) headers.connection = "close";
     res.writeHead(200, headers).end(payload);
 
-    deps.afterResponse(outcome, typeof traceId === "string" ? traceId : undefined, Number((process.hrtime.bigint() - started) / 1000n));
+    afterAnswer(outcome, typeof traceId === "string" ? traceId : undefined, started);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { Counter, Histogram, Registry } from "prom-client";
 
-import type { OutcomeSignal } from "../api3/router";
+import type { OutcomeSignal } from "../call/hooks";
 import type { FailureKind } from "../common/failures";
 
 export const OTHER = "other";

@@ -4,7 +4,7 @@
  * --workers process) keeps its own. Kept in columns of strings and numbers, not an object per call: entries
  * outlive a young-generation collection, and objects promoted by the thousand would cost every call.
  */
-import type { ApiOutcome } from "../api3/pipeline";
+import type { AnsweredCall } from "../call/hooks";
 
 export interface LoggedCall {
   at: string;
@@ -59,9 +59,9 @@ export class RequestLog {
     return joined;
   }
 
-  record(outcome: ApiOutcome, atMs: number, latencyUs: number): void {
+  record(outcome: AnsweredCall, atMs: number, latencyUs: number): void {
     const i = this.next;
-    const failed = outcome.transport !== undefined || "Error" in outcome.envelope.Response;
+    const failed = outcome.transport !== undefined || outcome.failed;
     this.atMs[i] = atMs;
     this.latencyUs[i] = latencyUs;
     this.flags[i] = (failed ? FAILED : 0) | (outcome.billable ? BILLABLE : 0) | (outcome.caller?.test ? TEST : 0);
@@ -71,13 +71,16 @@ export class RequestLog {
       outcome.caller?.secretId,
       outcome.action,
       outcome.code,
-      outcome.scenario,
+      outcome.takenBy,
       outcome.call?.signatureMethod,
       this.shared(outcome.call?.params),
       outcome.call?.facts?.verifyMode,
       this.shared(outcome.call?.facts?.encrypted),
     ];
-    for (let c = 0; c < values.length; c++) this.text[c]![i] = values[c];
+    for (let c = 0; c < values.length; c++) {
+      const column = this.text[c];
+      if (column) column[i] = values[c];
+    }
     this.next = (i + 1) % this.size;
     this.count = Math.min(this.count + 1, this.size);
   }
@@ -86,11 +89,11 @@ export class RequestLog {
     const [requestId, accountId, secretId, action, code, scenario, signatureMethod, params, verifyMode, encrypted] = this.text.map(
       (c) => c[i],
     );
-    const flags = this.flags[i]!;
+    const flags = this.flags[i] ?? 0;
     const failed = (flags & FAILED) !== 0;
     return {
-      at: new Date(this.atMs[i]!).toISOString(),
-      requestId: requestId!,
+      at: new Date(this.atMs[i] ?? 0).toISOString(),
+      requestId: requestId ?? "",
       accountId,
       secretId,
       test: (flags & TEST) !== 0 || undefined,
@@ -103,7 +106,7 @@ export class RequestLog {
       error: failed ? code : undefined,
       billable: (flags & BILLABLE) !== 0,
       scenario,
-      latencyMs: Math.round(this.latencyUs[i]! / 100) / 10,
+      latencyMs: Math.round((this.latencyUs[i] ?? 0) / 100) / 10,
     };
   }
 
@@ -112,7 +115,7 @@ export class RequestLog {
     const out: LoggedCall[] = [];
     for (let k = 1; k <= this.count && out.length < limit; k++) {
       const i = (this.next - k + this.size) % this.size;
-      if (accountId === undefined || this.text[1]![i] === accountId) out.push(this.entry(i));
+      if (accountId === undefined || this.text[1]?.[i] === accountId) out.push(this.entry(i));
     }
     return out.reverse();
   }

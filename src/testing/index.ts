@@ -61,7 +61,12 @@ export async function startSanyao(options: StartOptions = {}): Promise<Sanyao> {
       await installation.close(); // else its store keeps the test process alive
       throw err;
     }
-    const adminToken = server.adminToken.token!;
+    const adminToken = server.adminToken.token;
+    // A test server always has its token: made at the first start of its fresh data directory.
+    if (adminToken === undefined) {
+      await server.close();
+      throw new Error("the test server has no operator token");
+    }
     const ops = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
       const res = await fetch(`${server.url}/_sanyao/${route}`, {
         method,

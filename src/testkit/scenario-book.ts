@@ -1,9 +1,10 @@
 /**
  * The scenarios as a running server holds them: read from the store, read again every half second (so a change
- * made by the CLI or another instance is seen within a second), and matched against each call. A limited
+ * made by the CLI or another instance is seen within a second), and matched against each call at the hooks of
+ * call/hooks.ts: clock scenarios before authentication, the others before an admitted call's answer. A limited
  * scenario's uses are taken in the store, so instances share them exactly.
  */
-import type { ScenarioCall, ScenarioEffect, ScenarioHook } from "../api3/scenarios";
+import type { AdmittedCall, ClockShift, Intervention, KeyedCall, TakenCall } from "../call/hooks";
 import type { Keyring } from "../common/keyring";
 import type { ScenarioRows } from "../store/ports";
 import { normaliseIdCard } from "../rules/idcard";
@@ -24,19 +25,20 @@ function seeded(seed: number): () => number {
   };
 }
 
-export class ScenarioBook implements ScenarioHook {
+/** What a scenario is matched on: an admitted call, or a call before authentication (no subjects yet). */
+type MatchedCall = Omit<AdmittedCall, "action"> & { action: string | undefined };
+
+export class ScenarioBook {
   private byAccount = new Map<string, Scenario[]>();
   private clockScenarios = 0;
-
-  get hasClockScenarios(): boolean {
-    return this.clockScenarios > 0;
-  }
   private readonly draws = new Map<string, () => number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly rows: ScenarioRows,
     private readonly keyring: Keyring,
+    /** the account of an enabled key (a clock scenario is matched before the key is checked) */
+    private readonly accountOf: (secretId: string) => Promise<{ accountId: string } | undefined>,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -69,24 +71,33 @@ export class ScenarioBook implements ScenarioHook {
     for (const id of this.draws.keys()) if (!ids.has(id)) this.draws.delete(id);
   }
 
-  async clockShift(
-    call: { secretId: string; action: string | undefined; now: number },
-    keys: (secretId: string) => Promise<{ accountId: string } | undefined>,
-  ): Promise<{ id: string; ms: number } | undefined> {
+  /**
+   * The beforeAuthentication hook: a clock scenario for a call signed with this key, and how far it moves the
+   * call's clock. Undefined at once (no promise) while no clock scenario exists.
+   */
+  clockShift(call: KeyedCall): Promise<ClockShift | undefined> | undefined {
     if (this.clockScenarios === 0) return undefined;
-    const accountId = (await keys(call.secretId))?.accountId;
+    return this.shiftFor(call);
+  }
+
+  private async shiftFor(call: KeyedCall): Promise<ClockShift | undefined> {
+    const accountId = (await this.accountOf(call.secretId))?.accountId;
     if (accountId === undefined) return undefined;
     const taken = await this.take(
       accountId,
       (s) => s.effect.kind === "clock" && this.matches(s, { ...call, accountId, subjects: () => ({}) }),
     );
-    return taken?.effect.kind === "clock" ? { id: taken.id, ms: taken.effect.offsetMs } : undefined;
+    return taken?.effect.kind === "clock" ? { by: taken.id, ms: taken.effect.offsetMs } : undefined;
   }
 
-  pick(call: ScenarioCall): Promise<{ id: string; effect: ScenarioEffect } | undefined> | undefined {
+  /**
+   * The beforeAnswer hook: the scenario that takes this admitted call, its use already counted. Undefined at once
+   * (no promise) when the account has no scenario, so calls of accounts without one never wait a turn.
+   */
+  pick(call: AdmittedCall): Promise<TakenCall | undefined> | undefined {
     if (!this.byAccount.has(call.accountId)) return undefined;
     return this.take(call.accountId, (s) => s.effect.kind !== "clock" && this.matches(s, call)).then(
-      (taken) => taken && { id: taken.id, effect: this.effect(taken) },
+      (taken) => taken && { by: taken.id, intervention: this.intervention(taken) },
     );
   }
 
@@ -109,7 +120,7 @@ export class ScenarioBook implements ScenarioHook {
     return undefined;
   }
 
-  private matches(s: Scenario, call: Omit<ScenarioCall, "action"> & { action: string | undefined }): boolean {
+  private matches(s: Scenario, call: MatchedCall): boolean {
     if (s.remaining === 0 || (s.untilMs !== undefined && call.now > s.untilMs)) return false;
     if (s.secretId !== undefined && s.secretId !== call.secretId) return false;
     if (s.action !== undefined && s.action !== call.action) return false;
@@ -133,7 +144,7 @@ export class ScenarioBook implements ScenarioHook {
     return next();
   }
 
-  private effect(s: Scenario): ScenarioEffect {
+  private intervention(s: Scenario): Intervention {
     const e = s.effect;
     if (e.kind === "clock") throw new Error("a clock scenario is taken before authentication, not here");
     if (e.kind !== "delay") return e;

@@ -1,0 +1,26 @@
+/**
+ * A FaceID call its admission let through (call/answer-phase.ts): the action's own answer, or a Result of its table
+ * a hook asked for, both charged through one charge step; and what to give back once answered.
+ */
+import type { Admission } from "../call/answer-phase";
+import type { ActionContext, ActionOutcome } from "../api3/router";
+import { ChargeStep } from "../steps/charge";
+import type { VerifyModeName } from "../store/model";
+import type { FaceIdDeps } from "./deps";
+import { scriptedAnswer } from "./scripted";
+import { type FaceIdAction, priceOf } from "./tariff";
+
+/** The call's charge step, at the action's price for its variant. */
+export function chargeStepFor(action: FaceIdAction, mode: VerifyModeName, deps: FaceIdDeps, ctx: ActionContext): ChargeStep {
+  return new ChargeStep(deps, ctx, action, mode, priceOf(deps.prices, action, mode));
+}
+
+export function admitted(
+  action: FaceIdAction,
+  charge: ChargeStep,
+  ctx: ActionContext,
+  answer: () => Promise<ActionOutcome>,
+  release?: () => Promise<void>,
+): Admission<ActionOutcome> {
+  return { admitted: true, answer, answerWith: (result) => scriptedAnswer(action, result, charge, ctx), release };
+}
