@@ -20,6 +20,11 @@ export interface Config {
   secretHex: string | undefined;
   host: string;
   port: number;
+  /**
+   * SANYAO_OPS_HOST/SANYAO_OPS_PORT: the operations listener (the operations API and /metrics, beside the probes);
+   * unset: they are served on the public listener
+   */
+  ops: { host: string; port: number } | undefined;
   defaultLanguage: Language;
   /** budget of one verification source lookup; past it the answer is -11 */
   sourceTimeoutMs: number;
@@ -61,7 +66,7 @@ export interface TransportLimits {
   keepAliveTimeoutMs: number;
 }
 
-export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl">>;
+export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl">> & { opsHost?: string; opsPort?: number };
 
 export class ConfigError extends Error {}
 
@@ -107,10 +112,11 @@ function rateLimitTable(env: NodeJS.ProcessEnv): Record<string, number> {
     .map((x) => x.trim())
     .filter(Boolean)) {
     const m = /^([A-Za-z]+)=(\d{1,7})$/.exec(item);
-    if (!m || !isFaceIdAction(m[1] ?? "") || Number(m[2]) < 1) {
+    const action = m?.[1] ?? "";
+    if (!m || !isFaceIdAction(action) || Number(m[2]) < 1) {
       throw new ConfigError(`SANYAO_RATE_LIMITS: "${item}" is not ACTION=N (N from 1) for a FaceID action.`);
     }
-    table[m[1]!] = Number(m[2]);
+    table[action] = Number(m[2]);
   }
   return table;
 }
@@ -154,8 +160,9 @@ function regions(raw: string | undefined): ReadonlySet<string> {
 
 function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
   if (raw === undefined || raw === "") return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of: ${allowed.join(", ")}.`);
-  return raw as T;
+  const found = allowed.find((value) => value === raw);
+  if (found === undefined) throw new ConfigError(`${name} must be one of: ${allowed.join(", ")}.`);
+  return found;
 }
 
 function fixedClock(raw: string | undefined): number | undefined {
@@ -188,8 +195,24 @@ function transportLimits(env: NodeJS.ProcessEnv): TransportLimits {
   return limits;
 }
 
+/** The operations listener, when a port is set: on 127.0.0.1 unless told, so it stays off the public network. */
+function opsListener(overrides: ConfigOverrides, env: NodeJS.ProcessEnv, host: string, port: number): Config["ops"] {
+  const opsHost = overrides.opsHost ?? (env.SANYAO_OPS_HOST || undefined);
+  const opsPort = overrides.opsPort ?? (env.SANYAO_OPS_PORT ? int("SANYAO_OPS_PORT", env.SANYAO_OPS_PORT, 0, 0, 65535) : undefined);
+  if (opsPort === undefined) {
+    if (opsHost !== undefined) throw new ConfigError("SANYAO_OPS_HOST goes with SANYAO_OPS_PORT (the operations listener's port).");
+    return undefined;
+  }
+  const ops = { host: opsHost ?? "127.0.0.1", port: opsPort };
+  if (ops.port !== 0 && ops.port === port && (ops.host === host || ops.host === "0.0.0.0" || host === "0.0.0.0")) {
+    throw new ConfigError("SANYAO_OPS_PORT must differ from SANYAO_PORT: the operations listener is a listener of its own.");
+  }
+  return ops;
+}
+
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const port = overrides.port ?? int("SANYAO_PORT", env.SANYAO_PORT, 8080, 0, 65535);
+  const host = overrides.host ?? (env.SANYAO_HOST || "127.0.0.1");
   return {
     dataDir: overrides.dataDir ?? (env.SANYAO_DATA_DIR || "./data"),
     databaseUrl: overrides.databaseUrl ?? (env.SANYAO_DATABASE_URL || undefined),
@@ -198,8 +221,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     redisPrefix: env.SANYAO_REDIS_PREFIX || "sanyao:",
     secretFile: env.SANYAO_SECRET_FILE || undefined,
     secretHex: env.SANYAO_SECRET || undefined,
-    host: overrides.host ?? (env.SANYAO_HOST || "127.0.0.1"),
+    host,
     port,
+    ops: opsListener(overrides, env, host, port),
     defaultLanguage: oneOf("SANYAO_LANGUAGE", env.SANYAO_LANGUAGE, ["en-US", "zh-CN"], "en-US"),
     sourceTimeoutMs: int("SANYAO_SOURCE_TIMEOUT_MS", env.SANYAO_SOURCE_TIMEOUT_MS, 3000, 1, 60_000),
     policy: {
@@ -239,7 +263,7 @@ function upstreamUrl(raw: string | undefined): string | undefined {
   try {
     return checkedUrl(raw);
   } catch (err) {
-    throw new ConfigError(`SANYAO_UPSTREAM_URL: ${(err as Error).message}`);
+    throw new ConfigError(`SANYAO_UPSTREAM_URL: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -4,6 +4,7 @@ import type { DestinationStream } from "pino";
 import { BodyBudget } from "../http/body";
 import { ERRORS } from "../api3/errors";
 import { afterResponse } from "../http/after-response";
+import { type EndpointDeps, operationsHandler } from "../http/endpoints";
 import { createApiHandler } from "../http/handler";
 import type { AuthFailure } from "../api3/pipeline";
 import { combineHooks } from "../call/hooks";
@@ -47,6 +48,9 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
+  /** where the operations API and /metrics answer: the operations listener (SANYAO_OPS_PORT), else `url` */
+  opsUrl: string;
+  opsPort: number;
   installation: Installation;
   logger: Logger;
   /** the operations API's token (undefined: the API is off); `created` at this start, to be printed once */
@@ -134,20 +138,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   // The call's hooks, in the order of call/hooks.ts; the test kit's first, so its request log sees what the log line does.
   const hooks = combineHooks<AuthFailure>(testKit.hooks, { afterAnswer: afterResponse({ logger, metrics, audit: store.audit }) });
-  const handler = createApiHandler({
-    router,
-    keys: (secretId) => fresh.resolveKey(secretId),
-    clock,
-    defaultLanguage: config.defaultLanguage,
-    onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
-    onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
+  const endpointDeps: EndpointDeps = {
     logger,
     metrics,
-    hooks,
-    recordCalls: testKit.recordsCalls,
     operations: testKit.operations,
-    hung,
-    bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {
@@ -166,6 +160,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       return { ready: Object.values(checks).every((v) => v === "ok"), checks };
     },
+  };
+  const handler = createApiHandler({
+    ...endpointDeps,
+    router,
+    keys: (secretId) => fresh.resolveKey(secretId),
+    clock,
+    defaultLanguage: config.defaultLanguage,
+    onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
+    onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
+    hooks,
+    recordCalls: testKit.recordsCalls,
+    operationsHere: config.ops === undefined,
+    hung,
+    bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
   });
   const { transport } = config;
   const server = http.createServer(
@@ -181,23 +189,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     handler,
   );
   server.maxConnections = transport.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
-  }).catch((err: unknown) => {
-    // Not listening: nothing may keep the process alive (the scenarios' poll, the upstream's connections).
+  // The operations API and /metrics on a listener of their own, when one is set: production keeps them off the public one.
+  const opsServer = config.ops && http.createServer({ headersTimeout: transport.headersTimeoutMs }, operationsHandler(endpointDeps));
+  const listening: http.Server[] = [];
+  try {
+    listening.push(await listen(server, config.port, config.host));
+    if (opsServer && config.ops) listening.push(await listen(opsServer, config.ops.port, config.ops.host));
+  } catch (err) {
+    // Not listening: nothing may keep the process alive (the scenarios' poll, the upstream's connections, a listener).
+    for (const s of listening) s.close();
     testKit.stop();
     upstream.close();
     throw err;
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("the server is not listening on a TCP port");
-  const { port } = address;
+  }
+  const port = boundPortOf(server);
   boundPort = port;
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${hostInUrl(config.host)}:${port}`;
+  const opsPort = opsServer ? boundPortOf(opsServer) : port;
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
+    opsUrl: config.ops ? `http://${hostInUrl(config.ops.host)}:${opsPort}` : url,
+    opsPort,
     installation,
     logger,
     adminToken: testKit.adminToken,
@@ -206,16 +219,40 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       upstream.close();
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      await Promise.all(listening.map(drain));
       await installation.close();
       await logging.flush();
     },
   };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<http.Server> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+function boundPortOf(server: http.Server): number {
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the server is not listening on a TCP port");
+  return address.port;
+}
+
+/** An IPv6 address goes in brackets in a URL. */
+const hostInUrl = (host: string) => (host.includes(":") ? `[${host}]` : host);
+
+/** Stops accepting and lets requests in flight finish, then closes what is left. */
+function drain(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

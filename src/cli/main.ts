@@ -11,11 +11,17 @@ import { serve, serveEphemeral } from "./serve";
 import { addTestKitCommands } from "./testkit-commands";
 import { addGatewayCommands } from "./gateway-commands";
 
+/** The version in package.json, read as untrusted JSON. */
+function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pkg: unknown = require("../../../package.json");
+  return typeof pkg === "object" && pkg !== null && "version" in pkg && typeof pkg.version === "string" ? pkg.version : "unknown";
+}
+
 export function buildProgram(): Command {
   const program = new Command("sanyao")
     .description("Self-hosted Tencent Cloud FaceID PhoneVerification (phone + name + identity number) over the API 3.0 protocol.")
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    .version((require("../../../package.json") as { version: string }).version)
+    .version(packageVersion())
     // Usage errors exit with 2, like most Unix tools; help and version exit with 0.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
@@ -26,6 +32,12 @@ export function buildProgram(): Command {
     .addOption(databaseOption())
     .addOption(new Option("--port <port>", "TCP port (0 = any free port)").env("SANYAO_PORT").default(8080).argParser(port))
     .addOption(new Option("--host <host>", "address to listen on").env("SANYAO_HOST").default("127.0.0.1"))
+    .addOption(
+      new Option("--ops-port <port>", "serve the operations API and /metrics on this port only, not on --port (0 = any free port)")
+        .env("SANYAO_OPS_PORT")
+        .argParser(port),
+    )
+    .addOption(new Option("--ops-host <host>", "address of the operations listener (default 127.0.0.1)").env("SANYAO_OPS_HOST"))
     .addOption(
       new Option("--workers <n>", "server processes sharing the port and the embedded store (0 = one per core)")
         .env("SANYAO_WORKERS")
@@ -48,19 +60,36 @@ export function buildProgram(): Command {
     )
     .action(
       async (
-        opts: { data: string; databaseUrl?: string; port: number; host: string; workers: number; ephemeral?: boolean },
+        opts: {
+          data: string;
+          databaseUrl?: string;
+          port: number;
+          host: string;
+          opsPort?: number;
+          opsHost?: string;
+          workers: number;
+          ephemeral?: boolean;
+        },
         command: Command,
       ) => {
         if (opts.ephemeral) {
           if (opts.databaseUrl) throw new UsageError("--ephemeral serves an embedded installation: drop --database-url.");
           if (opts.workers !== 1) throw new UsageError("--ephemeral serves from one process: drop --workers.");
           const port = command.getOptionValueSource("port") === "default" ? 0 : opts.port;
-          await serveEphemeral({ port, host: opts.host });
+          await serveEphemeral({ port, host: opts.host, opsPort: opts.opsPort, opsHost: opts.opsHost });
           return;
         }
         const dataFlag = opts.databaseUrl ? "" : opts.data === "./data" ? "" : ` --data ${opts.data}`;
         await serve(
-          { dataDir: opts.data, databaseUrl: opts.databaseUrl, port: opts.port, host: opts.host, workers: opts.workers },
+          {
+            dataDir: opts.data,
+            databaseUrl: opts.databaseUrl,
+            port: opts.port,
+            host: opts.host,
+            opsPort: opts.opsPort,
+            opsHost: opts.opsHost,
+            workers: opts.workers,
+          },
           dataFlag,
         );
       },

@@ -13,15 +13,20 @@ import { startServer, type RunningServer } from "../app/server";
 
 const STOP_HINT = "Logs are JSON lines on stdout. Stop with Ctrl-C or SIGTERM: requests in flight are answered first.";
 
-/** The operator token, printed once: at the start that made it. */
-function tokenLines(url: string, created: string | undefined, dataDir: string | undefined): string[] {
+/** The operator token, printed once: at the start that made it. `opsUrl`: where the operations API answers. */
+function tokenLines(opsUrl: string, created: string | undefined, dataDir: string | undefined): string[] {
   if (!created || !dataDir) return [];
   return [
     "",
     `Operations API token (kept in ${adminTokenPath(dataDir)}, mode 0600; printed only now):`,
     `  ${created}`,
-    `  e.g. curl -H "Authorization: Bearer ${created}" ${url}/_sanyao/requests`,
+    `  e.g. curl -H "Authorization: Bearer ${created}" ${opsUrl}/_sanyao/requests`,
   ];
+}
+
+/** The operations listener, when it is apart from the public one. */
+function opsLines(url: string, opsUrl: string): string[] {
+  return opsUrl === url ? [] : [`Operations API and metrics: ${opsUrl}/_sanyao/ and ${opsUrl}/metrics (not on the public listener)`];
 }
 
 function banner(
@@ -31,13 +36,16 @@ function banner(
   fresh: boolean,
   workers: number,
   token: string[] = [],
+  ops: string[] = [],
 ): string {
   const processes = workers > 1 ? ` (${workers} worker processes)` : "";
   if (!demo) {
     // Scale-out mode has no demo: accounts and keys are the operator's (sanyao accounts create, keys create).
+    const probes =
+      ops.length > 0 ? `Probes: ${url}/healthz ${url}/readyz\n${ops.join("\n")}` : `Probes: ${url}/healthz ${url}/readyz ${url}/metrics`;
     return `\nsanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes} (scale-out: PostgreSQL${
       process.env.SANYAO_REDIS_URL ? " + Redis" : ""
-    })\nProbes: ${url}/healthz ${url}/readyz ${url}/metrics\n${STOP_HINT}\n`;
+    })\n${probes}\n${STOP_HINT}\n`;
   }
   const endpoint = url.replace(/^http:\/\//, "");
   const sdk = [
@@ -63,6 +71,7 @@ function banner(
     "",
     "or with the official Node SDK (node, then paste):",
     ...sdk.map((l) => `  ${l}`),
+    ...(ops.length > 0 ? ["", ...ops] : []),
     ...token,
     "",
     STOP_HINT,
@@ -88,8 +97,9 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
     // Before the banner: whoever reads it may signal at once.
     stopOnSignals(() => server.close());
     const { created, token } = server.adminToken;
-    const tokenText = tokenLines(server.url, created ? token : undefined, installation.dataDir);
-    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1, tokenText)}\n`);
+    const tokenText = tokenLines(server.opsUrl, created ? token : undefined, installation.dataDir);
+    const ops = opsLines(server.url, server.opsUrl);
+    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1, tokenText, ops)}\n`);
     return;
   }
 
@@ -107,7 +117,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
       }
     : undefined;
   if (!countersHere) await installation.close();
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const urlOf = (host: string, port: number) => `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   let announced = false;
   let stopping = false;
   const listening = new Set<number>();
@@ -115,15 +125,17 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   const fork = () => {
     const worker = cluster.fork();
     if (limits) serveLimits(worker, limits);
-    worker.on("message", (msg: { sanyaoListening?: number }) => {
-      if (msg?.sanyaoListening === undefined) return;
+    worker.on("message", (msg: unknown) => {
+      const ports = listeningPorts(msg);
+      if (!ports) return;
       listening.add(worker.id);
       failedStarts = 0;
       if (announced) return;
       announced = true;
-      const url = `http://${host}:${msg.sanyaoListening}`;
-      const tokenText = tokenLines(url, admin.created ? admin.token : undefined, installation.dataDir);
-      process.stderr.write(`${banner(url, dataFlag, demo, installation.fresh, workers, tokenText)}\n`);
+      const url = urlOf(config.host, ports.port);
+      const opsUrl = config.ops ? urlOf(config.ops.host, ports.opsPort) : url;
+      const tokenText = tokenLines(opsUrl, admin.created ? admin.token : undefined, installation.dataDir);
+      process.stderr.write(`${banner(url, dataFlag, demo, installation.fresh, workers, tokenText, opsLines(url, opsUrl))}\n`);
     });
   };
   for (let i = 0; i < workers; i++) fork();
@@ -152,6 +164,13 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   stopOnSignals(stopAll);
 }
 
+/** A worker's "I serve" message: its public port and its operations port. */
+function listeningPorts(msg: unknown): { port: number; opsPort: number } | undefined {
+  if (typeof msg !== "object" || msg === null || !("sanyaoListening" in msg) || typeof msg.sanyaoListening !== "number") return undefined;
+  const opsPort = "sanyaoOpsListening" in msg && typeof msg.sanyaoOpsListening === "number" ? msg.sanyaoOpsListening : msg.sanyaoListening;
+  return { port: msg.sanyaoListening, opsPort };
+}
+
 /** Restarting workers that die before they serve: a doubling pause, and an end to it. */
 const WORKER_RESTARTS = { firstDelayMs: 250, maxDelayMs: 4000, giveUpAfter: 5 };
 
@@ -166,7 +185,7 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
     process.stderr.write(`sanyao: worker ${process.pid} could not start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  process.send!({ sanyaoListening: server.port });
+  process.send?.({ sanyaoListening: server.port, sanyaoOpsListening: server.opsPort });
   // The primary disconnects its workers to stop them: finish what is in flight, then leave.
   process.on("disconnect", () => void server.close().then(() => process.exit(0)));
   process.on("SIGTERM", () => undefined);
@@ -177,11 +196,11 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
  * `serve --ephemeral`: a fresh installation in a temporary directory with the demo account, key and records, one
  * JSON line on stdout once it serves, and the directory removed when it stops (by signal, or by any exit).
  */
-export async function serveEphemeral(options: { port: number; host: string }): Promise<void> {
+export async function serveEphemeral(options: { port: number; host: string; opsPort?: number; opsHost?: string }): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-ephemeral-"));
   const removeDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
   process.on("exit", removeDir);
-  const config = loadConfig({ dataDir, port: options.port, host: options.host });
+  const config = loadConfig({ dataDir, port: options.port, host: options.host, opsPort: options.opsPort, opsHost: options.opsHost });
   const installation = await openInstallation(config);
   const demo = await ensureDemo(installation, config.accountDefaults);
   const server = await startServer({ config, installation });
@@ -193,6 +212,8 @@ export async function serveEphemeral(options: { port: number; host: string }): P
     secretKey: demo.secretKey,
     accountId: demo.accountId,
     adminToken: server.adminToken.token,
+    // only when the operations API has a listener of its own
+    operations: server.opsUrl === server.url ? undefined : server.opsUrl,
     dataDir,
     pid: process.pid,
   };

@@ -13,20 +13,36 @@ import { count, type DataOption, endpoint, notListening, storageOptions, withIns
 import { printJson, printTable, UsageError } from "./output";
 
 interface OpsOptions extends DataOption {
-  endpoint: string;
+  endpoint?: string;
   token?: string;
 }
 
-/** --endpoint and --token: where the running server is, and its operator token (else the data directory's). */
+/** --endpoint and --token: where the running server's operations API is, and its operator token (else the data directory's). */
 function opsOptions(command: Command): Command {
   return storageOptions(command)
     .addOption(
-      new Option("--endpoint <url>", "the running server (host:port means http://host:port)")
-        .env("SANYAO_ENDPOINT")
-        .default("http://127.0.0.1:8080")
-        .argParser(endpoint),
+      new Option(
+        "--endpoint <url>",
+        "the running server's operations API (host:port means http://host:port); default: the operations listener of " +
+          "SANYAO_OPS_PORT (and SANYAO_OPS_HOST), else SANYAO_ENDPOINT, else http://127.0.0.1:8080",
+      ).argParser(endpoint),
     )
     .addOption(new Option("--token <token>", "the operator token (default: SANYAO_ADMIN_TOKEN, else --data's admin-token file)"));
+}
+
+/**
+ * Where the operations API answers: --endpoint; else the operations listener the server's own settings name
+ * (SANYAO_OPS_PORT, on SANYAO_OPS_HOST — any address reached on this machine); else the API's endpoint.
+ */
+function opsEndpoint(opts: OpsOptions): string {
+  if (opts.endpoint) return opts.endpoint;
+  const port = process.env.SANYAO_OPS_PORT;
+  if (port && /^\d{1,5}$/.test(port) && Number(port) > 0) {
+    const host = process.env.SANYAO_OPS_HOST || "127.0.0.1";
+    const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+    return `http://${reachable}:${port}`;
+  }
+  return endpoint(process.env.SANYAO_ENDPOINT || "http://127.0.0.1:8080");
 }
 
 function tokenFor(opts: OpsOptions): string {
@@ -40,12 +56,13 @@ function tokenFor(opts: OpsOptions): string {
 }
 
 async function operations<T>(opts: OpsOptions, path: string): Promise<T> {
-  const url = `${opts.endpoint.replace(/\/+$/, "")}/_sanyao/${path}`;
+  const base = opsEndpoint(opts);
+  const url = `${base.replace(/\/+$/, "")}/_sanyao/${path}`;
   let res: Response;
   try {
     res = await fetch(url, { headers: { authorization: `Bearer ${tokenFor(opts)}` } });
   } catch {
-    throw new UsageError(notListening(opts.endpoint));
+    throw new UsageError(notListening(base));
   }
   const body = (await res.json().catch(() => ({}))) as { error?: string } & T;
   if (!res.ok) throw new UsageError(body.error ?? `The operations API answered HTTP ${res.status}.`);
@@ -73,7 +90,7 @@ function printDiagnosis(d: SignatureDiagnosis): void {
     "",
     `Server time:      ${d.clock.serverTime}`,
     d.clock.requestTimestamp !== undefined
-      ? `Request time:     ${new Date(d.clock.requestTimestamp * 1000).toISOString()} (${d.clock.offsetSeconds! >= 0 ? "+" : ""}${d.clock.offsetSeconds} s; window ±${d.clock.windowSeconds} s)`
+      ? `Request time:     ${new Date(d.clock.requestTimestamp * 1000).toISOString()} (${(d.clock.offsetSeconds ?? 0) >= 0 ? "+" : ""}${d.clock.offsetSeconds} s; window ±${d.clock.windowSeconds} s)`
       : "",
     d.secretId ? `SecretId:         ${d.secretId}` : "",
     d.receivedScope ? `Scope received:   ${d.receivedScope}` : "",
@@ -238,7 +255,7 @@ export function addTestKitCommands(program: Command): void {
         try {
           token = createAdminToken(dataDir);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "EEXIST")
+          if (err instanceof Error && "code" in err && err.code === "EEXIST")
             throw new UsageError(`${adminTokenPath(dataDir)} exists already; a token is never overwritten.`);
           throw err;
         }

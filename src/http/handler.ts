@@ -5,32 +5,30 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "./log";
-import type { Metrics } from "./metrics";
 import { type BodyBudget, RequestBody } from "./body";
+import { type EndpointDeps, endpoints } from "./endpoints";
 import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "../api3/pipeline";
 
 export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3BodyBytes: 10 * 1024 * 1024 };
 
-export interface HttpDeps extends PipelineDeps {
+export interface HttpDeps extends PipelineDeps, EndpointDeps {
   logger: Logger;
-  metrics: Metrics;
   /** request body bytes buffered across all requests in flight */
   bodyBudget: BodyBudget;
-  /** what /readyz reports: every dependency answering, or which one is not */
-  readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
-  /** the operations API under /_sanyao/ (operations/routes.ts) */
-  operations?: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
+  /** false: /metrics and the operations API are on a listener of their own (http/endpoints.ts) */
+  operationsHere: boolean;
   /** connections a hook left unanswered on purpose, closed when the server stops */
   hung: Set<Socket>;
 }
 
 function headerBytes(req: IncomingMessage): number {
-  let n = req.method!.length + req.url!.length + 12;
+  let n = (req.method ?? "").length + (req.url ?? "").length + 12;
   for (const part of req.rawHeaders) n += part.length + 2;
   return n;
 }
 
 export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const others = endpoints(deps, { operations: deps.operationsHere, api: true });
   const afterAnswer = (outcome: ApiOutcome, traceId: string | undefined, started: bigint) =>
     deps.hooks.afterAnswer?.(outcome, deps.clock(), Number((process.hrtime.bigint() - started) / 1000n), traceId);
   return (req, res) => {
@@ -38,37 +36,12 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
-    if (path !== "/") {
-      void operations(req, res, path).catch((err) => {
-        deps.logger.error({ err }, "operations endpoint failed");
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-      return;
-    }
-    void serve(req, res, path, q === -1 ? "" : url.slice(q + 1).split("#")[0]!, started).catch((err) => {
+    if (path !== "/") return others(req, res, path);
+    void serve(req, res, path, q === -1 ? "" : (url.slice(q + 1).split("#")[0] ?? ""), started).catch((err) => {
       deps.logger.error({ err }, "request failed outside the pipeline");
       if (!res.headersSent) res.writeHead(500).end();
     });
   };
-
-  /** Probes and metrics live beside the API's only path, "/": GET /healthz, /readyz, /metrics. */
-  async function operations(req: IncomingMessage, res: ServerResponse, path: string) {
-    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-    if (req.method === "GET" && path === "/healthz") return json(200, { status: "ok" });
-    if (req.method === "GET" && path === "/readyz") {
-      const readiness = await deps.readiness();
-      return json(readiness.ready ? 200 : 503, readiness);
-    }
-    if (req.method === "GET" && path === "/metrics") {
-      const text = await deps.metrics.registry.metrics();
-      return res.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(text);
-    }
-    if (path.startsWith("/_sanyao/") && deps.operations) {
-      const q = (req.url ?? "").indexOf("?");
-      return deps.operations(req, res, path, new URLSearchParams(q === -1 ? "" : req.url!.slice(q + 1)));
-    }
-    json(404, { error: "not found: API 3.0 requests go to /; probes are GET /healthz, /readyz and /metrics; operations under /_sanyao/" });
-  }
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, started: bigint) {
     const body = new RequestBody(req, deps.bodyBudget);

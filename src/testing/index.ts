@@ -68,7 +68,7 @@ export async function startSanyao(options: StartOptions = {}): Promise<Sanyao> {
       throw new Error("the test server has no operator token");
     }
     const ops = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-      const res = await fetch(`${server.url}/_sanyao/${route}`, {
+      const res = await fetch(`${server.opsUrl}/_sanyao/${route}`, {
         method,
         headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
