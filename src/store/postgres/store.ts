@@ -52,6 +52,7 @@ export class PostgresStore implements StoreAdapter {
   readonly ledger: LedgerRows = {
     charge: (entry) => this.charge(entry),
     usage: (query) => this.usage(query),
+    has: async (requestId) => (await this.q("SELECT 1 FROM ledger WHERE request_id = $1", [requestId])).length > 0,
     spent: async (accountId, sinceMs) => {
       const [row] = await this.q<{ n: string }>(
         "SELECT coalesce(sum(unit_price), 0) AS n FROM ledger WHERE account_id = $1 AND at >= $2 AND test = 0",

@@ -121,6 +121,11 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
         return spent.get(accountId, sinceMs) ?? 0;
       },
       charge: (entry) => this.charge(entry),
+      // Charges still queued for the writer thread are not in it yet: settle them first.
+      has: async (requestId) => {
+        await this.writes.flush().catch(() => undefined);
+        return this.stmt.ledgerHas.get(requestId) !== undefined;
+      },
       usage: async (query) => this.usage(query),
       markUnknown: async (e) => {
         insertUnknown.run(e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason);
