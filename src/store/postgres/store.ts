@@ -6,7 +6,7 @@
 import { Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { FailureSink } from "../../common/failures";
 import { UnavailableError } from "../../common/unavailable";
-import type { AuditEntry, ChargeEntry, UsageQuery, VerifyModeName } from "../model";
+import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from "../model";
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit, type CommitResult } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
@@ -249,7 +249,7 @@ export class PostgresStore implements StoreAdapter {
         accountId: r.account_id,
         day: r.day,
         action: r.action,
-        mode: r.mode as VerifyModeName,
+        mode: verifyModeOf(r.mode),
         n: Number(r.n),
         amount: Number(r.amount),
         cached: Number(r.cached),
