@@ -58,7 +58,7 @@ export class TcpProxy {
             sprung();
             return;
           }
-          if (!this.holding && !held()) return void to.write(chunk);
+          if (!this.holding && !held() && !(from === upstream && this.holdingAnswers)) return void to.write(chunk);
           from.pause();
           this.held.push(() => {
             to.write(chunk);
@@ -75,7 +75,11 @@ export class TcpProxy {
       });
       forward(upstream, client, () => replyHeld);
       client.on("close", () => detached || upstream.destroy());
-      upstream.on("close", () => client.destroy());
+      // A target that closes after an answer that is held: the client sees the answer first, then the close.
+      upstream.on("close", () => {
+        if (this.holding || this.holdingAnswers || replyHeld) this.held.push(() => client.end());
+        else client.destroy();
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -107,15 +111,27 @@ export class TcpProxy {
     this.holding = true;
   }
 
-  /** Forwards what was held: a blackhole's bytes and a trapped COMMIT's reply. */
+  /** how many chunks are held back now (a request that reached the proxy while it holds) */
+  get waiting(): number {
+    return this.held.length;
+  }
+
+  /** Forwards requests but holds the target's answers: calls stay in flight, answered by the target already. */
+  holdAnswers(): void {
+    this.holdingAnswers = true;
+  }
+
+  /** Forwards what was held: a blackhole's bytes, held answers and a trapped COMMIT's reply. */
   release(): void {
     this.holding = false;
+    this.holdingAnswers = false;
     for (const stopHolding of this.replyHolds) stopHolding();
     this.replyHolds.clear();
     for (const release of this.held.splice(0)) release();
   }
 
   private holding = false;
+  private holdingAnswers = false;
   private readonly replyHolds = new Set<() => void>();
   private readonly held: Array<() => void> = [];
 
