@@ -8,10 +8,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
+import { demoRecords } from "../src/app/demo";
+import { chinaDate } from "../src/rules/precheck";
 import { callTc3, type Key } from "./helpers/call";
 import { sanyao, serveProcess, within, type ServeProcess } from "./helpers/cli";
 import { type CommitTrap, TcpProxy } from "./helpers/proxy";
-import { BACKENDS, dropScaleOut, scaleOutEnv, tempDir } from "./helpers/server";
+import { OwnRedis } from "./helpers/redis-server";
+import { faceidSdk } from "./helpers/sdk";
+import { BACKENDS, dropScaleOut, scaleOutEnv, startTestServer, tempDir, type TestServer } from "./helpers/server";
 import { ensureServices, PG_URL } from "./helpers/services";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
@@ -152,4 +156,121 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
       await within(3000, async () => told.test(s.stdout()));
     });
   }
+});
+
+describe("a gateway team's monthly budget across a Redis restart", { skip }, () => {
+  const redis = new OwnRedis();
+  /** between the gateway and its upstream, so a test holds a call in flight as long as it needs */
+  let toUpstream: TcpProxy;
+  let upstream: TestServer;
+  let gateway: TestServer;
+  const TOKEN = "upstream-operator-token-0001";
+  const MOBILE = { Mobile: "13800001234" };
+
+  before(async () => {
+    await ensureServices();
+    await redis.start();
+    upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, "sqlite");
+    const company = await upstream.addAccount("company");
+    await upstream.addRecords(demoRecords(chinaDate(Date.now())));
+    toUpstream = new TcpProxy(upstream.port);
+    const port = await toUpstream.start();
+    gateway = await startTestServer(
+      // A held call waits for the test, not for the upstream's time budget.
+      { SANYAO_REDIS_URL: redis.url, SANYAO_UPSTREAM_RATE_LIMIT: "1000", SANYAO_UPSTREAM_TIMEOUT_MS: "60000" },
+      "scale-out",
+    );
+    // The month cannot turn during the suite: the gateway's clock stands still at its start.
+    gateway.setNow(Date.now());
+    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    const set = await gateway.cli([
+      ...["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey],
+      ...["--url", `http://127.0.0.1:${port}`, "--rsa-public-key", keys.rsa, "--sm2-public-key", keys.sm2],
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+  });
+  after(async () => {
+    toUpstream.release();
+    await gateway.close();
+    await toUpstream.stop();
+    await upstream.close();
+    await redis.stop();
+  });
+
+  /** A team of its own with a budget of 0.55 (MobileStatus costs 0.10) that has spent 0.30 of it. */
+  async function teamThatSpent30() {
+    const team = await gateway.addAccount("team");
+    assert.equal((await gateway.cli(["accounts", "set", team.accountId, "--monthly-budget", "0.55"])).code, 0);
+    const sdk = faceidSdk(gateway.port, team);
+    // The gateway reads the upstream settings within a second of `upstream set`: the first calls may still be local.
+    await within(5000, async () => (await sdk.MobileStatus(MOBILE)).Result === "0" && (await spent(team.accountId)) > 0);
+    while ((await spent(team.accountId)) < 30) assert.equal((await sdk.MobileStatus(MOBILE)).Result, "0");
+    assert.equal(await spent(team.accountId), 30);
+    return { team, sdk };
+  }
+  async function spent(accountId: string): Promise<number> {
+    const usage = JSON.parse((await gateway.cli(["usage", "--account", accountId, "--json"])).stdout) as { totals: { amount: string } };
+    return Math.round(Number(usage.totals.amount) * 100);
+  }
+  /** Calls until the budget refuses one; the Results answered before it. */
+  async function spendTheRest(sdk: ReturnType<typeof faceidSdk>): Promise<string[]> {
+    const results: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const outcome = await sdk.MobileStatus(MOBILE).then(
+        (a) => String(a.Result),
+        (err: { code: string }) => err.code,
+      );
+      if (outcome === "UnauthorizedOperation.Arrears") return results;
+      results.push(outcome);
+    }
+    return results;
+  }
+  /** A call of `sdk`'s whose upstream answer is held at the proxy: its price is set aside, its answer not come yet. */
+  async function heldCall(sdk: ReturnType<typeof faceidSdk>) {
+    const waiting = toUpstream.waiting;
+    toUpstream.holdAnswers();
+    const call = sdk.MobileStatus(MOBILE).then(
+      (a) => String(a.Result),
+      (err: { code: string }) => err.code,
+    );
+    await within(5000, async () => toUpstream.waiting > waiting);
+    return { answer: call };
+  }
+  async function restartRedis() {
+    await redis.restart();
+    await within(10_000, async () => (await fetch(`${gateway.url}/readyz`)).status === 200);
+  }
+
+  it("an uncharged call in flight across the restart: what it gives back never makes the month's spend forgotten", async (t) => {
+    const { team, sdk } = await teamThatSpent30();
+    const inFlight = await heldCall(sdk);
+    await restartRedis();
+    // The upstream connection is cut: the call is answered uncharged, and its reservation given back.
+    await toUpstream.stop();
+    toUpstream.release();
+    await toUpstream.start();
+    assert.equal(await inFlight.answer, "-3", "MobileStatus's busy code, uncharged");
+    const after = await spendTheRest(sdk);
+    const total = await spent(team.accountId);
+    t.diagnostic(`spent 0.30 before the restart, then ${after.length} more calls: ${(total / 100).toFixed(2)} of a 0.55 budget`);
+    assert.deepEqual(after, ["0", "0"], "two calls of 0.10 fit in what was left");
+    assert.equal(total, 50);
+  });
+
+  it("a charged call in flight across the restart: counted once the counter is seeded again, never a fen over", async (t) => {
+    const { team, sdk } = await teamThatSpent30();
+    const inFlight = await heldCall(sdk);
+    await restartRedis();
+    // A call after the restart seeds the counter from the ledger while the first is still unanswered (both held).
+    const next = await heldCall(sdk);
+    toUpstream.release();
+    assert.deepEqual([await inFlight.answer, await next.answer], ["0", "0"]);
+    const after = await spendTheRest(sdk);
+    const total = await spent(team.accountId);
+    t.diagnostic(
+      `spent 0.30 before the restart, 0.20 across it, then ${after.length} more calls: ${(total / 100).toFixed(2)} of a 0.55 budget`,
+    );
+    assert.deepEqual(after, [], "0.50 spent: no call of 0.10 fits");
+    assert.equal(total, 50);
+  });
 });

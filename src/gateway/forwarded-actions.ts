@@ -208,7 +208,7 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
       if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return answer(dailyCap, params, ctx);
       // The price is set aside from the team's budget before the upstream is called, and given back unless charged.
-      const giveBack = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, mode), ctx.now);
+      const reserved = await deps.teams.reserve(account, priceOf(deps.faceid.prices, f.action, mode), ctx.now);
       let charged = false;
       try {
         const outcome = await forward(params, sealedForUpstream(f, sent, params, upstream.publicKeys), ctx, upstream);
@@ -217,7 +217,7 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
         if (charged) deps.cache.put(cacheKey, outcome.fields, ctx.now);
         return { ...outcome, cache: "miss" };
       } finally {
-        if (!charged) await giveBack();
+        await (charged ? reserved.keep() : reserved.release());
       }
     },
     // The local action's when no upstream is set; the same busy code either way.
