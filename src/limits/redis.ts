@@ -153,11 +153,11 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
   async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<Reservation | undefined> {
     const counter = `${this.prefix}spend:${key}`;
     const keys = [counter, `${counter}:gen`, `${counter}:late`, `${counter}:seeding`] as const;
-    const newGen = randomBytes(8).toString("base64url");
     // The ledger is read only when Redis does not know the key (first use, or lost since).
-    let reply = await this.run(() => this.redis.sanyaoReserve(...keys, amount, cap, "", newGen));
+    let reply = await this.run(() => this.redis.sanyaoReserve(...keys, amount, cap, "", ""));
     if (reservedAs(reply) === -1) {
       const seeded = await base();
+      const newGen = randomBytes(8).toString("base64url");
       reply = await this.run(() => this.redis.sanyaoReserve(...keys, amount, cap, String(seeded), newGen));
     }
     if (reservedAs(reply) !== 1) return undefined;
