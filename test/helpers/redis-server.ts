@@ -27,6 +27,10 @@ export class OwnRedis {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
+    // A test file that ends without its after() (a timeout, a forced exit) must not leave the server running.
+    const orphaned = () => child.kill("SIGKILL");
+    process.once("exit", orphaned);
+    child.once("exit", () => process.off("exit", orphaned));
     await new Promise<void>((resolve, reject) => {
       let out = "";
       const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
