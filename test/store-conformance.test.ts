@@ -230,6 +230,22 @@ describeBackends("storage ports", (backend) => {
     assert.deepEqual(usage, [row(1)]);
   });
 
+  it("ledger read-back: a RequestId is found once its charge is written (a test key's too), never before", async () => {
+    const a = await store.accounts.create("read-back", DEFAULTS);
+    const entry = {
+      accountId: a.accountId,
+      secretId: "AKIDreadback",
+      action: "MobileStatus",
+      mode: "simple" as const,
+      unitPrice: 15,
+      at: 0,
+    };
+    const [real, test, never] = [randomUUID(), randomUUID(), randomUUID()];
+    await store.ledger.charge({ ...entry, requestId: real });
+    await store.ledger.charge({ ...entry, requestId: test, test: true });
+    assert.deepEqual([await store.ledger.has(real), await store.ledger.has(test), await store.ledger.has(never)], [true, true, false]);
+  });
+
   it("scenarios: inserted, listed oldest first, a limited one's uses taken until none is left, removed, cleared", async () => {
     const row = (id: string, accountId: string, remaining: number | null) => ({
       id,

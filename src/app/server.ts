@@ -71,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const installation = options.installation ?? (await openInstallation(config));
   const { store, keyring, sharedLimits } = installation;
   if (installation.mode === "scale-out" && !sharedLimits) {
-    logger.warn("SANYAO_REDIS_URL is not set: rate limits and daily caps are counted per instance, not across instances");
+    logger.warn("SANYAO_REDIS_URL is not set: rate limits, daily caps and gateway budgets are counted per instance, not across instances");
   }
   const limits = sharedLimits
     ? { rate: sharedLimits, daily: sharedLimits }

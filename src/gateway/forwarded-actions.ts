@@ -229,16 +229,14 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
       if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return refused(answer(dailyCap, params, ctx));
       const charge = chargeStepFor(f.action, mode, deps.faceid, ctx);
-      // The price is set aside from the team's budget now; a charge consumes it, any other answer gives it back.
-      const giveBack = await deps.teams.reserve(account, charge.unitPrice, ctx.now);
+      // The price is set aside from the team's budget now; a charge keeps it, any other answer gives it back.
+      const reserved = await deps.teams.reserve(account, charge.unitPrice, ctx.now);
       return admitted(
         f.action,
         charge,
         ctx,
         () => answerFromUpstream(params, sent, ctx, upstream, charge),
-        async () => {
-          if (!charge.charged) await giveBack();
-        },
+        () => (charge.charged ? reserved.keep() : reserved.release()),
       );
     },
     // The local action's when no upstream is set; the same busy code either way.

@@ -5,7 +5,7 @@
  */
 import { ApiError } from "../api3/errors";
 import type { Keyring } from "../common/keyring";
-import type { DailyCounter, SpendCounter } from "../limits/contract";
+import type { DailyCounter, Reservation, SpendCounter } from "../limits/contract";
 import { chinaDate } from "../rules/precheck";
 import type { Account } from "../store/model";
 import type { Ledger } from "../store/storage";
@@ -13,6 +13,7 @@ import { normaliseIdCard } from "../rules/idcard";
 import { normalisePhone } from "../rules/phone";
 
 const CHINA_OFFSET_MS = 8 * 3600_000;
+const NOTHING_RESERVED: Reservation = { release: async () => undefined, keep: async () => undefined };
 
 /** The first millisecond of the China-time calendar month of `nowMs`, and the month as YYYY-MM. */
 export function chinaMonth(nowMs: number): { month: string; startMs: number } {
@@ -30,16 +31,16 @@ export class TeamLimits {
   ) {}
 
   /**
-   * Sets the call's price aside from the team's budget; refused when it would go past it. Returns how to give it
-   * back (a no-op without a budget).
+   * Sets the call's price aside from the team's budget; refused when it would go past it. The reservation is
+   * released when the call is not charged and kept when it is (both no-ops without a budget).
    */
-  async reserve(account: Account, price: number, nowMs: number): Promise<() => Promise<void>> {
-    if (account.monthlyBudget <= 0 || price <= 0) return async () => undefined;
+  async reserve(account: Account, price: number, nowMs: number): Promise<Reservation> {
+    if (account.monthlyBudget <= 0 || price <= 0) return NOTHING_RESERVED;
     const { month, startMs } = chinaMonth(nowMs);
     const key = `${account.accountId}:${month}`;
-    const ok = await this.spend.reserve(key, price, account.monthlyBudget, () => this.ledger.spent(account.accountId, startMs));
-    if (!ok) throw new ApiError("UnauthorizedOperation.Arrears", "The team's monthly budget is spent.");
-    return () => this.spend.release(key, price);
+    const reserved = await this.spend.reserve(key, price, account.monthlyBudget, () => this.ledger.spent(account.accountId, startMs));
+    if (!reserved) throw new ApiError("UnauthorizedOperation.Arrears", "The team's monthly budget is spent.");
+    return reserved;
   }
 
   /** One attempt on the team's daily cap for these subjects; false when the cap is reached (nothing counted). */

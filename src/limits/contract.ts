@@ -42,11 +42,21 @@ export interface DailyCountLog {
 
 /**
  * Money set aside before it is spent: a reservation is refused when it would take the key past its cap, so
- * concurrent calls can never spend more than the cap together. `base` is what was spent before the counter
- * knew the key (read from the ledger once).
+ * concurrent calls can never spend more than the cap together. `base` is what the ledger says was spent; it is read
+ * whenever the counter does not know the key (first use, or the key was lost: a restart, an eviction).
  */
 export interface SpendCounter {
-  reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean>;
-  /** gives back what a reservation set aside and was not spent */
-  release(key: string, amount: number): Promise<void>;
+  /** sets `amount` aside under `key`; undefined (nothing set aside) when it would take the key past `cap` */
+  reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<Reservation | undefined>;
+}
+
+/** What one call set aside, settled once when the call's answer is known. */
+export interface Reservation {
+  /** the call was not charged: given back to the counter that holds it, never to one seeded since, never creating one */
+  release(): Promise<void>;
+  /**
+   * the call was charged: it stays spent, and is added to a counter seeded since it was set aside (the ledger that
+   * seeded it may not have held this charge yet). Never throws: a failure is reported, the answer stands.
+   */
+  keep(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * the gateway's budget reservations and its active teams too.
  */
 import type { Worker } from "node:cluster";
-import type { ActiveMembers, DailyCounter, RateLimiter, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
 import type { MemorySpendCounter } from "./memory";
 import { UnavailableError } from "../common/unavailable";
 
@@ -43,7 +43,7 @@ async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Om
     case "reserve": {
       const { base } = msg;
       if (base === undefined && !counters.spend.knows(msg.key)) return { ok: false, needsBase: true };
-      return { ok: await counters.spend.reserve(msg.key, msg.amount, msg.cap, async () => base ?? 0) };
+      return { ok: (await counters.spend.reserve(msg.key, msg.amount, msg.cap, async () => base ?? 0)) !== undefined };
     }
     case "release":
       await counters.spend.release(msg.key, msg.amount);
@@ -100,7 +100,8 @@ export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, Activ
       };
       const timer = setTimeout(() => fail(new Error(`the primary process did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      process.send!({ ...request, sanyaoLimit: id }, undefined, undefined, (err) => err && fail(err));
+      if (!process.send) return fail(new Error("this process has no primary to ask"));
+      process.send({ ...request, sanyaoLimit: id }, undefined, undefined, (err) => err && fail(err));
     });
   }
 
@@ -112,15 +113,20 @@ export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, Activ
     return (await this.ask({ op: "attempt", keys: [...keys], cap, day })).ok;
   }
 
-  /** The ledger is read here, by the worker, and only when the primary does not know the key yet. */
-  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean> {
+  /**
+   * The ledger is read here, by the worker, and only when the primary does not know the key yet. The primary keeps
+   * its keys while it runs (and the workers stop with it), so a charged call has nothing to add back.
+   */
+  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<Reservation | undefined> {
     const first = await this.ask({ op: "reserve", key, amount, cap });
-    if (!first.needsBase) return first.ok;
-    return (await this.ask({ op: "reserve", key, amount, cap, base: await base() })).ok;
-  }
-
-  async release(key: string, amount: number): Promise<void> {
-    await this.ask({ op: "release", key, amount });
+    const ok = first.needsBase ? (await this.ask({ op: "reserve", key, amount, cap, base: await base() })).ok : first.ok;
+    if (!ok) return undefined;
+    return {
+      release: async () => {
+        await this.ask({ op: "release", key, amount });
+      },
+      keep: async () => undefined,
+    };
   }
 
   async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {

@@ -3,7 +3,7 @@
  * time). The daily counts are also written to the store's log, so a restart keeps them, and only the most recent
  * `maxKeys` of them are held in memory: an older key is read back from the log when it comes again.
  */
-import type { ActiveMembers, DailyCountLog, DailyCounter, RateLimiter, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCountLog, DailyCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
 
 /** How far behind the current window a request's second may be and still count in it. */
 const LATE_SECONDS = 2;
@@ -60,7 +60,7 @@ export class MemoryDailyCounter implements DailyCounter {
     if (day !== this.day) this.startDay(day);
     const current = keys.map((k) => this.countOf(k));
     if (cap > 0 && current.some((n) => n >= cap)) return false;
-    for (const [i, k] of keys.entries()) this.counts.set(k, current[i]! + 1);
+    for (const [i, k] of keys.entries()) this.counts.set(k, (current[i] ?? 0) + 1);
     this.log?.record(day, keys);
     if (this.counts.size > this.maxKeys) this.evictOldest();
     return true;
@@ -103,13 +103,17 @@ export class MemoryDailyCounter implements DailyCounter {
   }
 }
 
-/** One process's spend counters (embedded mode): seeded from the ledger on first use, kept in memory after. */
+/**
+ * One process's spend counters (embedded mode): seeded from the ledger on first use, kept in memory after. A key is
+ * never lost while the process runs, and a restart loses the reservations with it, so no generation is needed.
+ */
 export class MemorySpendCounter implements SpendCounter {
   private readonly totals = new Map<string, number>();
   private readonly loading = new Map<string, Promise<number>>();
 
-  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean> {
-    if (!this.totals.has(key)) {
+  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<Reservation | undefined> {
+    let total = this.totals.get(key);
+    if (total === undefined) {
       let load = this.loading.get(key);
       if (!load) {
         load = base();
@@ -117,12 +121,14 @@ export class MemorySpendCounter implements SpendCounter {
       }
       // A base that fails is asked again by the next call, not kept as this key's answer.
       const seeded = await load.finally(() => this.loading.delete(key));
-      if (!this.totals.has(key)) this.totals.set(key, seeded);
+      total = this.totals.get(key) ?? seeded;
     }
-    const total = this.totals.get(key)!;
-    if (total + amount > cap) return false;
+    if (total + amount > cap) {
+      this.totals.set(key, total);
+      return undefined;
+    }
     this.totals.set(key, total + amount);
-    return true;
+    return { release: () => this.release(key, amount), keep: async () => undefined };
   }
 
   /** whether the key's total is known here (seeded), so a reservation needs no base */
@@ -130,6 +136,7 @@ export class MemorySpendCounter implements SpendCounter {
     return this.totals.has(key);
   }
 
+  /** gives back what a reservation set aside; a key not known here is left unknown (it is seeded when next used) */
   async release(key: string, amount: number): Promise<void> {
     const total = this.totals.get(key);
     if (total !== undefined) this.totals.set(key, total - amount);

@@ -3,10 +3,11 @@
  * Keys carry keyed hashes only and expire by themselves. Commands fail at once while Redis is away
  * (no offline queue) and the client reconnects on its own.
  */
+import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import type { FailureSink } from "../common/failures";
 import { UnavailableError } from "../common/unavailable";
-import type { ActiveMembers, DailyCounter, RateLimiter, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
 
 // Count this request in its one-second window; the window's key lives two seconds.
 const ADMIT = `
@@ -27,15 +28,54 @@ for i, key in ipairs(KEYS) do
 end
 return 1`;
 
-// Seed the month's total from the ledger once, then add the amount only if it stays within the cap.
+// A budget's counter (KEYS[1]) lives with its generation (KEYS[2]): a token set each time the counter is seeded from
+// the ledger, so a reservation can tell the counter that holds it from one seeded after it (Redis restarted, the key
+// was evicted). While the counter is missing and being seeded (KEYS[4]: the ledger is being read), charges kept
+// meanwhile are noted apart (KEYS[3]): that ledger read may predate them. Keys live 40 days.
+const BUDGET_TTL_S = 3456000;
+const SEEDING_MS = 30_000;
+
+// Seed the total from the ledger when the counter is missing, then set the amount aside only if it stays within
+// the cap. Returns {1 | 0, generation}, or {-1} when the counter is missing and no base was given: read the ledger.
 const RESERVE = `
-local cap = tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[3] == '' then return -1 end
-  redis.call('SET', KEYS[1], ARGV[3], 'EX', 3456000)
+if redis.call('TTL', KEYS[1]) == -1 then
+  -- no expiry: made by an older release on a missing key, it forgot what the ledger says; seed it again
+  redis.call('DEL', KEYS[1])
 end
-if tonumber(redis.call('GET', KEYS[1])) + tonumber(ARGV[1]) > cap then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[3] == '' then
+    redis.call('SET', KEYS[4], '1', 'PX', ${SEEDING_MS})
+    return {-1, ''}
+  end
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ${BUDGET_TTL_S})
+  redis.call('INCRBY', KEYS[1], redis.call('GET', KEYS[3]) or '0')
+  redis.call('SET', KEYS[2], ARGV[4], 'EX', ${BUDGET_TTL_S})
+  redis.call('DEL', KEYS[3], KEYS[4])
+end
+local gen = redis.call('GET', KEYS[2]) or ''
+if tonumber(redis.call('GET', KEYS[1])) + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, gen} end
 redis.call('INCRBY', KEYS[1], ARGV[1])
+return {1, gen}`;
+
+// An uncharged call gives back its amount to the counter that holds it: never to one seeded since (the ledger
+// holds no reservations), and never by creating a counter (that would forget what the ledger says was spent).
+const RELEASE = `
+if redis.call('EXISTS', KEYS[1]) == 1 and (redis.call('GET', KEYS[2]) or '') == ARGV[2] then
+  redis.call('DECRBY', KEYS[1], ARGV[1])
+end
+return 1`;
+
+// A charged call stays counted. A counter seeded since it was set aside may have read the ledger before this charge
+// was in it: add it. A missing counter being seeded right now: note it apart, for the seed to add.
+const KEEP = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    redis.call('INCRBY', KEYS[3], ARGV[1])
+    redis.call('PEXPIRE', KEYS[3], ${SEEDING_MS})
+  end
+elseif (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then
+  redis.call('INCRBY', KEYS[1], ARGV[1])
+end
 return 1`;
 
 // Note one member active now, forget those not seen within the window, and count who is left.
@@ -48,7 +88,18 @@ return redis.call('ZCARD', KEYS[1])`;
 
 interface LimitCommands {
   sanyaoTouch(key: string, nowMs: number, member: string, windowMs: number): Promise<number>;
-  sanyaoReserve(key: string, amount: number, cap: number, base: string): Promise<number>;
+  sanyaoReserve(
+    counter: string,
+    gen: string,
+    late: string,
+    seeding: string,
+    amount: number,
+    cap: number,
+    base: string,
+    newGen: string,
+  ): Promise<unknown>;
+  sanyaoRelease(counter: string, gen: string, amount: number, reservedGen: string): Promise<number>;
+  sanyaoKeep(counter: string, gen: string, late: string, seeding: string, amount: number, reservedGen: string): Promise<number>;
   sanyaoAdmit(key: string): Promise<number>;
   sanyaoAttempt(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
@@ -58,7 +109,7 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
 
   constructor(
     url: string,
-    reportFailure: FailureSink,
+    private readonly reportFailure: FailureSink,
     private readonly prefix = "sanyao:",
     timeoutMs = 1000,
   ) {
@@ -73,7 +124,9 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
     redis.on("error", (err) => reportFailure("redis", err));
     redis.defineCommand("sanyaoAdmit", { numberOfKeys: 1, lua: ADMIT });
     redis.defineCommand("sanyaoAttempt", { lua: ATTEMPT });
-    redis.defineCommand("sanyaoReserve", { numberOfKeys: 1, lua: RESERVE });
+    redis.defineCommand("sanyaoReserve", { numberOfKeys: 4, lua: RESERVE });
+    redis.defineCommand("sanyaoRelease", { numberOfKeys: 2, lua: RELEASE });
+    redis.defineCommand("sanyaoKeep", { numberOfKeys: 4, lua: KEEP });
     redis.defineCommand("sanyaoTouch", { numberOfKeys: 1, lua: TOUCH });
     this.redis = redis as Redis & LimitCommands;
   }
@@ -97,19 +150,26 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
     return (await this.run(() => this.redis.sanyaoAttempt(full.length, ...full, cap))) === 1;
   }
 
-  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<boolean> {
-    const full = `${this.prefix}spend:${key}`;
-    // The ledger is read only when Redis does not know the key yet.
-    let n = await this.run(() => this.redis.sanyaoReserve(full, amount, cap, ""));
-    if (n === -1) {
+  async reserve(key: string, amount: number, cap: number, base: () => Promise<number>): Promise<Reservation | undefined> {
+    const counter = `${this.prefix}spend:${key}`;
+    const keys = [counter, `${counter}:gen`, `${counter}:late`, `${counter}:seeding`] as const;
+    // The ledger is read only when Redis does not know the key (first use, or lost since).
+    let reply = await this.run(() => this.redis.sanyaoReserve(...keys, amount, cap, "", ""));
+    if (reservedAs(reply) === -1) {
       const seeded = await base();
-      n = await this.run(() => this.redis.sanyaoReserve(full, amount, cap, String(seeded)));
+      const newGen = randomBytes(8).toString("base64url");
+      reply = await this.run(() => this.redis.sanyaoReserve(...keys, amount, cap, String(seeded), newGen));
     }
-    return n === 1;
-  }
-
-  async release(key: string, amount: number): Promise<void> {
-    await this.run(() => this.redis.decrby(`${this.prefix}spend:${key}`, amount));
+    if (reservedAs(reply) !== 1) return undefined;
+    const gen = generationOf(reply);
+    return {
+      release: async () => {
+        await this.run(() => this.redis.sanyaoRelease(keys[0], keys[1], amount, gen));
+      },
+      keep: async () => {
+        await this.redis.sanyaoKeep(...keys, amount, gen).catch((err: unknown) => this.reportFailure("redis", err));
+      },
+    };
   }
 
   async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
@@ -123,4 +183,17 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
   async close(): Promise<void> {
     this.redis.disconnect();
   }
+}
+
+/** The reserve script's verdict: 1 set aside, 0 refused, -1 the ledger must be read. */
+function reservedAs(reply: unknown): number {
+  const verdict = Array.isArray(reply) ? reply[0] : undefined;
+  if (typeof verdict !== "number") throw new UnavailableError("redis", new Error("unexpected reply to the budget script"));
+  return verdict;
+}
+
+/** The generation of the counter a reservation was set aside in. */
+function generationOf(reply: unknown): string {
+  const gen = Array.isArray(reply) ? reply[1] : undefined;
+  return typeof gen === "string" ? gen : "";
 }

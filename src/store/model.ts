@@ -87,6 +87,9 @@ export interface UnknownEntry {
 
 export type VerifyModeName = "simple" | "detailed";
 
+/** A mode as stored (the ledger's mode, the audit's variant): "detailed", or else "simple". */
+export const verifyModeOf = (stored: string): VerifyModeName => (stored === "detailed" ? "detailed" : "simple");
+
 export interface UsageQuery {
   accountId?: string;
   /** China-time days, YYYY-MM-DD, inclusive */

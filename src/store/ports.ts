@@ -88,6 +88,8 @@ export interface LedgerRows {
    * already in the ledger settles without a second debit (so a commit whose acknowledgement was lost can be retried).
    */
   charge(entry: ChargeEntry): Promise<void>;
+  /** whether the ledger holds a charge with this RequestId (a charge whose outcome was not seen, read back) */
+  has(requestId: string): Promise<boolean>;
   usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[]; refused: UsageCount[] }>;
   /** gateway mode: an upstream call whose answer was lost (written at once, never twice for one RequestId) */
   markUnknown(entry: UnknownEntry): Promise<void>;

@@ -28,7 +28,7 @@ export interface ApiKeys {
   resolve(secretId: string): Promise<KeySecret | undefined>;
 }
 
-export interface Ledger extends Pick<LedgerRows, "charge" | "markUnknown" | "unknowns" | "spent"> {
+export interface Ledger extends Pick<LedgerRows, "charge" | "has" | "markUnknown" | "unknowns" | "spent"> {
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
@@ -109,6 +109,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
     records: adapter.records,
     ledger: {
       charge: (entry) => ledger.charge(entry),
+      has: (requestId) => ledger.has(requestId),
       markUnknown: (entry) => ledger.markUnknown(entry),
       unknowns: (query) => ledger.unknowns(query),
       spent: (accountId, sinceMs) => ledger.spent(accountId, sinceMs),

@@ -1,15 +1,17 @@
 /**
  * The scale-out store: PostgreSQL through a `pg` pool, shared by any number of instances. Every query is bounded
  * in time, and a connection failure becomes UnavailableError so requests fail fast and the pool recovers alone.
+ * A charge whose COMMIT went out unacknowledged is settled before its answer (see charge()).
  */
 import { Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { FailureSink } from "../../common/failures";
 import { UnavailableError } from "../../common/unavailable";
-import type { AuditEntry, ChargeEntry, UsageQuery, VerifyModeName } from "../model";
+import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from "../model";
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit, type CommitResult } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import { AUDIT_COLUMN_COUNT, AUDIT_COLUMNS, auditValues } from "../rows";
+import { LateCharges } from "./late-charges";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 
 export interface PostgresOptions {
@@ -21,11 +23,24 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
+/** A COMMIT was sent and its acknowledgement never came (the connection failed, or the reply was late). */
+class CommitOutcomeUnknown extends Error {
+  constructor(
+    /** the server process of the session that sent it */
+    readonly backendPid: number | undefined,
+    readonly failure: unknown,
+  ) {
+    super(`the outcome of a COMMIT was not seen: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
+}
+
 const CHINA_DAY = "to_char(to_timestamp((at + 28800000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 const SAFE_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export class PostgresStore implements StoreAdapter {
   private readonly pool: Pool;
+  private readonly timeoutMs: number;
+  private readonly late: LateCharges;
   private readonly writes: GroupCommit<never, AuditEntry>;
   private readonly query = <R extends QueryResultRow>(sql: string, params: unknown[] = []) => this.q<R>(sql, params);
   readonly accounts = accountRows(this.query);
@@ -37,15 +52,14 @@ export class PostgresStore implements StoreAdapter {
   readonly ledger: LedgerRows = {
     charge: (entry) => this.charge(entry),
     usage: (query) => this.usage(query),
-    spent: async (accountId, sinceMs) =>
-      Number(
-        (
-          await this.q<{ n: string }>(
-            "SELECT coalesce(sum(unit_price), 0) AS n FROM ledger WHERE account_id = $1 AND at >= $2 AND test = 0",
-            [accountId, sinceMs],
-          )
-        )[0]!.n,
-      ),
+    has: async (requestId) => (await this.q("SELECT 1 FROM ledger WHERE request_id = $1", [requestId])).length > 0,
+    spent: async (accountId, sinceMs) => {
+      const [row] = await this.q<{ n: string }>(
+        "SELECT coalesce(sum(unit_price), 0) AS n FROM ledger WHERE account_id = $1 AND at >= $2 AND test = 0",
+        [accountId, sinceMs],
+      );
+      return Number(row?.n ?? 0);
+    },
     markUnknown: async (e) => {
       await this.q(
         `INSERT INTO upstream_unknown (request_id, account_id, secret_id, action, at, reason) VALUES ($1, $2, $3, $4, $5, $6)
@@ -76,6 +90,8 @@ export class PostgresStore implements StoreAdapter {
     private readonly reportFailure: FailureSink,
   ) {
     const timeout = options.timeoutMs ?? 3000;
+    this.timeoutMs = timeout;
+    this.late = new LateCharges((entry) => this.writeCharge(entry), reportFailure);
     this.pool = new Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
@@ -108,6 +124,10 @@ export class PostgresStore implements StoreAdapter {
     }
   }
 
+  /**
+   * BEGIN, the work, COMMIT on one pooled connection. A failure before the COMMIT rolls back (PostgreSQL does it when
+   * the connection is closed); a failure of the COMMIT itself is CommitOutcomeUnknown: it may have been applied.
+   */
   private async tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
@@ -115,16 +135,30 @@ export class PostgresStore implements StoreAdapter {
     } catch (err) {
       throw classify(err);
     }
+    // While checked out, a client has no listener of the pool's: a connection lost mid-transaction would be an
+    // unhandled 'error' event, and the process would die. The statement in flight fails with it; that is enough.
+    client.on("error", ignoreError);
+    let committing = false;
+    /** the connection failed or may still be inside a statement: closed, never handed out again */
+    let broken = false;
     try {
       await client.query("BEGIN");
       const result = await work(client);
+      committing = true;
       await client.query("COMMIT");
       return result;
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw classify(err);
+      if (committing) {
+        broken = true;
+        throw new CommitOutcomeUnknown("processID" in client && typeof client.processID === "number" ? client.processID : undefined, err);
+      }
+      const classified = classify(err);
+      if (classified instanceof UnavailableError) broken = true;
+      else await client.query("ROLLBACK").catch(() => (broken = true));
+      throw classified;
     } finally {
-      client.release();
+      client.removeListener("error", ignoreError);
+      client.release(broken);
     }
   }
 
@@ -149,8 +183,38 @@ export class PostgresStore implements StoreAdapter {
     await this.q("SELECT 1");
   }
 
-  /** The ledger row and the debit in one transaction; a RequestId already in the ledger is not debited again. */
+  /**
+   * The ledger row and the debit, committed before the answer. When the COMMIT went out and its acknowledgement did
+   * not come back, the charge may stand: it is settled on another connection, by RequestId, before answering. If
+   * PostgreSQL cannot be asked within the time budget, the answer goes out as charged and the charge is written
+   * once PostgreSQL answers (late-charges.ts): never answered uncharged while a debit may stand.
+   */
   private async charge(e: ChargeEntry): Promise<void> {
+    try {
+      await this.writeCharge(e);
+    } catch (err) {
+      if (!(err instanceof CommitOutcomeUnknown)) throw err;
+      const settling = this.settle(e, err.backendPid);
+      const settled = await Promise.race([settling.then(() => true), sleep(this.timeoutMs).then(() => false)]).catch(() => false);
+      if (!settled) this.late.add(e, err.failure);
+    }
+  }
+
+  /**
+   * Settles a charge whose COMMIT was not acknowledged. The session that sent it is ended first (it may hold the
+   * COMMIT unsent, or be applying it); then the charge is written again: the ledger takes a RequestId once, so this
+   * either meets the first commit (no second debit) or makes the only one. The INSERT waits for the old session's
+   * transaction to end either way, so what it finds is final.
+   */
+  private async settle(e: ChargeEntry, backendPid: number | undefined): Promise<void> {
+    if (backendPid !== undefined) {
+      await this.q("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1", [backendPid]).catch(() => undefined);
+    }
+    await this.writeCharge(e);
+  }
+
+  /** The ledger row and the debit in one transaction; a RequestId already in the ledger is not debited again. */
+  private async writeCharge(e: ChargeEntry): Promise<void> {
     await this.tx(async (c) => {
       const inserted = await c.query(
         `INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test, upstream_request_id)
@@ -185,7 +249,7 @@ export class PostgresStore implements StoreAdapter {
         accountId: r.account_id,
         day: r.day,
         action: r.action,
-        mode: r.mode as VerifyModeName,
+        mode: verifyModeOf(r.mode),
         n: Number(r.n),
         amount: Number(r.amount),
         cached: Number(r.cached),
@@ -238,10 +302,15 @@ export class PostgresStore implements StoreAdapter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.late.close();
     await this.writes.flush().catch((err) => this.reportFailure("audit", err));
     await this.pool.end();
   }
 }
+
+function ignoreError(): void {}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** Connection-level failures are the dependency being away; anything else is ours to report. */
 function classify(err: unknown): unknown {

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { FailureSink } from "../../common/failures";
 import type { DailyCountLog } from "../../limits/contract";
-import type { AuditEntry, ChargeEntry, UsageQuery, VerifyModeName } from "../model";
+import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from "../model";
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
@@ -121,6 +121,11 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
         return spent.get(accountId, sinceMs) ?? 0;
       },
       charge: (entry) => this.charge(entry),
+      // Charges still queued for the writer thread are not in it yet: settle them first.
+      has: async (requestId) => {
+        await this.writes.flush().catch(() => undefined);
+        return this.stmt.ledgerHas.get(requestId) !== undefined;
+      },
       usage: async (query) => this.usage(query),
       markUnknown: async (e) => {
         insertUnknown.run(e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason);
@@ -210,7 +215,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
           accountId: p.account_id,
           day: p.day,
           action: p.action,
-          mode: p.mode as VerifyModeName,
+          mode: verifyModeOf(p.mode),
           n: p.n,
           amount: p.amount,
           cached: p.cached,
