@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: the signed PhoneVerification path against a bare node:http server, in one run on one machine.
- * Every server and the load generator are separate processes on 127.0.0.1; each phase is bounded in time.
+ * `npm run bench`: the signed PhoneVerification path against a bare node:http server and against the floor
+ * (floor-server.ts), in one run on one machine. Every server and the load generator are separate processes on
+ * 127.0.0.1; each phase is bounded in time.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -14,6 +15,7 @@ import { openInstallation } from "../src/app/installation";
 import { loadConfig } from "../src/app/config";
 import { packageRoot } from "../src/common/paths";
 import { RecordsSource } from "../src/sources/records";
+import { floorPhase, floorTable } from "./floor";
 import { summariseProfile } from "./profile";
 import { stageTable, type StageTable } from "./stages";
 import { ensureDataset, person } from "./dataset";
@@ -54,6 +56,10 @@ interface Options {
   /** the package whose server is measured: this one, or an earlier checkout for a before-and-after */
   serverRoot: string;
   lookupsOnly?: boolean;
+  /** run only this phase (and the profiled one, with --profile) */
+  only?: "floor";
+  /** rounds of the floor phase */
+  rounds: number;
 }
 
 async function load(url: string, o: Options, requestsFile?: string): Promise<Load> {
@@ -145,6 +151,60 @@ async function main(o: Options): Promise<void> {
 
   const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, o.records));
   const plainFile = path.join(tmp, "plain.json");
+  const machine = {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  const floorOf = () =>
+    floorPhase({
+      rounds: o.rounds,
+      dataset,
+      bodies,
+      tmp,
+      startSanyao: () => sanyao(1),
+      load: (url, requestsFile) => load(url, o, requestsFile),
+      log,
+    });
+  const profiled = async (): Promise<Profiled> => {
+    log("the same mix once more, under the CPU profiler …");
+    const server = await sanyao(1, true);
+    writeRequests(plainFile, server.port, dataset, bodies);
+    const before = threadCpuSeconds(server.child.pid!);
+    const load = await measure(server, o, plainFile);
+    const after = threadCpuSeconds(server.child.pid!);
+    await server.stop();
+    const usPerRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, load.total);
+    const mainUs = usPerRequest(after.main - before.main);
+    const file = path.join(profileDir, fs.readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"))!);
+    return {
+      rps: load.rps,
+      mainThreadUs: mainUs,
+      otherThreadsUs: usPerRequest(after.others - before.others),
+      table: stageTable(file, mainUs),
+      functions: summariseProfile(file),
+    };
+  };
+  const write = (result: object): string => {
+    fs.mkdirSync(path.join(packageRoot, "bench", "results"), { recursive: true });
+    const out = path.join(packageRoot, "bench", "results", `${started.toISOString().replace(/[:.]/g, "-")}.json`);
+    fs.writeFileSync(out, JSON.stringify(result, null, 2));
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return out;
+  };
+
+  if (o.only === "floor") {
+    log(`the floor and sanyao, ${o.rounds} alternating rounds, ${o.connections} connections, ${o.duration} s each …`);
+    const floor = await floorOf();
+    const profile = o.profile ? await profiled() : undefined;
+    const out = write({ when: started.toISOString(), machine, options: o, generator: GENERATOR, floor, profile });
+    process.stdout.write(
+      `${[machineLine(machine, GENERATOR), "", ...floorTable(floor), "", `written to ${path.relative(process.cwd(), out)}`].join("\n")}\n`,
+    );
+    if (profile) printProfile(profile);
+    return;
+  }
 
   // The ceiling gets the very same signed requests, so the load generator does the same work in both.
   log(`bare node:http, ${o.connections} connections, ${o.duration} s …`);
@@ -174,26 +234,10 @@ async function main(o: Options): Promise<void> {
   const encrypted = await measure(server, o, encryptedFile);
   await server.stop();
 
-  let profile: Profiled | undefined;
-  if (o.profile) {
-    log("the same mix once more, under the CPU profiler …");
-    server = await sanyao(1, true);
-    writeRequests(plainFile, server.port, dataset, bodies);
-    const before = threadCpuSeconds(server.child.pid!);
-    const load = await measure(server, o, plainFile);
-    const after = threadCpuSeconds(server.child.pid!);
-    await server.stop();
-    const usPerRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, load.total);
-    const mainUs = usPerRequest(after.main - before.main);
-    const file = path.join(profileDir, fs.readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"))!);
-    profile = {
-      rps: load.rps,
-      mainThreadUs: mainUs,
-      otherThreadsUs: usPerRequest(after.others - before.others),
-      table: stageTable(file, mainUs),
-      functions: summariseProfile(file),
-    };
-  }
+  log(`the floor and sanyao, ${o.rounds} alternating rounds …`);
+  const floor = await floorOf();
+
+  const profile = o.profile ? await profiled() : undefined;
 
   log(`--workers ${o.workers} …`);
   server = await sanyao(o.workers);
@@ -207,7 +251,7 @@ async function main(o: Options): Promise<void> {
 
   const result = {
     when: started.toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine,
     options: o,
     note: "server and load generator share the machine's cores",
     generator: GENERATOR,
@@ -219,14 +263,13 @@ async function main(o: Options): Promise<void> {
     paced: { ...paced, targetRps: Math.round(full.rps / 2) },
     encrypted,
     workers: { ...workers, n: o.workers, scaling: workers.rps / full.rps },
+    floor,
     lookups,
     profile,
   };
-  fs.mkdirSync(path.join(packageRoot, "bench", "results"), { recursive: true });
-  const out = path.join(packageRoot, "bench", "results", `${started.toISOString().replace(/[:.]/g, "-")}.json`);
-  fs.writeFileSync(out, JSON.stringify(result, null, 2));
-  fs.rmSync(tmp, { recursive: true, force: true });
+  const out = write(result);
   printTable(result, out);
+  process.stdout.write(`\n${floorTable(floor).join("\n")}\n`);
   if (profile) printProfile(profile);
 }
 
@@ -255,6 +298,10 @@ function printProfile(p: Profiled): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+function machineLine(machine: { cpus: number; model?: string }, generator: string): string {
+  return `machine: ${machine.cpus} × ${machine.model ?? "?"}; server and load generator (${generator}${generator === "wrk" ? "" : "; paced: its own sender"}) share it`;
+}
+
 function assertSameMix(a: Record<string, number>, b: Record<string, number>): void {
   if (JSON.stringify(Object.entries(a).sort()) !== JSON.stringify(Object.entries(b).sort())) {
     throw new Error(`encrypted answers differ from plaintext: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
@@ -278,7 +325,7 @@ function printTable(
   const row = (name: string, m: Measured) =>
     `| ${name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${m.cpuMsPer1000.toFixed(0)} | ${m.peakRssMiB.toFixed(0)} | ${m.non2xx + m.errors + m.timeouts} |`;
   const lines = [
-    `machine: ${r.machine.cpus} × ${r.machine.model ?? "?"}; server and load generator (${r.generator}${r.generator === "wrk" ? "" : "; paced: its own sender"}) share it`,
+    machineLine(r.machine, r.generator),
     "",
     "| scenario | req/s | p50 ms | p99 ms | server CPU ms / 1000 req | peak RSS MiB | errors |",
     "|---|---|---|---|---|---|---|",
@@ -299,7 +346,7 @@ function printTable(
 }
 
 const program = new Command("bench")
-  .description("benchmark the signed PhoneVerification path against bare node:http (127.0.0.1 only)")
+  .description("benchmark the signed PhoneVerification path against bare node:http and the floor (127.0.0.1 only)")
   .option("--records <n>", "synthetic records in the store", (v) => Number(v), 1_000_000)
   .option("--connections <n>", "concurrent connections of the load generator", (v) => Number(v), 64)
   .option("--duration <s>", "seconds per phase", (v) => Number(v), 10)
@@ -307,6 +354,12 @@ const program = new Command("bench")
   .option("--profile", "record a CPU profile of the single-process server and print where its time goes")
   .option("--big", "also measure lookups with 10,000,000 records (builds a ~2 GB cache once)")
   .option("--lookups-only", "only the lookup latencies (with --big: 10,000,000 records too)")
+  .addOption(
+    new Option("--only <phase>", "run only this phase: floor (sanyao against the floor; with --profile, then the profiled phase)").choices([
+      "floor",
+    ]),
+  )
+  .option("--rounds <n>", "alternating rounds of the floor phase (floor, sanyao, and bare node:http for reference)", (v) => Number(v), 3)
   .option("--server-root <dir>", "measure the server of another checkout (built, with node_modules) against the same load", packageRoot)
   .action((o: Options) => main(o))
   .showHelpAfterError();
