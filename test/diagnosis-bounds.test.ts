@@ -1,17 +1,18 @@
 /**
  * What a refused signature costs the server: a flood of refused calls with large bodies keeps its memory bounded and
  * leaves valid calls answered, a body past the size a diagnosis signs again is noted rather than hashed, and past a
- * rate refused calls are noted, not diagnosed. The flood runs against the real `sanyao serve` in its own process, so
- * the resident memory measured is the server's alone.
+ * rate refused calls are noted, not diagnosed. A diagnosis shows no session Token. The flood runs against the real
+ * `sanyao serve` in its own process, so the resident memory measured is the server's alone.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { signTc3 } from "../src/client/signer";
-import { utcDate } from "../src/api3/tc3";
+import { canonicalRequest, sha256Hex, signingKey, stringToSign, tc3Signature, utcDate } from "../src/api3/tc3";
 import { callTc3, verify } from "./helpers/call";
 import { sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
+import { faceidSdk } from "./helpers/sdk";
 import { type RawResponse, rawRequest, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const TOKEN = "test-operator-token-0123456789";
@@ -243,6 +244,55 @@ describe("what a diagnosis shows and costs", () => {
       /The parameters are \d+ characters long, more than the 65536 characters a diagnosis signs again/,
     );
     assert.equal(diagnosis.stringToSign, undefined);
+  });
+
+  it("a v1 diagnosis masks the session Token like any value", async () => {
+    const token = "sts-session-token-4f1c9a7e2b";
+    const credential = { secretId: key.secretId, secretKey: "not-the-key", token };
+    const sdk = faceidSdk(server.port, credential, { profile: { signMethod: "HmacSHA256" } });
+    const requestId = await sdk.PhoneVerification(ZHANG).then(
+      () => assert.fail("the call was accepted"),
+      (err: { code?: string; requestId?: string }) => {
+        assert.equal(err.code, "AuthFailure.SignatureFailure");
+        return err.requestId ?? "";
+      },
+    );
+    const { text, diagnosis } = await explain(requestId);
+    assert.match(diagnosis.stringToSign ?? "", /&Token=<[0-9a-f]{16}>&/);
+    assert.ok(!text.includes(token), `the diagnosis shows the Token: ${diagnosis.stringToSign}`);
+  });
+
+  it("a TC3 diagnosis masks X-TC-Token when the call signs it", async () => {
+    const token = "sts-session-token-9d3e5b1c7a";
+    const body = JSON.stringify({ Mobile: ZHANG.Phone });
+    const ts = Math.floor(Date.now() / 1000);
+    const date = utcDate(ts);
+    const signed: Array<readonly [string, string]> = [
+      ["content-type", "application/json"],
+      ["host", "127.0.0.1"],
+      ["x-tc-token", token],
+    ];
+    const canonical = canonicalRequest({ method: "POST", path: "/", query: "", headers: signed, hashedPayload: sha256Hex(body) });
+    const scope = `${date}/faceid/tc3_request`;
+    const signature = tc3Signature(signingKey("not-the-key", date, "faceid"), stringToSign(String(ts), scope, canonical));
+    const res = await rawRequest(server.port, {
+      method: "POST",
+      target: "/",
+      headers: {
+        host: `127.0.0.1:${server.port}`,
+        "content-type": "application/json",
+        "x-tc-token": token,
+        "x-tc-action": "MobileStatus",
+        "x-tc-version": "2018-03-01",
+        "x-tc-timestamp": String(ts),
+        authorization: `TC3-HMAC-SHA256 Credential=${key.secretId}/${scope}, SignedHeaders=content-type;host;x-tc-token, Signature=${signature}`,
+      },
+      body,
+    });
+    assert.equal(res.json.Response.Error?.Code, "AuthFailure.SignatureFailure");
+    const { text, diagnosis } = await explain(res.json.Response.RequestId);
+    assert.match(diagnosis.canonicalRequest ?? "", /\nx-tc-token:<[0-9a-f]{16}>\n/);
+    assert.ok(!text.includes(token), `the diagnosis shows the token: ${diagnosis.canonicalRequest}`);
   });
 });
 

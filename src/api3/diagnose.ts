@@ -2,7 +2,7 @@
  * Signature diagnostics: for a call refused with AuthFailure.*, what the server computed (canonical request,
  * string to sign, scope, hosts tried, clock offset) and the likely cause, found by signing the request again with
  * one usual mistake at a time through the verifier's own functions (authenticate.ts). Values are never kept: query
- * values, the body and hashes of them are replaced by keyed hashes, so a diagnosis can be shown
+ * values, the body, the session Token and hashes of them are replaced by keyed hashes, so a diagnosis can be shown
  * to whoever holds the operator token.
  *
  * A diagnosis costs bounded work whatever the call: a body (TC3) or parameters (v1) past DIAGNOSIS_BODY_LIMIT are
@@ -258,7 +258,11 @@ async function diagnoseTc3(r: Refusal, authorization: string, body: BodyEvidence
   }
 
   const receivedHost = call.hostIndex === -1 ? undefined : call.values[call.hostIndex]?.toLowerCase();
-  const shown = { ...call, query: maskedQuery(call.query, deps.mask) };
+  const shown = {
+    ...call,
+    query: maskedQuery(call.query, deps.mask),
+    values: call.values.map((v, i) => (call.signedNames[i] === "x-tc-token" ? `<${deps.mask(v)}>` : v)),
+  };
   result.canonicalRequest = clip(tc3CanonicalRequest(shown, receivedHost, `<${deps.mask(hash)}>`), SHOWN_MAX);
   const toSign = stringToSign(call.timestamp, credentialScope(date, service), tc3CanonicalRequest(call, receivedHost, hash));
   result.stringToSign = clip(
@@ -327,8 +331,8 @@ async function diagnoseTc3(r: Refusal, authorization: string, body: BodyEvidence
   return result;
 }
 
-/** Common parameters shown as sent; the others and the Signature are masked. */
-const SHOWN_AS_SENT = new Set([...COMMON_PARAMS].filter((name) => name !== "Signature"));
+/** Common parameters shown as sent; the others, the Signature and the session Token are masked. */
+const SHOWN_AS_SENT = new Set([...COMMON_PARAMS].filter((name) => name !== "Signature" && name !== "Token"));
 
 /** v1's string to sign with values masked; past SHOWN_MAX characters the remaining parameters are counted, not masked. */
 function maskedV1StringToSign(req: RequestHead, host: string, params: ReadonlyMap<string, string>, mask: (v: string) => string): string {
