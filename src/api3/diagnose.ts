@@ -1,14 +1,44 @@
 /**
  * Signature diagnostics: for a call refused with AuthFailure.*, what the server computed (canonical request,
  * string to sign, scope, hosts tried, clock offset) and the likely cause, found by signing the request again with
- * one usual mistake at a time. Values are never kept: query values, the body and hashes of them are replaced by
- * keyed hashes, so a diagnosis can be shown to whoever holds the operator token.
+ * one usual mistake at a time through the verifier's own functions (authenticate.ts). Values are never kept: query
+ * values, the body, the session Token and hashes of them are replaced by keyed hashes, so a diagnosis can be shown
+ * to whoever holds the operator token.
+ *
+ * A diagnosis costs bounded work whatever the call: a body (TC3) or parameters (v1) past DIAGNOSIS_BODY_LIMIT are
+ * noted and never hashed or signed again; a body within it is hashed once; a TC3 call gets at most 16 trials of at
+ * most 4 signings each (5 secret mistakes, 5 other hosts, a date, 2 services, 3 payloads), a v1 call at most 11 of at
+ * most 2 (5 secret mistakes, 5 other hosts, the other algorithm); what is shown is cut at SHOWN_MAX characters, and
+ * only what is shown is masked.
  */
 import type { AuthFailure } from "./pipeline";
-import { hostForms, type KeyResolver, TIMESTAMP_WINDOW_SECONDS } from "./authenticate";
+import {
+  type Credential,
+  hostForms,
+  type KeyResolver,
+  missingSignedHeaders,
+  parseTc3Authorization,
+  type RequestHead,
+  requestHeader,
+  secretIdWellFormed,
+  TIMESTAMP_WINDOW_SECONDS,
+  tc3CanonicalRequest,
+  tc3SignatureMatches,
+  tc3SignedCall,
+  timestampSeconds,
+  v1SignatureBytes,
+  v1SignatureIs,
+} from "./authenticate";
 import { COMMON_PARAMS } from "./params";
-import { EMPTY_SHA256, canonicalRequest, sha256Hex, signingKey, stringToSign, TC3_ALGORITHM, tc3Signature, utcDate } from "./tc3";
-import { type V1Algorithm, v1Algorithm, v1Signature, v1StringToSign } from "./v1";
+import { credentialScope, deriveSigningKey, EMPTY_SHA256, sha256Hex, signingKey, stringToSign, TC3_ALGORITHM, utcDate } from "./tc3";
+import { type V1Algorithm, v1Algorithm, v1StringToSign } from "./v1";
+
+/** A body (TC3) or the parameters (v1) past this size are not hashed or signed again: the diagnosis says so. */
+export const DIAGNOSIS_BODY_LIMIT = 64 * 1024;
+/** The canonical request and string to sign are shown up to this many characters. */
+const SHOWN_MAX = 4096;
+/** A SecretId, scope or host echoed from the request is shown up to this many characters. */
+const ECHO_MAX = 256;
 
 export interface SignatureDiagnosis {
   requestId: string;
@@ -35,12 +65,26 @@ export interface DiagnoseDeps {
   localPort?: number;
 }
 
-const AUTHORIZATION = /^TC3-HMAC-SHA256\s+Credential=([^,\s]*)\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-fA-F]{64})\s*$/;
-
-function header(f: AuthFailure, name: string): string | undefined {
-  const v = f.req.headers[name];
-  return Array.isArray(v) ? v.join(", ") : v;
+/** What every diagnosis takes from a refused call: never its body. */
+interface Refusal {
+  requestId: string;
+  code: string;
+  req: RequestHead;
+  nowSeconds: number;
 }
+
+/** The body as a TC3 diagnosis needs it: its size, and within the limit its hash and that of its compact JSON. */
+interface BodyEvidence {
+  bytes: number;
+  hash?: string;
+  compactHash?: string;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…(${text.length - max} more characters)`;
+}
+
+const echo = (text: string) => clip(text, ECHO_MAX);
 
 /** The secret key as a caller may have mistyped it: a space, tab or newline around it. */
 const SECRET_MISTAKES: ReadonlyArray<readonly [string, (k: string) => string]> = [
@@ -51,8 +95,24 @@ const SECRET_MISTAKES: ReadonlyArray<readonly [string, (k: string) => string]> =
   ["a trailing tab", (k) => `${k}\t`],
 ];
 
-const unknownKey = (secretId: string) =>
-  `No enabled key has the SecretId ${secretId}: it was made in another installation or data directory, it is disabled, or it is mistyped.`;
+/** The key of a SecretId, or why there is none, as the verifier found it (a malformed SecretId is not looked up). */
+async function credentialOf(secretId: string, deps: DiagnoseDeps, causes: string[]): Promise<Credential | undefined> {
+  if (!secretIdWellFormed(secretId)) {
+    causes.push(`The SecretId "${echo(secretId)}" is empty, has whitespace in it or is longer than 128 characters: no key has it.`);
+    return undefined;
+  }
+  const credential = await deps.keys(secretId);
+  if (!credential) {
+    causes.push(
+      `No enabled key has the SecretId ${secretId}: it was made in another installation or data directory, it is disabled, or it is mistyped.`,
+    );
+  }
+  return credential;
+}
+
+const tooLarge = (what: string, unit: string) =>
+  `${what}, more than the ${DIAGNOSIS_BODY_LIMIT} ${unit} a diagnosis signs again: no usual mistake was tried. ` +
+  "Make the same mistake with a smaller call to have it named.";
 
 /**
  * The usual mistakes are tried in turn by signing again: `found` keeps a trial's cause when it reproduces the
@@ -71,12 +131,12 @@ function mistakeTrials<T extends { secretKey?: string }>(matches: (t: T) => bool
   return { found, foundInSecretKey };
 }
 
-function clockPart(f: AuthFailure, timestamp: string | undefined) {
-  const ts = timestamp !== undefined && /^\d{1,12}$/.test(timestamp.trim()) ? Number(timestamp.trim()) : undefined;
+function clockPart(nowSeconds: number, timestamp: string | undefined) {
+  const ts = timestampSeconds(timestamp);
   return {
-    serverTime: new Date(f.nowSeconds * 1000).toISOString(),
+    serverTime: new Date(nowSeconds * 1000).toISOString(),
     requestTimestamp: ts,
-    offsetSeconds: ts === undefined ? undefined : ts - f.nowSeconds,
+    offsetSeconds: ts === undefined ? undefined : ts - nowSeconds,
     windowSeconds: TIMESTAMP_WINDOW_SECONDS,
   };
 }
@@ -90,48 +150,64 @@ function clockCause(offset: number | undefined): string | undefined {
   );
 }
 
-/** Host forms a client may have signed: as received, without or with a port, as a proxy saw it before rewriting it. */
-function candidateHosts(f: AuthFailure, localPort: number | undefined): Array<{ host: string; origin: string }> {
+/** Host forms a client may have signed: as received, without or with a port, as a proxy saw it before rewriting it (at most 6). */
+function candidateHosts(req: RequestHead, localPort: number | undefined): Array<{ host: string; origin: string }> {
   const out: Array<{ host: string; origin: string }> = [];
   const add = (host: string | undefined, origin: string) => {
     if (!host) return;
     for (const form of hostForms(host, true)) if (!out.some((o) => o.host === form)) out.push({ host: form, origin });
   };
-  const received = header(f, "host");
+  const received = requestHeader(req, "host");
   add(received, "Host");
-  add(header(f, "x-forwarded-host")?.split(",")[0]?.trim(), "X-Forwarded-Host");
+  add(requestHeader(req, "x-forwarded-host")?.split(",")[0]?.trim(), "X-Forwarded-Host");
   if (received && localPort !== undefined) add(`${received.replace(/:\d+$/, "")}:${localPort}`, "the server's port");
   return out;
 }
 
+const hostMistake = (host: string, origin: string, receivedHost: string | undefined) =>
+  `The request was signed for host "${echo(host)}" (${origin}), but the server received Host "${echo(receivedHost ?? "")}"${
+    host.includes(":") && !receivedHost?.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : ""
+  }. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`;
+
+/** The query with each value replaced by a keyed hash; past SHOWN_MAX characters the rest is counted, not masked. */
 function maskedQuery(query: string, mask: (v: string) => string): string {
   if (query === "") return "";
-  return query
-    .split("&")
-    .map((pair) => {
-      const eq = pair.indexOf("=");
-      if (eq === -1) return pair;
-      return `${pair.slice(0, eq)}=<${mask(pair.slice(eq + 1))}>`;
-    })
-    .join("&");
+  const pairs = query.split("&");
+  const shown: string[] = [];
+  let length = 0;
+  for (const pair of pairs) {
+    if (length > SHOWN_MAX) return `${shown.join("&")}&…(${pairs.length - shown.length} more)`;
+    const eq = pair.indexOf("=");
+    const masked = eq === -1 ? pair : `${pair.slice(0, eq)}=<${mask(pair.slice(eq + 1))}>`;
+    shown.push(masked);
+    length += masked.length + 1;
+  }
+  return shown.join("&");
 }
 
-function compactJson(body: Buffer): string | undefined {
+function compactJson(text: string): string | undefined {
   try {
-    const compact = JSON.stringify(JSON.parse(body.toString("utf8")));
-    return compact === body.toString("utf8") ? undefined : compact;
+    const compact = JSON.stringify(JSON.parse(text));
+    return compact === text ? undefined : compact;
   } catch {
     return undefined;
   }
 }
 
-async function diagnoseTc3(f: AuthFailure, authorization: string, deps: DiagnoseDeps): Promise<SignatureDiagnosis> {
-  const timestamp = header(f, "x-tc-timestamp");
-  const clock = clockPart(f, timestamp);
-  const base = { requestId: f.requestId, code: f.code, signatureMethod: TC3_ALGORITHM, clock, hostsTried: [] as string[] };
-  const m = AUTHORIZATION.exec(authorization.trim());
-  const scope = m?.[1]?.split("/");
-  if (!m || !scope || scope.length !== 4 || scope[3] !== "tc3_request") {
+/** A body not read (the call was refused before) is diagnosed as empty; one past the limit is only measured. */
+function bodyEvidence(body: Buffer | undefined): BodyEvidence {
+  if (!body) return { bytes: 0, hash: EMPTY_SHA256 };
+  if (body.length > DIAGNOSIS_BODY_LIMIT) return { bytes: body.length };
+  const compact = compactJson(body.toString("utf8"));
+  return { bytes: body.length, hash: sha256Hex(body), compactHash: compact === undefined ? undefined : sha256Hex(compact) };
+}
+
+async function diagnoseTc3(r: Refusal, authorization: string, body: BodyEvidence, deps: DiagnoseDeps): Promise<SignatureDiagnosis> {
+  const timestamp = requestHeader(r.req, "x-tc-timestamp");
+  const clock = clockPart(r.nowSeconds, timestamp);
+  const base = { requestId: r.requestId, code: r.code, signatureMethod: TC3_ALGORITHM, clock, hostsTried: [] as string[] };
+  const auth = parseTc3Authorization(authorization);
+  if (!auth) {
     return {
       ...base,
       likelyCauses: [
@@ -140,43 +216,59 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
       ],
     };
   }
-  const [secretId, date, service] = scope as [string, string, string, string];
+  const { secretId, date, service } = auth;
   const causes: string[] = [];
   const clockMistake = clockCause(clock.offsetSeconds);
   if (clockMistake) causes.push(clockMistake);
-  const result: SignatureDiagnosis = { ...base, secretId, receivedScope: m[1], likelyCauses: causes };
-  if (clock.requestTimestamp === undefined) {
+  const result: SignatureDiagnosis = {
+    ...base,
+    secretId: echo(secretId),
+    receivedScope: echo(`${secretId}/${credentialScope(date, service)}`),
+    likelyCauses: causes,
+  };
+  if (clock.requestTimestamp === undefined || timestamp === undefined) {
     causes.push("X-TC-Timestamp is missing or not Unix seconds.");
     return result;
   }
   const expectedDate = utcDate(clock.requestTimestamp);
-  result.expectedScope = `${secretId}/${expectedDate}/${service}/tc3_request`;
-  if (f.code === "AuthFailure.SignatureExpire") return result;
-  const credential = await deps.keys(secretId);
-  if (!credential) {
-    causes.push(unknownKey(secretId));
-    return result;
-  }
+  result.expectedScope = echo(`${secretId}/${credentialScope(expectedDate, service)}`);
+  if (r.code === "AuthFailure.SignatureExpire") return result;
+  const credential = await credentialOf(secretId, deps, causes);
+  if (!credential) return result;
   if (date !== expectedDate) {
     causes.push(
-      `The credential scope's date is ${date}, but the UTC date of X-TC-Timestamp ${clock.requestTimestamp} is ${expectedDate}: ` +
+      `The credential scope's date is ${echo(date)}, but the UTC date of X-TC-Timestamp ${clock.requestTimestamp} is ${expectedDate}: ` +
         "the scope carries the timestamp's UTC date (a local date, such as China time before 08:00, is the usual mistake).",
     );
   }
 
-  const signedNames = m[2]!.toLowerCase().split(";");
-  result.signedHeaders = signedNames;
-  const missing = signedNames.filter((n) => header(f, n) === undefined);
-  if (missing.length > 0) {
-    causes.push(`SignedHeaders names ${missing.join(", ")}, which the request does not carry (a proxy may have removed it).`);
+  result.signedHeaders = auth.signedNames.map(echo);
+  const missing = missingSignedHeaders(r.req, auth.signedNames);
+  const call = tc3SignedCall(r.req, auth, timestamp);
+  if (missing.length > 0 || !call) {
+    causes.push(`SignedHeaders names ${echo(missing.join(", "))}, which the request does not carry (a proxy may have removed it).`);
     return result;
   }
-  const values = signedNames.map((n) => header(f, n)!.trim().toLowerCase());
-  const hostIndex = signedNames.indexOf("host");
-  const body = f.body ?? Buffer.alloc(0);
-  const expected = m[3]!.toLowerCase();
-  const hosts = candidateHosts(f, deps.localPort);
-  result.hostsTried = hosts.map((h) => h.host);
+  const hosts = candidateHosts(r.req, deps.localPort);
+  result.hostsTried = hosts.map((h) => echo(h.host));
+  const hash = body.hash;
+  if (hash === undefined) {
+    causes.push(tooLarge(`The body is ${body.bytes} bytes`, "bytes"));
+    return result;
+  }
+
+  const receivedHost = call.hostIndex === -1 ? undefined : call.values[call.hostIndex]?.toLowerCase();
+  const shown = {
+    ...call,
+    query: maskedQuery(call.query, deps.mask),
+    values: call.values.map((v, i) => (call.signedNames[i] === "x-tc-token" ? `<${deps.mask(v)}>` : v)),
+  };
+  result.canonicalRequest = clip(tc3CanonicalRequest(shown, receivedHost, `<${deps.mask(hash)}>`), SHOWN_MAX);
+  const toSign = stringToSign(call.timestamp, credentialScope(date, service), tc3CanonicalRequest(call, receivedHost, hash));
+  result.stringToSign = clip(
+    toSign.replace(/[0-9a-f]{64}$/, (h) => `<${deps.mask(h)}>`),
+    SHOWN_MAX,
+  );
 
   interface Trial {
     secretKey?: string;
@@ -185,47 +277,24 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
     host?: string;
     payloadHash?: string;
   }
-  const sign = (t: Trial) => {
-    const headers = signedNames.map((n, i) => [n, i === hostIndex && t.host !== undefined ? t.host : values[i]!] as const);
-    const canonical = canonicalRequest({
-      method: f.req.method,
-      path: f.req.path,
-      query: f.req.rawQuery,
-      headers,
-      hashedPayload: t.payloadHash ?? sha256Hex(body),
-    });
-    // The scope in the string to sign is the one sent; a trial changes only what the key was derived from.
-    const toSign = stringToSign(timestamp!.trim(), `${date}/${service}/tc3_request`, canonical);
-    const key = signingKey(t.secretKey ?? credential.secretKey, t.date ?? date, t.service ?? service);
-    return { canonical, toSign, signature: tc3Signature(key, toSign) };
-  };
-  const receivedHost = hostIndex === -1 ? undefined : values[hostIndex];
-  const asReceived = sign({ host: receivedHost });
-  result.canonicalRequest = asReceived.canonical
-    .split("\n")
-    .map((line, i) =>
-      i === 2 ? maskedQuery(line, deps.mask) : i === asReceived.canonical.split("\n").length - 1 ? `<${deps.mask(line)}>` : line,
-    )
-    .join("\n");
-  result.stringToSign = asReceived.toSign.replace(/[0-9a-f]{64}$/, (h) => `<${deps.mask(h)}>`);
-
-  // The host as received was tried with and without its port, as the verifier does: each mistake is tried on both.
+  // The host as received is tried in the forms the verifier tries; a trial of another host tries that host alone.
   const receivedForms: Array<string | undefined> = receivedHost === undefined ? [undefined] : hostForms(receivedHost, false);
   const matches = (t: Trial) =>
-    (t.host !== undefined ? [t.host] : receivedForms).some((host) => sign({ ...t, host }).signature === expected);
+    tc3SignatureMatches(
+      call,
+      // The call's own key is the one the verifier cached; a mistaken one is derived anew, to stay out of that cache.
+      t.secretKey === undefined && t.date === undefined && t.service === undefined
+        ? signingKey(credential.secretKey, date, service)
+        : deriveSigningKey(t.secretKey ?? credential.secretKey, t.date ?? date, t.service ?? service),
+      t.payloadHash ?? hash,
+      t.host !== undefined ? [t.host] : receivedForms,
+      auth.signature,
+    );
   const { found, foundInSecretKey } = mistakeTrials(matches, credential.secretKey, causes);
   if (foundInSecretKey((secretKey) => ({ secretKey }))) return result;
   for (const { host, origin } of hosts) {
     if (receivedForms.includes(host)) continue;
-    if (
-      found(
-        { host },
-        `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${
-          host.includes(":") && !receivedHost?.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : ""
-        }. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`,
-      )
-    )
-      return result;
+    if (found({ host }, hostMistake(host, origin, receivedHost))) return result;
   }
   if (
     date !== expectedDate &&
@@ -237,7 +306,7 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
     if (
       found(
         { service: other },
-        `The signing key was derived with the service "${other}", but the credential scope says "${service}": use one service name for both.`,
+        `The signing key was derived with the service "${other}", but the credential scope says "${echo(service)}": use one service name for both.`,
       )
     )
       return result;
@@ -246,10 +315,9 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
     [EMPTY_SHA256, "The signature covers an empty body, but the request has one: sign the body that is sent."],
     ["UNSIGNED-PAYLOAD", "The request was signed with an UNSIGNED-PAYLOAD hash, which this API does not accept: sign the body."],
   ];
-  const compact = compactJson(body);
-  if (compact !== undefined) {
+  if (body.compactHash !== undefined) {
     payloads.unshift([
-      sha256Hex(compact),
+      body.compactHash,
       "The body was changed after signing: the signature matches the same JSON written compactly, so a proxy or middleware re-serialised it. Send the body exactly as signed.",
     ]);
   }
@@ -263,61 +331,114 @@ async function diagnoseTc3(f: AuthFailure, authorization: string, deps: Diagnose
   return result;
 }
 
-function maskedV1Params(flat: ReadonlyMap<string, string>, mask: (v: string) => string): Map<string, string> {
-  return new Map([...flat].map(([k, v]) => [k, COMMON_PARAMS.has(k) && k !== "Signature" ? v : `<${mask(v)}>`]));
+/** Common parameters shown as sent; the others, the Signature and the session Token are masked. */
+const SHOWN_AS_SENT = new Set([...COMMON_PARAMS].filter((name) => name !== "Signature" && name !== "Token"));
+
+/** v1's string to sign with values masked; past SHOWN_MAX characters the remaining parameters are counted, not masked. */
+function maskedV1StringToSign(req: RequestHead, host: string, params: ReadonlyMap<string, string>, mask: (v: string) => string): string {
+  const shown = new Map<string, string>();
+  let length = 0;
+  let more = 0;
+  for (const name of [...params.keys()].sort()) {
+    if (name === "Signature") continue;
+    if (length > SHOWN_MAX) {
+      more++;
+      continue;
+    }
+    const value = params.get(name) ?? "";
+    const masked = SHOWN_AS_SENT.has(name) ? value : `<${mask(value)}>`;
+    shown.set(name, masked);
+    length += name.length + masked.length + 2;
+  }
+  const text = clip(v1StringToSign(req.method, host, req.path, shown), SHOWN_MAX);
+  return more === 0 ? text : `${text}&…(${more} more parameters)`;
 }
 
-async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, deps: DiagnoseDeps): Promise<SignatureDiagnosis> {
-  const clock = clockPart(f, flat.get("Timestamp"));
-  const method = flat.get("SignatureMethod");
-  const algorithm = v1Algorithm(method);
-  const secretId = flat.get("SecretId");
+/** What a v1 diagnosis takes from the parameters: the common ones, and the rest only within the limit. */
+interface V1Evidence {
+  timestamp?: string;
+  signatureMethod?: string;
+  secretId?: string;
+  signature: Buffer;
+  /** as many characters as a form body of the parameters would be */
+  length: number;
+  params?: ReadonlyMap<string, string>;
+}
+
+function v1Evidence(flat: ReadonlyMap<string, string>): V1Evidence {
+  let length = 0;
+  for (const [name, value] of flat) length += name.length + value.length + 2;
+  const within = length <= DIAGNOSIS_BODY_LIMIT;
+  return {
+    timestamp: flat.get("Timestamp"),
+    signatureMethod: flat.get("SignatureMethod"),
+    secretId: flat.get("SecretId"),
+    signature: within ? v1SignatureBytes(flat.get("Signature") ?? "") : Buffer.alloc(0),
+    length,
+    params: within ? flat : undefined,
+  };
+}
+
+async function diagnoseV1(r: Refusal, v1: V1Evidence, deps: DiagnoseDeps): Promise<SignatureDiagnosis> {
+  const clock = clockPart(r.nowSeconds, v1.timestamp);
+  const algorithm = v1Algorithm(v1.signatureMethod);
+  const { secretId, params } = v1;
   const causes: string[] = [];
   const result: SignatureDiagnosis = {
-    requestId: f.requestId,
-    code: f.code,
+    requestId: r.requestId,
+    code: r.code,
     signatureMethod: algorithm,
-    secretId,
+    secretId: secretId === undefined ? undefined : echo(secretId),
     clock,
     hostsTried: [],
     likelyCauses: causes,
   };
   const clockMistake = clockCause(clock.offsetSeconds);
   if (clockMistake) causes.push(clockMistake);
-  if (f.code === "AuthFailure.SignatureExpire" || !secretId) {
+  if (r.code === "AuthFailure.SignatureExpire" || !secretId) {
     if (causes.length === 0) causes.push("The common parameters Timestamp, Nonce, SecretId and Signature must all be present.");
     return result;
   }
-  const credential = await deps.keys(secretId);
-  if (!credential) {
-    causes.push(unknownKey(secretId));
+  const credential = await credentialOf(secretId, deps, causes);
+  if (!credential) return result;
+  const hosts = candidateHosts(r.req, deps.localPort);
+  result.hostsTried = hosts.map((h) => echo(h.host));
+  if (!params) {
+    causes.push(tooLarge(`The parameters are ${v1.length} characters long`, "characters"));
     return result;
   }
-  const given = Buffer.from((flat.get("Signature") ?? "").replace(/ /g, "+"), "base64");
-  const hosts = candidateHosts(f, deps.localPort);
-  result.hostsTried = hosts.map((h) => h.host);
-  const receivedHost = hosts[0]?.host ?? "";
-  result.stringToSign = v1StringToSign(f.req.method, receivedHost, f.req.path, maskedV1Params(flat, deps.mask));
-  type Trial = { secretKey?: string; host?: string; algorithm?: V1Algorithm };
-  const matches = (t: Trial) => {
-    const toSign = v1StringToSign(f.req.method, t.host ?? receivedHost, f.req.path, flat);
-    return v1Signature(t.algorithm ?? algorithm, t.secretKey ?? credential.secretKey, toSign).equals(given);
+  const receivedHost = requestHeader(r.req, "host");
+  const receivedForms = hostForms(receivedHost ?? "", true);
+  result.stringToSign = maskedV1StringToSign(r.req, receivedForms[0] ?? "", params, deps.mask);
+
+  // Each host form's string to sign is made once: the trials change the key or the algorithm, not the parameters.
+  const toSign = new Map<string, string>();
+  const toSignFor = (host: string) => {
+    let text = toSign.get(host);
+    if (text === undefined) {
+      text = v1StringToSign(r.req.method, host, r.req.path, params);
+      toSign.set(host, text);
+    }
+    return text;
   };
+  type Trial = { secretKey?: string; host?: string; algorithm?: V1Algorithm };
+  const matches = (t: Trial) =>
+    (t.host !== undefined ? [t.host] : receivedForms).some((host) =>
+      v1SignatureIs(toSignFor(host), t.algorithm ?? algorithm, t.secretKey ?? credential.secretKey, v1.signature),
+    );
   const { found, foundInSecretKey } = mistakeTrials(matches, credential.secretKey, causes);
   if (foundInSecretKey((secretKey) => ({ secretKey }))) return result;
-  for (const { host, origin } of hosts.slice(1)) {
-    const port =
-      host.includes(":") && !receivedHost.includes(":") ? ": the endpoint was signed with a port the Host header does not carry" : "";
-    if (
-      found(
-        { host },
-        `The request was signed for host "${host}" (${origin}), but the server received Host "${receivedHost}"${port}. Sign the host the server receives, or have the proxy pass the Host header on unchanged.`,
-      )
-    )
-      return result;
+  for (const { host, origin } of hosts) {
+    if (receivedForms.includes(host)) continue;
+    if (found({ host }, hostMistake(host, origin, receivedForms[0]))) return result;
   }
   const other: V1Algorithm = algorithm === "HmacSHA1" ? "HmacSHA256" : "HmacSHA1";
-  if (found({ algorithm: other }, `The request was signed with ${other} but says SignatureMethod=${method ?? "(none: HmacSHA1)"}.`))
+  if (
+    found(
+      { algorithm: other },
+      `The request was signed with ${other} but says SignatureMethod=${echo(v1.signatureMethod ?? "(none: HmacSHA1)")}.`,
+    )
+  )
     return result;
   if (causes.length === 0) {
     causes.push(
@@ -328,16 +449,32 @@ async function diagnoseV1(f: AuthFailure, flat: ReadonlyMap<string, string>, dep
   return result;
 }
 
-export async function diagnose(f: AuthFailure, deps: DiagnoseDeps): Promise<SignatureDiagnosis> {
-  const authorization = header(f, "authorization");
-  if (authorization !== undefined) return diagnoseTc3(f, authorization, deps);
-  if (f.flat) return diagnoseV1(f, f.flat, deps);
+/** A refused call that is only noted, not diagnosed: what it says costs no key lookup and no signing. */
+export function notDiagnosed(f: AuthFailure, why: string): SignatureDiagnosis {
+  const authorization = requestHeader(f.req, "authorization");
   return {
     requestId: f.requestId,
     code: f.code,
+    signatureMethod: authorization !== undefined ? TC3_ALGORITHM : f.flat ? v1Algorithm(f.flat.get("SignatureMethod")) : "unknown",
+    clock: clockPart(f.nowSeconds, authorization !== undefined ? requestHeader(f.req, "x-tc-timestamp") : f.flat?.get("Timestamp")),
+    hostsTried: [],
+    likelyCauses: [why],
+  };
+}
+
+export function diagnose(f: AuthFailure, deps: DiagnoseDeps): Promise<SignatureDiagnosis> {
+  const refusal: Refusal = { requestId: f.requestId, code: f.code, req: f.req, nowSeconds: f.nowSeconds };
+  const authorization = requestHeader(f.req, "authorization");
+  // The body and parameters are measured (and within the limit hashed) here, before the key is looked up, so that
+  // a diagnosis waiting for its key holds no more of the call than it needs.
+  if (authorization !== undefined) return diagnoseTc3(refusal, authorization, bodyEvidence(f.body), deps);
+  if (f.flat) return diagnoseV1(refusal, v1Evidence(f.flat), deps);
+  return Promise.resolve({
+    requestId: f.requestId,
+    code: f.code,
     signatureMethod: "unknown",
-    clock: clockPart(f, undefined),
+    clock: clockPart(f.nowSeconds, undefined),
     hostsTried: [],
     likelyCauses: ["The request carries neither a TC3 Authorization header nor v1 parameters."],
-  };
+  });
 }

@@ -36,17 +36,27 @@ export function stringToSign(timestamp: string, scope: string, canonical: string
 const signingKeys = new Map<string, Buffer>();
 const SIGNING_KEY_CACHE_MAX = 10_000;
 
+/** The signing key (§3.4), derived anew: for keys no valid call will use again, such as a diagnosis's trials. */
+export function deriveSigningKey(secretKey: string, date: string, service: string): Buffer {
+  const kDate = createHmac("sha256", `TC3${secretKey}`).update(date).digest();
+  const kService = createHmac("sha256", kDate).update(service).digest();
+  return createHmac("sha256", kService).update("tc3_request").digest();
+}
+
 export function signingKey(secretKey: string, date: string, service: string): Buffer {
   const cacheKey = `${date}\u0000${service}\u0000${secretKey}`;
   let key = signingKeys.get(cacheKey);
   if (!key) {
-    const kDate = createHmac("sha256", `TC3${secretKey}`).update(date).digest();
-    const kService = createHmac("sha256", kDate).update(service).digest();
-    key = createHmac("sha256", kService).update("tc3_request").digest();
+    key = deriveSigningKey(secretKey, date, service);
     if (signingKeys.size >= SIGNING_KEY_CACHE_MAX) signingKeys.clear();
     signingKeys.set(cacheKey, key);
   }
   return key;
+}
+
+/** The credential scope of the string to sign (§3.4). */
+export function credentialScope(date: string, service: string): string {
+  return `${date}/${service}/tc3_request`;
 }
 
 export function tc3Signature(key: Buffer, toSign: string): string {

@@ -83,12 +83,13 @@ export async function startTestKit(o: {
   if (on) {
     hooks.onRefusedSignature = (failure) =>
       diagnoses.add(
-        failure.requestId,
-        diagnose(failure, {
-          keys: (secretId) => o.fresh.resolveKey(secretId),
-          mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
-          localPort: o.port(),
-        }),
+        failure,
+        (refused) =>
+          diagnose(refused, {
+            keys: (secretId) => o.fresh.resolveKey(secretId),
+            mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+            localPort: o.port(),
+          }),
         (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
       );
     hooks.afterAnswer = (call, atMs, latencyUs) => requests.record(call, atMs, latencyUs);
