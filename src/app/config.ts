@@ -30,6 +30,11 @@ export interface Config {
   sourceTimeoutMs: number;
   policy: PrecheckPolicy;
   logLevel: string;
+  /**
+   * embedded mode: make the demo account, key and records at the first start (SANYAO_DEMO, `serve --no-demo`).
+   * Made or declined once, an installation keeps that choice (app/demo.ts).
+   */
+  demo: boolean;
   /** what a new account starts with */
   accountDefaults: { rateLimit: number; rateLimits: Readonly<Record<string, number>>; dailyCap: number; balance: number };
   /** embedded mode: how many of the day's daily-cap counters stay in memory (the rest are read from SQLite) */
@@ -66,7 +71,10 @@ export interface TransportLimits {
   keepAliveTimeoutMs: number;
 }
 
-export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl">> & { opsHost?: string; opsPort?: number };
+export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl" | "demo">> & {
+  opsHost?: string;
+  opsPort?: number;
+};
 
 export class ConfigError extends Error {}
 
@@ -233,6 +241,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       foreignPermanentResident: oneOf("SANYAO_FOREIGN_PR", env.SANYAO_FOREIGN_PR, ["true", "false"], "true") === "true",
     },
     logLevel: oneOf("SANYAO_LOG_LEVEL", env.SANYAO_LOG_LEVEL, ["debug", "info", "warn", "error", "silent"], "info"),
+    demo: overrides.demo ?? oneOf("SANYAO_DEMO", env.SANYAO_DEMO, ["true", "false"], "true") === "true",
     accountDefaults: {
       rateLimit: int("SANYAO_RATE_LIMIT", env.SANYAO_RATE_LIMIT, 20, 1, 1_000_000),
       rateLimits: rateLimitTable(env),

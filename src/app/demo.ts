@@ -48,7 +48,9 @@ export function demoRecords(todayChina: string): Array<Record<string, string>> {
   ];
 }
 
+/** The meta rows that remember the demo: the SecretId of the key it made, or that the installation goes without. */
 const DEMO_META = "demo.secretId";
+const NO_DEMO_META = "demo.declined";
 
 export interface DemoCredentials {
   accountId: string;
@@ -56,20 +58,28 @@ export interface DemoCredentials {
   secretKey: string;
 }
 
-/** Creates the demo account, key and records once; later calls return the same credentials. */
-export async function ensureDemo(inst: Installation, defaults: NewAccountDefaults): Promise<DemoCredentials> {
+/**
+ * The demo of an installation, made at most once: on the first start that wants it (`make`), never again after.
+ * A demo key the operator disabled or deleted stays so (the installation remembers the demo was made), and an
+ * installation started once without it (`serve --no-demo`, SANYAO_DEMO=false) never gets one. Returns the demo key
+ * while it is enabled and `make` holds; undefined otherwise. `sanyao serve` calls it at every start.
+ */
+export async function prepareDemo(
+  inst: Installation,
+  defaults: NewAccountDefaults,
+  { make }: { make: boolean },
+): Promise<DemoCredentials | undefined> {
   const { store } = inst;
-  const existing = await store.meta.get(DEMO_META);
-  if (existing) {
-    const credential = await store.apiKeys.resolve(existing);
-    if (credential) return credential;
+  const made = await store.meta.get(DEMO_META);
+  if (made !== undefined) return make ? store.apiKeys.resolve(made) : undefined;
+  if ((await store.meta.get(NO_DEMO_META)) !== undefined) return undefined;
+  if (!make) {
+    await store.meta.set(NO_DEMO_META, new Date().toISOString());
+    return undefined;
   }
-  let account = (await store.accounts.list()).find((a) => a.name === "demo");
-  if (!account) {
-    account = await store.accounts.create("demo", defaults);
-    // The demo shows the encrypted flow too: let the service use the demo account's KMS keys.
-    await store.accounts.update(account.accountId, { kmsAuthorized: true });
-  }
+  const account = await store.accounts.create("demo", defaults);
+  // The demo shows the encrypted flow too: let the service use the demo account's KMS keys.
+  await store.accounts.update(account.accountId, { kmsAuthorized: true });
   const key = await store.apiKeys.create(account.accountId);
   await store.meta.set(DEMO_META, key.secretId);
   if ((await store.records.count()) === 0) {

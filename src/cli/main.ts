@@ -27,7 +27,7 @@ export function buildProgram(): Command {
 
   program
     .command("serve")
-    .description("serve the API; on first start create the data directory, a demo account, key and records")
+    .description("serve the API; on first start create the data directory, a demo account, key and records (unless --no-demo)")
     .addOption(dataOption())
     .addOption(databaseOption())
     .addOption(new Option("--port <port>", "TCP port (0 = any free port)").env("SANYAO_PORT").default(8080).argParser(port))
@@ -43,6 +43,11 @@ export function buildProgram(): Command {
         .env("SANYAO_WORKERS")
         .default(1)
         .argParser(count(0)),
+    )
+    .option(
+      "--no-demo",
+      "no demo account, key or records (env SANYAO_DEMO=false); an installation made without them never gets them, and " +
+        "on one that has them the demo key is not printed",
     )
     .option(
       "--ephemeral",
@@ -68,6 +73,7 @@ export function buildProgram(): Command {
           opsPort?: number;
           opsHost?: string;
           workers: number;
+          demo: boolean;
           ephemeral?: boolean;
         },
         command: Command,
@@ -75,6 +81,7 @@ export function buildProgram(): Command {
         if (opts.ephemeral) {
           if (opts.databaseUrl) throw new UsageError("--ephemeral serves an embedded installation: drop --database-url.");
           if (opts.workers !== 1) throw new UsageError("--ephemeral serves from one process: drop --workers.");
+          if (!opts.demo) throw new UsageError("--ephemeral serves the demo account and prints its key: drop --no-demo.");
           const port = command.getOptionValueSource("port") === "default" ? 0 : opts.port;
           await serveEphemeral({ port, host: opts.host, opsPort: opts.opsPort, opsHost: opts.opsHost });
           return;
@@ -89,6 +96,8 @@ export function buildProgram(): Command {
             opsPort: opts.opsPort,
             opsHost: opts.opsHost,
             workers: opts.workers,
+            // the flag turns the demo off; without it, SANYAO_DEMO decides
+            ...(opts.demo ? {} : { demo: false }),
           },
           dataFlag,
         );

@@ -1,11 +1,14 @@
-/** `sanyao serve`: first start prepares the demo, every start prints how to call it; --workers forks a cluster. */
+/**
+ * `sanyao serve`: first start prepares the demo (unless --no-demo), every start prints how to call it while the demo
+ * key is enabled; --workers forks a cluster.
+ */
 import cluster from "node:cluster";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig, type ConfigOverrides } from "../app/config";
-import { ensureDemo, type DemoCredentials } from "../app/demo";
-import { openInstallation } from "../app/installation";
+import { prepareDemo, type DemoCredentials } from "../app/demo";
+import { openInstallation, type Installation } from "../app/installation";
 import { adminTokenFor, adminTokenPath } from "../operations/admin-token";
 import { IpcLimits, serveLimits } from "../limits/ipc";
 import { MemoryActiveMembers, MemoryDailyCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
@@ -32,20 +35,32 @@ function opsLines(url: string, opsUrl: string): string[] {
 function banner(
   url: string,
   dataFlag: string,
+  installation: Pick<Installation, "mode" | "fresh" | "sharedLimits">,
   demo: DemoCredentials | undefined,
-  fresh: boolean,
   workers: number,
   token: string[] = [],
   ops: string[] = [],
 ): string {
+  const { fresh } = installation;
   const processes = workers > 1 ? ` (${workers} worker processes)` : "";
   if (!demo) {
-    // Scale-out mode has no demo: accounts and keys are the operator's (sanyao accounts create, keys create).
-    const probes =
-      ops.length > 0 ? `Probes: ${url}/healthz ${url}/readyz\n${ops.join("\n")}` : `Probes: ${url}/healthz ${url}/readyz ${url}/metrics`;
-    return `\nsanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes} (scale-out: PostgreSQL${
-      process.env.SANYAO_REDIS_URL ? " + Redis" : ""
-    })\n${probes}\n${STOP_HINT}\n`;
+    // No demo key to show: scale-out mode has none, and an embedded installation may go without (--no-demo) or have
+    // had its demo key disabled. Accounts and keys are the operator's.
+    const mode = installation.mode === "scale-out" ? ` (scale-out: PostgreSQL${installation.sharedLimits ? " + Redis" : ""})` : "";
+    const probes = ops.length > 0 ? [`Probes: ${url}/healthz ${url}/readyz`, ...ops] : [`Probes: ${url}/healthz ${url}/readyz ${url}/metrics`];
+    return [
+      "",
+      `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes}${mode}`,
+      fresh ? "First start: created the data directory and the installation secret." : "",
+      `Accounts and keys: npx sanyao accounts create${dataFlag} --name NAME, then npx sanyao keys create${dataFlag} --account ID`,
+      ...probes,
+      ...token,
+      "",
+      STOP_HINT,
+      "",
+    ]
+      .filter((l, i, all) => l !== "" || all[i - 1] !== "")
+      .join("\n");
   }
   const endpoint = url.replace(/^http:\/\//, "");
   const sdk = [
@@ -91,7 +106,8 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   const config = loadConfig(options);
   const workers = options.workers === 0 ? os.availableParallelism() : options.workers;
   const installation = await openInstallation(config);
-  const demo = installation.mode === "embedded" ? await ensureDemo(installation, config.accountDefaults) : undefined;
+  const demo =
+    installation.mode === "embedded" ? await prepareDemo(installation, config.accountDefaults, { make: config.demo }) : undefined;
   if (workers <= 1) {
     const server = await startServer({ config, installation });
     // Before the banner: whoever reads it may signal at once.
@@ -99,7 +115,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
     const { created, token } = server.adminToken;
     const tokenText = tokenLines(server.opsUrl, created ? token : undefined, installation.dataDir);
     const ops = opsLines(server.url, server.opsUrl);
-    process.stderr.write(`${banner(server.url, dataFlag, demo, installation.fresh, 1, tokenText, ops)}\n`);
+    process.stderr.write(`${banner(server.url, dataFlag, installation, demo, 1, tokenText, ops)}\n`);
     return;
   }
 
@@ -135,7 +151,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
       const url = urlOf(config.host, ports.port);
       const opsUrl = config.ops ? urlOf(config.ops.host, ports.opsPort) : url;
       const tokenText = tokenLines(opsUrl, admin.created ? admin.token : undefined, installation.dataDir);
-      process.stderr.write(`${banner(url, dataFlag, demo, installation.fresh, workers, tokenText, opsLines(url, opsUrl))}\n`);
+      process.stderr.write(`${banner(url, dataFlag, installation, demo, workers, tokenText, opsLines(url, opsUrl))}\n`);
     });
   };
   for (let i = 0; i < workers; i++) fork();
@@ -202,7 +218,9 @@ export async function serveEphemeral(options: { port: number; host: string; opsP
   process.on("exit", removeDir);
   const config = loadConfig({ dataDir, port: options.port, host: options.host, opsPort: options.opsPort, opsHost: options.opsHost });
   const installation = await openInstallation(config);
-  const demo = await ensureDemo(installation, config.accountDefaults);
+  const demo = await prepareDemo(installation, config.accountDefaults, { make: true });
+  // A fresh directory: the demo is made now, so this holds.
+  if (!demo) throw new Error("the ephemeral installation has no demo key");
   const server = await startServer({ config, installation });
   stopOnSignals(() => server.close());
   const ready = {

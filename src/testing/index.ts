@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import type { SignatureDiagnosis } from "../api3/diagnose";
 import { loadConfig } from "../app/config";
-import { ensureDemo } from "../app/demo";
+import { type DemoCredentials, prepareDemo } from "../app/demo";
 import { openInstallation } from "../app/installation";
 import { type RunningServer, startServer } from "../app/server";
 import type { LoggedCall } from "../operations/request-log";
@@ -52,15 +52,18 @@ export async function startSanyao(options: StartOptions = {}): Promise<Sanyao> {
   try {
     const config = loadConfig({ dataDir, port: 0, host: "127.0.0.1" }, { SANYAO_LOG_LEVEL: "silent", ...options.env });
     const installation = await openInstallation(config);
-    let demo: Awaited<ReturnType<typeof ensureDemo>>;
+    let demo: DemoCredentials | undefined;
     let server: RunningServer;
     try {
-      demo = await ensureDemo(installation, config.accountDefaults);
+      // A fresh directory: the demo is made now (whatever SANYAO_DEMO says), so its key is there to hand out.
+      demo = await prepareDemo(installation, config.accountDefaults, { make: true });
+      if (!demo) throw new Error("the test installation has no demo key");
       server = await startServer({ config, installation });
     } catch (err) {
       await installation.close(); // else its store keeps the test process alive
       throw err;
     }
+    const { accountId } = demo;
     const adminToken = server.adminToken.token;
     // A test server always has its token: made at the first start of its fresh data directory.
     if (adminToken === undefined) {
@@ -80,10 +83,10 @@ export async function startSanyao(options: StartOptions = {}): Promise<Sanyao> {
     return {
       endpoint: server.url,
       credential: { secretId: demo.secretId, secretKey: demo.secretKey },
-      accountId: demo.accountId,
+      accountId,
       adminToken,
       scenarios: {
-        add: async (s) => (await ops<{ scenario: ListedScenario }>("POST", "scenarios", { account: demo.accountId, ...s })).scenario,
+        add: async (s) => (await ops<{ scenario: ListedScenario }>("POST", "scenarios", { account: accountId, ...s })).scenario,
         list: async () => (await ops<{ scenarios: ListedScenario[] }>("GET", "scenarios")).scenarios,
         remove: async (id) => void (await ops("DELETE", `scenarios/${encodeURIComponent(id)}`)),
         clear: async () => void (await ops("DELETE", "scenarios")),
