@@ -186,6 +186,150 @@ describe("sanyao batch", () => {
     });
   }
 
+  it("an input edited between runs: rows are matched by content — none sent twice, each answer on its own row, the changes named", async (t) => {
+    const key = await server.addAccount("edited");
+    const row = (id: string, p: { phone: string; name: string; idcard: string }) => `${id},${p.phone},${p.name},${p.idcard}`;
+    const other = (i: number) => ({ ...person(i), name: "欧阳修" });
+    const rows: Record<string, string> = {
+      r1: row("r1", person(301)),
+      r2: row("r2", person(302)),
+      r3: row("r3", person(303)),
+      r4: row("r4", other(304)),
+      r5: row("r5", { ...person(305), phone: `139${person(305).phone.slice(3)}` }),
+      r6: row("r6", person(306)),
+      r7: row("r7", person(307)),
+      r8: row("r8", person(308)),
+      r9: row("r9", other(309)),
+      r10: row("r10", person(310)),
+      n0: row("n0", person(311)),
+      r3changed: row("r3", other(303)),
+    };
+    const expected: Record<string, string> = {
+      r1: "0",
+      r3: "-4",
+      r4: "-4",
+      r5: "-9",
+      r6: "0",
+      r7: "0",
+      r8: "0",
+      r9: "-4",
+      r10: "0",
+      n0: "0",
+    };
+    const edited = path.join(dir, "edited.csv");
+    const write = (ids: string[]) =>
+      fs.writeFileSync(edited, `${["customer_id,phone,name,idcard", ...ids.map((id) => rows[id])].join("\n")}\n`);
+    write(["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10"]);
+
+    // The first run: r1's answer is lost on the way back (Interrupted: it may have been charged), r2-r6 are
+    // answered, r7 meets an account error that stops the run before r8.
+    const token = server.adminToken.token ?? "";
+    const ops = (method: string, route: string, body?: unknown) =>
+      fetch(`${server.url}/_sanyao/${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const added = await ops("POST", "scenarios", {
+      account: key.accountId,
+      phone: person(307).phone,
+      error: "UnauthorizedOperation.Nonactivated",
+    });
+    assert.equal(added.status, 201);
+    const proxy = new TcpProxy(server.port);
+    await proxy.start();
+    proxy.dropAnswers(1);
+    const out = path.join(dir, "edited-out.csv");
+    const run = (endpoint: string) =>
+      sanyao([
+        "batch",
+        edited,
+        "--out",
+        out,
+        "--endpoint",
+        endpoint,
+        "--secret-id",
+        key.secretId,
+        "--secret-key",
+        key.secretKey,
+        "--concurrency",
+        "1",
+        "--json",
+      ]);
+    try {
+      const first = await run(`http://127.0.0.1:${proxy.port}`);
+      assert.equal(first.code, 1, first.stderr);
+      assert.match(first.stderr, /UnauthorizedOperation\.Nonactivated/);
+    } finally {
+      await proxy.stop();
+    }
+    assert.equal((await ops("DELETE", `scenarios?account=${key.accountId}`)).status, 200);
+
+    // Edited: a row inserted above, r2 deleted, r3 changed, r4 and r9 swapped.
+    write(["n0", "r1", "r3changed", "r9", "r5", "r6", "r7", "r8", "r4", "r10"]);
+    const resumed = await run(`http://127.0.0.1:${server.port}`);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const summary = JSON.parse(resumed.stdout);
+    t.diagnostic(`resume: ${resumed.stderr.trim()}`);
+
+    // Every call the server answered with a Result, by the masked phone it logged.
+    const mask = (phone: string) => `${phone.slice(0, 3)}****${phone.slice(7)}`;
+    const calls = server.logs
+      .map((l) => JSON.parse(l) as { msg: string; accountId?: string; requestId: string; code: string; subject?: string })
+      .filter((l) => l.msg === "request" && l.accountId === key.accountId && /^-?\d+$/.test(l.code));
+    const byRequest = new Map(calls.map((c) => [c.requestId, c]));
+    const sentPer = (phone: string) => calls.filter((c) => c.subject === mask(phone)).length;
+    // run 1: r1 (its answer lost), r2-r6; run 2: n0, the changed r3, r9 (moved up, never sent), r7, r8, r10
+    assert.equal(calls.length, 12, calls.map((c) => c.subject).join(" "));
+    for (const i of [301, 302, 304, 305, 306, 307, 308, 309, 310, 311]) {
+      const phone = i === 305 ? `139${person(i).phone.slice(3)}` : person(i).phone;
+      assert.equal(sentPer(phone), 1, `${mask(phone)} sent once`);
+    }
+    assert.equal(sentPer(person(303).phone), 2, "r3 as it was, then as it was changed");
+
+    const output = outputRows(out);
+    assert.deepEqual(
+      output.map((r) => r.customer_id),
+      ["n0", "r1", "r3", "r9", "r5", "r6", "r7", "r8", "r4", "r10"],
+    );
+    for (const r of output) {
+      const id = r.customer_id ?? "";
+      if (id === "r1") {
+        assert.equal(r.error_code, "Interrupted", "r1 was sent and its answer lost: not sent again");
+        continue;
+      }
+      const call = byRequest.get(r.request_id ?? "");
+      assert.ok(call, `${id}: its RequestId ${r.request_id} is a call the server answered`);
+      assert.equal(call.subject, mask(r.phone ?? ""), `${id}: the answer of its own phone`);
+      assert.deepEqual([r.result, call.code], [expected[id], expected[id]], `${id}: its own Result`);
+    }
+
+    assert.deepEqual(summary.changes, {
+      newOrChanged: [2, 4],
+      gone: [
+        { lastLine: 3, state: "answered", charged: true },
+        { lastLine: 4, state: "answered", charged: true },
+      ],
+      moved: [5, 10],
+    });
+    assert.match(resumed.stderr, /changed since the last run/);
+    assert.match(resumed.stderr, /new or changed rows: lines 2, 4/);
+    assert.match(resumed.stderr, /no longer in the input: lines 3, 4 of the last run/);
+    assert.match(resumed.stderr, /moved: lines 5, 10/);
+
+    // The journal keys rows by a keyed hash: none of their values is in it.
+    const journalText = fs.readFileSync(`${out}.journal`, "utf8");
+    for (const line of Object.values(rows)) {
+      for (const value of line.split(",").slice(1)) assert.equal(journalText.includes(value), false, "a row's value in the journal");
+    }
+    // A column the rows are keyed by is gone: the rows cannot be matched, so nothing is sent.
+    fs.writeFileSync(edited, `phone,name,idcard\n${person(312).phone},${person(312).name},${person(312).idcard}\n`);
+    const refused = await run(`http://127.0.0.1:${server.port}`);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /no column customer_id any more/);
+    assert.equal(server.logs.filter((l) => l.includes(key.accountId) && l.includes('"msg":"request"')).length, calls.length + 1);
+  });
+
   it("--dry-run checks rows locally and sends nothing", async () => {
     const res = await sanyao(["batch", input, "--dry-run", "--json"]);
     const summary = JSON.parse(res.stdout);

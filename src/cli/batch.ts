@@ -1,10 +1,11 @@
 /**
  * `sanyao batch IN.csv --out OUT.csv`: verifies every row at the allowed pace with bounded concurrency, and
- * never sends a row twice. Progress is journaled beside the output (OUT.csv.journal, one JSON line per event,
- * written before a row is sent and when its answer comes): a rerun with the same --out skips what was answered,
- * and does not resend a row that was in flight when the process was killed (its answer is unknown, it may have
- * been charged) unless --resend-interrupted says so; nor a row whose connection failed after it was sent. Error
- * answers are never charged, so rows that got one are sent again.
+ * never sends a row twice. Progress is journaled beside the output (batch-journal.ts: written before a row is sent
+ * and when its answer comes, rows keyed by their content): a rerun with the same --out skips what was answered —
+ * wherever the row moved if the input was edited, and says what changed — and does not resend a row that was in
+ * flight when the process was killed (its answer is unknown, it may have been charged) unless --resend-interrupted
+ * says so; nor a row whose connection failed after it was sent. Error answers are never charged, so rows that got
+ * one are sent again.
  */
 import { stringify } from "csv-stringify/sync";
 import cliProgress from "cli-progress";
@@ -19,6 +20,7 @@ import { chinaDate, precheck } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { notListening, readableFile } from "./options";
 import { UsageError } from "./output";
+import { ANSWER_COLUMNS, type Answer, BatchJournal, type InputChanges, type InputRow } from "./batch-journal";
 
 export interface BatchOptions {
   input: string;
@@ -37,25 +39,19 @@ export interface BatchOptions {
   config: Config;
 }
 
-const ANSWER_COLUMNS = ["result", "description", "isp", "result_detail", "request_id", "charged", "error_code"] as const;
-type Answer = Record<(typeof ANSWER_COLUMNS)[number], string>;
-type JournalEntry = { line: number; sent: true } | { line: number; answer: Answer; final: boolean };
-
-interface Row {
-  line: number;
-  fields: Record<string, string>;
-}
-
 export interface BatchSummary {
   rows: number;
   sentThisRun: number;
   skippedAlreadyAnswered: number;
   byResult: Record<string, number>;
-  /** rows with a Result (all runs) */
+  /** rows of the input with a Result (all runs) */
   answered: number;
+  /** answers charged, all runs (rows edited away since included: their charges stand) */
   charged: number;
   malformed: Array<{ line: number; reason: string }>;
   interrupted: number[];
+  /** how the input differs from what the last run with this --out read; absent when it does not */
+  changes?: InputChanges;
   completed: boolean;
   dryRun: boolean;
   out?: string;
@@ -73,36 +69,30 @@ function interruptedAnswer(description: string): Answer {
   return { result: "", description, isp: "", result_detail: "", request_id: "", charged: "", error_code: "Interrupted" };
 }
 
-function readJournal(file: string): { answers: Map<number, { answer: Answer; final: boolean }>; inFlight: Set<number> } {
-  const answers = new Map<number, { answer: Answer; final: boolean }>();
-  const inFlight = new Set<number>();
-  if (!fs.existsSync(file)) return { answers, inFlight };
-  for (const text of fs.readFileSync(file, "utf8").split("\n")) {
-    let entry: JournalEntry;
-    try {
-      entry = JSON.parse(text) as JournalEntry;
-    } catch {
-      continue; // a line cut short by a kill
-    }
-    if ("sent" in entry) inFlight.add(entry.line);
-    else {
-      inFlight.delete(entry.line);
-      answers.set(entry.line, { answer: entry.answer, final: entry.final });
-    }
+/**
+ * The input's rows with their ids, read once before anything is sent; the journal is opened (or started) as soon as
+ * the header is known, since the rows are keyed by its columns.
+ */
+async function readInput(o: BatchOptions & { out: string }, checkHeader: (names: string[]) => void) {
+  let opened: { journal: BatchJournal; keyer: ReturnType<BatchJournal["keyer"]> } | undefined;
+  const open = (names: string[]) => {
+    checkHeader(names);
+    const journal = BatchJournal.open(o.out, names);
+    opened = { journal, keyer: journal.keyer() };
+  };
+  const rows: InputRow[] = [];
+  let total = 0;
+  for await (const row of readRows(o.input, open)) {
+    total++;
+    if (opened && !("error" in row)) rows.push({ id: opened.keyer.id(row.fields), line: row.line });
   }
-  return { answers, inFlight };
+  // an empty file has no header: nothing to key, nothing to send
+  return { journal: opened?.journal ?? BatchJournal.open(o.out, []), rows, total };
 }
 
-function countLines(file: string): number {
-  const data = fs.readFileSync(file);
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === 10) n++;
-  return Math.max(0, n - 1 + (data.length > 0 && data[data.length - 1] !== 10 ? 1 : 0));
-}
-
-function malformedReason(row: Row, columns: BatchOptions["columns"]): string | undefined {
+function malformedReason(fields: Readonly<Record<string, string>>, columns: BatchOptions["columns"]): string | undefined {
   for (const [what, column] of Object.entries(columns)) {
-    const value = row.fields[column];
+    const value = fields[column];
     if (value === undefined || value.trim() === "") return `no ${what} (column ${column})`;
   }
   return undefined;
@@ -138,11 +128,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   };
 
   if (o.dryRun) return dryRun(o, checkHeader, summary);
-  if (!o.out) throw new UsageError("--out OUT.csv is required (or --dry-run).");
-  const journalFile = `${o.out}.journal`;
-  const { answers, inFlight } = readJournal(journalFile);
-  const journal = fs.openSync(journalFile, "a");
-  const write = (entry: JournalEntry) => fs.writeSync(journal, `${JSON.stringify(entry)}\n`);
+  const { out } = o;
+  if (!out) throw new UsageError("--out OUT.csv is required (or --dry-run).");
+  const { journal, rows: inputRows, total } = await readInput({ ...o, out }, checkHeader);
+  const changes = journal.startRun(inputRows);
+  if (changes) {
+    summary.changes = changes;
+    process.stderr.write(changesText(o.input, changes));
+  }
+  const { answers, inFlight } = journal;
 
   const client = new FaceIdClient({
     credential: o.credential,
@@ -158,7 +152,6 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     kms.close();
   }
 
-  const total = countLines(o.input);
   const progress = startProgress(total, o.json);
   let stopping = false;
   let fatal: Error | undefined;
@@ -170,20 +163,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   process.on("SIGTERM", onSignal);
 
   const inFlightNow = new Set<Promise<void>>();
-  const send = async (row: Row) => {
-    let request: PhoneVerificationRequest = {
-      Phone: row.fields[o.columns.phone]!,
-      Name: row.fields[o.columns.name]!,
-      IdCard: row.fields[o.columns.idcard]!,
-    };
+  const send = async (id: string, request: PhoneVerificationRequest) => {
     if (o.detailed) request.VerifyMode = "1";
-    if (dataKey && o.encrypt) request = encryptRequestFields(request, dataKey, o.encrypt.fields);
-    write({ line: row.line, sent: true });
+    const sent = dataKey && o.encrypt ? encryptRequestFields(request, dataKey, o.encrypt.fields) : request;
+    journal.sent(id);
     summary.sentThisRun++;
     let answer: Answer;
     let final = true;
     try {
-      const r = await client.phoneVerification(request);
+      const r = await client.phoneVerification(sent);
       answer = {
         result: r.Result,
         description: r.Description,
@@ -220,12 +208,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         }
       }
     }
-    write({ line: row.line, answer, final });
-    answers.set(row.line, { answer, final });
+    journal.answered(id, { answer, final });
     progress.tick();
   };
 
-  for await (const row of readRows(o.input, checkHeader)) {
+  const keyer = journal.keyer();
+  for await (const row of readRows(o.input, () => undefined)) {
     if (stopping) break;
     summary.rows++;
     if ("error" in row) {
@@ -233,68 +221,102 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       progress.tick();
       continue;
     }
-    const done = answers.get(row.line);
+    const id = keyer.id(row.fields);
+    const done = answers.get(id);
     if (done?.final && !(o.resendInterrupted && done.answer.error_code === "Interrupted")) {
       summary.skippedAlreadyAnswered++;
       progress.tick();
       continue;
     }
-    const reason = malformedReason(row, o.columns);
-    if (reason) {
-      summary.malformed.push({ line: row.line, reason });
+    const request = verificationRequest(row.fields, o.columns);
+    if (typeof request === "string") {
+      summary.malformed.push({ line: row.line, reason: request });
       progress.tick();
       continue;
     }
-    if (inFlight.has(row.line) && !o.resendInterrupted) {
+    if (inFlight.has(id) && !o.resendInterrupted) {
       // Sent by a run that was killed before its answer came: it may have been charged. Not sent again.
-      const answer = interruptedAnswer("interrupted: sent before, answer unknown");
-      write({ line: row.line, answer, final: true });
-      answers.set(row.line, { answer, final: true });
+      journal.answered(id, { answer: interruptedAnswer("interrupted: sent before, answer unknown"), final: true });
       progress.tick();
       continue;
     }
     while (inFlightNow.size >= o.concurrency) await Promise.race(inFlightNow);
     if (stopping) break;
-    const task = send(row).finally(() => inFlightNow.delete(task));
+    const task = send(id, request).finally(() => inFlightNow.delete(task));
     inFlightNow.add(task);
   }
   await Promise.all(inFlightNow);
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   progress.stop();
-  fs.closeSync(journal);
+  journal.close();
   client.close();
   if (fatal) throw fatal;
 
   if (!stopping) {
-    await writeOutput(o, header, answers);
+    await writeOutput({ ...o, out }, header, journal);
     summary.completed = true;
   }
-  for (const { answer } of answers.values()) {
+  const ofInput = inputRows.flatMap((r) => {
+    const recorded = answers.get(r.id);
+    return recorded ? [{ line: r.line, ...recorded }] : [];
+  });
+  for (const { answer } of ofInput) {
     const key = answer.result || answer.error_code;
     summary.byResult[key] = (summary.byResult[key] ?? 0) + 1;
     if (answer.result !== "") summary.answered++;
-    if (answer.charged === "1") summary.charged++;
   }
-  summary.interrupted = [...answers.entries()].filter(([, a]) => a.answer.error_code === "Interrupted").map(([line]) => line);
+  for (const { answer } of answers.values()) if (answer.charged === "1") summary.charged++;
+  summary.interrupted = ofInput.filter((a) => a.answer.error_code === "Interrupted").map((a) => a.line);
   return summary;
 }
 
+/** The request of a row, or why the row cannot be sent (a column left empty). */
+function verificationRequest(fields: Record<string, string>, columns: BatchOptions["columns"]): PhoneVerificationRequest | string {
+  const reason = malformedReason(fields, columns);
+  if (reason) return reason;
+  return { Phone: fields[columns.phone] ?? "", Name: fields[columns.name] ?? "", IdCard: fields[columns.idcard] ?? "" };
+}
+
+/** What the operator reads when the input is not what the last run read. */
+function changesText(input: string, c: InputChanges): string {
+  const lines = (ns: number[]) => (ns.length > 20 ? `${ns.slice(0, 20).join(", ")} and ${ns.length - 20} more` : ns.join(", "));
+  const out = [`sanyao batch: ${input} changed since the last run of this --out; rows are matched by their content, not their line:`];
+  if (c.newOrChanged.length > 0) out.push(`  new or changed rows: lines ${lines(c.newOrChanged)}`);
+  if (c.gone.length > 0) {
+    const count = (state: InputChanges["gone"][number]["state"]) => c.gone.filter((g) => g.state === state).length;
+    const charged = c.gone.filter((g) => g.charged).length;
+    const fates = [
+      count("answered") > 0 ? `${count("answered")} answered (${charged} charged: those charges stand)` : "",
+      count("interrupted") > 0 ? `${count("interrupted")} interrupted (answer unknown; may have been charged)` : "",
+      count("error") > 0 ? `${count("error")} with an error (never charged)` : "",
+      count("not sent") > 0 ? `${count("not sent")} never sent` : "",
+    ].filter(Boolean);
+    out.push(
+      `  no longer in the input: lines ${lines(c.gone.map((g) => g.lastLine))} of the last run — ${fates.join(", ")}; ` +
+        "they have no output row",
+    );
+  }
+  if (c.moved.length > 0) out.push(`  moved: lines ${lines(c.moved)} (each keeps its own answer)`);
+  return `${out.join("\n")}\n`;
+}
+
 /** One output row per input row, in input order: the input columns as given, then the answer. */
-async function writeOutput(o: BatchOptions, header: string[], answers: Map<number, { answer: Answer }>): Promise<void> {
+async function writeOutput(o: BatchOptions & { out: string }, header: string[], journal: BatchJournal): Promise<void> {
   const tmp = `${o.out}.tmp`;
   const out = fs.openSync(tmp, "w");
   fs.writeSync(out, stringify([[...header, ...ANSWER_COLUMNS]]));
+  const keyer = journal.keyer();
   for await (const row of readRows(o.input, () => undefined)) {
-    const answer = answers.get(row.line)?.answer;
+    const answer = "error" in row ? undefined : journal.answers.get(keyer.id(row.fields))?.answer;
     const fields = "error" in row ? header.map(() => "") : header.map((h) => row.fields[h] ?? "");
     const extra = answer
       ? ANSWER_COLUMNS.map((c) => answer[c])
-      : ["", "error" in row ? row.error : (malformedReason(row, o.columns) ?? ""), "", "", "", "0", "MalformedRow"];
+      : ["", "error" in row ? row.error : (malformedReason(row.fields, o.columns) ?? ""), "", "", "", "0", "MalformedRow"];
     fs.writeSync(out, stringify([[...fields, ...extra]]));
   }
   fs.closeSync(out);
-  fs.renameSync(tmp, o.out!);
+  fs.renameSync(tmp, o.out);
 }
 
 async function dryRun(o: BatchOptions, checkHeader: (h: string[]) => void, summary: BatchSummary): Promise<BatchSummary> {
@@ -306,17 +328,12 @@ async function dryRun(o: BatchOptions, checkHeader: (h: string[]) => void, summa
       summary.malformed.push({ line: row.line, reason: row.error });
       continue;
     }
-    const reason = malformedReason(row, o.columns);
-    if (reason) {
-      summary.malformed.push({ line: row.line, reason });
+    const request = verificationRequest(row.fields, o.columns);
+    if (typeof request === "string") {
+      summary.malformed.push({ line: row.line, reason: request });
       continue;
     }
-    const checked = precheck(
-      { phone: row.fields[o.columns.phone]!, name: row.fields[o.columns.name]!, idCard: row.fields[o.columns.idcard]! },
-      tables,
-      o.config.policy,
-      today,
-    );
+    const checked = precheck({ phone: request.Phone, name: request.Name, idCard: request.IdCard }, tables, o.config.policy, today);
     const key = checked.kind === "ok" ? "would be sent" : checked.result;
     summary.byResult[key] = (summary.byResult[key] ?? 0) + 1;
   }

@@ -258,7 +258,9 @@ export function addCallCommands(program: Command): void {
       "\nOutput columns: the input's, then result, description, isp, result_detail, request_id, charged, error_code.\n" +
         "A row is never sent twice: answered rows are skipped on a rerun; rows in flight when a run was killed are\n" +
         "written as Interrupted (their answer is unknown) unless --resend-interrupted. Rows that got an error (never\n" +
-        "charged) are sent again. Malformed rows are reported by line number and skipped.",
+        "charged) are sent again. Malformed rows are reported by line number and skipped. Rows are matched by their\n" +
+        "content, not their line: an input edited between runs resumes every row still in it, sends the new or\n" +
+        "changed ones, and says what changed.",
     )
     .action(
       async (
