@@ -13,6 +13,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import fs from "node:fs";
+import { isJsonObject } from "../common/stored-json";
 import { UsageError } from "./output";
 
 export const ANSWER_COLUMNS = ["result", "description", "isp", "result_detail", "request_id", "charged", "error_code"] as const;
@@ -204,22 +205,18 @@ function parseLine(text: string): unknown {
 
 type Entry = { input: InputRow[] } | { row: string; sent: true } | { row: string; answer: Answer; final: boolean };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === "string");
 }
 
 function journalHead(v: unknown): { key: Buffer; columns: string[] } | undefined {
-  if (!isObject(v) || v.journal !== VERSION || typeof v.key !== "string" || !isStringArray(v.columns)) return undefined;
+  if (!isJsonObject(v) || v.journal !== VERSION || typeof v.key !== "string" || !isStringArray(v.columns)) return undefined;
   const key = Buffer.from(v.key, "base64");
   return key.length === 32 ? { key, columns: v.columns } : undefined;
 }
 
 function answerOf(v: unknown): Answer | undefined {
-  if (!isObject(v)) return undefined;
+  if (!isJsonObject(v)) return undefined;
   const { result, description, isp, result_detail, request_id, charged, error_code } = v;
   if (
     typeof result !== "string" ||
@@ -235,7 +232,7 @@ function answerOf(v: unknown): Answer | undefined {
 }
 
 function journalEntry(v: unknown): Entry | undefined {
-  if (!isObject(v)) return undefined;
+  if (!isJsonObject(v)) return undefined;
   if (Array.isArray(v.input)) {
     const input: InputRow[] = [];
     for (const item of v.input) {

@@ -7,6 +7,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type Ke
 import { promisify } from "node:util";
 import type { Keyring } from "../common/keyring";
 import type { MetaRows } from "../store/ports";
+import { storedFields } from "../common/stored-json";
 import { unwrapRsaKey } from "./rsa-unwrap";
 import { generateSm2KeyPair, sm2Decrypt, sm2PublicKeyPem } from "./sm2";
 
@@ -19,6 +20,15 @@ interface SealedPairs {
   rsa: string;
   /** sealed hex scalar ‖ ":" ‖ hex point, base64 */
   sm2: string;
+}
+
+/** The stored pairs, narrowed: a damaged row is one StoredDataError, never a field read as undefined. */
+function storedPairs(text: string): SealedPairs {
+  const f = storedFields(text, {
+    what: "The installation's encryption key pairs (envelope-keys/v1)",
+    fix: "Restore the store from a backup: callers encrypt to these keys, so new ones would not open their fields.",
+  });
+  return { rsa: f.string("rsa"), sm2: f.string("sm2") };
 }
 
 /** The public halves as Tencent's helpers embed theirs: base64 of the PEM text. */
@@ -44,7 +54,7 @@ export class EnvelopeKeys {
   static async open(meta: Pick<MetaRows, "get" | "setIfAbsent">, keyring: Keyring): Promise<EnvelopeKeys> {
     let stored = await meta.get(META_KEY);
     if (stored === undefined) stored = await meta.setIfAbsent(META_KEY, JSON.stringify(await freshPairs(keyring)));
-    const sealed = JSON.parse(stored) as SealedPairs;
+    const sealed = storedPairs(stored);
     const rsaPem = keyring.open(Buffer.from(sealed.rsa, "base64"), `${META_KEY}/rsa`);
     const [sm2Private = "", sm2Public = ""] = keyring.open(Buffer.from(sealed.sm2, "base64"), `${META_KEY}/sm2`).split(":");
     const rsaPrivate = createPrivateKey(rsaPem);

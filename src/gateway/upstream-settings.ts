@@ -7,6 +7,7 @@ import path from "node:path";
 import { packageRoot } from "../common/paths";
 import type { Keyring } from "../common/keyring";
 import type { MetaRows } from "../store/ports";
+import { type StoredName, storedFields } from "../common/stored-json";
 
 export const UPSTREAM_META = "upstream/v1";
 export const TENCENT_FACEID_URL = "https://faceid.tencentcloudapi.com";
@@ -85,10 +86,27 @@ export async function saveUpstream(
   await meta.set(UPSTREAM_META, JSON.stringify(stored));
 }
 
+const STORED_UPSTREAM: StoredName = {
+  what: "The upstream (sanyao upstream set)",
+  fix: "Set it again with `sanyao upstream set`, or turn gateway mode off with `sanyao upstream clear`.",
+};
+
+/** The stored settings, narrowed: a damaged row is one StoredDataError, never a field read as undefined. */
+function storedUpstream(text: string): Stored {
+  const f = storedFields(text, STORED_UPSTREAM);
+  const keys = f.optionalObject("publicKeys");
+  return {
+    url: f.string("url"),
+    secretId: f.string("secretId"),
+    secretKey: f.string("secretKey"),
+    ...(keys && { publicKeys: { rsa: keys.string("rsa"), sm2: keys.string("sm2") } }),
+  };
+}
+
 export async function loadUpstream(meta: MetaRows, keyring: Keyring): Promise<UpstreamSettings | undefined> {
   const text = await meta.get(UPSTREAM_META);
   if (!text) return undefined;
-  const stored = JSON.parse(text) as Stored;
+  const stored = storedUpstream(text);
   return {
     url: stored.url,
     secretId: stored.secretId,
@@ -101,6 +119,6 @@ export async function loadUpstream(meta: MetaRows, keyring: Keyring): Promise<Up
 export async function describeUpstream(meta: MetaRows): Promise<{ url: string; secretId: string; publicKeys: string } | undefined> {
   const text = await meta.get(UPSTREAM_META);
   if (!text) return undefined;
-  const { url, secretId, publicKeys } = JSON.parse(text) as Stored;
+  const { url, secretId, publicKeys } = storedUpstream(text);
   return { url, secretId, publicKeys: publicKeys ? "given with upstream set" : "Tencent's published keys" };
 }

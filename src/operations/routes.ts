@@ -4,7 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ScenarioBook } from "../testkit/scenario-book";
-import { ScenarioInputError, shownScenario, type ScenarioInput } from "../testkit/scenario";
+import { ScenarioInputError, shownScenario } from "../testkit/scenario";
+import { isJsonObject, StoredDataError } from "../common/stored-json";
 import { addScenario, listScenarios, type ScenarioStore } from "../testkit/scenario-store";
 import { bearerMatches } from "./admin-token";
 import type { Diagnoses } from "./diagnoses";
@@ -65,8 +66,8 @@ export function operationsApi(deps: OperationsDeps) {
         if (req.method === "GET") return json(200, { scenarios: (await listScenarios(scenarios.rows, account)).map(shownScenario) });
         if (req.method === "POST") {
           const body = await readJson(req);
-          if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ScenarioInputError("The body is a JSON object.");
-          const scenario = await addScenario(scenarios, body as ScenarioInput);
+          if (!isJsonObject(body)) throw new ScenarioInputError("The body is a JSON object.");
+          const scenario = await addScenario(scenarios, body);
           await scenarios.book.refresh();
           return json(201, { scenario: shownScenario(scenario) });
         }
@@ -76,10 +77,11 @@ export function operationsApi(deps: OperationsDeps) {
           return json(200, { removed });
         }
       }
-      if (route[0] === "scenarios" && route.length === 2 && req.method === "DELETE") {
-        const removed = await scenarios.rows.remove(route[1]!);
+      const [section, id, ...rest] = route;
+      if (section === "scenarios" && id !== undefined && rest.length === 0 && req.method === "DELETE") {
+        const removed = await scenarios.rows.remove(id);
         await scenarios.book.refresh();
-        return removed ? json(200, { removed: 1 }) : json(404, { error: `No scenario ${route[1]}.` });
+        return removed ? json(200, { removed: 1 }) : json(404, { error: `No scenario ${id}.` });
       }
       if (route[0] === "requests" && route.length === 1) {
         if (req.method === "GET") {
@@ -91,14 +93,16 @@ export function operationsApi(deps: OperationsDeps) {
           return json(200, { cleared: true });
         }
       }
-      if (route[0] === "explain" && route.length === 2 && req.method === "GET") {
-        const diagnosis = await deps.diagnoses.get(route[1]!);
+      if (section === "explain" && id !== undefined && rest.length === 0 && req.method === "GET") {
+        const diagnosis = await deps.diagnoses.get(id);
         return diagnosis
           ? json(200, { diagnosis })
-          : json(404, { error: `No diagnosis for ${route[1]}: only calls refused with AuthFailure.* have one, the last 1000 of them.` });
+          : json(404, { error: `No diagnosis for ${id}: only calls refused with AuthFailure.* have one, the last 1000 of them.` });
       }
     } catch (err) {
       if (err instanceof ScenarioInputError) return json(400, { error: err.message });
+      // a scenario damaged in the store: say which, and how to remove it (the message holds no value)
+      if (err instanceof StoredDataError) return json(500, { error: err.message });
       throw err;
     }
     json(404, {

@@ -3,6 +3,7 @@
  * request, then only keyed hashes are stored. Rejections carry the line number and a reason, never the value.
  */
 import fs from "node:fs";
+import { isJsonObject } from "../common/stored-json";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
 import { checkCsvFile, csvRows } from "./csv";
@@ -132,8 +133,8 @@ async function* ndjsonRows(input: Readable): AsyncGenerator<Row> {
       yield { line, error: "not valid JSON" };
       continue;
     }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) yield { line, error: "not a JSON object" };
-    else yield { line, fields: value as Record<string, unknown> };
+    if (isJsonObject(value)) yield { line, fields: value };
+    else yield { line, error: "not a JSON object" };
   }
 }
 

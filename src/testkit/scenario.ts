@@ -11,6 +11,7 @@ import { scriptableResults } from "../faceid/scripted";
 import { normaliseIdCard } from "../rules/idcard";
 import { normalisePhone } from "../rules/phone";
 import type { ScenarioRow } from "../store/ports";
+import { StoredDataError, type StoredFields, storedFields } from "../common/stored-json";
 
 export type StoredEffect =
   | { kind: "result"; result: string }
@@ -185,8 +186,47 @@ export function newScenarioRow(spec: ScenarioSpec, now: Date = new Date()): Scen
   };
 }
 
+const EFFECT_KINDS = ["result", "error", "delay", "reset", "hang", "clock"] as const;
+
+function storedEffect(f: StoredFields): StoredEffect {
+  const kind = f.oneOf("kind", EFFECT_KINDS);
+  switch (kind) {
+    case "result":
+      return { kind, result: f.string("result") };
+    case "error": {
+      const code = f.string("code");
+      if (!isErrorCode(code)) throw new StoredDataError(`A scenario's error ${code} is not one this server answers.`);
+      return { kind, code };
+    }
+    case "delay":
+      return { kind, minMs: f.number("minMs"), maxMs: f.number("maxMs") };
+    case "clock":
+      return { kind, offsetMs: f.number("offsetMs") };
+    default:
+      return { kind };
+  }
+}
+
+/** A stored scenario, narrowed: a damaged row is one StoredDataError naming it, never a field read as undefined. */
 export function scenarioOf(row: ScenarioRow): Scenario {
-  const spec = JSON.parse(row.spec) as ScenarioSpec;
+  const f = storedFields(row.spec, {
+    what: `Scenario ${row.id}`,
+    fix: `Remove it with \`sanyao scenarios remove ${row.id}\` and add it again.`,
+  });
+  const spec: ScenarioSpec = {
+    accountId: f.string("accountId"),
+    secretId: f.optionalString("secretId"),
+    action: f.optionalString("action"),
+    phoneHash: f.optionalString("phoneHash"),
+    phoneMasked: f.optionalString("phoneMasked"),
+    idCardHash: f.optionalString("idCardHash"),
+    idCardMasked: f.optionalString("idCardMasked"),
+    effect: storedEffect(f.object("effect")),
+    probability: f.number("probability"),
+    untilMs: f.optionalNumber("untilMs"),
+    times: f.optionalNumber("times"),
+    seed: f.optionalNumber("seed"),
+  };
   return { ...spec, id: row.id, remaining: row.remaining, createdAt: row.createdAt };
 }
 
