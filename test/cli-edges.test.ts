@@ -211,9 +211,9 @@ describe("sanyao CLI edges", () => {
     const account = await json(["accounts", "create", "--name", "keys"]);
     const k = await json(["keys", "create", "--account", account.accountId]);
     await json(["keys", "disable", k.secretId]);
-    await within(1000, async () => (await verify(server.port, k, ZHANG)).Error?.Code === "AuthFailure.SecretIdNotFound");
+    await within(10_000, async () => (await verify(server.port, k, ZHANG)).Error?.Code === "AuthFailure.SecretIdNotFound");
     assert.deepEqual(await json(["keys", "enable", k.secretId]), { secretId: k.secretId, enabled: true });
-    await within(1000, async () => (await verify(server.port, k, ZHANG)).Result === "0");
+    await within(10_000, async () => (await verify(server.port, k, ZHANG)).Result === "0");
     assert.equal((await run(["keys", "enable", "AKIDnoSuchKey000"])).code, 2);
 
     assert.deepEqual(await json(["kms", "list-keys", "--account", account.accountId]), { keys: [] });

@@ -51,11 +51,11 @@ describe("sanyao CLI", () => {
 
     const person = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
     const works = async () => (await verify(server.port, key, person)).Result === "0";
-    const seenIn = await within(1000, works);
-    assert.ok(seenIn <= 1000);
+    // a running server reads keys again once its cached copy is 250 ms old (real time): a bounded wait, not a timing
+    await within(10_000, works);
 
     await json(["keys", "disable", key.secretId]);
-    await within(1000, async () => (await verify(server.port, key, person)).Error?.Code === "AuthFailure.SecretIdNotFound");
+    await within(10_000, async () => (await verify(server.port, key, person)).Error?.Code === "AuthFailure.SecretIdNotFound");
   });
 
   it("fixed credentials for CI keys; usage errors exit 2 with a message", async () => {

