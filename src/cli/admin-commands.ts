@@ -146,8 +146,8 @@ export function addAdminCommands(program: Command): void {
             monthlyBudget: opts.monthlyBudget,
           };
           if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
-          if (!(await store.accounts.update(id, patch))) throw new UsageError(`No account ${id}.`);
-          const account = (await store.accounts.get(id))!;
+          const account = (await store.accounts.update(id, patch)) ? await store.accounts.get(id) : undefined;
+          if (!account) throw new UsageError(`No account ${id}.`);
           if (opts.json) printJson(shownAccount(account));
           else process.stdout.write(`Updated account ${id}.\n`);
         }),
@@ -225,11 +225,12 @@ export function addAdminCommands(program: Command): void {
     )
     .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string; test?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
-        if ((opts.secretId === undefined) !== (opts.secretKey === undefined)) {
+        const { secretId, secretKey } = opts;
+        if ((secretId === undefined) !== (secretKey === undefined)) {
           throw new UsageError("--secret-id and --secret-key go together.");
         }
         if (!(await store.accounts.get(opts.account))) throw new UsageError(`No account ${opts.account}.`);
-        const given = opts.secretId ? { secretId: opts.secretId, secretKey: opts.secretKey! } : undefined;
+        const given = secretId && secretKey !== undefined ? { secretId, secretKey } : undefined;
         const key = await store.apiKeys.create(opts.account, given, { test: opts.test === true });
         if (opts.json) printJson(opts.test ? { ...key, test: true } : key);
         else {

@@ -102,9 +102,9 @@ const ACTIONS: Record<string, ActionEntry> = {
 };
 
 /** The inputs the action needs, all given; a UsageError names the first one missing. */
-function inputsFor(action: string, given: Inputs): Required<Inputs> {
+function inputsFor(action: string, entry: ActionEntry, given: Inputs): Required<Inputs> {
   const flag: Record<Element, string> = { phone: "--phone (or --mobile)", name: "--name", idcard: "--idcard" };
-  for (const element of ACTIONS[action]!.needs) {
+  for (const element of entry.needs) {
     if (given[element] === undefined) throw new UsageError(`${action} needs ${flag[element]}.`);
   }
   return { phone: given.phone ?? "", name: given.name ?? "", idcard: given.idcard ?? "" };
@@ -177,11 +177,13 @@ export function addCallCommands(program: Command): void {
           encryptFields?: string;
         },
       ) => {
-        const entry = ACTIONS[opts.action]!;
+        const entry = ACTIONS[opts.action];
+        // commander checked the choice already; this keeps the lookup honest for the type checker
+        if (!entry) throw new UsageError(`No action ${opts.action}.`);
         const scheme: EncryptScheme | undefined =
           opts.encrypt === undefined ? undefined : opts.encrypt === true ? "kms" : (opts.encrypt as EncryptScheme);
         if (scheme !== undefined && !SCHEMES.includes(scheme)) throw new UsageError("--encrypt takes kms, rsa or sm2.");
-        const inputs = inputsFor(opts.action, { phone: opts.phone ?? opts.mobile, name: opts.name, idcard: opts.idcard });
+        const inputs = inputsFor(opts.action, entry, { phone: opts.phone ?? opts.mobile, name: opts.name, idcard: opts.idcard });
         if (opts.detailed && opts.action !== "PhoneVerification") throw new UsageError("--detailed goes with PhoneVerification only.");
         if (opts.hashMode !== "0" && opts.action !== "EncryptedPhoneVerification") {
           throw new UsageError("--hash-mode goes with --action EncryptedPhoneVerification only.");
@@ -191,7 +193,8 @@ export function addCallCommands(program: Command): void {
         if (scheme === "kms" && opts.action !== "PhoneVerification") {
           throw new UsageError("--encrypt kms goes with PhoneVerification only; the other actions take --encrypt rsa or sm2.");
         }
-        if (scheme === "kms" && !opts.kmsKey) throw new UsageError("--encrypt kms needs --kms-key KEY_ID (sanyao kms create-key).");
+        const { kmsKey } = opts;
+        if (scheme === "kms" && !kmsKey) throw new UsageError("--encrypt kms needs --kms-key KEY_ID (sanyao kms create-key).");
         const fields = (opts.encryptFields
           ?.split(",")
           .map((f) => f.trim())
@@ -221,9 +224,9 @@ export function addCallCommands(program: Command): void {
           params = encryptRequestFields(params, { algorithm, publicKey, form }, fields);
         }
         try {
-          if (scheme === "kms") {
+          if (scheme === "kms" && kmsKey) {
             const kms = new KmsClient({ ...connection, region: opts.kmsRegion });
-            params = encryptRequestFields(params, await kms.dataKey(opts.kmsKey!), fields);
+            params = encryptRequestFields(params, await kms.dataKey(kmsKey), fields);
             kms.close();
           }
           const faceid = new FaceIdClient(connection);
@@ -284,7 +287,8 @@ export function addCallCommands(program: Command): void {
           secretKey?: string;
         },
       ) => {
-        if (opts.encrypt && !opts.kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID.");
+        const { kmsKey } = opts;
+        if (opts.encrypt && !kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID.");
         const summary = await runBatch({
           input,
           out: opts.out,
@@ -293,7 +297,7 @@ export function addCallCommands(program: Command): void {
           endpoint: opts.endpoint,
           language: opts.language,
           detailed: Boolean(opts.detailed),
-          encrypt: opts.encrypt ? { keyId: opts.kmsKey!, region: opts.kmsRegion, fields: ["IdCard", "Name", "Phone"] } : undefined,
+          encrypt: opts.encrypt && kmsKey ? { keyId: kmsKey, region: opts.kmsRegion, fields: ["IdCard", "Name", "Phone"] } : undefined,
           rate: opts.rate,
           concurrency: opts.concurrency,
           dryRun: Boolean(opts.dryRun),

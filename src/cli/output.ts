@@ -11,10 +11,10 @@ export function printTable<T extends object>(rows: readonly T[], columns: Readon
     return;
   }
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? "")));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)));
   const line = (values: readonly string[]) =>
     values
-      .map((v, i) => v.padEnd(widths[i]!))
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
       .join("  ")
       .trimEnd();
   process.stdout.write(`${[line(columns), ...cells.map(line)].join("\n")}\n`);

@@ -47,7 +47,8 @@ function banner(
     // No demo key to show: scale-out mode has none, and an embedded installation may go without (--no-demo) or have
     // had its demo key disabled. Accounts and keys are the operator's.
     const mode = installation.mode === "scale-out" ? ` (scale-out: PostgreSQL${installation.sharedLimits ? " + Redis" : ""})` : "";
-    const probes = ops.length > 0 ? [`Probes: ${url}/healthz ${url}/readyz`, ...ops] : [`Probes: ${url}/healthz ${url}/readyz ${url}/metrics`];
+    const probes =
+      ops.length > 0 ? [`Probes: ${url}/healthz ${url}/readyz`, ...ops] : [`Probes: ${url}/healthz ${url}/readyz ${url}/metrics`];
     return [
       "",
       `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes}${mode}`,

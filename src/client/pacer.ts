@@ -18,12 +18,17 @@ export class Pacer {
   async wait(): Promise<void> {
     for (;;) {
       const t = this.now();
-      while (this.sent.length > 0 && this.sent[0]! <= t - this.windowMs) this.sent.shift();
-      if (this.sent.length < this.ratePerSecond) {
+      let oldest = this.sent[0];
+      while (oldest !== undefined && oldest <= t - this.windowMs) {
+        this.sent.shift();
+        oldest = this.sent[0];
+      }
+      if (oldest === undefined || this.sent.length < this.ratePerSecond) {
         this.sent.push(t);
         return;
       }
-      await new Promise((r) => setTimeout(r, this.sent[0]! + this.windowMs - t + 1));
+      const until = oldest + this.windowMs;
+      await new Promise((r) => setTimeout(r, until - t + 1));
     }
   }
 }

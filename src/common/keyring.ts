@@ -70,7 +70,10 @@ export class Keyring {
     let digest = this.recent.get(input);
     if (!digest) {
       digest = createHmac("sha256", this.hashKey).update(input).digest();
-      if (this.recent.size >= 64) this.recent.delete(this.recent.keys().next().value!);
+      if (this.recent.size >= 64) {
+        const oldest = this.recent.keys().next();
+        if (!oldest.done) this.recent.delete(oldest.value);
+      }
       this.recent.set(input, digest);
     }
     return digest;

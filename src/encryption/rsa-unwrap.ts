@@ -14,13 +14,14 @@ const zeroMask = (byte: number): number => ((byte - 1) >> 8) & 0xff;
 export function unpadPkcs1Constant(em: Buffer, rejectionKey: Buffer, ciphertext: Buffer): Buffer {
   const k = em.length;
   const separator = k - WRAPPED_KEY_BYTES - 1;
-  let bad = em[0]! | (em[1]! ^ 0x02) | (~zeroMask(em[separator]!) & 0xff);
-  for (let i = 2; i < separator; i++) bad |= zeroMask(em[i]!);
+  // readUInt8, not em[i]: every index is in range (em is one modulus long), and a read past it throws
+  let bad = em.readUInt8(0) | (em.readUInt8(1) ^ 0x02) | (~zeroMask(em.readUInt8(separator)) & 0xff);
+  for (let i = 2; i < separator; i++) bad |= zeroMask(em.readUInt8(i));
   const synthetic = createHmac("sha256", rejectionKey).update(ciphertext).digest();
   const pick = (-bad >> 31) & 0xff; // 0xff when any check failed
   const out = Buffer.alloc(WRAPPED_KEY_BYTES);
   for (let i = 0; i < WRAPPED_KEY_BYTES; i++) {
-    out[i] = (em[separator + 1 + i]! & ~pick) | (synthetic[i]! & pick);
+    out[i] = (em.readUInt8(separator + 1 + i) & ~pick) | (synthetic.readUInt8(i) & pick);
   }
   return out;
 }

@@ -46,7 +46,10 @@ export class AnswerCache {
   }
 
   put(key: string, fields: Record<string, unknown>, now: number): void {
-    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size >= MAX_ENTRIES) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
     this.entries.set(key, { fields, until: now + this.ttlMs });
   }
 }

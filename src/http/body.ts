@@ -66,7 +66,10 @@ export class RequestBody {
       this.req.on("end", () => {
         this.complete = true;
         if (whole) resolve(size === whole.length ? whole : whole.subarray(0, size));
-        else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        else {
+          const [only] = chunks;
+          resolve(chunks.length === 1 && only ? only : Buffer.concat(chunks));
+        }
       });
       this.req.on("error", reject);
     });

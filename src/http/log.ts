@@ -14,8 +14,9 @@ const LOG_FLUSH_MS = 1000;
 export function createLogging(level: string, destination?: DestinationStream): Logging {
   // Buffered, asynchronous writes: one log line per request must not cost a write(2) per request.
   const ownStream = destination ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const options = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   // pid tells the processes of `serve --workers N` apart.
-  const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination ?? ownStream!);
+  const logger = ownStream ? pino(options, ownStream) : pino(options, destination);
   // A quiet server's lines must not wait for the next 4 KiB: what is buffered is written out every second.
   const timer = ownStream && setInterval(() => ownStream.flush(), LOG_FLUSH_MS);
   timer?.unref();

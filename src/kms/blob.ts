@@ -41,7 +41,7 @@ export function parseBlob(text: string): ParsedBlob | undefined {
   if (!STRICT_BASE64.test(text)) return undefined;
   const raw = Buffer.from(text, "base64");
   if (raw.length < 4 + 1 + 1 + 12 + 16 || !raw.subarray(0, 4).equals(MAGIC)) return undefined;
-  const idLength = raw[4]!;
+  const idLength = raw.readUInt8(4);
   const keyId = raw.subarray(5, 5 + idLength).toString("latin1");
   const rest = raw.subarray(5 + idLength);
   if (idLength === 0 || !/^[0-9a-f-]+$/.test(keyId) || rest.length < 12 + 16) return undefined;

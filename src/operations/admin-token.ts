@@ -41,9 +41,9 @@ export function adminTokenFor(
 
 /** `Authorization: Bearer TOKEN`, compared in constant time. */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!m) return false;
-  const given = Buffer.from(m[1]!);
+  const [, bearer] = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "") ?? [];
+  if (bearer === undefined) return false;
+  const given = Buffer.from(bearer);
   const wanted = Buffer.from(token);
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }

@@ -67,8 +67,8 @@ export async function* csvRows(input: Readable, header: (names: string[]) => str
     skipped.push({ line: err.lines ?? 0, error });
   });
   for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length > 0) yield skipped.shift()!;
+    for (let row = skipped.shift(); row; row = skipped.shift()) yield row;
     yield { line: item.info.lines, fields: item.record };
   }
-  while (skipped.length > 0) yield skipped.shift()!;
+  for (let row = skipped.shift(); row; row = skipped.shift()) yield row;
 }

@@ -152,3 +152,9 @@ export const toKmsKeyRow = (r: KmsKeyTableRow): KmsKeyRow => ({
   createdAt: Number(r.created_at),
   materialSealed: r.material_sealed,
 });
+
+/** The one row a statement always returns (an INSERT … RETURNING, a COUNT): none means the store is broken, said so. */
+export function theRow<T>(row: T | undefined, statement: string): T {
+  if (row === undefined) throw new Error(`${statement} returned no row`);
+  return row;
+}

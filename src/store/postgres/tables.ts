@@ -13,12 +13,16 @@ import {
   toKmsKeyRow,
   recordValues,
   toStoredRecord,
+  theRow,
 } from "../rows";
 
 /** One statement on the pool, its failures already classified (UnavailableError when PostgreSQL is away). */
 export type Query = <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>;
 
-const count = async (q: Query, sql: string, params: unknown[]) => Number((await q<{ n: string }>(sql, params))[0]!.n);
+const count = async (q: Query, sql: string, params: unknown[]) => {
+  const [row] = await q<{ n: string }>(sql, params);
+  return Number(theRow(row, "a COUNT").n);
+};
 
 export function accountRows(q: Query): AccountRows {
   return {
@@ -28,7 +32,7 @@ export function accountRows(q: Query): AccountRows {
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
         [a.accountId, a.name, a.createdAt, a.rateLimit, JSON.stringify(a.rateLimits), a.dailyCap, a.balance],
       );
-      return toAccount(rows[0]!);
+      return toAccount(theRow(rows[0], "INSERT INTO accounts … RETURNING"));
     },
     list: async () => (await q<AccountRow>("SELECT * FROM accounts ORDER BY created_at, account_id")).map(toAccount),
     async get(accountId) {

@@ -12,6 +12,7 @@ import {
   toKmsKeyRow,
   recordValues,
   toStoredRecord,
+  theRow,
 } from "../rows";
 
 export function accountRows(db: Database.Database): AccountRows {
@@ -26,7 +27,7 @@ export function accountRows(db: Database.Database): AccountRows {
   return {
     async insert(a) {
       insert.run(a.accountId, a.name, a.createdAt, a.rateLimit, JSON.stringify(a.rateLimits), a.dailyCap, a.balance);
-      return toAccount(get.get(a.accountId)!);
+      return toAccount(theRow(get.get(a.accountId), "reading an account just inserted"));
     },
     list: async () => list.all().map(toAccount),
     async get(accountId) {
@@ -94,7 +95,7 @@ export function recordRows(db: Database.Database): RecordRows {
       }).immediate();
       return { replaced };
     },
-    count: async () => count.get()!,
+    count: async () => theRow(count.get(), "counting records"),
     async find(phoneHash) {
       const row = find.get(phoneHash);
       return row && toStoredRecord(row);
@@ -131,9 +132,9 @@ export function kmsKeyRows(db: Database.Database): KmsKeyRows {
     },
     list: async (accountId, region, offset, limit) => ({
       keyIds: list.all(accountId, region, limit, offset),
-      total: countIn.get(accountId, region)!,
+      total: theRow(countIn.get(accountId, region), "counting KMS keys"),
     }),
-    count: async (accountId) => count.get(accountId)!,
+    count: async (accountId) => theRow(count.get(accountId), "counting KMS keys"),
     async setState(accountId, keyId, state) {
       setState.run(state, accountId, keyId);
     },
