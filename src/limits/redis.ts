@@ -9,10 +9,11 @@ import type { FailureSink } from "../common/failures";
 import { UnavailableError } from "../common/unavailable";
 import type { ActiveMembers, DailyCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
 
-// Count this request in its one-second window; the window's key lives two seconds.
+// Count this request in its one-second window (a second of the instances' clock, not Redis's). The key outlives its
+// second by far, so instances whose clocks differ by a few seconds, or a clock held still, still count one window.
 const ADMIT = `
 local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], 2000) end
+if n == 1 then redis.call('PEXPIRE', KEYS[1], 10000) end
 return n`;
 
 // All keys below the cap? Then count one attempt on each; otherwise count nothing. Keys live two days.
