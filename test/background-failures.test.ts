@@ -15,10 +15,10 @@ import { describeBackends, startTestServer, tempDir, type TestServer } from "./h
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 
-function get(port: number, target: string): Promise<{ status: number; text: string }> {
+function get(port: number, target: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: "127.0.0.1", port, path: target }, (res) => {
+      .get({ host: "127.0.0.1", port, path: target, headers }, (res) => {
         let text = "";
         res.on("data", (c) => (text += c));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
@@ -106,7 +106,8 @@ describeBackends("failures away from the answer", (backend) => {
       await store.writerThreadHandle!.terminate();
       const during = await verify(server.port, key, ZHANG);
       assert.equal((during.Error as { Code: string } | undefined)?.Code, "FailedOperation.UnKnown");
-      const ready = await get(server.port, "/readyz");
+      // why is for the operator token (anonymous callers learn only that it is not ready)
+      const ready = await get(server.port, "/readyz", { authorization: `Bearer ${server.adminToken.token}` });
       assert.equal(ready.status, 503);
       assert.match(ready.text, /writer thread is down/);
       const answers = [...(await Promise.all(inFlight)), during];

@@ -128,7 +128,7 @@ describeBackends("gateway mode", (backend) => {
     upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
     company = await upstream.addAccount("company");
     await upstream.addRecords(demoRecords(chinaDate(Date.now())));
-    gateway = await startTestServer({ SANYAO_UPSTREAM_TIMEOUT_MS: "1500" }, backend);
+    gateway = await startTestServer({ SANYAO_UPSTREAM_TIMEOUT_MS: "1500", SANYAO_ADMIN_TOKEN: TOKEN }, backend);
     team = await gateway.addAccount("team-a");
     const set = await setUpstream(company.secretKey);
     assert.equal(set.code, 0, set.stderr);
@@ -271,7 +271,8 @@ describeBackends("gateway mode", (backend) => {
         if (code !== "ServiceUnavailable") await new Promise((r) => setTimeout(r, 50));
       }
       assert.equal(code, "ServiceUnavailable");
-      const ready = await fetch(`${gateway.url}/readyz`);
+      // why is for the operator token (anonymous callers learn only that it is not ready)
+      const ready = await fetch(`${gateway.url}/readyz`, { headers: { authorization: `Bearer ${TOKEN}` } });
       const text = await ready.text();
       assert.equal(ready.status, 503);
       assert.match(text, /refused the company key \(AuthFailure\.SignatureFailure\)/);

@@ -142,6 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     metrics,
     operations: testKit.operations,
+    operatorToken: testKit.adminToken.token,
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
+import { bearerMatches } from "../operations/admin-token";
 
 export type OperationsApi = (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
 
@@ -14,6 +15,8 @@ export interface EndpointDeps {
   metrics: Metrics;
   /** what /readyz reports: every dependency answering, or which one is not */
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  /** the operator token: only a caller presenting it learns from /readyz why the server is not ready */
+  operatorToken?: string;
   /** the operations API under /_sanyao/ (operations/routes.ts) */
   operations?: OperationsApi;
 }
@@ -38,7 +41,9 @@ export function endpoints(deps: EndpointDeps, serves: { operations: boolean; api
     if (req.method === "GET" && path === "/healthz") return json(200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {
       const readiness = await deps.readiness();
-      return json(readiness.ready ? 200 : 503, readiness);
+      // The reasons carry raw error text, hosts and ports, the upstream's URL: the operator's, not anyone's.
+      const operator = deps.operatorToken !== undefined && bearerMatches(req.headers.authorization, deps.operatorToken);
+      return json(readiness.ready ? 200 : 503, operator ? readiness : { ready: readiness.ready });
     }
     if (serves.operations && req.method === "GET" && path === "/metrics") {
       const text = await deps.metrics.registry.metrics();
