@@ -6,7 +6,7 @@
  *
  *   npm run bench:decrypt -- [--tries 1000]
  */
-import { constants, publicEncrypt, randomBytes } from "node:crypto";
+import { constants, createCipheriv, publicEncrypt, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -34,7 +34,11 @@ type Kind = { name: string; build(): Record<string, unknown>; expect: string };
 async function main(): Promise<void> {
   const tries = argValue("--tries", 1000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-decrypt-"));
-  const config = loadConfig({ dataDir, port: 0 }, { SANYAO_RATE_LIMIT: "1000000", SANYAO_DAILY_CAP: "0", SANYAO_LOG_LEVEL: "silent" });
+  // Thousands of failures under one key: the decryption-failure budget is set out of the way.
+  const config = loadConfig(
+    { dataDir, port: 0 },
+    { SANYAO_RATE_LIMIT: "1000000", SANYAO_DAILY_CAP: "0", SANYAO_LOG_LEVEL: "silent", SANYAO_DECRYPT_FAILURE_LIMIT: "1000000" },
+  );
   const installation = await openInstallation(config);
   const server = await startServer({ config, installation });
   const account = await installation.store.accounts.create("timing", config.accountDefaults);
@@ -53,11 +57,16 @@ async function main(): Promise<void> {
   const rsaPem = Buffer.from(keys.rsa, "base64").toString();
   const sm2Point = sm2PointFromPem(Buffer.from(keys.sm2, "base64").toString())!;
 
-  const aesRequest = (blob: Buffer, symmetric: Buffer) => {
+  /** `name`: the text encrypted, or a block that opens to a bad padding */
+  const aesRequest = (blob: Buffer, symmetric: Buffer, name: string | "bad padding" = PERSON.Name) => {
     const iv = randomBytes(16);
+    const field =
+      name === "bad padding"
+        ? createCipheriv("aes-256-cbc", symmetric, iv).setAutoPadding(false).update(Buffer.alloc(16))
+        : aesCbcEncrypt(symmetric, iv, name);
     return {
       ...PERSON,
-      Name: aesCbcEncrypt(symmetric, iv, PERSON.Name).toString("base64"),
+      Name: field.toString("base64"),
       Encryption: { EncryptList: ["Name"], CiphertextBlob: blob.toString("base64"), Iv: iv.toString("base64"), Algorithm: "AES-256-CBC" },
     };
   };
@@ -92,6 +101,9 @@ async function main(): Promise<void> {
           randomBytes(32),
         ),
     },
+    // the right key: a field whose padding is bad, and one that opens to a value that is no name (faceid-family.md §7.7)
+    { name: "AES: bad field padding", expect: failure, build: () => ((k) => aesRequest(rsaWrap(k), k, "bad padding"))(randomBytes(32)) },
+    { name: "AES: malformed value", expect: failure, build: () => ((k) => aesRequest(rsaWrap(k), k, "张3"))(randomBytes(32)) },
     { name: "SM4: good", expect: "0", build: () => ((k) => gcmRequest(sm2Encrypt(sm2Point, k), k, false))(randomBytes(16)) },
     { name: "SM4: wrong key", expect: failure, build: () => gcmRequest(sm2Encrypt(sm2Point, randomBytes(16)), randomBytes(16), false) },
     { name: "SM4: bad tag", expect: failure, build: () => ((k) => gcmRequest(sm2Encrypt(sm2Point, k), k, true))(randomBytes(16)) },

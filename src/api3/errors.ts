@@ -18,6 +18,10 @@ export const ERRORS = {
   "AuthFailure.TokenFailure": ["The session token is missing or invalid.", "token 错误。"],
   "FailedOperation.DecryptError": ["The ciphertext could not be decrypted with this key and context.", "解密失败。"],
   "FailedOperation.DecryptSystemError": ["Decryption failed.", "解密失败。"],
+  "FailedOperation.RequestLimitExceeded": [
+    "Too many encrypted fields sent with this SecretId failed to decrypt: its encrypted calls are refused until the window ends.",
+    "该密钥的加密字段解密失败次数过多，加密请求暂被拒绝，请稍后再试。",
+  ],
   "FailedOperation.StsUnAuthErrError": ["The account has not authorised the service to use its KMS keys.", "STS 未授权。"],
   "FailedOperation.UnKnown": ["An internal error occurred.", "内部未知错误。"],
   InternalError: ["An internal error occurred.", "内部错误。"],

@@ -54,6 +54,11 @@ export interface Config {
   clockOffsetMs: number;
   /** SANYAO_ADMIN_TOKEN: the operator token of the operations API (else the data directory's admin-token file) */
   adminToken: string | undefined;
+  /**
+   * encrypted fields that fail to open, per SecretId: past `limit` in a window (SANYAO_DECRYPT_FAILURE_LIMIT,
+   * SANYAO_DECRYPT_FAILURE_WINDOW_S) the key's encrypted calls are refused until the window ends
+   */
+  decryptFailures: { limit: number; windowMs: number };
   /** gateway mode (on once `sanyao upstream set` stored a key): SANYAO_UPSTREAM_URL overrides the stored URL */
   upstream: { url: string | undefined; rateLimit: number; timeoutMs: number; cacheTtlMs: number };
 }
@@ -257,6 +262,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     // ten years either way: enough for any day boundary or signature expiry a caller wants to see
     clockOffsetMs: int("SANYAO_CLOCK_OFFSET_S", env.SANYAO_CLOCK_OFFSET_S, 0, -315_360_000, 315_360_000) * 1000,
     adminToken: adminToken(env.SANYAO_ADMIN_TOKEN),
+    decryptFailures: {
+      limit: int("SANYAO_DECRYPT_FAILURE_LIMIT", env.SANYAO_DECRYPT_FAILURE_LIMIT, 20, 1, 1_000_000),
+      windowMs: int("SANYAO_DECRYPT_FAILURE_WINDOW_S", env.SANYAO_DECRYPT_FAILURE_WINDOW_S, 600, 1, 86_400) * 1000,
+    },
     upstream: {
       url: upstreamUrl(env.SANYAO_UPSTREAM_URL),
       rateLimit: int("SANYAO_UPSTREAM_RATE_LIMIT", env.SANYAO_UPSTREAM_RATE_LIMIT, 20, 1, 1_000_000),

@@ -15,8 +15,10 @@ import { openInstallation, type Installation } from "./installation";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
-import type { ActiveMembers, DailyCounter, RateLimiter, SpendCounter } from "../limits/contract";
-import { MemoryActiveMembers, MemoryDailyCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
+import { DecryptFailureBudget } from "../faceid/decrypt-budget";
+import { fieldShapes } from "../faceid/field-shapes";
+import type { ActiveMembers, DailyCounter, FailureCounter, RateLimiter, SpendCounter } from "../limits/contract";
+import { MemoryActiveMembers, MemoryDailyCounter, MemoryFailureCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
 import { Metrics } from "../http/metrics";
 import { loadRuleTables } from "../rules/tables";
@@ -39,10 +41,10 @@ export interface ServerOptions {
   /** an installation opened by the caller (the serve command opens it first to prepare the demo) */
   installation?: Installation;
   /**
-   * counters for the rate limit and daily caps, and the gateway's budgets and active teams: Redis when configured,
-   * else these (`serve --workers`: kept by the primary process), else in-process
+   * counters for the rate limit and daily caps, the gateway's budgets and active teams, and the decryption failures:
+   * Redis when configured, else these (`serve --workers`: kept by the primary process), else in-process
    */
-  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers };
+  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers; failures?: FailureCounter };
 }
 
 export interface RunningServer {
@@ -83,14 +85,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   envelopeKeys().catch((err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "envelope keys failed to load"));
   // The request path reads keys and accounts through a short-lived cache, and charges through it too.
   const fresh = new FreshCache(store);
+  const tables = loadRuleTables();
+  // Called at request time only, once `metrics` (below) exists: it needs every routed action's name.
+  const decryptBudget = new DecryptFailureBudget(
+    sharedLimits ?? options.limits?.failures ?? new MemoryFailureCounter(),
+    config.decryptFailures,
+    {
+      failed: () => metrics.decryptFailure(),
+      exhausted: (secretId) => {
+        metrics.decryptLockout();
+        logger.warn(
+          { secretId, limit: config.decryptFailures.limit, windowS: config.decryptFailures.windowMs / 1000 },
+          "decryption failures reached the budget: this SecretId's encrypted calls are refused until the window ends",
+        );
+      },
+    },
+  );
   const faceidDeps: FaceIdDeps = {
-    tables: loadRuleTables(),
+    tables,
     policy: config.policy,
     source: new RecordsSource(store.records, keyring),
     accounts: { get: (accountId) => fresh.getAccount(accountId) },
     ledger: { charge: (entry) => fresh.charge(entry) },
     keyring,
-    fields: new FieldOpener(keys, envelopeKeys),
+    fields: new FieldOpener(keys, envelopeKeys, fieldShapes(tables, config.policy), decryptBudget),
     rateLimiter: limits.rate,
     dailyCounter: limits.daily,
     prices: config.prices,

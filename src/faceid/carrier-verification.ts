@@ -38,7 +38,7 @@ export function carrierVerifications(deps: FaceIdDeps): ActionDefinition[] {
           {
             mode: "simple",
             resultDetail: false,
-            elements: (account) => deps.fields.open(params, THREE_FIELDS, params.Encryption, account),
+            elements: (account) => deps.fields.open(params, THREE_FIELDS, params.Encryption, account, ctx),
           },
           ctx,
         ),

@@ -37,7 +37,7 @@ export function checkPhoneAndName(deps: FaceIdDeps): ActionDefinition {
     schema: CHECK_PHONE_AND_NAME_SCHEMA,
     async admit(params, ctx) {
       const account = await admitAccount(CHECK_PHONE_AND_NAME, deps, ctx.caller, ctx.now);
-      const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
+      const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account, ctx);
       const phone = classifyPhone(given.Mobile, deps.tables.segments, deps.policy);
       const subject = maskPhone(phone.national);
       const charge = chargeStepFor(CHECK_PHONE_AND_NAME, "simple", deps, ctx);

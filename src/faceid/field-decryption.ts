@@ -4,9 +4,14 @@
  *   from KMS Decrypt as the calling account, which must have authorised it;
  * - the public-key envelope, on the flat fields and the `Encryption` object: a random key wrapped with the
  *   installation's RSA key (AES-256-CBC fields) or SM2 key (SM4-GCM fields, tags in TagList).
- * Every decryption failure gives the same code and message, so the answers cannot serve as an oracle; nothing
- * decrypted is ever logged.
+ * AES-256-CBC has no integrity: with the IV the caller's, a padding that opens and one that does not, or a value
+ * that opens well formed and one that does not, would tell a captured field's bytes one by one. So a CBC field that
+ * does not open and one that opens to a value not well formed for it answer alike (the same code and message, the
+ * same work: every field opened and judged), and every failure is counted against the SecretId's budget
+ * (decrypt-budget.ts). SM4-GCM is authenticated: its failures answer alike too, and what opens is the caller's own.
+ * Nothing decrypted is ever logged.
  */
+import type { ActionContext } from "../api3/router";
 import { ApiError } from "../api3/errors";
 import type { ParamSpec } from "../api3/params";
 import type { EnvelopeKeys } from "../encryption/envelope-keys";
@@ -14,6 +19,8 @@ import { aesCbcDecrypt, sm4GcmDecrypt } from "../encryption/field-ciphers";
 import type { KeyService } from "../kms/keys";
 import { parseBlob } from "../kms/blob";
 import type { Account } from "../store/model";
+import type { DecryptFailureBudget } from "./decrypt-budget";
+import type { FieldShape } from "./field-shapes";
 
 /** The `Encryption` request object (§4.1), as a parameter schema. */
 export const ENCRYPTION_PARAM = {
@@ -44,34 +51,49 @@ export interface FieldEnvelope {
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * The longest envelope texts read, checked before they are decoded; each far past what a helper sends (§4.3): an
+ * IV of 24 characters, a blob of 344 (RSA-2048) or some 140 (KMS), a field of the longest value a rule admits.
+ */
+const BOUNDS = { iv: 256, blob: 4096, field: 4096, tag: 64 } as const;
+
 const decryptFailure = () => new ApiError("FailedOperation.DecryptSystemError");
 
-function strictBase64(text: string): Buffer | undefined {
-  return STRICT_BASE64.test(text) ? Buffer.from(text, "base64") : undefined;
+/** The bytes of strict base64 no longer than `max`; undefined otherwise. */
+function strictBase64(text: string, max: number): Buffer | undefined {
+  return text.length <= max && STRICT_BASE64.test(text) ? Buffer.from(text, "base64") : undefined;
 }
 
 /** AES (§7.5): 16 UTF-8 bytes are the IV as they are; else strict base64 of exactly 16 bytes. */
 export function decodeIv(iv: string): Buffer {
+  if (iv.length > BOUNDS.iv) throw new ApiError("InvalidParameterValue", "Iv must be 16 characters, or base64 of 16 bytes.");
   const raw = Buffer.from(iv, "utf8");
   if (raw.length === 16) return raw;
-  const decoded = strictBase64(iv);
+  const decoded = strictBase64(iv, BOUNDS.iv);
   if (decoded?.length === 16) return decoded;
   throw new ApiError("InvalidParameterValue", "Iv must be 16 characters, or base64 of 16 bytes.");
 }
 
 /** SM4-GCM (§7.5, §7.17): base64 of 12 bytes first, then the raw bytes given; the tags decide. */
 function gcmIvCandidates(iv: string): Buffer[] {
-  const decoded = strictBase64(iv);
+  const decoded = strictBase64(iv, BOUNDS.iv);
   const raw = Buffer.from(iv, "utf8");
   return decoded?.length === 12 ? [decoded, raw] : [raw];
 }
 
 const isOneOf = <F extends string>(allowed: readonly F[], name: string): name is F => (allowed as readonly string[]).includes(name);
 
+const isAlgorithm = (name: string): name is Algorithm => isOneOf(ALGORITHMS, name);
+
+/** Who opens: the account (its KMS authorisation), the key whose failures are counted, and the server's time. */
+export type Opener = Pick<ActionContext, "caller" | "now">;
+
 export class FieldOpener {
   constructor(
     private readonly kms: KeyService,
     private readonly envelopeKeys: () => Promise<EnvelopeKeys>,
+    private readonly wellFormed: FieldShape,
+    private readonly budget: DecryptFailureBudget,
   ) {}
 
   /**
@@ -83,8 +105,11 @@ export class FieldOpener {
     allowed: readonly F[],
     envelope: FieldEnvelope | undefined,
     account: Account,
+    by: Opener,
     legacyKms = false,
   ): Promise<Readonly<Record<F, string>>> {
+    const algorithm = envelope?.Algorithm ?? "AES-256-CBC";
+    if (!isAlgorithm(algorithm)) throw new ApiError("InvalidParameterValue", `Algorithm must be one of ${ALGORITHMS.join(", ")}.`);
     const list = envelope?.EncryptList ?? [];
     // Most calls encrypt nothing: they get their own values back, uncopied.
     if (!envelope || list.length === 0) return values;
@@ -94,60 +119,96 @@ export class FieldOpener {
       fields.push(field);
     }
     if (new Set(fields).size !== fields.length) throw new ApiError("InvalidParameter", "EncryptList names a field twice.");
-    const plain: Record<F, string> = { ...values };
-    const algorithm = envelope.Algorithm ?? "AES-256-CBC";
-    if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new ApiError("InvalidParameterValue", `Algorithm must be one of ${ALGORITHMS.join(", ")}.`);
-    }
     const { CiphertextBlob: blob, Iv: iv } = envelope;
     if (!blob || !iv) throw new ApiError("InvalidParameter", "EncryptList needs CiphertextBlob and Iv.");
+    if (iv.length > BOUNDS.iv) throw new ApiError("InvalidParameterValue", `Iv is at most ${BOUNDS.iv} characters.`);
+    const ivBytes = algorithm === "AES-256-CBC" ? decodeIv(iv) : undefined;
 
-    if (algorithm === "SM4-GCM") {
-      if ((envelope.TagList ?? []).length !== fields.length) throw decryptFailure();
-      const wrapped = strictBase64(blob);
-      const key = wrapped && (await this.envelopeKeys()).unwrapSm4Key(wrapped);
-      if (key?.length !== 16) throw decryptFailure();
-      const tags = (envelope.TagList ?? []).map((tag) => strictBase64(tag) ?? Buffer.alloc(0));
-      const data = fields.map((field) => strictBase64(plain[field]) ?? Buffer.alloc(0));
-      for (const nonce of gcmIvCandidates(iv)) {
-        const opened = fields.map((_, i) => sm4GcmDecrypt(key, nonce, data[i]!, tags[i]!));
-        if (opened.every((text) => text !== undefined)) {
-          fields.forEach((field, i) => {
-            plain[field] = opened[i]!;
-          });
-          return plain;
-        }
-      }
+    const { secretId } = by.caller;
+    if (await this.budget.spent(secretId, by.now)) throw new ApiError("FailedOperation.RequestLimitExceeded");
+    const opened = ivBytes
+      ? await this.openAes(values, fields, blob, ivBytes, account, by.now, legacyKms)
+      : await this.openSm4(values, fields, blob, iv, envelope.TagList ?? []);
+    if (!opened) {
+      await this.budget.fail(secretId, by.now);
       throw decryptFailure();
     }
-
-    const ivBytes = decodeIv(iv);
-    const key = await this.aesKey(blob, account, legacyKms);
-    for (const field of fields) {
-      const data = strictBase64(plain[field]);
-      const text = data && aesCbcDecrypt(key, ivBytes, data);
-      if (text === undefined) throw decryptFailure();
-      plain[field] = text;
-    }
-    return plain;
+    return { ...values, ...opened };
   }
 
-  /** The 32-byte AES key: from KMS for one of our KMS blobs (legacy), else unwrapped with the RSA key. */
-  private async aesKey(blob: string, account: Account, legacyKms: boolean): Promise<Buffer> {
+  /**
+   * AES-256-CBC: every listed field opened and judged by its rule, whichever fails first, so that a bad padding,
+   * bad UTF-8 and a value not well formed cost the same; undefined when any fails.
+   */
+  private async openAes<F extends string>(
+    values: Readonly<Record<F, string>>,
+    fields: readonly F[],
+    blob: string,
+    iv: Buffer,
+    account: Account,
+    nowMs: number,
+    legacyKms: boolean,
+  ): Promise<Partial<Record<F, string>> | undefined> {
+    const key = await this.aesKey(blob, account, legacyKms);
+    if (!key) return undefined;
+    const opened: Partial<Record<F, string>> = {};
+    let failed = false;
+    for (const field of fields) {
+      const data = strictBase64(values[field], BOUNDS.field);
+      const text = data && aesCbcDecrypt(key, iv, data);
+      if (text === undefined || !this.wellFormed(field, text, nowMs)) failed = true;
+      else opened[field] = text;
+    }
+    return failed ? undefined : opened;
+  }
+
+  /** SM4-GCM: the tags decide, under the decoded IV and then the raw one; undefined when no IV opens every field. */
+  private async openSm4<F extends string>(
+    values: Readonly<Record<F, string>>,
+    fields: readonly F[],
+    blob: string,
+    iv: string,
+    tagList: readonly string[],
+  ): Promise<Partial<Record<F, string>> | undefined> {
+    if (tagList.length !== fields.length) return undefined;
+    const wrapped = strictBase64(blob, BOUNDS.blob);
+    const key = wrapped && (await this.envelopeKeys()).unwrapSm4Key(wrapped);
+    if (key?.length !== 16) return undefined;
+    const sealed = fields.map((field, i) => ({
+      field,
+      data: strictBase64(values[field], BOUNDS.field) ?? Buffer.alloc(0),
+      tag: strictBase64(tagList[i] ?? "", BOUNDS.tag) ?? Buffer.alloc(0),
+    }));
+    for (const nonce of gcmIvCandidates(iv)) {
+      const opened: Partial<Record<F, string>> = {};
+      let failed = false;
+      for (const { field, data, tag } of sealed) {
+        const text = sm4GcmDecrypt(key, nonce, data, tag);
+        if (text === undefined) failed = true;
+        else opened[field] = text;
+      }
+      if (!failed) return opened;
+    }
+    return undefined;
+  }
+
+  /**
+   * The 32-byte AES key: from KMS for one of our KMS blobs (legacy), else unwrapped with the RSA key; undefined
+   * when the blob opens to none.
+   */
+  private async aesKey(blob: string, account: Account, legacyKms: boolean): Promise<Buffer | undefined> {
     if (legacyKms && parseBlob(blob)) {
       if (!account.kmsAuthorized) throw new ApiError("FailedOperation.StsUnAuthErrError");
       let dek: Buffer;
       try {
         dek = (await this.kms.decrypt(account.accountId, undefined, blob)).plaintext;
       } catch (err) {
-        if (err instanceof ApiError) throw decryptFailure();
+        if (err instanceof ApiError) return undefined;
         throw err; // the store failed: an internal error, not the caller's blob
       }
-      if (dek.length !== 32) throw decryptFailure();
-      return dek;
+      return dek.length === 32 ? dek : undefined;
     }
-    const wrapped = strictBase64(blob);
-    if (!wrapped) throw decryptFailure();
-    return (await this.envelopeKeys()).unwrapAesKey(wrapped);
+    const wrapped = strictBase64(blob, BOUNDS.blob);
+    return wrapped && (await this.envelopeKeys()).unwrapAesKey(wrapped);
   }
 }

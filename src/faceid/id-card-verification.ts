@@ -36,7 +36,7 @@ export function idCardVerification(deps: FaceIdDeps): ActionDefinition {
     schema: ID_CARD_VERIFICATION_SCHEMA,
     async admit(params, ctx) {
       const account = await admitAccount(ID_CARD_VERIFICATION, deps, ctx.caller, ctx.now);
-      const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
+      const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account, ctx);
       const today = chinaDate(ctx.now);
       const charge = chargeStepFor(ID_CARD_VERIFICATION, "simple", deps, ctx);
       const answered = (code: IdCardResultCode) => admitted(ID_CARD_VERIFICATION, charge, ctx, async () => answer(code, ctx));

@@ -85,7 +85,7 @@ function numberCheck<C extends string>(spec: NumberCheck<C>, deps: FaceIdDeps): 
     schema: NUMBER_SCHEMA,
     async admit(params, ctx) {
       const account = await admitAccount(spec.action, deps, ctx.caller, ctx.now);
-      const { Mobile } = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account);
+      const { Mobile } = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account, ctx);
       const phone = classifyPhone(Mobile, deps.tables.segments, deps.policy);
       const subject = maskPhone(phone.national);
       const charge = chargeStepFor(spec.action, "simple", deps, ctx);

@@ -35,7 +35,11 @@ export function phoneVerification(deps: FaceIdDeps): ActionDefinition {
       if (verifyMode !== "0" && verifyMode !== "1") throw new ApiError("InvalidParameterValue", 'VerifyMode must be "0" or "1".');
       const mode = modeOf(verifyMode);
       return admit(
-        { mode, resultDetail: mode === "detailed", elements: (account) => deps.fields.open(params, THREE_FIELDS, params, account, true) },
+        {
+          mode,
+          resultDetail: mode === "detailed",
+          elements: (account) => deps.fields.open(params, THREE_FIELDS, params, account, ctx, true),
+        },
         ctx,
       );
     },

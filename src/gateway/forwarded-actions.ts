@@ -117,7 +117,7 @@ function sealedForUpstream(f: Forwarded, plain: ParamValues, received: ParamValu
 }
 
 /** The parameters as the upstream is to receive them: encrypted fields opened, their envelope dropped. */
-async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayDeps, account: Account) {
+async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayDeps, account: Account, ctx: ActionContext) {
   if (f.envelope === "none") return params;
   const envelope = f.envelope === "flat" ? params : params.Encryption;
   if (!isPlainObject(envelope)) return params;
@@ -125,7 +125,7 @@ async function plaintextParams(f: Forwarded, params: ParamValues, deps: GatewayD
   if (!Array.isArray(list) || list.length === 0) return params;
   const { values } = textFields(f, params);
   const allowed: readonly string[] = f.encryptable;
-  const opened = await deps.faceid.fields.open(values, allowed, envelope, account, f.envelope === "flat");
+  const opened = await deps.faceid.fields.open(values, allowed, envelope, account, ctx, f.envelope === "flat");
   const out: ParamValues = { ...params, ...opened };
   if (f.envelope === "flat") {
     delete out.CiphertextBlob;
@@ -182,7 +182,8 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
     if (outcome.kind === "answer") {
       deps.onAnswered();
       const result = text(outcome.fields.Result);
-      const info = result === undefined ? undefined : table[result];
+      // The upstream's text, looked up as the table's own entries only (a Result of `constructor` is none of them).
+      const info = result !== undefined && Object.hasOwn(table, result) ? table[result] : undefined;
       if (info?.charged) await charge.charge(outcome.requestId);
       return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
     }
@@ -224,7 +225,7 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       const upstream = current instanceof Promise ? await current : current;
       if (!upstream) return local.admit(params, ctx);
       const account = await admitAccount(f.action, deps.faceid, ctx.caller, ctx.now);
-      const sent = await plaintextParams(f, params, deps, account);
+      const sent = await plaintextParams(f, params, deps, account, ctx);
       const mode = modeOf(params);
       const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
       if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return refused(answer(dailyCap, params, ctx));

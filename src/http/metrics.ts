@@ -45,6 +45,16 @@ export class Metrics {
     help: "answers whose verification path could not be completed (PhoneVerification's -11, each action's own code)",
     registers: [this.registry],
   });
+  private readonly decryptFailures = new Counter({
+    name: "sanyao_decrypt_failures_total",
+    help: "encrypted request fields that did not open, or opened to a value not well formed (each counted against its SecretId)",
+    registers: [this.registry],
+  });
+  private readonly decryptLockouts = new Counter({
+    name: "sanyao_decrypt_lockouts_total",
+    help: "SecretIds that spent their decryption-failure budget: their encrypted calls refused until the window ends",
+    registers: [this.registry],
+  });
   private readonly failures = new Counter({
     name: "sanyao_background_failures_total",
     help: "failures away from a request's answer (audit writes, the writer thread, connection pools), each also logged",
@@ -75,6 +85,14 @@ export class Metrics {
     if (code === "RequestLimitExceeded") this.refusals.inc({ limit: "rate" });
     else if (signal === "daily-cap") this.refusals.inc({ limit: "daily" });
     else if (signal === "source-failure") this.sourceErrors.inc();
+  }
+
+  decryptFailure(): void {
+    this.decryptFailures.inc();
+  }
+
+  decryptLockout(): void {
+    this.decryptLockouts.inc();
   }
 
   failure(kind: FailureKind): void {

@@ -16,6 +16,17 @@ export interface ActiveMembers {
   touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number>;
 }
 
+/**
+ * Failures counted per key in fixed windows of `windowMs`, aligned on the clock (the decryptions that failed for
+ * each SecretId): counted across every instance, so a budget holds wherever the calls land.
+ */
+export interface FailureCounter {
+  /** how many failures `key` has in the window of `nowMs` */
+  failures(key: string, windowMs: number, nowMs: number): Promise<number>;
+  /** counts one failure of `key` in the window of `nowMs`; resolves with the window's count, this one included */
+  addFailure(key: string, windowMs: number, nowMs: number): Promise<number>;
+}
+
 export interface DailyCounter {
   /**
    * One attempt for every key on `day`, only if each key is still below `cap`: check and increment together,

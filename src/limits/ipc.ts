@@ -4,7 +4,7 @@
  * the gateway's budget reservations and its active teams too.
  */
 import type { Worker } from "node:cluster";
-import type { ActiveMembers, DailyCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCounter, FailureCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
 import type { MemorySpendCounter } from "./memory";
 import { UnavailableError } from "../common/unavailable";
 
@@ -15,11 +15,12 @@ type LimitQuestion =
   /** `base` (what the ledger says was spent) is sent only when the primary asked for it */
   | { op: "reserve"; key: string; amount: number; cap: number; base?: number }
   | { op: "release"; key: string; amount: number }
-  | { op: "touch"; key: string; member: string; nowMs: number; windowMs: number };
+  | { op: "touch"; key: string; member: string; nowMs: number; windowMs: number }
+  | { op: "failures" | "add-failure"; key: string; windowMs: number; nowMs: number };
 interface LimitReply {
   sanyaoLimitReply: number;
   ok: boolean;
-  /** touch: how many members are active */
+  /** touch: how many members are active; failures, add-failure: how many failures the window holds */
   count?: number;
   /** a reservation on a key the primary has not seeded yet: ask again with the ledger's base */
   needsBase?: boolean;
@@ -32,6 +33,7 @@ export interface PrimaryCounters {
   daily: DailyCounter;
   spend: MemorySpendCounter;
   active: ActiveMembers;
+  failures: FailureCounter;
 }
 
 async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Omit<LimitReply, "sanyaoLimitReply">> {
@@ -50,6 +52,10 @@ async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Om
       return { ok: true };
     case "touch":
       return { ok: true, count: await counters.active.touch(msg.key, msg.member, msg.nowMs, msg.windowMs) };
+    case "failures":
+      return { ok: true, count: await counters.failures.failures(msg.key, msg.windowMs, msg.nowMs) };
+    case "add-failure":
+      return { ok: true, count: await counters.failures.addFailure(msg.key, msg.windowMs, msg.nowMs) };
   }
 }
 
@@ -71,7 +77,7 @@ export function serveLimits(worker: Worker, counters: PrimaryCounters): void {
  * Worker side: the limits and the spend counter, asked of the primary. A question the primary does not answer
  * within `timeoutMs` fails as an unavailable dependency (-11, uncharged): a worker never waits on it for ever.
  */
-export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers {
+export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, FailureCounter {
   private next = 1;
   private readonly pending = new Map<
     number,
@@ -131,5 +137,13 @@ export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, Activ
 
   async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
     return (await this.ask({ op: "touch", key, member, nowMs, windowMs })).count ?? 1;
+  }
+
+  async failures(key: string, windowMs: number, nowMs: number): Promise<number> {
+    return (await this.ask({ op: "failures", key, windowMs, nowMs })).count ?? 0;
+  }
+
+  async addFailure(key: string, windowMs: number, nowMs: number): Promise<number> {
+    return (await this.ask({ op: "add-failure", key, windowMs, nowMs })).count ?? 1;
   }
 }

@@ -3,7 +3,7 @@
  * time). The daily counts are also written to the store's log, so a restart keeps them, and only the most recent
  * `maxKeys` of them are held in memory: an older key is read back from the log when it comes again.
  */
-import type { ActiveMembers, DailyCountLog, DailyCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCountLog, DailyCounter, FailureCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
 
 /** How far behind the current window a request's second may be and still count in it. */
 const LATE_SECONDS = 2;
@@ -40,6 +40,31 @@ export class MemoryActiveMembers implements ActiveMembers {
     return members.size;
   }
 }
+
+/** Each key's failures in its current window; a key seen again in a later window starts that window at 0. */
+export class MemoryFailureCounter implements FailureCounter {
+  private readonly counts = new Map<string, { window: number; n: number }>();
+
+  async failures(key: string, windowMs: number, nowMs: number): Promise<number> {
+    const entry = this.counts.get(key);
+    return entry?.window === Math.floor(nowMs / windowMs) ? entry.n : 0;
+  }
+
+  async addFailure(key: string, windowMs: number, nowMs: number): Promise<number> {
+    const window = Math.floor(nowMs / windowMs);
+    const entry = this.counts.get(key);
+    const n = entry?.window === window ? entry.n + 1 : 1;
+    // Only keys that failed are held; the SecretIds of a past window go once there are many of them.
+    if (entry === undefined && this.counts.size >= MAX_FAILING_KEYS) this.forgetBefore(window);
+    this.counts.set(key, { window, n });
+    return n;
+  }
+
+  private forgetBefore(window: number): void {
+    for (const [key, entry] of this.counts) if (entry.window < window) this.counts.delete(key);
+  }
+}
+const MAX_FAILING_KEYS = 10_000;
 
 export const DEFAULT_DAILY_KEYS_IN_MEMORY = 500_000;
 

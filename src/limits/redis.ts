@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import type { FailureSink } from "../common/failures";
 import { UnavailableError } from "../common/unavailable";
-import type { ActiveMembers, DailyCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
+import type { ActiveMembers, DailyCounter, FailureCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
 
 // Count this request in its one-second window (a second of the instances' clock, not Redis's). The key outlives its
 // second by far, so instances whose clocks differ by a few seconds, or a clock held still, still count one window.
@@ -87,7 +87,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return redis.call('ZCARD', KEYS[1])`;
 
+// Count one failure in its window; the window's key outlives the window once over, then goes.
+const FAIL = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
 interface LimitCommands {
+  sanyaoFail(key: string, ttlMs: number): Promise<number>;
   sanyaoTouch(key: string, nowMs: number, member: string, windowMs: number): Promise<number>;
   sanyaoReserve(
     counter: string,
@@ -105,7 +112,7 @@ interface LimitCommands {
   sanyaoAttempt(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
-export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers {
+export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, FailureCounter {
   private readonly redis: Redis & LimitCommands;
 
   constructor(
@@ -129,6 +136,7 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
     redis.defineCommand("sanyaoRelease", { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand("sanyaoKeep", { numberOfKeys: 4, lua: KEEP });
     redis.defineCommand("sanyaoTouch", { numberOfKeys: 1, lua: TOUCH });
+    redis.defineCommand("sanyaoFail", { numberOfKeys: 1, lua: FAIL });
     this.redis = redis as Redis & LimitCommands;
   }
 
@@ -175,6 +183,19 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
 
   async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
     return this.run(() => this.redis.sanyaoTouch(`${this.prefix}active:${key}`, nowMs, member, windowMs));
+  }
+
+  private failureKey(key: string, windowMs: number, nowMs: number): string {
+    return `${this.prefix}failures:${key}:${windowMs}:${Math.floor(nowMs / windowMs)}`;
+  }
+
+  async failures(key: string, windowMs: number, nowMs: number): Promise<number> {
+    const n = await this.run(() => this.redis.get(this.failureKey(key, windowMs, nowMs)));
+    return Number(n ?? 0);
+  }
+
+  async addFailure(key: string, windowMs: number, nowMs: number): Promise<number> {
+    return this.run(() => this.redis.sanyaoFail(this.failureKey(key, windowMs, nowMs), 2 * windowMs));
   }
 
   async ping(): Promise<void> {
