@@ -42,7 +42,8 @@ export interface Caller {
 
 /** A header's value as one string (repeated headers joined as node:http would for most). */
 export function requestHeader(req: RequestHead, name: string): string | undefined {
-  const v = req.headers[name];
+  // SignedHeaders names are the caller's: only the request's own headers answer, never an object's members.
+  const v = Object.hasOwn(req.headers, name) ? req.headers[name] : undefined;
   return Array.isArray(v) ? v.join(", ") : v;
 }
 

@@ -81,7 +81,10 @@ function validateObject(schema: ParamSchema, input: Record<string, unknown>, fla
     }
   }
   const values: ParamValues = {};
-  for (const [name, value] of entries) values[name] = validateValue(schema[name]!, value, flat, prefix + name);
+  for (const [name, value] of entries) {
+    const spec = schema[name];
+    if (spec) values[name] = validateValue(spec, value, flat, prefix + name);
+  }
   return values;
 }
 
@@ -149,9 +152,14 @@ function unflatten(node: FlatNode, spec: ParamSpec | undefined, name: string): u
 
 function unflattenObject(node: FlatNode, schema: ParamSchema, name: string): Record<string, unknown> {
   if (node.value !== undefined) throw new ApiError("InvalidParameter", `${shown(name)} must be an object.`);
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of node.children) out[key] = unflatten(child, schema[key], name ? `${name}.${key}` : key);
-  return out;
+  // Names are the caller's: only the schema's own entries are specs, and every name (`__proto__` too) becomes an
+  // own property, for validateObject to refuse as unknown.
+  return Object.fromEntries(
+    [...node.children].map(([key, child]) => [
+      key,
+      unflatten(child, Object.hasOwn(schema, key) ? schema[key] : undefined, name ? `${name}.${key}` : key),
+    ]),
+  );
 }
 
 /** Flattened parameters (GET, form): every leaf arrives as a string; arrays as Name.0, Name.1, … */

@@ -10,7 +10,7 @@ import { ApiError, ERRORS, type ErrorCode, type Language } from "./errors";
 import { v1Algorithm } from "./v1";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { COMMON_PARAMS, decodeForm, isPlainObject, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
-import type { ActionContext, ActionDefinition, ActionOutcome, Router } from "./router";
+import { type ActionContext, type ActionDefinition, type ActionOutcome, REGION_NAME, type Router } from "./router";
 import { answerPhase } from "../call/answer-phase";
 import type { AnsweredCall, CallHooks, CallRecord, ClockShift } from "../call/hooks";
 import { UnavailableError } from "../common/unavailable";
@@ -178,6 +178,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
     outcome.service = route.service;
     if (route.action.regions) {
       if (!region) throw new ApiError("MissingParameter", "The parameter Region is required.");
+      if (!REGION_NAME.test(region)) throw new ApiError("InvalidParameterValue", "Region is not the name of a region.");
       if (!route.action.regions.has(region)) throw new ApiError("UnsupportedRegion");
     }
     if (requestedLanguage === "invalid") throw new ApiError("InvalidParameterValue", "Language must be zh-CN or en-US.");

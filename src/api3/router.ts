@@ -29,10 +29,16 @@ export interface ActionOutcome {
   cache?: "hit" | "miss";
 }
 
+/** What a region's name looks like (ap-guangzhou, na-siliconvalley, ap-shanghai-fsi-1): anything else is no region. */
+export const REGION_NAME = /^[a-z]{2}-[a-z]+(?:-[a-z]+)*(?:-\d+)?$/;
+
 export interface ActionDefinition {
   name: string;
   schema: ParamSchema;
-  /** for regional actions: the regions served (a missing Region is MissingParameter, another UnsupportedRegion) */
+  /**
+   * for regional actions: the regions served (a missing Region is MissingParameter, a region's name not served
+   * UnsupportedRegion, text that is no region's name InvalidParameterValue)
+   */
   regions?: ReadonlySet<string>;
   /**
    * The admission phase: what every answer of the action would have met. A refusal is thrown (ApiError) or given

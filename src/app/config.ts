@@ -1,5 +1,6 @@
 /** One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. */
 import type { Language } from "../api3/errors";
+import { REGION_NAME } from "../api3/router";
 import { checkedUrl } from "../gateway/upstream-settings";
 import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "../limits/memory";
 import { parseAmount } from "../common/money";
@@ -166,7 +167,7 @@ function regions(raw: string | undefined): ReadonlySet<string> {
     .split(",")
     .map((r) => r.trim())
     .filter(Boolean);
-  if (list.some((r) => !/^[a-z]{2}-[a-z]+(-\d+)?$/.test(r)))
+  if (list.some((r) => !REGION_NAME.test(r)))
     throw new ConfigError("SANYAO_KMS_REGIONS is a comma-separated list such as ap-guangzhou,ap-shanghai.");
   return new Set(list);
 }

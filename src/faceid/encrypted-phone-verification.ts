@@ -34,6 +34,8 @@ export const ENCRYPTION_MODES: Readonly<Record<string, DigestAlgorithm | "plaint
 };
 
 const HEX = /^[0-9a-fA-F]+$/;
+/** The longest digest input read (64 hex characters and spaces around), checked before it is trimmed. */
+const MAX_DIGEST_INPUT = 256;
 
 export function encryptedPhoneVerification(deps: FaceIdDeps): ActionDefinition {
   // Mode 0: PhoneVerification's rules mapped onto this table (§7.16): a bad phone, name or segment is -8.
@@ -62,7 +64,9 @@ export function encryptedPhoneVerification(deps: FaceIdDeps): ActionDefinition {
       const charge = chargeStepFor(ENCRYPTED_PHONE_VERIFICATION, "simple", deps, ctx);
       return admitted(ENCRYPTED_PHONE_VERIFICATION, charge, ctx, async () => {
         const isp = (carrier: Parameters<typeof ispName>[0]) => ({ ISP: ispName(carrier, ctx.language) });
-        const digests = [params.Phone, params.Name, params.IdCard].map((d) => d.trim());
+        const given = [params.Phone, params.Name, params.IdCard];
+        if (given.some((d) => d.length > MAX_DIGEST_INPUT)) return answer("-8", ctx, undefined, isp(""));
+        const digests = given.map((d) => d.trim());
         if (!digests.every((d) => d.length === DIGEST_HEX_LENGTH[algorithm] && HEX.test(d))) return answer("-8", ctx, undefined, isp(""));
         const [phoneHex = "", nameHex = "", idCardHex = ""] = digests.map((d) => d.toLowerCase());
 

@@ -1,13 +1,29 @@
 /** KMS 2019-01-18 on the wire (kms-envelope.md §5): parameters and response fields around KeyService. */
 import { ApiError } from "../api3/errors";
-import type { ParamSchema, ParamsOf } from "../api3/params";
+import { isPlainObject, type ParamSchema, type ParamsOf } from "../api3/params";
 import { defineAction, type ActionContext, type ActionDefinition, type Product } from "../api3/router";
 import type { KmsKey } from "../store/model";
 import type { KeyService } from "./keys";
 
 export const KMS_VERSION = "2019-01-18";
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const DATA_KEY_BYTES: Record<string, number> = { AES_128: 16, AES_256: 32 };
+/** Plaintext: at most 4096 bytes, so at most this much base64; checked before the text is decoded. */
+const MAX_PLAINTEXT_BASE64 = Math.ceil(4096 / 3) * 4;
+// Enum values are looked up in Maps and Sets: a plain object would answer `constructor` and `__proto__` too.
+const DATA_KEY_BYTES: ReadonlyMap<string, number> = new Map([
+  ["AES_128", 16],
+  ["AES_256", 32],
+]);
+/** EncryptionAlgorithm's values (kms-envelope.md §5.2); they matter only with EncryptionPublicKey, refused here. */
+const ENCRYPTION_ALGORITHMS: ReadonlySet<string> = new Set([
+  "SM2",
+  "SM2_C1C3C2_ASN1",
+  "RSAES_PKCS1_V1_5",
+  "RSAES_OAEP_SHA_1",
+  "RSAES_OAEP_SHA_256",
+]);
+/** Names every JavaScript object answers to: refused as EncryptionContext keys, so the pairs can only be the caller's. */
+const INHERITED_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 function metadata(k: KmsKey): Record<string, unknown> {
   return {
@@ -29,10 +45,28 @@ function metadata(k: KmsKey): Record<string, unknown> {
   };
 }
 
+/** The EncryptionContext as given (it binds the blob as text): JSON key/value pairs of at most 1024 characters. */
 function context(p: { readonly EncryptionContext?: string }): string {
   const value = p.EncryptionContext ?? "";
+  if (value === "") return value;
   if (value.length > 1024) throw new ApiError("InvalidParameterValue", "EncryptionContext is at most 1024 characters.");
+  let pairs: unknown;
+  try {
+    pairs = JSON.parse(value);
+  } catch {
+    pairs = undefined;
+  }
+  if (!isPlainObject(pairs)) throw new ApiError("InvalidParameterValue", "EncryptionContext is a JSON object of key/value pairs.");
+  if (Object.keys(pairs).some((k) => INHERITED_NAMES.has(k))) {
+    throw new ApiError("InvalidParameterValue", "An EncryptionContext key names a member every object has.");
+  }
   return value;
+}
+
+function refuseUnknownAlgorithm(algorithm: string | undefined): void {
+  if (algorithm !== undefined && !ENCRYPTION_ALGORITHMS.has(algorithm)) {
+    throw new ApiError("InvalidParameterValue", `EncryptionAlgorithm must be one of ${[...ENCRYPTION_ALGORITHMS].join(", ")}.`);
+  }
 }
 
 function refuseOptions<P extends object>(p: P, names: ReadonlyArray<keyof P & string>): void {
@@ -107,15 +141,16 @@ export function kmsProduct(keys: KeyService, regions: ReadonlySet<string>): Prod
       },
       async (p, region, ctx) => {
         refuseOptions(p, ["EncryptionPublicKey", "IsHostedByKms", "HsmClusterId"]);
+        refuseUnknownAlgorithm(p.EncryptionAlgorithm);
+        const spec = p.KeySpec === undefined ? undefined : DATA_KEY_BYTES.get(p.KeySpec);
+        if (p.KeySpec !== undefined && spec === undefined)
+          throw new ApiError("InvalidParameterValue", "KeySpec must be AES_128 or AES_256.");
         let bytes: number;
         if (p.NumberOfBytes !== undefined) {
           bytes = p.NumberOfBytes;
           if (bytes < 1 || bytes > 1024) throw new ApiError("InvalidParameterValue", "NumberOfBytes must be from 1 to 1024.");
-        } else if (p.KeySpec !== undefined) {
-          const spec = DATA_KEY_BYTES[p.KeySpec];
-          if (!spec) throw new ApiError("InvalidParameterValue", "KeySpec must be AES_128 or AES_256.");
-          bytes = spec;
-        } else throw new ApiError("InvalidParameter", "Give KeySpec or NumberOfBytes.");
+        } else if (spec !== undefined) bytes = spec;
+        else throw new ApiError("InvalidParameter", "Give KeySpec or NumberOfBytes.");
         const dk = await keys.generateDataKey(ctx.caller.accountId, region, p.KeyId, bytes, context(p));
         return { KeyId: dk.keyId, Plaintext: dk.plaintext.toString("base64"), CiphertextBlob: dk.blob };
       },
@@ -125,10 +160,11 @@ export function kmsProduct(keys: KeyService, regions: ReadonlySet<string>): Prod
       { KeyId: { type: "String", required: true }, Plaintext: { type: "String", required: true }, EncryptionContext: { type: "String" } },
       async (p, region, ctx) => {
         const text = p.Plaintext;
-        const plaintext = Buffer.from(text, "base64");
-        if (!STRICT_BASE64.test(text) || plaintext.length === 0 || plaintext.length > 4096) {
+        if (text.length === 0 || text.length > MAX_PLAINTEXT_BASE64 || !STRICT_BASE64.test(text)) {
           throw new ApiError("InvalidParameterValue.InvalidPlaintext");
         }
+        const plaintext = Buffer.from(text, "base64");
+        if (plaintext.length === 0 || plaintext.length > 4096) throw new ApiError("InvalidParameterValue.InvalidPlaintext");
         const blob = await keys.encrypt(ctx.caller.accountId, region, p.KeyId, plaintext, context(p));
         return { CiphertextBlob: blob, KeyId: p.KeyId };
       },
@@ -143,6 +179,7 @@ export function kmsProduct(keys: KeyService, regions: ReadonlySet<string>): Prod
       },
       async (p, region, ctx) => {
         refuseOptions(p, ["EncryptionPublicKey"]);
+        refuseUnknownAlgorithm(p.EncryptionAlgorithm);
         const opened = await keys.decrypt(ctx.caller.accountId, region, p.CiphertextBlob, context(p));
         return { KeyId: opened.keyId, Plaintext: opened.plaintext.toString("base64") };
       },

@@ -36,9 +36,12 @@ export interface ParsedBlob {
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** The longest blob text read, checked before it is decoded: a blob of Encrypt's 4 KiB plaintext is some 5.6 K. */
+const MAX_BLOB_TEXT = 8192;
+
 /** undefined when the text is not one of our blobs at all */
 export function parseBlob(text: string): ParsedBlob | undefined {
-  if (!STRICT_BASE64.test(text)) return undefined;
+  if (text.length > MAX_BLOB_TEXT || !STRICT_BASE64.test(text)) return undefined;
   const raw = Buffer.from(text, "base64");
   if (raw.length < 4 + 1 + 1 + 12 + 16 || !raw.subarray(0, 4).equals(MAGIC)) return undefined;
   const idLength = raw.readUInt8(4);

@@ -1,4 +1,5 @@
 /** PRC resident identity numbers and the documents sharing their layout: identity-rules.md §1. */
+import { INPUT_BOUNDS } from "./input-bounds";
 import type { PrecheckPolicy } from "./policy";
 
 export type IdDocument = "resident" | "hk" | "mo" | "tw" | "foreign-pr";
@@ -39,17 +40,25 @@ const PROVINCES = new Set([
   "64",
   "65",
 ]);
-const PERMITS: Record<string, IdDocument> = { "81": "hk", "82": "mo", "83": "tw" };
+const PERMITS: ReadonlyMap<string, IdDocument> = new Map([
+  ["81", "hk"],
+  ["82", "mo"],
+  ["83", "tw"],
+]);
 
 /** ISO 7064 MOD 11-2 check character of the first 17 digits (§1.2). */
 export function idCheckChar(first17: string): string {
   let sum = 0;
-  for (let i = 0; i < 17; i++) sum += (first17.charCodeAt(i) - 48) * ID_WEIGHTS[i]!;
-  return ID_CHECK[sum % 11]!;
+  for (let i = 0; i < 17; i++) sum += (first17.charCodeAt(i) - 48) * (ID_WEIGHTS[i] ?? 0);
+  return ID_CHECK.charAt(sum % 11);
 }
 
-/** NFKC, trim, upper-case a final x (§1.3). Whatever is left is judged by checkIdCard. */
+/**
+ * NFKC, trim, upper-case a final x (§1.3). Whatever is left is judged by checkIdCard. An input past its bound is
+ * no identity number however normalised: it comes back as it is.
+ */
 export function normaliseIdCard(input: string): string {
+  if (input.length > INPUT_BOUNDS.idCard) return input;
   const s = input.normalize("NFKC").trim();
   return s.endsWith("x") ? `${s.slice(0, -1)}X` : s;
 }
@@ -57,7 +66,7 @@ export function normaliseIdCard(input: string): string {
 function isRealDate(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] ?? 0;
   return d <= days;
 }
 
@@ -65,18 +74,20 @@ function isRealDate(y: number, m: number, d: number): boolean {
  * @param todayChina today's date in China time as YYYYMMDD: births after it are impossible (§1.4).
  */
 export function checkIdCard(input: string, todayChina: string, regionPrefixes: ReadonlySet<string>, policy: PrecheckPolicy): IdCheck {
+  if (input.length > INPUT_BOUNDS.idCard) return { kind: "invalid", reason: "too long" };
   const id = normaliseIdCard(input);
   if (!/^[0-9]{17}[0-9X]$/.test(id)) return { kind: "invalid", reason: "layout" };
 
   let doc: IdDocument = "resident";
   const province = id.slice(0, 2);
+  const permit = PERMITS.get(province);
   if (id[0] === "9") {
     if (!policy.foreignPermanentResident) return { kind: "invalid", reason: "foreigner numbers not accepted" };
     if (!PROVINCES.has(id.slice(1, 3))) return { kind: "invalid", reason: "region" };
     doc = "foreign-pr";
-  } else if (PERMITS[province]) {
+  } else if (permit) {
     if (id.slice(2, 6) !== "0000") return { kind: "invalid", reason: "region" };
-    doc = PERMITS[province]!;
+    doc = permit;
   } else {
     if (!PROVINCES.has(province)) return { kind: "invalid", reason: "region" };
     if (policy.regionLevel >= 1 && !regionPrefixes.has(id.slice(0, 4))) return { kind: "invalid", reason: "region" };

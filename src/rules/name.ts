@@ -1,4 +1,5 @@
 /** Personal names: identity-rules.md §2.3. */
+import { INPUT_BOUNDS } from "./input-bounds";
 import type { PrecheckPolicy } from "./policy";
 
 export type NameCheck = { kind: "ok"; normalized: string; script: "Han" | "Latin" } | { kind: "invalid"; reason: string };
@@ -18,6 +19,7 @@ const DOT_NOT_AFTER_LETTER = /(?<!\p{Script=Latin}\p{M}*)\./u;
 const LATIN_LETTERS = /\p{Script=Latin}/gu;
 
 export function checkName(input: string, policy: PrecheckPolicy): NameCheck {
+  if (input.length > INPUT_BOUNDS.name) return { kind: "invalid", reason: "too long" };
   const s = input.normalize("NFKC").trim().replace(VARIATION_SELECTOR, "$1");
   if (s === "") return { kind: "invalid", reason: "empty" };
   if (FORBIDDEN_CATEGORY.test(s)) return { kind: "invalid", reason: "control or invisible character" };

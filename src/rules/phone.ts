@@ -1,4 +1,5 @@
 /** Mainland mobile numbers: identity-rules.md §3. Pure: the segment table comes in as data. */
+import { INPUT_BOUNDS } from "./input-bounds";
 import type { PrecheckPolicy } from "./policy";
 import type { Carrier, SegmentCategory, SegmentRow } from "./tables";
 
@@ -7,8 +8,12 @@ export type PhoneCheck =
   | { kind: "unsupported"; national: string; carrier: Carrier; category: SegmentCategory }
   | { kind: "invalid"; national: string; reason: string };
 
-/** NFKC, trim, drop spaces and hyphens, strip one +86 / 0086 / 86 prefix (§3.1 steps 1–3). */
+/**
+ * NFKC, trim, drop spaces and hyphens, strip one +86 / 0086 / 86 prefix (§3.1 steps 1–3). An input past its bound
+ * is no number however normalised: it comes back as it is.
+ */
 export function normalisePhone(input: string): string {
+  if (input.length > INPUT_BOUNDS.phone) return input;
   let s = input.normalize("NFKC").trim().replace(/[ -]/g, "");
   if (s.startsWith("+86")) s = s.slice(3);
   else if (s.startsWith("0086")) s = s.slice(4);
@@ -25,6 +30,7 @@ function findSegment(segments: ReadonlyMap<string, SegmentRow>, digits: string):
 }
 
 export function classifyPhone(input: string, segments: ReadonlyMap<string, SegmentRow>, policy: PrecheckPolicy): PhoneCheck {
+  if (input.length > INPUT_BOUNDS.phone) return { kind: "invalid", national: "", reason: "too long" };
   const national = normalisePhone(input);
   if (!/^\d+$/.test(national)) return { kind: "invalid", national, reason: "not digits after normalisation" };
   if (national.length !== 11 && national.length !== 13) return { kind: "invalid", national, reason: "wrong length" };

@@ -36,18 +36,19 @@ export interface ImportOptions {
 const BATCH = 5000;
 const MAX_LISTED = 1000;
 const COLUMNS = ["phone", "name", "idcard", "isp", "status", "line_status", "network_since"];
-const CARRIERS: Record<string, Carrier> = {
-  mobile: "mobile",
-  telecom: "telecom",
-  cucc: "cucc",
-  unicom: "cucc",
-  broadnet: "broadnet",
-  移动: "mobile",
-  电信: "telecom",
-  联通: "cucc",
-  广电: "broadnet",
-  "": "",
-};
+// A Map, not an object literal: an isp column reading `constructor` is no carrier.
+const CARRIERS: ReadonlyMap<string, Carrier> = new Map([
+  ["mobile", "mobile"],
+  ["telecom", "telecom"],
+  ["cucc", "cucc"],
+  ["unicom", "cucc"],
+  ["broadnet", "broadnet"],
+  ["移动", "mobile"],
+  ["电信", "telecom"],
+  ["联通", "cucc"],
+  ["广电", "broadnet"],
+  ["", ""],
+]);
 const STATUSES = new Set<RecordStatus>(["active", "suspended", "busy"]);
 const LINE_STATUSES = new Set<LineStatus>(["normal", "suspended", "cancelled", "not-on-network", "unusable"]);
 
@@ -75,9 +76,8 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
   if (id.kind === "invalid") return { ok: false, reason: `idcard is malformed (${id.reason})` };
   const n = checkName(name, opts.policy);
   if (n.kind === "invalid") return { ok: false, reason: `name is malformed (${n.reason})` };
-  if (typeof isp !== "string" || !(isp.trim().toLowerCase() in CARRIERS)) {
-    return { ok: false, reason: "isp must be mobile, telecom, cucc, broadnet or empty" };
-  }
+  const carrier = typeof isp === "string" ? CARRIERS.get(isp.trim().toLowerCase()) : undefined;
+  if (carrier === undefined) return { ok: false, reason: "isp must be mobile, telecom, cucc, broadnet or empty" };
   if (typeof status !== "string" || !STATUSES.has(status as RecordStatus)) {
     return { ok: false, reason: "status must be active, suspended or busy" };
   }
@@ -97,7 +97,7 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
       idCardHash: keyring.hash("idcard", id.id18),
       // The segment's carrier when no isp is given: a hashed input (EncryptedPhoneVerification) has no number to
       // look the segment up by, so the record must say it.
-      carrier: CARRIERS[isp.trim().toLowerCase()] || p.carrier,
+      carrier: carrier || p.carrier,
       status: status as RecordStatus,
       ...(lineStatus !== "" && { lineStatus: lineStatus as LineStatus }),
       ...(networkSince !== "" && { networkSince }),
