@@ -16,6 +16,9 @@ import { loadConfig } from "../src/app/config";
 import { packageRoot } from "../src/common/paths";
 import { RecordsSource } from "../src/sources/records";
 import { floorPhase, floorTable } from "./floor";
+import { defaultPolicy } from "../src/rules/policy";
+import { chinaDate, precheck } from "../src/rules/precheck";
+import { loadRuleTables } from "../src/rules/tables";
 import { summariseProfile } from "./profile";
 import { stageTable, type StageTable } from "./stages";
 import { ensureDataset, person } from "./dataset";
@@ -226,7 +229,13 @@ async function main(o: Options): Promise<void> {
   const kms = new KmsClient({ credential: dataset, endpoint: `http://127.0.0.1:${server.port}`, region: "ap-guangzhou" });
   const dataKey = await kms.dataKey((await kms.createKey({ Alias: `bench-${Date.now()}` })).KeyId);
   kms.close();
-  const encryptedBodies = bodies.map((b) => encryptRequestFields(b, dataKey, ["IdCard", "Name", "Phone"]));
+  // A client encrypts what it has validated: an AES-256-CBC field that opens to a malformed value answers as one that
+  // does not open, and counts against the key's decryption-failure budget (README). The malformed tenth goes plain.
+  const tables = loadRuleTables();
+  const today = chinaDate(Date.now());
+  const wellFormed = (b: (typeof bodies)[number]) =>
+    precheck({ phone: b.Phone, name: b.Name, idCard: b.IdCard }, tables, defaultPolicy, today).kind !== "rejected";
+  const encryptedBodies = bodies.map((b) => (wellFormed(b) ? encryptRequestFields(b, dataKey, ["IdCard", "Name", "Phone"]) : b));
   const encryptedMix = await checkMix(server.port, dataset, encryptedBodies);
   assertSameMix(mixSeen, encryptedMix);
   const encryptedFile = path.join(tmp, "encrypted.json");
