@@ -172,10 +172,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }
       };
       await Promise.all([probe("store", () => store.ping()), ...(sharedLimits ? [probe("redis", () => sharedLimits.ping())] : [])]);
-      const client = await upstream.current();
-      if (client) {
+      // The upstream's settings live in the store: with the store away they cannot be read, which is not ready
+      // (503), not a failed probe (500).
+      try {
+        const client = await upstream.current();
         const refused = upstreamState.keyRefused;
-        checks.upstream = refused ? `${client.url} refused the company key (${refused}): sanyao upstream set` : "ok";
+        if (client) checks.upstream = refused ? `${client.url} refused the company key (${refused}): sanyao upstream set` : "ok";
+      } catch (err) {
+        checks.upstream = err instanceof Error ? err.message : String(err);
       }
       return { ready: Object.values(checks).every((v) => v === "ok"), checks };
     },
