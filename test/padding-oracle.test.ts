@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { constants, createCipheriv, publicEncrypt, randomBytes } from "node:crypto";
-import { after, before, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { sm2, sm4 } from "sm-crypto-v2";
 import { sm2PointFromPem } from "../src/encryption/sm2";
 import { callTc3, type Key } from "./helpers/call";
-import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
+import { sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
+import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 /** The documented default budget (README, "Encrypted fields"): failed openings per SecretId per window. */
@@ -344,5 +345,72 @@ describeBackends("the decryption-failure budget", (backend) => {
     now += WINDOW_MS;
     for (const s of servers) s.setNow(now);
     for (const server of servers) assert.equal((await call(server, encrypted())).Result, "0", "after the window");
+  });
+});
+
+describe("the decryption-failure budget with serve --workers 2", () => {
+  const data = tempDir();
+  // A fixed clock one second into a window, and a budget of 6: the primary process keeps the count for both workers.
+  const now = Math.ceil(Date.now() / WINDOW_MS) * WINDOW_MS + 1000;
+  let server: ServeProcess;
+  let key: Key;
+  let rsaPem = "";
+  before(async () => {
+    server = await serveProcess(["--data", data, "--workers", "2"], { SANYAO_CLOCK: String(now), SANYAO_DECRYPT_FAILURE_LIMIT: "6" });
+    const cli = async (...args: string[]) => JSON.parse((await sanyao([...args, "--data", data, "--json"])).stdout);
+    const account = await cli("accounts", "create", "--name", "w");
+    key = await cli("keys", "create", "--account", account.accountId);
+    await cli("accounts", "set", account.accountId, "--daily-cap", "0", "--rate-limit", "100000");
+    rsaPem = Buffer.from((await cli("encryption", "public-keys")).rsa, "base64").toString();
+  });
+  after(() => server.stop());
+
+  const call = async (phone: string | "bad padding") => {
+    const dek = randomBytes(32);
+    const iv = randomBytes(16);
+    const blob = publicEncrypt({ key: rsaPem, padding: constants.RSA_PKCS1_PADDING }, dek).toString("base64");
+    const value = phone === "bad padding" ? blockFor(dek, iv, Buffer.alloc(16, 0)) : cbc(dek, iv, phone);
+    const params = { ...ZHANG, Phone: value, CiphertextBlob: blob, EncryptList: ["Phone"], Iv: iv.toString("base64") };
+    // a connection each: the calls spread over both workers
+    const res = await callTc3(server.port, key, params, { timestamp: Math.floor(now / 1000), extraHeaders: { Connection: "close" } });
+    const r = res.json.Response;
+    return { code: r.Error?.Code ?? `Result ${String(r.Result)}`, requestId: r.RequestId };
+  };
+  /** The worker process that answered each request, from the log lines of both. */
+  const workerOf = (): Map<string, number> =>
+    new Map(
+      server
+        .stdout()
+        .split("\n")
+        .filter((l) => l.includes('"msg":"request"'))
+        .map((l) => {
+          const line = JSON.parse(l) as { requestId: string; pid: number };
+          return [line.requestId, line.pid];
+        }),
+    );
+  const pidsOf = (requestIds: readonly string[]) => new Set(requestIds.map((id) => workerOf().get(id)).filter((pid) => pid !== undefined));
+
+  it("failures on either worker spend one budget: past it, both refuse the key's encrypted calls", async () => {
+    // Both workers are up once each has answered a good encrypted call (not a failure: it spends nothing).
+    const good: string[] = [];
+    for (let i = 0; i < 60 && pidsOf(good).size < 2; i++) {
+      const answer = await call(ZHANG.Phone);
+      assert.match(answer.code, /^Result -?\d+$/, "a good encrypted call is answered");
+      good.push(answer.requestId);
+    }
+    assert.equal(pidsOf(good).size, 2, "both workers answer");
+    const failures: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const answer = await call("bad padding");
+      assert.equal(answer.code, "FailedOperation.DecryptSystemError", `failure ${i + 1}`);
+      failures.push(answer.requestId);
+    }
+    const refused: string[] = [];
+    for (let i = 0; i < 60 && pidsOf(refused).size < 2; i++) {
+      const answer = await call(ZHANG.Phone);
+      assert.equal(answer.code, "FailedOperation.RequestLimitExceeded", `call ${i + 1} past the budget`);
+      refused.push(answer.requestId);
+    }
+    assert.equal(pidsOf(refused).size, 2, "both workers refuse");
   });
 });
