@@ -38,7 +38,8 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
   before(async () => {
     await ensureServices();
     const port = await proxy.start();
-    proxied = { ...env, SANYAO_DATABASE_URL: env.SANYAO_DATABASE_URL!.replace(":5432/", `:${port}/`) };
+    // The servers' journal of paid answers in a directory of the test's, not the checkout's ./data.
+    proxied = { ...env, SANYAO_DATABASE_URL: env.SANYAO_DATABASE_URL!.replace(":5432/", `:${port}/`), SANYAO_JOURNAL_DIR: tempDir() };
     const account = await cli("accounts", "create", "--name", "commits");
     key = { accountId: account.accountId, ...(await cli("keys", "create", "--account", account.accountId)) };
     await cli("accounts", "set", account.accountId, "--daily-cap", "0", "--rate-limit", "100000");
@@ -56,8 +57,8 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
   });
 
   /** A server of its own for each case, so that one that dies cannot hide what the next case measures. */
-  async function server(): Promise<ServeProcess> {
-    const s = await serveProcess([], proxied);
+  async function server(extra: Record<string, string> = {}): Promise<ServeProcess> {
+    const s = await serveProcess([], { ...proxied, ...extra });
     servers.push(s);
     return s;
   }
@@ -156,6 +157,34 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
       await within(10_000, async () => told.test(s.stdout()));
     });
   }
+
+  it("PostgreSQL away once the COMMIT went out, and sanyao restarted before it is back: written once, from the journal", async (t) => {
+    // A journal of this case's own: no other server of the suite replays it.
+    const journal = { SANYAO_JOURNAL_DIR: tempDir() };
+    const s = await server(journal);
+    const before = await ledger();
+    const sprung = proxy.trapCommit("drop-before");
+    const answering = call(s);
+    await sprung;
+    await proxy.stop();
+    const first = await answering;
+    // Stopped while PostgreSQL is still away: the charge its answer announced is not in the ledger.
+    await s.stop();
+    const whileAway = await rowsOf(first.requestId);
+    await proxy.start();
+    await server(journal);
+    const waited = await within(15_000, async () => (await rowsOf(first.requestId)) === 1).catch(() => "never");
+    const after = await ledger();
+    t.diagnostic(
+      `answer ${first.result}/billable ${first.billable}; in the ledger while away: ${whileAway}; after the restart: ` +
+        `${await rowsOf(first.requestId)} (after ${waited} ms), ledger rows +${after.rows - before.rows}, balance -${before.balance - after.balance} fen`,
+    );
+    assert.deepEqual([first.result, first.billable], ["0", "1"]);
+    assert.equal(whileAway, 0, "the COMMIT never reached PostgreSQL");
+    assert.equal(await rowsOf(first.requestId), 1, "the restarted server wrote the charge");
+    assert.equal(after.rows - before.rows, 1);
+    assert.equal(before.balance - after.balance, after.amount - before.amount, "one debit, of the charge's price");
+  });
 });
 
 describe("a gateway team's monthly budget across a Redis restart", { skip }, () => {

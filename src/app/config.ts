@@ -1,4 +1,5 @@
 /** One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. */
+import path from "node:path";
 import type { Language } from "../api3/errors";
 import { REGION_NAME } from "../api3/router";
 import { checkedUrl } from "../gateway/upstream-settings";
@@ -10,6 +11,11 @@ import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
 export interface Config {
   /** embedded mode: the directory holding the secret and the SQLite database */
   dataDir: string;
+  /**
+   * SANYAO_JOURNAL_DIR: the journal of paid answers the store could not take (made at the first one), on this
+   * instance's own disk in either mode; default `<data dir>/journal`
+   */
+  journalDir: string;
   /** scale-out mode: PostgreSQL for state (SANYAO_DATABASE_URL) … */
   databaseUrl: string | undefined;
   databaseSchema: string;
@@ -227,8 +233,10 @@ function opsListener(overrides: ConfigOverrides, env: NodeJS.ProcessEnv, host: s
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const port = overrides.port ?? int("SANYAO_PORT", env.SANYAO_PORT, 8080, 0, 65535);
   const host = overrides.host ?? (env.SANYAO_HOST || "127.0.0.1");
+  const dataDir = overrides.dataDir ?? (env.SANYAO_DATA_DIR || "./data");
   return {
-    dataDir: overrides.dataDir ?? (env.SANYAO_DATA_DIR || "./data"),
+    dataDir,
+    journalDir: env.SANYAO_JOURNAL_DIR || path.join(dataDir, "journal"),
     databaseUrl: overrides.databaseUrl ?? (env.SANYAO_DATABASE_URL || undefined),
     databaseSchema: env.SANYAO_DATABASE_SCHEMA || "sanyao",
     redisUrl: env.SANYAO_REDIS_URL || undefined,

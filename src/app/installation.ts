@@ -1,8 +1,9 @@
 /**
  * An installation: its secret, store and (in scale-out mode) shared counters, opened the same way by the server
  * and the CLI. Embedded: a data directory with the secret and a SQLite file. Scale-out: PostgreSQL and Redis by
- * URL, with the secret every instance must share. Each mode's driver (better-sqlite3; pg and ioredis) is loaded
- * when an installation of that mode is opened, not before: the typed client (`require("sanyao")`) loads none.
+ * URL, with the secret every instance must share. Either has a journal of paid answers on the instance's own disk
+ * (SANYAO_JOURNAL_DIR; a SQLite file made at its first entry). Each mode's driver (better-sqlite3; pg and ioredis)
+ * is loaded when an installation is opened, not before: the typed client (`require("sanyao")`) loads none.
  */
 import fs from "node:fs";
 import { ConfigError, type Config } from "./config";
@@ -12,6 +13,7 @@ import type { RedisLimits } from "../limits/redis";
 import { hasInstallation, Keyring, loadOrCreateSecret, parseSecret } from "../common/keyring";
 import type { SqliteStore } from "../store/sqlite/store";
 import { storageOver, type Storage } from "../store/storage";
+import { UnsettledPaidAnswers } from "../store/paid-answers";
 import { EnvelopeKeys } from "../encryption/envelope-keys";
 
 /** One load per installation; a failed one (the store away) is tried again on the next call. */
@@ -44,6 +46,8 @@ export interface Installation {
   envelopeKeys: () => Promise<EnvelopeKeys>;
   /** where background failures of the store and counters go (stderr until the server points it at its log) */
   failures: FailureReporter;
+  /** paid answers the store could not take yet: in the journal, or held in memory; the server replays them */
+  paid: UnsettledPaidAnswers;
   close(): Promise<void>;
 }
 
@@ -75,6 +79,11 @@ function scaleOutSecret(config: Config): Buffer {
  */
 export async function openInstallation(config: Config, { create = true }: { create?: boolean } = {}): Promise<Installation> {
   const failures = new FailureReporter();
+  const { SqlitePaidJournal } = await import("../store/sqlite/paid-journal");
+  const paid = new UnsettledPaidAnswers(
+    new SqlitePaidJournal(config.journalDir, (err) => failures.report("journal", err)),
+    failures.report,
+  );
   if (!config.databaseUrl) {
     if (config.redisUrl) throw new ConfigError("SANYAO_REDIS_URL goes with SANYAO_DATABASE_URL (scale-out mode).");
     if (!create && !hasInstallation(config.dataDir)) {
@@ -99,13 +108,20 @@ export async function openInstallation(config: Config, { create = true }: { crea
       envelopeKeys: envelopeKeysOf(store, keyring),
       fresh: created,
       failures,
-      close: () => store.close(),
+      paid,
+      async close() {
+        await store.close();
+        paid.close();
+      },
     };
   }
   const keyring = new Keyring(scaleOutSecret(config));
   const { PostgresStore } = await import("../store/postgres/store");
   const { RedisLimits } = await import("../limits/redis");
-  const store = storageOver(await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, failures.report), keyring);
+  const store = storageOver(
+    await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, failures.report, paid),
+    keyring,
+  );
   const sharedLimits = config.redisUrl ? new RedisLimits(config.redisUrl, failures.report, config.redisPrefix) : undefined;
   return {
     failures,
@@ -118,9 +134,11 @@ export async function openInstallation(config: Config, { create = true }: { crea
     dailyLog: undefined,
     envelopeKeys: envelopeKeysOf(store, keyring),
     fresh: false,
+    paid,
     async close() {
       await store.close();
       await sharedLimits?.close();
+      paid.close();
     },
   };
 }

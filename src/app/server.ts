@@ -31,6 +31,8 @@ import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
 import { TeamLimits } from "../gateway/team-limits";
 import { AnswerCache } from "../gateway/answer-cache";
+import { PaidWindow } from "../gateway/paid-window";
+import { PaidReplay } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
 
 export interface ServerOptions {
@@ -118,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Gateway mode: while an upstream is set, FaceID calls are forwarded to it (gateway/).
   const upstream = new UpstreamSource(store.meta, keyring, config.upstream.url, clock);
   const upstreamState: { keyRefused: string | undefined } = { keyRefused: undefined };
+  const answerCache = new AnswerCache(keyring, config.upstream.cacheTtlMs);
   const faceid = gatewayFaceidProduct(faceidProduct(faceidDeps), {
     faceid: faceidDeps,
     upstream: () => upstream.current(),
@@ -127,9 +130,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       config.upstream.rateLimit,
       clock,
     ),
-    cache: new AnswerCache(keyring, config.upstream.cacheTtlMs),
+    cache: answerCache,
     teams: new TeamLimits(sharedLimits ?? options.limits?.spend ?? new MemorySpendCounter(), limits.daily, store.ledger, keyring),
     ledger: store.ledger,
+    paid: installation.paid,
+    window: new PaidWindow(answerCache),
     budgetMs: config.upstream.timeoutMs,
     onKeyRefused: (code, requestId) => {
       upstreamState.keyRefused = code;
@@ -154,6 +159,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
   });
+  // Paid answers the store could not take (the journal, or memory): written to it now, then every 5 s.
+  const { paid } = installation;
+  metrics.watchPaidAnswers({ held: () => paid.heldCount, journaled: () => paid.journaled() });
+  const replay = new PaidReplay(paid, store.ledger);
   // The call's hooks, in the order of call/hooks.ts; the test kit's first, so its request log sees what the log line does.
   const hooks = combineHooks<AuthFailure>(testKit.hooks, { afterAnswer: afterResponse({ logger, metrics, audit: store.audit }) });
   const endpointDeps: EndpointDeps = {
@@ -172,6 +181,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }
       };
       await Promise.all([probe("store", () => store.ping()), ...(sharedLimits ? [probe("redis", () => sharedLimits.ping())] : [])]);
+      // A paid answer held in memory is lost if this process stops: not ready until the store (or the journal) has it.
+      const held = paid.heldCount;
+      if (held > 0) {
+        checks["paid-answers"] =
+          `${held} paid answer${held === 1 ? "" : "s"} held in memory: the journal ${paid.location} cannot be written and the store has not taken ${held === 1 ? "it" : "them"} yet`;
+      }
       // The upstream's settings live in the store: with the store away they cannot be read, which is not ready
       // (503), not a failed probe (500).
       try {
@@ -225,6 +240,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     upstream.close();
     throw err;
   }
+  replay.start();
   const port = boundPortOf(server);
   boundPort = port;
   const url = `http://${hostInUrl(config.host)}:${port}`;
@@ -243,6 +259,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
       await Promise.all(listening.map(drain));
+      await replay.stop();
       await installation.close();
       await logging.flush();
     },

@@ -15,7 +15,11 @@ export function addGatewayCommands(program: Command): void {
         "limit), signed again with the company key and sent upstream; the answer goes back in its own shape and is\n" +
         "charged to the team when the action's table charges its Result. A running server sees a change within a\n" +
         "second. SANYAO_UPSTREAM_URL overrides the stored URL; SANYAO_UPSTREAM_RATE_LIMIT (20) is the upstream\n" +
-        "account's per-action limit, shared among teams; SANYAO_UPSTREAM_TIMEOUT_MS (5000) a call's budget.",
+        "account's per-action limit, shared among teams; SANYAO_UPSTREAM_TIMEOUT_MS (5000) a call's budget.\n" +
+        "A charged answer whose ledger write fails is kept in the journal of paid answers (SANYAO_JOURNAL_DIR, default\n" +
+        "journal/ under --data) before it is answered, and written into the store once it takes writes; the same call within\n" +
+        "10 minutes is answered from memory, not from the upstream. `sanyao usage --unknown` lists the calls sent and\n" +
+        "never answered (no answer in time, a dropped connection, a non-200 status), which the upstream may have charged.",
     );
   storageOptions(upstream.command("set"))
     .description("set the upstream and the company key (sealed with the installation secret; never shown again)")

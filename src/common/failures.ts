@@ -2,7 +2,7 @@
  * Work that fails away from any request's answer (a background audit write, a dropped pool connection, the
  * writer thread): never swallowed. The server logs each and counts it in /metrics; a CLI command prints it.
  */
-export type FailureKind = "audit" | "ledger" | "writer-thread" | "postgres-pool" | "redis" | "daily-counter" | "upstream-auth";
+export type FailureKind = "audit" | "ledger" | "journal" | "writer-thread" | "postgres-pool" | "redis" | "daily-counter" | "upstream-auth";
 
 export type FailureSink = (kind: FailureKind, err: unknown) => void;
 

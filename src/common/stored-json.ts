@@ -70,6 +70,12 @@ export class StoredFields {
     return this.fields[key] === undefined ? undefined : this.number(key);
   }
 
+  optionalBoolean(key: string): boolean | undefined {
+    const v = this.fields[key];
+    if (v !== undefined && typeof v !== "boolean") throw this.damaged(key, "true or false");
+    return v;
+  }
+
   /** A nested object's fields. */
   object(key: string): StoredFields {
     const v = this.fields[key];

@@ -7,6 +7,9 @@
  * its Result, and that charge consumes the reservation (any other answer gives it back). An upstream that fails,
  * times out or refuses answers the action's busy code, uncharged. The cache spares the upstream call, not the
  * admission: a cached answer is counted on the team's daily cap and needs its budget's room, as any other call.
+ * Every call that reached the upstream ends charged to the team or on the unknown list, even with the team's store
+ * away: what the store cannot take goes to the journal of paid answers first (store/paid-answers.ts), and a retry
+ * of a call whose charge waits there is answered from the paid window (paid-window.ts), not from the upstream.
  */
 import { ApiError } from "../api3/errors";
 import { isPlainObject, type ParamSchema, type ParamValues } from "../api3/params";
@@ -28,9 +31,11 @@ import { ANSWER_FIELDS } from "../faceid/scripted";
 import type { FaceIdAction } from "../faceid/tariff";
 import { admitAccount } from "../steps/admission";
 import type { ChargeStep } from "../steps/charge";
-import type { Account, VerifyModeName } from "../store/model";
+import type { Account, UnknownEntry, VerifyModeName } from "../store/model";
+import type { PaidAnswerSink } from "../store/paid-answers";
 import type { Ledger } from "../store/storage";
 import type { AnswerCache } from "./answer-cache";
+import type { PaidWindow } from "./paid-window";
 import type { TeamLimits } from "./team-limits";
 import type { UpstreamSlots } from "./upstream-slots";
 import type { UpstreamPublicKeys } from "./upstream-settings";
@@ -75,6 +80,10 @@ export interface GatewayDeps {
   teams: TeamLimits;
   cache: AnswerCache;
   ledger: Pick<Ledger, "markUnknown">;
+  /** paid answers the store cannot take now: kept (durably) before the answer, written to the store later */
+  paid: PaidAnswerSink;
+  /** answers whose charge waits in the journal: a retry of the same call is answered from here */
+  window: PaidWindow;
   /** what one call may take upstream, waiting for a slot and retrying included */
   budgetMs: number;
   /** the upstream refused the company key: say so (never the key), once per call */
@@ -184,7 +193,8 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       const result = text(outcome.fields.Result);
       // The upstream's text, looked up as the table's own entries only (a Result of `constructor` is none of them).
       const info = result !== undefined && Object.hasOwn(table, result) ? table[result] : undefined;
-      if (info?.charged) await charge.charge(outcome.requestId);
+      // The company has paid: a charge the ledger cannot take now is journaled, and the answer is charged all the same.
+      if (info?.charged) await charge.charge(outcome.requestId, (entry, cause) => deps.paid.add({ kind: "charge", entry }, cause));
       return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
     }
     if (outcome.kind === "error" && outcome.code.startsWith("AuthFailure.")) {
@@ -192,27 +202,35 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
       throw new ApiError("ServiceUnavailable");
     }
     if (outcome.kind === "lost") {
-      await deps.ledger.markUnknown({
+      const entry: UnknownEntry = {
         requestId: ctx.requestId,
         accountId,
         secretId: ctx.caller.secretId,
         action: f.action,
         at: ctx.now,
         reason: outcome.reason,
-      });
+      };
+      // The upstream may have charged it: on the unknown list, through the journal when the store cannot take it now.
+      await deps.ledger.markUnknown(entry).catch((err: unknown) => deps.paid.add({ kind: "unknown", entry }, err));
     }
     deps.onUpstreamFailure(outcome.kind === "error" ? `error ${outcome.code}` : `${outcome.kind}: ${outcome.reason}`, ctx.requestId);
     throw new UnavailableError("upstream", new Error(outcome.kind));
   }
 
-  /** The answer phase: the cache of paid answers, else the upstream (the call's slot, then its answer). */
+  /** The answer phase: the paid window, the cache of paid answers, else the upstream (the call's slot, its answer). */
   async function answerFromUpstream(params: ParamValues, sent: ParamValues, ctx: ActionContext, upstream: Upstream, charge: ChargeStep) {
     const { mode } = charge;
+    const { window } = deps;
+    const windowKey = () => window.keyOf(ctx.caller.accountId, f.action, mode, sent);
+    // A retry of a call paid for and charged already (its charge waiting in the journal): the same answer, uncharged.
+    const retried = window.isEmpty(ctx.now) ? undefined : window.get(windowKey(), ctx.now);
+    if (retried) return { fields: retried, billable: false, result: text(retried.Result), audit: { variant: mode }, cache: "hit" as const };
     const cacheKey = deps.cache.enabled ? deps.cache.keyOf(f.action, mode, sent) : undefined;
     const cached = cacheKey === undefined ? undefined : deps.cache.get(cacheKey, ctx.now);
     // A paid answer of the last TTL: the upstream is not asked again, and nothing is charged.
     if (cached) return { fields: cached, billable: false, result: text(cached.Result), audit: { variant: mode }, cache: "hit" as const };
     const outcome = await forward(params, sealedForUpstream(f, sent, params, upstream.publicKeys), ctx, upstream, charge);
+    if (charge.writtenLater) window.put(windowKey(), outcome.fields, ctx.now);
     if (cacheKey === undefined) return outcome;
     if (outcome.billable) deps.cache.put(cacheKey, outcome.fields, ctx.now);
     return { ...outcome, cache: "miss" as const };

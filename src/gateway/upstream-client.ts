@@ -12,9 +12,12 @@ import type { UpstreamSettings } from "./upstream-settings";
 export type UpstreamOutcome =
   | { kind: "answer"; fields: Record<string, unknown>; requestId: string }
   | { kind: "error"; code: string; requestId: string }
-  /** refused before anything was sent (connection refused, no such host), or a non-200 status */
+  /** refused before anything was sent (connection refused, no such host, not sent within the budget) */
   | { kind: "failed"; reason: string }
-  /** sent, then no usable answer within the budget: the upstream may have answered, and charged */
+  /**
+   * sent, then no usable answer: none within the budget, a dropped connection, or a non-200 status (a proxy's 502
+   * may come after the upstream answered): the upstream may have answered, and charged
+   */
   | { kind: "lost"; reason: string };
 
 export interface UpstreamCall {
@@ -80,7 +83,11 @@ export class UpstreamClient {
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.on("error", (err) => done({ kind: "lost", reason: err.message }));
           res.on("end", () => {
-            if (res.statusCode !== 200) return done({ kind: "failed", reason: `HTTP ${res.statusCode}` });
+            // A status that came once the call was out says nothing of whether the upstream answered it (and charged).
+            if (res.statusCode !== 200) {
+              const reason = `HTTP ${res.statusCode}`;
+              return done(sent ? { kind: "lost", reason: `${reason} after the call was sent` } : { kind: "failed", reason });
+            }
             done(parseAnswer(Buffer.concat(chunks).toString("utf8")));
           });
         },

@@ -3,7 +3,7 @@
  * its value from a closed set fixed at start-up (routed actions, known codes, `other`): what a caller sends
  * before it is authenticated can never create a series.
  */
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 import type { OutcomeSignal } from "../call/hooks";
 import type { FailureKind } from "../common/failures";
@@ -97,5 +97,21 @@ export class Metrics {
 
   failure(kind: FailureKind): void {
     this.failures.inc({ kind });
+  }
+
+  /** Paid answers waiting for the store, read at each scrape: held in memory (not ready), and in the journal. */
+  watchPaidAnswers(count: { held: () => number; journaled: () => number }): void {
+    const held: Gauge = new Gauge({
+      name: "sanyao_paid_answers_held",
+      help: "paid answers the store could not take and the journal could not either: held in memory (/readyz answers 503)",
+      registers: [this.registry],
+      collect: () => held.set(count.held()),
+    });
+    const journaled: Gauge = new Gauge({
+      name: "sanyao_paid_answers_journaled",
+      help: "paid answers the store could not take, kept in the journal until it does (charges, and calls for the unknown list)",
+      registers: [this.registry],
+      collect: () => journaled.set(count.journaled()),
+    });
   }
 }

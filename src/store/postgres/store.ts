@@ -10,8 +10,8 @@ import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit, type CommitResult } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
+import type { PaidAnswerSink } from "../paid-answers";
 import { AUDIT_COLUMN_COUNT, AUDIT_COLUMNS, auditValues } from "../rows";
-import { LateCharges } from "./late-charges";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 
 export interface PostgresOptions {
@@ -40,7 +40,6 @@ const SAFE_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 export class PostgresStore implements StoreAdapter {
   private readonly pool: Pool;
   private readonly timeoutMs: number;
-  private readonly late: LateCharges;
   private readonly writes: GroupCommit<never, AuditEntry>;
   private readonly query = <R extends QueryResultRow>(sql: string, params: unknown[] = []) => this.q<R>(sql, params);
   readonly accounts = accountRows(this.query);
@@ -88,10 +87,11 @@ export class PostgresStore implements StoreAdapter {
   private constructor(
     options: PostgresOptions,
     private readonly reportFailure: FailureSink,
+    /** where a charge answered as charged goes when PostgreSQL cannot settle it in time (the journal of paid answers) */
+    private readonly paid: PaidAnswerSink,
   ) {
     const timeout = options.timeoutMs ?? 3000;
     this.timeoutMs = timeout;
-    this.late = new LateCharges((entry) => this.writeCharge(entry), reportFailure);
     this.pool = new Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
@@ -109,9 +109,9 @@ export class PostgresStore implements StoreAdapter {
     );
   }
 
-  static async open(options: PostgresOptions, reportFailure: FailureSink): Promise<PostgresStore> {
+  static async open(options: PostgresOptions, reportFailure: FailureSink, paid: PaidAnswerSink): Promise<PostgresStore> {
     if (!SAFE_SCHEMA.test(options.schema)) throw new Error("SANYAO_DATABASE_SCHEMA is lower-case letters, digits and _.");
-    const store = new PostgresStore(options, reportFailure);
+    const store = new PostgresStore(options, reportFailure, paid);
     await store.migrate(options.schema);
     return store;
   }
@@ -186,8 +186,9 @@ export class PostgresStore implements StoreAdapter {
   /**
    * The ledger row and the debit, committed before the answer. When the COMMIT went out and its acknowledgement did
    * not come back, the charge may stand: it is settled on another connection, by RequestId, before answering. If
-   * PostgreSQL cannot be asked within the time budget, the answer goes out as charged and the charge is written
-   * once PostgreSQL answers (late-charges.ts): never answered uncharged while a debit may stand.
+   * PostgreSQL cannot be asked within the time budget, the answer goes out as charged and the charge goes to the
+   * journal of paid answers, written once PostgreSQL answers (even after a restart): never answered uncharged while a
+   * debit may stand.
    */
   private async charge(e: ChargeEntry): Promise<void> {
     try {
@@ -196,7 +197,7 @@ export class PostgresStore implements StoreAdapter {
       if (!(err instanceof CommitOutcomeUnknown)) throw err;
       const settling = this.settle(e, err.backendPid);
       const settled = await Promise.race([settling.then(() => true), sleep(this.timeoutMs).then(() => false)]).catch(() => false);
-      if (!settled) this.late.add(e, err.failure);
+      if (!settled) this.paid.add({ kind: "charge", entry: e }, err);
     }
   }
 
@@ -302,7 +303,6 @@ export class PostgresStore implements StoreAdapter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.late.close();
     await this.writes.flush().catch((err) => this.reportFailure("audit", err));
     await this.pool.end();
   }

@@ -1,0 +1,51 @@
+/**
+ * The idempotency window of paid answers whose charge went to the journal (the team's store could not take it):
+ * for 10 minutes the same call — the same team, action, mode and normalised inputs, keyed as the answer cache keys
+ * them (a keyed hash, never the values) — is answered from here, so a client that retries does not make the company
+ * pay the upstream again, nor the team twice. Empty on the ordinary path, where it costs nothing: no key is made.
+ * In memory, per instance.
+ */
+import type { AnswerCache } from "./answer-cache";
+
+export const PAID_WINDOW_MS = 10 * 60_000;
+const MAX_ENTRIES = 10_000;
+
+export class PaidWindow {
+  private readonly entries = new Map<string, { fields: Record<string, unknown>; until: number }>();
+  /** when the newest entry expires: past it, every entry has */
+  private lastUntil = 0;
+
+  constructor(
+    private readonly cache: Pick<AnswerCache, "keyOf">,
+    private readonly windowMs = PAID_WINDOW_MS,
+  ) {}
+
+  /** nothing to look up (the ordinary path): the call's key need not be made */
+  isEmpty(now: number): boolean {
+    if (now >= this.lastUntil) this.entries.clear();
+    return this.entries.size === 0;
+  }
+
+  keyOf(accountId: string, action: string, mode: string, inputs: Readonly<Record<string, unknown>>): string {
+    return `${accountId}:${this.cache.keyOf(action, mode, inputs)}`;
+  }
+
+  get(key: string, now: number): Record<string, unknown> | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.fields;
+  }
+
+  put(key: string, fields: Record<string, unknown>, now: number): void {
+    for (const [k, e] of this.entries) {
+      if (e.until > now && this.entries.size < MAX_ENTRIES) break;
+      this.entries.delete(k); // the oldest first: expired, or making room
+    }
+    this.entries.set(key, { fields, until: now + this.windowMs });
+    this.lastUntil = Math.max(this.lastUntil, now + this.windowMs);
+  }
+}
