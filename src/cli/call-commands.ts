@@ -252,7 +252,12 @@ export function addCallCommands(program: Command): void {
     .option("--encrypt", "encrypt the fields with a data key from KMS (needs --kms-key)")
     .option("--kms-key <keyId>", "the KMS key for --encrypt")
     .option("--kms-region <region>", "the KMS key's region", "ap-guangzhou")
-    .option("--rate <n>", "requests per second at most (the service allows 20)", count(1), 20)
+    .option(
+      "--rate <n>",
+      "requests per second at most (the service allows 20); lowered to the account's limit when --data holds the key",
+      count(1),
+      20,
+    )
     .option("--concurrency <n>", "requests in flight at most", count(1), 4)
     .option("--dry-run", "check every row with the local rules; send nothing")
     .option("--resend-interrupted", "send again the rows a killed run had sent without an answer (they may be charged twice)")
@@ -289,11 +294,13 @@ export function addCallCommands(program: Command): void {
       ) => {
         const { kmsKey } = opts;
         if (opts.encrypt && !kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID.");
+        const credential = opts.dryRun ? { secretId: "", secretKey: "" } : await credentialsFor(opts);
         const summary = await runBatch({
           input,
           out: opts.out,
           columns: { phone: opts.phoneColumn, name: opts.nameColumn, idcard: opts.idcardColumn },
-          credential: opts.dryRun ? { secretId: "", secretKey: "" } : await credentialsFor(opts),
+          credential,
+          accountLimit: opts.dryRun ? undefined : await phoneVerificationLimit(opts, credential),
           endpoint: opts.endpoint,
           language: opts.language,
           detailed: Boolean(opts.detailed),
@@ -316,6 +323,27 @@ export function addCallCommands(program: Command): void {
     );
 }
 
+/**
+ * The per-second limit of PhoneVerification for the key's account, read from the installation of --data (or
+ * --database-url) when it holds the key; undefined when it is out of reach from here (a server elsewhere).
+ */
+async function phoneVerificationLimit(
+  opts: DataOption,
+  credential: { secretId: string; secretKey: string },
+): Promise<{ accountId: string; perSecond: number } | undefined> {
+  try {
+    return await withInstallation(opts, async ({ store }) => {
+      const key = await store.apiKeys.resolve(credential.secretId);
+      // another installation that happens to hold a key of that SecretId says nothing of this one
+      if (key?.secretKey !== credential.secretKey) return undefined;
+      const account = await store.accounts.get(key.accountId);
+      return account && { accountId: account.accountId, perSecond: account.rateLimits.PhoneVerification ?? account.rateLimit };
+    });
+  } catch {
+    return undefined; // no installation here, or not reachable: the rows refused for the rate say so at the end
+  }
+}
+
 function printBatchSummary(s: BatchSummary): void {
   const lines = [
     !s.completed
@@ -333,5 +361,12 @@ function printBatchSummary(s: BatchSummary): void {
   ];
   if (s.malformed.length > 0) lines.push(`malformed rows (skipped): ${s.malformed.map((m) => `line ${m.line} (${m.reason})`).join(", ")}`);
   if (s.interrupted.length > 0) lines.push(`interrupted rows (not resent): lines ${s.interrupted.join(", ")}`);
+  const overRate = s.byResult.RequestLimitExceeded ?? 0;
+  if (overRate > 0) {
+    lines.push(
+      `${overRate} row${overRate === 1 ? "" : "s"} refused with RequestLimitExceeded: more calls a second than the account allows. ` +
+        "Rerun the same command with a lower --rate to send them.",
+    );
+  }
   process.stdout.write(`${lines.join("\n")}\n`);
 }
