@@ -224,4 +224,33 @@ describe("sanyao CLI", () => {
     assert.equal(wrong.code, 1);
     assert.equal(JSON.parse(wrong.stdout).Error.Code, "AuthFailure.SignatureFailure");
   });
+
+  it("verify refused for its signature names the command that says why, and that command runs as printed", async () => {
+    const secretId = /SecretId: {2}(\S+)/.exec(server.banner)?.[1] ?? "";
+    const secretKey = /SecretKey: (\S+)/.exec(server.banner)?.[1] ?? "";
+    const refused = await sanyao([
+      "verify",
+      "--data",
+      data,
+      "--endpoint",
+      server.url,
+      "--secret-id",
+      secretId,
+      "--secret-key",
+      `${secretKey} `, // a key copied with a space after it
+      "--phone",
+      "13800001234",
+      "--name",
+      "张三",
+      "--idcard",
+      "110105199003072143",
+    ]);
+    assert.equal(refused.code, 1);
+    const { RequestId } = JSON.parse(refused.stdout) as { RequestId: string };
+    const hint = /`(sanyao explain [^`]+)`/.exec(refused.stderr)?.[1] ?? "";
+    assert.ok(hint.startsWith(`sanyao explain ${RequestId} `), `the RequestId in the hint: ${refused.stderr}`);
+    const explained = await sanyao(hint.split(" ").slice(1));
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, /Likely cause:\n.*trailing space/);
+  });
 });

@@ -26,6 +26,7 @@ import {
   configFor,
   count,
   credentialsFor,
+  DEFAULT_ENDPOINT,
   notListening,
   storageOptions,
   withInstallation,
@@ -236,6 +237,7 @@ export function addCallCommands(program: Command): void {
           if (err instanceof ClientNetworkError && !err.maybeServed) throw new Error(notListening(opts.endpoint));
           if (!(err instanceof TencentCloudError)) throw err;
           printJson({ Error: { Code: err.code, Message: err.message }, RequestId: err.requestId });
+          if (err.code.startsWith("AuthFailure.")) process.stderr.write(explainHint(err.requestId, opts));
           process.exitCode = 1;
         }
       },
@@ -321,6 +323,17 @@ export function addCallCommands(program: Command): void {
         }
       },
     );
+}
+
+/** Where to read why a call was refused: the server kept what it computed, under the RequestId it answered. */
+function explainHint(requestId: string, opts: DataOption & { endpoint: string }): string {
+  const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  const args = ["sanyao", "explain", requestId];
+  // explain finds the operations listener of SANYAO_OPS_PORT by itself, else it needs the endpoint called here
+  if (!process.env.SANYAO_OPS_PORT && opts.endpoint !== DEFAULT_ENDPOINT) args.push("--endpoint", opts.endpoint);
+  // the operator token is in the data directory's admin-token file unless SANYAO_ADMIN_TOKEN gives it
+  if (!process.env.SANYAO_ADMIN_TOKEN && !opts.databaseUrl && opts.data && opts.data !== "./data") args.push("--data", opts.data);
+  return `sanyao verify: the server refused this call's signature or key; why, and the likely cause: \`${args.map(shellWord).join(" ")}\`\n`;
 }
 
 /**
