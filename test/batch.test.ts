@@ -8,6 +8,7 @@ import { parse } from "csv-parse/sync";
 import { idCheckChar } from "../src/rules/idcard";
 import { BIN, sanyao } from "./helpers/cli";
 import { TcpProxy } from "./helpers/proxy";
+import { sanyaoOnTerminal, screen } from "./helpers/terminal";
 import { repoRoot, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const PEOPLE = 400;
@@ -18,6 +19,15 @@ function person(i: number) {
     name: "张三李四王五赵六"[i % 8]! + "伟芳娜敏"[i % 4]!,
     idcard: body + idCheckChar(body),
   };
+}
+
+/** `rows` rows of people on record, each answered 0. */
+function plainFile(file: string, rows: number, from = 0): void {
+  const lines = Array.from({ length: rows }, (_, i) => {
+    const p = person((from + i) % PEOPLE);
+    return `${p.phone},${p.name},${p.idcard}`;
+  });
+  fs.writeFileSync(file, `phone,name,idcard\n${lines.join("\n")}\n`);
 }
 
 /** The file and what each row must come back as. */
@@ -80,9 +90,14 @@ describe("sanyao batch", () => {
   });
   after(() => server.close());
 
-  const args = (key: { secretId: string; secretKey: string }, out: string, rate: number) => [
+  const args = (
+    key: { secretId: string; secretKey: string },
+    out: string,
+    rate: number,
+    { file = input, concurrency = 16, json = true }: { file?: string; concurrency?: number; json?: boolean } = {},
+  ) => [
     "batch",
-    input,
+    file,
     "--out",
     out,
     "--endpoint",
@@ -94,8 +109,8 @@ describe("sanyao batch", () => {
     "--rate",
     String(rate),
     "--concurrency",
-    "16",
-    "--json",
+    String(concurrency),
+    ...(json ? ["--json"] : []),
   ];
   const usage = async (accountId: string) => JSON.parse((await server.cli(["usage", "--account", accountId, "--json"])).stdout).totals;
   const outputRows = (out: string) => parse(fs.readFileSync(out), { columns: true }) as Array<Record<string, string>>;
@@ -352,6 +367,77 @@ describe("sanyao batch", () => {
     assert.match(stopped.stderr, /AuthFailure\.SignatureFailure/);
   });
 
+  it("stopped with Ctrl-C: the rows it says it stopped after are the rows it handled", async () => {
+    const key = await server.addAccount("counted");
+    const small = path.join(dir, "counted.csv");
+    plainFile(small, 100);
+    const out = path.join(dir, "counted-out.csv");
+    const child = spawn(process.execPath, [BIN, ...args(key, out, 5, { file: small, concurrency: 1, json: false })], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // a few rows sent at 5 a second, one at a time: the reader then waits for the row in flight
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const journal = fs.existsSync(`${out}.journal`) ? fs.readFileSync(`${out}.journal`, "utf8") : "";
+      if (journal.split("\n").length > 8) break;
+    }
+    child.kill("SIGINT");
+    assert.equal(await exited, 130);
+    const stopped = Number(/stopped after (\d+) rows/.exec(stdout)?.[1]);
+    const sent = Number(/sent this run: (\d+); answered before: 0/.exec(stdout)?.[1]);
+    assert.ok(sent > 0 && sent < 100, stdout);
+    assert.equal(stopped, sent, `the summary's counts agree: ${stdout}`);
+    assert.equal((await usage(key.accountId)).calls, sent, "the server answered as many as were sent");
+  });
+
+  it("on a terminal: no rate shown until it means something, and no bar left under the summary", async (t) => {
+    const key = await server.addAccount("terminal");
+    const file = path.join(dir, "terminal.csv");
+    plainFile(file, 120);
+    const out = path.join(dir, "terminal-out.csv");
+    const run = await sanyaoOnTerminal(args(key, out, 20, { file, concurrency: 4, json: false }));
+    assert.equal(run.code, 0, run.bytes);
+    const readings = [...run.bytes.matchAll(/rows \| ([\d.]+)\/s/g)].map((m) => Number(m[1]));
+    t.diagnostic(`rate readings at --rate 20: ${readings.join(" ")}`);
+    assert.ok(readings.length > 0, "a rate is shown once it means something");
+    for (const r of readings) assert.ok(r <= 2 * 20, `a reading of ${r}/s at --rate 20`);
+    const left = screen(run.bytes).filter((l) => l !== "");
+    assert.deepEqual(left.slice(0, 2), [`120 rows → ${out}`, "sent this run: 120; answered before: 0; charged (all runs): 120"]);
+    assert.equal(
+      left.some((l) => /rows \|/.test(l)),
+      false,
+      `nothing of the bar on the screen:\n${left.join("\n")}`,
+    );
+  });
+
+  it("Ctrl-C on a terminal: the bar is taken down before anything is said, and the screen holds only the words", async () => {
+    const key = await server.addAccount("ctrl-c");
+    const file = path.join(dir, "ctrl-c.csv");
+    plainFile(file, 100);
+    const out = path.join(dir, "ctrl-c-out.csv");
+    let typed = false;
+    const run = await sanyaoOnTerminal(args(key, out, 10, { file, concurrency: 1, json: false }), (soFar, type) => {
+      if (!typed && /\] [1-9]\d?\/100 rows/.test(soFar)) {
+        typed = true;
+        type("\x03"); // what Ctrl-C sends: the terminal makes it SIGINT
+      }
+    });
+    assert.equal(run.code, 130, run.bytes);
+    const left = screen(run.bytes).filter((l) => l !== "" && l !== "^C");
+    const sent = /sent this run: (\d+)/.exec(run.bytes)?.[1];
+    assert.deepEqual(left, [
+      "sanyao batch: stopping after the rows in flight; rerun the same command to continue.",
+      `stopped after ${sent} rows; rerun the same command to continue`,
+      `sent this run: ${sent}; answered before: 0; charged (all runs): ${sent}`,
+      "by result:",
+      `  0                        ${sent}`,
+    ]);
+  });
+
   it("an answer lost after the server served it: the row is Interrupted, never sent twice, charged once", async () => {
     const key = await server.addAccount("lossy");
     const small = path.join(dir, "five.csv");
@@ -393,5 +479,58 @@ describe("sanyao batch", () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe("sanyao batch and the account's per-second limit", () => {
+  let server: TestServer;
+  let key: { accountId: string; secretId: string; secretKey: string };
+  const dir = tempDir();
+  const input = path.join(dir, "thirty.csv");
+  before(async () => {
+    server = await startTestServer({ SANYAO_RATE_LIMIT: "5" });
+    await server.addRecords(Array.from({ length: 30 }, (_, i) => person(i)));
+    key = await server.addAccount("limited");
+    plainFile(input, 30);
+  });
+  after(() => server.close());
+
+  const batch = (out: string, ...more: string[]) => [
+    "batch",
+    input,
+    "--out",
+    path.join(dir, out),
+    "--endpoint",
+    server.url,
+    "--secret-id",
+    key.secretId,
+    "--secret-key",
+    key.secretKey,
+    "--rate",
+    "50",
+    ...more,
+  ];
+
+  it("--rate above the limit the installation holds for the account: said before sending, and paced under it", async () => {
+    const res = await server.cli(batch("capped.csv", "--json"));
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /--rate 50 is more than account \d+ may send: 5 PhoneVerification calls a second; sending at 5 a second/);
+    const summary = JSON.parse(res.stdout);
+    assert.deepEqual(summary.byResult, { "0": 30 }, "no row refused with RequestLimitExceeded");
+    assert.equal(summary.rate, 5);
+  });
+
+  it("where the installation is out of reach, rows refused for the rate are named with what to do", async () => {
+    const elsewhere = tempDir(); // no installation here: the account's limit is unknown to the command
+    const res = await sanyao(batch("unknown.csv"), { SANYAO_DATA_DIR: elsewhere });
+    assert.equal(res.code, 0, res.stderr);
+    const refused = Number(/RequestLimitExceeded +(\d+)/.exec(res.stdout)?.[1]);
+    assert.ok(refused > 0, res.stdout);
+    assert.match(
+      res.stdout,
+      new RegExp(
+        `${refused} rows? refused with RequestLimitExceeded: more calls a second than the account allows\\. Rerun the same command with a lower --rate to send them\\.`,
+      ),
+    );
   });
 });

@@ -63,7 +63,9 @@ describe("sanyao CLI edges", () => {
   it("a row with more fields than the header is reported by line, not cut short", async () => {
     const file = path.join(dir, "extra.csv");
     fs.writeFileSync(file, "phone,name,idcard\n13800001234,张三,110105199003072143\n13800001235,张三,110105199003072143,surplus\n");
-    const imported = await json(["records", "import", file]);
+    const res = await run(["records", "import", file, "--json"]);
+    assert.equal(res.code, 3, "a row was rejected");
+    const imported = JSON.parse(res.stdout);
     assert.equal(imported.imported, 1);
     assert.deepEqual(imported.rejections, [{ line: 3, reason: "4 fields where the header has 3" }]);
     const out = path.join(dir, "extra-out.csv");

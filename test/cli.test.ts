@@ -93,7 +93,7 @@ describe("sanyao CLI", () => {
         "17000001234,赵六,110105199003072143,",
       ].join("\n")}\n`,
     );
-    const first = await json(["records", "import", csv]);
+    const first = await imported(csv);
     assert.deepEqual(
       { read: first.read, imported: first.imported, replaced: first.replaced, rejected: first.rejected },
       { read: 4, imported: 2, replaced: 0, rejected: 2 },
@@ -106,13 +106,14 @@ describe("sanyao CLI", () => {
     assert.match(first.rejections[1].reason, /mvno/);
 
     const text = await sanyao(["records", "import", csv, "--data", data]);
+    assert.equal(text.code, 3, "rows were rejected");
     assert.match(text.stdout, /read 4, imported 2 \(replaced 2\), rejected 2/);
     assert.match(text.stdout, /line 4: name is malformed/);
     for (const raw of ["张3", "13900003333", "17000001234", "王小明"]) assert.equal(text.stdout.includes(raw), false, raw);
 
     const ndjson = path.join(dir, "more.ndjson");
     fs.writeFileSync(ndjson, '{"phone":"13900001111","name":"王小明","idcard":"420102198506124573"}\n{"phone":"13900004444"}\nnot json\n');
-    const nd = await json(["records", "import", ndjson]);
+    const nd = await imported(ndjson);
     assert.deepEqual([nd.read, nd.imported, nd.replaced, nd.rejected], [3, 1, 1, 2]);
 
     const { keys } = await json(["keys", "list", "--account", (await json(["accounts", "list"])).accounts[0].accountId]);
@@ -125,6 +126,50 @@ describe("sanyao CLI", () => {
     );
     const old = await verify(server.port, ci, { Phone: "13900001111", Name: "王小明", IdCard: "330106198001013417" });
     assert.equal(old.Result, "-4");
+  });
+
+  /** `records import FILE --json` that rejected rows: exit 3, the summary on stdout all the same. */
+  const imported = async (file: string) => {
+    const res = await sanyao(["records", "import", file, "--data", data, "--json"]);
+    assert.equal(res.code, 3, res.stderr);
+    return JSON.parse(res.stdout);
+  };
+
+  it("records import: rejected rows give exit code 3 and are listed in line order; a clean file exits 0", async () => {
+    const dir = tempDir();
+    const mixed = path.join(dir, "mixed.csv");
+    fs.writeFileSync(
+      mixed,
+      `${[
+        "phone,name,idcard",
+        "13900005555,张3,110105199003072143",
+        "13900006666,张三,110105199003072143,surplus",
+        "1390000,张三,110105199003072143",
+        "13900007777,王小明,330106198001013417",
+        "13900008888,李小红,510104199208152233,more,fields",
+      ].join("\n")}\n`,
+    );
+    const text = await sanyao(["records", "import", mixed, "--data", data]);
+    assert.equal(text.code, 3, text.stderr);
+    assert.deepEqual(
+      text.stdout.split("\n").filter((l) => l.startsWith("  line ")),
+      [
+        "  line 2: name is malformed (digit)",
+        "  line 3: 4 fields where the header has 3",
+        "  line 4: phone is not a mainland mobile number",
+        "  line 6: 5 fields where the header has 3",
+      ],
+    );
+    const summary = await imported(mixed);
+    assert.deepEqual(
+      summary.rejections.map((r: { line: number }) => r.line),
+      [2, 3, 4, 6],
+    );
+    const clean = path.join(dir, "clean.csv");
+    fs.writeFileSync(clean, "phone,name,idcard\n13900007777,王小明,330106198001013417\n");
+    assert.equal((await sanyao(["records", "import", clean, "--data", data])).code, 0);
+    const help = await sanyao(["records", "import", "--help"]);
+    assert.match(help.stdout, /Exit codes: 0 every row imported; 3 some rows rejected/);
   });
 
   it("a CSV without the required columns is refused before anything is imported", async () => {
@@ -178,5 +223,34 @@ describe("sanyao CLI", () => {
     );
     assert.equal(wrong.code, 1);
     assert.equal(JSON.parse(wrong.stdout).Error.Code, "AuthFailure.SignatureFailure");
+  });
+
+  it("verify refused for its signature names the command that says why, and that command runs as printed", async () => {
+    const secretId = /SecretId: {2}(\S+)/.exec(server.banner)?.[1] ?? "";
+    const secretKey = /SecretKey: (\S+)/.exec(server.banner)?.[1] ?? "";
+    const refused = await sanyao([
+      "verify",
+      "--data",
+      data,
+      "--endpoint",
+      server.url,
+      "--secret-id",
+      secretId,
+      "--secret-key",
+      `${secretKey} `, // a key copied with a space after it
+      "--phone",
+      "13800001234",
+      "--name",
+      "张三",
+      "--idcard",
+      "110105199003072143",
+    ]);
+    assert.equal(refused.code, 1);
+    const { RequestId } = JSON.parse(refused.stdout) as { RequestId: string };
+    const hint = /`(sanyao explain [^`]+)`/.exec(refused.stderr)?.[1] ?? "";
+    assert.ok(hint.startsWith(`sanyao explain ${RequestId} `), `the RequestId in the hint: ${refused.stderr}`);
+    const explained = await sanyao(hint.split(" ").slice(1));
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, /Likely cause:\n.*trailing space/);
   });
 });

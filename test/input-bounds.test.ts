@@ -318,7 +318,7 @@ describe("enum-like parameters never reach a plain object's inherited members", 
     const rows = INHERITED.map((name, i) => `1380000${String(5000 + i)},张三,110105199003072143,${name}`);
     fs.writeFileSync(file, `phone,name,idcard,isp\n${rows.join("\n")}\n`);
     const imported = await server.cli(["records", "import", file, "--json"]);
-    assert.equal(imported.code, 0, imported.stderr);
+    assert.equal(imported.code, 3, imported.stderr); // every row rejected
     const summary = JSON.parse(imported.stdout) as { imported: number; rejections: Array<{ line: number; reason: string }> };
     assert.equal(summary.imported, 0);
     assert.equal(summary.rejections.length, INHERITED.length);

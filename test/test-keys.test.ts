@@ -66,7 +66,7 @@ describeBackends("test keys", (backend) => {
   });
 });
 
-// The README's node:test example, as written there.
+// The node:test example of examples/test-kit.test.js (the README shows it), in TypeScript.
 import { startSanyao } from "sanyao/testing";
 
 describeBackends("startSanyao (sanyao/testing)", (backend) => {

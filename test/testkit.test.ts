@@ -204,6 +204,24 @@ describeBackends("test kit: scenarios", (backend) => {
     assert.match((await server.cli(["scenarios", "clear"])).stdout, /Removed 1 scenario\./);
   });
 
+  it("a scenario whose uses are all taken leaves the list, in the CLI and the operations API; one with uses left stays", async () => {
+    const spent = await add({ action: "MobileStatus", error: "InternalError", times: 1 });
+    const waiting = await add({ action: "MobileStatus", error: "InternalError", times: 2 });
+    assert.equal((await sdkError(sdk.MobileStatus({ Mobile: ALICE.Phone }))).code, "InternalError");
+    const listed = (await ops(server, "GET", "scenarios")).body.scenarios as Array<{ id: string; remaining: number | null }>;
+    assert.deepEqual(
+      listed.map((l) => [l.id, l.remaining]),
+      [[waiting, 2]],
+    );
+    const cli = await server.cli(["scenarios", "list", "--json"]);
+    assert.deepEqual(
+      (JSON.parse(cli.stdout).scenarios as Array<{ id: string }>).map((l) => l.id),
+      [waiting],
+    );
+    const table = await server.cli(["scenarios", "list"]);
+    assert.doesNotMatch(table.stdout, new RegExp(spent));
+  });
+
   it("a clock scenario moves one key's clock: its calls see SignatureExpire, another key's do not", async () => {
     const made = await server.cli(["keys", "create", "--account", key.accountId, "--json"]);
     const other = faceidSdk(server.port, JSON.parse(made.stdout) as { secretId: string; secretKey: string });

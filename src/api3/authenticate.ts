@@ -1,6 +1,6 @@
 /**
- * Authentication of one call: TC3-HMAC-SHA256 (api3-protocol.md §3) or v1 (§4), the ±300 s window (§5),
- * and the key lookup. First failure wins, in the order of §3.2.
+ * Authentication of one call: TC3-HMAC-SHA256 or v1 (HmacSHA1/HmacSHA256), the ±300 s window, and the key
+ * lookup. First failure wins: a malformed Authorization, then the timestamp, the key, the signature.
  */
 import { timingSafeEqual } from "node:crypto";
 import { ApiError } from "./errors";
@@ -36,7 +36,7 @@ export interface Caller {
   accountId: string;
   signature: "TC3" | "v1";
   test: boolean;
-  /** TC3 only: the credential scope's service, which the router may use (§1.1 step 2) */
+  /** TC3 only: the credential scope's service, which the router may use when the Host names no product */
   scopeService?: string;
 }
 
@@ -91,7 +91,7 @@ function safeEqualHex(a: string, b: string): boolean {
 
 const AUTHORIZATION = /^TC3-HMAC-SHA256\s+Credential=([^,\s]*)\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-fA-F]{64})\s*$/;
 
-/** A TC3 Authorization header's parts (§3.2). */
+/** A TC3 Authorization header's parts: algorithm, Credential, SignedHeaders, Signature. */
 export interface Tc3Authorization {
   secretId: string;
   /** the credential scope's date and service */
@@ -115,7 +115,7 @@ export function parseTc3Authorization(authorization: string): Tc3Authorization |
   return { secretId, date, service, signedNames: signedHeaders.toLowerCase().split(";"), signature: signature.toLowerCase() };
 }
 
-/** What TC3 signs of a call (§3.3) besides its body's hash and the form of its Host. */
+/** What TC3 signs of a call besides its body's hash and the form of its Host. */
 export interface Tc3SignedCall {
   method: string;
   path: string;
@@ -162,7 +162,7 @@ function canonicalOf(call: Tc3SignedCall, values: readonly string[], host: strin
   return canonicalRequest({ method: call.method, path: call.path, query: call.query, headers, hashedPayload });
 }
 
-/** The canonical request as the SDKs sign it (header values lowercased, §3.3), with `host` as the Host value if given. */
+/** The canonical request as the SDKs sign it (header values lowercased), with `host` as the Host value if given. */
 export function tc3CanonicalRequest(call: Tc3SignedCall, host: string | undefined, hashedPayload: string): string {
   return canonicalOf(
     call,
@@ -174,7 +174,7 @@ export function tc3CanonicalRequest(call: Tc3SignedCall, host: string | undefine
 
 /**
  * Whether `expected` is the call's TC3 signature under `key`, with one of `hosts` as its Host value (undefined: as
- * received). Values are signed lowercased (§3.3); a second pass with values only trimmed covers a mixed-case
+ * received). Values are signed lowercased, as the SDKs do; a second pass with values only trimmed covers a mixed-case
  * Content-Type.
  */
 export function tc3SignatureMatches(
@@ -197,7 +197,7 @@ export function tc3SignatureMatches(
 }
 
 /**
- * The header half of TC3 (§3.2 steps up to the key lookup): a malformed Authorization, an expired timestamp and
+ * The header half of TC3, up to the key lookup: a malformed Authorization, an expired timestamp and
  * an unknown key are refused here, before a byte of the body is read. The signature itself needs the body.
  */
 export async function beginTc3(req: RequestHead, authorization: string, nowSeconds: number, keys: KeyResolver): Promise<Tc3SignatureCheck> {
@@ -227,7 +227,7 @@ export async function beginTc3(req: RequestHead, authorization: string, nowSecon
 
 const V1_REQUIRED = ["Action", "Version", "Timestamp", "Nonce", "SecretId", "Signature"] as const;
 
-/** The Signature parameter's bytes: base64, with the "+" a GET left unencoded (now a space) put back (§4 step 6). */
+/** The Signature parameter's bytes: base64, with the "+" a GET left unencoded (now a space) put back. */
 export function v1SignatureBytes(raw: string): Buffer {
   return Buffer.from(raw.replace(/ /g, "+"), "base64");
 }

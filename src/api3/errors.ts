@@ -1,7 +1,7 @@
 /**
- * Every API 3.0 error code this server emits, with its en-US and zh-CN message (api3-protocol.md §7,
- * phone-verification.md "Business errors"). Handlers throw ApiError with a code from this table; the
- * envelope and the tests read the same table. Messages never contain request values.
+ * Every API 3.0 error code this server emits, the common ones and FaceID's own, with its en-US and zh-CN message.
+ * Handlers throw ApiError with a code from this table; the envelope and the tests read the same table. Messages
+ * never contain request values.
  */
 export const ERRORS = {
   "AuthFailure.InvalidAuthorization": [

@@ -1,7 +1,7 @@
 /**
- * Business parameters: the schema an action declares, un-flattening of form/query parameters
- * (api3-protocol.md §2.2) and validation in the order of §7.1 step 11:
- * UnknownParameter, MissingParameter, InvalidParameter (type), then the action's own value checks.
+ * Business parameters: the schema an action declares, un-flattening of form/query parameters (`A.0=x`,
+ * `B.C=y`) and validation in this order: UnknownParameter, MissingParameter, InvalidParameter (type), then the
+ * action's own value checks.
  */
 import { ApiError } from "./errors";
 
@@ -27,7 +27,7 @@ export type ParamsOf<S extends ParamSchema> = { readonly [K in RequiredNames<S>]
   readonly [K in Exclude<keyof S, RequiredNames<S>>]?: ValueOf<S[K]>;
 };
 
-/** Parameters that carry the protocol, never the business (§2.1); stripped from v1 and TC3 GET parameters. */
+/** Parameters that carry the protocol, never the business; stripped from v1 and TC3 GET parameters. */
 export const COMMON_PARAMS = new Set([
   "Action",
   "Version",
@@ -192,7 +192,7 @@ function ownCopy(s: string): string {
   return s.length < 13 ? s : ` ${s}`.slice(1);
 }
 
-/** Decodes application/x-www-form-urlencoded text; a name given twice is ambiguous (§2.2 step 2). */
+/** Decodes application/x-www-form-urlencoded text; a name given twice is ambiguous. */
 export function decodeForm(text: string): Map<string, string> {
   const params = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(text)) {

@@ -1,4 +1,7 @@
-/** Routing a call to (service, version, action): api3-protocol.md §1.1. */
+/**
+ * Routing a call to (service, version, action): the product the Host's first label names, else the TC3 scope's
+ * service, else the one product that has the version and action.
+ */
 import type { AuditDetail } from "../common/audit";
 import { ApiError, type Language } from "./errors";
 import type { Caller } from "./authenticate";

@@ -8,7 +8,6 @@
  * one are sent again.
  */
 import { stringify } from "csv-stringify/sync";
-import cliProgress from "cli-progress";
 import fs from "node:fs";
 import { ClientNetworkError, TencentCloudError } from "../client/errors";
 import { FaceIdClient, PHONE_VERIFICATION_RESULTS, type PhoneVerificationRequest } from "../client/faceid";
@@ -21,6 +20,7 @@ import { loadRuleTables } from "../rules/tables";
 import { notListening, readableFile } from "./options";
 import { UsageError } from "./output";
 import { ANSWER_COLUMNS, type Answer, BatchJournal, type InputChanges, type InputRow } from "./batch-journal";
+import { startProgress } from "./batch-progress";
 
 export interface BatchOptions {
   input: string;
@@ -32,6 +32,8 @@ export interface BatchOptions {
   detailed: boolean;
   encrypt?: { keyId: string; region: string; fields: EncryptableField[] };
   rate: number;
+  /** the account's per-second limit for PhoneVerification, when the installation that holds the key is at hand */
+  accountLimit?: { accountId: string; perSecond: number };
   concurrency: number;
   dryRun: boolean;
   resendInterrupted: boolean;
@@ -40,6 +42,7 @@ export interface BatchOptions {
 }
 
 export interface BatchSummary {
+  /** rows handled this run: sent, skipped as answered before, malformed, or marked interrupted */
   rows: number;
   sentThisRun: number;
   skippedAlreadyAnswered: number;
@@ -55,6 +58,8 @@ export interface BatchSummary {
   completed: boolean;
   dryRun: boolean;
   out?: string;
+  /** requests a second this run was paced at: --rate, or the account's limit when that is lower */
+  rate: number;
 }
 
 function readRows(file: string, onHeader: (header: string[]) => void) {
@@ -119,6 +124,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     completed: false,
     dryRun: o.dryRun,
     out: o.out,
+    rate: o.rate,
   };
   const checkHeader = (names: string[]) => {
     header = names;
@@ -138,11 +144,20 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   }
   const { answers, inFlight } = journal;
 
+  if (o.accountLimit && o.accountLimit.perSecond < o.rate) {
+    // Above the limit, the rows past it each second would only come back RequestLimitExceeded.
+    summary.rate = o.accountLimit.perSecond;
+    process.stderr.write(
+      `sanyao batch: --rate ${o.rate} is more than account ${o.accountLimit.accountId} may send: ${summary.rate} PhoneVerification ` +
+        `calls a second; sending at ${summary.rate} a second (raise it with sanyao accounts set ${o.accountLimit.accountId} ` +
+        `--rate-limit PhoneVerification=N).\n`,
+    );
+  }
   const client = new FaceIdClient({
     credential: o.credential,
     endpoint: o.endpoint,
     language: o.language,
-    pace: o.rate,
+    pace: summary.rate,
     retry: { attempts: 3 },
   });
   let dataKey: DataKey | undefined;
@@ -156,7 +171,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   let stopping = false;
   let fatal: Error | undefined;
   const onSignal = () => {
-    if (!stopping) process.stderr.write("\nsanyao batch: stopping after the rows in flight; rerun the same command to continue.\n");
+    if (!stopping) progress.say("sanyao batch: stopping after the rows in flight; rerun the same command to continue.\n");
     stopping = true;
   };
   process.on("SIGINT", onSignal);
@@ -209,39 +224,43 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       }
     }
     journal.answered(id, { answer, final });
-    progress.tick();
+    progress.tick("sent");
   };
 
   const keyer = journal.keyer();
   for await (const row of readRows(o.input, () => undefined)) {
     if (stopping) break;
-    summary.rows++;
     if ("error" in row) {
+      summary.rows++;
       summary.malformed.push({ line: row.line, reason: row.error });
-      progress.tick();
+      progress.tick("settled");
       continue;
     }
     const id = keyer.id(row.fields);
     const done = answers.get(id);
     if (done?.final && !(o.resendInterrupted && done.answer.error_code === "Interrupted")) {
+      summary.rows++;
       summary.skippedAlreadyAnswered++;
-      progress.tick();
+      progress.tick("settled");
       continue;
     }
     const request = verificationRequest(row.fields, o.columns);
     if (typeof request === "string") {
+      summary.rows++;
       summary.malformed.push({ line: row.line, reason: request });
-      progress.tick();
+      progress.tick("settled");
       continue;
     }
     if (inFlight.has(id) && !o.resendInterrupted) {
       // Sent by a run that was killed before its answer came: it may have been charged. Not sent again.
+      summary.rows++;
       journal.answered(id, { answer: interruptedAnswer("interrupted: sent before, answer unknown"), final: true });
-      progress.tick();
+      progress.tick("settled");
       continue;
     }
     while (inFlightNow.size >= o.concurrency) await Promise.race(inFlightNow);
-    if (stopping) break;
+    if (stopping) break; // this row was read, not sent: not counted among the rows handled
+    summary.rows++;
     const task = send(id, request).finally(() => inFlightNow.delete(task));
     inFlightNow.add(task);
   }
@@ -339,28 +358,4 @@ async function dryRun(o: BatchOptions, checkHeader: (h: string[]) => void, summa
   }
   summary.completed = true;
   return summary;
-}
-
-function startProgress(total: number, quiet: boolean): { tick(): void; stop(): void } {
-  let done = 0;
-  const started = Date.now();
-  if (process.stderr.isTTY && !quiet) {
-    const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: "batch [{bar}] {value}/{total} rows | {rate}/s | {eta_formatted} left", etaBuffer: 100 },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(total, 0, { rate: "0.0" });
-    return {
-      tick: () => bar.update(++done, { rate: (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) }),
-      stop: () => bar.stop(),
-    };
-  }
-  // Not a terminal: a plain line every five seconds.
-  const timer = setInterval(() => {
-    const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
-    const left = rate > 0 ? Math.round((total - done) / rate) : 0;
-    process.stderr.write(`sanyao batch: ${done}/${total} rows, ${rate.toFixed(1)}/s, about ${left} s left\n`);
-  }, 5000);
-  timer.unref();
-  return { tick: () => void done++, stop: () => clearInterval(timer) };
 }

@@ -26,6 +26,7 @@ import {
   configFor,
   count,
   credentialsFor,
+  DEFAULT_ENDPOINT,
   notListening,
   storageOptions,
   withInstallation,
@@ -236,6 +237,7 @@ export function addCallCommands(program: Command): void {
           if (err instanceof ClientNetworkError && !err.maybeServed) throw new Error(notListening(opts.endpoint));
           if (!(err instanceof TencentCloudError)) throw err;
           printJson({ Error: { Code: err.code, Message: err.message }, RequestId: err.requestId });
+          if (err.code.startsWith("AuthFailure.")) process.stderr.write(explainHint(err.requestId, opts));
           process.exitCode = 1;
         }
       },
@@ -252,7 +254,12 @@ export function addCallCommands(program: Command): void {
     .option("--encrypt", "encrypt the fields with a data key from KMS (needs --kms-key)")
     .option("--kms-key <keyId>", "the KMS key for --encrypt")
     .option("--kms-region <region>", "the KMS key's region", "ap-guangzhou")
-    .option("--rate <n>", "requests per second at most (the service allows 20)", count(1), 20)
+    .option(
+      "--rate <n>",
+      "requests per second at most (the service allows 20); lowered to the account's limit when --data holds the key",
+      count(1),
+      20,
+    )
     .option("--concurrency <n>", "requests in flight at most", count(1), 4)
     .option("--dry-run", "check every row with the local rules; send nothing")
     .option("--resend-interrupted", "send again the rows a killed run had sent without an answer (they may be charged twice)")
@@ -289,11 +296,13 @@ export function addCallCommands(program: Command): void {
       ) => {
         const { kmsKey } = opts;
         if (opts.encrypt && !kmsKey) throw new UsageError("--encrypt needs --kms-key KEY_ID.");
+        const credential = opts.dryRun ? { secretId: "", secretKey: "" } : await credentialsFor(opts);
         const summary = await runBatch({
           input,
           out: opts.out,
           columns: { phone: opts.phoneColumn, name: opts.nameColumn, idcard: opts.idcardColumn },
-          credential: opts.dryRun ? { secretId: "", secretKey: "" } : await credentialsFor(opts),
+          credential,
+          accountLimit: opts.dryRun ? undefined : await phoneVerificationLimit(opts, credential),
           endpoint: opts.endpoint,
           language: opts.language,
           detailed: Boolean(opts.detailed),
@@ -316,6 +325,38 @@ export function addCallCommands(program: Command): void {
     );
 }
 
+/** Where to read why a call was refused: the server kept what it computed, under the RequestId it answered. */
+function explainHint(requestId: string, opts: DataOption & { endpoint: string }): string {
+  const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  const args = ["sanyao", "explain", requestId];
+  // explain finds the operations listener of SANYAO_OPS_PORT by itself, else it needs the endpoint called here
+  if (!process.env.SANYAO_OPS_PORT && opts.endpoint !== DEFAULT_ENDPOINT) args.push("--endpoint", opts.endpoint);
+  // the operator token is in the data directory's admin-token file unless SANYAO_ADMIN_TOKEN gives it
+  if (!process.env.SANYAO_ADMIN_TOKEN && !opts.databaseUrl && opts.data && opts.data !== "./data") args.push("--data", opts.data);
+  return `sanyao verify: the server refused this call's signature or key; why, and the likely cause: \`${args.map(shellWord).join(" ")}\`\n`;
+}
+
+/**
+ * The per-second limit of PhoneVerification for the key's account, read from the installation of --data (or
+ * --database-url) when it holds the key; undefined when it is out of reach from here (a server elsewhere).
+ */
+async function phoneVerificationLimit(
+  opts: DataOption,
+  credential: { secretId: string; secretKey: string },
+): Promise<{ accountId: string; perSecond: number } | undefined> {
+  try {
+    return await withInstallation(opts, async ({ store }) => {
+      const key = await store.apiKeys.resolve(credential.secretId);
+      // another installation that happens to hold a key of that SecretId says nothing of this one
+      if (key?.secretKey !== credential.secretKey) return undefined;
+      const account = await store.accounts.get(key.accountId);
+      return account && { accountId: account.accountId, perSecond: account.rateLimits.PhoneVerification ?? account.rateLimit };
+    });
+  } catch {
+    return undefined; // no installation here, or not reachable: the rows refused for the rate say so at the end
+  }
+}
+
 function printBatchSummary(s: BatchSummary): void {
   const lines = [
     !s.completed
@@ -333,5 +374,12 @@ function printBatchSummary(s: BatchSummary): void {
   ];
   if (s.malformed.length > 0) lines.push(`malformed rows (skipped): ${s.malformed.map((m) => `line ${m.line} (${m.reason})`).join(", ")}`);
   if (s.interrupted.length > 0) lines.push(`interrupted rows (not resent): lines ${s.interrupted.join(", ")}`);
+  const overRate = s.byResult.RequestLimitExceeded ?? 0;
+  if (overRate > 0) {
+    lines.push(
+      `${overRate} row${overRate === 1 ? "" : "s"} refused with RequestLimitExceeded: more calls a second than the account allows. ` +
+        "Rerun the same command with a lower --rate to send them.",
+    );
+  }
   process.stdout.write(`${lines.join("\n")}\n`);
 }

@@ -11,6 +11,9 @@ import type { KmsKey } from "../store/model";
 import { configFor, readableFile, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
 
+/** `records import` exits with this when it rejected rows: distinct from 1 (a failure) and 2 (nothing imported). */
+const REJECTED_ROWS_EXIT = 3;
+
 export function addDataCommands(program: Command): void {
   const encryption = program.command("encryption").description("the public-key field encryption (RSA for AES-256-CBC, SM2 for SM4-GCM)");
   storageOptions(encryption.command("public-keys"))
@@ -97,7 +100,9 @@ export function addDataCommands(program: Command): void {
         "carrier). status: active (default), suspended (always -4 OtherMismatch) or busy (always -11).\n" +
         "line_status (MobileStatus): normal, suspended, cancelled, not-on-network, unusable or empty (normal).\n" +
         "network_since (MobileNetworkTimeVerification): the day the number joined the network, YYYY-MM-DD.\n" +
-        "Rejected rows are listed by line number and reason, never by value.",
+        "Rejected rows are listed by line number and reason, in line order, never by value.\n" +
+        "Exit codes: 0 every row imported; 3 some rows rejected, and listed (the others are imported); 2 a usage error\n" +
+        "or a file that cannot be read as rows (nothing imported); 1 another failure, such as a header without phone.",
     )
     .action((file: string, opts: DataOption) =>
       withInstallation(opts, async ({ store, keyring }) => {
@@ -105,7 +110,12 @@ export function addDataCommands(program: Command): void {
         const bar =
           process.stderr.isTTY && !opts.json
             ? new cliProgress.SingleBar(
-                { stream: process.stderr, format: "importing [{bar}] {percentage}% | {eta_formatted} left", etaBuffer: 50 },
+                {
+                  stream: process.stderr,
+                  format: "importing [{bar}] {percentage}% | {eta_formatted} left",
+                  etaBuffer: 50,
+                  clearOnComplete: true,
+                },
                 cliProgress.Presets.shades_classic,
               )
             : undefined;
@@ -125,6 +135,8 @@ export function addDataCommands(program: Command): void {
         } finally {
           bar?.stop();
         }
+        // a script must not take an import that left rows out for a whole one (the imported rows stay)
+        if (summary.rejected > 0) process.exitCode = REJECTED_ROWS_EXIT;
         if (opts.json) return printJson(summary);
         process.stdout.write(
           `read ${summary.read}, imported ${summary.imported} (replaced ${summary.replaced}), rejected ${summary.rejected}\n`,

@@ -60,7 +60,7 @@ function language(value: string): Language {
   return value;
 }
 
-const DEFAULT_ENDPOINT = "http://127.0.0.1:8080";
+export const DEFAULT_ENDPOINT = "http://127.0.0.1:8080";
 
 /** A URL, or host:port for a local server over plain HTTP. */
 export function endpoint(value: string): string {

@@ -184,7 +184,7 @@ export function addTestKitCommands(program: Command): void {
       }),
     );
   storageOptions(scenarios.command("list"))
-    .description("the scenarios, oldest first, with the uses each has left")
+    .description("the scenarios that can still take a call, oldest first, with the uses each has left (a used-up one is done)")
     .option("--account <id>", "one account's only")
     .action((opts: DataOption & { account?: string }) =>
       withInstallation(opts, async ({ store }) => {

@@ -1,6 +1,6 @@
 /**
- * The result table of every FaceID action served: PhoneVerification (phone-verification.md "Result codes" and
- * "Isp") and the family of faceid-family.md §3. Keep the wording exact; handlers, docs and tests read these.
+ * The result table of every FaceID action served, each Result with Tencent's wording (en-US and zh-CN), whether it
+ * is charged, and for PhoneVerification its Isp. Keep the wording exact; handlers, docs and tests read these.
  */
 import type { Language } from "../api3/errors";
 import type { OutcomeSignal } from "../call/hooks";
@@ -34,12 +34,12 @@ export const RESULTS: Readonly<Record<ResultCode, ResultInfo>> = {
   "-13": { charged: false, en: "The number range is unsupported for verification.", zh: "该号段不支持验证" },
 };
 
-/** PhoneVerificationCMCC/CTCC/CUCC: PhoneVerification's codes and wording, without a daily-cap code (§3.2). */
+/** PhoneVerificationCMCC/CTCC/CUCC: PhoneVerification's codes and wording, without a daily-cap code. */
 export type CarrierResultCode = Exclude<ResultCode, "-12">;
 const { "-12": _noDailyCap, ...carrierResults } = RESULTS;
 export const CARRIER_RESULTS: Readonly<Record<CarrierResultCode, ResultInfo>> = carrierResults;
 
-/** EncryptedPhoneVerification (faceid-family.md §3.3): no -6, -12 or -13; -8 is a parameter error here. */
+/** EncryptedPhoneVerification: no -6, -12 or -13; -8 is a parameter error here. */
 export type EncryptedResultCode = "0" | "-4" | "-7" | "-8" | "-9" | "-11";
 export const ENCRYPTED_RESULTS: Readonly<Record<EncryptedResultCode, ResultInfo>> = {
   "0": RESULTS["0"],
@@ -50,7 +50,7 @@ export const ENCRYPTED_RESULTS: Readonly<Record<EncryptedResultCode, ResultInfo>
   "-11": RESULTS["-11"],
 };
 
-/** CheckPhoneAndName (faceid-family.md §3.4): numbered differently, a positive 1 for a mismatch, no Isp. */
+/** CheckPhoneAndName: numbered differently, a positive 1 for a mismatch, no Isp. */
 export type PhoneAndNameResultCode = "0" | "1" | "-1" | "-2" | "-3" | "-4" | "-5" | "-6" | "-13";
 export const PHONE_AND_NAME_RESULTS: Readonly<Record<PhoneAndNameResultCode, ResultInfo>> = {
   "0": { charged: true, en: "The verification result is consistent", zh: "验证结果一致" },
@@ -64,7 +64,7 @@ export const PHONE_AND_NAME_RESULTS: Readonly<Record<PhoneAndNameResultCode, Res
   "-13": RESULTS["-13"],
 };
 
-/** IdCardVerification (faceid-family.md §3.7): an identity number and a name. */
+/** IdCardVerification: an identity number and a name. */
 export type IdCardResultCode = "0" | "-1" | "-2" | "-3" | "-4" | "-5" | "-6" | "-7";
 export const ID_CARD_RESULTS: Readonly<Record<IdCardResultCode, ResultInfo>> = {
   "0": { charged: true, en: "The name and the identity number match", zh: "姓名和身份证号一致" },
@@ -84,7 +84,7 @@ export const ID_CARD_RESULTS: Readonly<Record<IdCardResultCode, ResultInfo>> = {
 const DAILY_LIMIT: ResultInfo = RESULTS["-12"];
 const BUSY: ResultInfo = RESULTS["-11"];
 
-/** MobileStatus (faceid-family.md §3.5); every failure carries StatusCode 99. */
+/** MobileStatus: every failure carries StatusCode 99. */
 export type MobileStatusResultCode = "0" | "-1" | "-2" | "-3" | "-4" | "-13";
 export const MOBILE_STATUS_RESULTS: Readonly<Record<MobileStatusResultCode, ResultInfo>> = {
   "0": { charged: true, en: "Success", zh: "成功" },
@@ -95,7 +95,7 @@ export const MOBILE_STATUS_RESULTS: Readonly<Record<MobileStatusResultCode, Resu
   "-13": RESULTS["-13"],
 };
 
-/** MobileNetworkTimeVerification (faceid-family.md §3.6): -2 and -3 are charged too; failures carry Range "". */
+/** MobileNetworkTimeVerification: -2 and -3 are charged too; failures carry Range "". */
 export type NetworkTimeResultCode = "0" | "-1" | "-2" | "-3" | "-4" | "-5" | "-13";
 export const NETWORK_TIME_RESULTS: Readonly<Record<NetworkTimeResultCode, ResultInfo>> = {
   "0": { charged: true, en: "Success", zh: "成功" },

@@ -1,7 +1,7 @@
 /**
  * What each FaceID action costs and how fast an account may call it, by default: data read by the config (which
  * lets an operator change both), the handlers and the README alike. Prices are sanyao's defaults, in fen, not
- * Tencent's list prices; the per-second limits are faceid-family.md §7.1.
+ * Tencent's list prices; the per-second limits are Tencent's for a new account: 20 a second, IdCardVerification 100.
  */
 import type { VerifyModeName } from "../store/model";
 
@@ -40,7 +40,7 @@ export function priceOf(prices: PriceTable, action: string, mode: VerifyModeName
   return (mode === "detailed" ? entry.detailed : undefined) ?? entry.simple;
 }
 
-/** Actions whose per-second limit differs from SANYAO_RATE_LIMIT for a new account (§7.1, §7.18). */
+/** Actions whose per-second limit differs from SANYAO_RATE_LIMIT for a new account, as Tencent's does. */
 export const DEFAULT_RATE_LIMITS: Readonly<Partial<Record<FaceIdAction, number>>> = { IdCardVerification: 100 };
 
 export const isFaceIdAction = (name: string): name is FaceIdAction => (FACEID_ACTIONS as readonly string[]).includes(name);

@@ -1,4 +1,4 @@
-/** Deployment choices left open by identity-rules.md §5 and §8, with the recommended defaults. */
+/** What an operator may decide about the pre-checks (SANYAO_DATA_CARDS and friends), with the defaults. */
 export interface PrecheckPolicy {
   /** data-card segments 145/147/149 */
   dataCards: "valid" | "unsupported";

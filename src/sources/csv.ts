@@ -57,6 +57,8 @@ export async function* csvRows(input: Readable, header: (names: string[]) => str
       info: true,
     }),
   );
+  // The parser reads ahead of the rows taken from it, so a refused record's event can come before the rows above
+  // it are taken: each waits for the row it follows, and rows leave in line order.
   const skipped: CsvRow[] = [];
   parser.on("skip", (err: Error & { code?: string; lines?: number; record?: unknown[] }) => {
     const fields = Array.isArray(err.record) ? err.record.length : undefined;
@@ -67,7 +69,10 @@ export async function* csvRows(input: Readable, header: (names: string[]) => str
     skipped.push({ line: err.lines ?? 0, error });
   });
   for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    for (let row = skipped.shift(); row; row = skipped.shift()) yield row;
+    while ((skipped[0]?.line ?? Number.POSITIVE_INFINITY) < item.info.lines) {
+      const row = skipped.shift();
+      if (row) yield row;
+    }
     yield { line: item.info.lines, fields: item.record };
   }
   for (let row = skipped.shift(); row; row = skipped.shift()) yield row;

@@ -18,7 +18,7 @@ export interface Account {
   billing: BillingStatus;
   /** admitted requests per second and action */
   rateLimit: number;
-  /** per-second limits of single actions, in place of `rateLimit` (faceid-family.md §7.18) */
+  /** per-second limits of single actions, in place of `rateLimit` (IdCardVerification's default is 100) */
   rateLimits: Readonly<Record<string, number>>;
   /** attempts per China-time day for one number or one identity number; 0 = unlimited */
   dailyCap: number;
@@ -130,7 +130,7 @@ export interface ApiKeyInfo {
  * "busy" makes the source fail (-11) — a stand-in for an outage, for callers testing their error paths.
  */
 export type RecordStatus = "active" | "suspended" | "busy";
-/** The line's state as MobileStatus reports it (faceid-family.md §7.12–13); absent: a normal, active line. */
+/** The line's state as MobileStatus reports it in StatusCode; absent: a normal, active line. */
 export type LineStatus = "normal" | "suspended" | "cancelled" | "not-on-network" | "unusable";
 export interface StoredRecord {
   phoneHash: Buffer;

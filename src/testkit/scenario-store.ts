@@ -18,7 +18,11 @@ export async function addScenario(store: ScenarioStore, input: ScenarioInput): P
   return scenarioOf(row);
 }
 
+/**
+ * The scenarios that can still take a call. One whose uses are all taken is done, as if removed: listed, it would
+ * read as armed; the calls it took name it in the request log.
+ */
 export async function listScenarios(rows: ScenarioRows, accountId?: string): Promise<Scenario[]> {
-  const all = (await rows.list()).map(scenarioOf);
-  return accountId === undefined ? all : all.filter((s) => s.accountId === accountId);
+  const live = (await rows.list()).map(scenarioOf).filter((s) => s.remaining !== 0);
+  return accountId === undefined ? live : live.filter((s) => s.accountId === accountId);
 }
