@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { Client } from "pg";
 import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
@@ -19,6 +19,8 @@ import { BACKENDS, dropScaleOut, scaleOutEnv, startTestServer, tempDir, type Tes
 import { ensureServices, PG_URL } from "./helpers/services";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
+/** The trapped COMMIT is the one of the call's charge: background writes of the servers on the proxy pass untouched. */
+const LEDGER_INSERT = "INSERT INTO ledger";
 const skip = !BACKENDS.includes("scale-out") && "SANYAO_TEST_BACKENDS excludes scale-out";
 
 describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
@@ -38,8 +40,7 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
   before(async () => {
     await ensureServices();
     const port = await proxy.start();
-    // The servers' journal of paid answers in a directory of the test's, not the checkout's ./data.
-    proxied = { ...env, SANYAO_DATABASE_URL: env.SANYAO_DATABASE_URL!.replace(":5432/", `:${port}/`), SANYAO_JOURNAL_DIR: tempDir() };
+    proxied = { ...env, SANYAO_DATABASE_URL: env.SANYAO_DATABASE_URL!.replace(":5432/", `:${port}/`) };
     const account = await cli("accounts", "create", "--name", "commits");
     key = { accountId: account.accountId, ...(await cli("keys", "create", "--account", account.accountId)) };
     await cli("accounts", "set", account.accountId, "--daily-cap", "0", "--rate-limit", "100000");
@@ -48,9 +49,10 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
     await cli("records", "import", file);
     await pg.connect();
   });
+  // Each case's servers stop with it: one left running would replay its journal through the proxy into the next case.
+  afterEach(() => Promise.all(servers.splice(0).map((s) => s.stop())));
   after(async () => {
     proxy.release();
-    await Promise.all(servers.map((s) => s.stop()));
     await proxy.stop();
     await pg.end();
     await dropScaleOut(env);
@@ -58,7 +60,8 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
 
   /** A server of its own for each case, so that one that dies cannot hide what the next case measures. */
   async function server(extra: Record<string, string> = {}): Promise<ServeProcess> {
-    const s = await serveProcess([], { ...proxied, ...extra });
+    // A journal of each server's own unless the case shares one: none replays another case's charges through the trap.
+    const s = await serveProcess([], { ...proxied, SANYAO_JOURNAL_DIR: tempDir(), ...extra });
     servers.push(s);
     return s;
   }
@@ -92,7 +95,7 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
    */
   async function trappedCall(s: ServeProcess, trap: CommitTrap, whileSprung?: () => Promise<void>) {
     const before = await ledger();
-    const sprung = proxy.trapCommit(trap);
+    const sprung = proxy.trapCommit(trap, LEDGER_INSERT);
     const answering = call(s).catch((err: Error) => ({ requestId: "", result: `no answer: ${err.message}`, billable: "" }));
     await sprung;
     let first: Answer;
@@ -163,7 +166,7 @@ describe("a PostgreSQL COMMIT whose outcome was not seen", { skip }, () => {
     const journal = { SANYAO_JOURNAL_DIR: tempDir() };
     const s = await server(journal);
     const before = await ledger();
-    const sprung = proxy.trapCommit("drop-before");
+    const sprung = proxy.trapCommit("drop-before", LEDGER_INSERT);
     const answering = call(s);
     await sprung;
     await proxy.stop();

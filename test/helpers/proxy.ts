@@ -35,11 +35,18 @@ export class TcpProxy {
       let replyHeld = false;
       /** the client was cut off while the server still reads what it was sent */
       let detached = false;
+      /** this connection's open transaction sent the trap's `within` text (a ledger INSERT, say) */
+      let sawWithin = false;
       // Data is forwarded chunk by chunk so that a blackhole can hold it back.
       const forward = (from: net.Socket, to: net.Socket, held: () => boolean) =>
         from.on("data", (chunk: Buffer) => {
-          if (from === client && this.commitTrap && chunk.includes(COMMIT_MESSAGE)) {
-            const { kind, sprung } = this.commitTrap;
+          const trap = from === client ? this.commitTrap : undefined;
+          if (trap?.within && chunk.includes(trap.within)) sawWithin = true;
+          const isCommit = from === client && chunk.includes(COMMIT_MESSAGE);
+          const springs = isCommit && trap !== undefined && (trap.within === undefined || sawWithin);
+          if (isCommit) sawWithin = false;
+          if (springs && trap) {
+            const { kind, sprung } = trap;
             this.commitTrap = undefined;
             if (kind === "drop-before") {
               client.destroy();
@@ -97,12 +104,16 @@ export class TcpProxy {
     this.answersToDrop = count;
   }
 
-  private commitTrap: { kind: CommitTrap; sprung: () => void } | undefined;
+  private commitTrap: { kind: CommitTrap; sprung: () => void; within: Buffer | undefined } | undefined;
 
-  /** Sets a trap for the next COMMIT on any connection; resolves once it has sprung. */
-  trapCommit(kind: CommitTrap): Promise<void> {
+  /**
+   * Sets a trap for the next COMMIT on any connection — or, given `within`, the next COMMIT of a transaction that
+   * sent that text (other transactions of the server, background writes among them, pass untouched); resolves once
+   * it has sprung.
+   */
+  trapCommit(kind: CommitTrap, within?: string): Promise<void> {
     return new Promise((sprung) => {
-      this.commitTrap = { kind, sprung };
+      this.commitTrap = { kind, sprung, within: within === undefined ? undefined : Buffer.from(within) };
     });
   }
 
