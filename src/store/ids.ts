@@ -12,6 +12,7 @@ function randomString(length: number, alphabet = ALNUM): string {
 export const newAccountId = (): string => `1${randomString(11, "0123456789")}`;
 export const newSecretId = (): string => `AKID${randomString(32)}`;
 export const newSecretKey = (): string => randomString(32);
+export const newTopUpId = (): string => `tu-${randomString(16, "0123456789abcdef")}`;
 
 export function isPlausibleSecretId(s: string): boolean {
   return /^[A-Za-z0-9_-]{8,128}$/.test(s);

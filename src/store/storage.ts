@@ -3,12 +3,14 @@
  * new identifiers, key validation, the sealing of secrets and KMS material, the usage report.
  */
 import type { Keyring } from "../common/keyring";
-import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
+import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey, newTopUpId } from "./ids";
 import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, UsageQuery, UsageRow } from "./model";
 import type { AccountRows, AuditRows, KmsKeyRows, LedgerRows, MetaRows, RecordRows, ScenarioRows, StoreAdapter, UsageCount } from "./ports";
 
-export interface Accounts extends Omit<AccountRows, "insert"> {
+export interface Accounts extends Omit<AccountRows, "insert" | "topUp"> {
   create(name: string, defaults: NewAccountDefaults): Promise<Account>;
+  /** adds `amount` fen (negative: takes it) and records it with the note; the new balance, or undefined when no such account exists */
+  topUp(accountId: string, amount: number, note?: string): Promise<number | undefined>;
 }
 
 export interface ApiKeys {
@@ -28,7 +30,11 @@ export interface ApiKeys {
   resolve(secretId: string): Promise<KeySecret | undefined>;
 }
 
-export interface Ledger extends Pick<LedgerRows, "charge" | "has" | "markUnknown" | "unknowns" | "spent"> {
+export interface Ledger
+  extends Pick<
+    LedgerRows,
+    "charge" | "has" | "markUnknown" | "unknowns" | "unknownPage" | "spent" | "teamSpend" | "entries" | "entryCount"
+  > {
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
@@ -69,9 +75,11 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
           balance: d.balance,
         }),
       list: () => accounts.list(),
+      page: (query) => accounts.page(query),
       get: (accountId) => accounts.get(accountId),
       update: (accountId, patch) => accounts.update(accountId, patch),
-      topUp: (accountId, amount) => accounts.topUp(accountId, amount),
+      topUp: (accountId, amount, note = "") => accounts.topUp({ id: newTopUpId(), accountId, amount, note, at: Date.now() }),
+      topUps: (accountId, offset, limit) => accounts.topUps(accountId, offset, limit),
     },
     apiKeys: {
       async create(accountId, given, options) {
@@ -112,7 +120,11 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
       has: (requestId) => ledger.has(requestId),
       markUnknown: (entry) => ledger.markUnknown(entry),
       unknowns: (query) => ledger.unknowns(query),
+      unknownPage: (query) => ledger.unknownPage(query),
       spent: (accountId, sinceMs) => ledger.spent(accountId, sinceMs),
+      teamSpend: (sinceMs) => ledger.teamSpend(sinceMs),
+      entries: (query) => ledger.entries(query),
+      entryCount: (query) => ledger.entryCount(query),
       usage: async (query) => usageReport(await ledger.usage(query)),
     },
     audit: adapter.audit,
