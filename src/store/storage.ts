@@ -4,13 +4,15 @@
  */
 import type { Keyring } from "../common/keyring";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey, newTopUpId } from "./ids";
-import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, UsageQuery, UsageRow } from "./model";
+import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, TopUp, UsageQuery, UsageRow } from "./model";
 import type { AccountRows, AuditRows, KmsKeyRows, LedgerRows, MetaRows, RecordRows, ScenarioRows, StoreAdapter, UsageCount } from "./ports";
 
 export interface Accounts extends Omit<AccountRows, "insert" | "topUp"> {
   create(name: string, defaults: NewAccountDefaults): Promise<Account>;
   /** adds `amount` fen (negative: takes it) and records it with the note; the new balance, or undefined when no such account exists */
   topUp(accountId: string, amount: number, note?: string): Promise<number | undefined>;
+  /** topUp, with the top-up as recorded */
+  credit(accountId: string, amount: number, note: string): Promise<{ balance: number; topUp: TopUp } | undefined>;
 }
 
 export interface ApiKeys {
@@ -60,6 +62,9 @@ export interface Storage {
 
 export class StoreInputError extends Error {}
 
+/** A key given with a SecretId the installation has already. */
+export class SecretIdTaken extends StoreInputError {}
+
 export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
   const { accounts, apiKeys, kmsKeys, ledger } = adapter;
   return {
@@ -78,7 +83,12 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
       page: (query) => accounts.page(query),
       get: (accountId) => accounts.get(accountId),
       update: (accountId, patch) => accounts.update(accountId, patch),
-      topUp: (accountId, amount, note = "") => accounts.topUp({ id: newTopUpId(), accountId, amount, note, at: Date.now() }),
+      topUp: async (accountId, amount, note = "") => accounts.topUp({ id: newTopUpId(), accountId, amount, note, at: Date.now() }),
+      async credit(accountId, amount, note) {
+        const topUp = { id: newTopUpId(), accountId, amount, note, at: Date.now() };
+        const balance = await accounts.topUp(topUp);
+        return balance === undefined ? undefined : { balance, topUp };
+      },
       topUps: (accountId, offset, limit) => accounts.topUps(accountId, offset, limit),
     },
     apiKeys: {
@@ -96,7 +106,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
           test: options?.test === true,
           createdAt: new Date().toISOString(),
         };
-        if (!(await apiKeys.insert(row))) throw new StoreInputError("That SecretId exists already.");
+        if (!(await apiKeys.insert(row))) throw new SecretIdTaken("That SecretId exists already.");
         return { secretId, secretKey };
       },
       list: async (accountId) =>
