@@ -121,6 +121,15 @@ const diagnosis = named(
 
 const removed = object({ removed: integer({ minimum: 0 }) });
 
+/** The answers, for clients that narrow what they get by the same schemas (the CLI). */
+export const testKitAnswers = {
+  scenarios: object({ scenarios: array(scenarioAnswer) }),
+  scenario: object({ scenario: scenarioAnswer }),
+  removed,
+  requests: object({ requests: array(loggedCall) }),
+  diagnosis: object({ diagnosis }),
+};
+
 export const testKitRoutes = [
   route({
     id: "listScenarios",
@@ -130,7 +139,7 @@ export const testKitRoutes = [
     summary: "The scenarios, oldest first, with the uses each has left",
     access: "read",
     query: object({ account: optional(accountId) }),
-    answers: { 200: { description: "the scenarios", schema: object({ scenarios: array(scenarioAnswer) }) } },
+    answers: { 200: { description: "the scenarios", schema: testKitAnswers.scenarios } },
     handle: async ({ query }, ctx) =>
       json(200, { scenarios: (await listScenarios(ctx.store.scenarios, query.account)).map(shownScenario) }),
   }),
@@ -143,7 +152,7 @@ export const testKitRoutes = [
     description: "A running server (every instance) sees it at once; other instances within a second.",
     access: "write",
     body: scenarioInput,
-    answers: { 201: { description: "added", schema: object({ scenario: scenarioAnswer }) } },
+    answers: { 201: { description: "added", schema: testKitAnswers.scenario } },
     handle: async ({ body }, ctx) => {
       const scenario = await addScenario({ rows: ctx.store.scenarios, accounts: ctx.store.accounts, keyring: ctx.keyring }, body);
       await ctx.scenarios.refresh();
@@ -193,7 +202,7 @@ export const testKitRoutes = [
       limit: optional(integer({ minimum: 1, maximum: REQUEST_LOG_SIZE, description: "how many (default 100)" })),
       account: optional(accountId),
     }),
-    answers: { 200: { description: "the calls", schema: object({ requests: array(loggedCall) }) } },
+    answers: { 200: { description: "the calls", schema: testKitAnswers.requests } },
     handle: async ({ query }, ctx) => json(200, { requests: ctx.requests.last(query.limit ?? 100, query.account) }),
   }),
   route({
@@ -217,7 +226,7 @@ export const testKitRoutes = [
     summary: "Why a call's signature was refused: what the server computed and the likely cause",
     access: "read",
     params: object({ requestId }),
-    answers: { 200: { description: "the diagnosis", schema: object({ diagnosis }) } },
+    answers: { 200: { description: "the diagnosis", schema: testKitAnswers.diagnosis } },
     errors: { 404: "no diagnosis: only calls refused with AuthFailure.* have one, the last 1000 of them" },
     handle: async ({ params }, ctx) => {
       const found = await ctx.diagnoses.get(params.requestId);
