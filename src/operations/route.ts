@@ -111,12 +111,12 @@ export function route<Ctx, P = Record<string, never>, Q = Record<string, never>,
   return {
     spec: { ...spec, handle: () => Promise.reject(new Error("run a route through run()")) },
     run: (raw, ctx) => {
-      const known = spec.query?.fields.map((f) => f.name) ?? [];
-      for (const name of Object.keys(raw.query)) {
-        if (!known.includes(name)) {
-          throw new InputError(
-            `No query parameter ${JSON.stringify(name.slice(0, 64))} here (${known.length ? `parameters: ${known.join(", ")}` : "none"}).`,
-          );
+      // A route that takes a query names every parameter it knows (a mistyped one is refused, not ignored); a
+      // route that takes none ignores it (a probe behind a proxy that adds one still answers).
+      const known = spec.query?.fields.map((f) => f.name);
+      for (const name of known ? Object.keys(raw.query) : []) {
+        if (!known?.includes(name)) {
+          throw new InputError(`No query parameter ${JSON.stringify(name.slice(0, 64))} here (parameters: ${known?.join(", ")}).`);
         }
       }
       // path parameters and the query are text
