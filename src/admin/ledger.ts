@@ -27,7 +27,10 @@ export async function* allEntries(store: Storage, query: Omit<LedgerQuery, "limi
   let after: LedgerQuery["after"];
   for (;;) {
     const page = await store.ledger.entries({ ...query, limit: pageSize, ...(after && { after }) });
-    for (const e of page) yield LEDGER_COLUMNS.map((c) => shownEntry(e)[c] ?? "");
+    for (const e of page) {
+      const shown = shownEntry(e);
+      yield LEDGER_COLUMNS.map((c) => shown[c] ?? "");
+    }
     const last = page[page.length - 1];
     if (page.length < pageSize || last === undefined) return;
     after = { at: last.at, requestId: last.requestId };

@@ -10,7 +10,7 @@ import { StoredDataError } from "../common/stored-json";
 import { StoreInputError } from "../store/storage";
 import { ScenarioInputError } from "../testkit/scenario";
 import { type Caller, callerOf, type Tokens } from "./admin-token";
-import { type CsvTable, OperationError, type Reply, type Route } from "./route";
+import { type Access, type CsvTable, OperationError, type Reply, type Route } from "./route";
 
 export const OPERATIONS_PREFIX = "/_sanyao/";
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -158,7 +158,7 @@ function write(res: ServerResponse, reply: Reply): Promise<void> | undefined {
 }
 
 /** Whether `caller` may call a route of this access: undefined if so, else the refusal. */
-function refusal(access: Route<unknown>["spec"]["access"], caller: Caller): Reply | undefined {
+function refusal(access: Access, caller: Caller): Reply | undefined {
   if (access === "anonymous") return undefined;
   if (caller === "anyone") {
     return {

@@ -97,9 +97,12 @@ export interface RouteSpec<Ctx, P, Q, B> {
   handle(input: RouteInput<P, Q, B>, ctx: Ctx): Promise<Reply>;
 }
 
+/** What the table and the document know of a route: all of it but the handler. */
+export type RouteDoc = Omit<RouteSpec<unknown, unknown, unknown, unknown>, "handle">;
+
 /** A route with its types closed over: what the table holds. */
 export interface Route<Ctx> {
-  spec: RouteSpec<Ctx, unknown, unknown, unknown>;
+  spec: RouteDoc;
   /** narrows the raw input by the route's schemas, then runs the handler */
   run(raw: RouteInput<Record<string, string>, Record<string, string>, unknown>, ctx: Ctx): Promise<Reply>;
 }
@@ -109,7 +112,7 @@ const EMPTY = {};
 /** Types a route's handler by its schemas, then erases them so routes of every shape sit in one table. */
 export function route<Ctx, P = Record<string, never>, Q = Record<string, never>, B = undefined>(spec: RouteSpec<Ctx, P, Q, B>): Route<Ctx> {
   return {
-    spec: { ...spec, handle: () => Promise.reject(new Error("run a route through run()")) },
+    spec,
     run: (raw, ctx) => {
       // A route that takes a query names every parameter it knows (a mistyped one is refused, not ignored); a
       // route that takes none ignores it (a probe behind a proxy that adds one still answers).

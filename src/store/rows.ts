@@ -259,9 +259,7 @@ export function ledgerFilter(
   if (q.fromMs !== undefined) where.push(`at >= ${bind(q.fromMs)}`);
   if (q.toMs !== undefined) where.push(`at < ${bind(q.toMs)}`);
   if (q.action !== undefined) where.push(`action = ${bind(q.action)}`);
-  if (q.after) {
-    const at = bind(q.after.at);
-    where.push(`(at < ${at} OR (at = ${bind(q.after.at)} AND request_id < ${bind(q.after.requestId)}))`);
-  }
+  // A row value: both engines seek the index to it, where an OR of the two columns would scan from the top.
+  if (q.after) where.push(`(at, request_id) < (${bind(q.after.at)}, ${bind(q.after.requestId)})`);
   return { where: where.join(" AND "), params };
 }
