@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Ajv2020 from "ajv/dist/2020";
 import { demoRecords } from "../src/app/demo";
-import { operationsTable } from "../src/operations/routes";
+import { operationsTable } from "../src/operations/routes/index";
 import { chinaDate } from "../src/rules/precheck";
 import { faceidSdk } from "./helpers/sdk";
 import { startTestServer, type TestServer } from "./helpers/server";

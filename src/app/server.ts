@@ -29,7 +29,8 @@ import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
 import { byTokens, dispatcher } from "../operations/dispatch";
-import { operationsTable } from "../operations/routes";
+// routes/index, not routes: a dist/ built before the table keeps a routes.js that would be found first
+import { operationsTable } from "../operations/routes/index";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
 import { TeamLimits } from "../gateway/team-limits";

@@ -83,9 +83,13 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
       page: (query) => accounts.page(query),
       get: (accountId) => accounts.get(accountId),
       update: (accountId, patch) => accounts.update(accountId, patch),
-      topUp: async (accountId, amount, note = "") => accounts.topUp({ id: newTopUpId(), accountId, amount, note, at: Date.now() }),
+      topUp: async (accountId, amount, note = "") => {
+        const at = Date.now();
+        return accounts.topUp({ id: newTopUpId(at), accountId, amount, note, at });
+      },
       async credit(accountId, amount, note) {
-        const topUp = { id: newTopUpId(), accountId, amount, note, at: Date.now() };
+        const at = Date.now();
+        const topUp = { id: newTopUpId(at), accountId, amount, note, at };
         const balance = await accounts.topUp(topUp);
         return balance === undefined ? undefined : { balance, topUp };
       },
