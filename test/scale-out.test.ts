@@ -23,7 +23,8 @@ async function get(port: number, path: string): Promise<{ status: number; text: 
 const skip = !BACKENDS.includes("scale-out") && "SANYAO_TEST_BACKENDS excludes scale-out";
 
 describe("three instances on PostgreSQL + Redis", { skip }, () => {
-  const env = scaleOutEnv();
+  // The operator token: the scenario commands go through an instance's operations API.
+  const env: Record<string, string> = { ...scaleOutEnv(), SANYAO_ADMIN_TOKEN: "scale-out-operator-token-0001" };
   const servers: ServeProcess[] = [];
   let key: Key & { accountId: string };
   const cli = async (...args: string[]) => {
@@ -62,7 +63,18 @@ describe("three instances on PostgreSQL + Redis", { skip }, () => {
     const file = path.join(tempDir(), "s.csv");
     fs.writeFileSync(file, `phone,name,idcard\n${ZHANG.Phone},${ZHANG.Name},${ZHANG.IdCard}\n`);
     await cli("records", "import", file);
-    const { scenario } = await cli("scenarios", "add", "--account", own.accountId, "--error", "InternalError", "--times", "4");
+    const { scenario } = await cli(
+      "scenarios",
+      "add",
+      "--endpoint",
+      servers[1]!.url,
+      "--account",
+      own.accountId,
+      "--error",
+      "InternalError",
+      "--times",
+      "4",
+    );
     await new Promise((r) => setTimeout(r, 1200)); // changes reach every running instance within a second
     const answers: string[] = [];
     for (let i = 0; i < 13; i++) {
@@ -70,13 +82,13 @@ describe("three instances on PostgreSQL + Redis", { skip }, () => {
       answers.push(String(response.Error ? response.Error.Code : response.Result));
     }
     assert.deepEqual(answers, [...Array(4).fill("InternalError"), ...Array(9).fill("0")], "four uses shared, not four per instance");
-    const listed = await cli("scenarios", "list");
+    const listed = await cli("scenarios", "list", "--endpoint", servers[2]!.url);
     assert.equal(
       listed.scenarios.some((s: { id: string }) => s.id === scenario.id),
       false,
       "used up, it is no longer listed",
     );
-    await cli("scenarios", "clear");
+    await cli("scenarios", "clear", "--endpoint", servers[0]!.url);
   });
 
   it("a record imported through one instance's CLI answers on all three", async () => {

@@ -246,6 +246,171 @@ describeBackends("storage ports", (backend) => {
     assert.deepEqual([await store.ledger.has(real), await store.ledger.has(test), await store.ledger.has(never)], [true, true, false]);
   });
 
+  it("accounts, paged: a part of the name or id in any case, % and _ taken literally; counted in all", async () => {
+    const tag = randomBytes(4).toString("hex");
+    const made: Array<{ accountId: string }> = [];
+    for (const name of [`Team_${tag} one`, `team_${tag} two`, `team%${tag} three`]) made.push(await store.accounts.create(name, DEFAULTS));
+    // Oldest first; two made in one millisecond may come in either order, so the pages are held to the whole listing.
+    const both = await store.accounts.page({ search: `TEAM_${tag}`, offset: 0, limit: 5 });
+    assert.deepEqual(both.rows.map((a) => a.name).sort(), [`Team_${tag} one`, `team_${tag} two`]);
+    const first = await store.accounts.page({ search: `TEAM_${tag}`, offset: 0, limit: 1 });
+    assert.deepEqual([first.rows, first.total], [both.rows.slice(0, 1), 2]);
+    const second = await store.accounts.page({ search: `team_${tag}`, offset: 1, limit: 5 });
+    assert.deepEqual(second.rows, both.rows.slice(1));
+    assert.deepEqual((await store.accounts.page({ search: `%${tag}`, offset: 0, limit: 5 })).total, 1);
+    const byId = await store.accounts.page({ search: made[2]!.accountId.slice(2), offset: 0, limit: 5 });
+    assert.ok(byId.rows.some((a) => a.accountId === made[2]!.accountId));
+    const all = await store.accounts.page({ offset: 0, limit: 1000 });
+    assert.equal(all.total, (await store.accounts.list()).length);
+  });
+
+  it("top-ups: the balance and the note in one step, listed newest first; none for an unknown account", async () => {
+    const a = await store.accounts.create("top-ups", DEFAULTS);
+    assert.equal(await store.accounts.topUp(a.accountId, 500, "invoice 12"), 10_500);
+    assert.equal(await store.accounts.topUp(a.accountId, -100, "refund"), 10_400);
+    const listed = await store.accounts.topUps(a.accountId, 0, 10);
+    assert.deepEqual(
+      listed.rows.map((t) => [t.amount, t.note]),
+      [
+        [-100, "refund"],
+        [500, "invoice 12"],
+      ],
+    );
+    assert.equal(listed.total, 2);
+    assert.deepEqual((await store.accounts.topUps(a.accountId, 1, 10)).rows.length, 1);
+    assert.equal(await store.accounts.topUp("100000000000", 1, "nobody"), undefined);
+    assert.deepEqual(await store.accounts.topUps("100000000000", 0, 10), { rows: [], total: 0 });
+  });
+
+  it("ledger entries: one account's, newest first, by time range and action, paged by offset or by keyset", async () => {
+    const a = await store.accounts.create("entries", DEFAULTS);
+    const t0 = Date.parse("2026-12-01T16:00:00Z"); // midnight, 2 December, China time
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const requestId = `entry-${i}-${randomUUID()}`;
+      ids.push(requestId);
+      await store.ledger.charge({
+        requestId,
+        accountId: a.accountId,
+        secretId: "AKIDentries",
+        action: i % 2 === 0 ? "PhoneVerification" : "MobileStatus",
+        mode: "simple",
+        unitPrice: 10 + i,
+        at: t0 + i * 3600_000 * 6, // every six hours: 4 on 2 December, 2 on 3 December
+      });
+    }
+    await store.ledger.charge({
+      requestId: randomUUID(),
+      accountId: a.accountId,
+      secretId: "AKIDx",
+      action: "MobileStatus",
+      mode: "simple",
+      unitPrice: 1,
+      at: t0,
+      test: true,
+    });
+    const q = { accountId: a.accountId, test: false };
+    const page = await store.ledger.entries({ ...q, limit: 2, offset: 1 });
+    assert.deepEqual(
+      page.map((e) => e.requestId),
+      [ids[4], ids[3]],
+    );
+    assert.deepEqual(page[0], {
+      requestId: ids[4],
+      accountId: a.accountId,
+      secretId: "AKIDentries",
+      action: "PhoneVerification",
+      mode: "simple",
+      unitPrice: 14,
+      at: t0 + 4 * 6 * 3600_000,
+      test: false,
+      upstreamRequestId: undefined,
+    });
+    assert.equal(await store.ledger.entryCount(q), 6);
+    const day2 = { ...q, fromMs: t0, toMs: t0 + 86_400_000 };
+    assert.equal(await store.ledger.entryCount(day2), 4);
+    assert.equal(await store.ledger.entryCount({ ...day2, action: "MobileStatus" }), 2);
+    assert.deepEqual(
+      (await store.ledger.entries({ ...day2, action: "MobileStatus", limit: 10 })).map((e) => e.requestId),
+      [ids[3], ids[1]],
+    );
+    const after = page[1]!;
+    assert.deepEqual(
+      (await store.ledger.entries({ ...q, limit: 10, after: { at: after.at, requestId: after.requestId } })).map((e) => e.requestId),
+      [ids[2], ids[1], ids[0]],
+    );
+    assert.equal(await store.ledger.entryCount({ ...q, test: true }), 1);
+  });
+
+  it("gateway: unknown calls paged, each team's spend this month beside its budget, the cache's hits and misses", async () => {
+    const team = await store.accounts.create("gateway-team", DEFAULTS);
+    await store.accounts.update(team.accountId, { monthlyBudget: 1_000 });
+    const since = Date.parse("2026-11-30T16:00:00Z");
+    for (let i = 0; i < 3; i++) {
+      await store.ledger.markUnknown({
+        requestId: randomUUID(),
+        accountId: team.accountId,
+        secretId: "AKIDgw",
+        action: "MobileStatus",
+        at: since + i,
+        reason: "timeout",
+      });
+    }
+    const unknown = await store.ledger.unknownPage({ accountId: team.accountId, offset: 0, limit: 2 });
+    assert.deepEqual([unknown.rows.map((u) => u.at), unknown.total], [[since + 2, since + 1], 3]);
+    const charge = { accountId: team.accountId, secretId: "AKIDgw", action: "MobileStatus", mode: "simple" as const, unitPrice: 15 };
+    await store.ledger.charge({ ...charge, requestId: randomUUID(), at: since + 10 });
+    await store.ledger.charge({ ...charge, requestId: randomUUID(), at: since - 10 });
+    await store.ledger.charge({ ...charge, requestId: randomUUID(), at: since + 10, test: true });
+    const spend = await store.ledger.teamSpend(since);
+    assert.deepEqual(
+      spend.find((t) => t.accountId === team.accountId),
+      { accountId: team.accountId, name: "gateway-team", monthlyBudget: 1_000, spent: 15 },
+    );
+    const before = await store.audit.cacheCounts(since);
+    for (const cache of ["hit", "hit", "miss"] as const) {
+      await store.audit.append({
+        at: since + 5,
+        requestId: randomUUID(),
+        accountId: team.accountId,
+        secretId: "AKIDgw",
+        action: "MobileStatus",
+        code: "0",
+        detail: undefined,
+        latencyUs: 1,
+        cache,
+      });
+    }
+    await store.audit.append({
+      at: since - 5,
+      requestId: randomUUID(),
+      accountId: team.accountId,
+      secretId: "AKIDgw",
+      action: "MobileStatus",
+      code: "0",
+      detail: undefined,
+      latencyUs: 1,
+      cache: "hit",
+    });
+    assert.deepEqual(await store.audit.cacheCounts(since), { hits: before.hits + 2, misses: before.misses + 1 });
+  });
+
+  it("records stats: counted by carrier and status in the store", async () => {
+    const before = await store.records.stats();
+    const n = (stats: typeof before, carrier: string, status: string) =>
+      stats.find((s) => s.carrier === carrier && s.status === status)?.n ?? 0;
+    await store.records.upsert([
+      { phoneHash: hash(), nameHash: hash(), idCardHash: hash(), carrier: "broadnet", status: "busy" },
+      { phoneHash: hash(), nameHash: hash(), idCardHash: hash(), carrier: "broadnet", status: "busy" },
+      { phoneHash: hash(), nameHash: hash(), idCardHash: hash(), carrier: "", status: "suspended" },
+    ]);
+    const after = await store.records.stats();
+    assert.deepEqual(
+      [n(after, "broadnet", "busy") - n(before, "broadnet", "busy"), n(after, "", "suspended") - n(before, "", "suspended")],
+      [2, 1],
+    );
+  });
+
   it("scenarios: inserted, listed oldest first, a limited one's uses taken until none is left, removed, cleared", async () => {
     const row = (id: string, accountId: string, remaining: number | null) => ({
       id,

@@ -61,6 +61,8 @@ export interface Config {
   clockOffsetMs: number;
   /** SANYAO_ADMIN_TOKEN: the operator token of the operations API (else the data directory's admin-token file) */
   adminToken: string | undefined;
+  /** SANYAO_READ_ONLY_TOKEN: the operations API's read-only token (else the data directory's admin-token-read-only file) */
+  readOnlyToken: string | undefined;
   /**
    * encrypted fields that fail to open, per SecretId: past `limit` in a window (SANYAO_DECRYPT_FAILURE_LIMIT,
    * SANYAO_DECRYPT_FAILURE_WINDOW_S) the key's encrypted calls are refused until the window ends
@@ -270,7 +272,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     fixedClockMs: fixedClock(env.SANYAO_CLOCK),
     // ten years either way: enough for any day boundary or signature expiry a caller wants to see
     clockOffsetMs: int("SANYAO_CLOCK_OFFSET_S", env.SANYAO_CLOCK_OFFSET_S, 0, -315_360_000, 315_360_000) * 1000,
-    adminToken: adminToken(env.SANYAO_ADMIN_TOKEN),
+    adminToken: adminToken("SANYAO_ADMIN_TOKEN", env.SANYAO_ADMIN_TOKEN),
+    readOnlyToken: adminToken("SANYAO_READ_ONLY_TOKEN", env.SANYAO_READ_ONLY_TOKEN),
     decryptFailures: {
       limit: int("SANYAO_DECRYPT_FAILURE_LIMIT", env.SANYAO_DECRYPT_FAILURE_LIMIT, 20, 1, 1_000_000),
       windowMs: int("SANYAO_DECRYPT_FAILURE_WINDOW_S", env.SANYAO_DECRYPT_FAILURE_WINDOW_S, 600, 1, 86_400) * 1000,
@@ -294,8 +297,8 @@ function upstreamUrl(raw: string | undefined): string | undefined {
   }
 }
 
-function adminToken(raw: string | undefined): string | undefined {
+function adminToken(name: string, raw: string | undefined): string | undefined {
   if (raw === undefined || raw === "") return undefined;
-  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new ConfigError("SANYAO_ADMIN_TOKEN is 16 to 256 printable characters without spaces.");
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new ConfigError(`${name} is 16 to 256 printable characters without spaces.`);
   return raw;
 }

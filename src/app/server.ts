@@ -27,6 +27,10 @@ import { FreshCache } from "../store/fresh-cache";
 import type { Socket } from "node:net";
 import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
+import type { OperationsContext } from "../operations/context";
+import { byTokens, dispatcher } from "../operations/dispatch";
+// routes/index, not routes: a dist/ built before the table keeps a routes.js that would be found first
+import { operationsTable } from "../operations/routes/index";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
 import { TeamLimits } from "../gateway/team-limits";
@@ -165,11 +169,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const replay = new PaidReplay(paid, store.ledger);
   // The call's hooks, in the order of call/hooks.ts; the test kit's first, so its request log sees what the log line does.
   const hooks = combineHooks<AuthFailure>(testKit.hooks, { afterAnswer: afterResponse({ logger, metrics, audit: store.audit }) });
-  const endpointDeps: EndpointDeps = {
-    logger,
-    metrics,
-    operations: testKit.operations,
-    operatorToken: testKit.adminToken.token,
+  const operations: OperationsContext = {
+    store,
+    keyring,
+    accountDefaults: config.accountDefaults,
+    gateway: config.upstream,
+    clock,
+    scenarios: testKit.scenarios,
+    requests: testKit.requests,
+    diagnoses: testKit.diagnoses,
+    metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
+    upstreamKeyRefused: () => upstreamState.keyRefused,
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {
@@ -198,6 +208,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       return { ready: Object.values(checks).every((v) => v === "ok"), checks };
     },
+  };
+  const endpointDeps: EndpointDeps = {
+    logger,
+    dispatch: dispatcher({
+      routes: operationsTable(),
+      ctx: operations,
+      ...byTokens(testKit.tokens),
+      onError: (err) => logger.error({ err }, "operations route failed"),
+    }),
   };
   const handler = createApiHandler({
     ...endpointDeps,

@@ -2,9 +2,8 @@
  * The test kit as the server composes it: FaceID for test keys (fixtures, test ledger, daily counts apart), and the
  * hooks it plugs into every call's path (call/hooks.ts) — scenarios before authentication (a moved clock) and
  * before an admitted call's answer, signature diagnoses on a refused signature, the request log after the answer —
- * with the operations API that shows them.
+ * and what the operations API shows of them.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { diagnose } from "../api3/diagnose";
 import type { AuthFailure } from "../api3/pipeline";
 import type { Product } from "../api3/router";
@@ -12,10 +11,9 @@ import type { CallHooks } from "../call/hooks";
 import type { Logger } from "../http/log";
 import type { FaceIdDeps } from "../faceid/deps";
 import { faceidProduct } from "../faceid/product";
-import { adminTokenFor } from "../operations/admin-token";
+import { adminTokenFor, readOnlyTokenFor, type Tokens } from "../operations/admin-token";
 import { Diagnoses } from "../operations/diagnoses";
 import { RequestLog } from "../operations/request-log";
-import { operationsApi } from "../operations/routes";
 import { RecordsSource } from "../sources/records";
 import type { FreshCache } from "../store/fresh-cache";
 import { fixtureRecords } from "../testkit/fixtures";
@@ -31,7 +29,12 @@ export interface TestKit {
   /** whether the request log is kept (the pipeline then notes each call's parameter names and facts) */
   recordsCalls: boolean;
   adminToken: { token: string | undefined; created: boolean };
-  operations: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
+  /** the operations API's tokens: with neither, the API is off */
+  tokens: Tokens;
+  /** what the operations API shows of the test kit */
+  scenarios: ScenarioBook;
+  requests: RequestLog;
+  diagnoses: Diagnoses;
   /** stops reading the scenarios */
   stop(): void;
 }
@@ -65,6 +68,7 @@ export async function startTestKit(o: {
     },
   });
   const adminToken = adminTokenFor(o.config.adminToken, o.installation.dataDir, o.installation.fresh);
+  const tokens: Tokens = { operator: adminToken.token, readOnly: readOnlyTokenFor(o.config.readOnlyToken, o.installation.dataDir) };
   const scenarios = new ScenarioBook(
     store.scenarios,
     keyring,
@@ -73,7 +77,7 @@ export async function startTestKit(o: {
   );
   await scenarios.start();
   // A log or diagnoses nobody can read (the operations API off) would cost every call for nothing.
-  const on = adminToken.token !== undefined;
+  const on = tokens.operator !== undefined || tokens.readOnly !== undefined;
   const requests = new RequestLog();
   const diagnoses = new Diagnoses();
   const hooks: CallHooks<AuthFailure> = {
@@ -99,12 +103,10 @@ export async function startTestKit(o: {
     hooks,
     recordsCalls: on,
     adminToken,
-    operations: operationsApi({
-      token: adminToken.token,
-      scenarios: { rows: store.scenarios, accounts: store.accounts, keyring, book: scenarios },
-      requests,
-      diagnoses,
-    }),
+    tokens,
+    scenarios,
+    requests,
+    diagnoses,
     stop: () => scenarios.stop(),
   };
 }

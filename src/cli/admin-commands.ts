@@ -1,9 +1,12 @@
 /** Commands that administer an installation: secret, accounts, usage, keys. */
 import { type Command, InvalidArgumentError } from "commander";
 import { FACEID_ACTIONS, isFaceIdAction } from "../faceid/tariff";
+import { changeAccount, createAccount, shownAccount, topUpAccount } from "../admin/accounts";
+import { shownUnknown } from "../admin/ledger";
+import { USAGE_COLUMNS, usageCells, usageReport } from "../admin/usage";
 import { formatAmount, parseAmount } from "../common/money";
 import { createSecretFile } from "../common/keyring";
-import type { Account, AccountPatch, BillingStatus } from "../store/model";
+import type { AccountPatch, BillingStatus } from "../store/model";
 import { bool, billing, configFor, count, day, storageOptions, withInstallation, type DataOption } from "./options";
 import { printJson, printTable, UsageError } from "./output";
 
@@ -21,11 +24,6 @@ function rateLimitArg(value: string, previous: RateLimitArg | undefined): RateLi
   else if (isFaceIdAction(action)) out.actions[action] = limit;
   else throw new InvalidArgumentError(`${action} is not a FaceID action (${FACEID_ACTIONS.join(", ")})`);
   return out;
-}
-
-/** An account as every command prints it: the balance as a decimal string in CNY ("1000.00"), never in fen. */
-function shownAccount(account: Account): Omit<Account, "balance" | "monthlyBudget"> & { balance: string; monthlyBudget: string } {
-  return { ...account, balance: formatAmount(account.balance), monthlyBudget: formatAmount(account.monthlyBudget) };
 }
 
 function budget(value: string): number {
@@ -59,7 +57,7 @@ export function addAdminCommands(program: Command): void {
     .action((opts: DataOption & { name: string }) =>
       withInstallation(opts, async ({ store }) => {
         if (opts.name.trim() === "") throw new UsageError("--name must not be empty.");
-        const account = await store.accounts.create(opts.name.trim(), configFor(opts).accountDefaults);
+        const account = await createAccount(store, opts.name, configFor(opts).accountDefaults);
         if (opts.json) printJson(shownAccount(account));
         else process.stdout.write(`Created account ${account.accountId} (${account.name}).\n`);
       }),
@@ -146,24 +144,25 @@ export function addAdminCommands(program: Command): void {
             monthlyBudget: opts.monthlyBudget,
           };
           if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("Nothing to set: see sanyao accounts set --help.");
-          const account = (await store.accounts.update(id, patch)) ? await store.accounts.get(id) : undefined;
+          const account = await changeAccount(store, id, patch);
           if (!account) throw new UsageError(`No account ${id}.`);
           if (opts.json) printJson(shownAccount(account));
           else process.stdout.write(`Updated account ${id}.\n`);
         }),
     );
   storageOptions(accounts.command("top-up"))
-    .description("add to an account's balance (CNY, e.g. 100 or 12.50)")
+    .description("add to an account's balance (CNY, e.g. 100 or 12.50), with a note kept beside it")
     .argument("<id>")
     .argument("<amount>")
-    .action((id: string, amountText: string, opts: DataOption) =>
+    .option("--note <text>", "why: an invoice, a transfer (listed with the top-up by the operations API)")
+    .action((id: string, amountText: string, opts: DataOption & { note?: string }) =>
       withInstallation(opts, async ({ store }) => {
         const amount = parseAmount(amountText);
         if (amount === undefined || amount <= 0) throw new UsageError("The amount must be positive, with at most two decimals.");
-        const balance = await store.accounts.topUp(id, amount);
-        if (balance === undefined) throw new UsageError(`No account ${id}.`);
-        if (opts.json) printJson({ accountId: id, balance: formatAmount(balance) });
-        else process.stdout.write(`Balance of ${id}: ${formatAmount(balance)}\n`);
+        const done = await topUpAccount(store, id, amount, opts.note);
+        if (done === undefined) throw new UsageError(`No account ${id}.`);
+        if (opts.json) printJson({ accountId: id, balance: formatAmount(done.balance) });
+        else process.stdout.write(`Balance of ${id}: ${formatAmount(done.balance)}\n`);
       }),
     );
 
@@ -178,37 +177,25 @@ export function addAdminCommands(program: Command): void {
     .action((opts: DataOption & { account?: string; from?: string; to?: string; csv?: boolean; test?: boolean; unknown?: boolean }) =>
       withInstallation(opts, async ({ store }) => {
         if (opts.unknown) {
-          const unknown = (await store.ledger.unknowns({ accountId: opts.account })).map((u) => ({
-            ...u,
-            at: new Date(u.at).toISOString(),
-          }));
+          const unknown = (await store.ledger.unknowns({ accountId: opts.account })).map(shownUnknown);
           if (opts.json) return printJson({ unknown });
           return printTable(unknown, ["at", "requestId", "accountId", "secretId", "action", "reason"]);
         }
-        const rows = await store.ledger.usage({ accountId: opts.account, from: opts.from, to: opts.to, test: opts.test === true });
-        const totals = rows.reduce(
-          (t, r) => ({
-            calls: t.calls + r.calls,
-            charged: t.charged + r.charged,
-            amount: t.amount + r.amount,
-            cached: t.cached + r.cached,
-            refused: t.refused + r.refused,
-          }),
-          { calls: 0, charged: 0, amount: 0, cached: 0, refused: 0 },
-        );
-        const shown = rows.map((r) => ({ ...r, amount: formatAmount(r.amount) }));
-        if (opts.json) return printJson({ rows: shown, totals: { ...totals, amount: formatAmount(totals.amount) } });
+        const { rows, totals } = await usageReport(store, {
+          accountId: opts.account,
+          from: opts.from,
+          to: opts.to,
+          test: opts.test === true,
+        });
+        if (opts.json) return printJson({ rows, totals });
         if (opts.csv) {
-          const lines = [
-            "accountId,day,action,mode,calls,charged,amount,cached,refused",
-            ...shown.map((r) => [r.accountId, r.day, r.action, r.mode, r.calls, r.charged, r.amount, r.cached, r.refused].join(",")),
-          ];
+          const lines = [USAGE_COLUMNS.join(","), ...rows.map((r) => usageCells(r).join(","))];
           process.stdout.write(`${lines.join("\n")}\n`);
           return;
         }
-        printTable(shown, ["accountId", "day", "action", "mode", "calls", "charged", "amount", "cached", "refused"]);
+        printTable(rows, [...USAGE_COLUMNS]);
         const gateway = totals.cached + totals.refused > 0 ? `, ${totals.cached} from the cache, ${totals.refused} refused` : "";
-        process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${formatAmount(totals.amount)}${gateway}\n`);
+        process.stdout.write(`total: ${totals.calls} calls, ${totals.charged} charged, ${totals.amount}${gateway}\n`);
       }),
     );
 

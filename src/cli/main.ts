@@ -1,6 +1,7 @@
 /** The `sanyao` command. Every subcommand takes --data DIR (env SANYAO_DATA_DIR, default ./data) or --database-url. */
 import { Command, Option } from "commander";
 import { ConfigError } from "../app/config";
+import { InputError } from "../common/input-error";
 import { StoreInputError } from "../store/storage";
 import { addAdminCommands } from "./admin-commands";
 import { addCallCommands } from "./call-commands";
@@ -132,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof StoreInputError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof StoreInputError || err instanceof InputError) {
       process.stderr.write(`sanyao: ${err.message}\n`);
       process.exitCode = 2;
     } else {

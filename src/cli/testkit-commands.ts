@@ -1,73 +1,16 @@
 /**
- * The test kit's commands: scenarios (straight to the store, seen by a running server within a second), and the
- * request log and signature diagnoses of a running server (through its operations API), and the operator token.
+ * The test kit's commands, on a running server through its operations API: scenarios (kept in the store, so every
+ * instance applies them), the request log and signature diagnoses; and the operations API's tokens.
  */
-import { type Command, Option } from "commander";
-import { loadConfig } from "../app/config";
-import { adminTokenPath, createAdminToken, readAdminToken } from "../operations/admin-token";
+import type { Command } from "commander";
+import { adminTokenPath, createAdminToken, type TokenKind } from "../operations/admin-token";
 import type { LoggedCall } from "../operations/request-log";
+import { testKitAnswers } from "../operations/routes/test-kit";
 import type { SignatureDiagnosis } from "../api3/diagnose";
-import { effectText, ScenarioInputError, shownScenario } from "../testkit/scenario";
-import { addScenario, listScenarios } from "../testkit/scenario-store";
-import { count, type DataOption, endpoint, notListening, storageOptions, withInstallation } from "./options";
+import { effectText } from "../testkit/scenario";
+import { callOperations, type OpsOptions, opsOptions } from "./ops-client";
+import { count, type DataOption, storageOptions, withInstallation } from "./options";
 import { printJson, printTable, UsageError } from "./output";
-
-interface OpsOptions extends DataOption {
-  endpoint?: string;
-  token?: string;
-}
-
-/** --endpoint and --token: where the running server's operations API is, and its operator token (else the data directory's). */
-function opsOptions(command: Command): Command {
-  return storageOptions(command)
-    .addOption(
-      new Option(
-        "--endpoint <url>",
-        "the running server's operations API (host:port means http://host:port); default: the operations listener of " +
-          "SANYAO_OPS_PORT (and SANYAO_OPS_HOST), else SANYAO_ENDPOINT, else http://127.0.0.1:8080",
-      ).argParser(endpoint),
-    )
-    .addOption(new Option("--token <token>", "the operator token (default: SANYAO_ADMIN_TOKEN, else --data's admin-token file)"));
-}
-
-/**
- * Where the operations API answers: --endpoint; else the operations listener the server's own settings name
- * (SANYAO_OPS_PORT, on SANYAO_OPS_HOST — any address reached on this machine); else the API's endpoint.
- */
-function opsEndpoint(opts: OpsOptions): string {
-  if (opts.endpoint) return opts.endpoint;
-  const port = process.env.SANYAO_OPS_PORT;
-  if (port && /^\d{1,5}$/.test(port) && Number(port) > 0) {
-    const host = process.env.SANYAO_OPS_HOST || "127.0.0.1";
-    const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
-    return `http://${reachable}:${port}`;
-  }
-  return endpoint(process.env.SANYAO_ENDPOINT || "http://127.0.0.1:8080");
-}
-
-function tokenFor(opts: OpsOptions): string {
-  const token = opts.token ?? process.env.SANYAO_ADMIN_TOKEN ?? readAdminToken(loadConfig({ dataDir: opts.data }).dataDir);
-  if (!token) {
-    throw new UsageError(
-      "No operator token: give --token, set SANYAO_ADMIN_TOKEN, or point --data at the installation (its admin-token file).",
-    );
-  }
-  return token;
-}
-
-async function operations<T>(opts: OpsOptions, path: string): Promise<T> {
-  const base = opsEndpoint(opts);
-  const url = `${base.replace(/\/+$/, "")}/_sanyao/${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { authorization: `Bearer ${tokenFor(opts)}` } });
-  } catch {
-    throw new UsageError(notListening(base));
-  }
-  const body = (await res.json().catch(() => ({}))) as { error?: string } & T;
-  if (!res.ok) throw new UsageError(body.error ?? `The operations API answered HTTP ${res.status}.`);
-  return body;
-}
 
 function printCall(c: LoggedCall): string {
   const facts = [
@@ -103,7 +46,7 @@ function printDiagnosis(d: SignatureDiagnosis): void {
   process.stdout.write(`${lines.filter((l) => l !== "").join("\n")}\n`);
 }
 
-interface AddOptions extends DataOption {
+interface AddOptions extends OpsOptions {
   account: string;
   secretId?: string;
   action?: string;
@@ -129,10 +72,11 @@ export function addTestKitCommands(program: Command): void {
       "after",
       "\nA scenario takes the calls of one account that match it (and --secret-id, --action, --phone, --idcard when\n" +
         "given; phones and identity numbers are kept as keyed hashes and match plaintext fields only). It applies to\n" +
-        "the next --times N of them, to each with --probability p, until --until; a running server sees a change\n" +
-        "within a second, on every instance. Scenarios stay until removed: `sanyao scenarios clear` after a test.",
+        "the next --times N of them, to each with --probability p, until --until. These commands go through the running\n" +
+        "server's operations API (--endpoint, --token); the scenarios are kept in the store, so every instance applies\n" +
+        "them within a second. Scenarios stay until removed: `sanyao scenarios clear` after a test.",
     );
-  storageOptions(scenarios.command("add"))
+  opsOptions(scenarios.command("add"))
     .description("add a scenario; prints its id")
     .requiredOption("--account <id>", "the account whose calls it takes")
     .option("--secret-id <id>", "only calls signed with this key")
@@ -152,78 +96,64 @@ export function addTestKitCommands(program: Command): void {
     .option("--probability <p>", "take each matching call with probability p (0 < p ≤ 1)")
     .option("--until <time>", "until this time, such as 2026-12-02T12:00:00Z (server clock)")
     .option("--seed <n>", "a fixed sequence of probability draws, for a repeatable test", count(0))
-    .action((opts: AddOptions) =>
-      withInstallation(opts, async ({ store, keyring }) => {
-        try {
-          const scenario = await addScenario(
-            { rows: store.scenarios, accounts: store.accounts, keyring },
-            {
-              account: opts.account,
-              secretId: opts.secretId,
-              action: opts.action,
-              phone: opts.phone,
-              idCard: opts.idcard,
-              result: opts.result,
-              error: opts.error,
-              delayMs: opts.delayMs,
-              reset: opts.reset,
-              hang: opts.hang,
-              clockOffsetS: opts.clockOffsetS,
-              times: opts.times,
-              probability: opts.probability,
-              until: opts.until,
-              seed: opts.seed,
-            },
-          );
-          if (opts.json) printJson({ scenario: shownScenario(scenario) });
-          else process.stdout.write(`${scenario.id}\n`);
-        } catch (err) {
-          if (err instanceof ScenarioInputError) throw new UsageError(err.message);
-          throw err;
-        }
-      }),
-    );
-  storageOptions(scenarios.command("list"))
+    .action(async (opts: AddOptions) => {
+      const { scenario } = await callOperations(opts, "POST", "scenarios", testKitAnswers.scenario, {
+        account: opts.account,
+        secretId: opts.secretId,
+        action: opts.action,
+        phone: opts.phone,
+        idCard: opts.idcard,
+        result: opts.result,
+        error: opts.error,
+        delayMs: opts.delayMs,
+        reset: opts.reset || undefined,
+        hang: opts.hang || undefined,
+        clockOffsetS: opts.clockOffsetS,
+        times: opts.times,
+        probability: opts.probability,
+        until: opts.until,
+        seed: opts.seed,
+      });
+      if (opts.json) printJson({ scenario });
+      else process.stdout.write(`${scenario.id}\n`);
+    });
+  opsOptions(scenarios.command("list"))
     .description("the scenarios that can still take a call, oldest first, with the uses each has left (a used-up one is done)")
     .option("--account <id>", "one account's only")
-    .action((opts: DataOption & { account?: string }) =>
-      withInstallation(opts, async ({ store }) => {
-        const list = (await listScenarios(store.scenarios, opts.account)).map(shownScenario);
-        if (opts.json) return printJson({ scenarios: list });
-        printTable(
-          list.map((s) => ({
-            id: s.id,
-            accountId: s.accountId,
-            matches: [s.secretId, s.action, s.phoneMasked, s.idCardMasked].filter(Boolean).join(" ") || "(all calls)",
-            effect: effectText(s.effect),
-            left: s.remaining ?? "∞",
-            probability: s.probability,
-            until: s.until ?? "",
-          })),
-          ["id", "accountId", "matches", "effect", "left", "probability", "until"],
-        );
-      }),
-    );
-  storageOptions(scenarios.command("remove"))
+    .action(async (opts: OpsOptions & { account?: string }) => {
+      const query = opts.account ? `?${new URLSearchParams({ account: opts.account })}` : "";
+      const { scenarios: list } = await callOperations(opts, "GET", `scenarios${query}`, testKitAnswers.scenarios);
+      if (opts.json) return printJson({ scenarios: list });
+      printTable(
+        list.map((s) => ({
+          id: s.id,
+          accountId: s.accountId,
+          matches: [s.secretId, s.action, s.phoneMasked, s.idCardMasked].filter(Boolean).join(" ") || "(all calls)",
+          effect: effectText(s.effect),
+          left: s.remaining ?? "∞",
+          probability: s.probability,
+          until: s.until ?? "",
+        })),
+        ["id", "accountId", "matches", "effect", "left", "probability", "until"],
+      );
+    });
+  opsOptions(scenarios.command("remove"))
     .description("remove one scenario")
     .argument("<id>")
-    .action((id: string, opts: DataOption) =>
-      withInstallation(opts, async ({ store }) => {
-        if (!(await store.scenarios.remove(id))) throw new UsageError(`No scenario ${id}.`);
-        if (opts.json) printJson({ removed: 1 });
-        else process.stdout.write(`Removed ${id}.\n`);
-      }),
-    );
-  storageOptions(scenarios.command("clear"))
+    .action(async (id: string, opts: OpsOptions) => {
+      const answer = await callOperations(opts, "DELETE", `scenarios/${encodeURIComponent(id)}`, testKitAnswers.removed);
+      if (opts.json) printJson(answer);
+      else process.stdout.write(`Removed ${id}.\n`);
+    });
+  opsOptions(scenarios.command("clear"))
     .description("remove every scenario (of one account with --account)")
     .option("--account <id>", "one account's only")
-    .action((opts: DataOption & { account?: string }) =>
-      withInstallation(opts, async ({ store }) => {
-        const removed = await store.scenarios.clear(opts.account);
-        if (opts.json) printJson({ removed });
-        else process.stdout.write(`Removed ${removed} scenario${removed === 1 ? "" : "s"}.\n`);
-      }),
-    );
+    .action(async (opts: OpsOptions & { account?: string }) => {
+      const query = opts.account ? `?${new URLSearchParams({ account: opts.account })}` : "";
+      const { removed } = await callOperations(opts, "DELETE", `scenarios${query}`, testKitAnswers.removed);
+      if (opts.json) printJson({ removed });
+      else process.stdout.write(`Removed ${removed} scenario${removed === 1 ? "" : "s"}.\n`);
+    });
 
   opsOptions(program.command("requests"))
     .description("the last calls a running server answered: names, VerifyMode, encrypted fields, outcome (never a value)")
@@ -232,7 +162,7 @@ export function addTestKitCommands(program: Command): void {
     .action(async (opts: OpsOptions & { limit: number; account?: string }) => {
       const query = new URLSearchParams({ limit: String(opts.limit) });
       if (opts.account) query.set("account", opts.account);
-      const { requests } = await operations<{ requests: LoggedCall[] }>(opts, `requests?${query}`);
+      const { requests } = await callOperations(opts, "GET", `requests?${query}`, testKitAnswers.requests);
       if (opts.json) return printJson({ requests });
       process.stdout.write(requests.length ? `${requests.map(printCall).join("\n")}\n` : "(none)\n");
     });
@@ -241,27 +171,33 @@ export function addTestKitCommands(program: Command): void {
     .description("why a running server refused a call's signature: what it computed and the likely cause")
     .argument("<requestId>", "the RequestId of a call answered AuthFailure.* (one of the last 1000)")
     .action(async (requestId: string, opts: OpsOptions) => {
-      const { diagnosis } = await operations<{ diagnosis: SignatureDiagnosis }>(opts, `explain/${encodeURIComponent(requestId)}`);
+      const { diagnosis } = await callOperations(opts, "GET", `explain/${encodeURIComponent(requestId)}`, testKitAnswers.diagnosis);
       if (opts.json) printJson({ diagnosis });
       else printDiagnosis(diagnosis);
     });
 
-  storageOptions(program.command("admin-token").description("the operations API's operator token").command("create"))
-    .description("make the operator token of an embedded installation that has none (first start makes one); prints it once")
-    .action((opts: DataOption) =>
+  storageOptions(program.command("admin-token").description("the operations API's tokens").command("create"))
+    .description(
+      "make a token of an embedded installation that has none and print it once: the operator token (first start makes " +
+        "one), or with --read-only a token that sees everything and changes nothing",
+    )
+    .option("--read-only", "the read-only token: every GET of the operations API, and nothing that changes anything")
+    .action((opts: DataOption & { readOnly?: boolean }) =>
       withInstallation(opts, async ({ dataDir }) => {
-        if (!dataDir) throw new UsageError("Scale-out instances take their operator token from SANYAO_ADMIN_TOKEN.");
+        const kind: TokenKind = opts.readOnly ? "read-only" : "operator";
+        const variable = opts.readOnly ? "SANYAO_READ_ONLY_TOKEN" : "SANYAO_ADMIN_TOKEN";
+        if (!dataDir) throw new UsageError(`Scale-out instances take this token from ${variable}.`);
         let token: string;
         try {
-          token = createAdminToken(dataDir);
+          token = createAdminToken(dataDir, kind);
         } catch (err) {
           if (err instanceof Error && "code" in err && err.code === "EEXIST")
-            throw new UsageError(`${adminTokenPath(dataDir)} exists already; a token is never overwritten.`);
+            throw new UsageError(`${adminTokenPath(dataDir, kind)} exists already; a token is never overwritten.`);
           throw err;
         }
-        if (opts.json) printJson({ adminToken: token, file: adminTokenPath(dataDir) });
-        else
-          process.stdout.write(`${token}\nKept in ${adminTokenPath(dataDir)} (mode 0600); a running server reads it at its next start.\n`);
+        const file = adminTokenPath(dataDir, kind);
+        if (opts.json) printJson({ [opts.readOnly ? "readOnlyToken" : "adminToken"]: token, file });
+        else process.stdout.write(`${token}\nKept in ${file} (mode 0600); a running server reads it at its next start.\n`);
       }),
     );
 }

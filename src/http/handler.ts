@@ -36,7 +36,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
-    if (path !== "/") return others(req, res, path);
+    if (path !== "/") return others(req, res, path, q === -1 ? "" : url.slice(q + 1));
     void serve(req, res, path, q === -1 ? "" : (url.slice(q + 1).split("#")[0] ?? ""), started).catch((err) => {
       deps.logger.error({ err }, "request failed outside the pipeline");
       if (!res.headersSent) res.writeHead(500).end();

@@ -1,25 +1,32 @@
 /**
- * The operator token of the operations API (/_sanyao/…). SANYAO_ADMIN_TOKEN sets it; otherwise an embedded
- * installation keeps one in its data directory (mode 0600), made at first start. No token: the API is off.
+ * The tokens of the operations API (/_sanyao/…). The operator token may do everything; the read-only token sees
+ * everything and changes nothing. SANYAO_ADMIN_TOKEN and SANYAO_READ_ONLY_TOKEN set them; otherwise an embedded
+ * installation keeps them in its data directory (mode 0600): the operator token made at first start, the
+ * read-only one by `sanyao admin-token create --read-only`. No token at all: the API is off.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
 export const ADMIN_TOKEN_FILE = "admin-token";
+export const READ_ONLY_TOKEN_FILE = "admin-token-read-only";
 
-export const adminTokenPath = (dataDir: string): string => path.join(dataDir, ADMIN_TOKEN_FILE);
+export type TokenKind = "operator" | "read-only";
+
+const FILES: Record<TokenKind, string> = { operator: ADMIN_TOKEN_FILE, "read-only": READ_ONLY_TOKEN_FILE };
+
+export const adminTokenPath = (dataDir: string, kind: TokenKind = "operator"): string => path.join(dataDir, FILES[kind]);
 
 /** Writes a new token file (never over an existing one); returns the token. */
-export function createAdminToken(dataDir: string): string {
-  const token = `sy_${randomBytes(24).toString("base64url")}`;
-  fs.writeFileSync(adminTokenPath(dataDir), `${token}\n`, { mode: 0o600, flag: "wx" });
+export function createAdminToken(dataDir: string, kind: TokenKind = "operator"): string {
+  const token = `${kind === "operator" ? "sy_" : "syr_"}${randomBytes(24).toString("base64url")}`;
+  fs.writeFileSync(adminTokenPath(dataDir, kind), `${token}\n`, { mode: 0o600, flag: "wx" });
   return token;
 }
 
-export function readAdminToken(dataDir: string): string | undefined {
+export function readAdminToken(dataDir: string, kind: TokenKind = "operator"): string | undefined {
   try {
-    return fs.readFileSync(adminTokenPath(dataDir), "utf8").trim() || undefined;
+    return fs.readFileSync(adminTokenPath(dataDir, kind), "utf8").trim() || undefined;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
@@ -39,6 +46,11 @@ export function adminTokenFor(
   return { token: createAdminToken(dataDir), created: true };
 }
 
+/** The read-only token in force: the environment's, else the data directory's; never made at start. */
+export function readOnlyTokenFor(configured: string | undefined, dataDir: string | undefined): string | undefined {
+  return configured || (dataDir === undefined ? undefined : readAdminToken(dataDir, "read-only"));
+}
+
 /** `Authorization: Bearer TOKEN`, compared in constant time. */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
   const [, bearer] = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "") ?? [];
@@ -46,4 +58,19 @@ export function bearerMatches(authorization: string | undefined, token: string):
   const given = Buffer.from(bearer);
   const wanted = Buffer.from(token);
   return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+export interface Tokens {
+  operator: string | undefined;
+  readOnly: string | undefined;
+}
+
+/** Who calls: the operator (may change things), a reader (sees everything), or anyone (no valid token). */
+export type Caller = "operator" | "reader" | "anyone";
+
+export function callerOf(authorization: string | undefined, tokens: Tokens): Caller {
+  // Both compared, whichever matches: the time taken tells nothing about either token.
+  const operator = tokens.operator !== undefined && bearerMatches(authorization, tokens.operator);
+  const reader = tokens.readOnly !== undefined && bearerMatches(authorization, tokens.readOnly);
+  return operator ? "operator" : reader ? "reader" : "anyone";
 }

@@ -301,4 +301,36 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: "ALTER TABLE audit ADD COLUMN cache TEXT;",
     postgres: "ALTER TABLE audit ADD COLUMN cache TEXT;",
   },
+  {
+    version: 13,
+    description:
+      "the operations API: top-ups with the operator's note; the ledger indexed by account, real or test, and time (every " +
+      "ledger query names all three: a page, a count, a month's spend); a partial index for the gateway's cache counts",
+    sqlite: `
+      CREATE TABLE top_ups (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        amount INTEGER NOT NULL,
+        note TEXT NOT NULL,
+        at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX top_ups_account_at ON top_ups(account_id, at);
+      CREATE INDEX ledger_account_test_at ON ledger(account_id, test, at);
+      DROP INDEX ledger_account_at;
+      CREATE INDEX audit_cache_at ON audit(at) WHERE cache IS NOT NULL;
+    `,
+    postgres: `
+      CREATE TABLE top_ups (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        amount BIGINT NOT NULL,
+        note TEXT NOT NULL,
+        at BIGINT NOT NULL
+      );
+      CREATE INDEX top_ups_account_at ON top_ups(account_id, at);
+      CREATE INDEX ledger_account_test_at ON ledger(account_id, test, at);
+      DROP INDEX ledger_account_at;
+      CREATE INDEX audit_cache_at ON audit(at) WHERE cache IS NOT NULL;
+    `,
+  },
 ];

@@ -90,6 +90,51 @@ export type VerifyModeName = "simple" | "detailed";
 /** A mode as stored (the ledger's mode, the audit's variant): "detailed", or else "simple". */
 export const verifyModeOf = (stored: string): VerifyModeName => (stored === "detailed" ? "detailed" : "simple");
 
+/** Money put into an account by an operator, with the note they gave. */
+export interface TopUp {
+  id: string;
+  accountId: string;
+  /** fen */
+  amount: number;
+  note: string;
+  /** Unix milliseconds */
+  at: number;
+}
+
+/** One page of a listing, and how many rows match in all. */
+export interface Page<T> {
+  rows: T[];
+  total: number;
+}
+
+/** A charge as the ledger lists it. */
+export interface LedgerEntry {
+  requestId: string;
+  accountId: string;
+  secretId: string;
+  action: string;
+  mode: VerifyModeName;
+  /** fen */
+  unitPrice: number;
+  /** Unix milliseconds */
+  at: number;
+  test: boolean;
+  upstreamRequestId: string | undefined;
+}
+
+/** Which of one account's charges to list: newest first, within [fromMs, toMs), of one action, real or test. */
+export interface LedgerQuery {
+  accountId: string;
+  fromMs?: number;
+  toMs?: number;
+  action?: string;
+  test: boolean;
+  limit: number;
+  offset?: number;
+  /** keyset paging (an export): the entries after this one, in the listing's order */
+  after?: { at: number; requestId: string };
+}
+
 export interface UsageQuery {
   accountId?: string;
   /** China-time days, YYYY-MM-DD, inclusive */

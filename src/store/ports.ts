@@ -2,6 +2,7 @@
  * What a storage adapter provides, one port per aggregate. Adapters (sqlite/, postgres/) store and fetch rows and
  * nothing more: identifiers, validation, sealing and the usage report are made once, above them, in storage.ts.
  */
+import type { Carrier } from "../rules/tables";
 import type {
   Account,
   AccountPatch,
@@ -9,7 +10,12 @@ import type {
   ChargeEntry,
   KmsKey,
   KmsKeyState,
+  LedgerEntry,
+  LedgerQuery,
+  Page,
+  RecordStatus,
   StoredRecord,
+  TopUp,
   UnknownEntry,
   UsageQuery,
   VerifyModeName,
@@ -28,11 +34,15 @@ export interface NewAccountRow {
 export interface AccountRows {
   insert(row: NewAccountRow): Promise<Account>;
   list(): Promise<Account[]>;
+  /** oldest first; `search`: a part of the name or the id, any case */
+  page(query: { search?: string; offset: number; limit: number }): Promise<Page<Account>>;
   get(accountId: string): Promise<Account | undefined>;
   /** false when no such account exists */
   update(accountId: string, patch: AccountPatch): Promise<boolean>;
-  /** adds `amount` fen; the new balance, or undefined when no such account exists */
-  topUp(accountId: string, amount: number): Promise<number | undefined>;
+  /** adds `amount` fen and records the top-up, in one transaction; the new balance, or undefined when no such account exists */
+  topUp(entry: TopUp): Promise<number | undefined>;
+  /** the account's top-ups, newest first */
+  topUps(accountId: string, offset: number, limit: number): Promise<Page<TopUp>>;
 }
 
 /** An API key as stored: its secret sealed under the installation secret. */
@@ -67,6 +77,8 @@ export interface RecordRows {
   findByDigest(key: Buffer): Promise<(StoredRecord & { pair: Buffer }) | undefined>;
   /** whether some active record pairs this identity number with another name */
   idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
+  /** how many records there are of each carrier and status (counted in the store, never read out) */
+  stats(): Promise<Array<{ carrier: Carrier; status: RecordStatus; n: number }>>;
 }
 
 /** Calls (from the audit trail) or charges (from the ledger) of one account, China-time day, action and mode. */
@@ -95,13 +107,23 @@ export interface LedgerRows {
   markUnknown(entry: UnknownEntry): Promise<void>;
   /** oldest first */
   unknowns(query: UsageQuery): Promise<UnknownEntry[]>;
+  /** newest first, one page (of one account, when given) */
+  unknownPage(query: { accountId?: string; offset: number; limit: number }): Promise<Page<UnknownEntry>>;
   /** fen charged to the account (test keys' charges aside) from `sinceMs` on */
   spent(accountId: string, sinceMs: number): Promise<number>;
+  /** each account with a monthly budget or a charge from `sinceMs` on: its budget and what it spent (test keys aside) */
+  teamSpend(sinceMs: number): Promise<Array<{ accountId: string; name: string; monthlyBudget: number; spent: number }>>;
+  /** one account's charges, newest first */
+  entries(query: LedgerQuery): Promise<LedgerEntry[]>;
+  /** how many charges the query matches in all (its paging aside) */
+  entryCount(query: Omit<LedgerQuery, "limit" | "offset" | "after">): Promise<number>;
 }
 
 export interface AuditRows {
   /** queued and written in batches: a failure is reported, never thrown at the caller's answer */
   append(entry: AuditEntry): Promise<void>;
+  /** gateway mode: answers from the cache (hit) and upstream answers kept in it (miss) from `sinceMs` on */
+  cacheCounts(sinceMs: number): Promise<{ hits: number; misses: number }>;
 }
 
 /** A KMS key as stored: its material sealed under the installation secret. */

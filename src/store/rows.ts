@@ -1,6 +1,20 @@
 /** Row shapes both SQL stores share: each table's columns and how they map to what the ports hand out; an audit row. */
 import type { Carrier } from "../rules/tables";
-import type { Account, AccountPatch, AuditEntry, BillingStatus, KmsKeyState, LineStatus, RecordStatus, StoredRecord } from "./model";
+import {
+  type Account,
+  type AccountPatch,
+  type AuditEntry,
+  type BillingStatus,
+  type KmsKeyState,
+  type LedgerEntry,
+  type LedgerQuery,
+  type LineStatus,
+  type RecordStatus,
+  type StoredRecord,
+  type TopUp,
+  type UnknownEntry,
+  verifyModeOf,
+} from "./model";
 import type { ApiKeyRow, KmsKeyRow } from "./ports";
 
 /** The audit table's columns, in the order of `auditValues`. */
@@ -124,6 +138,13 @@ export const toStoredRecord = (r: RecordTableRow): StoredRecord => ({
   ...(r.network_since !== null && { networkSince: r.network_since }),
 });
 
+/** One carrier and status's count of records, as both stores group them. */
+export const recordCount = (r: { carrier: string; status: string; n: number | string }) => ({
+  carrier: r.carrier as Carrier,
+  status: r.status as RecordStatus,
+  n: Number(r.n),
+});
+
 /** A record's columns, in the order of the INSERTs of both adapters. */
 export const recordValues = (r: StoredRecord) =>
   [r.phoneHash, r.nameHash, r.idCardHash, r.carrier, r.status, r.lineStatus ?? null, r.networkSince ?? null] as const;
@@ -157,4 +178,88 @@ export const toKmsKeyRow = (r: KmsKeyTableRow): KmsKeyRow => ({
 export function theRow<T>(row: T | undefined, statement: string): T {
   if (row === undefined) throw new Error(`${statement} returned no row`);
   return row;
+}
+
+export interface TopUpTableRow {
+  id: string;
+  account_id: string;
+  /** PostgreSQL returns BIGINT as a string */
+  amount: number | string;
+  note: string;
+  at: number | string;
+}
+
+export const toTopUp = (r: TopUpTableRow): TopUp => ({
+  id: r.id,
+  accountId: r.account_id,
+  amount: Number(r.amount),
+  note: r.note,
+  at: Number(r.at),
+});
+
+export interface LedgerTableRow {
+  request_id: string;
+  account_id: string;
+  secret_id: string;
+  action: string;
+  mode: string;
+  /** PostgreSQL returns BIGINT as a string */
+  unit_price: number | string;
+  at: number | string;
+  test: number;
+  upstream_request_id: string | null;
+}
+
+export const toLedgerEntry = (r: LedgerTableRow): LedgerEntry => ({
+  requestId: r.request_id,
+  accountId: r.account_id,
+  secretId: r.secret_id,
+  action: r.action,
+  mode: verifyModeOf(r.mode),
+  unitPrice: Number(r.unit_price),
+  at: Number(r.at),
+  test: r.test === 1,
+  upstreamRequestId: r.upstream_request_id ?? undefined,
+});
+
+export interface UnknownTableRow {
+  request_id: string;
+  account_id: string;
+  secret_id: string;
+  action: string;
+  /** PostgreSQL returns BIGINT as a string */
+  at: number | string;
+  reason: string;
+}
+
+export const toUnknownEntry = (r: UnknownTableRow): UnknownEntry => ({
+  requestId: r.request_id,
+  accountId: r.account_id,
+  secretId: r.secret_id,
+  action: r.action,
+  at: Number(r.at),
+  reason: r.reason,
+});
+
+/** A search text as a LIKE pattern that matches it anywhere, its own % and _ taken literally (ESCAPE '\\'). */
+export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The WHERE clause of a ledger listing, in either dialect (`placeholder(n)`: the n-th parameter, from 1): one
+ * account, real or test charges, a time range, an action, and the keyset cursor of an export.
+ */
+export function ledgerFilter(
+  q: Omit<LedgerQuery, "limit" | "offset">,
+  placeholder: (n: number) => string,
+): { where: string; params: Array<string | number> } {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  const bind = (value: string | number) => placeholder(params.push(value));
+  where.push(`account_id = ${bind(q.accountId)}`, `test = ${bind(Number(q.test))}`);
+  if (q.fromMs !== undefined) where.push(`at >= ${bind(q.fromMs)}`);
+  if (q.toMs !== undefined) where.push(`at < ${bind(q.toMs)}`);
+  if (q.action !== undefined) where.push(`action = ${bind(q.action)}`);
+  // A row value: both engines seek the index to it, where an OR of the two columns would scan from the top.
+  if (q.after) where.push(`(at, request_id) < (${bind(q.after.at)}, ${bind(q.after.requestId)})`);
+  return { where: where.join(" AND "), params };
 }

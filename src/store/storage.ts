@@ -3,12 +3,16 @@
  * new identifiers, key validation, the sealing of secrets and KMS material, the usage report.
  */
 import type { Keyring } from "../common/keyring";
-import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey } from "./ids";
-import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, UsageQuery, UsageRow } from "./model";
+import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey, newTopUpId } from "./ids";
+import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, TopUp, UsageQuery, UsageRow } from "./model";
 import type { AccountRows, AuditRows, KmsKeyRows, LedgerRows, MetaRows, RecordRows, ScenarioRows, StoreAdapter, UsageCount } from "./ports";
 
-export interface Accounts extends Omit<AccountRows, "insert"> {
+export interface Accounts extends Omit<AccountRows, "insert" | "topUp"> {
   create(name: string, defaults: NewAccountDefaults): Promise<Account>;
+  /** adds `amount` fen (negative: takes it) and records it with the note; the new balance, or undefined when no such account exists */
+  topUp(accountId: string, amount: number, note?: string): Promise<number | undefined>;
+  /** topUp, with the top-up as recorded */
+  credit(accountId: string, amount: number, note: string): Promise<{ balance: number; topUp: TopUp } | undefined>;
 }
 
 export interface ApiKeys {
@@ -28,7 +32,11 @@ export interface ApiKeys {
   resolve(secretId: string): Promise<KeySecret | undefined>;
 }
 
-export interface Ledger extends Pick<LedgerRows, "charge" | "has" | "markUnknown" | "unknowns" | "spent"> {
+export interface Ledger
+  extends Pick<
+    LedgerRows,
+    "charge" | "has" | "markUnknown" | "unknowns" | "unknownPage" | "spent" | "teamSpend" | "entries" | "entryCount"
+  > {
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
@@ -54,6 +62,9 @@ export interface Storage {
 
 export class StoreInputError extends Error {}
 
+/** A key given with a SecretId the installation has already. */
+export class SecretIdTaken extends StoreInputError {}
+
 export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
   const { accounts, apiKeys, kmsKeys, ledger } = adapter;
   return {
@@ -69,9 +80,20 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
           balance: d.balance,
         }),
       list: () => accounts.list(),
+      page: (query) => accounts.page(query),
       get: (accountId) => accounts.get(accountId),
       update: (accountId, patch) => accounts.update(accountId, patch),
-      topUp: (accountId, amount) => accounts.topUp(accountId, amount),
+      topUp: async (accountId, amount, note = "") => {
+        const at = Date.now();
+        return accounts.topUp({ id: newTopUpId(at), accountId, amount, note, at });
+      },
+      async credit(accountId, amount, note) {
+        const at = Date.now();
+        const topUp = { id: newTopUpId(at), accountId, amount, note, at };
+        const balance = await accounts.topUp(topUp);
+        return balance === undefined ? undefined : { balance, topUp };
+      },
+      topUps: (accountId, offset, limit) => accounts.topUps(accountId, offset, limit),
     },
     apiKeys: {
       async create(accountId, given, options) {
@@ -88,7 +110,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
           test: options?.test === true,
           createdAt: new Date().toISOString(),
         };
-        if (!(await apiKeys.insert(row))) throw new StoreInputError("That SecretId exists already.");
+        if (!(await apiKeys.insert(row))) throw new SecretIdTaken("That SecretId exists already.");
         return { secretId, secretKey };
       },
       list: async (accountId) =>
@@ -112,7 +134,11 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
       has: (requestId) => ledger.has(requestId),
       markUnknown: (entry) => ledger.markUnknown(entry),
       unknowns: (query) => ledger.unknowns(query),
+      unknownPage: (query) => ledger.unknownPage(query),
       spent: (accountId, sinceMs) => ledger.spent(accountId, sinceMs),
+      teamSpend: (sinceMs) => ledger.teamSpend(sinceMs),
+      entries: (query) => ledger.entries(query),
+      entryCount: (query) => ledger.entryCount(query),
       usage: async (query) => usageReport(await ledger.usage(query)),
     },
     audit: adapter.audit,

@@ -6,9 +6,9 @@
 import type { Keyring } from "../common/keyring";
 import { defaultPolicy } from "../rules/policy";
 import { chinaDate } from "../rules/precheck";
-import { loadRuleTables } from "../rules/tables";
+import { type Carrier, loadRuleTables } from "../rules/tables";
 import { importRows, rowsFrom } from "../sources/import";
-import type { StoredRecord } from "../store/model";
+import type { RecordStatus, StoredRecord } from "../store/model";
 import type { RecordRows } from "../store/ports";
 
 const hex = (b: Buffer) => b.toString("hex");
@@ -49,6 +49,17 @@ export class MemoryRecordRows implements RecordRows {
 
   async idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean> {
     return [...this.byPhone.values()].some((r) => r.idCardHash.equals(idCardHash) && !r.nameHash.equals(nameHash) && r.status === "active");
+  }
+
+  async stats(): Promise<Array<{ carrier: Carrier; status: RecordStatus; n: number }>> {
+    const counts = new Map<string, { carrier: Carrier; status: RecordStatus; n: number }>();
+    for (const { carrier, status } of this.byPhone.values()) {
+      const key = `${carrier}|${status}`;
+      const c = counts.get(key) ?? { carrier, status, n: 0 };
+      c.n++;
+      counts.set(key, c);
+    }
+    return [...counts.values()];
   }
 }
 

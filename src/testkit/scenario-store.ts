@@ -1,4 +1,4 @@
-/** Adding, listing and removing scenarios: the same for the CLI (straight to the store) and the operations API. */
+/** Adding and listing scenarios in the store, for the operations API (the CLI goes through it). */
 import type { Keyring } from "../common/keyring";
 import type { ScenarioRows } from "../store/ports";
 import type { Accounts } from "../store/storage";

@@ -236,17 +236,28 @@ export function shownScenario(s: Scenario) {
   return { ...rest, until: untilMs === undefined ? undefined : new Date(untilMs).toISOString() };
 }
 
+/** An effect as a listing shows it (one object with the fields of every kind, as the operations API answers it). */
+export interface ShownEffect {
+  kind: StoredEffect["kind"];
+  result?: string;
+  code?: string;
+  minMs?: number;
+  maxMs?: number;
+  offsetMs?: number;
+}
+
 /** One line of what a scenario does, for tables. */
-export function effectText(effect: StoredEffect): string {
+export function effectText(effect: ShownEffect): string {
+  const { minMs = 0, maxMs = 0, offsetMs = 0 } = effect;
   switch (effect.kind) {
     case "result":
       return `Result ${effect.result}`;
     case "error":
       return `error ${effect.code}`;
     case "delay":
-      return effect.minMs === effect.maxMs ? `delay ${effect.minMs} ms` : `delay ${effect.minMs}-${effect.maxMs} ms`;
+      return minMs === maxMs ? `delay ${minMs} ms` : `delay ${minMs}-${maxMs} ms`;
     case "clock":
-      return `clock ${effect.offsetMs >= 0 ? "+" : ""}${effect.offsetMs / 1000} s`;
+      return `clock ${offsetMs >= 0 ? "+" : ""}${offsetMs / 1000} s`;
     default:
       return effect.kind;
   }

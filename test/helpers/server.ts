@@ -69,7 +69,7 @@ export interface TestServer extends RunningServer {
   setNow(ms: number | undefined): void;
   addAccount(name?: string): Promise<{ accountId: string; secretId: string; secretKey: string }>;
   addRecords(records: ReadonlyArray<Record<string, string>>): Promise<void>;
-  /** runs the sanyao command against this server's installation */
+  /** runs the sanyao command against this server's installation, and this server (SANYAO_ENDPOINT) */
   cli(args: string[]): Promise<CliResult>;
   /**
    * Everything the installation has stored, for leak checks: the data directory's files (embedded), or every
@@ -156,7 +156,9 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
       return Buffer.from(parts.join("\n"));
     },
     cli(args) {
-      return backend === "scale-out" ? sanyao(args, { ...fullEnv }) : sanyao([...args, "--data", dataDir], fullEnv);
+      // Commands that act on the running server (scenarios, requests, explain) find it by SANYAO_ENDPOINT.
+      const env = { SANYAO_ENDPOINT: server.url, ...fullEnv };
+      return backend === "scale-out" ? sanyao(args, env) : sanyao([...args, "--data", dataDir], env);
     },
   };
 }

@@ -11,7 +11,16 @@ import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit, type CommitResult } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import type { PaidAnswerSink } from "../paid-answers";
-import { AUDIT_COLUMN_COUNT, AUDIT_COLUMNS, auditValues } from "../rows";
+import {
+  AUDIT_COLUMN_COUNT,
+  AUDIT_COLUMNS,
+  auditValues,
+  ledgerFilter,
+  type LedgerTableRow,
+  toLedgerEntry,
+  toUnknownEntry,
+  type UnknownTableRow,
+} from "../rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 
 export interface PostgresOptions {
@@ -50,7 +59,11 @@ export class PostgresStore implements StoreAdapter {
   readonly scenarios = scenarioRows(this.query);
   readonly ledger: LedgerRows = {
     charge: (entry) => this.charge(entry),
-    usage: (query) => this.usage(query),
+    // Calls are counted from the audit trail, whose rows are queued: settle them first.
+    usage: async (query) => {
+      await this.writes.flush().catch(() => undefined);
+      return this.usage(query);
+    },
     has: async (requestId) => (await this.q("SELECT 1 FROM ledger WHERE request_id = $1", [requestId])).length > 0,
     spent: async (accountId, sinceMs) => {
       const [row] = await this.q<{ n: string }>(
@@ -66,23 +79,60 @@ export class PostgresStore implements StoreAdapter {
         [e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason],
       );
     },
-    unknowns: async (query) => {
-      const rows = await this.q<{ request_id: string; account_id: string; secret_id: string; action: string; at: string; reason: string }>(
-        `SELECT * FROM upstream_unknown WHERE ($1::text IS NULL OR account_id = $1) ORDER BY at, request_id`,
-        [query.accountId ?? null],
+    unknowns: async (query) =>
+      (
+        await this.q<UnknownTableRow>(
+          `SELECT * FROM upstream_unknown WHERE ($1::text IS NULL OR account_id = $1) ORDER BY at, request_id`,
+          [query.accountId ?? null],
+        )
+      ).map(toUnknownEntry),
+    unknownPage: async ({ accountId, offset, limit }) => {
+      const matching = "$1::text IS NULL OR account_id = $1";
+      const rows = await this.q<UnknownTableRow>(
+        `SELECT * FROM upstream_unknown WHERE ${matching} ORDER BY at DESC, request_id DESC LIMIT $2 OFFSET $3`,
+        [accountId ?? null, limit, offset],
       );
-      return rows.map((r) => ({
-        requestId: r.request_id,
-        accountId: r.account_id,
-        secretId: r.secret_id,
-        action: r.action,
-        at: Number(r.at),
-        reason: r.reason,
-      }));
+      const [total] = await this.q<{ n: string }>(`SELECT count(*) AS n FROM upstream_unknown WHERE ${matching}`, [accountId ?? null]);
+      return { rows: rows.map(toUnknownEntry), total: Number(total?.n ?? 0) };
+    },
+    teamSpend: async (sinceMs) =>
+      (
+        await this.q<{ account_id: string; name: string; monthly_budget: string; spent: string }>(
+          `SELECT a.account_id, a.name, a.monthly_budget, coalesce(sum(l.unit_price), 0) AS spent
+           FROM accounts a LEFT JOIN ledger l ON l.account_id = a.account_id AND l.at >= $1 AND l.test = 0
+           GROUP BY a.account_id HAVING a.monthly_budget > 0 OR count(l.request_id) > 0 ORDER BY a.created_at, a.account_id`,
+          [sinceMs],
+        )
+      ).map((r) => ({ accountId: r.account_id, name: r.name, monthlyBudget: Number(r.monthly_budget), spent: Number(r.spent) })),
+    entries: async (query) => {
+      const { where, params } = ledgerFilter(query, (n) => `$${n}`);
+      const n = params.length;
+      return (
+        await this.q<LedgerTableRow>(
+          `SELECT * FROM ledger WHERE ${where} ORDER BY at DESC, request_id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+          [...params, query.limit, query.offset ?? 0],
+        )
+      ).map(toLedgerEntry);
+    },
+    entryCount: async (query) => {
+      const { where, params } = ledgerFilter(query, (n) => `$${n}`);
+      const [row] = await this.q<{ n: string }>(`SELECT count(*) AS n FROM ledger WHERE ${where}`, params);
+      return Number(row?.n ?? 0);
     },
   };
   /** queued and written in batches (multi-row INSERT) within 20 ms; flushed on close */
-  readonly audit: AuditRows = { append: async (entry) => this.writes.queue(entry) };
+  readonly audit: AuditRows = {
+    append: async (entry) => this.writes.queue(entry),
+    cacheCounts: async (sinceMs) => {
+      await this.writes.flush().catch(() => undefined);
+      const [row] = await this.q<{ hits: string | null; misses: string | null }>(
+        `SELECT sum(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END) AS hits, sum(CASE WHEN cache = 'miss' THEN 1 ELSE 0 END) AS misses
+         FROM audit WHERE cache IS NOT NULL AND at >= $1`,
+        [sinceMs],
+      );
+      return { hits: Number(row?.hits ?? 0), misses: Number(row?.misses ?? 0) };
+    },
+  };
 
   private constructor(
     options: PostgresOptions,

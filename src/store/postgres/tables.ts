@@ -5,6 +5,10 @@ import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows, Scenari
 import {
   type AccountRow,
   type ApiKeyTableRow,
+  containsPattern,
+  recordCount,
+  toTopUp,
+  type TopUpTableRow,
   type KmsKeyTableRow,
   patchEntries,
   type RecordTableRow,
@@ -35,6 +39,16 @@ export function accountRows(q: Query): AccountRows {
       return toAccount(theRow(rows[0], "INSERT INTO accounts … RETURNING"));
     },
     list: async () => (await q<AccountRow>("SELECT * FROM accounts ORDER BY created_at, account_id")).map(toAccount),
+    async page({ search, offset, limit }) {
+      const pattern = search ? containsPattern(search) : null;
+      const matching = "$1::text IS NULL OR name ILIKE $1 ESCAPE '\\' OR account_id ILIKE $1 ESCAPE '\\'";
+      const rows = await q<AccountRow>(`SELECT * FROM accounts WHERE ${matching} ORDER BY created_at, account_id LIMIT $2 OFFSET $3`, [
+        pattern,
+        limit,
+        offset,
+      ]);
+      return { rows: rows.map(toAccount), total: await count(q, `SELECT count(*) AS n FROM accounts WHERE ${matching}`, [pattern]) };
+    },
     async get(accountId) {
       const [row] = await q<AccountRow>("SELECT * FROM accounts WHERE account_id = $1", [accountId]);
       return row && toAccount(row);
@@ -48,12 +62,23 @@ export function accountRows(q: Query): AccountRows {
         (await q(`UPDATE accounts SET ${sets} WHERE account_id = $${entries.length + 1} RETURNING 1`, [...values, accountId])).length > 0
       );
     },
-    async topUp(accountId, amount) {
-      const [row] = await q<{ balance: string }>("UPDATE accounts SET balance = balance + $1 WHERE account_id = $2 RETURNING balance", [
-        amount,
-        accountId,
-      ]);
+    async topUp(e) {
+      // One statement: the balance and the top-up's row are written together or not at all.
+      const [row] = await q<{ balance: string }>(
+        `WITH credited AS (UPDATE accounts SET balance = balance + $1 WHERE account_id = $2 RETURNING balance),
+              noted AS (INSERT INTO top_ups (id, account_id, amount, note, at) SELECT $3, $2, $1, $4, $5 FROM credited)
+         SELECT balance FROM credited`,
+        [e.amount, e.accountId, e.id, e.note, e.at],
+      );
       return row ? Number(row.balance) : undefined;
+    },
+    async topUps(accountId, offset, limit) {
+      const rows = await q<TopUpTableRow>("SELECT * FROM top_ups WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3", [
+        accountId,
+        limit,
+        offset,
+      ]);
+      return { rows: rows.map(toTopUp), total: await count(q, "SELECT count(*) AS n FROM top_ups WHERE account_id = $1", [accountId]) };
     },
   };
 }
@@ -153,6 +178,12 @@ export function recordRows(q: Query): RecordRows {
     idCardHeldByOtherName: async (idCardHash, nameHash) =>
       (await q("SELECT 1 FROM records WHERE idcard_hash = $1 AND name_hash <> $2 AND status = 'active' LIMIT 1", [idCardHash, nameHash]))
         .length > 0,
+    stats: async () =>
+      (
+        await q<{ carrier: string; status: string; n: string }>(
+          "SELECT carrier, status, count(*) AS n FROM records GROUP BY carrier, status ORDER BY carrier, status",
+        )
+      ).map(recordCount),
   };
 }
 

@@ -11,6 +11,7 @@ import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
+import { ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
 import { openRecordsFile } from "./records-file";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { DailyAttempt } from "./writer";
@@ -107,10 +108,24 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     const insertUnknown = db.prepare(
       "INSERT INTO upstream_unknown (request_id, account_id, secret_id, action, at, reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     );
-    const listUnknown = db.prepare<
-      [string | null, string | null],
-      { request_id: string; account_id: string; secret_id: string; action: string; at: number; reason: string }
-    >("SELECT * FROM upstream_unknown WHERE (? IS NULL OR account_id = ?) ORDER BY at, request_id");
+    const listUnknown = db.prepare<[string | null, string | null], UnknownTableRow>(
+      "SELECT * FROM upstream_unknown WHERE (? IS NULL OR account_id = ?) ORDER BY at, request_id",
+    );
+    const unknownPage = db.prepare<[string | null, string | null, number, number], UnknownTableRow>(
+      "SELECT * FROM upstream_unknown WHERE (? IS NULL OR account_id = ?) ORDER BY at DESC, request_id DESC LIMIT ? OFFSET ?",
+    );
+    const unknownCount = db
+      .prepare<[string | null, string | null], number>("SELECT count(*) FROM upstream_unknown WHERE (? IS NULL OR account_id = ?)")
+      .pluck();
+    const teamSpend = db.prepare<[number], { account_id: string; name: string; monthly_budget: number; spent: number }>(
+      `SELECT a.account_id, a.name, a.monthly_budget, coalesce(sum(l.unit_price), 0) AS spent
+       FROM accounts a LEFT JOIN ledger l ON l.account_id = a.account_id AND l.at >= ? AND l.test = 0
+       GROUP BY a.account_id HAVING a.monthly_budget > 0 OR count(l.request_id) > 0 ORDER BY a.created_at, a.account_id`,
+    );
+    const cacheCounts = db.prepare<[number], { hits: number | null; misses: number | null }>(
+      `SELECT sum(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END) AS hits, sum(CASE WHEN cache = 'miss' THEN 1 ELSE 0 END) AS misses
+       FROM audit WHERE cache IS NOT NULL AND at >= ?`,
+    );
     const spent = db
       .prepare<[string, number], number>("SELECT coalesce(sum(unit_price), 0) FROM ledger WHERE account_id = ? AND at >= ? AND test = 0")
       .pluck();
@@ -126,23 +141,50 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
         await this.writes.flush().catch(() => undefined);
         return this.stmt.ledgerHas.get(requestId) !== undefined;
       },
-      usage: async (query) => this.usage(query),
+      // Calls are counted from the audit trail, whose rows are queued: settle them first.
+      usage: async (query) => {
+        await this.writes.flush().catch(() => undefined);
+        return this.usage(query);
+      },
       markUnknown: async (e) => {
         insertUnknown.run(e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason);
       },
-      unknowns: async (query) =>
-        listUnknown.all(query.accountId ?? null, query.accountId ?? null).map((r) => ({
-          requestId: r.request_id,
-          accountId: r.account_id,
-          secretId: r.secret_id,
-          action: r.action,
-          at: r.at,
-          reason: r.reason,
-        })),
+      unknowns: async (query) => listUnknown.all(query.accountId ?? null, query.accountId ?? null).map(toUnknownEntry),
+      unknownPage: async ({ accountId, offset, limit }) => ({
+        rows: unknownPage.all(accountId ?? null, accountId ?? null, limit, offset).map(toUnknownEntry),
+        total: unknownCount.get(accountId ?? null, accountId ?? null) ?? 0,
+      }),
+      teamSpend: async (sinceMs) => {
+        await this.writes.flush().catch(() => undefined);
+        return teamSpend
+          .all(sinceMs)
+          .map((r) => ({ accountId: r.account_id, name: r.name, monthlyBudget: r.monthly_budget, spent: r.spent }));
+      },
+      entries: async (query) => {
+        const { where, params } = ledgerFilter(query, () => "?");
+        return this.db
+          .prepare<unknown[], LedgerTableRow>(`SELECT * FROM ledger WHERE ${where} ORDER BY at DESC, request_id DESC LIMIT ? OFFSET ?`)
+          .all(...params, query.limit, query.offset ?? 0)
+          .map(toLedgerEntry);
+      },
+      entryCount: async (query) => {
+        const { where, params } = ledgerFilter(query, () => "?");
+        return (
+          this.db
+            .prepare<unknown[], number>(`SELECT count(*) FROM ledger WHERE ${where}`)
+            .pluck()
+            .get(...params) ?? 0
+        );
+      },
     };
     this.audit = {
       // Queued: committed with the next charge, or within 20 ms.
       append: async (entry) => this.writes.queue(entry),
+      cacheCounts: async (sinceMs) => {
+        await this.writes.flush().catch(() => undefined);
+        const row = cacheCounts.get(sinceMs);
+        return { hits: row?.hits ?? 0, misses: row?.misses ?? 0 };
+      },
     };
   }
 

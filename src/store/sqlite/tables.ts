@@ -4,12 +4,16 @@ import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows, Scenari
 import {
   type AccountRow,
   type ApiKeyTableRow,
+  containsPattern,
+  toTopUp,
+  type TopUpTableRow,
   type KmsKeyTableRow,
   patchEntries,
   type RecordTableRow,
   toAccount,
   toApiKeyRow,
   toKmsKeyRow,
+  recordCount,
   recordValues,
   toStoredRecord,
   theRow,
@@ -24,12 +28,31 @@ export function accountRows(db: Database.Database): AccountRows {
   const topUp = db
     .prepare<[number, string], number>("UPDATE accounts SET balance = balance + ? WHERE account_id = ? RETURNING balance")
     .pluck();
+  const recordTopUp = db.prepare("INSERT INTO top_ups (id, account_id, amount, note, at) VALUES (?, ?, ?, ?, ?)");
+  const topUps = db.prepare<[string, number, number], TopUpTableRow>(
+    "SELECT * FROM top_ups WHERE account_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+  );
+  const topUpCount = db.prepare<[string], number>("SELECT count(*) FROM top_ups WHERE account_id = ?").pluck();
+  const matching = "? IS NULL OR name LIKE ? ESCAPE '\\' OR account_id LIKE ? ESCAPE '\\'";
+  const page = db.prepare<[string | null, string | null, string | null, number, number], AccountRow>(
+    `SELECT * FROM accounts WHERE ${matching} ORDER BY created_at, account_id LIMIT ? OFFSET ?`,
+  );
+  const pageCount = db
+    .prepare<[string | null, string | null, string | null], number>(`SELECT count(*) FROM accounts WHERE ${matching}`)
+    .pluck();
   return {
     async insert(a) {
       insert.run(a.accountId, a.name, a.createdAt, a.rateLimit, JSON.stringify(a.rateLimits), a.dailyCap, a.balance);
       return toAccount(theRow(get.get(a.accountId), "reading an account just inserted"));
     },
     list: async () => list.all().map(toAccount),
+    async page({ search, offset, limit }) {
+      const pattern = search ? containsPattern(search) : null;
+      return {
+        rows: page.all(pattern, pattern, pattern, limit, offset).map(toAccount),
+        total: theRow(pageCount.get(pattern, pattern, pattern), "counting accounts"),
+      };
+    },
     async get(accountId) {
       const row = get.get(accountId);
       return row && toAccount(row);
@@ -40,7 +63,18 @@ export function accountRows(db: Database.Database): AccountRows {
       const sets = entries.map(([column]) => `${column} = ?`).join(", ");
       return db.prepare(`UPDATE accounts SET ${sets} WHERE account_id = ?`).run(...entries.map(([, v]) => v), accountId).changes > 0;
     },
-    topUp: async (accountId, amount) => topUp.get(amount, accountId),
+    topUp: async (e) =>
+      db
+        .transaction(() => {
+          const balance = topUp.get(e.amount, e.accountId);
+          if (balance !== undefined) recordTopUp.run(e.id, e.accountId, e.amount, e.note, e.at);
+          return balance;
+        })
+        .immediate(),
+    topUps: async (accountId, offset, limit) => ({
+      rows: topUps.all(accountId, limit, offset).map(toTopUp),
+      total: theRow(topUpCount.get(accountId), "counting top-ups"),
+    }),
   };
 }
 
@@ -80,6 +114,9 @@ export function recordRows(db: Database.Database): RecordRows {
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
   const find = db.prepare<[Buffer], RecordTableRow>("SELECT * FROM records WHERE phone_hash = ?");
   const byIdCard = db.prepare<[Buffer, number], RecordTableRow>("SELECT * FROM records WHERE idcard_hash = ? LIMIT ?");
+  const stats = db.prepare<[], { carrier: string; status: string; n: number }>(
+    "SELECT carrier, status, count(*) AS n FROM records GROUP BY carrier, status ORDER BY carrier, status",
+  );
   const otherName = db
     .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
     .pluck();
@@ -106,6 +143,7 @@ export function recordRows(db: Database.Database): RecordRows {
       return row && { ...toStoredRecord(row), pair: row.pair_hash };
     },
     idCardHeldByOtherName: async (idCardHash, nameHash) => otherName.get(idCardHash, nameHash) !== undefined,
+    stats: async () => stats.all().map(recordCount),
   };
 }
 
