@@ -170,3 +170,32 @@ describe("what users read stands alone: no spec file, no path of the machines sa
     );
   });
 });
+
+it("every link in README, CHANGELOG and docs/ reaches a file of the repository, and its #anchor a heading there", () => {
+  const slug = (heading: string) =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}_\- ]/gu, "")
+      .replace(/ /g, "-");
+  const headings = (file: string) =>
+    new Set(
+      fs
+        .readFileSync(file, "utf8")
+        .replace(/^ *```[\s\S]*?^ *```/gm, "")
+        .split("\n")
+        .flatMap((l) => /^#{1,6} (.*)$/.exec(l)?.slice(1) ?? [])
+        .map(slug),
+    );
+  const pages = ["README.md", "CHANGELOG.md", ...fs.readdirSync(path.join(repoRoot, "docs")).map((f) => path.join("docs", f))];
+  const broken = pages.flatMap((page) =>
+    [...fs.readFileSync(path.join(repoRoot, page), "utf8").matchAll(/\]\(([^)\s]+)\)/g)].flatMap((m) => {
+      const [target = "", anchor] = (m[1] ?? "").split("#");
+      if (/^[a-z]+:/.test(target)) return [];
+      const file = target === "" ? path.join(repoRoot, page) : path.resolve(path.dirname(path.join(repoRoot, page)), target);
+      if (!fs.existsSync(file)) return [`${page}: ${m[1]}`];
+      return anchor !== undefined && file.endsWith(".md") && !headings(file).has(anchor) ? [`${page}: ${m[1]}`] : [];
+    }),
+  );
+  assert.deepEqual(broken, []);
+});
