@@ -230,7 +230,7 @@ async function main(o: Options): Promise<void> {
   const dataKey = await kms.dataKey((await kms.createKey({ Alias: `bench-${Date.now()}` })).KeyId);
   kms.close();
   // A client encrypts what it has validated: an AES-256-CBC field that opens to a malformed value answers as one that
-  // does not open, and counts against the key's decryption-failure budget (README). The malformed tenth goes plain.
+  // does not open, and counts against the key's decryption-failure budget (docs/security-and-privacy.md). The malformed tenth goes plain.
   const tables = loadRuleTables();
   const today = chinaDate(Date.now());
   const wellFormed = (b: (typeof bodies)[number]) =>

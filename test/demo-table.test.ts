@@ -1,7 +1,7 @@
 /**
- * The README's table of demo calls is run as written: every row's request through the official SDK against the
+ * The demo table of docs/getting-started.md is run as written: every row's request through the official SDK against the
  * demo records, answering the row's Result (and the StatusCode, Range or Isp its note names). Together the rows
- * must cover every Result of every action's table, but the two codes the README says are never answered.
+ * must cover every Result of every action's table, but the two codes the page says are never answered.
  */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
@@ -26,7 +26,7 @@ const SIGNAL_CODES: Record<string, { busy: string; dailyCap?: string }> = {
   MobileNetworkTimeVerification: { busy: "-4", dailyCap: "-5" },
 };
 
-describeBackends("the README's demo table", (backend) => {
+describeBackends("the demo table of docs/getting-started.md", (backend) => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({}, backend);

@@ -54,14 +54,14 @@ it("prints one ready line, serves the demo records to the official SDK, and remo
   assert.equal(fs.existsSync(ready.dataDir), false, "the data directory is removed");
 });
 
-it("the README's shell script runs as written and leaves nothing behind", async () => {
+it("the test kit's shell script (docs/test-kit.md) runs as written and leaves nothing behind", async () => {
   const before = ephemeralDirs();
   const { stdout } = await promisify(execFile)("sh", ["examples/ephemeral.sh"], { cwd: repoRoot, timeout: 60_000 });
   assert.match(stdout, /"Result": "0"/);
   assert.deepEqual(ephemeralDirs(), before);
 });
 
-it("the README's gateway example runs as written: two installations, the team's call reaches the upstream encrypted", async () => {
+it("the gateway example (docs/gateway.md) runs as written: two installations, the team's call reaches the upstream encrypted", async () => {
   const before = ephemeralDirs();
   const { stdout } = await promisify(execFile)("sh", ["examples/gateway.sh"], { cwd: repoRoot, timeout: 90_000 });
   assert.match(stdout, /"Result": "0"/);

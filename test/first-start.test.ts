@@ -40,14 +40,14 @@ describe("first start", () => {
     assert.match(stdout, /Result: '0'/);
   });
 
-  it("every call in the README's demo table answers as the table says", async () => {
+  it("every call in the demo table (docs/getting-started.md) answers as the table says", async () => {
     const key = {
       secretId: /SecretId: {2}(\S+)/.exec(server!.banner)![1]!,
       secretKey: /SecretKey: (\S+)/.exec(server!.banner)![1]!,
     };
     // the rows that need no daily cap, against the records `serve` made (demo-table.test.ts runs them all)
     const rows = readmeDemoRows().filter((r) => !r.note.includes("daily cap"));
-    assert.ok(rows.length >= 50, "the demo table is in the README");
+    assert.ok(rows.length >= 50, "the demo table is in docs/getting-started.md");
     for (const row of rows) {
       const res = await verify(server!.port, key, row.request, { action: row.action });
       assert.equal(res.Result, row.result, `${row.action} ${JSON.stringify(row.request)}`);
@@ -56,7 +56,7 @@ describe("first start", () => {
     }
   });
 
-  it("the README's encrypted example (official KMS and FaceID clients) works with the demo key", async () => {
+  it("the encrypted example (docs/api-compatibility.md) (official KMS and FaceID clients) works with the demo key", async () => {
     const { stdout } = await run(process.execPath, ["examples/encrypted-verification.js", `127.0.0.1:${server!.port}`], {
       cwd: repoRoot,
       env: {
@@ -68,7 +68,7 @@ describe("first start", () => {
     assert.match(stdout, /Result: '0'/);
   });
 
-  it("the README's client example and batch example run as written", async () => {
+  it("the client example and batch example (docs/client.md, docs/batch.md) run as written", async () => {
     const env = {
       ...process.env,
       SANYAO_SECRET_ID: /SecretId: {2}(\S+)/.exec(server!.banner)![1]!,

@@ -14,7 +14,7 @@ import { sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
 import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
-/** The documented default budget (README, "Encrypted fields"): failed openings per SecretId per window. */
+/** The documented default budget (docs/security-and-privacy.md, "The decryption-failure budget"): failed openings per SecretId per window. */
 const BUDGET = 20;
 const WINDOW_MS = 600_000;
 

@@ -1,5 +1,5 @@
 /**
- * What a newcomer meets in a fresh clone, held true: the README's command table shows what the commands print, its
+ * What a newcomer meets in a fresh clone, held true: the command table of docs/getting-started.md shows what the commands print, its
  * node:test example is a JavaScript file the suite runs as written, the licence package.json names is there, and
  * nothing a user reads points at a file their clone does not have (the project's specification lives apart).
  */
@@ -13,11 +13,11 @@ import { sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
 import { repoRoot, tempDir } from "./helpers/server";
 
 const run = promisify(execFile);
-const readme = () => fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+const doc = (page: string) => fs.readFileSync(path.join(repoRoot, "docs", page), "utf8");
 
-/** The README's command table: its command cell (without the backticks) and its description, per row. */
+/** The command table of docs/getting-started.md: its command cell (without the backticks) and its description, per row. */
 function commandRows(): Array<{ command: string; says: string }> {
-  return readme()
+  return doc("getting-started.md")
     .split("\n")
     .filter((l) => l.startsWith("| `sanyao "))
     .map((l) => {
@@ -44,7 +44,7 @@ function shownAsPattern(span: string): RegExp {
 /** The field names of a span shaped like a JSON object. */
 const fieldNames = (span: string) => [...span.matchAll(/"(\w+)":/g)].map((m) => m[1] ?? "");
 
-describe("the README's command table shows what the commands print", () => {
+describe("the command table (docs/getting-started.md) shows what the commands print", () => {
   const data = path.join(tempDir(), "data");
   let server: ServeProcess;
   let accountId = "";
@@ -85,14 +85,14 @@ describe("the README's command table shows what the commands print", () => {
 describe("the test kit's node:test example", () => {
   const file = "examples/test-kit.test.js";
 
-  it("is in the README as the file holds it, JavaScript that Node runs as it is", () => {
-    const section = readme().split("### In a Node test, one line")[1]?.split("\n### ")[0] ?? "";
+  it("is in docs/test-kit.md as the file holds it, JavaScript that Node runs as it is", () => {
+    const section = doc("test-kit.md").split("## In a Node test, one line")[1]?.split("\n## ")[0] ?? "";
     const block = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-    assert.equal(block, fs.readFileSync(path.join(repoRoot, file), "utf8"), `the README shows ${file} as it is`);
+    assert.equal(block, fs.readFileSync(path.join(repoRoot, file), "utf8"), `docs/test-kit.md shows ${file} as it is`);
     assert.match(section, new RegExp(`node --test ${file.replace(/\./g, "\\.")}`), "and the command that runs it");
   });
 
-  it("passes under node --test, run from the clone as the README says", async () => {
+  it("passes under node --test, run from the clone as docs/test-kit.md says", async () => {
     // as from a shell: not as a child of this test runner, which would take its report in its own protocol
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const { stdout } = await run(process.execPath, ["--test", file], { cwd: repoRoot, env, timeout: 120_000 });
@@ -169,4 +169,33 @@ describe("what users read stands alone: no spec file, no path of the machines sa
       [],
     );
   });
+});
+
+it("every link in README, CHANGELOG and docs/ reaches a file of the repository, and its #anchor a heading there", () => {
+  const slug = (heading: string) =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}_\- ]/gu, "")
+      .replace(/ /g, "-");
+  const headings = (file: string) =>
+    new Set(
+      fs
+        .readFileSync(file, "utf8")
+        .replace(/^ *```[\s\S]*?^ *```/gm, "")
+        .split("\n")
+        .flatMap((l) => /^#{1,6} (.*)$/.exec(l)?.slice(1) ?? [])
+        .map(slug),
+    );
+  const pages = ["README.md", "CHANGELOG.md", ...fs.readdirSync(path.join(repoRoot, "docs")).map((f) => path.join("docs", f))];
+  const broken = pages.flatMap((page) =>
+    [...fs.readFileSync(path.join(repoRoot, page), "utf8").matchAll(/\]\(([^)\s]+)\)/g)].flatMap((m) => {
+      const [target = "", anchor] = (m[1] ?? "").split("#");
+      if (/^[a-z]+:/.test(target)) return [];
+      const file = target === "" ? path.join(repoRoot, page) : path.resolve(path.dirname(path.join(repoRoot, page)), target);
+      if (!fs.existsSync(file)) return [`${page}: ${m[1]}`];
+      return anchor !== undefined && file.endsWith(".md") && !headings(file).has(anchor) ? [`${page}: ${m[1]}`] : [];
+    }),
+  );
+  assert.deepEqual(broken, []);
 });

@@ -1,6 +1,6 @@
 /**
  * Test keys (`keys create --test`): fixture answers only, charged to the test ledger and never to the balance,
- * and operator records out of their reach. Then `startSanyao` from "sanyao/testing", used as the README shows.
+ * and operator records out of their reach. Then `startSanyao` from "sanyao/testing", used as docs/test-kit.md shows.
  */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
@@ -66,7 +66,7 @@ describeBackends("test keys", (backend) => {
   });
 });
 
-// The node:test example of examples/test-kit.test.js (the README shows it), in TypeScript.
+// The node:test example of examples/test-kit.test.js (docs/test-kit.md shows it), in TypeScript.
 import { startSanyao } from "sanyao/testing";
 
 describeBackends("startSanyao (sanyao/testing)", (backend) => {

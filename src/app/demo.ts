@@ -1,7 +1,7 @@
 /**
  * The demo installation made on first start: one account, one key and synthetic records (invented numbers
  * and identity numbers with valid check characters; any match with a real person is accidental) that make
- * every result code reachable from the sample calls in the README.
+ * every result code reachable from the sample calls in docs/getting-started.md.
  */
 import type { Installation } from "./installation";
 import type { NewAccountDefaults } from "../store/model";

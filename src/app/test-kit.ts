@@ -53,7 +53,7 @@ export async function startTestKit(o: {
 }): Promise<TestKit> {
   const { store, keyring } = o.installation;
   const daily = o.faceidDeps.dailyCounter;
-  // The fixtures are the demo records: the README's fixture table.
+  // The fixtures are the demo records: the demo table of docs/getting-started.md.
   const faceidForTestKeys = faceidProduct({
     ...o.faceidDeps,
     source: new RecordsSource(await fixtureRecords(demoRecords, keyring, o.clock()), keyring),

@@ -207,7 +207,7 @@ export function addAdminCommands(program: Command): void {
     .option("--secret-key <key>", "use this SecretKey (with --secret-id)")
     .option(
       "--test",
-      "a test key: its calls answer only from the built-in fixtures (the README's fixture table), are charged to the " +
+      "a test key: its calls answer only from the built-in fixtures (the demo table in docs/getting-started.md), are charged to the " +
         "test ledger (usage --test), never to the balance, and never reach operator records",
     )
     .action((opts: DataOption & { account: string; secretId?: string; secretKey?: string; test?: boolean }) =>

@@ -1,6 +1,6 @@
 /**
  * What each FaceID action costs and how fast an account may call it, by default: data read by the config (which
- * lets an operator change both), the handlers and the README alike. Prices are sanyao's defaults, in fen, not
+ * lets an operator change both), the handlers and the docs alike. Prices are sanyao's defaults, in fen, not
  * Tencent's list prices; the per-second limits are Tencent's for a new account: 20 a second, IdCardVerification 100.
  */
 import type { VerifyModeName } from "../store/model";

@@ -1,6 +1,6 @@
 /**
  * `import { startSanyao } from "sanyao/testing"`: a server for one test file, on a free port over a throw-away data
- * directory with the built-in fixtures (the README's fixture table), and handles on its scenarios and request log.
+ * directory with the built-in fixtures (the demo table in docs/getting-started.md), and handles on its scenarios and request log.
  */
 import fs from "node:fs";
 import os from "node:os";

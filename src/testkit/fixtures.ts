@@ -1,6 +1,6 @@
 /**
  * The built-in fixtures that test keys answer from: records the composition root names (the demo records,
- * app/demo.ts, the README's fixture table), hashed with the installation's keyring into an in-memory record
+ * app/demo.ts, the demo table in docs/getting-started.md), hashed with the installation's keyring into an in-memory record
  * store. Operator records are never consulted.
  */
 import type { Keyring } from "../common/keyring";
