@@ -33,7 +33,7 @@ describe("serve on a port in use", () => {
     const data = path.join(tempDir(), "data");
     const res = await sanyao(["serve", "--data", data, "--port", String(held.port)]);
     assert.notEqual(res.code, 0);
-    assert.match(res.stderr, new RegExp(`port ${held.port}`));
+    assert.match(res.stderr, new RegExp(`port ${held.port}`, "i"));
     assert.match(res.stderr, /--port/);
     assert.match(res.stderr, /SANYAO_PORT/);
     assert.match(res.stderr, /in use/);
@@ -54,7 +54,7 @@ describe("serve on a port in use", () => {
     const res = await sanyao(["serve", "--data", data, "--port", "0", "--ops-port", String(held.port)]);
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /--ops-port or SANYAO_OPS_PORT/);
-    assert.match(res.stderr, new RegExp(`port ${held.port}`));
+    assert.match(res.stderr, new RegExp(`port ${held.port}`, "i"));
     assert.equal(fs.existsSync(path.join(data, "secret")), false);
   });
 
