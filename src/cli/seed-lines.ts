@@ -12,7 +12,7 @@ export function seedLines(r: SeedReport): string[] {
     `${plural(r.scenarios.added + r.scenarios.present, "scenario")} (${r.scenarios.added} added)`,
     ...(r.upstream ? [`upstream ${r.upstream.url} as ${r.upstream.secretId} (${r.upstream.changed ? "set" : "unchanged"})`] : []),
   ];
-  const lines = [`Seed ${r.file} applied in ${r.ms} ms: ${parts.join(", ")}.`];
+  const lines = [`Seed ${r.file} applied in ${r.ms} ms (checked in ${r.checkMs} ms): ${parts.join(", ")}.`];
   for (const a of r.accounts) {
     if (a.balanceLeft !== undefined) {
       lines.push(

@@ -66,6 +66,8 @@ export interface Seed {
   recordFiles: string[];
   scenarios: SeedScenario[];
   upstream: SeedUpstream | undefined;
+  /** how long reading and checking the file took (its record files included) */
+  checkMs: number;
 }
 
 export interface SeedRules {
@@ -117,6 +119,7 @@ const MAX_LIMIT = 1_000_000;
 
 /** Reads and checks the seed file; a SeedError lists every problem found. */
 export async function readSeed(file: string, rules: SeedRules, env: NodeJS.ProcessEnv = process.env): Promise<Seed> {
+  const started = process.hrtime.bigint();
   const problems = new Problems();
   const top = parseFile(file);
   const root = new Entry(top, "", problems).only(TOP);
@@ -159,7 +162,8 @@ export async function readSeed(file: string, rules: SeedRules, env: NodeJS.Proce
   const upstreamEntry = root.object("upstream");
   const up = upstreamEntry && upstream(upstreamEntry, dir, env);
   problems.throwIfAny(file);
-  return { file, accounts, keys, records, recordFiles: recordFiles.map((f) => f.file), scenarios, upstream: up };
+  const checkMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+  return { file, accounts, keys, records, recordFiles: recordFiles.map((f) => f.file), scenarios, upstream: up, checkMs };
 }
 
 function parseFile(file: string): Record<string, unknown> {
