@@ -4,6 +4,7 @@
  * write, under the store's "seed" lock (instances of a scale-out installation starting with one seed take turns).
  * The writes go through the same store calls as the CLI's commands.
  */
+import { changeAccount, createAccount } from "../admin/accounts";
 import { formatAmount } from "../common/money";
 import type { Installation } from "../app/installation";
 import { loadUpstream, saveUpstream } from "../gateway/upstream-settings";
@@ -122,9 +123,9 @@ async function applyLocked(
   };
   const ids = new Map<string, string>();
   for (const { seed: a, current } of seedAccounts) {
-    const account = current ?? (await store.accounts.create(a.name, { ...options.defaults, ...a.start }));
-    // the CLI's `accounts set`: a field left undefined is left as it is
-    if (Object.values(a.patch).some((v) => v !== undefined)) await store.accounts.update(account.accountId, a.patch);
+    // what `accounts create` and `accounts set` do (a field left undefined is left as it is)
+    const account = current ?? (await createAccount(store, a.name, { ...options.defaults, ...a.start }));
+    if (Object.values(a.patch).some((v) => v !== undefined)) await changeAccount(store, account.accountId, a.patch);
     ids.set(a.name, account.accountId);
     const balanceLeft = current && a.start.balance !== undefined && a.start.balance !== current.balance;
     report.accounts.push({

@@ -2,7 +2,7 @@
  * Checking a parsed seed file field by field. Every problem is kept with where it is (`accounts[1].dailyCap`), so a
  * bad seed is refused with all its problems at once, each naming the file, the entry and the field.
  */
-import { parseAmount } from "../common/money";
+import { formatAmount, parseAmount } from "../common/money";
 import { isJsonObject, type JsonObject } from "../common/stored-json";
 
 /** A seed refused whole: one line per problem, each `FILE: ENTRY.FIELD: what is wrong`. Nothing of it was applied. */
@@ -96,13 +96,14 @@ export class Entry {
   }
 
   /** An amount in CNY, as a string ("12.50") or a number (12.5); in fen. */
-  amount(key: string, { negative = false } = {}): number | undefined {
+  amount(key: string, { negative = false, max = Number.MAX_SAFE_INTEGER } = {}): number | undefined {
     const v = this.fields[key];
     if (v === undefined) return undefined;
     const fen = typeof v === "string" || typeof v === "number" ? parseAmount(String(v)) : undefined;
     if (fen === undefined || (!negative && fen < 0)) {
       return this.fail(key, `must be an amount in CNY such as "12.50"${negative ? "" : " (not below 0)"}`);
     }
+    if (fen > max) return this.fail(key, `must be at most ${formatAmount(max)}`);
     return fen;
   }
 

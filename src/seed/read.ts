@@ -10,6 +10,7 @@ import { Keyring } from "../common/keyring";
 import { isJsonObject } from "../common/stored-json";
 import { FACEID_ACTIONS, isFaceIdAction } from "../faceid/tariff";
 import { checkUpstream, TENCENT_FACEID_URL, UpstreamInputError } from "../gateway/upstream-settings";
+import { ACCOUNT_BOUNDS } from "../admin/accounts";
 import type { Config } from "../app/config";
 import type { PrecheckPolicy } from "../rules/policy";
 import { chinaDate } from "../rules/precheck";
@@ -115,7 +116,7 @@ const SCENARIO = [
   "seed",
 ];
 const UPSTREAM = ["url", "secretId", "secretKey", "secretKeyEnv", "secretKeyFile", "rsaPublicKey", "sm2PublicKey"];
-const MAX_LIMIT = 1_000_000;
+const MAX_LIMIT = ACCOUNT_BOUNDS.limit;
 
 /** Reads and checks the seed file; a SeedError lists every problem found. */
 export async function readSeed(file: string, rules: SeedRules, env: NodeJS.ProcessEnv = process.env): Promise<Seed> {
@@ -199,6 +200,8 @@ function unique(items: string[][], field: string, message: string, problems: Pro
 function account(e: Entry): SeedAccount | undefined {
   e.only(ACCOUNT);
   const name = e.string("name", { required: true })?.trim();
+  if (name !== undefined && [...name].length > ACCOUNT_BOUNDS.nameLength)
+    e.problems.add(e.path("name"), `has at most ${ACCOUNT_BOUNDS.nameLength} characters`);
   const rateLimit = e.wholeNumber("rateLimit", 1, MAX_LIMIT);
   const rateLimitsEntry = e.object("rateLimits");
   let rateLimits: Record<string, number> | undefined;
@@ -223,7 +226,7 @@ function account(e: Entry): SeedAccount | undefined {
     rateLimits,
     dailyCap,
     kmsAuthorized: e.boolean("kmsAuthorized"),
-    monthlyBudget: e.amount("monthlyBudget"),
+    monthlyBudget: e.amount("monthlyBudget", { max: ACCOUNT_BOUNDS.amount }),
   };
   if (name === undefined) return undefined;
   return {
