@@ -144,6 +144,34 @@ describeBackends("seed files", (backend) => {
     assert.deepEqual(await snapshot(), before, "neither the new account nor ci's cap was written");
   });
 
+  it("the upstream: its SecretKey from a file or a variable, never the seed; applied again, unchanged", async () => {
+    const up = path.join(dir, "upstream");
+    fs.mkdirSync(up);
+    fs.writeFileSync(path.join(up, "company-key"), "company-secret-key-from-a-file-01\n");
+    const fromFile = { upstream: { url: "http://127.0.0.1:9", secretId: "AKIDcompanyUpstreamKey0001", secretKeyFile: "company-key" } };
+    fs.writeFileSync(path.join(up, "seed.json"), JSON.stringify(fromFile));
+    const first = json<{ seed: { upstream: { changed: boolean } } }>(await cli(["init", "--seed", path.join(up, "seed.json"), "--json"]));
+    assert.equal(first.seed.upstream.changed, true);
+    const again = json<{ seed: { upstream: { changed: boolean } } }>(await cli(["init", "--seed", path.join(up, "seed.json"), "--json"]));
+    assert.equal(again.seed.upstream.changed, false);
+    assert.deepEqual(json<{ upstream: { url: string; secretId: string } }>(await cli(["upstream", "show", "--json"])).upstream, {
+      url: "http://127.0.0.1:9",
+      secretId: "AKIDcompanyUpstreamKey0001",
+      publicKeys: "Tencent's published keys",
+    });
+    const inSeed = { upstream: { secretId: "AKIDcompanyUpstreamKey0001", secretKey: "company-secret-key-in-the-seed-01" } };
+    fs.writeFileSync(path.join(up, "holds-key.json"), JSON.stringify(inSeed));
+    const refused = await cli(["init", "--seed", path.join(up, "holds-key.json")]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /holds-key\.json: upstream\.secretKey: a seed never holds the company SecretKey/);
+    const noVariable = { upstream: { secretId: "AKIDcompanyUpstreamKey0001", secretKeyEnv: "SANYAO_TEST_NO_SUCH_VARIABLE" } };
+    fs.writeFileSync(path.join(up, "no-variable.json"), JSON.stringify(noVariable));
+    const unset = await cli(["init", "--seed", path.join(up, "no-variable.json")]);
+    assert.match(unset.stderr, /upstream\.secretKeyEnv: the environment variable SANYAO_TEST_NO_SUCH_VARIABLE is not set/);
+    // gateway mode off again, so the calls below answer from the records
+    assert.equal((await cli(["upstream", "clear"])).code, 0);
+  });
+
   it("serve with SANYAO_SEED applies it at start; the SDK signs with the seeded key: Result 0", async () => {
     const server = await serveProcess(backend === "scale-out" ? [] : ["--data", data], { ...env, SANYAO_SEED: EXAMPLE });
     try {

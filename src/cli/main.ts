@@ -39,12 +39,17 @@ export function buildProgram(): Command {
       "after",
       "\nOther settings come from the environment: SANYAO_LANGUAGE (en-US|zh-CN), SANYAO_SOURCE_TIMEOUT_MS,\n" +
         "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).\n" +
+        "`sanyao config` (same flags) prints every setting with its value and where it came from.\n" +
+        "\nThe ports are taken before anything is made: a port in use stops serve at once (exit 1), naming --port or\n" +
+        "--ops-port. --seed (SANYAO_SEED) is checked before that and applied at every start, before serving; a bad\n" +
+        "seed stops serve with every problem named (exit 2). `sanyao init` makes an installation without serving.\n\n" +
         "SANYAO_JOURNAL_DIR (default: journal/ under --data, in scale-out too): where a paid answer the store cannot\n" +
         "  take yet is kept (the file paid-answers.db, made at the first one) and written into the store at start and\n" +
         "  every 5 s; give each instance a persistent local directory.\n" +
         "\n--ephemeral is for test suites in any language: start it as a child process and read its first stdout line,\n" +
         '  {"sanyao":"ready","endpoint":"http://127.0.0.1:PORT","secretId":"AKID…","secretKey":"…","accountId":"…","adminToken":"sy_…","dataDir":"…","pid":1234}\n' +
-        "(the request log lines follow). SIGTERM or SIGINT to that pid (npx may stand between) stops it and removes\n" +
+        '(with --seed, also "seed": what it applied, generated keys with their SecretKey; the request log lines\n' +
+        "follow). SIGTERM or SIGINT to that pid (npx may stand between) stops it and removes\n" +
         "its data directory.",
     )
     .action(

@@ -19,7 +19,7 @@ once. On an existing installation it changes nothing, says so and exits 0; --see
 A seed file (JSON) names accounts, keys, records, scenarios and the upstream; applying it again changes nothing,
 and what it does not name is left alone. A bad seed is refused whole, every problem named by entry and field:
   seed.json: accounts[1].dailyCap: must be a whole number ≥ 0 and ≤ 1000000
-See examples/seed.json and the README's "Seed file" section.`;
+See examples/seed.json and the README's "Seed files" section.`;
 
 export function addSetupCommands(program: Command): void {
   program
