@@ -72,6 +72,17 @@ describe("sanyao init (embedded)", () => {
   });
 });
 
+describe("serve with a bad seed", () => {
+  it("exits 2 naming the entry and field, before it makes an installation", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "seed.json"), JSON.stringify({ accounts: [{ name: "x", rateLimit: 0 }] }));
+    const res = await sanyao(["serve", "--data", path.join(dir, "data"), "--port", "0", "--seed", path.join(dir, "seed.json")]);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /seed\.json: accounts\[0\]\.rateLimit: must be a whole number ≥ 1/);
+    assert.equal(fs.existsSync(path.join(dir, "data")), false);
+  });
+});
+
 describe("sanyao init (scale-out)", () => {
   it("--database-url: runs the migrations, then on the same schema says it exists", async () => {
     await ensureServices();
