@@ -3,11 +3,28 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { callTc3, type Key } from "./helpers/call";
 import { spawn } from "node:child_process";
-import net from "node:net";
+import fs from "node:fs";
 import { BIN, sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
 import { startTestServer, tempDir, type TestServer } from "./helpers/server";
 import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
+
+/** The processes whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid …: the command name may hold spaces and parentheses, so read after the last ")"
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return children;
+}
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 
@@ -162,32 +179,37 @@ describe("serve --workers 2 in gateway mode: one budget for both workers", () =>
 
 describe("serve --workers: failures", () => {
   it("workers that die at start-up are restarted with a growing pause, then it gives up with a clear message", async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const port = (blocker.address() as net.AddressInfo).port;
+    // The primary checks the port before it forks, so a port in use no longer reaches the workers (cli-listen.test.ts);
+    // here each worker is killed as soon as it appears, long before a Node process could start serving.
     const started = Date.now();
-    try {
-      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [BIN, "serve", "--data", tempDir(), "--workers", "2", "--port", String(port)], {
-          stdio: ["ignore", "ignore", "pipe"],
-        });
-        let stderr = "";
-        child.stderr!.on("data", (c) => (stderr += c));
-        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-        child.on("exit", (code) => {
-          clearTimeout(timer);
-          resolve({ code, stderr });
-        });
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, "serve", "--data", tempDir(), "--workers", "2", "--port", "0"], {
+        stdio: ["ignore", "ignore", "pipe"],
       });
-      const took = Date.now() - started;
-      assert.equal(result.code, 1);
-      assert.match(result.stderr, /workers failed to start 5 times in a row .*giving up/);
-      const restarts = [...result.stderr.matchAll(/starting another in (\d+) ms/g)].map((m) => Number(m[1]));
-      assert.deepEqual(restarts, [250, 500, 1000, 2000]);
-      assert.ok(took >= 2000, `gave up after ${took} ms, not in a tight loop`);
-    } finally {
-      blocker.close();
-    }
+      let stderr = "";
+      child.stderr!.on("data", (c) => (stderr += c));
+      const killer = setInterval(() => {
+        for (const pid of childrenOf(child.pid!)) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // gone already
+          }
+        }
+      }, 5);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.on("exit", (code) => {
+        clearInterval(killer);
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+    const took = Date.now() - started;
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /workers failed to start 5 times in a row .*giving up/);
+    const restarts = [...result.stderr.matchAll(/starting another in (\d+) ms/g)].map((m) => Number(m[1]));
+    assert.deepEqual(restarts.slice(0, 4), [250, 500, 1000, 2000]);
+    assert.ok(took >= 2000, `gave up after ${took} ms, not in a tight loop`);
   });
 
   it("a primary that does not answer the counters' question: -11 within the budget, never a hang", async () => {

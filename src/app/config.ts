@@ -1,12 +1,16 @@
-/** One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. */
+/**
+ * One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. Every
+ * setting is read through a SettingReader, which keeps where each value came from (`sanyao config` prints them).
+ */
 import path from "node:path";
 import type { Language } from "../api3/errors";
 import { REGION_NAME } from "../api3/router";
 import { checkedUrl } from "../gateway/upstream-settings";
 import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "../limits/memory";
-import { parseAmount } from "../common/money";
+import { formatAmount, parseAmount } from "../common/money";
 import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, type FaceIdAction, isFaceIdAction, type PriceTable } from "../faceid/tariff";
 import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
+import { type Setting, SettingReader, secret, withoutPassword } from "./settings";
 
 export interface Config {
   /** embedded mode: the directory holding the secret and the SQLite database */
@@ -50,7 +54,6 @@ export interface Config {
   sqliteSync: "normal" | "full";
   /** regions where the built-in KMS keeps keys */
   kmsRegions: ReadonlySet<string>;
-  /** fen per charged answer, by VerifyMode */
   /** fen per charged answer, by action and variant (SANYAO_PRICES, SANYAO_PRICE_SIMPLE/DETAILED) */
   prices: PriceTable;
   /** what one client can hold of the server: body bytes, connections, time */
@@ -70,6 +73,10 @@ export interface Config {
   decryptFailures: { limit: number; windowMs: number };
   /** gateway mode (on once `sanyao upstream set` stored a key): SANYAO_UPSTREAM_URL overrides the stored URL */
   upstream: { url: string | undefined; rateLimit: number; timeoutMs: number; cacheTtlMs: number };
+  /** SANYAO_SEED: a seed file `serve` applies at every start (seed/) */
+  seed: string | undefined;
+  /** SANYAO_WORKERS: server processes of `serve` (0: one per core) */
+  workers: number;
 }
 
 export interface TransportLimits {
@@ -85,51 +92,93 @@ export interface TransportLimits {
   keepAliveTimeoutMs: number;
 }
 
-export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl" | "demo">> & {
+export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" | "databaseUrl" | "demo" | "seed" | "workers">> & {
   opsHost?: string;
   opsPort?: number;
 };
 
 export class ConfigError extends Error {}
 
-function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}.`);
-  return n;
+/** A whole number from `min` to `max`, or the fallback when unset. */
+function int(name: string, fallback: number, min: number, max: number) {
+  return (raw: string | undefined): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+function amount(name: string, raw: string, allowNegative = false): number {
+  const fen = parseAmount(raw);
+  if (fen === undefined || (!allowNegative && fen < 0)) throw new ConfigError(`${name} must be an amount such as 12.50.`);
+  return fen;
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T) {
+  return (raw: string | undefined): T => {
+    if (raw === undefined) return fallback;
+    const found = allowed.find((value) => value === raw);
+    if (found === undefined) throw new ConfigError(`${name} must be one of: ${allowed.join(", ")}.`);
+    return found;
+  };
+}
+
+const text = (fallback: string) => (raw: string | undefined) => raw ?? fallback;
+const optional = (raw: string | undefined) => raw;
+
+/** A price table as one line: `Action=amount` and `PhoneVerification.detailed=amount`, comma-separated. */
+function showPrices(table: PriceTable): string {
+  return Object.entries(table)
+    .flatMap(([action, p]: [string, { simple: number; detailed?: number }]) => [
+      `${action}=${formatAmount(p.simple)}`,
+      ...(p.detailed === undefined ? [] : [`${action}.detailed=${formatAmount(p.detailed)}`]),
+    ])
+    .join(",");
 }
 
 /**
  * The defaults, then PhoneVerification's two legacy variables, then SANYAO_PRICES:
  * `Action=amount` or `Action.detailed=amount`, comma-separated (e.g. `IdCardVerification=0.12,PhoneVerification.detailed=0.60`).
  */
-function priceTable(env: NodeJS.ProcessEnv): PriceTable {
+function priceTable(r: SettingReader): PriceTable {
   const table: Record<FaceIdAction, { simple: number; detailed?: number }> = structuredClone({ ...DEFAULT_PRICES });
   const pv = table.PhoneVerification;
-  if (env.SANYAO_PRICE_SIMPLE) pv.simple = amount("SANYAO_PRICE_SIMPLE", env.SANYAO_PRICE_SIMPLE, "0");
-  if (env.SANYAO_PRICE_DETAILED) pv.detailed = amount("SANYAO_PRICE_DETAILED", env.SANYAO_PRICE_DETAILED, "0");
-  for (const item of (env.SANYAO_PRICES ?? "")
-    .split(",")
-    .map((x) => x.trim())
-    .filter(Boolean)) {
-    const m = /^([A-Za-z]+)(?:\.(simple|detailed))?=(.+)$/.exec(item);
-    const action = m?.[1] ?? "";
-    if (!m || !isFaceIdAction(action)) {
-      throw new ConfigError(
-        `SANYAO_PRICES: "${item}" is not ACTION=AMOUNT or ACTION.detailed=AMOUNT for a FaceID action (${FACEID_ACTIONS.join(", ")}).`,
-      );
-    }
-    if (m[2] === "detailed" && action !== "PhoneVerification")
-      throw new ConfigError("SANYAO_PRICES: only PhoneVerification has a detailed price.");
-    table[action][m[2] === "detailed" ? "detailed" : "simple"] = amount("SANYAO_PRICES", m[3], "0");
-  }
-  return table;
+  const shownFen = (fen: number | undefined) => (fen === undefined ? null : formatAmount(fen));
+  pv.simple = r.read("SANYAO_PRICE_SIMPLE", (raw) => (raw === undefined ? pv.simple : amount("SANYAO_PRICE_SIMPLE", raw)), {
+    show: shownFen,
+  });
+  pv.detailed = r.read("SANYAO_PRICE_DETAILED", (raw) => (raw === undefined ? pv.detailed : amount("SANYAO_PRICE_DETAILED", raw)), {
+    show: shownFen,
+  });
+  return r.read(
+    "SANYAO_PRICES",
+    (raw) => {
+      for (const item of (raw ?? "")
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        const m = /^([A-Za-z]+)(?:\.(simple|detailed))?=(.+)$/.exec(item);
+        const action = m?.[1] ?? "";
+        if (!m || !isFaceIdAction(action)) {
+          throw new ConfigError(
+            `SANYAO_PRICES: "${item}" is not ACTION=AMOUNT or ACTION.detailed=AMOUNT for a FaceID action (${FACEID_ACTIONS.join(", ")}).`,
+          );
+        }
+        if (m[2] === "detailed" && action !== "PhoneVerification")
+          throw new ConfigError("SANYAO_PRICES: only PhoneVerification has a detailed price.");
+        table[action][m[2] === "detailed" ? "detailed" : "simple"] = amount("SANYAO_PRICES", m[3] ?? "");
+      }
+      return table;
+    },
+    { show: showPrices },
+  );
 }
 
 /** Per-action limits of new accounts: DEFAULT_RATE_LIMITS, then SANYAO_RATE_LIMITS (`Action=N`, comma-separated). */
-function rateLimitTable(env: NodeJS.ProcessEnv): Record<string, number> {
+function rateLimitTable(raw: string | undefined): Record<string, number> {
   const table: Record<string, number> = { ...DEFAULT_RATE_LIMITS };
-  for (const item of (env.SANYAO_RATE_LIMITS ?? "")
+  for (const item of (raw ?? "")
     .split(",")
     .map((x) => x.trim())
     .filter(Boolean)) {
@@ -143,11 +192,10 @@ function rateLimitTable(env: NodeJS.ProcessEnv): Record<string, number> {
   return table;
 }
 
-function amount(name: string, raw: string | undefined, fallback: string, allowNegative = false): number {
-  const fen = parseAmount(raw === undefined || raw === "" ? fallback : raw);
-  if (fen === undefined || (!allowNegative && fen < 0)) throw new ConfigError(`${name} must be an amount such as 12.50.`);
-  return fen;
-}
+const showTable = (table: Readonly<Record<string, number>>) =>
+  Object.entries(table)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
 
 export const DEFAULT_KMS_REGIONS = [
   "ap-guangzhou",
@@ -180,15 +228,8 @@ function regions(raw: string | undefined): ReadonlySet<string> {
   return new Set(list);
 }
 
-function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (raw === undefined || raw === "") return fallback;
-  const found = allowed.find((value) => value === raw);
-  if (found === undefined) throw new ConfigError(`${name} must be one of: ${allowed.join(", ")}.`);
-  return found;
-}
-
 function fixedClock(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === "") return undefined;
+  if (raw === undefined) return undefined;
   const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
   if (!Number.isSafeInteger(ms) || ms <= 0) {
     throw new ConfigError("SANYAO_CLOCK must be a time such as 2026-12-01T08:00:00Z or Unix milliseconds.");
@@ -196,19 +237,16 @@ function fixedClock(raw: string | undefined): number | undefined {
   return ms;
 }
 
-function transportLimits(env: NodeJS.ProcessEnv): TransportLimits {
+function transportLimits(r: SettingReader): TransportLimits {
   const limits: TransportLimits = {
-    maxBodyBytesInFlight: int(
+    maxBodyBytesInFlight: r.read(
       "SANYAO_MAX_BODY_BYTES_IN_FLIGHT",
-      env.SANYAO_MAX_BODY_BYTES_IN_FLIGHT,
-      64 * 1024 * 1024,
-      1024 * 1024,
-      2 ** 40,
+      int("SANYAO_MAX_BODY_BYTES_IN_FLIGHT", 64 * 1024 * 1024, 1024 * 1024, 2 ** 40),
     ),
-    maxConnections: int("SANYAO_MAX_CONNECTIONS", env.SANYAO_MAX_CONNECTIONS, 1024, 1, 1_000_000),
-    headersTimeoutMs: int("SANYAO_HEADERS_TIMEOUT_MS", env.SANYAO_HEADERS_TIMEOUT_MS, 10_000, 100, 600_000),
-    requestTimeoutMs: int("SANYAO_REQUEST_TIMEOUT_MS", env.SANYAO_REQUEST_TIMEOUT_MS, 30_000, 100, 3_600_000),
-    keepAliveTimeoutMs: int("SANYAO_KEEP_ALIVE_TIMEOUT_MS", env.SANYAO_KEEP_ALIVE_TIMEOUT_MS, 5_000, 100, 600_000),
+    maxConnections: r.read("SANYAO_MAX_CONNECTIONS", int("SANYAO_MAX_CONNECTIONS", 1024, 1, 1_000_000)),
+    headersTimeoutMs: r.read("SANYAO_HEADERS_TIMEOUT_MS", int("SANYAO_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000)),
+    requestTimeoutMs: r.read("SANYAO_REQUEST_TIMEOUT_MS", int("SANYAO_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000)),
+    keepAliveTimeoutMs: r.read("SANYAO_KEEP_ALIVE_TIMEOUT_MS", int("SANYAO_KEEP_ALIVE_TIMEOUT_MS", 5_000, 100, 600_000)),
   };
   // node:http refuses a headers timeout longer than the whole request's.
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
@@ -218,9 +256,12 @@ function transportLimits(env: NodeJS.ProcessEnv): TransportLimits {
 }
 
 /** The operations listener, when a port is set: on 127.0.0.1 unless told, so it stays off the public network. */
-function opsListener(overrides: ConfigOverrides, env: NodeJS.ProcessEnv, host: string, port: number): Config["ops"] {
-  const opsHost = overrides.opsHost ?? (env.SANYAO_OPS_HOST || undefined);
-  const opsPort = overrides.opsPort ?? (env.SANYAO_OPS_PORT ? int("SANYAO_OPS_PORT", env.SANYAO_OPS_PORT, 0, 0, 65535) : undefined);
+function opsListener(overrides: ConfigOverrides, r: SettingReader, host: string, port: number): Config["ops"] {
+  const opsHost = r.read("SANYAO_OPS_HOST", optional, { flag: "--ops-host", given: overrides.opsHost });
+  const opsPort = r.read("SANYAO_OPS_PORT", (raw) => (raw === undefined ? undefined : int("SANYAO_OPS_PORT", 0, 0, 65535)(raw)), {
+    flag: "--ops-port",
+    given: overrides.opsPort,
+  });
   if (opsPort === undefined) {
     if (opsHost !== undefined) throw new ConfigError("SANYAO_OPS_HOST goes with SANYAO_OPS_PORT (the operations listener's port).");
     return undefined;
@@ -233,63 +274,95 @@ function opsListener(overrides: ConfigOverrides, env: NodeJS.ProcessEnv, host: s
 }
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const port = overrides.port ?? int("SANYAO_PORT", env.SANYAO_PORT, 8080, 0, 65535);
-  const host = overrides.host ?? (env.SANYAO_HOST || "127.0.0.1");
-  const dataDir = overrides.dataDir ?? (env.SANYAO_DATA_DIR || "./data");
-  return {
+  return loadConfigWithSources(overrides, env).config;
+}
+
+/** The configuration, and each setting as it was read: its value and where it came from (default, environment, flag). */
+export function loadConfigWithSources(
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { config: Config; settings: Setting[] } {
+  const r = new SettingReader(env);
+  const dataDir = r.read("SANYAO_DATA_DIR", text("./data"), { flag: "--data", given: overrides.dataDir });
+  const journalDir = r.read("SANYAO_JOURNAL_DIR", text(path.join(dataDir, "journal")));
+  const databaseUrl = r.read("SANYAO_DATABASE_URL", optional, {
+    flag: "--database-url",
+    given: overrides.databaseUrl,
+    show: withoutPassword,
+  });
+  const databaseSchema = r.read("SANYAO_DATABASE_SCHEMA", text("sanyao"));
+  const redisUrl = r.read("SANYAO_REDIS_URL", optional, { show: withoutPassword });
+  const redisPrefix = r.read("SANYAO_REDIS_PREFIX", text("sanyao:"));
+  const secretFile = r.read("SANYAO_SECRET_FILE", optional);
+  const secretHex = r.read("SANYAO_SECRET", optional, { show: secret });
+  const port = r.read("SANYAO_PORT", int("SANYAO_PORT", 8080, 0, 65535), { flag: "--port", given: overrides.port });
+  const host = r.read("SANYAO_HOST", text("127.0.0.1"), { flag: "--host", given: overrides.host });
+  const ops = opsListener(overrides, r, host, port);
+  const workers = r.read("SANYAO_WORKERS", int("SANYAO_WORKERS", 1, 0, 1_000_000), { flag: "--workers", given: overrides.workers });
+  const seed = r.read("SANYAO_SEED", optional, { flag: "--seed", given: overrides.seed });
+  const config: Config = {
     dataDir,
-    journalDir: env.SANYAO_JOURNAL_DIR || path.join(dataDir, "journal"),
-    databaseUrl: overrides.databaseUrl ?? (env.SANYAO_DATABASE_URL || undefined),
-    databaseSchema: env.SANYAO_DATABASE_SCHEMA || "sanyao",
-    redisUrl: env.SANYAO_REDIS_URL || undefined,
-    redisPrefix: env.SANYAO_REDIS_PREFIX || "sanyao:",
-    secretFile: env.SANYAO_SECRET_FILE || undefined,
-    secretHex: env.SANYAO_SECRET || undefined,
+    journalDir,
+    databaseUrl,
+    databaseSchema,
+    redisUrl,
+    redisPrefix,
+    secretFile,
+    secretHex,
     host,
     port,
-    ops: opsListener(overrides, env, host, port),
-    defaultLanguage: oneOf("SANYAO_LANGUAGE", env.SANYAO_LANGUAGE, ["en-US", "zh-CN"], "en-US"),
-    sourceTimeoutMs: int("SANYAO_SOURCE_TIMEOUT_MS", env.SANYAO_SOURCE_TIMEOUT_MS, 3000, 1, 60_000),
+    ops,
+    workers,
+    seed,
+    demo: r.read("SANYAO_DEMO", (raw) => oneOf("SANYAO_DEMO", ["true", "false"], "true")(raw) === "true", {
+      flag: "--no-demo",
+      given: overrides.demo,
+    }),
+    defaultLanguage: r.read("SANYAO_LANGUAGE", oneOf("SANYAO_LANGUAGE", ["en-US", "zh-CN"], "en-US")),
+    sourceTimeoutMs: r.read("SANYAO_SOURCE_TIMEOUT_MS", int("SANYAO_SOURCE_TIMEOUT_MS", 3000, 1, 60_000)),
     policy: {
       ...defaultPolicy,
-      dataCards: oneOf("SANYAO_DATA_CARDS", env.SANYAO_DATA_CARDS, ["valid", "unsupported"], defaultPolicy.dataCards),
-      broadnet: oneOf("SANYAO_BROADNET", env.SANYAO_BROADNET, ["valid", "unsupported"], defaultPolicy.broadnet),
-      foreignPermanentResident: oneOf("SANYAO_FOREIGN_PR", env.SANYAO_FOREIGN_PR, ["true", "false"], "true") === "true",
+      dataCards: r.read("SANYAO_DATA_CARDS", oneOf("SANYAO_DATA_CARDS", ["valid", "unsupported"], defaultPolicy.dataCards)),
+      broadnet: r.read("SANYAO_BROADNET", oneOf("SANYAO_BROADNET", ["valid", "unsupported"], defaultPolicy.broadnet)),
+      foreignPermanentResident: r.read("SANYAO_FOREIGN_PR", (raw) => oneOf("SANYAO_FOREIGN_PR", ["true", "false"], "true")(raw) === "true"),
     },
-    logLevel: oneOf("SANYAO_LOG_LEVEL", env.SANYAO_LOG_LEVEL, ["debug", "info", "warn", "error", "silent"], "info"),
-    demo: overrides.demo ?? oneOf("SANYAO_DEMO", env.SANYAO_DEMO, ["true", "false"], "true") === "true",
+    logLevel: r.read("SANYAO_LOG_LEVEL", oneOf("SANYAO_LOG_LEVEL", ["debug", "info", "warn", "error", "silent"], "info")),
     accountDefaults: {
-      rateLimit: int("SANYAO_RATE_LIMIT", env.SANYAO_RATE_LIMIT, 20, 1, 1_000_000),
-      rateLimits: rateLimitTable(env),
-      dailyCap: int("SANYAO_DAILY_CAP", env.SANYAO_DAILY_CAP, 20, 0, 1_000_000),
-      balance: amount("SANYAO_INITIAL_BALANCE", env.SANYAO_INITIAL_BALANCE, "1000.00", true),
+      rateLimit: r.read("SANYAO_RATE_LIMIT", int("SANYAO_RATE_LIMIT", 20, 1, 1_000_000)),
+      rateLimits: r.read("SANYAO_RATE_LIMITS", rateLimitTable, { show: showTable }),
+      dailyCap: r.read("SANYAO_DAILY_CAP", int("SANYAO_DAILY_CAP", 20, 0, 1_000_000)),
+      balance: r.read("SANYAO_INITIAL_BALANCE", (raw) => amount("SANYAO_INITIAL_BALANCE", raw ?? "1000.00", true), { show: formatAmount }),
     },
-    dailyKeysInMemory: int("SANYAO_DAILY_KEYS_IN_MEMORY", env.SANYAO_DAILY_KEYS_IN_MEMORY, DEFAULT_DAILY_KEYS_IN_MEMORY, 10, 100_000_000),
-    kmsRegions: regions(env.SANYAO_KMS_REGIONS),
-    sqliteSync: oneOf("SANYAO_SQLITE_SYNC", env.SANYAO_SQLITE_SYNC, ["normal", "full"], "normal"),
-    prices: priceTable(env),
-    transport: transportLimits(env),
-    fixedClockMs: fixedClock(env.SANYAO_CLOCK),
+    dailyKeysInMemory: r.read(
+      "SANYAO_DAILY_KEYS_IN_MEMORY",
+      int("SANYAO_DAILY_KEYS_IN_MEMORY", DEFAULT_DAILY_KEYS_IN_MEMORY, 10, 100_000_000),
+    ),
+    kmsRegions: r.read("SANYAO_KMS_REGIONS", regions, { show: (set) => [...set].join(",") }),
+    sqliteSync: r.read("SANYAO_SQLITE_SYNC", oneOf("SANYAO_SQLITE_SYNC", ["normal", "full"], "normal")),
+    prices: priceTable(r),
+    transport: transportLimits(r),
+    fixedClockMs: r.read("SANYAO_CLOCK", fixedClock, { show: (ms) => (ms === undefined ? null : new Date(ms).toISOString()) }),
     // ten years either way: enough for any day boundary or signature expiry a caller wants to see
-    clockOffsetMs: int("SANYAO_CLOCK_OFFSET_S", env.SANYAO_CLOCK_OFFSET_S, 0, -315_360_000, 315_360_000) * 1000,
-    adminToken: adminToken("SANYAO_ADMIN_TOKEN", env.SANYAO_ADMIN_TOKEN),
-    readOnlyToken: adminToken("SANYAO_READ_ONLY_TOKEN", env.SANYAO_READ_ONLY_TOKEN),
+    clockOffsetMs: r.read("SANYAO_CLOCK_OFFSET_S", int("SANYAO_CLOCK_OFFSET_S", 0, -315_360_000, 315_360_000)) * 1000,
+    adminToken: r.read("SANYAO_ADMIN_TOKEN", (raw) => adminToken("SANYAO_ADMIN_TOKEN", raw), { show: secret }),
+    readOnlyToken: r.read("SANYAO_READ_ONLY_TOKEN", (raw) => adminToken("SANYAO_READ_ONLY_TOKEN", raw), { show: secret }),
     decryptFailures: {
-      limit: int("SANYAO_DECRYPT_FAILURE_LIMIT", env.SANYAO_DECRYPT_FAILURE_LIMIT, 20, 1, 1_000_000),
-      windowMs: int("SANYAO_DECRYPT_FAILURE_WINDOW_S", env.SANYAO_DECRYPT_FAILURE_WINDOW_S, 600, 1, 86_400) * 1000,
+      limit: r.read("SANYAO_DECRYPT_FAILURE_LIMIT", int("SANYAO_DECRYPT_FAILURE_LIMIT", 20, 1, 1_000_000)),
+      windowMs: r.read("SANYAO_DECRYPT_FAILURE_WINDOW_S", int("SANYAO_DECRYPT_FAILURE_WINDOW_S", 600, 1, 86_400)) * 1000,
     },
     upstream: {
-      url: upstreamUrl(env.SANYAO_UPSTREAM_URL),
-      rateLimit: int("SANYAO_UPSTREAM_RATE_LIMIT", env.SANYAO_UPSTREAM_RATE_LIMIT, 20, 1, 1_000_000),
-      timeoutMs: int("SANYAO_UPSTREAM_TIMEOUT_MS", env.SANYAO_UPSTREAM_TIMEOUT_MS, 5000, 100, 120_000),
+      url: r.read("SANYAO_UPSTREAM_URL", upstreamUrl),
+      rateLimit: r.read("SANYAO_UPSTREAM_RATE_LIMIT", int("SANYAO_UPSTREAM_RATE_LIMIT", 20, 1, 1_000_000)),
+      timeoutMs: r.read("SANYAO_UPSTREAM_TIMEOUT_MS", int("SANYAO_UPSTREAM_TIMEOUT_MS", 5000, 100, 120_000)),
       // seconds; 0 (the default) keeps nothing
-      cacheTtlMs: int("SANYAO_CACHE_TTL", env.SANYAO_CACHE_TTL, 0, 0, 30 * 86_400) * 1000,
+      cacheTtlMs: r.read("SANYAO_CACHE_TTL", int("SANYAO_CACHE_TTL", 0, 0, 30 * 86_400)) * 1000,
     },
   };
+  return { config, settings: r.settings };
 }
 
 function upstreamUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === "") return undefined;
+  if (raw === undefined) return undefined;
   try {
     return checkedUrl(raw);
   } catch (err) {
@@ -298,7 +371,7 @@ function upstreamUrl(raw: string | undefined): string | undefined {
 }
 
 function adminToken(name: string, raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === "") return undefined;
+  if (raw === undefined) return undefined;
   if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new ConfigError(`${name} is 16 to 256 printable characters without spaces.`);
   return raw;
 }

@@ -40,7 +40,7 @@ export interface Installation {
   sharedLimits: RedisLimits | undefined;
   /** embedded mode: where the in-process daily counters keep the day's counts */
   dailyLog: DailyCountLog | undefined;
-  /** true when this call created the installation secret (embedded first start) */
+  /** true when this call created the installation: embedded, its secret (first start); scale-out, its tables */
   fresh: boolean;
   /** the key pairs of the public-key field encryption, made at first use and then read once */
   envelopeKeys: () => Promise<EnvelopeKeys>;
@@ -118,10 +118,8 @@ export async function openInstallation(config: Config, { create = true }: { crea
   const keyring = new Keyring(scaleOutSecret(config));
   const { PostgresStore } = await import("../store/postgres/store");
   const { RedisLimits } = await import("../limits/redis");
-  const store = storageOver(
-    await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, failures.report, paid),
-    keyring,
-  );
+  const postgres = await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema }, failures.report, paid);
+  const store = storageOver(postgres, keyring);
   const sharedLimits = config.redisUrl ? new RedisLimits(config.redisUrl, failures.report, config.redisPrefix) : undefined;
   return {
     failures,
@@ -133,7 +131,7 @@ export async function openInstallation(config: Config, { create = true }: { crea
     sharedLimits,
     dailyLog: undefined,
     envelopeKeys: envelopeKeysOf(store, keyring),
-    fresh: false,
+    fresh: postgres.created,
     paid,
     async close() {
       await store.close();

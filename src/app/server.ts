@@ -1,5 +1,5 @@
 /** Composition root: builds the ports for the configured mode and starts HTTP. */
-import http from "node:http";
+import type http from "node:http";
 import type { DestinationStream } from "pino";
 import { BodyBudget } from "../http/body";
 import { ERRORS } from "../api3/errors";
@@ -12,6 +12,7 @@ import { Router } from "../api3/router";
 import type { Config } from "./config";
 import { FACEID_RESULT_CODES, FACEID_VARIANTS, faceidProduct } from "../faceid/product";
 import { openInstallation, type Installation } from "./installation";
+import { holdListeners, type Listeners } from "./listeners";
 import { kmsProduct } from "../kms/actions";
 import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
@@ -46,6 +47,8 @@ export interface ServerOptions {
   logDestination?: DestinationStream;
   /** an installation opened by the caller (the serve command opens it first to prepare the demo) */
   installation?: Installation;
+  /** listeners bound by the caller (the serve command holds its ports before it makes an installation) */
+  listeners?: Listeners;
   /**
    * counters for the rate limit and daily caps, the gateway's budgets and active teams, and the decryption failures:
    * Redis when configured, else these (`serve --workers`: kept by the primary process), else in-process
@@ -232,33 +235,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hung,
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
   });
-  const { transport } = config;
-  const server = http.createServer(
-    {
-      // Headers up to 64 KiB reach us, so a GET over the 32 KiB API limit gets an envelope, not a bare 431.
-      maxHeaderSize: 64 * 1024,
-      headersTimeout: transport.headersTimeoutMs,
-      requestTimeout: transport.requestTimeoutMs,
-      keepAliveTimeout: transport.keepAliveTimeoutMs,
-      // node:http enforces the two timeouts above only this often (30 s by default).
-      connectionsCheckingInterval: Math.min(1000, transport.headersTimeoutMs),
-    },
-    handler,
-  );
-  server.maxConnections = transport.maxConnections;
-  // The operations API and /metrics on a listener of their own, when one is set: production keeps them off the public one.
-  const opsServer = config.ops && http.createServer({ headersTimeout: transport.headersTimeoutMs }, operationsHandler(endpointDeps));
-  const listening: http.Server[] = [];
+  let held: Listeners;
   try {
-    listening.push(await listen(server, config.port, config.host));
-    if (opsServer && config.ops) listening.push(await listen(opsServer, config.ops.port, config.ops.host));
+    held = options.listeners ?? (await holdListeners(config));
   } catch (err) {
-    // Not listening: nothing may keep the process alive (the scenarios' poll, the upstream's connections, a listener).
-    for (const s of listening) s.close();
+    // Not listening: nothing may keep the process alive (the scenarios' poll, the upstream's connections).
     testKit.stop();
     upstream.close();
     throw err;
   }
+  held.serve(handler, held.ops && operationsHandler(endpointDeps));
+  const server = held.public;
+  const opsServer = held.ops;
+  const listening = opsServer ? [server, opsServer] : [server];
   replay.start();
   const port = boundPortOf(server);
   boundPort = port;
@@ -283,16 +272,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await logging.flush();
     },
   };
-}
-
-function listen(server: http.Server, port: number, host: string): Promise<http.Server> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(server);
-    });
-  });
 }
 
 function boundPortOf(server: http.Server): number {

@@ -1,16 +1,18 @@
 /** The `sanyao` command. Every subcommand takes --data DIR (env SANYAO_DATA_DIR, default ./data) or --database-url. */
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { ConfigError } from "../app/config";
 import { InputError } from "../common/input-error";
 import { StoreInputError } from "../store/storage";
 import { addAdminCommands } from "./admin-commands";
 import { addCallCommands } from "./call-commands";
 import { addDataCommands } from "./data-commands";
-import { count, databaseOption, dataOption, port } from "./options";
+import { flagOverrides, serverOptions } from "./options";
 import { UsageError } from "./output";
 import { serve, serveEphemeral } from "./serve";
 import { addTestKitCommands } from "./testkit-commands";
 import { addGatewayCommands } from "./gateway-commands";
+import { addSetupCommands } from "./setup-commands";
+import { SeedError } from "../seed/checks";
 
 /** The version in package.json, read as untrusted JSON. */
 function packageVersion(): string {
@@ -26,30 +28,8 @@ export function buildProgram(): Command {
     // Usage errors exit with 2, like most Unix tools; help and version exit with 0.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
-  program
-    .command("serve")
+  serverOptions(program.command("serve"))
     .description("serve the API; on first start create the data directory, a demo account, key and records (unless --no-demo)")
-    .addOption(dataOption())
-    .addOption(databaseOption())
-    .addOption(new Option("--port <port>", "TCP port (0 = any free port)").env("SANYAO_PORT").default(8080).argParser(port))
-    .addOption(new Option("--host <host>", "address to listen on").env("SANYAO_HOST").default("127.0.0.1"))
-    .addOption(
-      new Option("--ops-port <port>", "serve the operations API and /metrics on this port only, not on --port (0 = any free port)")
-        .env("SANYAO_OPS_PORT")
-        .argParser(port),
-    )
-    .addOption(new Option("--ops-host <host>", "address of the operations listener (default 127.0.0.1)").env("SANYAO_OPS_HOST"))
-    .addOption(
-      new Option("--workers <n>", "server processes sharing the port and the embedded store (0 = one per core)")
-        .env("SANYAO_WORKERS")
-        .default(1)
-        .argParser(count(0)),
-    )
-    .option(
-      "--no-demo",
-      "no demo account, key or records (env SANYAO_DEMO=false); an installation made without them never gets them, and " +
-        "on one that has them the demo key is not printed",
-    )
     .option(
       "--ephemeral",
       "serve a throw-away installation from a temporary data directory, removed on exit; a free port unless --port " +
@@ -59,12 +39,17 @@ export function buildProgram(): Command {
       "after",
       "\nOther settings come from the environment: SANYAO_LANGUAGE (en-US|zh-CN), SANYAO_SOURCE_TIMEOUT_MS,\n" +
         "SANYAO_LOG_LEVEL, SANYAO_DATA_CARDS and SANYAO_BROADNET (valid|unsupported), SANYAO_FOREIGN_PR (true|false).\n" +
+        "`sanyao config` (same flags) prints every setting with its value and where it came from.\n" +
+        "\nThe ports are taken before anything is made: a port in use stops serve at once (exit 1), naming --port or\n" +
+        "--ops-port. --seed (SANYAO_SEED) is checked before that and applied at every start, before serving; a bad\n" +
+        "seed stops serve with every problem named (exit 2). `sanyao init` makes an installation without serving.\n\n" +
         "SANYAO_JOURNAL_DIR (default: journal/ under --data, in scale-out too): where a paid answer the store cannot\n" +
         "  take yet is kept (the file paid-answers.db, made at the first one) and written into the store at start and\n" +
         "  every 5 s; give each instance a persistent local directory.\n" +
         "\n--ephemeral is for test suites in any language: start it as a child process and read its first stdout line,\n" +
         '  {"sanyao":"ready","endpoint":"http://127.0.0.1:PORT","secretId":"AKID…","secretKey":"…","accountId":"…","adminToken":"sy_…","dataDir":"…","pid":1234}\n' +
-        "(the request log lines follow). SIGTERM or SIGINT to that pid (npx may stand between) stops it and removes\n" +
+        '(with --seed, also "seed": what it applied, generated keys with their SecretKey; the request log lines\n' +
+        "follow). SIGTERM or SIGINT to that pid (npx may stand between) stops it and removes\n" +
         "its data directory.",
     )
     .action(
@@ -79,6 +64,7 @@ export function buildProgram(): Command {
           workers: number;
           demo: boolean;
           ephemeral?: boolean;
+          seed?: string;
         },
         command: Command,
       ) => {
@@ -87,27 +73,15 @@ export function buildProgram(): Command {
           if (opts.workers !== 1) throw new UsageError("--ephemeral serves from one process: drop --workers.");
           if (!opts.demo) throw new UsageError("--ephemeral serves the demo account and prints its key: drop --no-demo.");
           const port = command.getOptionValueSource("port") === "default" ? 0 : opts.port;
-          await serveEphemeral({ port, host: opts.host, opsPort: opts.opsPort, opsHost: opts.opsHost });
+          await serveEphemeral({ port, host: opts.host, opsPort: opts.opsPort, opsHost: opts.opsHost, seed: flagOverrides(command).seed });
           return;
         }
         const dataFlag = opts.databaseUrl ? "" : opts.data === "./data" ? "" : ` --data ${opts.data}`;
-        await serve(
-          {
-            dataDir: opts.data,
-            databaseUrl: opts.databaseUrl,
-            port: opts.port,
-            host: opts.host,
-            opsPort: opts.opsPort,
-            opsHost: opts.opsHost,
-            workers: opts.workers,
-            // the flag turns the demo off; without it, SANYAO_DEMO decides
-            ...(opts.demo ? {} : { demo: false }),
-          },
-          dataFlag,
-        );
+        await serve(flagOverrides(command), dataFlag);
       },
     );
 
+  addSetupCommands(program);
   addAdminCommands(program);
   addDataCommands(program);
   addCallCommands(program);
@@ -133,7 +107,13 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof StoreInputError || err instanceof InputError) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      err instanceof StoreInputError ||
+      err instanceof InputError ||
+      err instanceof SeedError
+    ) {
       process.stderr.write(`sanyao: ${err.message}\n`);
       process.exitCode = 2;
     } else {

@@ -1,7 +1,7 @@
 /** What the commands share: storage and output options, argument parsers, opening the installation, credentials. */
 import { InvalidArgumentError, Option, type Command } from "commander";
 import fs from "node:fs";
-import { loadConfig } from "../app/config";
+import { type ConfigOverrides, loadConfig } from "../app/config";
 import { demoCredentials } from "../app/demo";
 import { openInstallation, type Installation } from "../app/installation";
 import type { BillingStatus } from "../store/model";
@@ -46,7 +46,66 @@ export const dataOption = () =>
   new Option("--data <dir>", "data directory (secret, SQLite database)").env("SANYAO_DATA_DIR").default("./data");
 export const databaseOption = () =>
   new Option("--database-url <url>", "scale-out mode: PostgreSQL (postgres://…) instead of --data").env("SANYAO_DATABASE_URL");
+export const seedOption = () =>
+  new Option("--seed <file>", "apply this seed file (JSON: accounts, keys, records, scenarios, upstream; see the README)").env(
+    "SANYAO_SEED",
+  );
 export const jsonOption = () => new Option("--json", "print one JSON object on stdout and nothing else");
+
+/** What `serve` is configured by on the command line (`sanyao config` takes the same, to show what serve would use). */
+export function serverOptions(command: Command): Command {
+  return command
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(new Option("--port <port>", "TCP port (0 = any free port)").env("SANYAO_PORT").default(8080).argParser(port))
+    .addOption(new Option("--host <host>", "address to listen on").env("SANYAO_HOST").default("127.0.0.1"))
+    .addOption(
+      new Option("--ops-port <port>", "serve the operations API and /metrics on this port only, not on --port (0 = any free port)")
+        .env("SANYAO_OPS_PORT")
+        .argParser(port),
+    )
+    .addOption(new Option("--ops-host <host>", "address of the operations listener (default 127.0.0.1)").env("SANYAO_OPS_HOST"))
+    .addOption(
+      new Option("--workers <n>", "server processes sharing the port and the embedded store (0 = one per core)")
+        .env("SANYAO_WORKERS")
+        .default(1)
+        .argParser(count(0)),
+    )
+    .option(
+      "--no-demo",
+      "no demo account, key or records (env SANYAO_DEMO=false); an installation made without them never gets them, and " +
+        "on one that has them the demo key is not printed",
+    )
+    .addOption(seedOption());
+}
+
+/**
+ * The settings the command line gave, as configuration overrides. Only flags count: a value commander took from the
+ * environment or a default is left to loadConfig, which reads the same variables and records where each came from.
+ */
+export function flagOverrides(command: Command): ConfigOverrides {
+  const given = (key: string): unknown => (command.getOptionValueSource(key) === "cli" ? command.getOptionValue(key) : undefined);
+  const text = (key: string) => {
+    const v = given(key);
+    return typeof v === "string" ? v : undefined;
+  };
+  const number = (key: string) => {
+    const v = given(key);
+    return typeof v === "number" ? v : undefined;
+  };
+  return {
+    dataDir: text("data"),
+    databaseUrl: text("databaseUrl"),
+    port: number("port"),
+    host: text("host"),
+    opsPort: number("opsPort"),
+    opsHost: text("opsHost"),
+    workers: number("workers"),
+    seed: text("seed"),
+    // the flag turns the demo off; without it, SANYAO_DEMO decides
+    demo: given("demo") === false ? false : undefined,
+  };
+}
 
 /** --data / --database-url (where the installation is) and --json: what every administrative command takes. */
 export function storageOptions(command: Command): Command {

@@ -6,9 +6,13 @@ import cluster from "node:cluster";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig, type ConfigOverrides } from "../app/config";
+import { type Config, type ConfigOverrides, loadConfig } from "../app/config";
 import { prepareDemo, type DemoCredentials } from "../app/demo";
 import { openInstallation, type Installation } from "../app/installation";
+import { checkPortsFree, holdListeners } from "../app/listeners";
+import { applySeed, type SeedReport } from "../seed/apply";
+import { readSeed, type Seed, seedRules } from "../seed/read";
+import { seedLines } from "./seed-lines";
 import { adminTokenFor, adminTokenPath } from "../operations/admin-token";
 import { IpcLimits, serveLimits } from "../limits/ipc";
 import { MemoryActiveMembers, MemoryDailyCounter, MemoryFailureCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
@@ -97,26 +101,57 @@ function banner(
     .join("\n");
 }
 
-export interface ServeOptions extends ConfigOverrides {
-  /** 1: this process serves; N > 1: N worker processes share the port; 0: one per core */
-  workers: number;
+export type ServeOptions = ConfigOverrides;
+
+/** What a start prepares before it serves: the installation, its demo, and the seed applied to it. */
+interface Prepared {
+  installation: Installation;
+  demo: DemoCredentials | undefined;
+  seeded: SeedReport | undefined;
+  /** the seed's report, as lines for the banner */
+  seedText: string[];
+}
+
+/** Opens (or makes) the installation, prepares the demo and applies the seed; on a failure closes what it opened. */
+async function prepare(config: Config, seed: Seed | undefined, onFailure: () => void): Promise<Prepared> {
+  let installation: Installation | undefined;
+  try {
+    installation = await openInstallation(config);
+    const demo =
+      installation.mode === "embedded" ? await prepareDemo(installation, config.accountDefaults, { make: config.demo }) : undefined;
+    const seeded = seed && (await applySeed(installation, seed, { defaults: config.accountDefaults, rules: seedRules(config) }));
+    return { installation, demo, seeded, seedText: seeded ? seedLines(seeded) : [] };
+  } catch (err) {
+    onFailure();
+    await installation?.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 export async function serve(options: ServeOptions, dataFlag: string): Promise<void> {
   if (cluster.isWorker) return serveAsWorker(options);
   const config = loadConfig(options);
-  const workers = options.workers === 0 ? os.availableParallelism() : options.workers;
-  const installation = await openInstallation(config);
-  const demo =
-    installation.mode === "embedded" ? await prepareDemo(installation, config.accountDefaults, { make: config.demo }) : undefined;
-  if (workers <= 1) {
-    const server = await startServer({ config, installation });
+  const workers = config.workers === 0 ? os.availableParallelism() : config.workers;
+  // The seed is read and checked before anything is made: a bad one is refused with nothing created.
+  const seed = config.seed ? await readSeed(config.seed, seedRules(config)) : undefined;
+  // The ports next: a start that cannot listen must not make an installation (whose operator token nobody would see).
+  // Workers bind the port themselves, later: the primary checks it is free.
+  const listeners = workers <= 1 ? await holdListeners(config) : undefined;
+  if (!listeners) await checkPortsFree(config);
+  const { installation, demo, seedText } = await prepare(config, seed, () => listeners?.abandon());
+  if (listeners) {
+    const server = await startServer({ config, installation, listeners }).catch(async (err: unknown) => {
+      listeners.abandon();
+      await installation.close().catch(() => undefined);
+      throw err;
+    });
     // Before the banner: whoever reads it may signal at once.
     stopOnSignals(() => server.close());
     const { created, token } = server.adminToken;
     const tokenText = tokenLines(server.opsUrl, created ? token : undefined, installation.dataDir);
     const ops = opsLines(server.url, server.opsUrl);
-    process.stderr.write(`${banner(server.url, dataFlag, installation, demo, 1, tokenText, ops)}\n`);
+    process.stderr.write(`${banner(server.url, dataFlag, installation, demo, 1, [...seedText, ...tokenText], ops)}
+`);
     return;
   }
 
@@ -153,7 +188,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
       const url = urlOf(config.host, ports.port);
       const opsUrl = config.ops ? urlOf(config.ops.host, ports.opsPort) : url;
       const tokenText = tokenLines(opsUrl, admin.created ? admin.token : undefined, installation.dataDir);
-      process.stderr.write(`${banner(url, dataFlag, installation, demo, workers, tokenText, opsLines(url, opsUrl))}\n`);
+      process.stderr.write(`${banner(url, dataFlag, installation, demo, workers, [...seedText, ...tokenText], opsLines(url, opsUrl))}\n`);
     });
   };
   for (let i = 0; i < workers; i++) fork();
@@ -217,16 +252,31 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
  * `serve --ephemeral`: a fresh installation in a temporary directory with the demo account, key and records, one
  * JSON line on stdout once it serves, and the directory removed when it stops (by signal, or by any exit).
  */
-export async function serveEphemeral(options: { port: number; host: string; opsPort?: number; opsHost?: string }): Promise<void> {
+export async function serveEphemeral(options: {
+  port: number;
+  host: string;
+  opsPort?: number;
+  opsHost?: string;
+  seed?: string;
+}): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sanyao-ephemeral-"));
   const removeDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
   process.on("exit", removeDir);
-  const config = loadConfig({ dataDir, port: options.port, host: options.host, opsPort: options.opsPort, opsHost: options.opsHost });
-  const installation = await openInstallation(config);
-  const demo = await prepareDemo(installation, config.accountDefaults, { make: true });
+  const config = loadConfig({
+    dataDir,
+    port: options.port,
+    host: options.host,
+    opsPort: options.opsPort,
+    opsHost: options.opsHost,
+    seed: options.seed,
+    demo: true,
+  });
+  const seed = config.seed ? await readSeed(config.seed, seedRules(config)) : undefined;
+  const listeners = await holdListeners(config);
+  const { installation, demo, seeded } = await prepare(config, seed, () => listeners.abandon());
   // A fresh directory: the demo is made now, so this holds.
   if (!demo) throw new Error("the ephemeral installation has no demo key");
-  const server = await startServer({ config, installation });
+  const server = await startServer({ config, installation, listeners });
   stopOnSignals(() => server.close());
   const ready = {
     sanyao: "ready",
@@ -239,6 +289,8 @@ export async function serveEphemeral(options: { port: number; host: string; opsP
     operations: server.opsUrl === server.url ? undefined : server.opsUrl,
     dataDir,
     pid: process.pid,
+    // the applied seed (its generated keys with their SecretKeys), when one was given
+    seed: seeded,
   };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 }

@@ -63,26 +63,26 @@ export function checkedUrl(raw: string): string {
   return url.origin;
 }
 
-export async function saveUpstream(
-  meta: MetaRows,
-  keyring: Keyring,
-  s: Omit<UpstreamSettings, "publicKeys"> & { publicKeys?: Partial<UpstreamPublicKeys> },
-): Promise<void> {
+type UpstreamInput = Omit<UpstreamSettings, "publicKeys"> & { publicKeys?: Partial<UpstreamPublicKeys> };
+
+/** Checks the settings as they would be saved (a seed checks everything before it writes): what is stored beside the key. */
+export function checkUpstream(s: UpstreamInput): Omit<Stored, "secretKey"> {
   if (!/^[A-Za-z0-9_-]{8,128}$/.test(s.secretId))
     throw new UpstreamInputError("The upstream SecretId is 8 to 128 letters, digits, '-' or '_'.");
   if (s.secretKey.trim() !== s.secretKey || s.secretKey.length < 16) {
     throw new UpstreamInputError("The upstream SecretKey has at least 16 characters and no surrounding whitespace.");
   }
-  const stored: Stored = {
-    url: checkedUrl(s.url),
-    secretId: s.secretId,
-    secretKey: keyring.seal(s.secretKey, UPSTREAM_META).toString("base64"),
-  };
+  const checked: Omit<Stored, "secretKey"> = { url: checkedUrl(s.url), secretId: s.secretId };
   if (s.publicKeys?.rsa || s.publicKeys?.sm2) {
     if (!s.publicKeys.rsa || !s.publicKeys.sm2)
       throw new UpstreamInputError("Give both upstream public keys, RSA and SM2, or neither (Tencent's).");
-    stored.publicKeys = { rsa: checkedKey(s.publicKeys.rsa, "RSA"), sm2: checkedKey(s.publicKeys.sm2, "SM2") };
+    checked.publicKeys = { rsa: checkedKey(s.publicKeys.rsa, "RSA"), sm2: checkedKey(s.publicKeys.sm2, "SM2") };
   }
+  return checked;
+}
+
+export async function saveUpstream(meta: MetaRows, keyring: Keyring, s: UpstreamInput): Promise<void> {
+  const stored: Stored = { ...checkUpstream(s), secretKey: keyring.seal(s.secretKey, UPSTREAM_META).toString("base64") };
   await meta.set(UPSTREAM_META, JSON.stringify(stored));
 }
 

@@ -62,7 +62,22 @@ function isPastDate(value: string, todayChina: string): boolean {
 
 export type RowVerdict = { ok: true; record: StoredRecord } | { ok: false; reason: string };
 
-export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, opts: ImportOptions): RowVerdict {
+/** A row the rules accepted: its values normalised, not yet hashed. */
+export interface CheckedRecord {
+  phone: string;
+  name: string;
+  idCard: string;
+  carrier: Carrier;
+  status: RecordStatus;
+  lineStatus?: LineStatus;
+  networkSince?: string;
+}
+
+/** The rules of a record, without hashing (a seed checks every record before it writes any). */
+export function checkRecord(
+  row: Record<string, unknown>,
+  opts: ImportOptions,
+): { ok: true; record: CheckedRecord } | { ok: false; reason: string } {
   const { phone, name, idcard } = row;
   const isp = row.isp ?? "";
   const status = row.status === undefined || row.status === "" ? "active" : row.status;
@@ -92,21 +107,37 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
   return {
     ok: true,
     record: {
-      phoneHash: keyring.hash("phone", p.national),
-      nameHash: keyring.hash("name", n.normalized),
-      idCardHash: keyring.hash("idcard", id.id18),
+      phone: p.national,
+      name: n.normalized,
+      idCard: id.id18,
       // The segment's carrier when no isp is given: a hashed input (EncryptedPhoneVerification) has no number to
       // look the segment up by, so the record must say it.
       carrier: carrier || p.carrier,
       status: status as RecordStatus,
       ...(lineStatus !== "" && { lineStatus: lineStatus as LineStatus }),
       ...(networkSince !== "" && { networkSince }),
-      digests: recordDigests(keyring, p.national, n.normalized, id.id18),
     },
   };
 }
 
-type Row = { line: number; fields: Record<string, unknown> } | { line: number; error: string };
+export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, opts: ImportOptions): RowVerdict {
+  const checked = checkRecord(row, opts);
+  if (!checked.ok) return checked;
+  const { phone, name, idCard, ...rest } = checked.record;
+  return {
+    ok: true,
+    record: {
+      phoneHash: keyring.hash("phone", phone),
+      nameHash: keyring.hash("name", name),
+      idCardHash: keyring.hash("idcard", idCard),
+      ...rest,
+      digests: recordDigests(keyring, phone, name, idCard),
+    },
+  };
+}
+
+/** A row of an input file with its line number, or the reason it could not be read as one. */
+export type Row = { line: number; fields: Record<string, unknown> } | { line: number; error: string };
 
 function importColumns(header: string[]): string[] {
   const names = header.map((h) => h.toLowerCase());
@@ -163,16 +194,20 @@ export async function importRecordsFile(
   keyring: Keyring,
   opts: ImportOptions,
 ): Promise<ImportSummary> {
+  return importRows(await readRecordsFile(file, opts.onProgress), records, keyring, opts);
+}
+
+/** The rows of a CSV or NDJSON records file; a CSV file that cannot be read as rows is refused whole (CsvFileError). */
+export async function readRecordsFile(file: string, onProgress?: (bytesRead: number) => void): Promise<AsyncIterable<Row>> {
   const ndjson = looksLikeNdjson(file);
   if (!ndjson) await checkCsvFile(file);
   const input = fs.createReadStream(file);
   let bytes = 0;
   input.on("data", (chunk) => {
     bytes += chunk.length;
-    opts.onProgress?.(bytes);
+    onProgress?.(bytes);
   });
-  const rows = ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
-  return importRows(rows, records, keyring, opts);
+  return ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
 }
 
 export async function importRows(

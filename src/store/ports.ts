@@ -179,6 +179,11 @@ export interface StoreAdapter {
   kmsKeys: KmsKeyRows;
   meta: MetaRows;
   scenarios: ScenarioRows;
+  /**
+   * Runs `work` while holding the installation's lock `name`: callers holding the same name run one at a time, across
+   * instances in scale-out (two instances applying one seed at start). Work that needs it is short and rare.
+   */
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T>;
   /** resolves when the store answers (readiness) */
   ping(): Promise<void>;
   /** writes what is queued, then closes */

@@ -30,6 +30,8 @@ export interface ApiKeys {
   setEnabled(secretId: string, enabled: boolean): Promise<boolean>;
   /** the enabled key with its secret; undefined when unknown or disabled */
   resolve(secretId: string): Promise<KeySecret | undefined>;
+  /** the key with its secret, enabled or not (a seed checks a key it names against the one stored) */
+  find(secretId: string): Promise<(ApiKeyInfo & { secretKey: string }) | undefined>;
 }
 
 export interface Ledger
@@ -56,6 +58,7 @@ export interface Storage {
   kmsKeys: KmsKeys;
   meta: MetaRows;
   scenarios: ScenarioRows;
+  exclusive: StoreAdapter["exclusive"];
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -127,6 +130,12 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
         if (!row?.enabled) return undefined;
         return { secretId, accountId: row.accountId, secretKey: keyring.open(row.secretSealed, secretId), test: row.test };
       },
+      async find(secretId) {
+        const row = await apiKeys.get(secretId);
+        if (!row) return undefined;
+        const { secretSealed, ...info } = row;
+        return { ...info, secretKey: keyring.open(secretSealed, secretId) };
+      },
     },
     records: adapter.records,
     ledger: {
@@ -157,6 +166,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
     },
     meta: adapter.meta,
     scenarios: adapter.scenarios,
+    exclusive: (name, work) => adapter.exclusive(name, work),
     ping: () => adapter.ping(),
     close: () => adapter.close(),
   };

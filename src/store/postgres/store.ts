@@ -212,6 +212,9 @@ export class PostgresStore implements StoreAdapter {
     }
   }
 
+  /** true when this store's opening made the tables (the schema had none): a new installation */
+  created = false;
+
   /** Applies the migrations above the recorded version; an advisory lock keeps concurrent instances in line. */
   private async migrate(schema: string): Promise<void> {
     await this.tx(async (c) => {
@@ -221,12 +224,56 @@ export class PostgresStore implements StoreAdapter {
       await c.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
       const rows = (await c.query<{ version: number }>("SELECT max(version) AS version FROM schema_version")).rows;
       const current = rows[0]?.version ?? 0;
+      this.created = current === 0;
       for (const m of MIGRATIONS) {
         if (m.version <= current) continue;
         await c.query(m.postgres);
         await c.query("INSERT INTO schema_version (version) VALUES ($1)", [m.version]);
       }
     });
+  }
+
+  /**
+   * A session-level advisory lock on a connection of its own, named within this schema (installations sharing a
+   * database do not wait on each other). Tried every 100 ms rather than waited for: a statement waiting longer than
+   * the statement budget would be cancelled. A connection that dies takes its lock with it.
+   */
+  async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw classify(err);
+    }
+    client.on("error", ignoreError);
+    let broken = false;
+    try {
+      const key = await this.advisoryLock(client, name).catch((err: unknown) => {
+        broken = true;
+        throw classify(err);
+      });
+      try {
+        return await work();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => (broken = true));
+      }
+    } finally {
+      client.removeListener("error", ignoreError);
+      client.release(broken);
+    }
+  }
+
+  /** Takes the lock on `client`; its key. */
+  private async advisoryLock(client: PoolClient, name: string): Promise<number> {
+    const [row] = (await client.query<{ k: number }>("SELECT hashtext(current_schema() || ':' || $1::text) AS k", [name])).rows;
+    const key = row?.k ?? 0;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      const [got] = (await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [key])).rows;
+      if (got?.ok) return key;
+      if (Date.now() > deadline) throw new Error(`another instance has held the lock "${name}" for ${LOCK_WAIT_MS / 1000} s`);
+      await sleep(100);
+    }
   }
 
   async ping(): Promise<void> {
@@ -359,6 +406,9 @@ export class PostgresStore implements StoreAdapter {
 }
 
 function ignoreError(): void {}
+
+/** how long `exclusive` waits for a lock another instance holds */
+const LOCK_WAIT_MS = 600_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 

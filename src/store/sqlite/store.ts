@@ -300,6 +300,23 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.stmt.forgetDays.run(day);
   }
 
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  /**
+   * One at a time within this process: an embedded installation is served by one process (`--workers`: the primary
+   * does the work that needs the lock), so no lock between processes is kept.
+   */
+  async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(name) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(work);
+    this.locks.set(name, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.locks.get(name) === mine) this.locks.delete(name);
+    }
+  }
+
   async ping(): Promise<void> {
     this.db.prepare("SELECT 1").get();
     this.recordsDb.prepare("SELECT 1").get();
