@@ -274,10 +274,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     adminToken: testKit.adminToken,
     async close() {
       testKit.stop();
-      upstream.close();
       for (const socket of hung) socket.destroy();
-      // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
+      // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters. The
+      // upstream's connections close only then: a call it is answering is paid for, and its answer is let in.
       await Promise.all(listening.map(drain));
+      upstream.close();
       await replay.stop();
       await installation.close();
       await logging.flush();
