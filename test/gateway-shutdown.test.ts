@@ -66,23 +66,19 @@ class Gateway {
   }
 }
 
-/** Resolves once nothing accepts connections on `port`: the server has begun to stop. */
-const refusing = (port: number) =>
-  within(
-    10_000,
-    () =>
-      new Promise<boolean>((resolve) =>
-        net
-          .connect(port, "127.0.0.1")
-          .on("connect", function (this: net.Socket) {
-            this.destroy();
-            resolve(false);
-          })
-          .on("error", () => resolve(true)),
-      ),
-  );
+/** Whether anything accepts connections on `port` (a server that has begun to stop does not). */
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
 
-describeBackends("gateway mode: the gateway stops while the upstream holds a call", (backend) => {
+describeBackends("gateway mode: the gateway stops, or changes upstream, while the upstream holds a call", (backend) => {
   let upstream: TestServer;
   let company: Key & { accountId: string };
   let hop: TcpProxy;
@@ -104,11 +100,7 @@ describeBackends("gateway mode: the gateway stops while the upstream holds a cal
       accountId: account.accountId,
       ...(JSON.parse(await gateway.cli("keys", "create", "--account", account.accountId, "--json")) as Key),
     };
-    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
-    await gateway.cli(
-      ...["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", `http://127.0.0.1:${hop.port}`],
-      ...["--rsa-public-key", keys.rsa, "--sm2-public-key", keys.sm2],
-    );
+    await pointAt(hop);
     // The gateway reads `upstream set` within a second.
     await within(20_000, async () => (await callTc3(gateway.port, team, MOBILE, { action: "MobileStatus" })).json.Response.Result === "0");
   });
@@ -118,6 +110,15 @@ describeBackends("gateway mode: the gateway stops while the upstream holds a cal
     await hop.stop();
     await upstream.close();
   });
+
+  /** `sanyao upstream set` on the gateway: the upstream through `proxy`, the company key, the upstream's public keys. */
+  async function pointAt(proxy: TcpProxy) {
+    const keys = JSON.parse((await upstream.cli(["encryption", "public-keys", "--json"])).stdout) as { rsa: string; sm2: string };
+    await gateway.cli(
+      ...["upstream", "set", "--secret-id", company.secretId, "--secret-key", company.secretKey, "--url", `http://127.0.0.1:${proxy.port}`],
+      ...["--rsa-public-key", keys.rsa, "--sm2-public-key", keys.sm2],
+    );
+  }
 
   /** Sends a call, and resolves once the upstream has answered it (and charged the company) and its answer is held. */
   async function callHeldUpstream() {
@@ -136,7 +137,7 @@ describeBackends("gateway mode: the gateway stops while the upstream holds a cal
     const { answer, companyBefore } = await callHeldUpstream();
     const unknownBefore = (await gateway.unknown()).length;
     const stopped = gateway.process?.stop();
-    await refusing(gateway.port);
+    await within(10_000, async () => !(await accepting(gateway.port)));
     hop.release();
     const res = await answer;
     await stopped;
@@ -164,10 +165,41 @@ describeBackends("gateway mode: the gateway stops while the upstream holds a cal
     const unknown = (await gateway.unknown()).slice(unknownBefore);
     const teamPaid = (await gateway.charged(team.accountId)) - warmUp;
     const paid = await companyPaid(companyBefore);
-    t.diagnostic(`company paid ${paid}; after the restart (${waited} ms): unknown ${JSON.stringify(unknown)}, team charged ${teamPaid}`);
+    const reasons = JSON.stringify(unknown.map((u) => u.reason));
+    t.diagnostic(`company paid ${paid}; after the restart (${waited} ms): unknown ${unknown.length} ${reasons}, team charged ${teamPaid}`);
     assert.equal(paid, 1);
     assert.equal(teamPaid, 0, "the gateway never saw the answer");
     assert.equal(unknown.length, 1, "the paid call is listed as unknown");
     assert.match(unknown[0]?.reason ?? "", /sanyao stopped while the call was with the upstream/);
+  });
+
+  it("`upstream set` while the upstream holds a call: the call keeps its connection, and its answer is charged", async (t) => {
+    const { answer, companyBefore } = await callHeldUpstream();
+    const unknownBefore = (await gateway.unknown()).length;
+    const hop2 = new TcpProxy(upstream.port);
+    await hop2.start();
+    try {
+      await pointAt(hop2);
+      // The gateway reads the settings at most once a second, when it needs them: /readyz makes it read them now.
+      await new Promise((r) => setTimeout(r, 1100));
+      await fetch(`http://127.0.0.1:${gateway.port}/readyz`);
+      hop.release();
+      const r = ((await answer) as { json?: { Response?: Record<string, unknown> } }).json?.Response;
+      const after = await callTc3(gateway.port, team, MOBILE, { action: "MobileStatus" });
+      const unknown = (await gateway.unknown()).length - unknownBefore;
+      const teamPaid = (await gateway.charged(team.accountId)) - warmUp;
+      const paid = await companyPaid(companyBefore);
+      t.diagnostic(
+        `answer Result ${String(r?.Result ?? r?.Error)}; company paid ${paid}; team charged ${teamPaid}, unknown ${unknown}; ` +
+          `the next call (through the new upstream) ${String(after.json.Response.Result)}`,
+      );
+      assert.equal(r?.Result, "0", "the upstream's answer");
+      assert.equal(after.json.Response.Result, "0");
+      assert.equal(paid, 2);
+      assert.equal(teamPaid, 2, "both charged to the team");
+      assert.equal(unknown, 0);
+    } finally {
+      await hop2.stop();
+    }
   });
 });
