@@ -36,7 +36,7 @@ import { UpstreamSlots } from "../gateway/upstream-slots";
 import { TeamLimits } from "../gateway/team-limits";
 import { AnswerCache } from "../gateway/answer-cache";
 import { PaidWindow } from "../gateway/paid-window";
-import { PaidReplay } from "../store/paid-replay";
+import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
 
 export interface ServerOptions {
@@ -166,7 +166,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Paid answers the store could not take (the journal, or memory): written to it now, then every 5 s.
   const { paid } = installation;
   metrics.watchPaidAnswers({ held: () => paid.heldCount, journaled: () => paid.journaled() });
-  const replay = new PaidReplay(paid, store.ledger);
+  const replay = new PaidReplay(paid, store.ledger, {
+    // A call's budget bounds its time with the upstream; its charge may then wait on a slow store a while.
+    inFlightMs: config.upstream.timeoutMs + 5 * 60_000,
+    onLeftOver: ({ requestId, accountId, action }, charged) =>
+      logger.warn(
+        { requestId, accountId, action },
+        charged
+          ? "a call that was with the upstream when sanyao stopped: charged already"
+          : `a call that was with the upstream when sanyao stopped: listed as unknown (${STOPPED_REASON})`,
+      ),
+  });
   // The call's hooks, in the order of call/hooks.ts; the test kit's first, so its request log sees what the log line does.
   const hooks = combineHooks<AuthFailure>(testKit.hooks, { afterAnswer: afterResponse({ logger, metrics, audit: store.audit }) });
   const operations: OperationsContext = {
