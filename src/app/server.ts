@@ -145,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       installation.failures.report("upstream-auth", new Error(`the upstream refused the company key (${code}); request ${requestId}`));
     },
     onUpstreamFailure: (reason, requestId) => logger.warn({ requestId, reason }, "upstream call failed"),
+    onUnrecognised: (reason, requestId) => logger.warn({ requestId, reason }, "upstream answer listed as unknown"),
     onAnswered: () => {
       upstreamState.keyRefused = undefined;
     },

@@ -11,7 +11,7 @@
  * away: what the store cannot take goes to the journal of paid answers first (store/paid-answers.ts), and a retry
  * of a call whose charge waits there is answered from the paid window (paid-window.ts), not from the upstream. The
  * journal also keeps each call while it is with the upstream, so one this process never sees end (killed) is listed
- * as unknown by the next start.
+ * as unknown by the next start. A Result the action's table lacks is passed on uncharged and listed as unknown.
  */
 import { ApiError } from "../api3/errors";
 import { isPlainObject, type ParamSchema, type ParamValues } from "../api3/params";
@@ -94,11 +94,16 @@ export interface GatewayDeps {
   /** the upstream refused the company key: say so (never the key), once per call */
   onKeyRefused: (code: string, requestId: string) => void;
   onUpstreamFailure: (reason: string, requestId: string) => void;
+  /** the upstream answered a Result the action's table does not have: listed as unknown, for this reason */
+  onUnrecognised: (reason: string, requestId: string) => void;
   /** the upstream answered (the company key works) */
   onAnswered: () => void;
 }
 
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** A Result as the log and the unknown list show it: a code as it is, other text quoted and cut short. */
+const codeShown = (result: string): string => (/^[\w.-]{1,32}$/.test(result) ? result : JSON.stringify(result.slice(0, 32)));
 
 /** The action's encryptable fields that `params` carries as text: their values, and their names. */
 function textFields(f: Forwarded, params: ParamValues): { values: Record<string, string>; fields: EncryptableField[] } {
@@ -210,6 +215,13 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
         const info = result !== undefined && Object.hasOwn(table, result) ? table[result] : undefined;
         // The company has paid: a charge the ledger cannot take now is journaled, and the answer is charged all the same.
         if (info?.charged) await charge.charge(outcome.requestId, (entry, cause) => deps.paid.add({ kind: "charge", entry }, cause));
+        // A Result our table lacks (an upstream newer than it): whether it cost the company is not known. Passed on
+        // uncharged as the upstream answered it, and listed; the Result is a code, never a personal value.
+        if (!info) {
+          const reason = result === undefined ? "an answer with no Result" : `unrecognised Result ${codeShown(result)}`;
+          await listUnknown(reason);
+          deps.onUnrecognised(reason, ctx.requestId);
+        }
         return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
       }
       if (outcome.kind === "lost") await listUnknown(outcome.reason);
