@@ -96,10 +96,11 @@ async function refuseWrites(server: TestServer, table: "ledger" | "upstream_unkn
 
 /**
  * An HTTP hop between the gateway and the upstream, as a load balancer would be: it passes calls through, or
- * (`badGateway`) passes the call on, waits for the upstream's answer and answers 502 instead: sent and paid for.
+ * (`badGateway`) passes the call on, waits for the upstream's answer and answers 502 instead: sent and paid for; or
+ * (`result`) passes the upstream's answer on with its Result replaced, as an upstream newer than sanyao's tables would.
  */
 async function relay(targetPort: number) {
-  const state = { badGateway: false };
+  const state: { badGateway: boolean; result?: string } = { badGateway: false };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -111,7 +112,11 @@ async function relay(targetPort: number) {
           answer.on("data", (c: Buffer) => body.push(c));
           answer.on("end", () => {
             if (state.badGateway) res.writeHead(502, { "content-type": "text/html" }).end("<html>502 Bad Gateway</html>");
-            else res.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(body));
+            else if (state.result !== undefined) {
+              const envelope = JSON.parse(Buffer.concat(body).toString("utf8")) as { Response: Record<string, unknown> };
+              envelope.Response.Result = state.result;
+              res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(envelope));
+            } else res.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(body));
           });
         },
       );
@@ -210,6 +215,33 @@ describeBackends("gateway mode: a paid answer is never lost", (backend) => {
     assert.deepEqual([answer.result, answer.billable], ["-3", "0"], "MobileStatus's busy code, uncharged");
     assert.equal(companyPaid, 1, "the upstream did answer, and charged");
     assert.equal(listed, true);
+  });
+
+  it("a Result missing from the action's table: answered as the upstream did, uncharged, and listed as unknown", async (t) => {
+    const team = await teamOf(gateway, "team-unrecognised");
+    const companyBefore = await charged(upstream, company.accountId);
+    hop.state.result = "7";
+    let answer: Answer;
+    try {
+      answer = await call(gateway, team, MOBILE, "MobileStatus");
+    } finally {
+      hop.state.result = undefined;
+    }
+    const unknown = JSON.parse((await gateway.cli(["usage", "--unknown", "--json"])).stdout) as {
+      unknown: Array<{ requestId: string; reason: string }>;
+    };
+    const listed = unknown.unknown.find((u) => u.requestId === answer.requestId);
+    const teamPaid = (await charged(gateway, team.accountId)) - team.warmUp;
+    const companyPaid = (await charged(upstream, company.accountId)) - companyBefore;
+    const logged = gateway.logs.some((l) => l.includes(answer.requestId) && l.includes("unrecognised Result 7"));
+    t.diagnostic(
+      `answer ${shown(answer)}; company paid ${companyPaid}, team charged ${teamPaid}; listed: ${listed?.reason ?? "no"}; logged: ${logged}`,
+    );
+    assert.deepEqual([answer.result, answer.billable], ["7", "0"], "the upstream's answer, uncharged");
+    assert.equal(companyPaid, 1);
+    assert.equal(teamPaid, 0);
+    assert.equal(listed?.reason, "unrecognised Result 7");
+    assert.equal(logged, true, "a log line names the RequestId and the Result");
   });
 
   it("a lost call while the store refuses the unknown list: journaled, and listed once the store takes writes", async (t) => {

@@ -37,7 +37,7 @@ import { UpstreamSlots } from "../gateway/upstream-slots";
 import { TeamLimits } from "../gateway/team-limits";
 import { AnswerCache } from "../gateway/answer-cache";
 import { PaidWindow } from "../gateway/paid-window";
-import { PaidReplay } from "../store/paid-replay";
+import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
 
 export interface ServerOptions {
@@ -148,6 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       installation.failures.report("upstream-auth", new Error(`the upstream refused the company key (${code}); request ${requestId}`));
     },
     onUpstreamFailure: (reason, requestId) => logger.warn({ requestId, reason }, "upstream call failed"),
+    onUnrecognised: (reason, requestId) => logger.warn({ requestId, reason }, "upstream answer listed as unknown"),
     onAnswered: () => {
       upstreamState.keyRefused = undefined;
     },
@@ -169,7 +170,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Paid answers the store could not take (the journal, or memory): written to it now, then every 5 s.
   const { paid } = installation;
   metrics.watchPaidAnswers({ held: () => paid.heldCount, journaled: () => paid.journaled() });
-  const replay = new PaidReplay(paid, store.ledger);
+  const replay = new PaidReplay(paid, store.ledger, {
+    // A call's budget bounds its time with the upstream; its charge may then wait on a slow store a while.
+    inFlightMs: config.upstream.timeoutMs + 5 * 60_000,
+    onLeftOver: ({ requestId, accountId, action }, charged) =>
+      logger.warn(
+        { requestId, accountId, action },
+        charged
+          ? "a call that was with the upstream when sanyao stopped: charged already"
+          : `a call that was with the upstream when sanyao stopped: listed as unknown (${STOPPED_REASON})`,
+      ),
+  });
   // The call's hooks, in the order of call/hooks.ts; the test kit's first, so its request log sees what the log line does.
   const hooks = combineHooks<AuthFailure>(testKit.hooks, { afterAnswer: afterResponse({ logger, metrics, audit: store.audit }) });
   const operations: OperationsContext = {
@@ -263,10 +274,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     adminToken: testKit.adminToken,
     async close() {
       testKit.stop();
-      upstream.close();
       for (const socket of hung) socket.destroy();
-      // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters.
+      // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters. The
+      // upstream's connections close only then: a call it is answering is paid for, and its answer is let in.
       await Promise.all(listening.map(drain));
+      upstream.close();
       await replay.stop();
       await installation.close();
       await logging.flush();

@@ -9,7 +9,9 @@
  * admission: a cached answer is counted on the team's daily cap and needs its budget's room, as any other call.
  * Every call that reached the upstream ends charged to the team or on the unknown list, even with the team's store
  * away: what the store cannot take goes to the journal of paid answers first (store/paid-answers.ts), and a retry
- * of a call whose charge waits there is answered from the paid window (paid-window.ts), not from the upstream.
+ * of a call whose charge waits there is answered from the paid window (paid-window.ts), not from the upstream. The
+ * journal also keeps each call while it is with the upstream, so one this process never sees end (killed) is listed
+ * as unknown by the next start. A Result the action's table lacks is passed on uncharged and listed as unknown.
  */
 import { ApiError } from "../api3/errors";
 import { isPlainObject, type ParamSchema, type ParamValues } from "../api3/params";
@@ -32,7 +34,7 @@ import type { FaceIdAction } from "../faceid/tariff";
 import { admitAccount } from "../steps/admission";
 import type { ChargeStep } from "../steps/charge";
 import type { Account, UnknownEntry, VerifyModeName } from "../store/model";
-import type { PaidAnswerSink } from "../store/paid-answers";
+import type { PaidAnswerSink, UpstreamCallLog } from "../store/paid-answers";
 import type { Ledger } from "../store/storage";
 import type { AnswerCache } from "./answer-cache";
 import type { PaidWindow } from "./paid-window";
@@ -80,8 +82,11 @@ export interface GatewayDeps {
   teams: TeamLimits;
   cache: AnswerCache;
   ledger: Pick<Ledger, "markUnknown">;
-  /** paid answers the store cannot take now: kept (durably) before the answer, written to the store later */
-  paid: PaidAnswerSink;
+  /**
+   * paid answers the store cannot take now: kept (durably) before the answer, written to the store later; and each
+   * call while it is with the upstream, so a process killed meanwhile leaves it to be listed as unknown
+   */
+  paid: PaidAnswerSink & UpstreamCallLog;
   /** answers whose charge waits in the journal: a retry of the same call is answered from here */
   window: PaidWindow;
   /** what one call may take upstream, waiting for a slot and retrying included */
@@ -89,11 +94,16 @@ export interface GatewayDeps {
   /** the upstream refused the company key: say so (never the key), once per call */
   onKeyRefused: (code: string, requestId: string) => void;
   onUpstreamFailure: (reason: string, requestId: string) => void;
+  /** the upstream answered a Result the action's table does not have: listed as unknown, for this reason */
+  onUnrecognised: (reason: string, requestId: string) => void;
   /** the upstream answered (the company key works) */
   onAnswered: () => void;
 }
 
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** A Result as the log and the unknown list show it: a code as it is, other text quoted and cut short. */
+const codeShown = (result: string): string => (/^[\w.-]{1,32}$/.test(result) ? result : JSON.stringify(result.slice(0, 32)));
 
 /** The action's encryptable fields that `params` carries as text: their values, and their names. */
 function textFields(f: Forwarded, params: ParamValues): { values: Record<string, string>; fields: EncryptableField[] } {
@@ -171,47 +181,56 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
     const { accountId } = ctx.caller;
     const deadline = Date.now() + deps.budgetMs;
     if (!(await deps.slots.take(f.action, accountId, deadline))) throw new ApiError("RequestLimitExceeded");
+    const call = { requestId: ctx.requestId, accountId, secretId: ctx.caller.secretId, action: f.action, at: ctx.now };
+    /** The upstream may have charged the call: on the unknown list, through the journal when the store cannot take it now. */
+    const listUnknown = async (reason: string) => {
+      const entry: UnknownEntry = { ...call, reason };
+      await deps.ledger.markUnknown(entry).catch((err: unknown) => deps.paid.add({ kind: "unknown", entry }, err));
+    };
+    // Kept durably before it is sent, until it ends charged, uncharged or listed: a process killed in between leaves
+    // it to the next start, which lists it as unknown (store/paid-replay.ts).
+    deps.paid.sending(call);
     let outcome: UpstreamOutcome;
-    for (;;) {
-      outcome = await upstream.call({
-        action: f.action,
-        version: FACEID_VERSION,
-        region: ctx.region ?? "ap-guangzhou",
-        language: ctx.language,
-        params: sent,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-      });
-      // The upstream's own limit: wait for the next slot within the budget, never pass it on as it is.
-      if (outcome.kind === "error" && outcome.code === "RequestLimitExceeded" && Date.now() + 100 < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        if (await deps.slots.take(f.action, accountId, deadline)) continue;
+    try {
+      for (;;) {
+        outcome = await upstream.call({
+          action: f.action,
+          version: FACEID_VERSION,
+          region: ctx.region ?? "ap-guangzhou",
+          language: ctx.language,
+          params: sent,
+          timeoutMs: Math.max(1, deadline - Date.now()),
+        });
+        // The upstream's own limit: wait for the next slot within the budget, never pass it on as it is.
+        if (outcome.kind === "error" && outcome.code === "RequestLimitExceeded" && Date.now() + 100 < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (await deps.slots.take(f.action, accountId, deadline)) continue;
+        }
+        break;
       }
-      break;
-    }
-    if (outcome.kind === "answer") {
-      deps.onAnswered();
-      const result = text(outcome.fields.Result);
-      // The upstream's text, looked up as the table's own entries only (a Result of `constructor` is none of them).
-      const info = result !== undefined && Object.hasOwn(table, result) ? table[result] : undefined;
-      // The company has paid: a charge the ledger cannot take now is journaled, and the answer is charged all the same.
-      if (info?.charged) await charge.charge(outcome.requestId, (entry, cause) => deps.paid.add({ kind: "charge", entry }, cause));
-      return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
+      if (outcome.kind === "answer") {
+        deps.onAnswered();
+        const result = text(outcome.fields.Result);
+        // The upstream's text, looked up as the table's own entries only (a Result of `constructor` is none of them).
+        const info = result !== undefined && Object.hasOwn(table, result) ? table[result] : undefined;
+        // The company has paid: a charge the ledger cannot take now is journaled, and the answer is charged all the same.
+        if (info?.charged) await charge.charge(outcome.requestId, (entry, cause) => deps.paid.add({ kind: "charge", entry }, cause));
+        // A Result our table lacks (an upstream newer than it): whether it cost the company is not known. Passed on
+        // uncharged as the upstream answered it, and listed; the Result is a code, never a personal value.
+        if (!info) {
+          const reason = result === undefined ? "an answer with no Result" : `unrecognised Result ${codeShown(result)}`;
+          await listUnknown(reason);
+          deps.onUnrecognised(reason, ctx.requestId);
+        }
+        return { fields: outcome.fields, billable: info?.charged === true, result, audit: { variant: modeOf(params) } };
+      }
+      if (outcome.kind === "lost") await listUnknown(outcome.reason);
+    } finally {
+      deps.paid.ended(ctx.requestId);
     }
     if (outcome.kind === "error" && outcome.code.startsWith("AuthFailure.")) {
       deps.onKeyRefused(outcome.code, ctx.requestId);
       throw new ApiError("ServiceUnavailable");
-    }
-    if (outcome.kind === "lost") {
-      const entry: UnknownEntry = {
-        requestId: ctx.requestId,
-        accountId,
-        secretId: ctx.caller.secretId,
-        action: f.action,
-        at: ctx.now,
-        reason: outcome.reason,
-      };
-      // The upstream may have charged it: on the unknown list, through the journal when the store cannot take it now.
-      await deps.ledger.markUnknown(entry).catch((err: unknown) => deps.paid.add({ kind: "unknown", entry }, err));
     }
     deps.onUpstreamFailure(outcome.kind === "error" ? `error ${outcome.code}` : `${outcome.kind}: ${outcome.reason}`, ctx.requestId);
     throw new UnavailableError("upstream", new Error(outcome.kind));

@@ -32,6 +32,10 @@ export interface UpstreamCall {
 export class UpstreamClient {
   private readonly agent: http.Agent;
   private readonly target: URL;
+  /** calls sent and not yet settled */
+  private inFlight = 0;
+  /** replaced by another client: its connections close once its calls in flight have settled */
+  private retired = false;
 
   constructor(
     private readonly settings: UpstreamSettings,
@@ -66,6 +70,7 @@ export class UpstreamClient {
       body,
     });
     const transport = this.target.protocol === "https:" ? https : http;
+    this.inFlight++;
     return new Promise((resolve) => {
       let sent = false;
       let settled = false;
@@ -73,6 +78,7 @@ export class UpstreamClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        if (--this.inFlight === 0 && this.retired) this.agent.destroy();
         resolve(outcome);
       };
       const req = transport.request(
@@ -106,6 +112,16 @@ export class UpstreamClient {
     });
   }
 
+  /**
+   * Replaced (`upstream set`): its idle connections close now, the others once their calls have settled — a call the
+   * upstream is answering is paid for, and its answer must still come in.
+   */
+  retire(): void {
+    this.retired = true;
+    if (this.inFlight === 0) this.agent.destroy();
+  }
+
+  /** Closes every connection, calls in flight or not (the server has stopped answering them). */
   close(): void {
     this.agent.destroy();
   }

@@ -38,7 +38,7 @@ export class UpstreamSource {
     const effective: UpstreamSettings | undefined = settings && { ...settings, url: this.urlOverride ?? settings.url };
     const key = effective ? JSON.stringify(effective) : "";
     if (key !== this.settingsKey) {
-      this.client?.close();
+      this.client?.retire();
       this.client = effective && new UpstreamClient(effective, this.clock);
       this.settingsKey = key;
     }

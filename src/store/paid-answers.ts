@@ -1,21 +1,27 @@
 /**
  * Paid answers the store could not take when they were owed (a charge answered as charged, a call the upstream may
- * have charged): written to the journal (paid-journal.ts), durably, before the answer goes out. When the journal
- * cannot be written either, the entry is held in this process's memory — the server is then not ready (/readyz 503)
- * and the `sanyao_paid_answers_held` gauge counts it — until it is in the store or in the journal. Each is reported
- * by RequestId, account and action (never a personal value). paid-replay.ts writes them into the store.
+ * have charged): written to the journal (paid-journal.ts), durably, before the answer goes out; and each call while it
+ * is with the upstream, written before it is sent. When the journal cannot be written either, the entry is held in
+ * this process's memory — the server is then not ready (/readyz 503) and the `sanyao_paid_answers_held` gauge counts
+ * it — until it is in the store or in the journal (a call with the upstream: until it ends). Each is reported by
+ * RequestId, account and action (never a personal value). paid-replay.ts writes them into the store.
  */
 import type { FailureSink } from "../common/failures";
-import type { PaidEntry, PaidJournal } from "./paid-journal";
+import { THIS_PROCESS } from "./call-owner";
+import type { PaidEntry, PaidJournal, SentEntry } from "./paid-journal";
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** What was owed, by whom, and why the store did not take it. */
 function owed(paid: PaidEntry, cause: unknown): string {
   const e = paid.entry;
-  return paid.kind === "charge"
-    ? `charge ${e.requestId} (account ${e.accountId}, ${e.action}, ${paid.entry.unitPrice} fen) was answered as charged and the ledger did not take it (${reason(cause)})`
-    : `upstream call ${e.requestId} (account ${e.accountId}, ${e.action}) may have been charged upstream and the unknown list did not take it (${reason(cause)})`;
+  if (paid.kind === "charge") {
+    return `charge ${e.requestId} (account ${e.accountId}, ${e.action}, ${paid.entry.unitPrice} fen) was answered as charged and the ledger did not take it (${reason(cause)})`;
+  }
+  if (paid.kind === "sent") {
+    return `upstream call ${e.requestId} (account ${e.accountId}, ${e.action}) went to the upstream, which may charge it`;
+  }
+  return `upstream call ${e.requestId} (account ${e.accountId}, ${e.action}) may have been charged upstream and the unknown list did not take it (${reason(cause)})`;
 }
 
 /** The part of it a store needs: where a charge it answered as charged goes when it cannot be written now. */
@@ -24,7 +30,15 @@ export interface PaidAnswerSink {
   add(paid: PaidEntry, cause: unknown): void;
 }
 
-export class UnsettledPaidAnswers implements PaidAnswerSink {
+/** The calls with the upstream (gateway mode): each kept from before it is sent until it ends. */
+export interface UpstreamCallLog {
+  /** The call is about to be sent: kept durably (journal, else memory); never throws, the call goes either way. */
+  sending(call: Omit<SentEntry, "owner" | "sentAt">): void;
+  /** The call has ended — charged, uncharged, or on the unknown list (or their journal entry) — and is forgotten. */
+  ended(requestId: string): void;
+}
+
+export class UnsettledPaidAnswers implements PaidAnswerSink, UpstreamCallLog {
   private readonly held = new Map<string, PaidEntry>();
 
   constructor(
@@ -42,20 +56,44 @@ export class UnsettledPaidAnswers implements PaidAnswerSink {
   }
 
   add(paid: PaidEntry, cause: unknown): void {
+    if (!this.kept(paid, cause)) return;
+    this.report("ledger", new Error(`${owed(paid, cause)}; kept in the journal ${this.location}, to be written once the store takes it`));
+  }
+
+  sending(call: Omit<SentEntry, "owner" | "sentAt">): void {
+    this.kept({ kind: "sent", entry: { ...call, owner: THIS_PROCESS, sentAt: Date.now() } }, "sent");
+  }
+
+  ended(requestId: string): void {
+    // Held in memory: it never reached the journal.
+    if (this.held.get(requestId)?.kind === "sent" && this.held.delete(requestId)) return;
+    try {
+      this.journal.removeSent(requestId);
+    } catch (err) {
+      // Left in the journal: once this process is gone, the call is listed as unknown unless the ledger charged it.
+      this.report(
+        "journal",
+        new Error(`the journal ${this.location} could not drop upstream call ${requestId}, now ended (${reason(err)})`),
+      );
+    }
+  }
+
+  /** Writes the entry to the journal; true when it is there, false when it is held in memory instead (reported). */
+  private kept(paid: PaidEntry, cause: unknown): boolean {
     try {
       this.journal.add(paid);
+      return true;
     } catch (err) {
       this.held.set(paid.entry.requestId, paid);
       this.report(
         "journal",
         new Error(
           `${owed(paid, cause)}; held in memory: the journal ${this.location} cannot be written (${reason(err)}). ` +
-            "/readyz answers 503 until it is in the store",
+            `/readyz answers 503 until ${paid.kind === "sent" ? "the call ends" : "it is in the store"}`,
         ),
       );
-      return;
+      return false;
     }
-    this.report("ledger", new Error(`${owed(paid, cause)}; kept in the journal ${this.location}, to be written once the store takes it`));
   }
 
   /** entries in the journal (0 when it cannot be read) */

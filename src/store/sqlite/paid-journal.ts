@@ -1,7 +1,8 @@
 /**
  * The journal of paid answers (../paid-journal.ts) as a SQLite file of its own, `paid-answers.db`, in the journal
- * directory. It is made at the first entry, never before: an instance whose store never failed has no file. Each
- * entry is committed with synchronous=FULL (fsynced) before add() returns. Worker processes share the file (WAL).
+ * directory. It is made at the first entry, never before: an instance whose store never failed and that never called
+ * an upstream has no file. Each entry is committed with synchronous=FULL (fsynced) before add() returns. Worker
+ * processes share the file (WAL).
  */
 import Database from "better-sqlite3";
 import fs from "node:fs";
@@ -15,6 +16,7 @@ interface Statements {
   list: Database.Statement<[], { request_id: string; kind: string; entry: string }>;
   count: Database.Statement<[], number>;
   remove: Database.Statement<[string]>;
+  removeSent: Database.Statement<[string]>;
 }
 
 export class SqlitePaidJournal implements PaidJournal {
@@ -46,10 +48,15 @@ export class SqlitePaidJournal implements PaidJournal {
         "CREATE TABLE IF NOT EXISTS paid_answers (request_id TEXT PRIMARY KEY, kind TEXT NOT NULL, entry TEXT NOT NULL, at INTEGER NOT NULL)",
       );
       this.stmt = {
-        insert: db.prepare("INSERT INTO paid_answers (request_id, kind, entry, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+        // A charge or unknown entry takes the place of the call's `sent` entry; a RequestId is otherwise kept once.
+        insert: db.prepare(
+          "INSERT INTO paid_answers (request_id, kind, entry, at) VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE " +
+            "SET kind = excluded.kind, entry = excluded.entry, at = excluded.at WHERE paid_answers.kind = 'sent' AND excluded.kind <> 'sent'",
+        ),
         list: db.prepare("SELECT request_id, kind, entry FROM paid_answers ORDER BY at, request_id"),
-        count: db.prepare<[], number>("SELECT count(*) FROM paid_answers").pluck(),
+        count: db.prepare<[], number>("SELECT count(*) FROM paid_answers WHERE kind <> 'sent'").pluck(),
         remove: db.prepare("DELETE FROM paid_answers WHERE request_id = ?"),
+        removeSent: db.prepare("DELETE FROM paid_answers WHERE request_id = ? AND kind = 'sent'"),
       };
     } catch (err) {
       db.close();
@@ -86,6 +93,20 @@ export class SqlitePaidJournal implements PaidJournal {
 
   remove(requestId: string): void {
     this.open(false)?.remove.run(requestId);
+  }
+
+  removeSent(requestId: string): void {
+    const stmt = this.open(false);
+    const db = this.db;
+    if (!stmt || !db) return;
+    // Not synced: the one fsync of a call is its `sent` entry's. A power cut may bring the entry back, and the next
+    // start then lists a call that ended as unknown, unless the ledger holds its charge (paid-replay.ts).
+    db.pragma("synchronous = NORMAL");
+    try {
+      stmt.removeSent.run(requestId);
+    } finally {
+      db.pragma("synchronous = FULL");
+    }
   }
 
   close(): void {
