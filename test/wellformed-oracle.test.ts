@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { constants, createCipheriv, publicEncrypt, randomBytes } from "node:crypto";
-import { after, before, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import { BLOCK_PIN_BOUNDS } from "../src/limits/block-pins";
 import { callTc3, type Key } from "./helpers/call";
 import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
 
@@ -174,5 +175,44 @@ describeBackends("no well-formedness oracle on AES-256-CBC fields", (backend) =>
     assert.match(await send(key, captured.blob, other, captured.fields, later), RESULT);
     assert.equal(await send(key, captured.blob, captured.iv, captured.fields, later), DECRYPT_FAILURE);
     for (const s of servers) s.setNow(NOW);
+  });
+});
+
+describe("the in-process pins are bounded per SecretId", () => {
+  let server: TestServer;
+  let rsaPem: string;
+  before(async () => {
+    // A budget out of the flood's way: it is made of failed openings.
+    server = await startTestServer({ SANYAO_DECRYPT_FAILURE_LIMIT: "100000" }, "sqlite");
+    server.setNow(NOW);
+    rsaPem = (await server.installation.envelopeKeys()).rsaPublicPem;
+  });
+  after(() => server.close());
+
+  const send = async (key: Key, c: Captured, iv = c.iv): Promise<string> => {
+    const encrypted = Object.fromEntries(Object.entries(c.fields).map(([f, data]) => [f, data.toString("base64")]));
+    const params = { ...ZHANG, ...encrypted, CiphertextBlob: c.blob, EncryptList: Object.keys(c.fields), Iv: iv.toString("base64") };
+    const r = (await callTc3(server.port, key, params, { timestamp: Math.floor(NOW / 1000) })).json.Response;
+    return r.Error?.Code ?? `Result ${String(r.Result)}`;
+  };
+
+  it(`a key's flood of blocks pushes out its own oldest pins (${BLOCK_PIN_BOUNDS.perOwner}), never another key's`, async (t) => {
+    const honest = await server.addAccount("honest");
+    const flooder = await server.addAccount("flooder");
+    const served = encrypt(rsaPem, { Phone: ZHANG.Phone });
+    assert.match(await send(honest, served), RESULT);
+    const own = encrypt(rsaPem, { Phone: ZHANG.Phone });
+    assert.match(await send(flooder, own), RESULT);
+    // Fields of random blocks, as long as a field a rule could admit: each block is a pin of the flooder's.
+    let pins = 0;
+    while (pins <= BLOCK_PIN_BOUNDS.perOwner) {
+      const junk = encrypt(rsaPem, {});
+      junk.fields = { Phone: randomBytes(784), Name: randomBytes(784), IdCard: randomBytes(784) };
+      assert.equal(await send(flooder, junk), DECRYPT_FAILURE);
+      pins += 3 * (784 / 16);
+    }
+    t.diagnostic(`${pins} blocks sent by the flooder`);
+    assert.equal(await send(flooder, served, withByte(served.iv, 10, 0x01)), DECRYPT_FAILURE, "another key's pin holds");
+    assert.match(await send(flooder, own, withByte(own.iv, 10, 0x01)), RESULT, "its own oldest pin is gone");
   });
 });
