@@ -18,8 +18,8 @@ import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
 import { DecryptFailureBudget } from "../faceid/decrypt-budget";
 import { fieldShapes } from "../faceid/field-shapes";
-import type { ActiveMembers, DailyCounter, FailureCounter, RateLimiter, SpendCounter } from "../limits/contract";
-import { MemoryActiveMembers, MemoryDailyCounter, MemoryFailureCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
+import type { ActiveMembers, DailyCounter, OpeningJudge, RateLimiter, SpendCounter } from "../limits/contract";
+import { MemoryActiveMembers, MemoryDailyCounter, MemoryOpeningJudge, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
 import { Metrics } from "../http/metrics";
 import { loadRuleTables } from "../rules/tables";
@@ -50,10 +50,11 @@ export interface ServerOptions {
   /** listeners bound by the caller (the serve command holds its ports before it makes an installation) */
   listeners?: Listeners;
   /**
-   * counters for the rate limit and daily caps, the gateway's budgets and active teams, and the decryption failures:
+   * counters for the rate limit and daily caps, the gateway's budgets and active teams, and the decryption failures
+   * with the AES-CBC block pins:
    * Redis when configured, else these (`serve --workers`: kept by the primary process), else in-process
    */
-  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers; failures?: FailureCounter };
+  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers; openings?: OpeningJudge };
 }
 
 export interface RunningServer {
@@ -97,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tables = loadRuleTables();
   // Called at request time only, once `metrics` (below) exists: it needs every routed action's name.
   const decryptBudget = new DecryptFailureBudget(
-    sharedLimits ?? options.limits?.failures ?? new MemoryFailureCounter(),
+    sharedLimits ?? options.limits?.openings ?? new MemoryOpeningJudge(),
     config.decryptFailures,
     {
       failed: () => metrics.decryptFailure(),
@@ -117,7 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     accounts: { get: (accountId) => fresh.getAccount(accountId) },
     ledger: { charge: (entry) => fresh.charge(entry) },
     keyring,
-    fields: new FieldOpener(keys, envelopeKeys, fieldShapes(tables, config.policy), decryptBudget),
+    fields: new FieldOpener(keys, envelopeKeys, fieldShapes(tables, config.policy), decryptBudget, keyring),
     rateLimiter: limits.rate,
     dailyCounter: limits.daily,
     prices: config.prices,

@@ -15,7 +15,7 @@ import { readSeed, type Seed, seedRules } from "../seed/read";
 import { seedLines } from "./seed-lines";
 import { adminTokenFor, adminTokenPath } from "../operations/admin-token";
 import { IpcLimits, serveLimits } from "../limits/ipc";
-import { MemoryActiveMembers, MemoryDailyCounter, MemoryFailureCounter, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
+import { MemoryActiveMembers, MemoryDailyCounter, MemoryOpeningJudge, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { startServer, type RunningServer } from "../app/server";
 
 const STOP_HINT = "Logs are JSON lines on stdout. Stop with Ctrl-C or SIGTERM: requests in flight are answered first.";
@@ -166,7 +166,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
         daily: new MemoryDailyCounter(installation.dailyLog, config.dailyKeysInMemory),
         spend: new MemorySpendCounter(),
         active: new MemoryActiveMembers(),
-        failures: new MemoryFailureCounter(),
+        openings: new MemoryOpeningJudge(),
       }
     : undefined;
   if (!countersHere) await installation.close();
@@ -234,7 +234,7 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   try {
     server = await startServer({
       config,
-      limits: limits && { rate: limits, daily: limits, spend: limits, active: limits, failures: limits },
+      limits: limits && { rate: limits, daily: limits, spend: limits, active: limits, openings: limits },
     });
   } catch (err) {
     // The IPC channel would keep a failed worker alive: leave, so the primary sees it and decides.

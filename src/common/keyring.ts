@@ -50,6 +50,8 @@ export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: 
 
 /** what a keyed hash is of: a normalised value, or (hashed inputs) a digest of one */
 export type HashedField = "phone" | "name" | "idcard" | "phone-digest" | "pair-digest" | "diagnostics" | "cache";
+/** what a keyed hash of bytes is of: an AES-CBC ciphertext block under its data key, the block before one */
+export type HashedBytes = "cbc-block" | "cbc-predecessor";
 
 export class Keyring {
   private readonly hashKey: Buffer;
@@ -77,6 +79,17 @@ export class Keyring {
       this.recent.set(input, digest);
     }
     return digest;
+  }
+
+  /** HMAC-SHA256 of byte strings, each length-prefixed, separated by purpose; never cached (a part may be a key). */
+  hashBytes(purpose: HashedBytes, parts: readonly Uint8Array[]): Buffer {
+    const hmac = createHmac("sha256", this.hashKey).update(`${purpose}\u0000`);
+    for (const part of parts) {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(part.length);
+      hmac.update(length).update(part);
+    }
+    return hmac.digest();
   }
 
   /** AES-256-GCM; `context` binds the ciphertext to its owner (e.g. the SecretId). */

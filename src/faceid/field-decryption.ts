@@ -8,17 +8,23 @@
  * that opens well formed and one that does not, would tell a captured field's bytes one by one. So a CBC field that
  * does not open and one that opens to a value not well formed for it answer alike (the same code and message, the
  * same work: every field opened and judged), and every failure is counted against the SecretId's budget
- * (decrypt-budget.ts). SM4-GCM is authenticated: its failures answer alike too, and what opens is the caller's own.
- * Nothing decrypted is ever logged.
+ * (decrypt-budget.ts). That alone would leave an oracle: a probe whose flipped value stays well formed goes on to a
+ * Result. So each ciphertext block opens under one predecessor only while its pin holds (cbc-pins.ts): a captured
+ * field sent again after another IV answers as a failure, whatever it opens to. SM4-GCM is authenticated: its
+ * failures answer alike too, and what opens is the caller's own. Nothing decrypted is ever logged.
  */
 import type { ActionContext } from "../api3/router";
 import { ApiError } from "../api3/errors";
+import type { Keyring } from "../common/keyring";
 import type { ParamSpec } from "../api3/params";
 import type { EnvelopeKeys } from "../encryption/envelope-keys";
 import { aesCbcDecrypt, sm4GcmDecrypt } from "../encryption/field-ciphers";
 import type { KeyService } from "../kms/keys";
 import { parseBlob } from "../kms/blob";
+import { INPUT_BOUNDS } from "../rules/input-bounds";
 import type { Account } from "../store/model";
+import type { BlockPin } from "../limits/contract";
+import { cbcBlockPins, mergePins } from "./cbc-pins";
 import type { DecryptFailureBudget } from "./decrypt-budget";
 import type { FieldShape } from "./field-shapes";
 
@@ -57,7 +63,15 @@ const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
  */
 const BOUNDS = { iv: 256, blob: 4096, field: 4096, tag: 64 } as const;
 
+/**
+ * The longest AES-256-CBC field that can open well formed: a value of the longest input a rule reads (UTF-16 code
+ * units, at most 3 UTF-8 bytes each) and a whole block of padding. A longer one fails as it is, unopened and unpinned:
+ * nothing it could open to would tell anything, and its blocks would only crowd out the pins that matter.
+ */
+const LONGEST_CBC_FIELD = 3 * Math.max(...Object.values(INPUT_BOUNDS)) + 16;
+
 const decryptFailure = () => new ApiError("FailedOperation.DecryptSystemError");
+const budgetSpent = () => new ApiError("FailedOperation.RequestLimitExceeded");
 
 /** The bytes of strict base64 no longer than `max`; undefined otherwise. */
 function strictBase64(text: string, max: number): Buffer | undefined {
@@ -94,6 +108,7 @@ export class FieldOpener {
     private readonly envelopeKeys: () => Promise<EnvelopeKeys>,
     private readonly wellFormed: FieldShape,
     private readonly budget: DecryptFailureBudget,
+    private readonly keyring: Keyring,
   ) {}
 
   /**
@@ -125,20 +140,21 @@ export class FieldOpener {
     const ivBytes = algorithm === "AES-256-CBC" ? decodeIv(iv) : undefined;
 
     const { secretId } = by.caller;
-    if (await this.budget.spent(secretId, by.now)) throw new ApiError("FailedOperation.RequestLimitExceeded");
-    const opened = ivBytes
+    if (this.budget.knownSpent(secretId, by.now)) throw budgetSpent();
+    const { opened, pins } = ivBytes
       ? await this.openAes(values, fields, blob, ivBytes, account, by.now, legacyKms)
-      : await this.openSm4(values, fields, blob, iv, envelope.TagList ?? []);
-    if (!opened) {
-      await this.budget.fail(secretId, by.now);
-      throw decryptFailure();
-    }
+      : { opened: await this.openSm4(values, fields, blob, iv, envelope.TagList ?? []), pins: [] };
+    // Judged only now, the count and the pins in one step; until then nothing was told of what opened.
+    const verdict = await this.budget.verdict(secretId, by.now, opened !== undefined && pins !== undefined, pins ?? []);
+    if (verdict === "refused") throw budgetSpent();
+    if (verdict === "failed" || !opened) throw decryptFailure();
     return { ...values, ...opened };
   }
 
   /**
    * AES-256-CBC: every listed field opened and judged by its rule, whichever fails first, so that a bad padding,
-   * bad UTF-8 and a value not well formed cost the same; undefined when any fails.
+   * bad UTF-8 and a value not well formed cost the same; `opened` undefined when any fails. The pins of every
+   * block opened; undefined when the call itself sends one block after two predecessors (it fails, pinning none).
    */
   private async openAes<F extends string>(
     values: Readonly<Record<F, string>>,
@@ -148,18 +164,21 @@ export class FieldOpener {
     account: Account,
     nowMs: number,
     legacyKms: boolean,
-  ): Promise<Partial<Record<F, string>> | undefined> {
+  ): Promise<{ opened: Partial<Record<F, string>> | undefined; pins: BlockPin[] | undefined }> {
     const key = await this.aesKey(blob, account, legacyKms);
-    if (!key) return undefined;
+    if (!key) return { opened: undefined, pins: [] };
     const opened: Partial<Record<F, string>> = {};
+    const pins: BlockPin[][] = [];
     let failed = false;
     for (const field of fields) {
-      const data = strictBase64(values[field], BOUNDS.field);
+      const b64 = strictBase64(values[field], BOUNDS.field);
+      const data = b64 && b64.length <= LONGEST_CBC_FIELD ? b64 : undefined;
+      if (data) pins.push(cbcBlockPins(this.keyring, key, iv, data));
       const text = data && aesCbcDecrypt(key, iv, data);
       if (text === undefined || !this.wellFormed(field, text, nowMs)) failed = true;
       else opened[field] = text;
     }
-    return failed ? undefined : opened;
+    return { opened: failed ? undefined : opened, pins: mergePins(pins) };
   }
 
   /** SM4-GCM: the tags decide, under the decoded IV and then the raw one; undefined when no IV opens every field. */

@@ -2,6 +2,7 @@
  * Whether a decrypted AES-256-CBC value is well formed for its field, by the very rule the action applies to it
  * next (identity-rules.md). One that is not answers as a field that did not open (faceid-family.md §7.7): CBC has
  * no integrity, so a caller who chooses the IV could otherwise learn from -6/-7/-8 what a captured field holds.
+ * That a value opens well formed would still tell something: cbc-pins.ts keeps a captured field from being probed.
  */
 import { checkIdCard } from "../rules/idcard";
 import { checkName } from "../rules/name";

@@ -17,15 +17,42 @@ export interface ActiveMembers {
 }
 
 /**
- * Failures counted per key in fixed windows of `windowMs`, aligned on the clock (the decryptions that failed for
- * each SecretId): counted across every instance, so a budget holds wherever the calls land.
+ * The verdict on each encrypted call's openings (faceid/decrypt-budget.ts), given once the fields were opened and
+ * taken in one atomic step, across every instance: the decryption failures counted per key in fixed windows of
+ * `windowMs` aligned on the clock, and the AES-CBC blocks pinned to the block that came before them. A check made
+ * apart from its count would let calls sent together all pass it; here they cannot take a key past its budget.
  */
-export interface FailureCounter {
-  /** how many failures `key` has in the window of `nowMs` */
-  failures(key: string, windowMs: number, nowMs: number): Promise<number>;
-  /** counts one failure of `key` in the window of `nowMs`; resolves with the window's count, this one included */
-  addFailure(key: string, windowMs: number, nowMs: number): Promise<number>;
+export interface OpeningJudge {
+  judge(question: OpeningQuestion): Promise<OpeningVerdict>;
 }
+
+export interface OpeningQuestion {
+  /** whose failures: the key's count in the window of `nowMs`, and the owner of the pins set (in-process bounds) */
+  key: string;
+  limit: number;
+  windowMs: number;
+  nowMs: number;
+  /** whether every field opened, well formed */
+  opened: boolean;
+  /** the AES-CBC blocks opened (keyed digests, distinct `block`s): each must hold no other predecessor's pin */
+  pins: readonly BlockPin[];
+  /** how long a pin set now holds */
+  pinTtlMs: number;
+}
+
+/** One ciphertext block under one data key, and the block (or IV) before it: keyed digests, never the bytes. */
+export interface BlockPin {
+  block: string;
+  predecessor: string;
+}
+
+/**
+ * - refused: the key already had `limit` failures in the window; nothing counted, nothing pinned;
+ * - failed: the opening failed, or a block is pinned to another predecessor: counted (`failures`, this one included);
+ * - opened: every field opened, no pin held against it.
+ * Unless refused or a pin held against it, the call's blocks are pinned (those not pinned yet) for `pinTtlMs`.
+ */
+export type OpeningVerdict = { kind: "refused" } | { kind: "failed"; failures: number } | { kind: "opened" };
 
 export interface DailyCounter {
   /**

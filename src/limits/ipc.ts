@@ -1,10 +1,19 @@
 /**
  * Limits shared by the worker processes of one embedded server (`serve --workers N`): the primary keeps the
  * in-process counters and answers the workers over the cluster IPC channel, so counts stay exact across them —
- * the gateway's budget reservations and its active teams too.
+ * the gateway's budget reservations and its active teams too, the decryption failures and the AES-CBC block pins.
  */
 import type { Worker } from "node:cluster";
-import type { ActiveMembers, DailyCounter, FailureCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
+import type {
+  ActiveMembers,
+  DailyCounter,
+  OpeningJudge,
+  OpeningQuestion,
+  OpeningVerdict,
+  RateLimiter,
+  Reservation,
+  SpendCounter,
+} from "./contract";
 import type { MemorySpendCounter } from "./memory";
 import { UnavailableError } from "../common/unavailable";
 
@@ -16,12 +25,13 @@ type LimitQuestion =
   | { op: "reserve"; key: string; amount: number; cap: number; base?: number }
   | { op: "release"; key: string; amount: number }
   | { op: "touch"; key: string; member: string; nowMs: number; windowMs: number }
-  | { op: "failures" | "add-failure"; key: string; windowMs: number; nowMs: number };
+  | { op: "judge"; question: OpeningQuestion };
 interface LimitReply {
   sanyaoLimitReply: number;
   ok: boolean;
-  /** touch: how many members are active; failures, add-failure: how many failures the window holds */
+  /** touch: how many members are active */
   count?: number;
+  verdict?: OpeningVerdict;
   /** a reservation on a key the primary has not seeded yet: ask again with the ledger's base */
   needsBase?: boolean;
   /** the primary's counters failed: the worker answers -11 */
@@ -33,7 +43,7 @@ export interface PrimaryCounters {
   daily: DailyCounter;
   spend: MemorySpendCounter;
   active: ActiveMembers;
-  failures: FailureCounter;
+  openings: OpeningJudge;
 }
 
 async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Omit<LimitReply, "sanyaoLimitReply">> {
@@ -52,10 +62,8 @@ async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Om
       return { ok: true };
     case "touch":
       return { ok: true, count: await counters.active.touch(msg.key, msg.member, msg.nowMs, msg.windowMs) };
-    case "failures":
-      return { ok: true, count: await counters.failures.failures(msg.key, msg.windowMs, msg.nowMs) };
-    case "add-failure":
-      return { ok: true, count: await counters.failures.addFailure(msg.key, msg.windowMs, msg.nowMs) };
+    case "judge":
+      return { ok: true, verdict: await counters.openings.judge(msg.question) };
   }
 }
 
@@ -77,7 +85,7 @@ export function serveLimits(worker: Worker, counters: PrimaryCounters): void {
  * Worker side: the limits and the spend counter, asked of the primary. A question the primary does not answer
  * within `timeoutMs` fails as an unavailable dependency (-11, uncharged): a worker never waits on it for ever.
  */
-export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, FailureCounter {
+export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, OpeningJudge {
   private next = 1;
   private readonly pending = new Map<
     number,
@@ -139,11 +147,9 @@ export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, Activ
     return (await this.ask({ op: "touch", key, member, nowMs, windowMs })).count ?? 1;
   }
 
-  async failures(key: string, windowMs: number, nowMs: number): Promise<number> {
-    return (await this.ask({ op: "failures", key, windowMs, nowMs })).count ?? 0;
-  }
-
-  async addFailure(key: string, windowMs: number, nowMs: number): Promise<number> {
-    return (await this.ask({ op: "add-failure", key, windowMs, nowMs })).count ?? 1;
+  async judge(question: OpeningQuestion): Promise<OpeningVerdict> {
+    const { verdict } = await this.ask({ op: "judge", question });
+    if (!verdict) throw new UnavailableError("counters", new Error("the primary gave no verdict"));
+    return verdict;
   }
 }

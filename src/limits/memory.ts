@@ -3,7 +3,18 @@
  * time). The daily counts are also written to the store's log, so a restart keeps them, and only the most recent
  * `maxKeys` of them are held in memory: an older key is read back from the log when it comes again.
  */
-import type { ActiveMembers, DailyCountLog, DailyCounter, FailureCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
+import { MemoryBlockPins } from "./block-pins";
+import type {
+  ActiveMembers,
+  DailyCountLog,
+  DailyCounter,
+  OpeningJudge,
+  OpeningQuestion,
+  OpeningVerdict,
+  RateLimiter,
+  Reservation,
+  SpendCounter,
+} from "./contract";
 
 /** How far behind the current window a request's second may be and still count in it. */
 const LATE_SECONDS = 2;
@@ -41,23 +52,28 @@ export class MemoryActiveMembers implements ActiveMembers {
   }
 }
 
-/** Each key's failures in its current window; a key seen again in a later window starts that window at 0. */
-export class MemoryFailureCounter implements FailureCounter {
+/**
+ * Each key's decryption failures in its current window (a key seen again in a later window starts that window at
+ * 0), and the AES-CBC block pins: a verdict is reached in one synchronous step, so calls sent together cannot all
+ * pass the budget's check before any is counted.
+ */
+export class MemoryOpeningJudge implements OpeningJudge {
   private readonly counts = new Map<string, { window: number; n: number }>();
 
-  async failures(key: string, windowMs: number, nowMs: number): Promise<number> {
-    const entry = this.counts.get(key);
-    return entry?.window === Math.floor(nowMs / windowMs) ? entry.n : 0;
-  }
+  constructor(private readonly pins = new MemoryBlockPins()) {}
 
-  async addFailure(key: string, windowMs: number, nowMs: number): Promise<number> {
-    const window = Math.floor(nowMs / windowMs);
-    const entry = this.counts.get(key);
-    const n = entry?.window === window ? entry.n + 1 : 1;
+  async judge(q: OpeningQuestion): Promise<OpeningVerdict> {
+    const window = Math.floor(q.nowMs / q.windowMs);
+    const entry = this.counts.get(q.key);
+    const n = entry?.window === window ? entry.n : 0;
+    if (n >= q.limit) return { kind: "refused" };
+    const clash = this.pins.clashes(q.pins, q.nowMs);
+    if (!clash) this.pins.pin(q.key, q.pins, q.pinTtlMs, q.nowMs);
+    if (q.opened && !clash) return { kind: "opened" };
     // Only keys that failed are held; the SecretIds of a past window go once there are many of them.
     if (entry === undefined && this.counts.size >= MAX_FAILING_KEYS) this.forgetBefore(window);
-    this.counts.set(key, { window, n });
-    return n;
+    this.counts.set(q.key, { window, n: n + 1 });
+    return { kind: "failed", failures: n + 1 };
   }
 
   private forgetBefore(window: number): void {

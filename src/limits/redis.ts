@@ -7,7 +7,16 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import type { FailureSink } from "../common/failures";
 import { UnavailableError } from "../common/unavailable";
-import type { ActiveMembers, DailyCounter, FailureCounter, RateLimiter, Reservation, SpendCounter } from "./contract";
+import type {
+  ActiveMembers,
+  DailyCounter,
+  OpeningJudge,
+  OpeningQuestion,
+  OpeningVerdict,
+  RateLimiter,
+  Reservation,
+  SpendCounter,
+} from "./contract";
 
 // Count this request in its one-second window (a second of the instances' clock, not Redis's). The key outlives its
 // second by far, so instances whose clocks differ by a few seconds, or a clock held still, still count one window.
@@ -87,14 +96,39 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return redis.call('ZCARD', KEYS[1])`;
 
-// Count one failure in its window; the window's key outlives the window once over, then goes.
-const FAIL = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+// One encrypted call's verdict (contract.ts, OpeningJudge). KEYS[1]: the key's failures in this window, a key that
+// outlives the window once over, then goes; KEYS[2..]: the blocks' pins, each "predecessor expiresAt" (the instances'
+// clock, as the windows are) and gone with it. ARGV: limit, the window's key's life, now, a pin's life, opened, then
+// each pin's predecessor. Returns -1 refused, 0 opened, else the failures counted, this one included.
+const JUDGE = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return -1 end
+local now = tonumber(ARGV[3])
+local live = {}
+local clash = false
+for i = 2, #KEYS do
+  local held = redis.call('GET', KEYS[i])
+  if held then
+    local at = string.find(held, ' ', 1, true)
+    if at and tonumber(string.sub(held, at + 1)) > now then
+      live[i] = true
+      if string.sub(held, 1, at - 1) ~= ARGV[i + 4] then clash = true end
+    end
+  end
+end
+if not clash then
+  local ttl = tonumber(ARGV[4])
+  for i = 2, #KEYS do
+    if not live[i] then redis.call('SET', KEYS[i], ARGV[i + 4] .. ' ' .. (now + ttl), 'PX', ttl) end
+  end
+  if ARGV[5] == '1' then return 0 end
+end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return n`;
 
 interface LimitCommands {
-  sanyaoFail(key: string, ttlMs: number): Promise<number>;
+  sanyaoJudge(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
   sanyaoTouch(key: string, nowMs: number, member: string, windowMs: number): Promise<number>;
   sanyaoReserve(
     counter: string,
@@ -112,7 +146,7 @@ interface LimitCommands {
   sanyaoAttempt(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
-export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, FailureCounter {
+export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, OpeningJudge {
   private readonly redis: Redis & LimitCommands;
 
   constructor(
@@ -136,7 +170,7 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
     redis.defineCommand("sanyaoRelease", { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand("sanyaoKeep", { numberOfKeys: 4, lua: KEEP });
     redis.defineCommand("sanyaoTouch", { numberOfKeys: 1, lua: TOUCH });
-    redis.defineCommand("sanyaoFail", { numberOfKeys: 1, lua: FAIL });
+    redis.defineCommand("sanyaoJudge", { lua: JUDGE });
     this.redis = redis as Redis & LimitCommands;
   }
 
@@ -185,17 +219,11 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
     return this.run(() => this.redis.sanyaoTouch(`${this.prefix}active:${key}`, nowMs, member, windowMs));
   }
 
-  private failureKey(key: string, windowMs: number, nowMs: number): string {
-    return `${this.prefix}failures:${key}:${windowMs}:${Math.floor(nowMs / windowMs)}`;
-  }
-
-  async failures(key: string, windowMs: number, nowMs: number): Promise<number> {
-    const n = await this.run(() => this.redis.get(this.failureKey(key, windowMs, nowMs)));
-    return Number(n ?? 0);
-  }
-
-  async addFailure(key: string, windowMs: number, nowMs: number): Promise<number> {
-    return this.run(() => this.redis.sanyaoFail(this.failureKey(key, windowMs, nowMs), 2 * windowMs));
+  async judge(q: OpeningQuestion): Promise<OpeningVerdict> {
+    const failures = `${this.prefix}failures:${q.key}:${q.windowMs}:${Math.floor(q.nowMs / q.windowMs)}`;
+    const keys = [failures, ...q.pins.map((p) => `${this.prefix}pin:${p.block}`)];
+    const args = [q.limit, 2 * q.windowMs, q.nowMs, q.pinTtlMs, q.opened ? "1" : "0", ...q.pins.map((p) => p.predecessor)];
+    return verdictOf(await this.run(() => this.redis.sanyaoJudge(keys.length, ...keys, ...args)));
   }
 
   async ping(): Promise<void> {
@@ -218,4 +246,10 @@ function reservedAs(reply: unknown): number {
 function generationOf(reply: unknown): string {
   const gen = Array.isArray(reply) ? reply[1] : undefined;
   return typeof gen === "string" ? gen : "";
+}
+
+/** The judge script's reply: -1 refused, 0 opened, else the failures counted. */
+function verdictOf(reply: number): OpeningVerdict {
+  if (reply < 0) return { kind: "refused" };
+  return reply === 0 ? { kind: "opened" } : { kind: "failed", failures: reply };
 }
