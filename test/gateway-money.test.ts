@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
+import { Redis } from "ioredis";
 import { Client } from "pg";
 import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
@@ -20,7 +21,7 @@ import { callTc3, type Key } from "./helpers/call";
 import { within } from "./helpers/cli";
 import { TcpProxy } from "./helpers/proxy";
 import { BACKENDS, describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
-import { PG_URL } from "./helpers/services";
+import { PG_URL, REDIS_URL } from "./helpers/services";
 
 const TOKEN = "upstream-operator-token-0001";
 const ALICE = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
@@ -366,5 +367,50 @@ describe("gateway mode: PostgreSQL away at the moment the upstream answered", {
     assert.equal(reached, 1);
     assert.equal(companyPaid, 1);
     assert.equal(teamPaid, 1);
+  });
+});
+
+describe("gateway mode: a budget counter Redis lost is seeded with the charges still in the journal", {
+  skip: !BACKENDS.includes("scale-out") && "SANYAO_TEST_BACKENDS excludes scale-out",
+}, () => {
+  let upstream: TestServer;
+  let gateway: TestServer;
+  before(async () => {
+    upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, "sqlite");
+    const company = await upstream.addAccount("company");
+    await upstream.addRecords(demoRecords(chinaDate(Date.now())));
+    gateway = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, "scale-out");
+    await pointAt(gateway, upstream, upstream.url, company);
+  });
+  after(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  it("a charge the ledger has not taken yet counts against the budget once the counter is seeded again", async (t) => {
+    // MobileStatus costs 0.10: the warm-up call (in the ledger) and the first call (in the journal) leave 0.05.
+    const team = await gateway.addAccount("team-budget");
+    const set = await gateway.cli(["accounts", "set", team.accountId, "--monthly-budget", "0.25"]);
+    assert.equal(set.code, 0, set.stderr);
+    await within(20_000, async () => (await call(gateway, team, MOBILE, "MobileStatus")).result === "0");
+    const allow = await refuseWrites(gateway, "ledger");
+    let first: Answer;
+    let second: Answer;
+    let lost: number;
+    try {
+      first = await call(gateway, team, MOBILE, "MobileStatus");
+      // Redis loses the budget's counter (restarted without persistence, or the key evicted).
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${gateway.env.SANYAO_REDIS_PREFIX}spend:*`);
+      lost = keys.length > 0 ? await redis.del(...keys) : 0;
+      redis.disconnect();
+      second = await call(gateway, team, { Mobile: "13900005678" }, "MobileStatus");
+    } finally {
+      await allow();
+    }
+    t.diagnostic(`first ${shown(first)}; ${lost} budget keys dropped from Redis; second ${shown(second)}`);
+    assert.deepEqual([first.result, first.billable], ["0", "1"], "charged, to the journal");
+    assert.ok(lost > 0, "the budget's counter was in Redis");
+    assert.equal(second.result, "UnauthorizedOperation.Arrears", "0.20 spent of 0.25: no room for 0.10");
   });
 });

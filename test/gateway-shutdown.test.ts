@@ -1,15 +1,17 @@
 /**
- * Gateway mode when the gateway's process stops while the upstream holds a call (issue 19 item 1): every call that
- * reached the upstream ends charged to the team or listed by `usage --unknown`. A SIGTERM lets the call in flight
- * get its answer and be charged; a SIGKILL leaves the call to the journal of paid answers, which the next start
- * turns into an unknown entry. A second sanyao plays the upstream (it charges the company, as Tencent would); a TCP
- * proxy between them holds its answer, so the call is paid for and still in flight when the gateway stops.
+ * Gateway mode when the gateway's process stops, or lets go of its upstream, while the upstream holds a call (issue 19
+ * item 1): every call that reached the upstream ends charged to the team or listed by `usage --unknown`. A SIGTERM,
+ * or an `upstream set`, lets the call in flight get its answer and be charged; a SIGKILL leaves the call to the
+ * journal of paid answers, which the next start turns into an unknown entry. A second sanyao plays the upstream (it
+ * charges the company, as Tencent would); a TCP proxy between them holds its answer, so the call is paid for and
+ * still in flight when the gateway stops.
  */
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, it } from "node:test";
 import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
+import { REPLAY_EVERY_MS } from "../src/store/paid-replay";
 import { callTc3, type Key } from "./helpers/call";
 import { sanyao, serveProcess, type ServeProcess, within } from "./helpers/cli";
 import { TcpProxy } from "./helpers/proxy";
@@ -132,6 +134,21 @@ describeBackends("gateway mode: the gateway stops, or changes upstream, while th
   const companyPaid = async (before: number) =>
     (JSON.parse((await upstream.cli(["usage", "--account", company.accountId, "--json"])).stdout) as { totals: { charged: number } }).totals
       .charged - before;
+
+  it("a call held past a replay round is still this process's own: charged once answered, never listed", async (t) => {
+    const { answer, companyBefore } = await callHeldUpstream();
+    const unknownBefore = (await gateway.unknown()).length;
+    await new Promise((r) => setTimeout(r, REPLAY_EVERY_MS + 1000)); // the journal's replay sees the call's entry
+    hop.release();
+    const r = ((await answer) as { json?: { Response?: Record<string, unknown> } }).json?.Response;
+    const unknown = (await gateway.unknown()).length - unknownBefore;
+    const teamPaid = (await gateway.charged(team.accountId)) - warmUp;
+    const paid = await companyPaid(companyBefore);
+    t.diagnostic(`answer Result ${String(r?.Result ?? r?.Error)}; company paid ${paid}; team charged ${teamPaid}, unknown ${unknown}`);
+    assert.equal(r?.Result, "0");
+    assert.equal(teamPaid, 1);
+    assert.equal(unknown, 0, "the call in flight was not taken for one left by a stopped process");
+  });
 
   it("SIGTERM: the answer the upstream sends while the gateway drains is let in and charged, not made unknown", async (t) => {
     const { answer, companyBefore } = await callHeldUpstream();

@@ -16,8 +16,8 @@ export interface Config {
   /** embedded mode: the directory holding the secret and the SQLite database */
   dataDir: string;
   /**
-   * SANYAO_JOURNAL_DIR: the journal of paid answers the store could not take (made at the first one), on this
-   * instance's own disk in either mode; default `<data dir>/journal`
+   * SANYAO_JOURNAL_DIR: the journal of paid answers the store could not take, and of a gateway's calls with the
+   * upstream (made at the first one), on this instance's own disk in either mode; default `<data dir>/journal`
    */
   journalDir: string;
   /** scale-out mode: PostgreSQL for state (SANYAO_DATABASE_URL) … */

@@ -45,7 +45,8 @@ export function buildProgram(): Command {
         "seed stops serve with every problem named (exit 2). `sanyao init` makes an installation without serving.\n\n" +
         "SANYAO_JOURNAL_DIR (default: journal/ under --data, in scale-out too): where a paid answer the store cannot\n" +
         "  take yet is kept (the file paid-answers.db, made at the first one) and written into the store at start and\n" +
-        "  every 5 s; give each instance a persistent local directory.\n" +
+        "  every 5 s, and where a gateway notes each call while it is with the upstream (one left by a killed process\n" +
+        "  is listed by usage --unknown); give each instance a persistent local directory.\n" +
         "\n--ephemeral is for test suites in any language: start it as a child process and read its first stdout line,\n" +
         '  {"sanyao":"ready","endpoint":"http://127.0.0.1:PORT","secretId":"AKID…","secretKey":"…","accountId":"…","adminToken":"sy_…","dataDir":"…","pid":1234}\n' +
         '(with --seed, also "seed": what it applied, generated keys with their SecretKey; the request log lines\n' +

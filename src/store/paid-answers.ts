@@ -8,6 +8,7 @@
  */
 import type { FailureSink } from "../common/failures";
 import { THIS_PROCESS } from "./call-owner";
+import type { ChargeEntry } from "./model";
 import type { PaidEntry, PaidJournal, SentEntry } from "./paid-journal";
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -114,6 +115,13 @@ export class UnsettledPaidAnswers implements PaidAnswerSink, UpstreamCallLog {
       this.report("journal", new Error(`the journal ${this.location} cannot be read (${reason(err)})`));
     }
     return [...this.held.values(), ...journaled.filter((p) => !this.held.has(p.entry.requestId))];
+  }
+
+  /** The charges of an account since `sinceMs` that wait for the store (test charges aside: they are no spend). */
+  waitingCharges(accountId: string, sinceMs: number): ChargeEntry[] {
+    return this.pending().flatMap((p) =>
+      p.kind === "charge" && p.entry.accountId === accountId && p.entry.at >= sinceMs && p.entry.test !== true ? [p.entry] : [],
+    );
   }
 
   /** The entry is in the store: forgotten here and in the journal. */

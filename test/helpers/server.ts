@@ -72,8 +72,9 @@ export interface TestServer extends RunningServer {
   /** runs the sanyao command against this server's installation, and this server (SANYAO_ENDPOINT) */
   cli(args: string[]): Promise<CliResult>;
   /**
-   * Everything the installation has stored, for leak checks: the data directory's files (embedded), or every
-   * row of every table as JSON text (scale-out; bytea shows as \\x + hex, so search binary values as hex too).
+   * Everything the installation has stored, for leak checks: the data directory's files, its journal's among them
+   * (embedded), or every row of every table as JSON text (scale-out; bytea shows as \\x + hex, so search binary
+   * values as hex too).
    */
   storedData(): Promise<Buffer>;
 }
@@ -139,7 +140,9 @@ export async function startTestServer(env: Record<string, string> = {}, backend:
     async storedData() {
       if (backend === "sqlite") {
         await installation.store.close().catch(() => undefined);
-        return Buffer.concat(fs.readdirSync(dataDir).map((f) => fs.readFileSync(path.join(dataDir, f))));
+        // The journal of paid answers too (journal/, made at a gateway's first upstream call).
+        const files = fs.readdirSync(dataDir, { recursive: true, encoding: "utf8" }).map((f) => path.join(dataDir, f));
+        return Buffer.concat(files.filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f)));
       }
       const pg = new Client({ connectionString: PG_URL });
       await pg.connect();
