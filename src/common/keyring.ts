@@ -50,8 +50,8 @@ export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: 
 
 /** what a keyed hash is of: a normalised value, or (hashed inputs) a digest of one */
 export type HashedField = "phone" | "name" | "idcard" | "phone-digest" | "pair-digest" | "diagnostics" | "cache";
-/** what a keyed hash of bytes is of: an AES-CBC ciphertext block under its data key, the block before one */
-export type HashedBytes = "cbc-block" | "cbc-predecessor";
+/** what a keyed hash of bytes is of: an AES-CBC ciphertext block under its data key */
+export type HashedBytes = "cbc-block";
 
 export class Keyring {
   private readonly hashKey: Buffer;

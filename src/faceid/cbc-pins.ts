@@ -12,23 +12,24 @@
  * characters garbled, its last 2 pinned); a field moved whole to another field's place opens as it was, to a value
  * no other field's rule admits.
  */
-import type { HashedBytes, Keyring } from "../common/keyring";
+import type { Keyring } from "../common/keyring";
 import type { BlockPin } from "../limits/contract";
 
 const BLOCK = 16;
 
-/** Each block of `data` under `dataKey` with the block before it; none when `data` is no whole number of blocks. */
+/**
+ * Each block of `data` under `dataKey` with the block before it; none when `data` is no whole number of blocks.
+ * One keyed hash a block: its first half names the block, its second half masks the predecessor (equal
+ * predecessors of one block stay equal, and none can be read back).
+ */
 export function cbcBlockPins(keyring: Keyring, dataKey: Buffer, iv: Buffer, data: Buffer): BlockPin[] {
   if (data.length === 0 || data.length % BLOCK !== 0) return []; // it cannot open: nothing to learn from it
-  const digest = (purpose: HashedBytes, parts: Uint8Array[], bytes: number) =>
-    keyring.hashBytes(purpose, parts).subarray(0, bytes).toString("base64url");
   const pins: BlockPin[] = [];
   for (let at = 0; at < data.length; at += BLOCK) {
     const before = at === 0 ? iv : data.subarray(at - BLOCK, at);
-    pins.push({
-      block: digest("cbc-block", [dataKey, data.subarray(at, at + BLOCK)], 16),
-      predecessor: digest("cbc-predecessor", [before], 9),
-    });
+    const digest = keyring.hashBytes("cbc-block", [dataKey, data.subarray(at, at + BLOCK)]);
+    const masked = Buffer.from(before.map((b, i) => b ^ (digest[BLOCK + i] ?? 0)));
+    pins.push({ block: digest.subarray(0, BLOCK).toString("base64url"), predecessor: masked.toString("base64url") });
   }
   return pins;
 }

@@ -40,7 +40,7 @@ export interface OpeningQuestion {
   pinTtlMs: number;
 }
 
-/** One ciphertext block under one data key, and the block (or IV) before it: keyed digests, never the bytes. */
+/** One ciphertext block under one data key, and the block (or IV) before it: keyed, never the bytes themselves. */
 export interface BlockPin {
   block: string;
   predecessor: string;
