@@ -6,11 +6,12 @@
 import type { Keyring } from "../common/keyring";
 import { normaliseIdCard } from "../rules/idcard";
 import { normalisePhone } from "../rules/phone";
+import { ExpiringAnswers } from "./expiring-answers";
 
 const MAX_ENTRIES = 100_000;
 
 export class AnswerCache {
-  private readonly entries = new Map<string, { fields: Record<string, unknown>; until: number }>();
+  private readonly entries = new ExpiringAnswers(MAX_ENTRIES);
 
   constructor(
     private readonly keyring: Keyring,
@@ -36,20 +37,10 @@ export class AnswerCache {
   }
 
   get(key: string, now: number): Record<string, unknown> | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.until <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.fields;
+    return this.entries.get(key, now);
   }
 
   put(key: string, fields: Record<string, unknown>, now: number): void {
-    if (this.entries.size >= MAX_ENTRIES) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    this.entries.set(key, { fields, until: now + this.ttlMs });
+    this.entries.put(key, fields, now + this.ttlMs, now);
   }
 }

@@ -6,12 +6,13 @@
  * In memory, per instance.
  */
 import type { AnswerCache } from "./answer-cache";
+import { ExpiringAnswers } from "./expiring-answers";
 
 export const PAID_WINDOW_MS = 10 * 60_000;
 const MAX_ENTRIES = 10_000;
 
 export class PaidWindow {
-  private readonly entries = new Map<string, { fields: Record<string, unknown>; until: number }>();
+  private readonly entries = new ExpiringAnswers(MAX_ENTRIES);
   /** when the newest entry expires: past it, every entry has */
   private lastUntil = 0;
 
@@ -31,21 +32,11 @@ export class PaidWindow {
   }
 
   get(key: string, now: number): Record<string, unknown> | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.until <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.fields;
+    return this.entries.get(key, now);
   }
 
   put(key: string, fields: Record<string, unknown>, now: number): void {
-    for (const [k, e] of this.entries) {
-      if (e.until > now && this.entries.size < MAX_ENTRIES) break;
-      this.entries.delete(k); // the oldest first: expired, or making room
-    }
-    this.entries.set(key, { fields, until: now + this.windowMs });
+    this.entries.put(key, fields, now + this.windowMs, now);
     this.lastUntil = Math.max(this.lastUntil, now + this.windowMs);
   }
 }
