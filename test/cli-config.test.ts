@@ -53,6 +53,9 @@ describe("sanyao config", () => {
     assert.match(text.stdout, /^mode: embedded\n/);
     assert.match(text.stdout, /SANYAO_ADMIN_TOKEN +environment +set\n/);
     assert.match(text.stdout, /SANYAO_PORT \(--port\) +default +8080\n/);
+    // node-postgres also reads a password from the query string
+    const query = await settings([], { SANYAO_DATABASE_URL: "postgres://sanyao@db.internal/sanyao?password=hunter3&sslmode=require" });
+    assert.equal(query.get("SANYAO_DATABASE_URL")?.value, "postgres://sanyao@db.internal/sanyao?password=****&sslmode=require");
     const unset = await settings([]);
     assert.equal(unset.get("SANYAO_ADMIN_TOKEN")?.value, "unset");
   });

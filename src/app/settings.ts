@@ -37,12 +37,16 @@ export function plain(value: unknown): Shown {
 /** A secret: whether it is set, never its value. */
 export const secret = (value: unknown): Shown => (value === undefined || value === "" ? "unset" : "set");
 
-/** A URL with its password replaced, so a connection string may be shown. */
+/** Query parameters that carry a credential (node-postgres reads `?password=`). */
+const SECRET_PARAMETER = /pass|secret|key|token/i;
+
+/** A URL with its passwords replaced (in its user part and its query), so a connection string may be shown. */
 export function withoutPassword(value: string | undefined): Shown {
   if (value === undefined) return null;
   try {
     const url = new URL(value);
     if (url.password) url.password = "****";
+    for (const name of [...url.searchParams.keys()]) if (SECRET_PARAMETER.test(name)) url.searchParams.set(name, "****");
     return url.toString();
   } catch {
     return "(set; not a URL)";

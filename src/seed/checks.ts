@@ -6,6 +6,9 @@ import { formatAmount, parseAmount } from "../common/money";
 import { isJsonObject, type JsonObject } from "../common/stored-json";
 
 /** A seed refused whole: one line per problem, each `FILE: ENTRY.FIELD: what is wrong`. Nothing of it was applied. */
+/** A field name shown back in a refusal: a word of up to 40 characters (anything else may be a value). */
+const FIELD_NAME = /^[A-Za-z$][A-Za-z0-9_$]{0,39}$/;
+
 export class SeedError extends Error {}
 
 /** How many problems a refusal lists (a file of 10,000 bad rows is not printed whole). */
@@ -50,7 +53,7 @@ export class Entry {
   only(allowed: readonly string[]): this {
     for (const key of Object.keys(this.fields)) {
       if (key !== "$comment" && !allowed.includes(key)) {
-        this.problems.add(this.path(key), `is not a field here (fields: ${allowed.join(", ")})`);
+        this.problems.add(this.unknownPath(key), `is not a field here (fields: ${allowed.join(", ")})`);
       }
     }
     return this;
@@ -63,6 +66,11 @@ export class Entry {
   /** where a field of this object is: "accounts[1].dailyCap", or "upstream" at the top */
   path(key: string): string {
     return this.at === "" ? key : `${this.at}.${key}`;
+  }
+
+  /** The path of a field name the seed wrote that is not one we know: echoed only when it looks like a name. */
+  unknownPath(key: string): string {
+    return this.path(FIELD_NAME.test(key) ? key : "(a field name that is not a word)");
   }
 
   private fail(key: string, message: string): undefined {

@@ -181,11 +181,19 @@ function parseFile(file: string): Record<string, unknown> {
   try {
     value = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (err) {
-    // JSON.parse names the position, never more than a few characters of the text
-    throw new SeedError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)}).`);
+    // JSON.parse's message quotes the text around the fault, which may be a person's name or number: only where
+    throw new SeedError(`${file}: not valid JSON${jsonFaultAt(text, err)}.`);
   }
   if (!isJsonObject(value)) throw new SeedError(`${file}: the seed is one JSON object ({"accounts": […], …}).`);
   return value;
+}
+
+/** " at line L, column C" from JSON.parse's "position N", or nothing when it names none. */
+function jsonFaultAt(text: string, err: unknown): string {
+  const position = /position (\d+)/.exec(err instanceof Error ? err.message : "")?.[1];
+  if (position === undefined) return "";
+  const before = text.slice(0, Number(position)).split("\n");
+  return ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 function unique(items: string[][], field: string, message: string, problems: Problems): void {
@@ -209,7 +217,7 @@ function account(e: Entry): SeedAccount | undefined {
     rateLimits = {};
     for (const action of Object.keys(rateLimitsEntry.fields)) {
       if (!isFaceIdAction(action)) {
-        e.problems.add(rateLimitsEntry.path(action), `is not a FaceID action (${FACEID_ACTIONS.join(", ")})`);
+        e.problems.add(rateLimitsEntry.unknownPath(action), `is not a FaceID action (${FACEID_ACTIONS.join(", ")})`);
         continue;
       }
       const n = rateLimitsEntry.wholeNumber(action, 1, MAX_LIMIT);
