@@ -4,7 +4,7 @@
  * installation keeps them in its data directory (mode 0600): the operator token made at first start, the
  * read-only one by `sanyao admin-token create --read-only`. No token at all: the API is off.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -51,13 +51,12 @@ export function readOnlyTokenFor(configured: string | undefined, dataDir: string
   return configured || (dataDir === undefined ? undefined : readAdminToken(dataDir, "read-only"));
 }
 
-/** `Authorization: Bearer TOKEN`, compared in constant time. */
+/** `Authorization: Bearer TOKEN`, compared in constant time: digests of both, so not even the length tells. */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
   const [, bearer] = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "") ?? [];
   if (bearer === undefined) return false;
-  const given = Buffer.from(bearer);
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(bearer), digest(token));
 }
 
 export interface Tokens {
