@@ -148,7 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ),
     ledger: store.ledger,
     paid: installation.paid,
-    window: new PaidWindow(answerCache),
+    window: new PaidWindow(),
     budgetMs: config.upstream.timeoutMs,
     onKeyRefused: (code, requestId) => {
       upstreamState.keyRefused = code;

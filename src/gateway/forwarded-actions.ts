@@ -240,11 +240,14 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
   async function answerFromUpstream(params: ParamValues, sent: ParamValues, ctx: ActionContext, upstream: Upstream, charge: ChargeStep) {
     const { mode } = charge;
     const { window } = deps;
-    const windowKey = () => window.keyOf(ctx.caller.accountId, f.action, mode, sent);
+    // The call's keyed hash, made at most once and only when the window or the cache needs it.
+    let callKey: string | undefined;
+    const keyOfCall = () => (callKey ??= deps.cache.keyOf(f.action, mode, sent));
+    const windowKey = () => window.keyOf(ctx.caller.accountId, keyOfCall());
     // A retry of a call paid for and charged already (its charge waiting in the journal): the same answer, uncharged.
     const retried = window.isEmpty(ctx.now) ? undefined : window.get(windowKey(), ctx.now);
     if (retried) return { fields: retried, billable: false, result: text(retried.Result), audit: { variant: mode }, cache: "hit" as const };
-    const cacheKey = deps.cache.enabled ? deps.cache.keyOf(f.action, mode, sent) : undefined;
+    const cacheKey = deps.cache.enabled ? keyOfCall() : undefined;
     const cached = cacheKey === undefined ? undefined : deps.cache.get(cacheKey, ctx.now);
     // A paid answer of the last TTL: the upstream is not asked again, and nothing is charged.
     if (cached) return { fields: cached, billable: false, result: text(cached.Result), audit: { variant: mode }, cache: "hit" as const };

@@ -5,7 +5,6 @@
  * pay the upstream again, nor the team twice. Empty on the ordinary path, where it costs nothing: no key is made.
  * In memory, per instance.
  */
-import type { AnswerCache } from "./answer-cache";
 import { ExpiringAnswers } from "./expiring-answers";
 
 export const PAID_WINDOW_MS = 10 * 60_000;
@@ -16,10 +15,7 @@ export class PaidWindow {
   /** when the newest entry expires: past it, every entry has */
   private lastUntil = 0;
 
-  constructor(
-    private readonly cache: Pick<AnswerCache, "keyOf">,
-    private readonly windowMs = PAID_WINDOW_MS,
-  ) {}
+  constructor(private readonly windowMs = PAID_WINDOW_MS) {}
 
   /** nothing to look up (the ordinary path): the call's key need not be made */
   isEmpty(now: number): boolean {
@@ -27,8 +23,9 @@ export class PaidWindow {
     return this.entries.size === 0;
   }
 
-  keyOf(accountId: string, action: string, mode: string, inputs: Readonly<Record<string, unknown>>): string {
-    return `${accountId}:${this.cache.keyOf(action, mode, inputs)}`;
+  /** The team's own key for a call: `callKey` is the answer cache's key of it (action, mode, normalised inputs). */
+  keyOf(accountId: string, callKey: string): string {
+    return `${accountId}:${callKey}`;
   }
 
   get(key: string, now: number): Record<string, unknown> | undefined {

@@ -52,8 +52,7 @@ function compile<Ctx>(route: Route<Ctx>) {
     const m = /^\{(\w+)\}$/.exec(s);
     return m?.[1] !== undefined ? { param: m[1] } : { text: s };
   });
-  return (path: string): Record<string, string> | undefined => {
-    const parts = path.split("/");
+  return (parts: readonly string[]): Record<string, string> | undefined => {
     if (parts.length !== segments.length) return undefined;
     const params: Record<string, string> = {};
     for (let i = 0; i < parts.length; i++) {
@@ -178,16 +177,19 @@ function refusal(access: Access, caller: Caller): Reply | undefined {
 
 export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
   const table = options.routes.map((route) => ({ route, match: compile(route) }));
+  // The routes each kind of listener serves, made once: the public one alone, or one that serves the operations too.
+  const tables = { public: table.filter(({ route }) => route.spec.listener === "every"), operations: table };
   const { apiOn } = options;
 
   return async (req, res, path, rawQuery, serves) => {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       void res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
     try {
-      const here = table.filter(({ route }) => route.spec.listener === "every" || serves.operations);
+      const here = serves.operations ? tables.operations : tables.public;
+      const parts = path.split("/");
       const matches: Array<Matched<Ctx>> = [];
       for (const { route, match } of here) {
-        const params = match(path);
+        const params = match(parts);
         if (params) matches.push({ route, params });
       }
       const operationsPath = path.startsWith(OPERATIONS_PREFIX) && serves.operations;

@@ -111,12 +111,12 @@ const EMPTY = {};
 
 /** Types a route's handler by its schemas, then erases them so routes of every shape sit in one table. */
 export function route<Ctx, P = Record<string, never>, Q = Record<string, never>, B = undefined>(spec: RouteSpec<Ctx, P, Q, B>): Route<Ctx> {
+  // A route that takes a query names every parameter it knows (a mistyped one is refused, not ignored); a route
+  // that takes none ignores it (a probe behind a proxy that adds one still answers).
+  const known = spec.query?.fields.map((f) => f.name);
   return {
     spec,
     run: (raw, ctx) => {
-      // A route that takes a query names every parameter it knows (a mistyped one is refused, not ignored); a
-      // route that takes none ignores it (a probe behind a proxy that adds one still answers).
-      const known = spec.query?.fields.map((f) => f.name);
       for (const name of known ? Object.keys(raw.query) : []) {
         if (!known?.includes(name)) {
           throw new InputError(`No query parameter ${JSON.stringify(name.slice(0, 64))} here (parameters: ${known?.join(", ")}).`);
