@@ -9,7 +9,7 @@ import { constants, publicEncrypt, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { callTc3, type Key } from "./helpers/call";
 import { sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
-import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
+import { describeBackends, serversOnOneInstallation, tempDir, type TestServer } from "./helpers/server";
 
 /** The documented default budget (README, "The decryption-failure budget"). */
 const BUDGET = 20;
@@ -44,13 +44,9 @@ describeBackends("the decryption-failure budget under concurrency", (backend) =>
   let key: Key;
   let rsaPem: string;
   before(async () => {
-    const first = await startTestServer({}, backend);
-    servers = [first];
-    if (backend === "scale-out") {
-      const { SANYAO_DATABASE_SCHEMA, SANYAO_REDIS_PREFIX, SANYAO_SECRET, SANYAO_DATABASE_URL, SANYAO_REDIS_URL } = first.env;
-      const shared = { SANYAO_DATABASE_SCHEMA, SANYAO_REDIS_PREFIX, SANYAO_SECRET, SANYAO_DATABASE_URL, SANYAO_REDIS_URL };
-      servers.push(await startTestServer(shared as Record<string, string>, backend));
-    }
+    const started = await serversOnOneInstallation(backend);
+    const [first] = started;
+    servers = started;
     for (const s of servers) s.setNow(NOW);
     key = await first.addAccount("prober");
     rsaPem = (await first.installation.envelopeKeys()).rsaPublicPem;

@@ -11,7 +11,7 @@ import { sm2, sm4 } from "sm-crypto-v2";
 import { sm2PointFromPem } from "../src/encryption/sm2";
 import { callTc3, type Key } from "./helpers/call";
 import { sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
-import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
+import { describeBackends, serversOnOneInstallation, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 /** The documented default budget (docs/security-and-privacy.md, "The decryption-failure budget"): failed openings per SecretId per window. */
@@ -275,13 +275,9 @@ describeBackends("the decryption-failure budget", (backend) => {
   let now = 0;
 
   before(async () => {
-    const first = await startTestServer({}, backend);
-    servers = [first];
-    if (backend === "scale-out") {
-      const { SANYAO_DATABASE_SCHEMA, SANYAO_REDIS_PREFIX, SANYAO_SECRET, SANYAO_DATABASE_URL, SANYAO_REDIS_URL } = first.env;
-      const shared = { SANYAO_DATABASE_SCHEMA, SANYAO_REDIS_PREFIX, SANYAO_SECRET, SANYAO_DATABASE_URL, SANYAO_REDIS_URL };
-      servers.push(await startTestServer(shared as Record<string, string>, backend));
-    }
+    const started = await serversOnOneInstallation(backend);
+    const [first] = started;
+    servers = started;
     key = await first.addAccount("budget");
     const second = await first.installation.store.apiKeys.create(key.accountId);
     other = { secretId: second.secretId, secretKey: second.secretKey };

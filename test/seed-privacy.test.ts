@@ -25,7 +25,10 @@ async function refusal(seed: string): Promise<string> {
 describe("a refused seed names no personal value", () => {
   const cases: Array<[string, string]> = [
     ["not valid JSON around a name", `{"records": [{"phone": "${PHONE}", "name": '${NAME}', "idcard": "${IDCARD}"}]}`],
-    ["a record whose identity number is a number", `{"records": [{"phone": "${PHONE}", "name": "${NAME}", "idcard": ${IDCARD.slice(0, 17)}1}]}`],
+    [
+      "a record whose identity number is a number",
+      `{"records": [{"phone": "${PHONE}", "name": "${NAME}", "idcard": ${IDCARD.slice(0, 17)}1}]}`,
+    ],
     ["a phone number written as a field name", `{"accounts": [{"name": "ops", "${PHONE}": 1}]}`],
     ["a scenario whose phone is malformed", `{"scenarios": [{"action": "PhoneVerification", "phone": "${PHONE}99", "result": "-4"}]}`],
   ];

@@ -11,7 +11,7 @@ import { constants, createCipheriv, publicEncrypt, randomBytes } from "node:cryp
 import { after, before, describe, it } from "node:test";
 import { BLOCK_PIN_BOUNDS } from "../src/limits/block-pins";
 import { callTc3, type Key } from "./helpers/call";
-import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
+import { describeBackends, serversOnOneInstallation, startTestServer, type TestServer } from "./helpers/server";
 
 const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
 /** An identity number whose first 11 characters are a mobile number's (Hebei, segment 130). */
@@ -58,13 +58,9 @@ describeBackends("no well-formedness oracle on AES-256-CBC fields", (backend) =>
   let rsaPem: string;
   let newKey: (name: string) => Promise<Key>;
   before(async () => {
-    const first = await startTestServer({}, backend); // the default budget: 20 failures per 600 s
-    servers = [first];
-    if (backend === "scale-out") {
-      const { SANYAO_DATABASE_SCHEMA, SANYAO_REDIS_PREFIX, SANYAO_SECRET, SANYAO_DATABASE_URL, SANYAO_REDIS_URL } = first.env;
-      const shared = { SANYAO_DATABASE_SCHEMA, SANYAO_REDIS_PREFIX, SANYAO_SECRET, SANYAO_DATABASE_URL, SANYAO_REDIS_URL };
-      servers.push(await startTestServer(shared as Record<string, string>, backend));
-    }
+    const started = await serversOnOneInstallation(backend); // the default budget: 20 failures per 600 s
+    const [first] = started;
+    servers = started;
     for (const s of servers) s.setNow(NOW);
     newKey = (name) => first.addAccount(name);
     honest = await newKey("honest");

@@ -199,3 +199,16 @@ export function rawRequest(
     r.end(req.body);
   });
 }
+
+/** What a second instance needs to serve the same scale-out installation as `first`: its schema, prefix and secret. */
+const SHARED_INSTALLATION = ["SANYAO_DATABASE_SCHEMA", "SANYAO_REDIS_PREFIX", "SANYAO_SECRET", "SANYAO_DATABASE_URL", "SANYAO_REDIS_URL"];
+
+/** Two instances on one installation in scale-out (what they count is kept in Redis); one embedded server otherwise. */
+export async function serversOnOneInstallation(backend: Backend, env: Record<string, string> = {}): Promise<[TestServer, ...TestServer[]]> {
+  const first = await startTestServer(env, backend);
+  if (backend !== "scale-out") return [first];
+  const shared = Object.fromEntries(
+    SHARED_INSTALLATION.flatMap((name) => (first.env[name] === undefined ? [] : [[name, first.env[name]]])),
+  );
+  return [first, await startTestServer({ ...env, ...shared }, backend)];
+}
