@@ -100,3 +100,20 @@ describe("first start", () => {
     assert.equal(fs.readFileSync(path.join(data, "secret"), "utf8"), firstSecret);
   });
 });
+
+describe("a start on every interface (--host 0.0.0.0, as in the container image)", () => {
+  let server: ServeProcess | undefined;
+  after(() => server?.stop());
+
+  it("prints sample calls that reach it from this machine, not the wildcard address", async () => {
+    server = await serveProcess(["--data", path.join(tempDir(), "data"), "--host", "0.0.0.0"]);
+    assert.match(server.banner, /serving .* at http:\/\/0\.0\.0\.0:\d+\/ \(every interface\)/);
+    const line = server.banner.split("\n").find((l) => l.trim().startsWith("npx sanyao verify"));
+    assert.ok(line, "the banner has a verify command");
+    assert.match(line, /--endpoint http:\/\/127\.0\.0\.1:\d+ /);
+    const [cmd, ...args] = line.trim().split(/\s+/);
+    const { stdout } = await run(cmd ?? "npx", args, { cwd: repoRoot });
+    assert.equal(JSON.parse(stdout).Result, "0");
+    assert.match(server.banner, /endpoint: "127\.0\.0\.1:\d+"/);
+  });
+});

@@ -36,8 +36,16 @@ function opsLines(url: string, opsUrl: string): string[] {
   return opsUrl === url ? [] : [`Operations API and metrics: ${opsUrl}/_sanyao/ and ${opsUrl}/metrics (not on the public listener)`];
 }
 
+/** A wildcard listener (0.0.0.0, ::) is reached from this machine at loopback: the sample calls use that address. */
+function reachable(url: string): { shown: string; call: string } {
+  const wildcard = /^http:\/\/(0\.0\.0\.0|\[::\])(:\d+)$/.exec(url);
+  if (!wildcard) return { shown: `${url}/`, call: url };
+  const loopback = wildcard[1] === "[::]" ? "[::1]" : "127.0.0.1";
+  return { shown: `${url}/ (every interface)`, call: `http://${loopback}${wildcard[2] ?? ""}` };
+}
+
 function banner(
-  url: string,
+  listening: string,
   dataFlag: string,
   installation: Pick<Installation, "mode" | "fresh" | "sharedLimits">,
   demo: DemoCredentials | undefined,
@@ -46,6 +54,7 @@ function banner(
   ops: string[] = [],
 ): string {
   const { fresh } = installation;
+  const { shown, call: url } = reachable(listening);
   const processes = workers > 1 ? ` (${workers} worker processes)` : "";
   if (!demo) {
     // No demo key to show: scale-out mode has none, and an embedded installation may go without (--no-demo) or have
@@ -55,7 +64,7 @@ function banner(
       ops.length > 0 ? [`Probes: ${url}/healthz ${url}/readyz`, ...ops] : [`Probes: ${url}/healthz ${url}/readyz ${url}/metrics`];
     return [
       "",
-      `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes}${mode}`,
+      `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${shown}${processes}${mode}`,
       fresh ? "First start: created the data directory and the installation secret." : "",
       `Accounts and keys: npx sanyao accounts create${dataFlag} --name NAME, then npx sanyao keys create${dataFlag} --account ID`,
       ...probes,
@@ -79,7 +88,7 @@ function banner(
   ];
   return [
     "",
-    `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${url}/${processes}`,
+    `sanyao is serving Tencent Cloud FaceID PhoneVerification at ${shown}${processes}`,
     fresh ? "First start: created the data directory, installation secret, demo account, key and records." : "",
     "",
     "Demo key (account demo):",

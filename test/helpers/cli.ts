@@ -44,13 +44,14 @@ export function serveProcess(args: string[], env: Record<string, string> = {}): 
     child.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
     child.stderr!.on("data", (c) => {
       stderr += c;
-      const m = /at (http:\/\/127\.0\.0\.1:(\d+))\//.exec(stderr);
+      // the banner names the listener (127.0.0.1 by default, 0.0.0.0 with --host 0.0.0.0): the port is what is used
+      const m = /at http:\/\/(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)\//.exec(stderr);
       if (m && (stderr.includes("then(console.log)") || stderr.includes("Probes:"))) {
         clearTimeout(timer);
         resolve({
           child,
-          url: m[1]!,
-          port: Number(m[2]),
+          url: `http://127.0.0.1:${m[1]}`,
+          port: Number(m[1]),
           banner: stderr,
           stdout: () => stdout,
           stop: () =>
