@@ -106,15 +106,16 @@ describe("serve --workers 2, the clock standing still", () => {
     const admitted = answers.filter((r) => r.json.Response.Result === "-9").length;
     const refused = answers.filter((r) => r.json.Response.Error?.Code === "RequestLimitExceeded").length;
     assert.deepEqual([admitted, refused], [20, 80]);
-    // Both workers answered, so the count was shared, not kept per process.
-    const pids = new Set(
+    // Both workers answered, so the count was shared, not kept per process. Each worker writes its log lines out
+    // within a second (a buffered stream): wait for all 100 before counting the processes that wrote them.
+    const lines = () =>
       server
         .stdout()
         .split("\n")
-        .filter((l) => l.includes('"msg":"request"'))
-        .map((l) => JSON.parse(l).pid),
-    );
-    assert.equal(pids.size, 2, "both workers answered");
+        .filter((l) => l.includes('"msg":"request"'));
+    for (let i = 0; i < 100 && lines().length < 100; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(lines().length, 100, "every call logged");
+    assert.equal(new Set(lines().map((l) => JSON.parse(l).pid)).size, 2, "both workers answered");
   });
 });
 
