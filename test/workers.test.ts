@@ -49,15 +49,14 @@ describe("serve --workers 2", () => {
       const res = await callTc3(server.port, key, { ...ZHANG, Phone: "13900009999" }, { extraHeaders: { Connection: "close" } });
       assert.equal(res.json.Response.Result, "-9");
     }
-    const workers = new Set(
+    // each worker writes its log lines out within a second (a buffered stream): wait for all 60
+    const lines = () =>
       server
         .stdout()
         .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l).pid)
-        .filter(Boolean),
-    );
-    assert.equal(workers.size, 2, "both workers served requests");
+        .filter((l) => l.includes('"msg":"request"'));
+    for (let i = 0; i < 100 && lines().length < 60; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(new Set(lines().map((l) => JSON.parse(l).pid)).size, 2, "both workers served requests");
   });
 
   it("ledger exact across workers: charged answers = usage charged = balance change", async () => {
