@@ -44,6 +44,10 @@ export async function loadRecords(
   db: Database.Database,
   batches: AsyncIterable<PackedRecords>,
 ): Promise<{ loaded: number; replaced: number }> {
+  // The file's mapping would keep every page the merge writes resident: for the load, pages go through the
+  // bounded page cache instead (the mapping is for the lookups' reads, and comes back after).
+  const mapped = db.pragma("mmap_size", { simple: true });
+  db.pragma("mmap_size = 0");
   // A temporary table lives and dies with this connection; one left by a load that failed is replaced.
   db.exec(`DROP TABLE IF EXISTS temp.import_staging;
     CREATE TEMP TABLE import_staging (n INTEGER PRIMARY KEY, rec BLOB NOT NULL)`);
@@ -72,5 +76,6 @@ export async function loadRecords(
     return { loaded, replaced };
   } finally {
     db.exec("DROP TABLE IF EXISTS temp.import_staging");
+    db.pragma(`mmap_size = ${Number(mapped)}`);
   }
 }
