@@ -43,6 +43,8 @@ interface Measured {
   seconds: number;
   cpuSeconds: number;
   peakRssMiB: number;
+  /** the one-minute load average when the import started and when it ended */
+  load: [number, number];
   lookups: Array<{ records: number; p50us: number; p99us: number }>;
 }
 
@@ -120,11 +122,13 @@ async function measure(backend: Target["backend"], o: Options, work: string, csv
   const smallTarget = await freshInstallation(backend, work, `${backend}-10000`, o.databaseUrl);
   try {
     log(`${backend}: importing ${o.rows.toLocaleString()} rows …`);
+    const loadBefore = os.loadavg()[0] ?? 0;
     const imported = await importFile(target, csv, o.databaseUrl);
+    const load: [number, number] = [loadBefore, os.loadavg()[0] ?? 0];
     log(`${backend}: ${Math.round(o.rows / imported.seconds).toLocaleString()} rows/s; lookups …`);
     await importFile(smallTarget, small, o.databaseUrl);
     const measured = [await lookups(smallTarget, 10_000, o.databaseUrl), await lookups(target, o.rows, o.databaseUrl)];
-    return { backend, rows: o.rows, ...imported, lookups: measured };
+    return { backend, rows: o.rows, ...imported, load, lookups: measured };
   } finally {
     for (const t of [target, smallTarget]) if (t.schema) await dropSchema(o.databaseUrl, t.schema);
   }
@@ -161,12 +165,12 @@ async function main(o: Options): Promise<void> {
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")} (at the end)`,
-      "| backend | rows | rows/s | wall s | CPU s | CPU s per 1M rows | peak RSS MiB | lookup p50 / p99 µs (10,000) | lookup p50 / p99 µs (all rows) |",
-      "|---|---|---|---|---|---|---|---|---|",
+      "| backend | rows | rows/s | wall s | CPU s | CPU s per 1M rows | peak RSS MiB | load avg at start / end | lookup p50 / p99 µs (10,000) | lookup p50 / p99 µs (all rows) |",
+      "|---|---|---|---|---|---|---|---|---|---|",
       ...results.map((r) => {
         const [few, all] = r.lookups;
         const cell = (l: (typeof r.lookups)[number] | undefined) => (l ? `${l.p50us.toFixed(1)} / ${l.p99us.toFixed(1)}` : "");
-        return `| ${r.backend} | ${r.rows.toLocaleString()} | ${Math.round(r.rows / r.seconds).toLocaleString()} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${((r.cpuSeconds * 1e6) / r.rows).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${cell(few)} | ${cell(all)} |`;
+        return `| ${r.backend} | ${r.rows.toLocaleString()} | ${Math.round(r.rows / r.seconds).toLocaleString()} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${((r.cpuSeconds * 1e6) / r.rows).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.load.map((l) => l.toFixed(1)).join(" / ")} | ${cell(few)} | ${cell(all)} |`;
       }),
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
