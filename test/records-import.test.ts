@@ -15,7 +15,8 @@ import { chinaDate } from "../src/rules/precheck";
 import { idCheckChar } from "../src/rules/idcard";
 import { loadRuleTables } from "../src/rules/tables";
 import { importRecordsFile } from "../src/sources/import";
-import { verify } from "./helpers/call";
+import { hexDigest } from "../src/sources/digests";
+import { callTc3, verify } from "./helpers/call";
 import { BIN } from "./helpers/cli";
 import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
@@ -69,6 +70,20 @@ describeBackends("records import in bulk", (backend) => {
     assert.equal(await answer(0), "0");
     assert.equal(await answer(ROWS - 1), "0");
     assert.equal(await answer(ROWS - 1, "李小红"), "-4");
+    // hashed inputs find the record by the digest rows the bulk path wrote, in each digest algorithm
+    for (const [mode, algorithm] of [
+      ["1", "md5"],
+      ["2", "sha256"],
+      ["3", "sm3"],
+    ] as const) {
+      const p = person(ROWS - 2);
+      const hashed = { Phone: hexDigest(algorithm, p.phone), Name: hexDigest(algorithm, p.name), IdCard: hexDigest(algorithm, p.idcard) };
+      const call = async (params: Record<string, string>) =>
+        (await callTc3(server.port, key, { ...params, EncryptionMode: mode }, { action: "EncryptedPhoneVerification" })).json.Response
+          .Result;
+      assert.equal(await call(hashed), "0", algorithm);
+      assert.equal(await call({ ...hashed, Name: hexDigest(algorithm, "李小红") }), "-4", algorithm);
+    }
   });
 
   it("a re-import replaces: the last row of a phone in the file wins, rejected rows are listed in line order", async () => {
