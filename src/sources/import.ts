@@ -1,6 +1,8 @@
 /**
  * Importing subscriber records (CSV with a header row, or NDJSON): each row goes through the same rules as a
  * request, then only keyed hashes are stored. Rejections carry the line number and a reason, never the value.
+ * A file takes the bulk path (importRecordsFile: checked and hashed in worker threads, loaded all or nothing by the
+ * store); rows already in memory (a seed's, the demo's, the test kit's: a few) take importRows and upsert.
  */
 import fs from "node:fs";
 import { isJsonObject } from "../common/stored-json";
