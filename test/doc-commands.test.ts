@@ -20,6 +20,7 @@ const notRun: Record<string, string> = {
   "npm ci && npm start": "installs the dependencies and serves until stopped; first-start.test.ts runs the serve it starts",
   "npm test": "the whole suite, which this test is part of",
   "npm run bench": "the benchmark: minutes of load on a machine of its own",
+  "npm run bench:import": "the import benchmark: a million rows into both backends, minutes of load",
   "SANYAO_OPS_PORT=9090 npx sanyao serve": "serves until stopped on a fixed port; operations-listener tests run it on a free one",
   "curl -s http://127.0.0.1:9090/metrics | head -n 3": "needs the server above on its fixed port",
   'curl -s -o /dev/null -w "%{http_code}\\n" http://127.0.0.1:8080/metrics': "needs the server above on its fixed port",

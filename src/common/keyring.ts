@@ -81,6 +81,14 @@ export class Keyring {
     return digest;
   }
 
+  /**
+   * The key of `hash`, for the worker threads of a records import in this process (common/keyed-hasher.ts): it
+   * never leaves the process, and the seal key never leaves the keyring.
+   */
+  hashKeyForImport(): Buffer {
+    return Buffer.from(this.hashKey);
+  }
+
   /** HMAC-SHA256 of byte strings, each length-prefixed, separated by purpose; never cached (a part may be a key). */
   hashBytes(purpose: HashedBytes, parts: readonly Uint8Array[]): Buffer {
     const hmac = createHmac("sha256", this.hashKey).update(`${purpose}\u0000`);

@@ -36,6 +36,32 @@ async function containsQuote(file: string): Promise<boolean> {
   return false;
 }
 
+const QUOTE = 0x22;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Whether splitting lines at LF (dropping a CR before it) and fields at commas reads the file exactly as `csvRows`
+ * does: no quote anywhere, and every line ending LF or every one CRLF (the parser takes the first ending it sees
+ * as the only one, so a mixed file reads differently).
+ */
+export async function isPlainCsv(file: string): Promise<boolean> {
+  let lf = 0;
+  let crlf = 0;
+  let cr = 0;
+  let previous = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (chunk.includes(QUOTE)) return false;
+    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) {
+      lf++;
+      if ((i === 0 ? previous : chunk[i - 1]) === CR) crlf++;
+    }
+    for (let i = chunk.indexOf(CR); i !== -1; i = chunk.indexOf(CR, i + 1)) cr++;
+    previous = chunk[chunk.length - 1] ?? previous;
+  }
+  return cr === 0 || (cr === crlf && crlf === lf);
+}
+
 const CSV_OPTIONS = {
   bom: true,
   skip_empty_lines: true,

@@ -1,21 +1,26 @@
 /**
  * Importing subscriber records (CSV with a header row, or NDJSON): each row goes through the same rules as a
  * request, then only keyed hashes are stored. Rejections carry the line number and a reason, never the value.
+ * A file takes the bulk path (importRecordsFile: checked and hashed in worker threads, loaded all or nothing by the
+ * store); rows already in memory (a seed's, the demo's, the test kit's: a few) take importRows and upsert.
  */
 import fs from "node:fs";
 import { isJsonObject } from "../common/stored-json";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
-import { checkCsvFile, csvRows } from "./csv";
-import { checkIdCard } from "../rules/idcard";
-import { checkName } from "../rules/name";
-import { classifyPhone } from "../rules/phone";
-import type { PrecheckPolicy } from "../rules/policy";
-import type { Carrier, RuleTables } from "../rules/tables";
+import { checkCsvFile, csvRows, isPlainCsv } from "./csv";
+import { readPlainCsv } from "./csv-lines";
 import type { Keyring } from "../common/keyring";
-import type { LineStatus, RecordStatus, StoredRecord } from "../store/model";
+import type { StoredRecord } from "../store/model";
+import type { PackedRecords } from "../store/packed-records";
 import { recordDigests } from "./digests";
 import type { RecordRows } from "../store/ports";
+import type { BatchInput, BatchOutput, Row } from "./import-batch";
+import { inlinePackers, type Packers, workerPackers } from "./import-threads";
+import { checkRecord, importColumns, type RecordRules } from "./record-rules";
+
+export type { Row } from "./import-batch";
+export { checkRecord, type CheckedRecord } from "./record-rules";
 
 export interface ImportSummary {
   read: number;
@@ -26,99 +31,13 @@ export interface ImportSummary {
   rejections: Array<{ line: number; reason: string }>;
 }
 
-export interface ImportOptions {
-  tables: RuleTables;
-  policy: PrecheckPolicy;
-  todayChina: string;
+export interface ImportOptions extends RecordRules {
   onProgress?: (bytesRead: number) => void;
 }
 
 const BATCH = 5000;
 const MAX_LISTED = 1000;
-const COLUMNS = ["phone", "name", "idcard", "isp", "status", "line_status", "network_since"];
-// A Map, not an object literal: an isp column reading `constructor` is no carrier.
-const CARRIERS: ReadonlyMap<string, Carrier> = new Map([
-  ["mobile", "mobile"],
-  ["telecom", "telecom"],
-  ["cucc", "cucc"],
-  ["unicom", "cucc"],
-  ["broadnet", "broadnet"],
-  ["移动", "mobile"],
-  ["电信", "telecom"],
-  ["联通", "cucc"],
-  ["广电", "broadnet"],
-  ["", ""],
-]);
-const STATUSES = new Set<RecordStatus>(["active", "suspended", "busy"]);
-const LINE_STATUSES = new Set<LineStatus>(["normal", "suspended", "cancelled", "not-on-network", "unusable"]);
-
-/** A calendar date YYYY-MM-DD that exists and is not after `todayChina` (YYYYMMDD). */
-function isPastDate(value: string, todayChina: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return false;
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value && `${m[1]}${m[2]}${m[3]}` <= todayChina;
-}
-
 export type RowVerdict = { ok: true; record: StoredRecord } | { ok: false; reason: string };
-
-/** A row the rules accepted: its values normalised, not yet hashed. */
-export interface CheckedRecord {
-  phone: string;
-  name: string;
-  idCard: string;
-  carrier: Carrier;
-  status: RecordStatus;
-  lineStatus?: LineStatus;
-  networkSince?: string;
-}
-
-/** The rules of a record, without hashing (a seed checks every record before it writes any). */
-export function checkRecord(
-  row: Record<string, unknown>,
-  opts: ImportOptions,
-): { ok: true; record: CheckedRecord } | { ok: false; reason: string } {
-  const { phone, name, idcard } = row;
-  const isp = row.isp ?? "";
-  const status = row.status === undefined || row.status === "" ? "active" : row.status;
-  if (typeof phone !== "string" || typeof name !== "string" || typeof idcard !== "string") {
-    return { ok: false, reason: "phone, name and idcard must all be present as text" };
-  }
-  const p = classifyPhone(phone, opts.tables.segments, opts.policy);
-  if (p.kind === "invalid") return { ok: false, reason: "phone is not a mainland mobile number" };
-  if (p.kind === "unsupported") return { ok: false, reason: `phone is in a ${p.category} segment, which is never verified` };
-  const id = checkIdCard(idcard, opts.todayChina, opts.tables.regionPrefixes, opts.policy);
-  if (id.kind === "invalid") return { ok: false, reason: `idcard is malformed (${id.reason})` };
-  const n = checkName(name, opts.policy);
-  if (n.kind === "invalid") return { ok: false, reason: `name is malformed (${n.reason})` };
-  const carrier = typeof isp === "string" ? CARRIERS.get(isp.trim().toLowerCase()) : undefined;
-  if (carrier === undefined) return { ok: false, reason: "isp must be mobile, telecom, cucc, broadnet or empty" };
-  if (typeof status !== "string" || !STATUSES.has(status as RecordStatus)) {
-    return { ok: false, reason: "status must be active, suspended or busy" };
-  }
-  const lineStatus = row.line_status ?? "";
-  if (typeof lineStatus !== "string" || (lineStatus !== "" && !LINE_STATUSES.has(lineStatus as LineStatus))) {
-    return { ok: false, reason: "line_status must be normal, suspended, cancelled, not-on-network, unusable or empty" };
-  }
-  const networkSince = row.network_since ?? "";
-  if (typeof networkSince !== "string" || (networkSince !== "" && !isPastDate(networkSince, opts.todayChina))) {
-    return { ok: false, reason: "network_since must be a date YYYY-MM-DD, not after today, or empty" };
-  }
-  return {
-    ok: true,
-    record: {
-      phone: p.national,
-      name: n.normalized,
-      idCard: id.id18,
-      // The segment's carrier when no isp is given: a hashed input (EncryptedPhoneVerification) has no number to
-      // look the segment up by, so the record must say it.
-      carrier: carrier || p.carrier,
-      status: status as RecordStatus,
-      ...(lineStatus !== "" && { lineStatus: lineStatus as LineStatus }),
-      ...(networkSince !== "" && { networkSince }),
-    },
-  };
-}
 
 export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, opts: ImportOptions): RowVerdict {
   const checked = checkRecord(row, opts);
@@ -134,22 +53,6 @@ export function toStoredRecord(row: Record<string, unknown>, keyring: Keyring, o
       digests: recordDigests(keyring, phone, name, idCard),
     },
   };
-}
-
-/** A row of an input file with its line number, or the reason it could not be read as one. */
-export type Row = { line: number; fields: Record<string, unknown> } | { line: number; error: string };
-
-function importColumns(header: string[]): string[] {
-  const names = header.map((h) => h.toLowerCase());
-  const unknown = names.filter((h) => !COLUMNS.includes(h));
-  if (unknown.length > 0)
-    throw new Error(
-      `Unknown CSV column(s): ${unknown.join(", ")}. Expected phone,name,idcard[,isp][,status][,line_status][,network_since].`,
-    );
-  for (const required of ["phone", "name", "idcard"]) {
-    if (!names.includes(required)) throw new Error(`The CSV header must name the column ${required}.`);
-  }
-  return names;
 }
 
 async function* ndjsonRows(input: Readable): AsyncGenerator<Row> {
@@ -187,14 +90,76 @@ function looksLikeNdjson(file: string): boolean {
   }
 }
 
-/** Imports a CSV or NDJSON file; a CSV file that cannot be read as rows is refused whole (CsvFileError), before any row. */
+/** Rows a batch when another parser reads the file (quoted CSV, NDJSON) */
+const ROWS_A_BATCH = 2000;
+/** A smaller file is packed on the calling thread: starting worker threads would take longer than its hashes. */
+const WORKERS_FROM_BYTES = 1 << 20;
+
+/**
+ * Imports a CSV or NDJSON file all or nothing: every row is checked and hashed (in worker threads for a large
+ * file), the accepted ones are staged, and the store applies them in one step at the end. A CSV file that cannot
+ * be read as rows is refused whole (CsvFileError) before any row; a failure or a kill before the end applies
+ * nothing. Rejected rows are counted and listed, the others applied.
+ */
 export async function importRecordsFile(
   file: string,
-  records: Pick<RecordRows, "upsert">,
+  records: Pick<RecordRows, "load">,
   keyring: Keyring,
   opts: ImportOptions,
 ): Promise<ImportSummary> {
-  return importRows(await readRecordsFile(file, opts.onProgress), records, keyring, opts);
+  const summary: ImportSummary = { read: 0, imported: 0, replaced: 0, rejected: 0, rejections: [] };
+  const rules = { tables: opts.tables, policy: opts.policy, todayChina: opts.todayChina };
+  let columns: readonly string[] = [];
+  let inputs: AsyncIterable<BatchInput>;
+  if (!looksLikeNdjson(file) && (await isPlainCsv(file))) {
+    const plain = await readPlainCsv(file, importColumns, opts.onProgress);
+    columns = plain.columns;
+    inputs = plain.batches;
+  } else {
+    inputs = rowBatches(await readRecordsFile(file, opts.onProgress));
+  }
+  const context = { hashKey: keyring.hashKeyForImport(), rules, columns };
+  const packers = fs.statSync(file).size >= WORKERS_FROM_BYTES ? workerPackers(context) : inlinePackers(context);
+  try {
+    const { loaded, replaced } = await records.load(packedBatches(inputs, packers, summary));
+    summary.imported = loaded;
+    summary.replaced = replaced;
+    return summary;
+  } finally {
+    await packers.close();
+  }
+}
+
+async function* rowBatches(rows: AsyncIterable<Row>): AsyncGenerator<BatchInput> {
+  let batch: Row[] = [];
+  for await (const row of rows) {
+    batch.push(row);
+    if (batch.length >= ROWS_A_BATCH) {
+      yield { kind: "rows", rows: batch };
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield { kind: "rows", rows: batch };
+}
+
+/** The packed records of each batch, in file order, with at most `packers.depth` batches being packed meanwhile. */
+async function* packedBatches(inputs: AsyncIterable<BatchInput>, packers: Packers, summary: ImportSummary): AsyncGenerator<PackedRecords> {
+  const pending: Array<Promise<BatchOutput>> = [];
+  const take = (output: BatchOutput): PackedRecords => {
+    summary.read += output.read;
+    summary.rejected += output.rejections.length;
+    for (const r of output.rejections) if (summary.rejections.length < MAX_LISTED) summary.rejections.push(r);
+    return { packed: output.packed, count: output.count };
+  };
+  for await (const input of inputs) {
+    const packing = packers.pack(input);
+    // awaited in turn below; until then a failure must not count as unhandled
+    packing.catch(() => undefined);
+    pending.push(packing);
+    const first = pending.length >= packers.depth ? pending.shift() : undefined;
+    if (first) yield take(await first);
+  }
+  for (let first = pending.shift(); first; first = pending.shift()) yield take(await first);
 }
 
 /** The rows of a CSV or NDJSON records file; a CSV file that cannot be read as rows is refused whole (CsvFileError). */

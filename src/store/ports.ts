@@ -3,6 +3,7 @@
  * nothing more: identifiers, validation, sealing and the usage report are made once, above them, in storage.ts.
  */
 import type { Carrier } from "../rules/tables";
+import type { PackedRecords } from "./packed-records";
 import type {
   Account,
   AccountPatch,
@@ -69,6 +70,12 @@ export interface ApiKeyRows {
 export interface RecordRows {
   /** Inserts or replaces by phone hash; returns how many of them replaced an existing record. */
   upsert(records: readonly StoredRecord[]): Promise<{ replaced: number }>;
+  /**
+   * Loads records in bulk, all or nothing: the batches are staged as they come, then applied in one transaction
+   * (a phone imported again is replaced; within the batches the last of a phone wins). If the batches fail, or
+   * the process dies, before they end, nothing is applied. `replaced` counts as `upsert` does.
+   */
+  load(batches: AsyncIterable<PackedRecords>): Promise<{ loaded: number; replaced: number }>;
   count(): Promise<number>;
   find(phoneHash: Buffer): Promise<StoredRecord | undefined>;
   /** the records that carry this identity number (at most `limit`) */

@@ -9,6 +9,7 @@ import { chinaDate } from "../rules/precheck";
 import { type Carrier, loadRuleTables } from "../rules/tables";
 import { importRows, rowsFrom } from "../sources/import";
 import type { RecordStatus, StoredRecord } from "../store/model";
+import { type PackedRecords, unpackRecord } from "../store/packed-records";
 import type { RecordRows } from "../store/ports";
 
 const hex = (b: Buffer) => b.toString("hex");
@@ -27,6 +28,12 @@ export class MemoryRecordRows implements RecordRows {
       for (const d of r.digests ?? []) this.byDigest.set(hex(d.key), { phone: key, pair: d.pair });
     }
     return { replaced };
+  }
+
+  async load(batches: AsyncIterable<PackedRecords>): Promise<{ loaded: number; replaced: number }> {
+    const records: StoredRecord[] = [];
+    for await (const { packed, count } of batches) for (let i = 0; i < count; i++) records.push(unpackRecord(packed, i));
+    return { loaded: records.length, ...(await this.upsert(records)) };
   }
 
   async count(): Promise<number> {

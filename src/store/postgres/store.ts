@@ -22,6 +22,8 @@ import {
   type UnknownTableRow,
 } from "../rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
+import type { PackedRecords } from "../packed-records";
+import { loadRecords } from "./record-load";
 
 export interface PostgresOptions {
   url: string;
@@ -53,7 +55,10 @@ export class PostgresStore implements StoreAdapter {
   private readonly query = <R extends QueryResultRow>(sql: string, params: unknown[] = []) => this.q<R>(sql, params);
   readonly accounts = accountRows(this.query);
   readonly apiKeys = apiKeyRows(this.query);
-  readonly records = recordRows(this.query);
+  readonly records = {
+    ...recordRows(this.query),
+    load: (batches: AsyncIterable<PackedRecords>) => loadRecords(() => this.pool.connect(), batches),
+  };
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);
   readonly scenarios = scenarioRows(this.query);

@@ -109,7 +109,7 @@ export function apiKeyRows(q: Query): ApiKeyRows {
 /** 16 parameters a record with its digests: PostgreSQL takes at most 65,535 in one statement. */
 const UPSERT_CHUNK = 2000;
 
-export function recordRows(q: Query): RecordRows {
+export function recordRows(q: Query): Omit<RecordRows, "load"> {
   /**
    * One statement: a chunk of records and their digests together; `xmax <> 0` marks the rows that replaced an
    * existing record. Within one statement a phone may appear only once: the last row wins, as in a file import.

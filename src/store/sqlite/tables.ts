@@ -1,5 +1,6 @@
 /** The embedded store's rows that the request thread reads and writes itself: accounts, keys, records, KMS keys, meta. */
 import type Database from "better-sqlite3";
+import { loadRecords } from "./record-load";
 import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows, ScenarioRow, ScenarioRows } from "../ports";
 import {
   type AccountRow,
@@ -121,6 +122,7 @@ export function recordRows(db: Database.Database): RecordRows {
     .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
     .pluck();
   return {
+    load: (batches) => loadRecords(db, batches),
     async upsert(records) {
       let replaced = 0;
       db.transaction(() => {

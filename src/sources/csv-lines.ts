@@ -1,0 +1,97 @@
+/**
+ * A plain CSV file (csv.ts isPlainCsv: no quotes, one kind of line ending) read as its header and then batches of
+ * whole lines, as bytes: splitting them into rows is left to whoever packs the batch (a worker thread). Streams:
+ * one chunk and one part line are held at a time.
+ */
+import fs from "node:fs";
+import type { BatchInput } from "./import-batch";
+
+const LF = 0x0a;
+const CHUNK = 1 << 20;
+
+export interface PlainCsv {
+  columns: string[];
+  batches: AsyncIterable<BatchInput>;
+}
+
+/** `header` sees the trimmed header names and returns the column names to use (or throws to refuse the file). */
+export async function readPlainCsv(
+  file: string,
+  header: (names: string[]) => string[],
+  onProgress?: (bytesRead: number) => void,
+): Promise<PlainCsv> {
+  const input = fs.createReadStream(file, { highWaterMark: CHUNK });
+  let bytes = 0;
+  input.on("data", (chunk) => {
+    bytes += chunk.length;
+    onProgress?.(bytes);
+  });
+  const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let rest: Buffer = Buffer.alloc(0);
+  let line = 1;
+  // the header: the first line that is not empty (csv-parse skips empty lines before it too)
+  let columns: string[] | undefined;
+  let empty = false;
+  try {
+    while (!columns) {
+      let end = rest.indexOf(LF);
+      while (end === -1) {
+        const next = await chunks.next();
+        if (next.done) break;
+        rest = Buffer.concat([rest, next.value]);
+        end = rest.indexOf(LF);
+      }
+      const text = rest
+        .subarray(0, end === -1 ? rest.length : end)
+        .toString("utf8")
+        .replace(/^\uFEFF/, "")
+        .replace(/\r$/, "");
+      rest = end === -1 ? Buffer.alloc(0) : rest.subarray(end + 1);
+      if (text !== "") columns = header(text.split(",").map((h) => h.trim()));
+      else if (end === -1) {
+        // an empty file: no header, no rows (as csv-parse reads it)
+        columns = [];
+        empty = true;
+      }
+      line++;
+    }
+  } catch (err) {
+    input.destroy();
+    throw err;
+  }
+  async function* batches(): AsyncGenerator<BatchInput> {
+    if (empty) {
+      input.destroy();
+      return;
+    }
+    try {
+      let firstLine = line;
+      for (;;) {
+        const next = await chunks.next();
+        if (next.done) break;
+        const data = rest.length > 0 ? Buffer.concat([rest, next.value]) : next.value;
+        const last = data.lastIndexOf(LF);
+        if (last === -1) {
+          rest = data;
+          continue;
+        }
+        // copied: the chunk's memory goes back to the stream, the lines go to another thread
+        const text = Uint8Array.prototype.slice.call(data, 0, last + 1);
+        rest = Buffer.from(data.subarray(last + 1));
+        yield { kind: "lines", firstLine, text };
+        firstLine += countLines(text);
+      }
+      if (rest.length > 0) yield { kind: "lines", firstLine, text: Uint8Array.prototype.slice.call(rest) };
+    } finally {
+      input.destroy();
+    }
+  }
+  return { columns, batches: batches() };
+}
+
+function countLines(text: Uint8Array): number {
+  const buffer = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+  let n = 0;
+  for (let i = buffer.indexOf(LF); i !== -1; i = buffer.indexOf(LF, i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,81 @@
+/**
+ * A bulk load into records.db (RecordRows.load): the packed rows go into a TEMP table, one blob a row (SQLite
+ * keeps temporary tables in a file of their own that no crash needs, so nothing of the live file is at risk while
+ * staging), then one transaction takes them apart and merges them in key order, so the B-trees fill page by page
+ * instead of at random. When the load is large beside the table, the identity number index is dropped and built
+ * again after the merge (a sort instead of random inserts), inside the same transaction: readers keep the old
+ * snapshot until it commits, and a crash before the commit leaves the file as it was.
+ */
+import type Database from "better-sqlite3";
+import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
+
+const hexByte = (n: number) => n.toString(16).padStart(2, "0");
+/** a blob of `length` bytes at zero-based `offset` of a staged row */
+const part = (offset: number, length: number) => `substr(rec, ${offset + 1}, ${length})`;
+/** the text of the code byte at `offset` */
+const decode = (offset: number, texts: ReadonlyArray<string | null>) =>
+  `CASE ${part(offset, 1)} ${texts.map((t, code) => `WHEN x'${hexByte(code)}' THEN ${t === null ? "NULL" : `'${t}'`}`).join(" ")} END`;
+
+const RECORD_COLUMNS = "phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since";
+const since = PACKED.networkSince;
+// ORDER BY the key, then the order read: with ON CONFLICT DO UPDATE, the last row of a phone is the one that stays.
+// (`WHERE true`: SQLite's parser needs it between a SELECT and ON CONFLICT.)
+const MERGE_RECORDS = `
+  INSERT INTO records (${RECORD_COLUMNS})
+  SELECT ${part(PACKED.phoneHash, 32)}, ${part(PACKED.nameHash, 32)}, ${part(PACKED.idCardHash, 32)},
+    ${decode(PACKED.carrier, CARRIER_CODES)}, ${decode(PACKED.status, STATUS_CODES)}, ${decode(PACKED.lineStatus, LINE_STATUS_CODES)},
+    CASE ${part(since, 1)} WHEN x'00' THEN NULL ELSE CAST(${part(since, 10)} AS TEXT) END
+  FROM temp.import_staging WHERE true ORDER BY 1, n
+  ON CONFLICT(phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
+    carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
+    network_since = excluded.network_since`;
+const DIGEST_NUMBERS = Array.from({ length: PACKED.digestCount }, (_, i) => `SELECT ${i} AS i`).join(" UNION ALL ");
+const MERGE_DIGESTS = `
+  INSERT INTO record_digests (digest_key, phone_hash, pair_hash)
+  SELECT substr(rec, ${PACKED.digests + 1} + d.i * ${2 * PACKED.digestBytes}, ${PACKED.digestBytes}), ${part(PACKED.phoneHash, 32)},
+    substr(rec, ${PACKED.digests + PACKED.digestBytes + 1} + d.i * ${2 * PACKED.digestBytes}, ${PACKED.digestBytes})
+  FROM temp.import_staging, (${DIGEST_NUMBERS}) AS d WHERE true ORDER BY 1, n
+  ON CONFLICT(digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash`;
+
+/** The index that is rebuilt after a large load: its definition as records-file.ts makes it. */
+const IDCARD_INDEX = "CREATE INDEX IF NOT EXISTS records_idcard ON records(idcard_hash)";
+
+export async function loadRecords(
+  db: Database.Database,
+  batches: AsyncIterable<PackedRecords>,
+): Promise<{ loaded: number; replaced: number }> {
+  // The file's mapping would keep every page the merge writes resident: for the load, pages go through the
+  // bounded page cache instead (the mapping is for the lookups' reads, and comes back after).
+  const mapped = db.pragma("mmap_size", { simple: true });
+  db.pragma("mmap_size = 0");
+  // A temporary table lives and dies with this connection; one left by a load that failed is replaced.
+  db.exec(`DROP TABLE IF EXISTS temp.import_staging;
+    CREATE TEMP TABLE import_staging (n INTEGER PRIMARY KEY, rec BLOB NOT NULL)`);
+  try {
+    const stage = db.prepare("INSERT INTO temp.import_staging (rec) VALUES (?)");
+    const stageBatch = db.transaction((b: PackedRecords) => {
+      for (let i = 0; i < b.count; i++) stage.run(b.packed.subarray(i * PACKED_RECORD_BYTES, (i + 1) * PACKED_RECORD_BYTES));
+    });
+    let loaded = 0;
+    for await (const batch of batches) {
+      stageBatch(batch);
+      loaded += batch.count;
+    }
+    const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
+    const merge = db.transaction(() => {
+      const before = count.get() ?? 0;
+      const rebuildIndex = loaded >= before / 4;
+      if (rebuildIndex) db.exec("DROP INDEX IF EXISTS records_idcard");
+      db.exec(MERGE_RECORDS);
+      db.exec(MERGE_DIGESTS);
+      if (rebuildIndex) db.exec(IDCARD_INDEX);
+      // every loaded row either added a phone or replaced one (a phone twice in the file: its second replaced the first)
+      return loaded - ((count.get() ?? 0) - before);
+    });
+    const replaced = merge.immediate();
+    return { loaded, replaced };
+  } finally {
+    db.exec("DROP TABLE IF EXISTS temp.import_staging");
+    db.pragma(`mmap_size = ${Number(mapped)}`);
+  }
+}
