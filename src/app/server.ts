@@ -29,6 +29,7 @@ import type { Socket } from "node:net";
 import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
+import { RecentFailures } from "../operations/recent-failures";
 import { byTokens, dispatcher } from "../operations/dispatch";
 import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
 // routes/index, not routes: a dist/ built before the table keeps a routes.js that would be found first
@@ -171,7 +172,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK", "reset", "hang"],
     FACEID_VARIANTS,
   );
+  const recentFailures = new RecentFailures(clock);
   installation.failures.reportTo((kind, err) => {
+    recentFailures.add(kind, err);
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
   });
@@ -202,6 +205,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     diagnoses: testKit.diagnoses,
     metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
     upstreamKeyRefused: () => upstreamState.keyRefused,
+    failures: recentFailures,
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {
