@@ -88,9 +88,7 @@ export async function overview(store: Storage, window: OverviewWindow, nowMs: nu
     from: new Date(range.fromMs).toISOString(),
     to: new Date(range.toMs).toISOString(),
     bucketMs: range.bucketMs,
-    actions: [...byAction]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([action, c]) => ({ action, ...c, amount: formatAmount(c.amount) })),
+    actions: [...byAction].sort(([a], [b]) => a.localeCompare(b)).map(([action, c]) => ({ action, ...c, amount: formatAmount(c.amount) })),
     series: buckets.map((b, i) => ({
       at: new Date(range.fromMs + i * range.bucketMs).toISOString(),
       calls: b.calls,

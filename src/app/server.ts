@@ -30,6 +30,7 @@ import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
 import { RecentFailures } from "../operations/recent-failures";
+import { RecordImports } from "../operations/record-imports";
 import { byTokens, dispatcher } from "../operations/dispatch";
 import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
 // routes/index, not routes: a dist/ built before the table keeps a routes.js that would be found first
@@ -206,6 +207,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
     upstreamKeyRefused: () => upstreamState.keyRefused,
     failures: recentFailures,
+    imports: new RecordImports(store.records, keyring, { tables, policy: config.policy }, clock),
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {

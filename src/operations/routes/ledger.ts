@@ -55,7 +55,9 @@ export const ledgerRoutes = [
     csv: true,
     params: object({ accountId }),
     query: object({
-      day: optional(string({ pattern: DAY_PATTERN, hint: "a China-time day YYYY-MM-DD", description: "one China-time day (from and to at once)" })),
+      day: optional(
+        string({ pattern: DAY_PATTERN, hint: "a China-time day YYYY-MM-DD", description: "one China-time day (from and to at once)" }),
+      ),
       from: optional(day),
       to: optional(day),
       action: optional(actionName),

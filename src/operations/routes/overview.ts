@@ -28,10 +28,9 @@ const overviewAnswer = named(
       }),
       { description: "per action: calls answered, ledger rows, their money, errors (API errors) and refusals (rate limit, no money)" },
     ),
-    series: array(
-      object({ at: isoTime, calls: count, charged: count, amount, errors: count, refusals: count }),
-      { description: "every bucket of the window, oldest first, empty ones included" },
-    ),
+    series: array(object({ at: isoTime, calls: count, charged: count, amount, errors: count, refusals: count }), {
+      description: "every bucket of the window, oldest first, empty ones included",
+    }),
     latency: nullable(
       object(
         { p50Ms: number(), p99Ms: number() },
@@ -61,13 +60,15 @@ export const overviewRoutes = [
     path: "/_sanyao/overview",
     group: "overview",
     summary: "Calls, charged calls, money, errors and refusals per action over the last hour, day or 30 days, with latency",
-    description:
-      "Counted in the store from indexes on time (audit_overview, ledger_overview); test keys' calls and charges are left out.",
+    description: "Counted in the store from indexes on time (audit_overview, ledger_overview); test keys' calls and charges are left out.",
     access: "read",
     query: object({ window: optional(oneOf(OVERVIEW_WINDOWS, { description: "hour (default), day or 30d" })) }),
     answers: { 200: { description: "the overview", schema: overviewAnswer } },
     handle: async ({ query }, ctx) => {
-      const [counts, upstream] = await Promise.all([overview(ctx.store, query.window ?? "hour", ctx.clock()), describeUpstream(ctx.store.meta)]);
+      const [counts, upstream] = await Promise.all([
+        overview(ctx.store, query.window ?? "hour", ctx.clock()),
+        describeUpstream(ctx.store.meta),
+      ]);
       const refused = ctx.upstreamKeyRefused() ?? null;
       return json(200, {
         ...counts,

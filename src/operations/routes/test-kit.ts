@@ -208,7 +208,9 @@ export const testKitRoutes = [
       account: optional(accountId),
       secretId: optional(secretId),
       action: optional(actionName),
-      result: optional(string({ pattern: /^[A-Za-z0-9._-]{1,64}$/, hint: "a Result or an error code", description: "the Result or the error code" })),
+      result: optional(
+        string({ pattern: /^[A-Za-z0-9._-]{1,64}$/, hint: "a Result or an error code", description: "the Result or the error code" }),
+      ),
       after: optional(integer({ minimum: 0, description: "only calls with a greater seq (the console polls with the last lastSeq)" })),
     }),
     answers: { 200: { description: "the calls", schema: testKitAnswers.requests } },
