@@ -23,13 +23,14 @@ export function sessionRows(db: Database.Database): SessionRows {
 
 /** `settle`: the audit rows still queued for the writer thread are written first. */
 export function overviewRows(db: Database.Database, settle: () => Promise<void>): OverviewRows {
+  // Numbers are bound as REAL: cast, so that the bucket is an integer division.
   // Each reads one range of its index (audit_overview, ledger_overview) and nothing else: no table row is visited.
   const calls = db.prepare<[number, number, number, number], { bucket: number; action: string; code: string; n: number }>(
-    `SELECT (at - ?) / ? AS bucket, action, code, count(*) AS n FROM audit
+    `SELECT (at - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, action, code, count(*) AS n FROM audit
      WHERE at >= ? AND at < ? AND test = 0 AND action IS NOT NULL GROUP BY 1, 2, 3`,
   );
   const charges = db.prepare<[number, number, number, number], { bucket: number; action: string; n: number; amount: number }>(
-    `SELECT (at - ?) / ? AS bucket, action, count(*) AS n, sum(unit_price) AS amount FROM ledger
+    `SELECT (at - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, action, count(*) AS n, sum(unit_price) AS amount FROM ledger
      WHERE at >= ? AND at < ? AND test = 0 GROUP BY 1, 2`,
   );
   const latencies = db.prepare<[number, number], { latencyClass: number; n: number }>(
