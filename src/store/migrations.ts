@@ -10,6 +10,34 @@ export interface Migration {
   postgres: string;
 }
 
+/**
+ * Migration 14 rolls up the history an installation already has (every hour that ended an hour ago), so that an
+ * upgraded installation's overview reads the rollup from its first request; the server rolls up later hours itself
+ * (admin/overview-rollup.ts). Written out here, constants and all, since a shipped migration never changes.
+ */
+export function rollUpHistory(nowMs: string): string {
+  const due = `((${nowMs}) - 3600000) / 3600000 * 3600000`;
+  return `
+      INSERT INTO overview_calls (hour, action, code, n)
+        SELECT at / 3600000 * 3600000, action, code, count(*) FROM audit
+        WHERE at < ${due} AND test = 0 AND action IS NOT NULL GROUP BY 1, 2, 3;
+      INSERT INTO overview_charges (hour, action, n, amount)
+        SELECT at / 3600000 * 3600000, action, count(*), sum(unit_price) FROM ledger
+        WHERE at < ${due} AND test = 0 GROUP BY 1, 2;
+      INSERT INTO overview_latencies (hour, latency_class, n)
+        SELECT at / 3600000 * 3600000, floor(ln(latency_us + 1) * 20), count(*) FROM audit
+        WHERE at < ${due} AND test = 0 AND action IS NOT NULL GROUP BY 1, 2;
+      INSERT INTO meta (key, value)
+        SELECT 'overview.rolled-up-to', CAST(${due} AS TEXT) WHERE EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM ledger);
+  `;
+}
+
+/** Now in milliseconds, in each dialect. */
+export const NOW_MS = {
+  sqlite: "CAST(strftime('%s', 'now') AS INTEGER) * 1000",
+  postgres: "CAST(extract(epoch FROM now()) * 1000 AS BIGINT)",
+};
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -361,6 +389,7 @@ export const MIGRATIONS: readonly Migration[] = [
         hour INTEGER NOT NULL, latency_class INTEGER NOT NULL, n INTEGER NOT NULL,
         PRIMARY KEY (hour, latency_class)
       ) WITHOUT ROWID;
+      ${rollUpHistory(NOW_MS.sqlite)}
     `,
     postgres: `
       CREATE TABLE console_sessions (
@@ -384,6 +413,7 @@ export const MIGRATIONS: readonly Migration[] = [
         hour BIGINT NOT NULL, latency_class INTEGER NOT NULL, n BIGINT NOT NULL,
         PRIMARY KEY (hour, latency_class)
       );
+      ${rollUpHistory(NOW_MS.postgres)}
     `,
   },
 ];
