@@ -366,7 +366,8 @@ export const MIGRATIONS: readonly Migration[] = [
     description:
       "the console: sign-in sessions kept as digests of their cookies (never the cookie itself), expiring and revocable; " +
       "the overview's hourly rollup of calls, charges and latencies, and covering indexes on time for the hours not rolled " +
-      "up yet (audit_overview, ledger_overview: counted from the index alone)",
+      "up yet (audit_overview, ledger_overview: counted from the index alone); an account's spend summed from its index " +
+      "alone (ledger_account_spend in place of ledger_account_test_at)",
     sqlite: `
       CREATE TABLE console_sessions (
         digest BLOB PRIMARY KEY,
@@ -377,6 +378,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
       CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
       CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+      CREATE INDEX ledger_account_spend ON ledger(account_id, test, at, unit_price);
+      DROP INDEX ledger_account_test_at;
       CREATE TABLE overview_calls (
         hour INTEGER NOT NULL, action TEXT NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL,
         PRIMARY KEY (hour, action, code)
@@ -401,6 +404,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
       CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
       CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+      CREATE INDEX ledger_account_spend ON ledger(account_id, test, at, unit_price);
+      DROP INDEX ledger_account_test_at;
       CREATE TABLE overview_calls (
         hour BIGINT NOT NULL, action TEXT NOT NULL, code TEXT NOT NULL, n BIGINT NOT NULL,
         PRIMARY KEY (hour, action, code)
