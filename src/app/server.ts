@@ -210,7 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     upstreamKeyRefused: () => upstreamState.keyRefused,
     failures: recentFailures,
     overview: overviewRollup,
-    imports: new RecordImports(store.records, keyring, { tables, policy: config.policy }, clock),
+    imports: new RecordImports(store.meta, store.records, keyring, { tables, policy: config.policy }, clock),
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {
