@@ -184,6 +184,18 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
   const tables = { public: table.filter(({ route }) => route.spec.listener === "every"), operations: table };
   const { apiOn } = options;
 
+  // An anonymous route answers anyone, and may tell a caller apart (/readyz shows its reasons to a token): a
+  // refusal of the caller's credentials (a session's request without its CSRF header) leaves it anyone there.
+  const callerOf = async (req: IncomingMessage, access: Access): Promise<Caller> => {
+    if (access !== "anonymous") return options.identify(req);
+    try {
+      return await options.identify(req);
+    } catch (err) {
+      if (err instanceof OperationError) return "anyone";
+      throw err;
+    }
+  };
+
   return async (req, res, path, rawQuery, serves) => {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       void res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
@@ -204,7 +216,7 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
         return json(405, { error: `${path} answers ${allow}.` }, { allow });
       }
       const { route, params } = found;
-      const caller = route.spec.access === "anonymous" ? "anyone" : await options.identify(req);
+      const caller = await callerOf(req, route.spec.access);
       const refused = refusal(route.spec.access, caller);
       if (refused) return void write(res, refused);
       // A name given twice counts once, the first; fromEntries makes own properties, "__proto__" among them.
