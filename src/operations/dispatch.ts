@@ -184,16 +184,12 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
   const tables = { public: table.filter(({ route }) => route.spec.listener === "every"), operations: table };
   const { apiOn } = options;
 
-  // An anonymous route answers anyone, and may tell a caller apart (/readyz shows its reasons to a token): a
-  // refusal of the caller's credentials (a session's request without its CSRF header) leaves it anyone there.
+  // An anonymous route answers anyone, and may tell a caller apart (/readyz shows its reasons to a token): credentials
+  // refused (a session's request without its CSRF header) or not checked (the store away, for a session) leave the
+  // caller anyone there, so a probe never fails for a cookie it carried.
   const callerOf = async (req: IncomingMessage, access: Access): Promise<Caller> => {
     if (access !== "anonymous") return options.identify(req);
-    try {
-      return await options.identify(req);
-    } catch (err) {
-      if (err instanceof OperationError) return "anyone";
-      throw err;
-    }
+    return Promise.resolve(options.identify(req)).catch(() => "anyone" as const);
   };
 
   return async (req, res, path, rawQuery, serves) => {
