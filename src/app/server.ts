@@ -29,7 +29,11 @@ import type { Socket } from "node:net";
 import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
+import { RecentFailures } from "../operations/recent-failures";
+import { OverviewRollup } from "../admin/overview-rollup";
+import { RecordImports } from "../operations/record-imports";
 import { byTokens, dispatcher } from "../operations/dispatch";
+import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
 // routes/index, not routes: a dist/ built before the table keeps a routes.js that would be found first
 import { operationsTable } from "../operations/routes/index";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
@@ -170,7 +174,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK", "reset", "hang"],
     FACEID_VARIANTS,
   );
+  const recentFailures = new RecentFailures(clock);
+  const overviewRollup = new OverviewRollup(store, clock, (err) => logger.warn({ err: String(err) }, "the overview's rollup failed"));
   installation.failures.reportTo((kind, err) => {
+    recentFailures.add(kind, err);
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
   });
@@ -201,6 +208,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     diagnoses: testKit.diagnoses,
     metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
     upstreamKeyRefused: () => upstreamState.keyRefused,
+    failures: recentFailures,
+    overview: overviewRollup,
+    imports: new RecordImports(store.meta, store.records, keyring, { tables, policy: config.policy }, clock),
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {
@@ -230,14 +240,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return { ready: Object.values(checks).every((v) => v === "ok"), checks };
     },
   };
+  // The web console plugs in from outside the operations API: its routes, its session cookie, its files.
+  const consoleParts = consolePlugin({ sessions: store.sessions, tokens: testKit.tokens, clock, dir: config.consoleDir });
   const endpointDeps: EndpointDeps = {
     logger,
-    dispatch: dispatcher({
-      routes: operationsTable(),
-      ctx: operations,
-      ...byTokens(testKit.tokens),
-      onError: (err) => logger.error({ err }, "operations route failed"),
-    }),
+    dispatch: consoleParts.serveFiles(
+      dispatcher({
+        routes: operationsTable(CONSOLE_ROUTES),
+        ctx: { ...operations, console: consoleParts.parts },
+        apiOn: byTokens(testKit.tokens).apiOn,
+        identify: consoleParts.identify,
+        onError: (err) => logger.error({ err }, "operations route failed"),
+      }),
+    ),
   };
   const handler = createApiHandler({
     ...endpointDeps,
@@ -267,6 +282,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const opsServer = held.ops;
   const listening = opsServer ? [server, opsServer] : [server];
   replay.start();
+  overviewRollup.start();
   const port = boundPortOf(server);
   boundPort = port;
   const url = `http://${hostInUrl(config.host)}:${port}`;
@@ -281,6 +297,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     adminToken: testKit.adminToken,
     async close() {
       testKit.stop();
+      await overviewRollup.stop();
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters. The
       // upstream's connections close only then: a call it is answering is paid for, and its answer is let in.

@@ -1,10 +1,13 @@
 /** What the operations routes work with: the store and the running server's parts they show or change. */
 import type { GatewaySettings } from "../admin/gateway";
+import type { OverviewRollup } from "../admin/overview-rollup";
 import type { Keyring } from "../common/keyring";
 import type { NewAccountDefaults } from "../store/model";
 import type { Storage } from "../store/storage";
 import type { ScenarioBook } from "../testkit/scenario-book";
 import type { Diagnoses } from "./diagnoses";
+import type { RecentFailures } from "./recent-failures";
+import type { RecordImports } from "./record-imports";
 import type { RequestLog } from "./request-log";
 
 export interface Readiness {
@@ -27,6 +30,12 @@ export interface OperationsContext {
   metrics: { text(): Promise<string>; contentType: string };
   /** every dependency answering, or which one is not */
   readiness(): Promise<Readiness>;
+  /** the overview's hourly rollup (and the counts of a range through it) */
+  overview: OverviewRollup;
+  /** records imported from the browser, as jobs */
+  imports: RecordImports;
+  /** this process's last background failures */
+  failures: RecentFailures;
   /** the error code the upstream refused the company key with, while its last answer was that refusal */
   upstreamKeyRefused(): string | undefined;
 }

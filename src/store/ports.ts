@@ -109,6 +109,8 @@ export interface LedgerRows {
   charge(entry: ChargeEntry): Promise<void>;
   /** whether the ledger holds a charge with this RequestId (a charge whose outcome was not seen, read back) */
   has(requestId: string): Promise<boolean>;
+  /** the fen charged for this RequestId (real or test ledger), or undefined when it was not charged */
+  chargeOf(requestId: string): Promise<number | undefined>;
   usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[]; refused: UsageCount[] }>;
   /** gateway mode: an upstream call whose answer was lost (written at once, never twice for one RequestId) */
   markUnknown(entry: UnknownEntry): Promise<void>;
@@ -177,6 +179,59 @@ export interface ScenarioRows {
   use(id: string): Promise<boolean>;
 }
 
+/** A console sign-in as stored: the digest of its cookie (never the cookie), its role and its times (ms). */
+export interface SessionRow {
+  digest: Buffer;
+  role: "operator" | "read-only";
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface SessionRows {
+  insert(row: SessionRow): Promise<void>;
+  get(digest: Buffer): Promise<SessionRow | undefined>;
+  /** marks the session used at `at` */
+  touch(digest: Buffer, at: number): Promise<void>;
+  /** false when no such session exists */
+  remove(digest: Buffer): Promise<boolean>;
+  /** removes the sessions idle since before `lastSeenBefore` or made before `createdBefore`; how many */
+  prune(lastSeenBefore: number, createdBefore: number): Promise<number>;
+}
+
+/** The rows of [fromMs, toMs), counted in buckets of `bucketMs`: bucket n starts at originMs + n × bucketMs. */
+export interface OverviewRange {
+  originMs: number;
+  fromMs: number;
+  toMs: number;
+  bucketMs: number;
+}
+
+export type OverviewCalls = Array<{ bucket: number; action: string; code: string; n: number }>;
+export type OverviewCharges = Array<{ bucket: number; action: string; n: number; amount: number }>;
+export type OverviewLatencies = Array<{ latencyClass: number; n: number }>;
+
+/**
+ * The overview's counts (test keys' calls and charges aside), made in the store: from the hourly rollup for whole
+ * hours rolled up, from covering indexes on time (audit_overview, ledger_overview) for the rest.
+ */
+export interface OverviewRows {
+  /** answered calls by bucket, action and answer code (a Result, OK or an error code), from the audit trail */
+  calls(range: OverviewRange): Promise<OverviewCalls>;
+  /** ledger rows by bucket and action, with their fen */
+  charges(range: OverviewRange): Promise<OverviewCharges>;
+  /** calls by latency class: class k holds latencies of about e^(k / LATENCY_CLASSES_PER_E) µs (buckets merged) */
+  latencies(range: OverviewRange): Promise<OverviewLatencies>;
+  /** the same three from the hourly rollup: whole hours in the range, bucketMs a whole number of hours */
+  rolled(range: OverviewRange): Promise<{ calls: OverviewCalls; charges: OverviewCharges; latencies: OverviewLatencies }>;
+  /** rolls the hours in [fromMs, toMs) up (whole hours; an hour rolled up already is left as it is), in one transaction */
+  rollUp(fromMs: number, toMs: number): Promise<void>;
+  /** the time of the oldest call or charge, if any (where a first rollup starts) */
+  oldest(): Promise<number | undefined>;
+}
+
+/** Latency classes per factor e: 20 makes each class about 5 % wide. */
+export const LATENCY_CLASSES_PER_E = 20;
+
 export interface StoreAdapter {
   accounts: AccountRows;
   apiKeys: ApiKeyRows;
@@ -186,6 +241,8 @@ export interface StoreAdapter {
   kmsKeys: KmsKeyRows;
   meta: MetaRows;
   scenarios: ScenarioRows;
+  sessions: SessionRows;
+  overview: OverviewRows;
   /**
    * Runs `work` while holding the installation's lock `name`: callers holding the same name run one at a time, across
    * instances in scale-out (two instances applying one seed at start). Work that needs it is short and rare.

@@ -3,7 +3,7 @@
  * in time, and a connection failure becomes UnavailableError so requests fail fast and the pool recovers alone.
  * A charge whose COMMIT went out unacknowledged is settled before its answer (see charge()).
  */
-import { Pool, type PoolClient, type QueryResultRow } from "pg";
+import { Pool, type PoolClient, type QueryConfig, type QueryResultRow } from "pg";
 import type { FailureSink } from "../../common/failures";
 import { UnavailableError } from "../../common/unavailable";
 import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from "../model";
@@ -13,6 +13,7 @@ import { MIGRATIONS } from "../migrations";
 import type { PaidAnswerSink } from "../paid-answers";
 import {
   AUDIT_COLUMN_COUNT,
+  chinaDayStartMs,
   AUDIT_COLUMNS,
   auditValues,
   ledgerFilter,
@@ -21,6 +22,7 @@ import {
   toUnknownEntry,
   type UnknownTableRow,
 } from "../rows";
+import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { PackedRecords } from "../packed-records";
 import { loadRecords } from "./record-load";
@@ -62,6 +64,15 @@ export class PostgresStore implements StoreAdapter {
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);
   readonly scenarios = scenarioRows(this.query);
+  readonly sessions = sessionRows(this.query);
+  readonly overview = overviewRows(
+    this.query,
+    () => this.writes.flush(),
+    (work) =>
+      this.tx(async (client) => {
+        await work(async <R extends QueryResultRow>(sql: string, params: unknown[] = []) => (await client.query<R>(sql, params)).rows);
+      }),
+  );
   readonly ledger: LedgerRows = {
     charge: (entry) => this.charge(entry),
     // Calls are counted from the audit trail, whose rows are queued: settle them first.
@@ -70,6 +81,10 @@ export class PostgresStore implements StoreAdapter {
       return this.usage(query);
     },
     has: async (requestId) => (await this.q("SELECT 1 FROM ledger WHERE request_id = $1", [requestId])).length > 0,
+    chargeOf: async (requestId) => {
+      const [row] = await this.q<{ unit_price: string }>("SELECT unit_price FROM ledger WHERE request_id = $1", [requestId]);
+      return row === undefined ? undefined : Number(row.unit_price);
+    },
     spent: async (accountId, sinceMs) => {
       const [row] = await this.q<{ n: string }>(
         "SELECT coalesce(sum(unit_price), 0) AS n FROM ledger WHERE account_id = $1 AND at >= $2 AND test = 0",
@@ -230,9 +245,14 @@ export class PostgresStore implements StoreAdapter {
       const rows = (await c.query<{ version: number }>("SELECT max(version) AS version FROM schema_version")).rows;
       const current = rows[0]?.version ?? 0;
       this.created = current === 0;
+      // A migration may build an index or a rollup over every row of a big installation: the statement budget of
+      // requests does not apply to it.
+      await c.query("SET LOCAL statement_timeout = 0");
       for (const m of MIGRATIONS) {
         if (m.version <= current) continue;
-        await c.query(m.postgres);
+        // pg reads query_timeout from a query's config too, though its types do not say so
+        const migration: QueryConfig & { query_timeout: number } = { text: m.postgres, query_timeout: MIGRATION_TIMEOUT_MS };
+        await c.query(migration);
         await c.query("INSERT INTO schema_version (version) VALUES ($1)", [m.version]);
       }
     });
@@ -340,6 +360,9 @@ export class PostgresStore implements StoreAdapter {
     if (query.accountId) add("account_id = ?", query.accountId);
     if (query.from) add(`${CHINA_DAY} >= ?`, query.from);
     if (query.to) add(`${CHINA_DAY} <= ?`, query.to);
+    // the same days as a range of times, which an index on time can seek (the day's expression cannot)
+    if (query.from) add("at >= ?::bigint", String(chinaDayStartMs(query.from)));
+    if (query.to) add("at < ?::bigint", String(chinaDayStartMs(query.to) + 86_400_000));
     add("test = ?", String(Number(query.test === true)));
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const counts = async (sql: string) =>
@@ -411,6 +434,9 @@ export class PostgresStore implements StoreAdapter {
 }
 
 function ignoreError(): void {}
+
+/** how long one migration may take (the client's own timer; PostgreSQL's is lifted for the migrations) */
+const MIGRATION_TIMEOUT_MS = 6 * 3_600_000;
 
 /** how long `exclusive` waits for a lock another instance holds */
 const LOCK_WAIT_MS = 600_000;

@@ -11,8 +11,9 @@ import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from
 import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
-import { ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
+import { chinaDayStartMs, ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
 import { openRecordsFile } from "./records-file";
+import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { DailyAttempt } from "./writer";
 import { WriterThread } from "./writer-thread";
@@ -62,6 +63,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly kmsKeys;
   readonly meta;
   readonly scenarios;
+  readonly sessions;
+  readonly overview;
   readonly ledger: LedgerRows;
   readonly audit: AuditRows;
   private readonly stmt;
@@ -87,12 +90,15 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
     this.scenarios = scenarioRows(db);
+    this.sessions = sessionRows(db);
     this.stmt = {
       loadDay: db.prepare<[string, number], { key: string; n: number }>("SELECT key, n FROM daily_counts WHERE day = ? LIMIT ?"),
       dailyCount: db.prepare<[string, string], number>("SELECT n FROM daily_counts WHERE day = ? AND key = ?").pluck(),
       forgetDays: db.prepare("DELETE FROM daily_counts WHERE day < ?"),
       ledgerHas: db.prepare<[string], number>("SELECT 1 FROM ledger WHERE request_id = ?").pluck(),
+      chargeOf: db.prepare<[string], number>("SELECT unit_price FROM ledger WHERE request_id = ?").pluck(),
     };
+    this.overview = overviewRows(db, () => this.writes.flush());
     this.writes = new GroupCommit(
       (charges, queued) => {
         const audits: AuditEntry[] = [];
@@ -145,6 +151,10 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       usage: async (query) => {
         await this.writes.flush().catch(() => undefined);
         return this.usage(query);
+      },
+      chargeOf: async (requestId) => {
+        await this.writes.flush().catch(() => undefined);
+        return this.stmt.chargeOf.get(requestId);
       },
       markUnknown: async (e) => {
         insertUnknown.run(e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason);
@@ -238,8 +248,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
 
   private usage(q: UsageQuery): { calls: UsageCount[]; charged: UsageCount[]; refused: UsageCount[] } {
     const where: string[] = [];
-    const params: string[] = [];
-    const when = (condition: string, value: string | undefined) => {
+    const params: Array<string | number> = [];
+    const when = (condition: string, value: string | number | undefined) => {
       if (value === undefined) return;
       where.push(condition);
       params.push(value);
@@ -247,11 +257,14 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     when("account_id = ?", q.accountId);
     when(`${CHINA_DAY} >= ?`, q.from);
     when(`${CHINA_DAY} <= ?`, q.to);
+    // the same days as a range of times, which an index on time can seek (the day's expression cannot)
+    when("at >= ?", q.from === undefined ? undefined : chinaDayStartMs(q.from));
+    when("at < ?", q.to === undefined ? undefined : chinaDayStartMs(q.to) + 86_400_000);
     when("test = ?", String(Number(q.test === true)));
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const counts = (sql: string) =>
       this.db
-        .prepare<string[], UsagePart>(sql)
+        .prepare<Array<string | number>, UsagePart>(sql)
         .all(...params)
         .map((p) => ({
           accountId: p.account_id,
