@@ -12,6 +12,7 @@ import { ensureDataset } from "./dataset";
 import { startProcess, threadCpuSeconds } from "./proc";
 import { checkMix, mix, writeRequests } from "./requests";
 import { wrkAvailable, wrkLoad } from "./wrk";
+import { freshInstallation } from "./fresh";
 
 interface Options {
   before: string;
@@ -49,7 +50,14 @@ async function main(o: Options): Promise<void> {
     for (const which of order) {
       const d = datasets[which];
       const server = await startProcess(
-        [path.join(roots[which], "bin", "sanyao.js"), "serve", "--data", d.dataDir, "--port", "0"],
+        [
+          path.join(roots[which], "bin", "sanyao.js"),
+          "serve",
+          "--data",
+          freshInstallation(d.dataDir, path.join(tmp, `${which}-data`)),
+          "--port",
+          "0",
+        ],
         /at http:\/\/127\.0\.0\.1:(\d+)\//,
         { SANYAO_LOG_LEVEL: "info" },
         path.join(tmp, `${which}.log`),

@@ -1,7 +1,7 @@
 /**
  * Synthetic records for the benchmark: generated (never real data), imported once with the `sanyao` command of
  * the server under test (so a data set always suits the server that reads it), and cached under
- * bench/cache/records-<N>[-<server>]/ with a bench account and key.
+ * bench/cache/records-<N>[-<server>]/ with a bench account and key. Servers run on fresh copies of it (fresh.ts).
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -34,6 +34,8 @@ export interface Dataset {
   secretId: string;
   secretKey: string;
   importSeconds: number;
+  /** set on caches that no server has written to: each server runs on a fresh copy (fresh.ts) */
+  pristine?: boolean;
 }
 
 /** `serverRoot`: the package whose bin/sanyao.js is measured (this one unless --server-root names another). */
@@ -42,7 +44,11 @@ export async function ensureDataset(records: number, serverRoot: string, log: (l
   const suffix = own ? "" : `-${createHash("sha256").update(path.resolve(serverRoot)).digest("hex").slice(0, 8)}`;
   const dataDir = path.join(packageRoot, "bench", "cache", `records-${records}${suffix}`);
   const meta = path.join(dataDir, "bench.json");
-  if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, "utf8")) as Dataset;
+  if (fs.existsSync(meta)) {
+    const cached = JSON.parse(fs.readFileSync(meta, "utf8")) as Dataset;
+    // A cache from before fresh copies was served directly: it holds the ledger and audit of every run since.
+    if (cached.pristine) return cached;
+  }
 
   fs.rmSync(dataDir, { recursive: true, force: true });
   log(`building ${records.toLocaleString()} synthetic records in ${path.relative(process.cwd(), dataDir)} (once; cached) …`);
@@ -73,6 +79,7 @@ export async function ensureDataset(records: number, serverRoot: string, log: (l
     secretId: key.secretId,
     secretKey: key.secretKey,
     importSeconds,
+    pristine: true,
   };
   fs.writeFileSync(meta, JSON.stringify(dataset, null, 2));
   log(`imported ${records.toLocaleString()} records in ${importSeconds.toFixed(1)} s`);

@@ -16,6 +16,7 @@ import { loadConfig } from "../src/app/config";
 import { packageRoot } from "../src/common/paths";
 import { RecordsSource } from "../src/sources/records";
 import { floorPhase, floorTable } from "./floor";
+import { freshInstallation } from "./fresh";
 import { defaultPolicy } from "../src/rules/policy";
 import { chinaDate, precheck } from "../src/rules/precheck";
 import { loadRuleTables } from "../src/rules/tables";
@@ -134,6 +135,7 @@ async function main(o: Options): Promise<void> {
   const serverLog = path.join(tmp, "server.log");
   const serverEnv = { SANYAO_LOG_LEVEL: "info" };
   const profileDir = path.join(tmp, "profile");
+  let starts = 0;
   const sanyao = (workers: number, profile = false) =>
     startProcess(
       [
@@ -141,7 +143,7 @@ async function main(o: Options): Promise<void> {
         path.join(o.serverRoot, "bin", "sanyao.js"),
         "serve",
         "--data",
-        dataset.dataDir,
+        freshInstallation(dataset.dataDir, path.join(tmp, `installation-${++starts}`)),
         "--port",
         "0",
         "--workers",

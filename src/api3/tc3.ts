@@ -2,6 +2,7 @@
  * TC3-HMAC-SHA256 (api3-protocol.md §3.3–3.4): the arithmetic shared by the server's verifier and our client.
  */
 import crypto, { createHash, createHmac } from "node:crypto";
+import { perDay } from "../common/day-strings";
 
 export const TC3_ALGORITHM = "TC3-HMAC-SHA256";
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -63,7 +64,9 @@ export function tc3Signature(key: Buffer, toSign: string): string {
   return createHmac("sha256", key).update(toSign).digest("hex");
 }
 
+const utcDay = perDay((dayStartMs) => new Date(dayStartMs).toISOString().slice(0, 10));
+
 /** The UTC calendar date of a Unix timestamp, as the credential scope carries it (§5). */
 export function utcDate(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString().slice(0, 10);
+  return utcDay(unixSeconds * 1000);
 }

@@ -2,6 +2,7 @@
  * The pre-check of one PhoneVerification request from its three inputs alone, in the order of
  * identity-rules.md §0.2: phone format (-6), segment (-13), identity number (-7), name (-8).
  */
+import { perDay } from "../common/day-strings";
 import { checkIdCard } from "./idcard";
 import { checkName } from "./name";
 import { classifyPhone } from "./phone";
@@ -37,7 +38,9 @@ export function precheck(input: ThreeElements, tables: RuleTables, policy: Prech
   return { kind: "ok", phone: phone.national, idCard: id.id18, name: name.normalized, carrier: phone.carrier };
 }
 
+const compactDay = perDay((dayStartMs) => new Date(dayStartMs).toISOString().slice(0, 10).replace(/-/g, ""));
+
 /** Today's date in China time (UTC+8, no DST) as YYYYMMDD. */
 export function chinaDate(nowMs: number): string {
-  return new Date(nowMs + 8 * 3600_000).toISOString().slice(0, 10).replace(/-/g, "");
+  return compactDay(nowMs + 8 * 3600_000);
 }

@@ -5,7 +5,14 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { AuditEntry, ChargeEntry } from "../model";
-import type { DailyAttempt, WriteDone, WriterInit } from "./writer";
+import { auditValues } from "../rows";
+import type { DailyAttempt, DailyRow, LedgerRow, WriteBatch, WriteDone, WriterInit } from "./writer";
+
+function ledgerRow(e: ChargeEntry): LedgerRow {
+  return [e.requestId, e.accountId, e.secretId, e.action, e.mode, e.unitPrice, e.at, e.test === true ? 1 : 0, e.upstreamRequestId ?? null];
+}
+
+const dailyRow = (a: DailyAttempt): DailyRow => [a.day, ...a.keys];
 
 export class WriterThread {
   private readonly worker: Worker;
@@ -51,7 +58,8 @@ export class WriterThread {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, charges, audits, daily });
+      const batch: WriteBatch = { id, charges: charges.map(ledgerRow), audits: audits.map(auditValues), daily: daily.map(dailyRow) };
+      this.worker.postMessage(batch);
     });
   }
 
