@@ -108,7 +108,7 @@ export class RecordImports {
 
   constructor(
     private readonly meta: MetaRows,
-    private readonly records: Pick<RecordRows, "upsert">,
+    private readonly records: Pick<RecordRows, "load">,
     private readonly keyring: Keyring,
     private readonly rules: Omit<ImportOptions, "todayChina" | "onProgress">,
     private readonly clock: () => number,
