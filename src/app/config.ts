@@ -3,6 +3,7 @@
  * setting is read through a SettingReader, which keeps where each value came from (`sanyao config` prints them).
  */
 import path from "node:path";
+import { packageRoot } from "../common/paths";
 import type { Language } from "../api3/errors";
 import { REGION_NAME } from "../api3/router";
 import { checkedUrl } from "../gateway/upstream-settings";
@@ -66,6 +67,8 @@ export interface Config {
   adminToken: string | undefined;
   /** SANYAO_READ_ONLY_TOKEN: the operations API's read-only token (else the data directory's admin-token-read-only file) */
   readOnlyToken: string | undefined;
+  /** SANYAO_CONSOLE_DIR: the web console's built files (default: the package's dist/console, `npm run build:console`) */
+  consoleDir: string;
   /**
    * encrypted fields that fail to open, per SecretId: past `limit` in a window (SANYAO_DECRYPT_FAILURE_LIMIT,
    * SANYAO_DECRYPT_FAILURE_WINDOW_S) the key's encrypted calls are refused until the window ends
@@ -346,6 +349,7 @@ export function loadConfigWithSources(
     clockOffsetMs: r.read("SANYAO_CLOCK_OFFSET_S", int("SANYAO_CLOCK_OFFSET_S", 0, -315_360_000, 315_360_000)) * 1000,
     adminToken: r.read("SANYAO_ADMIN_TOKEN", (raw) => adminToken("SANYAO_ADMIN_TOKEN", raw), { show: secret }),
     readOnlyToken: r.read("SANYAO_READ_ONLY_TOKEN", (raw) => adminToken("SANYAO_READ_ONLY_TOKEN", raw), { show: secret }),
+    consoleDir: r.read("SANYAO_CONSOLE_DIR", text(path.join(packageRoot, "dist", "console"))),
     decryptFailures: {
       limit: r.read("SANYAO_DECRYPT_FAILURE_LIMIT", int("SANYAO_DECRYPT_FAILURE_LIMIT", 20, 1, 1_000_000)),
       windowMs: r.read("SANYAO_DECRYPT_FAILURE_WINDOW_S", int("SANYAO_DECRYPT_FAILURE_WINDOW_S", 600, 1, 86_400)) * 1000,

@@ -30,6 +30,7 @@ import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
 import { byTokens, dispatcher } from "../operations/dispatch";
+import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
 // routes/index, not routes: a dist/ built before the table keeps a routes.js that would be found first
 import { operationsTable } from "../operations/routes/index";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
@@ -230,14 +231,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return { ready: Object.values(checks).every((v) => v === "ok"), checks };
     },
   };
+  // The web console plugs in from outside the operations API: its routes, its session cookie, its files.
+  const consoleParts = consolePlugin({ sessions: store.sessions, tokens: testKit.tokens, clock, dir: config.consoleDir });
   const endpointDeps: EndpointDeps = {
     logger,
-    dispatch: dispatcher({
-      routes: operationsTable(),
-      ctx: operations,
-      ...byTokens(testKit.tokens),
-      onError: (err) => logger.error({ err }, "operations route failed"),
-    }),
+    dispatch: consoleParts.serveFiles(
+      dispatcher({
+        routes: operationsTable(CONSOLE_ROUTES),
+        ctx: { ...operations, console: consoleParts.parts },
+        apiOn: byTokens(testKit.tokens).apiOn,
+        identify: consoleParts.identify,
+        onError: (err) => logger.error({ err }, "operations route failed"),
+      }),
+    ),
   };
   const handler = createApiHandler({
     ...endpointDeps,

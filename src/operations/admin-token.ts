@@ -67,6 +67,11 @@ export interface Tokens {
 /** Who calls: the operator (may change things), a reader (sees everything), or anyone (no valid token). */
 export type Caller = "operator" | "reader" | "anyone";
 
+/** The caller a token given as such (the console's sign-in) stands for; the same comparison as a bearer token's. */
+export function callerOfToken(token: string, tokens: Tokens): Caller {
+  return /^\S+$/.test(token) ? callerOf(`Bearer ${token}`, tokens) : callerOf(undefined, tokens);
+}
+
 export function callerOf(authorization: string | undefined, tokens: Tokens): Caller {
   // Both compared, whichever matches: the time taken tells nothing about either token.
   const operator = tokens.operator !== undefined && bearerMatches(authorization, tokens.operator);

@@ -26,8 +26,11 @@ export interface DispatchOptions<Ctx> {
   ctx: Ctx;
   /** false: no token is configured, and everything under /_sanyao/ answers 404 */
   apiOn: boolean;
-  /** who calls: by the bearer token (tokensCaller), or however a plug-in also tells (a console's session) */
-  identify: (req: IncomingMessage) => Caller;
+  /**
+   * who calls: by the bearer token (byTokens), or however a plug-in also tells (the console's session, which may
+   * refuse the request with an OperationError: no CSRF header, another origin). Asked for routes that want a caller.
+   */
+  identify: (req: IncomingMessage) => Caller | Promise<Caller>;
   onError: (err: unknown) => void;
 }
 
@@ -201,7 +204,7 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
         return json(405, { error: `${path} answers ${allow}.` }, { allow });
       }
       const { route, params } = found;
-      const caller = options.identify(req);
+      const caller = route.spec.access === "anonymous" ? "anyone" : await options.identify(req);
       const refused = refusal(route.spec.access, caller);
       if (refused) return void write(res, refused);
       // A name given twice counts once, the first; fromEntries makes own properties, "__proto__" among them.
@@ -221,7 +224,7 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
       if (err instanceof InputError || err instanceof ScenarioInputError || err instanceof StoreInputError) {
         return json(400, { error: err.message });
       }
-      if (err instanceof OperationError) return json(err.status, { error: err.message });
+      if (err instanceof OperationError) return json(err.status, { error: err.message }, err.headers);
       // Damaged data in the store: the message says which and how to mend it, and holds no value.
       if (err instanceof StoredDataError) return json(500, { error: err.message });
       options.onError(err);

@@ -22,6 +22,8 @@ export type Method = "GET" | "POST" | "PATCH" | "DELETE";
 export const GROUPS = {
   probes: "Health probes and metrics, for orchestrators and Prometheus",
   document: "This description of the API",
+  console: "The web console's sign-in: a session cookie in exchange for a token (the bearer tokens keep working)",
+  overview: "Calls, charges, errors, refusals and latency per action over the last hour, day or 30 days",
   "test kit": "Scenarios, the request log and signature diagnoses of the running server",
   accounts: "Accounts: states, limits, daily cap, monthly budget, balance and top-ups",
   keys: "API keys (SecretId/SecretKey) of an account",
@@ -44,11 +46,15 @@ export type Reply =
   | { status: number; text: string; contentType: string }
   | { status: number; csv: CsvTable };
 
-/** A refusal the route documents (404 no such thing, 409 a conflict); 400 comes from InputError (schema.ts). */
+/**
+ * A refusal the route documents (404 no such thing, 409 a conflict, 413 too large, 429 too many), or one a plug-in's
+ * caller check makes (403); 400 comes from InputError (schema.ts).
+ */
 export class OperationError extends Error {
   constructor(
-    readonly status: 404 | 409,
+    readonly status: 403 | 404 | 409 | 413 | 429,
     message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -93,7 +99,7 @@ export interface RouteSpec<Ctx, P, Q, B> {
   csv?: boolean;
   answers: Readonly<Record<number, AnswerDoc>>;
   /** the refusals the route may answer besides 400, 401 and 403, with when */
-  errors?: Readonly<Partial<Record<404 | 409 | 503, string>>>;
+  errors?: Readonly<Partial<Record<403 | 404 | 409 | 413 | 429 | 503, string>>>;
   handle(input: RouteInput<P, Q, B>, ctx: Ctx): Promise<Reply>;
 }
 

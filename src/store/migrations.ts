@@ -333,4 +333,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_cache_at ON audit(at) WHERE cache IS NOT NULL;
     `,
   },
+  {
+    version: 14,
+    description:
+      "the console: sign-in sessions kept as digests of their cookies (never the cookie itself), expiring and revocable; " +
+      "covering indexes on time for the overview (audit_overview, ledger_overview: counted from the index alone)",
+    sqlite: `
+      CREATE TABLE console_sessions (
+        digest BLOB PRIMARY KEY,
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
+      CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
+      CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+    `,
+    postgres: `
+      CREATE TABLE console_sessions (
+        digest BYTEA PRIMARY KEY,
+        role TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL
+      );
+      CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
+      CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
+      CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+    `,
+  },
 ];

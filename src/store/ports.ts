@@ -170,6 +170,45 @@ export interface ScenarioRows {
   use(id: string): Promise<boolean>;
 }
 
+/** A console sign-in as stored: the digest of its cookie (never the cookie), its role and its times (ms). */
+export interface SessionRow {
+  digest: Buffer;
+  role: "operator" | "read-only";
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface SessionRows {
+  insert(row: SessionRow): Promise<void>;
+  get(digest: Buffer): Promise<SessionRow | undefined>;
+  /** marks the session used at `at` */
+  touch(digest: Buffer, at: number): Promise<void>;
+  /** false when no such session exists */
+  remove(digest: Buffer): Promise<boolean>;
+  /** removes the sessions idle since before `lastSeenBefore` or made before `createdBefore`; how many */
+  prune(lastSeenBefore: number, createdBefore: number): Promise<number>;
+}
+
+/** A time range [fromMs, toMs) cut into buckets of `bucketMs`: bucket n starts at fromMs + n × bucketMs. */
+export interface OverviewRange {
+  fromMs: number;
+  toMs: number;
+  bucketMs: number;
+}
+
+/** The overview's counts, made in the store from covering indexes on time (test keys' calls and charges aside). */
+export interface OverviewRows {
+  /** answered calls by bucket, action and answer code (a Result, OK or an error code) */
+  calls(range: OverviewRange): Promise<Array<{ bucket: number; action: string; code: string; n: number }>>;
+  /** ledger rows by bucket and action, with their fen */
+  charges(range: OverviewRange): Promise<Array<{ bucket: number; action: string; n: number; amount: number }>>;
+  /** calls by latency class: class k holds latencies of about e^(k / LATENCY_CLASSES_PER_E) µs */
+  latencies(range: OverviewRange): Promise<Array<{ latencyClass: number; n: number }>>;
+}
+
+/** Latency classes per factor e: 20 makes each class about 5 % wide. */
+export const LATENCY_CLASSES_PER_E = 20;
+
 export interface StoreAdapter {
   accounts: AccountRows;
   apiKeys: ApiKeyRows;
@@ -179,6 +218,8 @@ export interface StoreAdapter {
   kmsKeys: KmsKeyRows;
   meta: MetaRows;
   scenarios: ScenarioRows;
+  sessions: SessionRows;
+  overview: OverviewRows;
   /**
    * Runs `work` while holding the installation's lock `name`: callers holding the same name run one at a time, across
    * instances in scale-out (two instances applying one seed at start). Work that needs it is short and rare.

@@ -5,7 +5,19 @@
 import type { Keyring } from "../common/keyring";
 import { isPlausibleSecretId, newAccountId, newSecretId, newSecretKey, newTopUpId } from "./ids";
 import type { Account, ApiKeyInfo, KeySecret, KmsKey, NewAccountDefaults, TopUp, UsageQuery, UsageRow } from "./model";
-import type { AccountRows, AuditRows, KmsKeyRows, LedgerRows, MetaRows, RecordRows, ScenarioRows, StoreAdapter, UsageCount } from "./ports";
+import type {
+  AccountRows,
+  AuditRows,
+  KmsKeyRows,
+  LedgerRows,
+  MetaRows,
+  OverviewRows,
+  RecordRows,
+  ScenarioRows,
+  SessionRows,
+  StoreAdapter,
+  UsageCount,
+} from "./ports";
 
 export interface Accounts extends Omit<AccountRows, "insert" | "topUp"> {
   create(name: string, defaults: NewAccountDefaults): Promise<Account>;
@@ -58,6 +70,8 @@ export interface Storage {
   kmsKeys: KmsKeys;
   meta: MetaRows;
   scenarios: ScenarioRows;
+  sessions: SessionRows;
+  overview: OverviewRows;
   exclusive: StoreAdapter["exclusive"];
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -166,6 +180,8 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
     },
     meta: adapter.meta,
     scenarios: adapter.scenarios,
+    sessions: adapter.sessions,
+    overview: adapter.overview,
     exclusive: (name, work) => adapter.exclusive(name, work),
     ping: () => adapter.ping(),
     close: () => adapter.close(),

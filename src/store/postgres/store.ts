@@ -21,6 +21,7 @@ import {
   toUnknownEntry,
   type UnknownTableRow,
 } from "../rows";
+import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 
 export interface PostgresOptions {
@@ -57,6 +58,8 @@ export class PostgresStore implements StoreAdapter {
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);
   readonly scenarios = scenarioRows(this.query);
+  readonly sessions = sessionRows(this.query);
+  readonly overview = overviewRows(this.query, () => this.writes.flush());
   readonly ledger: LedgerRows = {
     charge: (entry) => this.charge(entry),
     // Calls are counted from the audit trail, whose rows are queued: settle them first.

@@ -13,6 +13,7 @@ import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import { ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
 import { openRecordsFile } from "./records-file";
+import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { DailyAttempt } from "./writer";
 import { WriterThread } from "./writer-thread";
@@ -62,6 +63,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly kmsKeys;
   readonly meta;
   readonly scenarios;
+  readonly sessions;
+  readonly overview;
   readonly ledger: LedgerRows;
   readonly audit: AuditRows;
   private readonly stmt;
@@ -87,12 +90,14 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
     this.scenarios = scenarioRows(db);
+    this.sessions = sessionRows(db);
     this.stmt = {
       loadDay: db.prepare<[string, number], { key: string; n: number }>("SELECT key, n FROM daily_counts WHERE day = ? LIMIT ?"),
       dailyCount: db.prepare<[string, string], number>("SELECT n FROM daily_counts WHERE day = ? AND key = ?").pluck(),
       forgetDays: db.prepare("DELETE FROM daily_counts WHERE day < ?"),
       ledgerHas: db.prepare<[string], number>("SELECT 1 FROM ledger WHERE request_id = ?").pluck(),
     };
+    this.overview = overviewRows(db, () => this.writes.flush());
     this.writes = new GroupCommit(
       (charges, queued) => {
         const audits: AuditEntry[] = [];

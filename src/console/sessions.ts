@@ -1,0 +1,71 @@
+/**
+ * The console's sign-in sessions. The browser holds a random cookie; the store holds only its SHA-256 digest, so a
+ * copy of the store signs no one in. The CSRF token is derived from the cookie (another digest), so it is never
+ * stored either. A session ends when it has been idle too long, when it is too old, or when it is signed out.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { SessionRows } from "../store/ports";
+
+export type ConsoleRole = "operator" | "read-only";
+
+/** Ended after this long without a request (the console polls every second while it is open). */
+export const SESSION_IDLE_MS = 60 * 60_000;
+/** Ended this long after sign-in, however busy. */
+export const SESSION_MAX_MS = 12 * 60 * 60_000;
+/** A session's last use is written at most this often: not one write per request. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface Session {
+  role: ConsoleRole;
+  csrf: string;
+  /** ms: the earlier of the idle end and the absolute end, as of now */
+  expiresAt: number;
+}
+
+const digestOf = (cookie: string) => createHash("sha256").update(`session\0${cookie}`).digest();
+const csrfOf = (cookie: string) => createHash("sha256").update(`csrf\0${cookie}`).digest("base64url");
+
+/** A cookie value as this server makes them: 43 base64url characters (anything else is no session of ours). */
+const COOKIE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export class Sessions {
+  constructor(
+    private readonly rows: SessionRows,
+    private readonly clock: () => number,
+  ) {}
+
+  private expiry(createdAt: number, lastSeenAt: number): number {
+    return Math.min(createdAt + SESSION_MAX_MS, lastSeenAt + SESSION_IDLE_MS);
+  }
+
+  /** A new session; the cookie goes to the browser and nowhere else. */
+  async start(role: ConsoleRole): Promise<{ cookie: string; session: Session }> {
+    const now = this.clock();
+    // Ended sessions are cleared as new ones begin: the table holds only live ones and a few stale.
+    await this.rows.prune(now - SESSION_IDLE_MS, now - SESSION_MAX_MS);
+    const cookie = randomBytes(32).toString("base64url");
+    await this.rows.insert({ digest: digestOf(cookie), role, createdAt: now, lastSeenAt: now });
+    return { cookie, session: { role, csrf: csrfOf(cookie), expiresAt: this.expiry(now, now) } };
+  }
+
+  /** The live session of this cookie, marked as used now; undefined when there is none (or it has ended). */
+  async find(cookie: string): Promise<Session | undefined> {
+    if (!COOKIE_SHAPE.test(cookie)) return undefined;
+    const digest = digestOf(cookie);
+    const row = await this.rows.get(digest);
+    if (!row) return undefined;
+    const now = this.clock();
+    if (now >= this.expiry(row.createdAt, row.lastSeenAt)) {
+      await this.rows.remove(digest);
+      return undefined;
+    }
+    const lastSeenAt = now - row.lastSeenAt >= TOUCH_EVERY_MS ? now : row.lastSeenAt;
+    if (lastSeenAt !== row.lastSeenAt) await this.rows.touch(digest, now);
+    return { role: row.role, csrf: csrfOf(cookie), expiresAt: this.expiry(row.createdAt, lastSeenAt) };
+  }
+
+  /** Ends the session server-side: its cookie signs no one in again. */
+  async end(cookie: string): Promise<void> {
+    if (COOKIE_SHAPE.test(cookie)) await this.rows.remove(digestOf(cookie));
+  }
+}
