@@ -64,8 +64,8 @@ function EditAccount(props: { account: Account; onSaved: (account: Account) => v
     }
   };
   return (
-    <form class="grid" onSubmit={submit}>
-      <h2>{t("account.edit")}</h2>
+    <form class="grid" aria-labelledby="account-edit" onSubmit={submit}>
+      <h2 id="account-edit">{t("account.edit")}</h2>
       <label class="check">
         <input type="checkbox" checked={form.activated} onChange={(e) => set({ activated: e.currentTarget.checked })} />
         {t("account.activated")}
@@ -127,8 +127,8 @@ function TopUp(props: { accountId: string; onDone: () => void }) {
     }
   };
   return (
-    <form class="grid" onSubmit={submit}>
-      <h2>{t("account.topUp")}</h2>
+    <form class="grid" aria-labelledby="account-top-up" onSubmit={submit}>
+      <h2 id="account-top-up">{t("account.topUp")}</h2>
       <label>
         {t("account.topUpAmount")}
         <input inputMode="decimal" required value={amount} onInput={(e) => setAmount(e.currentTarget.value)} />
@@ -168,8 +168,8 @@ function Ledger(props: { accountId: string; version: number }) {
     };
   }, [day, action, offset, props.version]);
   return (
-    <section>
-      <h2>{t("account.ledger")}</h2>
+    <section aria-labelledby="account-ledger">
+      <h2 id="account-ledger">{t("account.ledger")}</h2>
       <form class="inline" onSubmit={(e) => e.preventDefault()}>
         <label>
           {t("common.day")}

@@ -32,8 +32,8 @@ function CreateAccount() {
     }
   };
   return (
-    <form class="inline" onSubmit={submit}>
-      <h2>{t("accounts.create")}</h2>
+    <form class="inline" aria-labelledby="account-create" onSubmit={submit}>
+      <h2 id="account-create">{t("accounts.create")}</h2>
       <label>
         {t("accounts.name")}
         <input required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />

@@ -70,8 +70,8 @@ function Import(props: { onDone: () => void }) {
     }
   };
   return (
-    <form class="grid" onSubmit={submit}>
-      <h2>{t("records.import")}</h2>
+    <form class="grid" aria-labelledby="records-import" onSubmit={submit}>
+      <h2 id="records-import">{t("records.import")}</h2>
       <p>{t("records.importHint")}</p>
       <label>
         {t("records.file")}

@@ -138,8 +138,8 @@ function AddScenario(props: { onAdded: () => void }) {
     }
   };
   return (
-    <form class="grid" onSubmit={submit}>
-      <h2>{t("scenarios.add")}</h2>
+    <form class="grid" aria-labelledby="scenario-add" onSubmit={submit}>
+      <h2 id="scenario-add">{t("scenarios.add")}</h2>
       {input("account", "common.accountId", { required: "" })}
       {input("secretId", "common.secretId")}
       <label>
