@@ -29,6 +29,8 @@ import type { Socket } from "node:net";
 import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
+import { RecentFailures } from "../operations/recent-failures";
+import { RecordImports } from "../operations/record-imports";
 import { byTokens, dispatcher } from "../operations/dispatch";
 import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
 // routes/index, not routes: a dist/ built before the table keeps a routes.js that would be found first
@@ -171,7 +173,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK", "reset", "hang"],
     FACEID_VARIANTS,
   );
+  const recentFailures = new RecentFailures(clock);
   installation.failures.reportTo((kind, err) => {
+    recentFailures.add(kind, err);
     metrics.failure(kind);
     logger.error({ kind, err: err instanceof Error ? err.message : String(err) }, `${kind} failure`);
   });
@@ -202,6 +206,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     diagnoses: testKit.diagnoses,
     metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
     upstreamKeyRefused: () => upstreamState.keyRefused,
+    failures: recentFailures,
+    imports: new RecordImports(store.records, keyring, { tables, policy: config.policy }, clock),
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {

@@ -5,6 +5,8 @@ import type { NewAccountDefaults } from "../store/model";
 import type { Storage } from "../store/storage";
 import type { ScenarioBook } from "../testkit/scenario-book";
 import type { Diagnoses } from "./diagnoses";
+import type { RecentFailures } from "./recent-failures";
+import type { RecordImports } from "./record-imports";
 import type { RequestLog } from "./request-log";
 
 export interface Readiness {
@@ -27,6 +29,10 @@ export interface OperationsContext {
   metrics: { text(): Promise<string>; contentType: string };
   /** every dependency answering, or which one is not */
   readiness(): Promise<Readiness>;
+  /** records imported from the browser, as jobs */
+  imports: RecordImports;
+  /** this process's last background failures */
+  failures: RecentFailures;
   /** the error code the upstream refused the company key with, while its last answer was that refusal */
   upstreamKeyRefused(): string | undefined;
 }

@@ -98,6 +98,13 @@ function operation<Ctx>(route: Route<Ctx>) {
     "x-sanyao-listener": spec.listener ?? "operations",
     ...(parameters.length > 0 && { parameters }),
     ...(spec.body && { requestBody: { required: true, content: { "application/json": { schema: spec.body.json } } } }),
+    ...(spec.stream && {
+      requestBody: {
+        required: true,
+        description: spec.stream.description,
+        content: { [spec.stream.contentType]: { schema: { type: "string" } } },
+      },
+    }),
     responses,
   };
 }

@@ -24,6 +24,18 @@ export interface LoggedCall {
   billable: boolean;
   scenario?: string;
   latencyMs: number;
+  /** this process's count of calls logged, this one included: `after` asks for the calls past a seq */
+  seq: number;
+}
+
+/** Which calls a listing wants: all given filters must match; `result` matches the Result or the error code. */
+export interface RequestFilter {
+  accountId?: string;
+  secretId?: string;
+  action?: string;
+  result?: string;
+  /** only calls logged after this seq */
+  after?: number;
 }
 
 export const REQUEST_LOG_SIZE = 1000;
@@ -36,6 +48,9 @@ export class RequestLog {
   private readonly atMs: Float64Array;
   private readonly latencyUs: Float64Array;
   private readonly flags: Uint8Array;
+  private readonly seqs: Float64Array;
+  /** calls logged since start (clear() keeps counting, so a seq is never given twice) */
+  private seq = 0;
   private readonly text: Array<Array<string | undefined>>;
   /** joined name lists, shared: the same few lists come again and again */
   private readonly lists = new Map<string, string>();
@@ -46,6 +61,7 @@ export class RequestLog {
     this.atMs = new Float64Array(size);
     this.latencyUs = new Float64Array(size);
     this.flags = new Uint8Array(size);
+    this.seqs = new Float64Array(size);
     // requestId, accountId, secretId, action, code, scenario, signatureMethod, params, verifyMode, encrypted
     this.text = Array.from({ length: 10 }, () => new Array<string | undefined>(size).fill(undefined));
   }
@@ -64,6 +80,7 @@ export class RequestLog {
     const failed = outcome.transport !== undefined || outcome.failed;
     this.atMs[i] = atMs;
     this.latencyUs[i] = latencyUs;
+    this.seqs[i] = ++this.seq;
     this.flags[i] = (failed ? FAILED : 0) | (outcome.billable ? BILLABLE : 0) | (outcome.caller?.test ? TEST : 0);
     const values = [
       outcome.requestId,
@@ -107,17 +124,44 @@ export class RequestLog {
       billable: (flags & BILLABLE) !== 0,
       scenario,
       latencyMs: Math.round((this.latencyUs[i] ?? 0) / 100) / 10,
+      seq: this.seqs[i] ?? 0,
     };
   }
 
-  /** the newest `limit` calls, oldest first; optionally of one account */
-  last(limit: number, accountId?: string): LoggedCall[] {
+  private matches(i: number, f: RequestFilter): boolean {
+    const [, accountId, secretId, action, code] = this.text.map((c) => c[i]);
+    return (
+      (f.accountId === undefined || accountId === f.accountId) &&
+      (f.secretId === undefined || secretId === f.secretId) &&
+      (f.action === undefined || action === f.action) &&
+      (f.result === undefined || code === f.result)
+    );
+  }
+
+  /** the newest `limit` calls that match, oldest first; optionally of one account */
+  last(limit: number, filter: string | RequestFilter = {}): LoggedCall[] {
+    const f = typeof filter === "string" ? { accountId: filter } : filter;
     const out: LoggedCall[] = [];
     for (let k = 1; k <= this.count && out.length < limit; k++) {
       const i = (this.next - k + this.size) % this.size;
-      if (accountId === undefined || this.text[1]?.[i] === accountId) out.push(this.entry(i));
+      if (f.after !== undefined && (this.seqs[i] ?? 0) <= f.after) break;
+      if (this.matches(i, f)) out.push(this.entry(i));
     }
     return out.reverse();
+  }
+
+  /** the seq of the newest call logged (0: none yet) */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** the newest call logged with this RequestId, if the log still holds it */
+  find(requestId: string): LoggedCall | undefined {
+    for (let k = 1; k <= this.count; k++) {
+      const i = (this.next - k + this.size) % this.size;
+      if (this.text[0]?.[i] === requestId) return this.entry(i);
+    }
+    return undefined;
   }
 
   clear(): void {

@@ -95,6 +95,8 @@ export interface RouteSpec<Ctx, P, Q, B> {
   params?: ObjectSchema<P>;
   query?: ObjectSchema<Q>;
   body?: Schema<B>;
+  /** a body the handler reads itself as a stream (a file), not JSON: its media type, for the document */
+  stream?: { contentType: string; description: string };
   /** the 200 answer also comes as CSV: `Accept: text/csv` or `?format=csv` */
   csv?: boolean;
   answers: Readonly<Record<number, AnswerDoc>>;

@@ -102,6 +102,8 @@ export interface LedgerRows {
   charge(entry: ChargeEntry): Promise<void>;
   /** whether the ledger holds a charge with this RequestId (a charge whose outcome was not seen, read back) */
   has(requestId: string): Promise<boolean>;
+  /** the fen charged for this RequestId (real or test ledger), or undefined when it was not charged */
+  chargeOf(requestId: string): Promise<number | undefined>;
   usage(query: UsageQuery): Promise<{ calls: UsageCount[]; charged: UsageCount[]; refused: UsageCount[] }>;
   /** gateway mode: an upstream call whose answer was lost (written at once, never twice for one RequestId) */
   markUnknown(entry: UnknownEntry): Promise<void>;

@@ -49,7 +49,7 @@ export interface ApiKeys {
 export interface Ledger
   extends Pick<
     LedgerRows,
-    "charge" | "has" | "markUnknown" | "unknowns" | "unknownPage" | "spent" | "teamSpend" | "entries" | "entryCount"
+    "charge" | "has" | "chargeOf" | "markUnknown" | "unknowns" | "unknownPage" | "spent" | "teamSpend" | "entries" | "entryCount"
   > {
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
@@ -155,6 +155,7 @@ export function storageOver(adapter: StoreAdapter, keyring: Keyring): Storage {
     ledger: {
       charge: (entry) => ledger.charge(entry),
       has: (requestId) => ledger.has(requestId),
+      chargeOf: (requestId) => ledger.chargeOf(requestId),
       markUnknown: (entry) => ledger.markUnknown(entry),
       unknowns: (query) => ledger.unknowns(query),
       unknownPage: (query) => ledger.unknownPage(query),

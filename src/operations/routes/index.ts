@@ -10,6 +10,7 @@ import { accountRoutes } from "./accounts";
 import { gatewayRoutes } from "./gateway";
 import { keyRoutes } from "./keys";
 import { ledgerRoutes } from "./ledger";
+import { overviewRoutes } from "./overview";
 import { probeRoutes } from "./probes";
 import { recordRoutes } from "./records";
 import { testKitRoutes } from "./test-kit";
@@ -55,6 +56,7 @@ const documentRoute = (document: () => unknown) =>
 /** The routes of the core, by group. */
 export const CORE_ROUTES: ReadonlyArray<Route<OperationsContext>> = [
   ...probeRoutes,
+  ...overviewRoutes,
   ...testKitRoutes,
   ...accountRoutes,
   ...keyRoutes,

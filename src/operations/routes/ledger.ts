@@ -1,5 +1,6 @@
 /** An account's ledger (its charges) and the usage report, as JSON pages or as CSV: paged and summed in the store. */
-import { chinaDayRange } from "../../admin/days";
+import { chinaDayRange, DAY_PATTERN } from "../../admin/days";
+import { InputError } from "../../common/input-error";
 import { allEntries, LEDGER_COLUMNS, shownEntry } from "../../admin/ledger";
 import { USAGE_COLUMNS, usageCells, usageReport } from "../../admin/usage";
 import type { OperationsContext } from "../context";
@@ -54,6 +55,9 @@ export const ledgerRoutes = [
     csv: true,
     params: object({ accountId }),
     query: object({
+      day: optional(
+        string({ pattern: DAY_PATTERN, hint: "a China-time day YYYY-MM-DD", description: "one China-time day (from and to at once)" }),
+      ),
       from: optional(day),
       to: optional(day),
       action: optional(actionName),
@@ -65,12 +69,15 @@ export const ledgerRoutes = [
     },
     errors: { 404: "no such account" },
     handle: async ({ params, query, csv }, ctx) => {
+      if (query.day !== undefined && (query.from !== undefined || query.to !== undefined)) {
+        throw new InputError("day is one day: give it, or from and to, not both.");
+      }
       if (!(await ctx.store.accounts.get(params.accountId))) throw notFound(`No account ${params.accountId}.`);
       const filter = {
         accountId: params.accountId,
         test: query.test === true,
         action: query.action,
-        ...chinaDayRange(query.from, query.to),
+        ...chinaDayRange(query.day ?? query.from, query.day ?? query.to),
       };
       if (csv) {
         return {

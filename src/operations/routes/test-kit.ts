@@ -5,7 +5,8 @@ import { addScenario, listScenarios } from "../../testkit/scenario-store";
 import type { OperationsContext } from "../context";
 import { json, notFound, routesFor } from "../route";
 import { array, boolean, either, integer, named, nullable, number, object, oneOf, optional, string } from "../schema";
-import { accountId, actionName, isoTime, secretId } from "./shapes";
+import { formatAmount } from "../../common/money";
+import { accountId, actionName, amount, isoTime, secretId } from "./shapes";
 
 const route = routesFor<OperationsContext>();
 
@@ -93,6 +94,7 @@ const loggedCall = named(
     billable: boolean(),
     scenario: optional(string({ description: "the scenario that took the call" })),
     latencyMs: number(),
+    seq: integer({ minimum: 1, description: "this process's count of calls logged, this one included" }),
   }),
 );
 
@@ -126,7 +128,10 @@ export const testKitAnswers = {
   scenarios: object({ scenarios: array(scenarioAnswer) }),
   scenario: object({ scenario: scenarioAnswer }),
   removed,
-  requests: object({ requests: array(loggedCall) }),
+  requests: object({
+    requests: array(loggedCall),
+    lastSeq: integer({ minimum: 0, description: "the newest call's seq: ask again with after=lastSeq for newer ones only" }),
+  }),
   diagnosis: object({ diagnosis }),
 };
 
@@ -201,9 +206,46 @@ export const testKitRoutes = [
     query: object({
       limit: optional(integer({ minimum: 1, maximum: REQUEST_LOG_SIZE, description: "how many (default 100)" })),
       account: optional(accountId),
+      secretId: optional(secretId),
+      action: optional(actionName),
+      result: optional(
+        string({ pattern: /^[A-Za-z0-9._-]{1,64}$/, hint: "a Result or an error code", description: "the Result or the error code" }),
+      ),
+      after: optional(integer({ minimum: 0, description: "only calls with a greater seq (the console polls with the last lastSeq)" })),
     }),
     answers: { 200: { description: "the calls", schema: testKitAnswers.requests } },
-    handle: async ({ query }, ctx) => json(200, { requests: ctx.requests.last(query.limit ?? 100, query.account) }),
+    handle: async ({ query }, ctx) => {
+      // lastSeq first: a call logged while the list is made comes in the next poll, never in none
+      const lastSeq = ctx.requests.lastSeq;
+      const filter = { accountId: query.account, secretId: query.secretId, action: query.action, result: query.result, after: query.after };
+      return json(200, { requests: ctx.requests.last(query.limit ?? 100, filter), lastSeq });
+    },
+  }),
+  route({
+    id: "getRequest",
+    method: "GET",
+    path: "/_sanyao/requests/{requestId}",
+    group: "test kit",
+    summary: "One call of the request log: what was sent (names, never values), the answer, its charge and, when refused, the diagnosis",
+    access: "read",
+    params: object({ requestId }),
+    answers: {
+      200: {
+        description: "the call",
+        schema: object({
+          request: loggedCall,
+          charge: nullable(object({ amount }, { description: "what the ledger holds for it (the test ledger for a test key)" })),
+          diagnosis: nullable(diagnosis),
+        }),
+      },
+    },
+    errors: { 404: `not in the request log (it keeps this process's last ${REQUEST_LOG_SIZE} calls)` },
+    handle: async ({ params }, ctx) => {
+      const request = ctx.requests.find(params.requestId);
+      if (!request) throw notFound(`No call ${params.requestId} in the request log: it keeps this process's last ${REQUEST_LOG_SIZE}.`);
+      const [fen, diagnosis] = await Promise.all([ctx.store.ledger.chargeOf(params.requestId), ctx.diagnoses.get(params.requestId)]);
+      return json(200, { request, charge: fen === undefined ? null : { amount: formatAmount(fen) }, diagnosis: diagnosis ?? null });
+    },
   }),
   route({
     id: "clearRequests",

@@ -68,6 +68,10 @@ export class PostgresStore implements StoreAdapter {
       return this.usage(query);
     },
     has: async (requestId) => (await this.q("SELECT 1 FROM ledger WHERE request_id = $1", [requestId])).length > 0,
+    chargeOf: async (requestId) => {
+      const [row] = await this.q<{ unit_price: string }>("SELECT unit_price FROM ledger WHERE request_id = $1", [requestId]);
+      return row === undefined ? undefined : Number(row.unit_price);
+    },
     spent: async (accountId, sinceMs) => {
       const [row] = await this.q<{ n: string }>(
         "SELECT coalesce(sum(unit_price), 0) AS n FROM ledger WHERE account_id = $1 AND at >= $2 AND test = 0",

@@ -96,6 +96,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       dailyCount: db.prepare<[string, string], number>("SELECT n FROM daily_counts WHERE day = ? AND key = ?").pluck(),
       forgetDays: db.prepare("DELETE FROM daily_counts WHERE day < ?"),
       ledgerHas: db.prepare<[string], number>("SELECT 1 FROM ledger WHERE request_id = ?").pluck(),
+      chargeOf: db.prepare<[string], number>("SELECT unit_price FROM ledger WHERE request_id = ?").pluck(),
     };
     this.overview = overviewRows(db, () => this.writes.flush());
     this.writes = new GroupCommit(
@@ -150,6 +151,10 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       usage: async (query) => {
         await this.writes.flush().catch(() => undefined);
         return this.usage(query);
+      },
+      chargeOf: async (requestId) => {
+        await this.writes.flush().catch(() => undefined);
+        return this.stmt.chargeOf.get(requestId);
       },
       markUnknown: async (e) => {
         insertUnknown.run(e.requestId, e.accountId, e.secretId, e.action, e.at, e.reason);

@@ -1,0 +1,148 @@
+/**
+ * Records imported from the browser: the upload is spooled to a temporary file, then imported as the CLI imports a
+ * file (sources/import.ts), as a job whose progress the console polls. A file that cannot be read as rows is refused
+ * whole with the line named, as the CLI does; rejected rows are listed by line and reason, never by value.
+ *
+ * The spooled file holds subscriber records in plaintext. It is safe there for its short life: it lives in a
+ * directory only this user may enter (mkdtemp, 0700), is itself 0600, is never named in an answer or a log, and is
+ * deleted as soon as the import ends, whatever its outcome (and the directory with it).
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import type { IncomingMessage } from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
+import type { Keyring } from "../common/keyring";
+import { chinaDate } from "../rules/precheck";
+import { CsvFileError } from "../sources/csv";
+import { type ImportOptions, importRecordsFile } from "../sources/import";
+import type { RecordRows } from "../store/ports";
+import { OperationError } from "./route";
+
+/** The largest file the browser may send. */
+export const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
+const JOBS_KEPT = 20;
+const REJECTIONS_SHOWN = 100;
+
+export type ImportState = "running" | "done" | "refused" | "failed";
+
+export interface ImportJob {
+  id: string;
+  state: ImportState;
+  bytesRead: number;
+  bytesTotal: number;
+  read: number;
+  imported: number;
+  replaced: number;
+  rejected: number;
+  /** the first rejected rows: line and reason, never a value */
+  rejections: Array<{ line: number; reason: string }>;
+  /** why the file was refused whole (the line when one is to blame), or why the import failed */
+  error: { line: number | null; message: string } | null;
+}
+
+/** What a refused file's message may say: the CSV reader's own words name a line and quote nothing. */
+function refusal(err: unknown): ImportJob["error"] {
+  if (err instanceof CsvFileError) {
+    const line = /line (\d+)/.exec(err.message)?.[1];
+    return { line: line === undefined ? null : Number(line), message: err.message };
+  }
+  // A header the reader does not know: its message would quote the first line, which may be a record. Not here.
+  if (err instanceof Error && /CSV column|CSV header/.test(err.message)) {
+    return {
+      line: 1,
+      message: "The first line is not a header of known columns: phone,name,idcard[,isp][,status][,line_status][,network_since].",
+    };
+  }
+  return null;
+}
+
+export class RecordImports {
+  private readonly jobs = new Map<string, ImportJob>();
+
+  constructor(
+    private readonly records: Pick<RecordRows, "upsert">,
+    private readonly keyring: Keyring,
+    private readonly rules: Omit<ImportOptions, "todayChina" | "onProgress">,
+    private readonly clock: () => number,
+  ) {}
+
+  get(id: string): ImportJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Spools the request's body, then starts the import; the job as it starts. */
+  async start(req: IncomingMessage): Promise<ImportJob> {
+    const declared = Number(req.headers["content-length"] ?? Number.NaN);
+    if (declared > MAX_IMPORT_BYTES) throw tooLarge();
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "sanyao-import-"));
+    const ndjson = /ndjson|jsonl/.test(String(req.headers["content-type"] ?? ""));
+    const file = path.join(dir, ndjson ? "records.ndjson" : "records.csv");
+    const removeAll = () => fs.promises.rm(dir, { recursive: true, force: true });
+    try {
+      let size = 0;
+      const capped = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          done(size > MAX_IMPORT_BYTES ? tooLarge() : null, chunk);
+        },
+      });
+      await pipeline(req, capped, fs.createWriteStream(file, { mode: 0o600, flags: "wx" }));
+      const job: ImportJob = {
+        id: `imp-${randomBytes(6).toString("hex")}`,
+        state: "running",
+        bytesRead: 0,
+        bytesTotal: size,
+        read: 0,
+        imported: 0,
+        replaced: 0,
+        rejected: 0,
+        rejections: [],
+        error: null,
+      };
+      this.keep(job);
+      void this.run(job, file).finally(removeAll);
+      return job;
+    } catch (err) {
+      await removeAll();
+      throw err;
+    }
+  }
+
+  private async run(job: ImportJob, file: string): Promise<void> {
+    try {
+      const summary = await importRecordsFile(file, this.records, this.keyring, {
+        ...this.rules,
+        todayChina: chinaDate(this.clock()),
+        onProgress: (bytes) => {
+          job.bytesRead = bytes;
+        },
+      });
+      Object.assign(job, {
+        state: "done",
+        bytesRead: job.bytesTotal,
+        read: summary.read,
+        imported: summary.imported,
+        replaced: summary.replaced,
+        rejected: summary.rejected,
+        rejections: summary.rejections.slice(0, REJECTIONS_SHOWN),
+      });
+    } catch (err) {
+      const refused = refusal(err);
+      job.state = refused ? "refused" : "failed";
+      job.error = refused ?? { line: null, message: "The import failed before its end; the rows imported so far stay. Try again." };
+    }
+  }
+
+  private keep(job: ImportJob): void {
+    this.jobs.set(job.id, job);
+    for (const [id, old] of this.jobs) {
+      if (this.jobs.size <= JOBS_KEPT) break;
+      if (old.state !== "running") this.jobs.delete(id);
+    }
+  }
+}
+
+const tooLarge = () => new OperationError(413, `The file is over ${MAX_IMPORT_BYTES / 1024 / 1024} MiB: import it with \`sanyao import\`.`);
