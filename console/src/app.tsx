@@ -57,7 +57,11 @@ function LanguagePicker(props: { onChange: (lang: Lang) => void }) {
   return (
     <label class="language">
       {t("app.language")}
-      <select value={language()} onChange={(e) => props.onChange(e.currentTarget.value === "zh" ? "zh" : "en")}>
+      <select
+        aria-label={t("app.language")}
+        value={language()}
+        onChange={(e) => props.onChange(e.currentTarget.value === "zh" ? "zh" : "en")}
+      >
         <option value="zh">简体中文</option>
         <option value="en">English</option>
       </select>

@@ -46,7 +46,7 @@ describeBackends("console: main flow", (backend) => {
 
   it("signs in with the token; a wrong token is refused", async () => {
     await ui.open();
-    await browser.page.getByLabel("Token").fill("sy_not_the_token");
+    await browser.page.getByLabel("Token", { exact: true }).fill("sy_not_the_token");
     await ui.button("Sign in").click();
     await ui.alert().filter({ hasText: "That token is not one of this installation's." }).waitFor();
     await ui.signIn(TOKEN);
@@ -58,7 +58,7 @@ describeBackends("console: main flow", (backend) => {
 
   it("makes an account and a key in the pages", async () => {
     await ui.go("Accounts");
-    await ui.form("New account").getByLabel("Name").fill("Console team");
+    await ui.form("New account").getByLabel("Name", { exact: true }).fill("Console team");
     await ui.button("Create account").click();
     await browser.page.getByRole("heading", { level: 1, name: "Console team" }).waitFor();
     const accountId = await ui.shown("Account id");
@@ -108,11 +108,11 @@ describeBackends("console: main flow", (backend) => {
   it("a scenario added in the page answers the SDK", async () => {
     await ui.go("Scenarios");
     const form = ui.form("Add a scenario");
-    await form.getByLabel("Account id").fill(key.accountId);
-    await form.getByLabel("Action").selectOption("PhoneVerification");
-    await form.getByLabel("Effect").selectOption({ label: "Answer a Result" });
-    await form.getByLabel("Result code").fill("-4");
-    await form.getByLabel("Only the next N calls").fill("1");
+    await form.getByLabel("Account id", { exact: true }).fill(key.accountId);
+    await form.getByLabel("Action", { exact: true }).selectOption("PhoneVerification");
+    await form.getByLabel("Effect", { exact: true }).selectOption({ label: "Answer a Result" });
+    await form.getByLabel("Result code", { exact: true }).fill("-4");
+    await form.getByLabel("Only the next N calls", { exact: true }).fill("1");
     await ui.button("Add scenario").click();
     await ui.status().filter({ hasText: /^Added scn-/ }).waitFor();
     await browser.page.getByRole("cell", { name: "Result -4" }).waitFor();
@@ -126,8 +126,8 @@ describeBackends("console: main flow", (backend) => {
     await browser.page.getByRole("heading", { level: 1, name: "Console team" }).waitFor();
     const before = Number(await ui.shown("Balance (CNY)"));
     const form = ui.form("Top up");
-    await form.getByLabel("Amount in CNY").fill("12.50");
-    await form.getByLabel("Note").fill("invoice 7");
+    await form.getByLabel("Amount in CNY", { exact: true }).fill("12.50");
+    await form.getByLabel("Note", { exact: true }).fill("invoice 7");
     await form.getByRole("button", { name: "Top up" }).click();
     await ui.status().filter({ hasText: "Topped up" }).waitFor();
     await browser.page.locator("dd", { hasText: (before + 12.5).toFixed(2) }).first().waitFor();
@@ -145,7 +145,7 @@ describeBackends("console: main flow", (backend) => {
     const replayed = await fetch(`${server.url}/_sanyao/accounts`, { headers: { cookie: `sanyao_session=${session?.value}` } });
     assert.equal(replayed.status, 401, "the old cookie no longer opens anything");
     await ui.open("accounts");
-    await browser.page.getByLabel("Token").waitFor();
+    await browser.page.getByLabel("Token", { exact: true }).waitFor();
     assert.deepEqual(browser.dialogs, []);
     assert.deepEqual(browser.cspViolations, []);
   });

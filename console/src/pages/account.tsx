@@ -76,7 +76,7 @@ function EditAccount(props: { account: Account; onSaved: (account: Account) => v
       </label>
       <label>
         {t("account.billing")}
-        <select value={form.billing} onChange={(e) => set({ billing: e.currentTarget.value })}>
+        <select aria-label={t("account.billing")} value={form.billing} onChange={(e) => set({ billing: e.currentTarget.value })}>
           <option value="ok">{t("account.billingOk")}</option>
           <option value="abnormal">{t("account.billingAbnormal")}</option>
         </select>
@@ -185,6 +185,7 @@ function Ledger(props: { accountId: string; version: number }) {
         <label>
           {t("common.action")}
           <select
+            aria-label={t("common.action")}
             value={action}
             onChange={(e) => {
               setAction(e.currentTarget.value);

@@ -78,7 +78,7 @@ export function Requests() {
         </label>
         <label>
           {t("common.action")}
-          <select value={filters.action} onChange={(e) => set({ action: e.currentTarget.value })}>
+          <select aria-label={t("common.action")} value={filters.action} onChange={(e) => set({ action: e.currentTarget.value })}>
             <option value="">{t("common.all")}</option>
             {ACTIONS.map((a) => (
               <option key={a} value={a}>

@@ -144,7 +144,7 @@ function AddScenario(props: { onAdded: () => void }) {
       {input("secretId", "common.secretId")}
       <label>
         {t("common.action")}
-        <select value={form.action} onChange={(e) => set({ action: e.currentTarget.value })}>
+        <select aria-label={t("common.action")} value={form.action} onChange={(e) => set({ action: e.currentTarget.value })}>
           <option value="">{t("common.all")}</option>
           {ACTIONS.map((a) => (
             <option key={a} value={a}>
@@ -158,6 +158,7 @@ function AddScenario(props: { onAdded: () => void }) {
       <label>
         {t("scenarios.effect")}
         <select
+          aria-label={t("scenarios.effect")}
           value={form.effect}
           onChange={(e) => set({ effect: (EFFECTS.find(([v]) => v === e.currentTarget.value) ?? EFFECTS[0])?.[0] })}
         >
