@@ -48,13 +48,19 @@ describe("console: sources and build", () => {
       .join("\n");
     const used = new Set([...sources.matchAll(/\bt\("([a-zA-Z]+\.[a-zA-Z]+)"/g)].map((m) => m[1] ?? ""));
     assert.ok(used.size > 100, "the sources were read");
-    assert.deepEqual([...used].filter((k) => !(k in en)), []);
+    assert.deepEqual(
+      [...used].filter((k) => !(k in en)),
+      [],
+    );
   });
 
   it("offers the server's FaceID actions", () => {
     const source = fs.readFileSync(path.join(repoRoot, "console", "src", "accounts.ts"), "utf8");
     const listed = /export const ACTIONS = \[([\s\S]*?)\]/.exec(source)?.[1] ?? "";
-    assert.deepEqual([...listed.matchAll(/"(\w+)"/g)].map((m) => m[1]), [...FACEID_ACTIONS]);
+    assert.deepEqual(
+      [...listed.matchAll(/"(\w+)"/g)].map((m) => m[1]),
+      [...FACEID_ACTIONS],
+    );
   });
 
   it("builds a page with no inline script or style, its assets named by their content", () => {

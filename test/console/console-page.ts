@@ -63,7 +63,7 @@ export class ConsolePage {
   /** the value shown beside a name in a description list (<dt>name</dt><dd>value</dd>) */
   async shown(name: string): Promise<string> {
     const term = this.page.locator("dt", { hasText: new RegExp(`^${name.replace(/[()]/g, "\\$&")}$`) }).first();
-    return (await term.locator("xpath=following-sibling::dd[1]").innerText()).trim();
+    return ((await term.locator("xpath=following-sibling::dd[1]").textContent()) ?? "").trim();
   }
 
   /** a call to the operations API from the page, with its session cookie; the CSRF header only when asked */

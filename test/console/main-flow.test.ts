@@ -71,7 +71,10 @@ describeBackends("console: main flow", (backend) => {
     const [secretId = "", secretKey = ""] = await shownOnce.locator("code").allInnerTexts();
     assert.match(secretId, /^AKID/);
     assert.ok(secretKey.length >= 16, "the SecretKey is shown");
-    await browser.page.getByRole("row", { name: new RegExp(secretId) }).getByRole("cell", { name: "enabled" }).waitFor();
+    await browser.page
+      .getByRole("row", { name: new RegExp(secretId) })
+      .getByRole("cell", { name: "enabled" })
+      .waitFor();
     await ui.button("I have kept it").click();
     assert.equal(await browser.page.getByText(secretKey).count(), 0, "the SecretKey is gone once dismissed");
     key = { accountId, secretId, secretKey };
@@ -114,7 +117,10 @@ describeBackends("console: main flow", (backend) => {
     await form.getByLabel("Result code", { exact: true }).fill("-4");
     await form.getByLabel("Only the next N calls", { exact: true }).fill("1");
     await ui.button("Add scenario").click();
-    await ui.status().filter({ hasText: /^Added scn-/ }).waitFor();
+    await ui
+      .status()
+      .filter({ hasText: /^Added scn-/ })
+      .waitFor();
     await browser.page.getByRole("cell", { name: "Result -4" }).waitFor();
     const sdk = faceidSdk(server.port, key);
     assert.equal((await sdk.PhoneVerification(ALICE)).Result, "-4");
@@ -130,7 +136,10 @@ describeBackends("console: main flow", (backend) => {
     await form.getByLabel("Note", { exact: true }).fill("invoice 7");
     await form.getByRole("button", { name: "Top up" }).click();
     await ui.status().filter({ hasText: "Topped up" }).waitFor();
-    await browser.page.locator("dd", { hasText: (before + 12.5).toFixed(2) }).first().waitFor();
+    await browser.page
+      .locator("dd", { hasText: (before + 12.5).toFixed(2) })
+      .first()
+      .waitFor();
     assert.equal(await ui.shown("Balance (CNY)"), (before + 12.5).toFixed(2));
     // the calls above were charged to this account's ledger, shown here
     await browser.page.getByRole("region", { name: "Ledger" }).getByRole("cell", { name: "PhoneVerification" }).first().waitFor();

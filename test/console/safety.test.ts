@@ -126,11 +126,12 @@ describe("console: safety and languages", () => {
 
   it("both languages render every page: Chinese from the browser's language, English when switched", async () => {
     const { browser, ui } = await signedIn(TOKEN, "zh-CN");
-    const untranslated = /\b(?:nav|app|signIn|pager|common|overview|accounts|account|keys|usage|requests|request|scenarios|gateway|records)\.[a-z][A-Za-z]+\b/;
+    const untranslated =
+      /\b(?:nav|app|signIn|pager|common|overview|accounts|account|keys|usage|requests|request|scenarios|gateway|records)\.[a-z][A-Za-z]+\b/;
     const visitAll = async (names: readonly string[]) => {
       for (const name of names) {
         await ui.go(name);
-        const text = await browser.page.locator("body").innerText();
+        const text = (await browser.page.locator("body").textContent()) ?? "";
         assert.doesNotMatch(text, untranslated, `${name}: every string has its translation`);
       }
     };
