@@ -49,7 +49,7 @@ describe("console: gateway mode", () => {
   it("the Overview gives the upstream's state", async () => {
     await ui.go("Overview");
     await browser.page.getByRole("heading", { name: "Gateway", level: 2 }).waitFor();
-    assert.equal(await ui.shown("state"), "ok");
+    assert.equal(await ui.shown("State"), "ok");
     assert.deepEqual(browser.dialogs, []);
     assert.deepEqual(browser.cspViolations, []);
   });

@@ -14,6 +14,13 @@ const WINDOWS: ReadonlyArray<[Period, Key]> = [
   ["30d", "overview.month"],
 ];
 
+/** the gateway fields the server names today, in words; another one shows by its own name */
+const GATEWAY_NAMES: Partial<Record<string, Key>> = {
+  upstream: "gateway.upstream",
+  state: "overview.gatewayState",
+  keyRefused: "overview.keyRefused",
+};
+
 interface Overview {
   actions: Array<{ action: string; calls: number; charged: number; amount: string; errors: number; refusals: number }>;
   times: number[];
@@ -141,7 +148,7 @@ export function Overview() {
             <dl class="pairs">
               {data.gateway.map(([name, value]) => (
                 <div key={name}>
-                  <dt>{name}</dt>
+                  <dt>{GATEWAY_NAMES[name] ? t(GATEWAY_NAMES[name]) : name}</dt>
                   <dd>{value}</dd>
                 </div>
               ))}
