@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Ajv2020 from "ajv/dist/2020";
 import { demoRecords } from "../src/app/demo";
+import { CONSOLE_ROUTES } from "../src/console/index";
 import { operationsTable } from "../src/operations/routes/index";
 import { chinaDate } from "../src/rules/precheck";
 import { faceidSdk } from "./helpers/sdk";
@@ -52,7 +53,7 @@ describe("the operations API's OpenAPI document", () => {
   let raw: Record<string, unknown>;
   let key: { accountId: string; secretId: string; secretKey: string };
   let refusedRequestId = "";
-  const made = { scenarioId: "", secretId: "" };
+  const made = { scenarioId: "", secretId: "", importId: "", requestId: "" };
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
 
   before(async () => {
@@ -109,6 +110,10 @@ describe("the operations API's OpenAPI document", () => {
       readyz: { path: () => "/readyz", status: 200 },
       metrics: { path: () => "/metrics", status: 200 },
       openapi: { path: () => "/_sanyao/openapi.json", status: 200 },
+      signIn: { path: () => "/_sanyao/session", body: () => ({ token: TOKEN }), badBody: { token: 5 }, status: 201 },
+      getSession: { path: () => "/_sanyao/session", status: 401 },
+      signOut: { path: () => "/_sanyao/session", status: 200 },
+      overview: { path: () => "/_sanyao/overview?window=day", status: 200 },
       listScenarios: { path: () => `/_sanyao/scenarios?account=${a()}`, status: 200 },
       addScenario: {
         path: () => "/_sanyao/scenarios",
@@ -121,7 +126,14 @@ describe("the operations API's OpenAPI document", () => {
       },
       removeScenario: { path: () => `/_sanyao/scenarios/${made.scenarioId}`, status: 200, missing: "/_sanyao/scenarios/scn-000000000000" },
       clearScenarios: { path: () => `/_sanyao/scenarios?account=${a()}`, status: 200 },
-      listRequests: { path: () => "/_sanyao/requests?limit=10", status: 200 },
+      listRequests: {
+        path: () => "/_sanyao/requests?limit=10&action=PhoneVerification&result=0&after=0",
+        status: 200,
+        keep: (answer) => {
+          made.requestId = String(((answer.requests as Json[])[0] as Json).requestId);
+        },
+      },
+      getRequest: { path: () => `/_sanyao/requests/${made.requestId}`, status: 200, missing: "/_sanyao/requests/no-such-request" },
       explain: { path: () => `/_sanyao/explain/${refusedRequestId}`, status: 200, missing: "/_sanyao/explain/no-such-request" },
       clearRequests: { path: () => "/_sanyao/requests", status: 200 },
       listAccounts: { path: () => "/_sanyao/accounts?search=openapi&limit=5", status: 200 },
@@ -173,6 +185,19 @@ describe("the operations API's OpenAPI document", () => {
       },
       usage: { path: () => `/_sanyao/usage?account=${a()}`, status: 200, csv: true },
       recordStats: { path: () => "/_sanyao/records/stats", status: 200 },
+      importRecords: {
+        path: () => "/_sanyao/records/imports",
+        body: () => "phone,name,idcard\n",
+        status: 202,
+        keep: (answer) => {
+          made.importId = String((answer.import as Json).id);
+        },
+      },
+      getRecordImport: {
+        path: () => `/_sanyao/records/imports/${made.importId}`,
+        status: 200,
+        missing: "/_sanyao/records/imports/imp-000000000000",
+      },
       gatewayStatus: { path: () => "/_sanyao/gateway", status: 200 },
       listUnknownCalls: { path: () => "/_sanyao/gateway/unknown?limit=5", status: 200 },
     };
@@ -198,7 +223,7 @@ describe("the operations API's OpenAPI document", () => {
   });
 
   it("documents exactly the routes the dispatcher serves, and every one has a call in this test", () => {
-    const served = operationsTable()
+    const served = operationsTable(CONSOLE_ROUTES)
       .map((r) => `${r.spec.method} ${r.spec.path}`)
       .sort();
     const documented = operations()

@@ -1,13 +1,13 @@
 /**
  * The overview of an installation: per action, calls, charged calls, money, errors and refusals over the last hour,
  * day or 30 days, as totals and as a series; latency p50/p99 from a histogram of latency classes. Every count is
- * made in the store from indexes on time (audit_overview, ledger_overview); this file only shapes them. Test keys'
+ * made in the store (overview-rollup.ts: the hourly rollup, and indexes on time); this file only shapes them. Test keys'
  * calls and charges are left out (usage shows them with test=true).
  */
 import { ERRORS } from "../api3/errors";
 import { formatAmount } from "../common/money";
 import { LATENCY_CLASSES_PER_E, type OverviewRange } from "../store/ports";
-import type { Storage } from "../store/storage";
+import type { OverviewRollup } from "./overview-rollup";
 
 export const OVERVIEW_WINDOWS = ["hour", "day", "30d"] as const;
 export type OverviewWindow = (typeof OVERVIEW_WINDOWS)[number];
@@ -28,7 +28,8 @@ const WINDOWS: Readonly<Record<OverviewWindow, { bucketMs: number; buckets: numb
 export function overviewRange(window: OverviewWindow, nowMs: number): OverviewRange {
   const { bucketMs, buckets, offsetMs } = WINDOWS[window];
   const toMs = (Math.floor((nowMs + offsetMs) / bucketMs) + 1) * bucketMs - offsetMs;
-  return { fromMs: toMs - buckets * bucketMs, toMs, bucketMs };
+  const fromMs = toMs - buckets * bucketMs;
+  return { originMs: fromMs, fromMs, toMs, bucketMs };
 }
 
 /** An answer code that is an error (API 3.0's, or the test kit's reset and hang), not a Result or OK. */
@@ -56,13 +57,9 @@ function percentile(classes: ReadonlyArray<{ latencyClass: number; n: number }>,
   return 0;
 }
 
-export async function overview(store: Storage, window: OverviewWindow, nowMs: number) {
+export async function overview(rollup: OverviewRollup, window: OverviewWindow, nowMs: number) {
   const range = overviewRange(window, nowMs);
-  const [calls, charges, latencies] = await Promise.all([
-    store.overview.calls(range),
-    store.overview.charges(range),
-    store.overview.latencies(range),
-  ]);
+  const { calls, charges, latencies } = await rollup.counts(range);
   const byAction = new Map<string, Counts>();
   const buckets = Array.from({ length: (range.toMs - range.fromMs) / range.bucketMs }, zero);
   const add = (action: string, bucket: number, part: Partial<Counts>) => {

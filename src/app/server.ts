@@ -30,6 +30,7 @@ import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
 import { RecentFailures } from "../operations/recent-failures";
+import { OverviewRollup } from "../admin/overview-rollup";
 import { RecordImports } from "../operations/record-imports";
 import { byTokens, dispatcher } from "../operations/dispatch";
 import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
@@ -174,6 +175,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     FACEID_VARIANTS,
   );
   const recentFailures = new RecentFailures(clock);
+  const overviewRollup = new OverviewRollup(store, clock, (err) => logger.warn({ err: String(err) }, "the overview's rollup failed"));
   installation.failures.reportTo((kind, err) => {
     recentFailures.add(kind, err);
     metrics.failure(kind);
@@ -207,6 +209,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
     upstreamKeyRefused: () => upstreamState.keyRefused,
     failures: recentFailures,
+    overview: overviewRollup,
     imports: new RecordImports(store.records, keyring, { tables, policy: config.policy }, clock),
     readiness: async () => {
       const checks: Record<string, string> = {};
@@ -279,6 +282,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const opsServer = held.ops;
   const listening = opsServer ? [server, opsServer] : [server];
   replay.start();
+  overviewRollup.start();
   const port = boundPortOf(server);
   boundPort = port;
   const url = `http://${hostInUrl(config.host)}:${port}`;
@@ -293,6 +297,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     adminToken: testKit.adminToken,
     async close() {
       testKit.stop();
+      await overviewRollup.stop();
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters. The
       // upstream's connections close only then: a call it is answering is paid for, and its answer is let in.

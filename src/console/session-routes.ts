@@ -9,7 +9,7 @@ import { boolean, object, oneOf, string } from "../operations/schema";
 import type { ConsoleContext } from "./context";
 import { FOREIGN_ORIGIN } from "./identify";
 import { foreignOrigin, sessionCookie, setCookie } from "./http";
-import type { Session } from "./sessions";
+import { type Session, SESSION_MAX_MS } from "./sessions";
 import { SIGN_IN_LIMIT } from "./sign-in-budget";
 
 const route = routesFor<ConsoleContext>();
@@ -53,7 +53,8 @@ export const sessionRoutes = [
       const caller = callerOfToken(body.token, ctx.console.tokens);
       if (caller === "anyone") return json(401, { error: WRONG_TOKEN });
       const { cookie, session } = await ctx.console.sessions.start(caller === "operator" ? "operator" : "read-only");
-      return json(201, shown(session), { "set-cookie": setCookie(req, cookie, (session.expiresAt - ctx.clock()) / 1000) });
+      // The cookie may live as long as a session can; the server ends an idle one sooner.
+      return json(201, shown(session), { "set-cookie": setCookie(req, cookie, SESSION_MAX_MS / 1000) });
     },
   }),
   route({

@@ -337,7 +337,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 14,
     description:
       "the console: sign-in sessions kept as digests of their cookies (never the cookie itself), expiring and revocable; " +
-      "covering indexes on time for the overview (audit_overview, ledger_overview: counted from the index alone)",
+      "the overview's hourly rollup of calls, charges and latencies, and covering indexes on time for the hours not rolled " +
+      "up yet (audit_overview, ledger_overview: counted from the index alone)",
     sqlite: `
       CREATE TABLE console_sessions (
         digest BLOB PRIMARY KEY,
@@ -348,6 +349,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
       CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
       CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+      CREATE TABLE overview_calls (
+        hour INTEGER NOT NULL, action TEXT NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (hour, action, code)
+      ) WITHOUT ROWID;
+      CREATE TABLE overview_charges (
+        hour INTEGER NOT NULL, action TEXT NOT NULL, n INTEGER NOT NULL, amount INTEGER NOT NULL,
+        PRIMARY KEY (hour, action)
+      ) WITHOUT ROWID;
+      CREATE TABLE overview_latencies (
+        hour INTEGER NOT NULL, latency_class INTEGER NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (hour, latency_class)
+      ) WITHOUT ROWID;
     `,
     postgres: `
       CREATE TABLE console_sessions (
@@ -359,6 +372,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
       CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
       CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+      CREATE TABLE overview_calls (
+        hour BIGINT NOT NULL, action TEXT NOT NULL, code TEXT NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (hour, action, code)
+      );
+      CREATE TABLE overview_charges (
+        hour BIGINT NOT NULL, action TEXT NOT NULL, n BIGINT NOT NULL, amount BIGINT NOT NULL,
+        PRIMARY KEY (hour, action)
+      );
+      CREATE TABLE overview_latencies (
+        hour BIGINT NOT NULL, latency_class INTEGER NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (hour, latency_class)
+      );
     `,
   },
 ];

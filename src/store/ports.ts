@@ -191,21 +191,35 @@ export interface SessionRows {
   prune(lastSeenBefore: number, createdBefore: number): Promise<number>;
 }
 
-/** A time range [fromMs, toMs) cut into buckets of `bucketMs`: bucket n starts at fromMs + n × bucketMs. */
+/** The rows of [fromMs, toMs), counted in buckets of `bucketMs`: bucket n starts at originMs + n × bucketMs. */
 export interface OverviewRange {
+  originMs: number;
   fromMs: number;
   toMs: number;
   bucketMs: number;
 }
 
-/** The overview's counts, made in the store from covering indexes on time (test keys' calls and charges aside). */
+export type OverviewCalls = Array<{ bucket: number; action: string; code: string; n: number }>;
+export type OverviewCharges = Array<{ bucket: number; action: string; n: number; amount: number }>;
+export type OverviewLatencies = Array<{ latencyClass: number; n: number }>;
+
+/**
+ * The overview's counts (test keys' calls and charges aside), made in the store: from the hourly rollup for whole
+ * hours rolled up, from covering indexes on time (audit_overview, ledger_overview) for the rest.
+ */
 export interface OverviewRows {
-  /** answered calls by bucket, action and answer code (a Result, OK or an error code) */
-  calls(range: OverviewRange): Promise<Array<{ bucket: number; action: string; code: string; n: number }>>;
+  /** answered calls by bucket, action and answer code (a Result, OK or an error code), from the audit trail */
+  calls(range: OverviewRange): Promise<OverviewCalls>;
   /** ledger rows by bucket and action, with their fen */
-  charges(range: OverviewRange): Promise<Array<{ bucket: number; action: string; n: number; amount: number }>>;
-  /** calls by latency class: class k holds latencies of about e^(k / LATENCY_CLASSES_PER_E) µs */
-  latencies(range: OverviewRange): Promise<Array<{ latencyClass: number; n: number }>>;
+  charges(range: OverviewRange): Promise<OverviewCharges>;
+  /** calls by latency class: class k holds latencies of about e^(k / LATENCY_CLASSES_PER_E) µs (buckets merged) */
+  latencies(range: OverviewRange): Promise<OverviewLatencies>;
+  /** the same three from the hourly rollup: whole hours in the range, bucketMs a whole number of hours */
+  rolled(range: OverviewRange): Promise<{ calls: OverviewCalls; charges: OverviewCharges; latencies: OverviewLatencies }>;
+  /** rolls the hours in [fromMs, toMs) up (whole hours; an hour rolled up already is left as it is), in one transaction */
+  rollUp(fromMs: number, toMs: number): Promise<void>;
+  /** the time of the oldest call or charge, if any (where a first rollup starts) */
+  oldest(): Promise<number | undefined>;
 }
 
 /** Latency classes per factor e: 20 makes each class about 5 % wide. */

@@ -263,3 +263,6 @@ export function ledgerFilter(
   if (q.after) where.push(`(at, request_id) < (${bind(q.after.at)}, ${bind(q.after.requestId)})`);
   return { where: where.join(" AND "), params };
 }
+
+/** The first millisecond of a China-time day YYYY-MM-DD (UTC+8, no daylight saving). */
+export const chinaDayStartMs = (day: string): number => Date.parse(`${day}T00:00:00+08:00`);

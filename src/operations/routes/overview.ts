@@ -66,7 +66,7 @@ export const overviewRoutes = [
     answers: { 200: { description: "the overview", schema: overviewAnswer } },
     handle: async ({ query }, ctx) => {
       const [counts, upstream] = await Promise.all([
-        overview(ctx.store, query.window ?? "hour", ctx.clock()),
+        overview(ctx.overview, query.window ?? "hour", ctx.clock()),
         describeUpstream(ctx.store.meta),
       ]);
       const refused = ctx.upstreamKeyRefused() ?? null;

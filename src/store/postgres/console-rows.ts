@@ -1,6 +1,6 @@
-/** The scale-out store's console rows: sign-in sessions, and the overview's counts (from covering indexes on time). */
-import { LATENCY_CLASS, type SessionTableRow, toSessionRow } from "../console-rows";
-import type { OverviewRows, SessionRows } from "../ports";
+/** The scale-out store's console rows: sign-in sessions, and the overview's counts (the hourly rollup, covering indexes). */
+import { LATENCY_CLASS, ROLLUP_READS, type SessionTableRow, toSessionRow } from "../console-rows";
+import type { OverviewCalls, OverviewCharges, OverviewLatencies, OverviewRange, OverviewRows, SessionRows } from "../ports";
 import type { Query } from "./tables";
 
 export function sessionRows(q: Query): SessionRows {
@@ -25,37 +25,115 @@ export function sessionRows(q: Query): SessionRows {
   };
 }
 
-/** `settle`: the audit rows still queued are written first. */
-export function overviewRows(q: Query, settle: () => Promise<void>): OverviewRows {
+type Counted = { bucket: string; action: string; code: string; n: string; amount: string; latency_class: string };
+const toCalls = (rows: Counted[]): OverviewCalls =>
+  rows.map((x) => ({ bucket: Number(x.bucket), action: x.action, code: x.code, n: Number(x.n) }));
+const toCharges = (rows: Counted[]): OverviewCharges =>
+  rows.map((x) => ({ bucket: Number(x.bucket), action: x.action, n: Number(x.n), amount: Number(x.amount) }));
+const toLatencies = (rows: Counted[]): OverviewLatencies => rows.map((x) => ({ latencyClass: Number(x.latency_class), n: Number(x.n) }));
+
+/**
+ * `settle`: the audit rows still queued are written first. `transaction`: runs statements on one connection in
+ * one transaction (the rollup's writes).
+ */
+export function overviewRows(
+  q: Query,
+  settle: () => Promise<void>,
+  transaction: (work: (tq: Query) => Promise<void>) => Promise<void>,
+): OverviewRows {
   const settled = () => settle().catch(() => undefined);
-  // Each reads one range of its index (audit_overview, ledger_overview), an index-only scan once vacuum has been by.
+  const range = (r: OverviewRange) => [r.originMs, r.bucketMs, r.fromMs, r.toMs];
+  const positional = (sql: string) => sql.replaceAll("$from", "$1").replaceAll("$to", "$2");
+  // The raw statements read one range of their covering index (audit_overview, ledger_overview): an index-only
+  // scan once vacuum has marked the pages all-visible.
   return {
     calls: async (r) => {
       await settled();
-      const rows = await q<{ bucket: string; action: string; code: string; n: string }>(
-        `SELECT (at - $1) / $2 AS bucket, action, code, count(*) AS n FROM audit
-         WHERE at >= $1 AND at < $3 AND test = 0 AND action IS NOT NULL GROUP BY 1, 2, 3`,
-        [r.fromMs, r.bucketMs, r.toMs],
+      return toCalls(
+        await q<Counted>(
+          `SELECT (at - $1) / $2 AS bucket, action, code, count(*) AS n FROM audit
+           WHERE at >= $3 AND at < $4 AND test = 0 AND action IS NOT NULL GROUP BY 1, 2, 3`,
+          range(r),
+        ),
       );
-      return rows.map((x) => ({ bucket: Number(x.bucket), action: x.action, code: x.code, n: Number(x.n) }));
     },
     charges: async (r) => {
       await settled();
-      const rows = await q<{ bucket: string; action: string; n: string; amount: string }>(
-        `SELECT (at - $1) / $2 AS bucket, action, count(*) AS n, sum(unit_price) AS amount FROM ledger
-         WHERE at >= $1 AND at < $3 AND test = 0 GROUP BY 1, 2`,
-        [r.fromMs, r.bucketMs, r.toMs],
+      return toCharges(
+        await q<Counted>(
+          `SELECT (at - $1) / $2 AS bucket, action, count(*) AS n, sum(unit_price) AS amount FROM ledger
+           WHERE at >= $3 AND at < $4 AND test = 0 GROUP BY 1, 2`,
+          range(r),
+        ),
       );
-      return rows.map((x) => ({ bucket: Number(x.bucket), action: x.action, n: Number(x.n), amount: Number(x.amount) }));
     },
     latencies: async (r) => {
       await settled();
-      const rows = await q<{ latency_class: string; n: string }>(
-        `SELECT ${LATENCY_CLASS} AS latency_class, count(*) AS n FROM audit
-         WHERE at >= $1 AND at < $2 AND test = 0 AND action IS NOT NULL GROUP BY 1`,
-        [r.fromMs, r.toMs],
+      return toLatencies(
+        await q<Counted>(
+          `SELECT ${LATENCY_CLASS} AS latency_class, count(*) AS n FROM audit
+           WHERE at >= $1 AND at < $2 AND test = 0 AND action IS NOT NULL GROUP BY 1`,
+          [r.fromMs, r.toMs],
+        ),
       );
-      return rows.map((x) => ({ latencyClass: Number(x.latency_class), n: Number(x.n) }));
+    },
+    rolled: async (r) => {
+      const [calls, charges, latencies] = await Promise.all([
+        q<Counted>(
+          `SELECT (hour - $1) / $2 AS bucket, action, code, sum(n) AS n FROM overview_calls WHERE hour >= $3 AND hour < $4 GROUP BY 1, 2, 3`,
+          range(r),
+        ),
+        q<Counted>(
+          `SELECT (hour - $1) / $2 AS bucket, action, sum(n) AS n, sum(amount) AS amount FROM overview_charges
+           WHERE hour >= $3 AND hour < $4 GROUP BY 1, 2`,
+          range(r),
+        ),
+        q<Counted>("SELECT latency_class, sum(n) AS n FROM overview_latencies WHERE hour >= $1 AND hour < $2 GROUP BY 1", [
+          r.fromMs,
+          r.toMs,
+        ]),
+      ]);
+      return { calls: toCalls(calls), charges: toCharges(charges), latencies: toLatencies(latencies) };
+    },
+    rollUp: async (fromMs, toMs) => {
+      await settled();
+      const between = [fromMs, toMs];
+      const [calls, charges, latencies] = await Promise.all([
+        q<Counted & { hour: string }>(positional(ROLLUP_READS.calls), between),
+        q<Counted & { hour: string }>(positional(ROLLUP_READS.charges), between),
+        q<Counted & { hour: string }>(positional(ROLLUP_READS.latencies), between),
+      ]);
+      const insert = async (tq: Query, table: string, columns: string, rows: unknown[][]) => {
+        if (rows.length === 0) return;
+        const width = rows[0]?.length ?? 0;
+        const tuples = rows.map((_, i) => `(${Array.from({ length: width }, (_, k) => `$${i * width + k + 1}`).join(", ")})`);
+        await tq(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING`, rows.flat());
+      };
+      await transaction(async (tq) => {
+        await insert(
+          tq,
+          "overview_calls",
+          "hour, action, code, n",
+          calls.map((c) => [c.hour, c.action, c.code, c.n]),
+        );
+        await insert(
+          tq,
+          "overview_charges",
+          "hour, action, n, amount",
+          charges.map((c) => [c.hour, c.action, c.n, c.amount]),
+        );
+        await insert(
+          tq,
+          "overview_latencies",
+          "hour, latency_class, n",
+          latencies.map((c) => [c.hour, c.latency_class, c.n]),
+        );
+      });
+    },
+    oldest: async () => {
+      await settled();
+      const [row] = await q<{ at: string | null }>("SELECT least((SELECT min(at) FROM audit), (SELECT min(at) FROM ledger)) AS at");
+      return row?.at == null ? undefined : Number(row.at);
     },
   };
 }

@@ -13,6 +13,7 @@ import { MIGRATIONS } from "../migrations";
 import type { PaidAnswerSink } from "../paid-answers";
 import {
   AUDIT_COLUMN_COUNT,
+  chinaDayStartMs,
   AUDIT_COLUMNS,
   auditValues,
   ledgerFilter,
@@ -59,7 +60,14 @@ export class PostgresStore implements StoreAdapter {
   readonly meta = metaRows(this.query);
   readonly scenarios = scenarioRows(this.query);
   readonly sessions = sessionRows(this.query);
-  readonly overview = overviewRows(this.query, () => this.writes.flush());
+  readonly overview = overviewRows(
+    this.query,
+    () => this.writes.flush(),
+    (work) =>
+      this.tx(async (client) => {
+        await work(async <R extends QueryResultRow>(sql: string, params: unknown[] = []) => (await client.query<R>(sql, params)).rows);
+      }),
+  );
   readonly ledger: LedgerRows = {
     charge: (entry) => this.charge(entry),
     // Calls are counted from the audit trail, whose rows are queued: settle them first.
@@ -342,6 +350,9 @@ export class PostgresStore implements StoreAdapter {
     if (query.accountId) add("account_id = ?", query.accountId);
     if (query.from) add(`${CHINA_DAY} >= ?`, query.from);
     if (query.to) add(`${CHINA_DAY} <= ?`, query.to);
+    // the same days as a range of times, which an index on time can seek (the day's expression cannot)
+    if (query.from) add("at >= ?::bigint", String(chinaDayStartMs(query.from)));
+    if (query.to) add("at < ?::bigint", String(chinaDayStartMs(query.to) + 86_400_000));
     add("test = ?", String(Number(query.test === true)));
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
     const counts = async (sql: string) =>

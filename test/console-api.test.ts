@@ -1,0 +1,339 @@
+/**
+ * The server side of the web console on both backends, through real HTTP: sign-in sessions (cookie attributes,
+ * expiry on the server's clock, sign-out revokes, the same answer for every wrong token, the sign-in budget), the
+ * CSRF and Origin checks, the read-only role over a session, the console's files and their headers, the overview's
+ * numbers against the calls made, the request log's after= and filters and its page per RequestId, ledger and usage
+ * CSV, the records import job, and no personal value in any answer.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { after, before, it } from "node:test";
+import { demoRecords } from "../src/app/demo";
+import { chinaDate } from "../src/rules/precheck";
+import { faceidSdk } from "./helpers/sdk";
+import http from "node:http";
+import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
+
+const TOKEN = "console-api-operator-token-00";
+const READ_TOKEN = "console-api-read-only-token-0";
+const ALICE = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
+const RAW_VALUES = ["13800001234", "张三", "110105199003072143", "13900005678", "李四", "32010219881115306X"];
+
+type Json = Record<string, unknown>;
+
+/** A GET whose body is kept as bytes (a gzip answer is not decoded). */
+function getBytes(port: number, target: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port, path: target, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on("error", reject);
+  });
+}
+
+/** A console build as small as can be: what `npm run build:console` makes, in shape. */
+function fakeConsole(): string {
+  const dir = tempDir("sanyao-console-");
+  fs.mkdirSync(path.join(dir, "assets"));
+  fs.writeFileSync(
+    path.join(dir, "index.html"),
+    `<!doctype html><html><head><script type="module" src="./assets/app-1a2b3c.js"></script></head><body>${"<!-- padding -->".repeat(40)}</body></html>`,
+  );
+  fs.writeFileSync(path.join(dir, "assets", "app-1a2b3c.js"), `console.log(${JSON.stringify("x".repeat(2000))});\n`);
+  return dir;
+}
+
+describeBackends("console API", (backend) => {
+  let server: TestServer;
+  let key: { accountId: string; secretId: string; secretKey: string };
+  /** every answer of this suite, scanned for personal values at the end */
+  const answers: string[] = [];
+
+  const send = async (method: string, route: string, init: { body?: string; headers?: Record<string, string> } = {}) => {
+    const res = await fetch(`${server.opsUrl}${route}`, { method, headers: init.headers, body: init.body });
+    const text = await res.text();
+    answers.push(text);
+    return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Json };
+  };
+  const signIn = async (token: string, headers: Record<string, string> = {}) => {
+    const res = await send("POST", "/_sanyao/session", {
+      body: JSON.stringify({ token }),
+      headers: { "content-type": "application/json", ...headers },
+    });
+    const cookie = /^sanyao_session=([^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
+    return { ...res, cookie };
+  };
+  const withCookie = (cookie: string | undefined, more: Record<string, string> = {}) => ({ cookie: `sanyao_session=${cookie}`, ...more });
+
+  before(async () => {
+    server = await startTestServer(
+      { SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_READ_ONLY_TOKEN: READ_TOKEN, SANYAO_CONSOLE_DIR: fakeConsole() },
+      backend,
+    );
+    key = await server.addAccount("console");
+    await server.addRecords(demoRecords(chinaDate(Date.now())));
+  });
+  after(() => server?.close());
+
+  it("signs in with a token for a cookie: HttpOnly, SameSite=Strict, Path=/_sanyao, expiring; Secure behind TLS; digest stored", async () => {
+    const res = await signIn(TOKEN);
+    assert.equal(res.status, 201, res.text);
+    const setCookie = res.headers.get("set-cookie") ?? "";
+    assert.match(setCookie, /^sanyao_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/_sanyao; Max-Age=43200$/);
+    const session = res.json();
+    assert.equal(session.role, "operator");
+    assert.match(String(session.csrf), /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(Date.parse(String(session.expiresAt)) > Date.now());
+    const again = await send("GET", "/_sanyao/session", { headers: withCookie(res.cookie) });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.json().csrf, session.csrf);
+    const tls = await signIn(READ_TOKEN, { "x-forwarded-proto": "https" });
+    assert.equal(tls.status, 201);
+    assert.match(tls.headers.get("set-cookie") ?? "", /; Secure$/);
+    assert.equal(tls.json().role, "read-only");
+    const stored = await storedSessions();
+    assert.ok(!stored.includes(String(res.cookie)), "the cookie itself is not stored");
+    assert.ok(!stored.includes(String(session.csrf)), "nor its CSRF token");
+  });
+
+  /** The sessions table as text (its digests as hex and base64 too). */
+  async function storedSessions(): Promise<string> {
+    // No listing on the port: the whole table is read the way the engine holds it.
+    if (backend === "sqlite") {
+      const Database = (await import("better-sqlite3")).default;
+      const db = new Database(path.join(server.dataDir, "sanyao.db"), { readonly: true });
+      const rows = db.prepare("SELECT * FROM console_sessions").all() as Array<{ digest: Buffer; role: string }>;
+      db.close();
+      assert.ok(rows.length > 0);
+      return rows.map((r) => `${r.digest.toString("hex")} ${r.digest.toString("base64url")} ${r.role}`).join("\n");
+    }
+    return (await server.storedData()).toString();
+  }
+
+  it("answers every wrong token the same, refuses another origin, and counts sign-ins per address (429)", async () => {
+    server.setNow(Date.now() + 120_000); // a fresh minute for the budget
+    const a = await signIn(`${TOKEN}x`);
+    const b = await signIn("syr_a-guess");
+    assert.equal(a.status, 401);
+    assert.equal(a.text, b.text);
+    const foreign = await signIn(TOKEN, { origin: "https://evil.example" });
+    assert.equal(foreign.status, 403);
+    for (let i = 0; i < 8; i++) assert.equal((await signIn(`wrong-${i}`)).status, 401);
+    const over = await signIn(TOKEN);
+    assert.equal(over.status, 429, over.text);
+    assert.ok(Number(over.headers.get("retry-after")) > 0);
+    server.setNow(Date.now() + 240_000);
+    assert.equal((await signIn(TOKEN)).status, 201, "a new minute, a new budget");
+    server.setNow(undefined);
+  });
+
+  it("a session's change wants its CSRF header and this origin; read-only changes nothing; sign-out and expiry end it", async () => {
+    server.setNow(Date.now() + 360_000);
+    const { cookie, json } = await signIn(TOKEN);
+    const csrf = String(json().csrf);
+    const create = (headers: Record<string, string>) =>
+      send("POST", "/_sanyao/accounts", {
+        body: JSON.stringify({ name: "by session" }),
+        headers: { "content-type": "application/json", ...headers },
+      });
+    assert.equal((await send("GET", "/_sanyao/accounts?limit=1", { headers: withCookie(cookie) })).status, 200);
+    const noCsrf = await create(withCookie(cookie));
+    assert.equal(noCsrf.status, 403);
+    assert.match(String(noCsrf.json().error), /X-Sanyao-CSRF/);
+    assert.equal((await create(withCookie(cookie, { "x-sanyao-csrf": `${csrf}x` }))).status, 403);
+    const opsHost = new URL(server.opsUrl).host;
+    assert.equal((await create(withCookie(cookie, { "x-sanyao-csrf": csrf, origin: "https://evil.example" }))).status, 403);
+    assert.equal((await send("GET", "/_sanyao/accounts", { headers: withCookie(cookie, { origin: "http://evil.example" }) })).status, 403);
+    assert.equal((await create(withCookie(cookie, { "x-sanyao-csrf": csrf, origin: `http://${opsHost}` }))).status, 201);
+
+    const reader = await signIn(READ_TOKEN);
+    const readerCsrf = String(reader.json().csrf);
+    assert.equal((await send("GET", "/_sanyao/accounts?limit=1", { headers: withCookie(reader.cookie) })).status, 200);
+    assert.equal((await create(withCookie(reader.cookie, { "x-sanyao-csrf": readerCsrf }))).status, 403, "read-only over a session");
+
+    const out = await send("DELETE", "/_sanyao/session", { headers: withCookie(cookie, { "x-sanyao-csrf": csrf }) });
+    assert.equal(out.status, 200);
+    assert.match(out.headers.get("set-cookie") ?? "", /^sanyao_session=; .*Max-Age=0/);
+    assert.equal((await send("GET", "/_sanyao/session", { headers: withCookie(cookie) })).status, 401, "revoked");
+    assert.equal((await send("GET", "/_sanyao/accounts", { headers: withCookie(cookie) })).status, 401);
+
+    // idle past an hour: ended; within it, alive
+    const now = Date.now() + 360_000;
+    server.setNow(now + 59 * 60_000);
+    assert.equal((await send("GET", "/_sanyao/session", { headers: withCookie(reader.cookie) })).status, 200);
+    server.setNow(now + 59 * 60_000 + 61 * 60_000);
+    assert.equal((await send("GET", "/_sanyao/session", { headers: withCookie(reader.cookie) })).status, 401, "idle too long");
+    // used every 50 minutes, it still ends 12 hours after sign-in
+    const start = now + 180 * 60_000;
+    server.setNow(start);
+    const busy = await signIn(READ_TOKEN);
+    for (let minutes = 50; minutes < 12 * 60; minutes += 50) {
+      server.setNow(start + minutes * 60_000);
+      assert.equal((await send("GET", "/_sanyao/session", { headers: withCookie(busy.cookie) })).status, 200, `${minutes} min`);
+    }
+    server.setNow(start + 12 * 60 * 60_000 + 1000);
+    assert.equal((await send("GET", "/_sanyao/session", { headers: withCookie(busy.cookie) })).status, 401, "12 hours after sign-in");
+    server.setNow(undefined);
+  });
+
+  it("serves the console's files with a strict CSP, nosniff, no referrer; index.html for the console's own URLs; gzip", async () => {
+    const climbing = await getBytes(server.opsPort, "/_sanyao/console/..%2f..%2f..%2fetc%2fpasswd", {});
+    assert.match(climbing.body.toString(), /^<!doctype html>/, "a path that climbs out names nothing: index.html");
+    for (const route of ["/_sanyao/console/", "/_sanyao/console/requests/abc-123"]) {
+      const res = await send("GET", route);
+      assert.equal(res.status, 200, route);
+      assert.match(res.text, /^<!doctype html>/, route);
+      assert.equal(res.headers.get("cache-control"), "no-cache");
+      assert.equal(
+        res.headers.get("content-security-policy"),
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      );
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+      assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+    }
+    const js = await getBytes(server.opsPort, "/_sanyao/console/assets/app-1a2b3c.js", { "accept-encoding": "gzip" });
+    assert.equal(js.status, 200);
+    assert.equal(js.headers["content-encoding"], "gzip");
+    assert.equal(js.headers["cache-control"], "public, max-age=31536000, immutable");
+    assert.match(String(js.headers["content-type"]), /^text\/javascript/);
+    assert.match(gunzipSync(js.body).toString(), /^console\.log/);
+    assert.equal((await send("POST", "/_sanyao/console/")).status, 405);
+  });
+
+  it("overview: the calls, charges and money made, per action; the request log: seq, after, filters, a page per RequestId", async () => {
+    const before = (await send("GET", "/_sanyao/requests?limit=1", { headers: { authorization: `Bearer ${READ_TOKEN}` } })).json();
+    const lastSeq = Number(before.lastSeq);
+    const sdk = faceidSdk(server.port, key);
+    for (let i = 0; i < 3; i++) assert.equal((await sdk.PhoneVerification(ALICE)).Result, "0");
+    const wrong = faceidSdk(server.port, { ...key, secretKey: `${key.secretKey}x` });
+    const refusedId = await wrong.PhoneVerification(ALICE).then(
+      () => assert.fail("accepted"),
+      (err: { requestId: string }) => err.requestId,
+    );
+    const read = (route: string) => send("GET", route, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+
+    const over = await read("/_sanyao/overview?window=hour");
+    assert.equal(over.status, 200, over.text);
+    const o = over.json() as { actions: Json[]; series: Json[]; latency: Json | null; bucketMs: number; gateway: unknown };
+    const pv = o.actions.find((a) => a.action === "PhoneVerification");
+    assert.ok(pv, over.text);
+    assert.equal(pv.calls, 4, "three answered and one refused signature");
+    assert.equal(pv.charged, 3);
+    assert.equal(pv.errors, 1);
+    assert.equal(pv.refusals, 0);
+    assert.ok(Number(pv.amount) > 0);
+    assert.equal(o.series.length, 60);
+    assert.equal(o.bucketMs, 60_000);
+    assert.equal(o.series.reduce((n, s) => n + Number(s.calls), 0) >= 3, true);
+    assert.ok(o.latency && Number(o.latency.p99Ms) >= Number(o.latency.p50Ms));
+    assert.equal(o.gateway, null);
+    for (const w of ["day", "30d"]) assert.equal((await read(`/_sanyao/overview?window=${w}`)).status, 200);
+    assert.equal((await read("/_sanyao/overview?window=week")).status, 400);
+
+    const newer = (await read(`/_sanyao/requests?after=${lastSeq}`)).json() as { requests: Json[]; lastSeq: number };
+    assert.equal(newer.requests.length, 4);
+    assert.deepEqual(
+      newer.requests.map((r) => r.seq),
+      [lastSeq + 1, lastSeq + 2, lastSeq + 3, lastSeq + 4],
+    );
+    assert.equal(newer.lastSeq, lastSeq + 4);
+    assert.equal(((await read(`/_sanyao/requests?after=${newer.lastSeq}`)).json().requests as Json[]).length, 0);
+    const failed = (await read(`/_sanyao/requests?after=${lastSeq}&result=AuthFailure.SignatureFailure`)).json().requests as Json[];
+    assert.deepEqual(
+      failed.map((r) => r.requestId),
+      [refusedId],
+    );
+    const byKey = (await read(`/_sanyao/requests?after=${lastSeq}&secretId=${key.secretId}&action=PhoneVerification&result=0`)).json();
+    assert.equal((byKey.requests as Json[]).length, 3);
+    assert.equal(((await read(`/_sanyao/requests?account=${key.accountId}&action=MobileStatus`)).json().requests as Json[]).length, 0);
+
+    const paid = newer.requests[0];
+    const page = (await read(`/_sanyao/requests/${paid?.requestId}`)).json() as { request: Json; charge: Json | null; diagnosis: unknown };
+    assert.equal(page.request.requestId, paid?.requestId);
+    assert.equal(page.charge?.amount, pv.amount === "0.00" ? "0.00" : (Number(pv.amount) / 3).toFixed(2));
+    assert.equal(page.diagnosis, null);
+    const refused = (await read(`/_sanyao/requests/${refusedId}`)).json() as { charge: unknown; diagnosis: Json | null };
+    assert.equal(refused.charge, null);
+    assert.ok(refused.diagnosis && (refused.diagnosis.likelyCauses as unknown[]).length > 0);
+    assert.equal((await read("/_sanyao/requests/no-such-request")).status, 404);
+  });
+
+  it("ledger by day and action, as CSV; usage as CSV", async () => {
+    const read = (route: string) => send("GET", route, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const page = (await read(`/_sanyao/accounts/${key.accountId}/ledger?day=${today}&action=PhoneVerification`)).json();
+    assert.equal(page.total, 3);
+    assert.equal((await read(`/_sanyao/accounts/${key.accountId}/ledger?day=2020-01-01`)).json().total, 0);
+    assert.equal((await read(`/_sanyao/accounts/${key.accountId}/ledger?day=${today}&from=${today}`)).status, 400);
+    const csv = await read(`/_sanyao/accounts/${key.accountId}/ledger?day=${today}&format=csv`);
+    assert.match(csv.headers.get("content-type") ?? "", /^text\/csv/);
+    assert.equal(csv.text.trim().split(/\r?\n/).length, 4, csv.text);
+    const usage = await read(`/_sanyao/usage?account=${key.accountId}&format=csv`);
+    assert.match(usage.headers.get("content-type") ?? "", /^text\/csv/);
+    assert.match(usage.text, /PhoneVerification/);
+  });
+
+  it("imports records from the browser as a job with progress; a bad file is refused whole with its line; operator only", async () => {
+    const op = { authorization: `Bearer ${TOKEN}` };
+    const rows = ["phone,name,idcard", "13900005678,李四,32010219881115306X", "12345,nobody,1", ""].join("\n");
+    const started = await send("POST", "/_sanyao/records/imports", { body: rows, headers: { ...op, "content-type": "text/csv" } });
+    assert.equal(started.status, 202, started.text);
+    const job = started.json().import as Json;
+    assert.equal(job.bytesTotal, Buffer.byteLength(rows));
+    let done: Json = job;
+    for (let i = 0; i < 100 && done.state === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      done = (await send("GET", `/_sanyao/records/imports/${job.id}`, { headers: op })).json().import as Json;
+    }
+    assert.equal(done.state, "done", JSON.stringify(done));
+    assert.equal(done.bytesRead, done.bytesTotal);
+    assert.equal(done.imported, 1);
+    assert.equal(done.rejected, 1);
+    assert.equal((done.rejections as Json[])[0]?.line, 3);
+
+    const bad = ["phone,name,idcard", "13900005678,李四,32010219881115306X", '"13800001234,张三,110105199003072143', ""].join("\n");
+    const refused = (await send("POST", "/_sanyao/records/imports", { body: bad, headers: { ...op, "content-type": "text/csv" } })).json()
+      .import as Json;
+    let r: Json = refused;
+    for (let i = 0; i < 100 && r.state === "running"; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = (await send("GET", `/_sanyao/records/imports/${refused.id}`, { headers: op })).json().import as Json;
+    }
+    assert.equal(r.state, "refused", JSON.stringify(r));
+    assert.equal((r.error as Json).line, 3);
+    assert.equal(r.imported, 0);
+
+    const noHeader = (
+      await send("POST", "/_sanyao/records/imports", {
+        body: "13800001234,张三,110105199003072143\n",
+        headers: { ...op, "content-type": "text/csv" },
+      })
+    ).json().import as Json;
+    let h: Json = noHeader;
+    for (let i = 0; i < 100 && h.state === "running"; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      h = (await send("GET", `/_sanyao/records/imports/${noHeader.id}`, { headers: op })).json().import as Json;
+    }
+    assert.equal(h.state, "refused");
+    assert.equal((h.error as Json).line, 1);
+
+    const readOnly = await send("POST", "/_sanyao/records/imports", {
+      body: rows,
+      headers: { authorization: `Bearer ${READ_TOKEN}`, "content-type": "text/csv" },
+    });
+    assert.equal(readOnly.status, 403);
+    const stats = (await send("GET", "/_sanyao/records/stats", { headers: op })).json();
+    assert.ok(Number(stats.total) > 0);
+    assert.ok(Object.keys(stats.byCarrier as Json).length > 0);
+  });
+
+  it("no answer of this suite holds a phone number, name or identity number", () => {
+    for (const text of answers)
+      for (const value of RAW_VALUES) assert.ok(!text.includes(value), `an answer holds ${value}: ${text.slice(0, 200)}`);
+  });
+});
