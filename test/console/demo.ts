@@ -20,10 +20,11 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-const quietly = (call: Promise<unknown>) => call.then(
-  () => undefined,
-  (err: unknown) => (err as { requestId?: string }).requestId ?? "",
-);
+const quietly = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (err: unknown) => (err as { requestId?: string }).requestId ?? "",
+  );
 
 export async function startDemo(): Promise<Demo> {
   const upstream = await startTestServer({ SANYAO_ADMIN_TOKEN: "sy_console_demo_upstream_token" });
@@ -61,10 +62,23 @@ export async function startDemo(): Promise<Demo> {
   for (let i = 0; i < 3; i++) await quietly(sdk.PhoneVerification(ALICE)); // the second and third from the cache
   await quietly(sdk.CheckPhoneAndName({ Mobile: ALICE.Phone, Name: ALICE.Name }));
   await quietly(faceidSdk(gateway.port, onboarding).IdCardVerification({ IdCard: ALICE.IdCard, Name: ALICE.Name }));
-  await gateway.cli(["scenarios", "add", "--account", payments.accountId, "--action", "MobileStatus", "--error", "InternalError", "--times", "5"]);
+  await gateway.cli([
+    "scenarios",
+    "add",
+    "--account",
+    payments.accountId,
+    "--action",
+    "MobileStatus",
+    "--error",
+    "InternalError",
+    "--times",
+    "5",
+  ]);
   await quietly(sdk.MobileStatus({ Mobile: ALICE.Phone }));
   await gateway.cli(["scenarios", "add", "--account", onboarding.accountId, "--phone", ALICE.Phone, "--delay-ms", "100-400"]);
-  const refusedRequestId = await quietly(faceidSdk(gateway.port, { ...payments, secretKey: `${payments.secretKey} ` }).PhoneVerification(ALICE));
+  const refusedRequestId = await quietly(
+    faceidSdk(gateway.port, { ...payments, secretKey: `${payments.secretKey} ` }).PhoneVerification(ALICE),
+  );
   return {
     upstream,
     gateway,

@@ -149,6 +149,39 @@ describe("console: safety and languages", () => {
     await browser.page.getByRole("heading", { level: 1, name: `请求 ${requestId}` }).waitFor();
   });
 
+  it("Records: counts by status and carrier; a CSV imported from the browser with its progress, a bad one refused naming its line", async () => {
+    const { browser, ui } = await signedIn(TOKEN);
+    await ui.go("Records");
+    const before = Number((await browser.page.getByText(/^\d+ records\.$/).textContent())?.split(" ")[0]);
+    await browser.page
+      .getByRole("table", { name: "By carrier" })
+      .getByRole("row", { name: /mobile/ })
+      .waitFor();
+    const form = ui.form("Import a CSV file");
+    await form.getByLabel("CSV file", { exact: true }).setInputFiles({
+      name: "records.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("phone,name,idcard,isp\n13900001111,王小明,330106198001013417,\n13900002222,李小红,510104199208152233,telecom\n"),
+    });
+    await form.getByRole("button", { name: "Import", exact: true }).click();
+    await ui.status().filter({ hasText: "Imported 2, replaced 0, rejected 0." }).waitFor();
+    assert.equal(await form.getByRole("progressbar").count(), 1, "the progress bar is shown");
+    await browser.page.getByText(`${before + 2} records.`).waitFor();
+    await form.getByLabel("CSV file", { exact: true }).setInputFiles({
+      name: "bad.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from('phone,name,idcard\n13900003333,赵六,110105199003072143\n"13900004444,钱七,110105199003072143\n'),
+    });
+    await form.getByRole("button", { name: "Import", exact: true }).click();
+    await ui
+      .alert()
+      .filter({ hasText: /^Refused: line 3: / })
+      .waitFor();
+    await browser.page.getByText(`${before + 2} records.`).waitFor(); // nothing of the bad file was imported
+    const html = await browser.page.content();
+    for (const value of ["13900001111", "王小明", "330106198001013417"]) assert.ok(!html.includes(value), "no imported value shows");
+  });
+
   it("no page and nothing the browser stores holds a raw phone, name or identity number", async () => {
     const { browser, ui } = await signedIn(TOKEN);
     // a scenario about Alice's numbers, typed into the page: the list shows their masks

@@ -3,11 +3,11 @@
  * to the server as it is; the server reads it, refuses it whole naming the bad line, and reports its progress.
  */
 import { useState } from "preact/hooks";
-import { call } from "../api";
+import { call, upload } from "../api";
 import { useLoad } from "../components/load";
 import { DoneNotice, ErrorNotice } from "../components/notice";
 import { num, t } from "../i18n";
-import { count, counts, field, text } from "../json";
+import { count, counts, field, list, text } from "../json";
 
 function CountTable(props: { caption: string; rows: Array<[string, number]> }) {
   return (
@@ -29,13 +29,15 @@ const POLL_MS = 300;
 
 function Import(props: { onDone: () => void }) {
   const [file, setFile] = useState<File | undefined>(undefined);
-  const [progress, setProgress] = useState<{ read: number; total: number } | undefined>(undefined);
+  // the upload first, then the server's reading of the file: one bar, named by its phase
+  const [progress, setProgress] = useState<{ phase: "upload" | "import"; read: number; total: number } | undefined>(undefined);
+  const [rejections, setRejections] = useState<Array<{ line: number; reason: string }>>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   const [done, setDone] = useState<string | undefined>(undefined);
   const follow = async (id: string) => {
     for (;;) {
       const job = field(await call(`/records/imports/${encodeURIComponent(id)}`), "import");
-      setProgress({ read: count(field(job, "bytesRead")), total: count(field(job, "bytesTotal")) });
+      setProgress({ phase: "import", read: count(field(job, "bytesRead")), total: count(field(job, "bytesTotal")) });
       const state = text(field(job, "state"));
       if (state === "done") {
         setDone(
@@ -45,7 +47,12 @@ function Import(props: { onDone: () => void }) {
             rejected: num(count(field(job, "rejected"))),
           }),
         );
+        setRejections(list(field(job, "rejections")).map((r) => ({ line: count(field(r, "line")), reason: text(field(r, "reason")) })));
         props.onDone();
+        return;
+      }
+      if (state === "failed") {
+        setError(t("records.failed", { message: text(field(field(job, "error"), "message")) }));
         return;
       }
       if (state === "refused") {
@@ -61,9 +68,13 @@ function Import(props: { onDone: () => void }) {
     if (!file) return;
     setError(undefined);
     setDone(undefined);
-    setProgress({ read: 0, total: file.size });
+    setRejections([]);
+    setProgress({ phase: "upload", read: 0, total: file.size });
     try {
-      const job = field(await call("/records/imports", { method: "POST", raw: { data: file, type: "text/csv" } }), "import");
+      const answer = await upload("/records/imports", file, "text/csv", (sent, total) =>
+        setProgress({ phase: "upload", read: sent, total }),
+      );
+      const job = field(answer, "import");
       await follow(text(field(job, "id")));
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -82,12 +93,19 @@ function Import(props: { onDone: () => void }) {
       </button>
       {progress && (
         <label>
-          {t("records.progress")}
+          {progress.phase === "upload" ? t("records.uploading") : t("records.progress")}
           <progress max={Math.max(progress.total, 1)} value={progress.read} />
         </label>
       )}
       <ErrorNotice message={error} />
       <DoneNotice message={done} />
+      {rejections.length > 0 && (
+        <ul aria-label={t("records.rejections")}>
+          {rejections.map((r) => (
+            <li key={r.line}>{t("records.rejection", { line: r.line, reason: r.reason })}</li>
+          ))}
+        </ul>
+      )}
     </form>
   );
 }
