@@ -22,7 +22,7 @@ function statusOf(answer: unknown) {
     ratePerSecond: count(field(limits, "ratePerSecond")),
     timeoutMs: count(field(limits, "timeoutMs")),
     cacheTtlSeconds: count(field(limits, "cacheTtlSeconds")),
-    // slots taken this second and the one before, when the server tells them
+    // the upstream's slots taken this second: shown when the server tells them (GET /_sanyao/gateway has no such field yet)
     slotsUsed: optionalCount(field(slots, "used")) ?? optionalCount(field(answer, "slotsUsed")),
     month: text(field(answer, "month")),
     teams: list(field(answer, "teams")).map((team) => ({
@@ -73,12 +73,12 @@ export function Gateway() {
               <dt>{t("gateway.limit")}</dt>
               <dd>{t("gateway.perSecond", { n: num(data.ratePerSecond) })}</dd>
             </div>
-            <div>
-              <dt>{t("gateway.slotsUsed")}</dt>
-              <dd>
-                {data.slotsUsed === undefined ? "—" : t("gateway.slotsOf", { used: num(data.slotsUsed), limit: num(data.ratePerSecond) })}
-              </dd>
-            </div>
+            {data.slotsUsed !== undefined && (
+              <div>
+                <dt>{t("gateway.slotsUsed")}</dt>
+                <dd>{t("gateway.slotsOf", { used: num(data.slotsUsed), limit: num(data.ratePerSecond) })}</dd>
+              </div>
+            )}
             <div>
               <dt>{t("gateway.timeout")}</dt>
               <dd>{t("requests.ms", { ms: data.timeoutMs })}</dd>
