@@ -5,6 +5,7 @@
  * balance; signing out ends the session on the server too.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, before, it } from "node:test";
 import { demoRecords } from "../../src/app/demo";
 import { chinaDate } from "../../src/rules/precheck";
@@ -87,6 +88,10 @@ describeBackends("console: main flow", (backend) => {
     assert.equal(answer.Result, "0");
     const link = browser.page.getByRole("link", { name: answer.RequestId, exact: true });
     await link.waitFor({ timeout: 2000 });
+    // filtered on the server: another action hides it, this one shows it again
+    await browser.page.getByLabel("Action", { exact: true }).selectOption("MobileStatus");
+    await browser.page.getByText("No calls yet.").waitFor();
+    await browser.page.getByLabel("Action", { exact: true }).selectOption("PhoneVerification");
     await link.click();
     await browser.page.getByRole("heading", { level: 1, name: `Request ${answer.RequestId}` }).waitFor();
     assert.equal(browser.page.url(), ui.url(`requests/${answer.RequestId}`));
@@ -141,8 +146,34 @@ describeBackends("console: main flow", (backend) => {
       .first()
       .waitFor();
     assert.equal(await ui.shown("Balance (CNY)"), (before + 12.5).toFixed(2));
-    // the calls above were charged to this account's ledger, shown here
-    await browser.page.getByRole("region", { name: "Ledger" }).getByRole("cell", { name: "PhoneVerification" }).first().waitFor();
+    // the calls above were charged to this account's ledger, shown here and exported as CSV
+    const ledger = browser.page.getByRole("region", { name: "Ledger" });
+    await ledger.getByRole("cell", { name: "PhoneVerification" }).first().waitFor();
+    const [download] = await Promise.all([browser.page.waitForEvent("download"), ledger.getByRole("link", { name: "Export CSV" }).click()]);
+    const csv = fs
+      .readFileSync((await download.path()) ?? "", "utf8")
+      .trim()
+      .split("\n");
+    assert.match(csv[0] ?? "", /^at,day,requestId,secretId,action/);
+    assert.equal(csv.length - 1, Number(/ of (\d+)/.exec((await ledger.getByRole("navigation").textContent()) ?? "")?.[1]), "every row");
+  });
+
+  it("a key disabled in the page is refused; enabled again, it calls", async () => {
+    await ui.open(`keys/${key.accountId}`);
+    await ui.button(`Disable ${key.secretId}`).click();
+    await browser.page
+      .getByRole("row", { name: new RegExp(key.secretId) })
+      .getByRole("cell", { name: "disabled" })
+      .waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the server's cached key row lives 250 ms
+    assert.equal((await refused(faceidSdk(server.port, key).PhoneVerification(ALICE))).code, "AuthFailure.SecretIdNotFound");
+    await ui.button(`Enable ${key.secretId}`).click();
+    await browser.page
+      .getByRole("row", { name: new RegExp(key.secretId) })
+      .getByRole("cell", { name: "enabled" })
+      .waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await faceidSdk(server.port, key).PhoneVerification(ALICE)).Result, "0");
   });
 
   it("signing out ends the session, on the server too", async () => {
