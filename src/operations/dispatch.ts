@@ -204,7 +204,9 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
         return json(405, { error: `${path} answers ${allow}.` }, { allow });
       }
       const { route, params } = found;
-      const caller = route.spec.access === "anonymous" ? "anyone" : await options.identify(req);
+      // An anonymous route asks who calls only when a bearer token comes (/readyz tells its reasons to a token holder);
+      // otherwise it is anyone's, with no session looked up.
+      const caller = route.spec.access === "anonymous" && req.headers.authorization === undefined ? "anyone" : await options.identify(req);
       const refused = refusal(route.spec.access, caller);
       if (refused) return void write(res, refused);
       // A name given twice counts once, the first; fromEntries makes own properties, "__proto__" among them.
