@@ -36,6 +36,16 @@ describe("console: gateway mode", () => {
     await payments.getByRole("meter", { name: "Spend of Payments team against its budget" }).waitFor();
   });
 
+  it("the Gateway page charts the upstream slots taken per second against the limit", async () => {
+    assert.match(await ui.shown("Slots taken this second"), /^\d+ of \d+$/);
+    await browser.page.getByRole("img", { name: "Upstream slots taken per second by this process, last minute" }).waitFor();
+    // the figures the chart draws: the demo's calls that reached the upstream (the cache answered the others)
+    const used = await browser.page.evaluate<number>(
+      "fetch('/_sanyao/gateway').then((r) => r.json()).then((g) => g.slots.perSecond.reduce((sum, s) => sum + s.used, 0))",
+    );
+    assert.ok(used >= 3 && used <= 4, `slots taken in the last minute: ${used}`);
+  });
+
   it("Usage shows cached and refused calls apart", async () => {
     await ui.go("Usage");
     await browser.page.getByRole("columnheader", { name: "Cached" }).waitFor();

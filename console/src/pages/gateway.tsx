@@ -1,9 +1,11 @@
 /** Gateway mode: the upstream and its limit, slots used per second, each team's spend against its budget, the cache, the unknown calls. */
+import { useEffect } from "preact/hooks";
 import { call } from "../api";
+import { Chart, color } from "../components/chart";
 import { useLoad } from "../components/load";
 import { ErrorNotice } from "../components/notice";
 import { num, t, when } from "../i18n";
-import { count, field, isRecord, list, optionalCount, text } from "../json";
+import { count, field, isRecord, list, text } from "../json";
 
 function statusOf(answer: unknown) {
   const upstream = field(answer, "upstream");
@@ -22,8 +24,8 @@ function statusOf(answer: unknown) {
     ratePerSecond: count(field(limits, "ratePerSecond")),
     timeoutMs: count(field(limits, "timeoutMs")),
     cacheTtlSeconds: count(field(limits, "cacheTtlSeconds")),
-    // the upstream's slots taken this second: shown when the server tells them (GET /_sanyao/gateway has no such field yet)
-    slotsUsed: optionalCount(field(slots, "used")) ?? optionalCount(field(answer, "slotsUsed")),
+    // the upstream slots this process took in each of the last 60 seconds, oldest first
+    slots: list(field(slots, "perSecond")).map((s) => ({ at: Date.parse(text(field(s, "at"))) / 1000, used: count(field(s, "used")) })),
     month: text(field(answer, "month")),
     teams: list(field(answer, "teams")).map((team) => ({
       accountId: text(field(team, "accountId")),
@@ -46,7 +48,13 @@ function statusOf(answer: unknown) {
 }
 
 export function Gateway() {
-  const { data, error } = useLoad(async () => statusOf(await call("/gateway")), []);
+  const { data, error, reload } = useLoad(async () => statusOf(await call("/gateway")), []);
+  // the slots move every second: the page follows them (and the spend) every two
+  useEffect(() => {
+    const timer = setInterval(reload, 2000);
+    return () => clearInterval(timer);
+  }, [reload]);
+  const latest = data?.slots.at(-1);
   return (
     <section>
       <h1>{t("nav.gateway")}</h1>
@@ -73,12 +81,10 @@ export function Gateway() {
               <dt>{t("gateway.limit")}</dt>
               <dd>{t("gateway.perSecond", { n: num(data.ratePerSecond) })}</dd>
             </div>
-            {data.slotsUsed !== undefined && (
-              <div>
-                <dt>{t("gateway.slotsUsed")}</dt>
-                <dd>{t("gateway.slotsOf", { used: num(data.slotsUsed), limit: num(data.ratePerSecond) })}</dd>
-              </div>
-            )}
+            <div>
+              <dt>{t("gateway.slotsUsed")}</dt>
+              <dd>{t("gateway.slotsOf", { used: num(latest?.used ?? 0), limit: num(data.ratePerSecond) })}</dd>
+            </div>
             <div>
               <dt>{t("gateway.timeout")}</dt>
               <dd>{t("requests.ms", { ms: data.timeoutMs })}</dd>
@@ -88,6 +94,16 @@ export function Gateway() {
               <dd>{t("gateway.cacheValue", { hits: num(data.hits), misses: num(data.misses), ttl: data.cacheTtlSeconds })}</dd>
             </div>
           </dl>
+          <h2>{t("gateway.slotsChart")}</h2>
+          <Chart
+            label={t("gateway.slotsChart")}
+            height={160}
+            times={data.slots.map((s) => s.at)}
+            series={[
+              { label: t("gateway.slotsUsedSeries"), values: data.slots.map((s) => s.used), color: color(0) },
+              { label: t("gateway.limit"), values: data.slots.map(() => data.ratePerSecond), color: color(2) },
+            ]}
+          />
           <h2>{t("gateway.teams", { month: data.month })}</h2>
           <table>
             <thead>
