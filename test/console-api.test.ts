@@ -14,7 +14,7 @@ import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
 import { faceidSdk } from "./helpers/sdk";
 import http from "node:http";
-import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
+import { describeBackends, serversOnOneInstallation, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const TOKEN = "console-api-operator-token-00";
 const READ_TOKEN = "console-api-read-only-token-0";
@@ -330,6 +330,32 @@ describeBackends("console API", (backend) => {
     const stats = (await send("GET", "/_sanyao/records/stats", { headers: op })).json();
     assert.ok(Number(stats.total) > 0);
     assert.ok(Object.keys(stats.byCarrier as Json).length > 0);
+  });
+
+  it("an import started on one instance is followed from another (scale-out: two instances on one installation)", async () => {
+    const servers = await serversOnOneInstallation(backend, { SANYAO_ADMIN_TOKEN: TOKEN });
+    try {
+      const [first, ...others] = servers;
+      const op = { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" };
+      const body = ["phone,name,idcard", "13900005678,李四,32010219881115306X", ""].join("\n");
+      const res = await fetch(`${first.opsUrl}/_sanyao/records/imports`, { method: "POST", headers: op, body });
+      const started = ((await res.json()) as { import: Json }).import;
+      for (const other of [first, ...others]) {
+        let job: Json = {};
+        for (let i = 0; i < 100 && job.state !== "done"; i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, 50));
+          const polled = await fetch(`${other.opsUrl}/_sanyao/records/imports/${started.id}`, { headers: op });
+          assert.equal(polled.status, 200);
+          job = ((await polled.json()) as { import: Json }).import;
+        }
+        assert.equal(job.state, "done");
+        assert.equal(job.imported, 1);
+        assert.equal(job.bytesRead, Buffer.byteLength(body));
+      }
+      assert.equal(servers.length, backend === "scale-out" ? 2 : 1);
+    } finally {
+      for (const s of servers) await s.close();
+    }
   });
 
   it("no answer of this suite holds a phone number, name or identity number", () => {

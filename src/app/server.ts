@@ -212,7 +212,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     upstreamSlotUse: () => slots.use.lastSeconds(clock()),
     failures: recentFailures,
     overview: overviewRollup,
-    imports: new RecordImports(store.records, keyring, { tables, policy: config.policy }, clock),
+    imports: new RecordImports(store.meta, store.records, keyring, { tables, policy: config.policy }, clock),
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {

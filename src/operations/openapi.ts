@@ -23,6 +23,9 @@ const DESCRIPTION = [
   "marked x-sanyao-access: write answers it 403. With no token configured the operations API is off and every path",
   "under /_sanyao/ answers 404.",
   "",
+  "The web console (/_sanyao/console/, its files, no token) signs in with POST /_sanyao/session: the cookie it gets",
+  "stands for the token, and a request on it that changes something carries X-Sanyao-CSRF.",
+  "",
   'Money is in CNY as a decimal string ("1000.00"). No answer ever holds a phone number, name or identity number:',
   "only masks and counts.",
 ].join("\n");
@@ -82,7 +85,12 @@ function operation<Ctx>(route: Route<Ctx>) {
   const refusals: Record<string, string | undefined> = {
     400: parameters.length > 0 || spec.body ? "the input does not fit: the error names the field and what it wants" : undefined,
     401: spec.access !== "anonymous" ? "no token, or not one of the API's tokens" : undefined,
-    403: spec.access === "write" ? "the read-only token: it changes nothing" : undefined,
+    403:
+      spec.access === "write"
+        ? "the read-only token (or session): it changes nothing; or a console session's request without its X-Sanyao-CSRF, or from another site"
+        : spec.access === "read"
+          ? "a console session's request from another site (its Origin)" + (spec.method === "GET" ? "" : ", or without its X-Sanyao-CSRF")
+          : undefined,
     ...spec.errors,
   };
   for (const [status, description] of Object.entries(refusals)) {
@@ -93,7 +101,7 @@ function operation<Ctx>(route: Route<Ctx>) {
     summary: spec.summary,
     ...(spec.description && { description: spec.description }),
     tags: [spec.group],
-    security: spec.access === "anonymous" ? [] : [{ operatorToken: [] }],
+    security: spec.access === "anonymous" ? [] : [{ operatorToken: [] }, { consoleSession: [] }],
     "x-sanyao-access": spec.access,
     "x-sanyao-listener": spec.listener ?? "operations",
     ...(parameters.length > 0 && { parameters }),
@@ -132,6 +140,12 @@ export function openapiDocument<Ctx>(routes: ReadonlyArray<Route<Ctx>>) {
           type: "http",
           scheme: "bearer",
           description: "The operator token (everything) or the read-only token (routes marked x-sanyao-access: read)",
+        },
+        consoleSession: {
+          type: "apiKey",
+          in: "cookie",
+          name: "sanyao_session",
+          description: "The web console's session (POST /_sanyao/session), with its token's access; changes want X-Sanyao-CSRF",
         },
       },
       schemas: components(routes),

@@ -15,15 +15,19 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import type { Keyring } from "../common/keyring";
+import { isJsonObject } from "../common/stored-json";
 import { chinaDate } from "../rules/precheck";
 import { CsvFileError } from "../sources/csv";
 import { type ImportOptions, importRecordsFile } from "../sources/import";
-import type { RecordRows } from "../store/ports";
+import type { MetaRows, RecordRows } from "../store/ports";
 import { OperationError } from "./route";
 
 /** The largest file the browser may send. */
 export const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
 const JOBS_KEPT = 20;
+/** A running job's progress is written to the store at most this often, for the other instances (or workers). */
+const PUBLISH_EVERY_MS = 500;
+const metaKey = (id: string) => `record-import:${id}`;
 const REJECTIONS_SHOWN = 100;
 
 export type ImportState = "running" | "done" | "refused" | "failed";
@@ -59,18 +63,63 @@ function refusal(err: unknown): ImportJob["error"] {
   return null;
 }
 
+/** A job as another instance stored it, narrowed; undefined when it is not one. */
+function storedJob(text: string | undefined): ImportJob | undefined {
+  let value: unknown;
+  try {
+    value = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(value)) return undefined;
+  const { id, state, error, rejections } = value;
+  const counts = ["bytesRead", "bytesTotal", "read", "imported", "replaced", "rejected"] as const;
+  const numbers = counts.map((name) => value[name]);
+  if (typeof id !== "string" || !["running", "done", "refused", "failed"].includes(String(state))) return undefined;
+  if (!numbers.every((n): n is number => typeof n === "number")) return undefined;
+  const shownError =
+    isJsonObject(error) && typeof error.message === "string" && (typeof error.line === "number" || error.line === null)
+      ? { line: error.line, message: error.message }
+      : null;
+  const shownRejections = (Array.isArray(rejections) ? rejections : []).flatMap((r: unknown) =>
+    isJsonObject(r) && typeof r.line === "number" && typeof r.reason === "string" ? [{ line: r.line, reason: r.reason }] : [],
+  );
+  const [bytesRead = 0, bytesTotal = 0, read = 0, imported = 0, replaced = 0, rejected = 0] = numbers;
+  return {
+    id,
+    state: state === "running" || state === "done" || state === "refused" ? state : "failed",
+    bytesRead,
+    bytesTotal,
+    read,
+    imported,
+    replaced,
+    rejected,
+    rejections: shownRejections,
+    error: shownError,
+  };
+}
+
+/**
+ * The jobs this process runs, and those of other instances (or `--workers` processes) as they stored them: a browser
+ * behind a load balancer may ask another instance than the one that took its file.
+ */
 export class RecordImports {
   private readonly jobs = new Map<string, ImportJob>();
 
   constructor(
+    private readonly meta: MetaRows,
     private readonly records: Pick<RecordRows, "upsert">,
     private readonly keyring: Keyring,
     private readonly rules: Omit<ImportOptions, "todayChina" | "onProgress">,
     private readonly clock: () => number,
   ) {}
 
-  get(id: string): ImportJob | undefined {
-    return this.jobs.get(id);
+  async get(id: string): Promise<ImportJob | undefined> {
+    return this.jobs.get(id) ?? storedJob(await this.meta.get(metaKey(id)));
+  }
+
+  private publish(job: ImportJob): Promise<void> {
+    return this.meta.set(metaKey(job.id), JSON.stringify(job));
   }
 
   /** Spools the request's body, then starts the import; the job as it starts. */
@@ -103,7 +152,11 @@ export class RecordImports {
         error: null,
       };
       this.keep(job);
-      void this.run(job, file).finally(removeAll);
+      await this.publish(job);
+      void this.run(job, file)
+        .then(() => this.publish(job))
+        .catch(() => undefined) // the store away: this instance still answers for the job
+        .finally(removeAll);
       return job;
     } catch (err) {
       await removeAll();
@@ -112,12 +165,16 @@ export class RecordImports {
   }
 
   private async run(job: ImportJob, file: string): Promise<void> {
+    let publishedAt = this.clock();
     try {
       const summary = await importRecordsFile(file, this.records, this.keyring, {
         ...this.rules,
         todayChina: chinaDate(this.clock()),
         onProgress: (bytes) => {
           job.bytesRead = bytes;
+          if (this.clock() - publishedAt < PUBLISH_EVERY_MS) return;
+          publishedAt = this.clock();
+          this.publish(job).catch(() => undefined);
         },
       });
       Object.assign(job, {

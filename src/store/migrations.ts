@@ -10,6 +10,34 @@ export interface Migration {
   postgres: string;
 }
 
+/**
+ * Migration 14 rolls up the history an installation already has (every hour that ended an hour ago), so that an
+ * upgraded installation's overview reads the rollup from its first request; the server rolls up later hours itself
+ * (admin/overview-rollup.ts). Written out here, constants and all, since a shipped migration never changes.
+ */
+export function rollUpHistory(nowMs: string): string {
+  const due = `((${nowMs}) - 3600000) / 3600000 * 3600000`;
+  return `
+      INSERT INTO overview_calls (hour, action, code, n)
+        SELECT at / 3600000 * 3600000, action, code, count(*) FROM audit
+        WHERE at < ${due} AND test = 0 AND action IS NOT NULL GROUP BY 1, 2, 3;
+      INSERT INTO overview_charges (hour, action, n, amount)
+        SELECT at / 3600000 * 3600000, action, count(*), sum(unit_price) FROM ledger
+        WHERE at < ${due} AND test = 0 GROUP BY 1, 2;
+      INSERT INTO overview_latencies (hour, latency_class, n)
+        SELECT at / 3600000 * 3600000, floor(ln(latency_us + 1) * 20), count(*) FROM audit
+        WHERE at < ${due} AND test = 0 AND action IS NOT NULL GROUP BY 1, 2;
+      INSERT INTO meta (key, value)
+        SELECT 'overview.rolled-up-to', CAST(${due} AS TEXT) WHERE EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM ledger);
+  `;
+}
+
+/** Now in milliseconds, in each dialect. */
+export const NOW_MS = {
+  sqlite: "CAST(strftime('%s', 'now') AS INTEGER) * 1000",
+  postgres: "CAST(extract(epoch FROM now()) * 1000 AS BIGINT)",
+};
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -338,7 +366,8 @@ export const MIGRATIONS: readonly Migration[] = [
     description:
       "the console: sign-in sessions kept as digests of their cookies (never the cookie itself), expiring and revocable; " +
       "the overview's hourly rollup of calls, charges and latencies, and covering indexes on time for the hours not rolled " +
-      "up yet (audit_overview, ledger_overview: counted from the index alone)",
+      "up yet (audit_overview, ledger_overview: counted from the index alone); an account's spend summed from its index " +
+      "alone (ledger_account_spend in place of ledger_account_test_at)",
     sqlite: `
       CREATE TABLE console_sessions (
         digest BLOB PRIMARY KEY,
@@ -349,6 +378,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
       CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
       CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+      CREATE INDEX ledger_account_spend ON ledger(account_id, test, at, unit_price);
+      DROP INDEX ledger_account_test_at;
       CREATE TABLE overview_calls (
         hour INTEGER NOT NULL, action TEXT NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL,
         PRIMARY KEY (hour, action, code)
@@ -361,6 +392,7 @@ export const MIGRATIONS: readonly Migration[] = [
         hour INTEGER NOT NULL, latency_class INTEGER NOT NULL, n INTEGER NOT NULL,
         PRIMARY KEY (hour, latency_class)
       ) WITHOUT ROWID;
+      ${rollUpHistory(NOW_MS.sqlite)}
     `,
     postgres: `
       CREATE TABLE console_sessions (
@@ -372,6 +404,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_last_seen ON console_sessions(last_seen_at);
       CREATE INDEX audit_overview ON audit(at, test, action, code, latency_us);
       CREATE INDEX ledger_overview ON ledger(at, test, action, unit_price);
+      CREATE INDEX ledger_account_spend ON ledger(account_id, test, at, unit_price);
+      DROP INDEX ledger_account_test_at;
       CREATE TABLE overview_calls (
         hour BIGINT NOT NULL, action TEXT NOT NULL, code TEXT NOT NULL, n BIGINT NOT NULL,
         PRIMARY KEY (hour, action, code)
@@ -384,6 +418,7 @@ export const MIGRATIONS: readonly Migration[] = [
         hour BIGINT NOT NULL, latency_class INTEGER NOT NULL, n BIGINT NOT NULL,
         PRIMARY KEY (hour, latency_class)
       );
+      ${rollUpHistory(NOW_MS.postgres)}
     `,
   },
 ];

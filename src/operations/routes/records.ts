@@ -78,10 +78,10 @@ export const recordRoutes = [
     access: "write",
     params: object({ id: importId }),
     answers: { 200: { description: "the import", schema: importAnswer } },
-    errors: { 404: "no such import (this process keeps its last 20)" },
+    errors: { 404: "no such import" },
     handle: async ({ params }, ctx) => {
-      const job = ctx.imports.get(params.id);
-      if (!job) throw notFound(`No import ${params.id}: this process keeps its last 20.`);
+      const job = await ctx.imports.get(params.id);
+      if (!job) throw notFound(`No import ${params.id}.`);
       return json(200, { import: job });
     },
   }),

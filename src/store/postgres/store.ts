@@ -3,7 +3,7 @@
  * in time, and a connection failure becomes UnavailableError so requests fail fast and the pool recovers alone.
  * A charge whose COMMIT went out unacknowledged is settled before its answer (see charge()).
  */
-import { Pool, type PoolClient, type QueryResultRow } from "pg";
+import { Pool, type PoolClient, type QueryConfig, type QueryResultRow } from "pg";
 import type { FailureSink } from "../../common/failures";
 import { UnavailableError } from "../../common/unavailable";
 import { type AuditEntry, type ChargeEntry, type UsageQuery, verifyModeOf } from "../model";
@@ -240,9 +240,14 @@ export class PostgresStore implements StoreAdapter {
       const rows = (await c.query<{ version: number }>("SELECT max(version) AS version FROM schema_version")).rows;
       const current = rows[0]?.version ?? 0;
       this.created = current === 0;
+      // A migration may build an index or a rollup over every row of a big installation: the statement budget of
+      // requests does not apply to it.
+      await c.query("SET LOCAL statement_timeout = 0");
       for (const m of MIGRATIONS) {
         if (m.version <= current) continue;
-        await c.query(m.postgres);
+        // pg reads query_timeout from a query's config too, though its types do not say so
+        const migration: QueryConfig & { query_timeout: number } = { text: m.postgres, query_timeout: MIGRATION_TIMEOUT_MS };
+        await c.query(migration);
         await c.query("INSERT INTO schema_version (version) VALUES ($1)", [m.version]);
       }
     });
@@ -424,6 +429,9 @@ export class PostgresStore implements StoreAdapter {
 }
 
 function ignoreError(): void {}
+
+/** how long one migration may take (the client's own timer; PostgreSQL's is lifted for the migrations) */
+const MIGRATION_TIMEOUT_MS = 6 * 3_600_000;
 
 /** how long `exclusive` waits for a lock another instance holds */
 const LOCK_WAIT_MS = 600_000;
