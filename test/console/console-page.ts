@@ -37,10 +37,21 @@ export class ConsolePage {
     await this.page.getByLabel(/^(Token|令牌)$/).waitFor();
   }
 
-  /** follows the navigation link named so; waits for the page's heading */
+  /** follows the navigation link named so; waits for the page's heading and its data */
   async go(name: string): Promise<void> {
     await this.nav().getByRole("link", { name, exact: true }).click();
     await this.page.getByRole("heading", { level: 1, name, exact: true }).waitFor();
+    await this.settled();
+  }
+
+  /** the page's data is in: nothing in it is marked aria-busy (a page is busy until its first answer) */
+  async settled(): Promise<void> {
+    // polled through the locator (waitForFunction would evaluate a string in the page, which the CSP refuses)
+    const busy = this.page.locator('main [aria-busy="true"]');
+    for (const deadline = Date.now() + 5000; (await busy.count()) > 0; ) {
+      if (Date.now() > deadline) throw new Error(`${this.page.url()}: still busy after 5 s`);
+      await this.page.waitForTimeout(25);
+    }
   }
 
   form(name: string): Locator {

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   try {
     const ui = new ConsolePage(browser.page, demo.gateway.url);
     const shoot = async (name: string) => {
-      await browser.page.waitForLoadState("networkidle");
+      await ui.settled();
       await browser.page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
       process.stdout.write(`docs/console/${name}.png\n`);
     };

@@ -168,7 +168,7 @@ function Ledger(props: { accountId: string; version: number }) {
     };
   }, [day, action, offset, props.version]);
   return (
-    <section aria-labelledby="account-ledger">
+    <section aria-labelledby="account-ledger" aria-busy={!data && !error}>
       <h2 id="account-ledger">{t("account.ledger")}</h2>
       <form class="inline" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -249,7 +249,7 @@ export function AccountPage(props: { accountId: string; canChange: boolean }) {
   const [account, setAccount] = useState<Account | undefined>(undefined);
   useEffect(() => setAccount(data), [data]);
   return (
-    <section>
+    <section aria-busy={!data && !error}>
       <p>
         <Link to="accounts">{t("account.back")}</Link>
       </p>

@@ -52,7 +52,7 @@ export function Accounts(props: { canChange: boolean }) {
     return { accounts: accountsOf(answer), total: count(field(answer, "total")) };
   }, [search, offset]);
   return (
-    <section>
+    <section aria-busy={!data && !error}>
       <h1>{t("nav.accounts")}</h1>
       <form class="inline" onSubmit={(e) => e.preventDefault()}>
         <label>

@@ -56,7 +56,7 @@ export function Gateway() {
   }, [reload]);
   const latest = data?.slots.at(-1);
   return (
-    <section>
+    <section aria-busy={!data && !error}>
       <h1>{t("nav.gateway")}</h1>
       <ErrorNotice message={error} />
       {data && !data.gateway && <p>{t("gateway.off")}</p>}

@@ -26,7 +26,7 @@ function PickAccount() {
         </label>
       </form>
       <ErrorNotice message={error} />
-      <ul class="plain">
+      <ul class="plain" aria-busy={!data && !error}>
         {(data ?? []).map((account) => (
           <li key={account.accountId}>
             <Link to={`keys/${account.accountId}`} label={t("accounts.keysOf", { name: account.name })}>
@@ -128,7 +128,7 @@ function AccountKeys(props: { accountId: string; canChange: boolean }) {
       <h2>{account.data ? t("keys.of", { name: account.data.name }) : props.accountId}</h2>
       <ErrorNotice message={account.error ?? keys.error ?? error} />
       {made && <ShownOnce made={made} onDismiss={() => setMade(undefined)} />}
-      <table>
+      <table aria-busy={!keys.data && !keys.error}>
         <thead>
           <tr>
             <th scope="col">SecretId</th>

@@ -68,7 +68,7 @@ export function Overview() {
   const { data, error } = useLoad(async () => overviewOf(await call(`/overview?window=${period}`)), [period]);
   const total = (pick: (row: Overview["actions"][number]) => number) => (data?.actions ?? []).reduce((sum, row) => sum + pick(row), 0);
   return (
-    <section>
+    <section aria-busy={!data && !error}>
       <h1>{t("nav.overview")}</h1>
       <fieldset class="tabs">
         <legend>{t("overview.window")}</legend>

@@ -120,7 +120,7 @@ export function Records(props: { canChange: boolean }) {
     };
   }, []);
   return (
-    <section>
+    <section aria-busy={!data && !error}>
       <h1>{t("nav.records")}</h1>
       <ErrorNotice message={error} />
       {data && (

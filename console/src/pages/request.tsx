@@ -107,7 +107,7 @@ export function RequestPage(props: { requestId: string }) {
   }, [props.requestId]);
   const c = data?.request;
   return (
-    <section>
+    <section aria-busy={!data && !error}>
       <p>
         <Link to="requests">{t("request.back")}</Link>
       </p>

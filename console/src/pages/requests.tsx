@@ -21,12 +21,15 @@ export function Requests() {
   const [calls, setCalls] = useState<LoggedCall[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   const [live, setLive] = useState(true);
+  // busy until the first answer for these filters (a screen reader, and the tests, wait for it)
+  const [answered, setAnswered] = useState(false);
   const lastSeq = useRef<number | undefined>(undefined);
   const set = (change: Partial<typeof filters>) => setFilters({ ...filters, ...change });
 
   useEffect(() => {
     lastSeq.current = undefined;
     setCalls([]);
+    setAnswered(false);
     if (!live) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -55,6 +58,7 @@ export function Requests() {
       } catch (err) {
         if (!stopped) setError(err instanceof Error ? err.message : String(err));
       }
+      if (!stopped) setAnswered(true);
       if (!stopped) timer = setTimeout(poll, POLL_MS);
     };
     poll();
@@ -65,7 +69,7 @@ export function Requests() {
   }, [filters.account, filters.secretId, filters.action, filters.result, live]);
 
   return (
-    <section>
+    <section aria-busy={live && !answered}>
       <h1>{t("nav.requests")}</h1>
       <form class="inline" onSubmit={(e) => e.preventDefault()}>
         <label>

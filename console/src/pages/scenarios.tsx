@@ -199,7 +199,7 @@ export function Scenarios(props: { canChange: boolean }) {
     }
   };
   return (
-    <section>
+    <section aria-busy={!scenarios.data && !scenarios.error}>
       <h1>{t("nav.scenarios")}</h1>
       <form class="inline" onSubmit={(e) => e.preventDefault()}>
         <label>

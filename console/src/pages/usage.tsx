@@ -60,7 +60,7 @@ export function Usage() {
   const inGateway = gateway.data === true;
   const days = perDay(data?.rows ?? []);
   return (
-    <section>
+    <section aria-busy={!data && !error}>
       <h1>{t("nav.usage")}</h1>
       <form class="inline" onSubmit={(e) => e.preventDefault()}>
         <label>
