@@ -28,7 +28,7 @@ const PAGES: ReadonlyArray<{ path: string; name: Key }> = [
   { path: "records", name: "nav.records" },
 ];
 
-function Page(props: { path: string; query: URLSearchParams; canChange: boolean }) {
+function Page(props: { path: string; canChange: boolean }) {
   const [section = "", id] = props.path.split("/");
   const { canChange } = props;
   switch (section) {
@@ -72,7 +72,7 @@ function LanguagePicker(props: { onChange: (lang: Lang) => void }) {
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined); // undefined: still asking
   const [, setLang] = useState<Lang>(language());
-  const { path, query } = useLocation();
+  const { path } = useLocation();
   const section = path.split("/")[0] ?? "";
 
   useEffect(() => {
@@ -130,7 +130,7 @@ export function App() {
         </p>
       )}
       <main>
-        <Page path={path} query={query} canChange={canChange} />
+        <Page path={path} canChange={canChange} />
       </main>
     </>
   );

@@ -14,10 +14,6 @@ export function currentPath(): string {
   return pathname.startsWith(BASE) ? decodeURIComponent(pathname.slice(BASE.length)).replace(/\/+$/, "") : "";
 }
 
-export function currentQuery(): URLSearchParams {
-  return new URLSearchParams(window.location.search);
-}
-
 export function href(path: string): string {
   return BASE + path;
 }
@@ -28,11 +24,11 @@ export function navigate(path: string): void {
   window.scrollTo(0, 0);
 }
 
-/** the current path and query, following links and the back button */
-export function useLocation(): { path: string; query: URLSearchParams } {
-  const [location, setLocation] = useState(() => ({ path: currentPath(), query: currentQuery() }));
+/** the current path, following links and the back button */
+export function useLocation(): { path: string } {
+  const [location, setLocation] = useState(() => ({ path: currentPath() }));
   useEffect(() => {
-    const follow = () => setLocation({ path: currentPath(), query: currentQuery() });
+    const follow = () => setLocation({ path: currentPath() });
     window.addEventListener("popstate", follow);
     window.addEventListener(CHANGE, follow);
     return () => {
