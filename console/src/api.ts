@@ -16,6 +16,9 @@ export class ApiError extends Error {
   }
 }
 
+/** what went wrong, in words a page shows */
+export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 let csrf: string | undefined;
 let onSignedOut: () => void = () => {};
 

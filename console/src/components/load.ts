@@ -1,4 +1,5 @@
 /** Loading what a page shows: the answer, the error, and a way to load again (after a change, or every second). */
+import { messageOf } from "../api";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
 export interface Loaded<T> {
@@ -20,7 +21,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: ReadonlyArray<unknown>)
         setError(undefined);
       },
       (err: unknown) => {
-        if (mine === generation.current) setError(err instanceof Error ? err.message : String(err));
+        if (mine === generation.current) setError(messageOf(err));
       },
     );
   }, deps);

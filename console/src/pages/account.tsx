@@ -1,6 +1,6 @@
 /** One account: its state and limits (changed here), its balance (topped up here), its ledger (filtered, paged, as CSV). */
 import { useEffect, useState } from "preact/hooks";
-import { API, call, query } from "../api";
+import { API, call, messageOf, query } from "../api";
 import { type Account, ACTIONS, accountOf } from "../accounts";
 import { Link } from "../components/link";
 import { useLoad } from "../components/load";
@@ -9,8 +9,6 @@ import { Pager } from "../components/pager";
 import { t, when } from "../i18n";
 import { count, field, flag, list, text } from "../json";
 import { stateOf } from "./accounts";
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** "PhoneVerification=5, MobileStatus=2" ⇄ {PhoneVerification: 5, MobileStatus: 2} */
 const limitsText = (limits: Array<[string, number]>) => limits.map(([action, n]) => `${action}=${n}`).join(", ");
@@ -60,7 +58,7 @@ function EditAccount(props: { account: Account; onSaved: (account: Account) => v
       props.onSaved(accountOf(field(answer, "account")));
       setDone(t("account.saved"));
     } catch (err) {
-      setError(message(err));
+      setError(messageOf(err));
     }
   };
   return (
@@ -123,7 +121,7 @@ function TopUp(props: { accountId: string; onDone: () => void }) {
       setDone(t("account.toppedUp", { balance: text(field(answer, "balance")) }));
       props.onDone();
     } catch (err) {
-      setError(message(err));
+      setError(messageOf(err));
     }
   };
   return (

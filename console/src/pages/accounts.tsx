@@ -1,6 +1,6 @@
 /** Accounts: searched and paged in the database; a new one made here. */
 import { useState } from "preact/hooks";
-import { call, query } from "../api";
+import { call, messageOf, query } from "../api";
 import { accountOf, accountsOf } from "../accounts";
 import { Link } from "../components/link";
 import { useLoad } from "../components/load";
@@ -28,7 +28,7 @@ function CreateAccount() {
       const made = accountOf(field(await call("/accounts", { method: "POST", body: { name } }), "account"));
       navigate(`accounts/${made.accountId}`);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(messageOf(err));
     }
   };
   return (

@@ -3,15 +3,13 @@
  * disabled, enabled again; test keys answer from the fixtures.
  */
 import { useState } from "preact/hooks";
-import { call, query } from "../api";
+import { call, messageOf, query } from "../api";
 import { accountOf, accountsOf } from "../accounts";
 import { Link } from "../components/link";
 import { useLoad } from "../components/load";
 import { DoneNotice, ErrorNotice } from "../components/notice";
 import { t, when } from "../i18n";
 import { field, flag, list, text } from "../json";
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 function PickAccount() {
   const [search, setSearch] = useState("");
@@ -108,7 +106,7 @@ function AccountKeys(props: { accountId: string; canChange: boolean }) {
       setMade({ secretId: text(field(key, "secretId")), secretKey: text(field(key, "secretKey")) });
       keys.reload();
     } catch (err) {
-      setError(message(err));
+      setError(messageOf(err));
     }
   };
   const setEnabled = async (secretId: string, enabled: boolean) => {
@@ -117,7 +115,7 @@ function AccountKeys(props: { accountId: string; canChange: boolean }) {
       await call(`/keys/${encodeURIComponent(secretId)}`, { method: "PATCH", body: { enabled } });
       keys.reload();
     } catch (err) {
-      setError(message(err));
+      setError(messageOf(err));
     }
   };
   return (

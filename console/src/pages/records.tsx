@@ -3,7 +3,7 @@
  * to the server as it is; the server reads it, refuses it whole naming the bad line, and reports its progress.
  */
 import { useState } from "preact/hooks";
-import { call, upload } from "../api";
+import { call, messageOf, upload } from "../api";
 import { useLoad } from "../components/load";
 import { DoneNotice, ErrorNotice } from "../components/notice";
 import { num, t } from "../i18n";
@@ -77,7 +77,7 @@ function Import(props: { onDone: () => void }) {
       const job = field(answer, "import");
       await follow(text(field(job, "id")));
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(messageOf(err));
     }
   };
   return (

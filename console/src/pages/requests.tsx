@@ -3,7 +3,7 @@
  * within a second or two without a reload. Filtered by account, key, action and result on the server.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, query } from "../api";
+import { call, messageOf, query } from "../api";
 import { ACTIONS } from "../accounts";
 import { Link } from "../components/link";
 import { ErrorNotice } from "../components/notice";
@@ -56,7 +56,7 @@ export function Requests() {
         if (seq !== undefined) lastSeq.current = seq;
         setError(undefined);
       } catch (err) {
-        if (!stopped) setError(err instanceof Error ? err.message : String(err));
+        if (!stopped) setError(messageOf(err));
       }
       if (!stopped) setAnswered(true);
       if (!stopped) timer = setTimeout(poll, POLL_MS);

@@ -4,7 +4,7 @@
  * hash and shows a mask; the form forgets it once sent.
  */
 import { useState } from "preact/hooks";
-import { call, query } from "../api";
+import { call, messageOf, query } from "../api";
 import { ACTIONS } from "../accounts";
 import { useLoad } from "../components/load";
 import { DoneNotice, ErrorNotice } from "../components/notice";
@@ -26,8 +26,6 @@ const VALUE_LABEL: Partial<Record<Effect, Key>> = {
   delay: "scenarios.delayMs",
   clock: "scenarios.clockOffsetS",
 };
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 interface Scenario {
   id: string;
@@ -134,7 +132,7 @@ function AddScenario(props: { onAdded: () => void }) {
       setDone(t("scenarios.added", { id: text(field(added, "id")) }));
       props.onAdded();
     } catch (err) {
-      setError(message(err));
+      setError(messageOf(err));
     }
   };
   return (
@@ -195,7 +193,7 @@ export function Scenarios(props: { canChange: boolean }) {
       await call(path, { method: "DELETE" });
       scenarios.reload();
     } catch (err) {
-      setError(message(err));
+      setError(messageOf(err));
     }
   };
   return (
