@@ -184,6 +184,14 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
   const tables = { public: table.filter(({ route }) => route.spec.listener === "every"), operations: table };
   const { apiOn } = options;
 
+  // An anonymous route answers anyone, and may tell a caller apart (/readyz shows its reasons to a token): credentials
+  // refused (a session's request without its CSRF header) or not checked (the store away, for a session) leave the
+  // caller anyone there, so a probe never fails for a cookie it carried.
+  const callerOf = async (req: IncomingMessage, access: Access): Promise<Caller> => {
+    if (access !== "anonymous") return options.identify(req);
+    return Promise.resolve(options.identify(req)).catch(() => "anyone" as const);
+  };
+
   return async (req, res, path, rawQuery, serves) => {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       void res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
@@ -204,9 +212,7 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
         return json(405, { error: `${path} answers ${allow}.` }, { allow });
       }
       const { route, params } = found;
-      // An anonymous route asks who calls only when a bearer token comes (/readyz tells its reasons to a token holder);
-      // otherwise it is anyone's, with no session looked up.
-      const caller = route.spec.access === "anonymous" && req.headers.authorization === undefined ? "anyone" : await options.identify(req);
+      const caller = await callerOf(req, route.spec.access);
       const refused = refusal(route.spec.access, caller);
       if (refused) return void write(res, refused);
       // A name given twice counts once, the first; fromEntries makes own properties, "__proto__" among them.

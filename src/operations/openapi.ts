@@ -89,7 +89,7 @@ function operation<Ctx>(route: Route<Ctx>) {
       spec.access === "write"
         ? "the read-only token (or session): it changes nothing; or a console session's request without its X-Sanyao-CSRF, or from another site"
         : spec.access === "read"
-          ? "a console session's request from another site (its Origin)" + (spec.method === "GET" ? "" : ", or without its X-Sanyao-CSRF")
+          ? `a console session's request from another site (its Origin)${spec.method === "GET" ? "" : ", or without its X-Sanyao-CSRF"}`
           : undefined,
     ...spec.errors,
   };
