@@ -4,6 +4,7 @@
  */
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
+import { t } from "../i18n";
 
 export interface Series {
   label: string;
@@ -23,7 +24,10 @@ export function Chart(props: { label: string; times: number[]; series: Series[];
     const options: uPlot.Options = {
       width: Math.max(320, element.clientWidth),
       height: props.height ?? 220,
-      series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false } }))],
+      series: [
+        { label: t("common.time") },
+        ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false } })),
+      ],
       axes: [{}, { size: 60 }],
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
