@@ -24,12 +24,18 @@ export function Requests() {
   // busy until the first answer for these filters (a screen reader, and the tests, wait for it)
   const [answered, setAnswered] = useState(false);
   const lastSeq = useRef<number | undefined>(undefined);
+  const shownFor = useRef<string | undefined>(undefined);
   const set = (change: Partial<typeof filters>) => setFilters({ ...filters, ...change });
+  const filterKey = JSON.stringify(filters);
 
   useEffect(() => {
-    lastSeq.current = undefined;
-    setCalls([]);
-    setAnswered(false);
+    // other filters: start again; a pause keeps what is shown, and resuming asks for what came meanwhile
+    if (shownFor.current !== filterKey) {
+      shownFor.current = filterKey;
+      lastSeq.current = undefined;
+      setCalls([]);
+      setAnswered(false);
+    }
     if (!live) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -48,25 +54,22 @@ export function Requests() {
         );
         if (stopped) return;
         const fresh = list(field(answer, "requests")).map(loggedCallOf).reverse(); // newest first
-        const seq = optionalCount(field(answer, "lastSeq"));
-        if (seq === undefined)
-          setCalls(fresh.slice(0, KEEP)); // a server without seq: the whole list each time
-        else if (fresh.length > 0 || after === undefined)
-          setCalls((shown) => [...fresh, ...(after === undefined ? [] : shown)].slice(0, KEEP));
-        if (seq !== undefined) lastSeq.current = seq;
+        if (fresh.length > 0) setCalls((shown) => [...fresh, ...shown].slice(0, KEEP));
+        lastSeq.current = optionalCount(field(answer, "lastSeq")) ?? lastSeq.current;
         setError(undefined);
       } catch (err) {
         if (!stopped) setError(messageOf(err));
       }
-      if (!stopped) setAnswered(true);
-      if (!stopped) timer = setTimeout(poll, POLL_MS);
+      if (stopped) return;
+      setAnswered(true);
+      timer = setTimeout(poll, POLL_MS);
     };
     poll();
     return () => {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [filters.account, filters.secretId, filters.action, filters.result, live]);
+  }, [filterKey, live]);
 
   return (
     <section aria-busy={live && !answered}>
