@@ -92,6 +92,15 @@ describeBackends("console: main flow", (backend) => {
     await browser.page.getByLabel("Action", { exact: true }).selectOption("MobileStatus");
     await browser.page.getByText("No calls yet.").waitFor();
     await browser.page.getByLabel("Action", { exact: true }).selectOption("PhoneVerification");
+    await link.waitFor();
+    // paused, the list stays as it is; resumed, it catches up with what came meanwhile
+    await ui.button("Pause").click();
+    const meanwhile = await faceidSdk(server.port, key).PhoneVerification(ALICE);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(await browser.page.getByRole("link", { name: meanwhile.RequestId }).count(), 0, "nothing new while paused");
+    assert.equal(await link.count(), 1, "the calls shown stay");
+    await ui.button("Resume").click();
+    await browser.page.getByRole("link", { name: meanwhile.RequestId, exact: true }).waitFor({ timeout: 2000 });
     await link.click();
     await browser.page.getByRole("heading", { level: 1, name: `Request ${answer.RequestId}` }).waitFor();
     assert.equal(browser.page.url(), ui.url(`requests/${answer.RequestId}`));

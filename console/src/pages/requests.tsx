@@ -98,7 +98,7 @@ export function Requests() {
           {t("requests.result")}
           <input value={filters.result} onChange={(e) => set({ result: e.currentTarget.value })} />
         </label>
-        <button type="button" aria-pressed={live} onClick={() => setLive(!live)}>
+        <button type="button" onClick={() => setLive(!live)}>
           {live ? t("requests.pause") : t("requests.resume")}
         </button>
       </form>
