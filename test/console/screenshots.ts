@@ -1,6 +1,7 @@
 /**
- * `npm run screenshots`: a picture of each page of the console into docs/console/, over the demo installation (a
- * gateway with two teams; personal values only masked). Not a test: run it when the pages change, and look.
+ * `npm run screenshots`: a picture of each page of the console into the folder named on the command line
+ * (docs/console), over the demo installation (a gateway with two teams; personal values only masked). Not a test:
+ * run it when the pages change, and look.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -9,8 +10,8 @@ import { openBrowser } from "./browser";
 import { ConsolePage } from "./console-page";
 import { DEMO_TOKEN, startDemo } from "./demo";
 
-async function main(): Promise<void> {
-  const out = path.join(repoRoot, "docs", "console");
+async function main(where: string): Promise<void> {
+  const out = path.resolve(repoRoot, where);
   fs.mkdirSync(out, { recursive: true });
   const demo = await startDemo();
   const browser = await openBrowser();
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     const shoot = async (name: string) => {
       await ui.settled();
       await browser.page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
-      process.stdout.write(`docs/console/${name}.png\n`);
+      process.stdout.write(`${path.relative(repoRoot, path.join(out, name))}.png\n`);
     };
     await ui.open();
     await browser.page.getByLabel("Token", { exact: true }).waitFor();
@@ -57,7 +58,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+// The folder is named on the command line (npm run screenshots names docs/console): `npm test`, which runs every
+// file under dist/test/, runs this one too, and must not rewrite the docs' pictures.
+const where = process.argv[2];
+if (where !== undefined) {
+  main(where).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
