@@ -75,5 +75,5 @@ fs.writeFileSync(path.join(out, "index.html"), html);
 const files = ["index.html", `assets/${script}`, `assets/${style}`].map((f) => fs.readFileSync(path.join(out, f)));
 const raw = files.reduce((sum, b) => sum + b.length, 0);
 const gzipped = files.reduce((sum, b) => sum + gzipSync(b, { level: 6 }).length, 0);
-const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(`console: dist/console/ built; a first visit downloads ${kb(raw)} (${kb(gzipped)} gzipped)`);
