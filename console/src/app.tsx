@@ -62,8 +62,12 @@ function LanguagePicker(props: { onChange: (lang: Lang) => void }) {
         value={language()}
         onChange={(e) => props.onChange(e.currentTarget.value === "zh" ? "zh" : "en")}
       >
-        <option value="zh">简体中文</option>
-        <option value="en">English</option>
+        <option value="zh" lang="zh-CN">
+          简体中文
+        </option>
+        <option value="en" lang="en">
+          English
+        </option>
       </select>
     </label>
   );
