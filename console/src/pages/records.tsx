@@ -71,9 +71,9 @@ function Import(props: { onDone: () => void }) {
     setRejections([]);
     setProgress({ phase: "upload", read: 0, total: file.size });
     try {
-      const answer = await upload("/records/imports", file, "text/csv", (sent, total) =>
-        setProgress({ phase: "upload", read: sent, total }),
-      );
+      // NDJSON too, as the CLI takes it: told by the file's name
+      const type = /\.(ndjson|jsonl)$/i.test(file.name) ? "application/x-ndjson" : "text/csv";
+      const answer = await upload("/records/imports", file, type, (sent, total) => setProgress({ phase: "upload", read: sent, total }));
       const job = field(answer, "import");
       await follow(text(field(job, "id")));
     } catch (err) {
@@ -86,7 +86,7 @@ function Import(props: { onDone: () => void }) {
       <p>{t("records.importHint")}</p>
       <label>
         {t("records.file")}
-        <input type="file" accept=".csv,text/csv" required onChange={(e) => setFile(e.currentTarget.files?.[0])} />
+        <input type="file" accept=".csv,.ndjson,.jsonl,text/csv" required onChange={(e) => setFile(e.currentTarget.files?.[0])} />
       </label>
       <button type="submit" disabled={!file}>
         {t("records.importButton")}
