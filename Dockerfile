@@ -18,8 +18,11 @@ RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
  && npm rebuild better-sqlite3
 COPY tsconfig.json ./
 COPY src ./src
+# The web console: built here by esbuild (a development dependency), shipped as dist/console's files only.
+COPY console ./console
 # Then the development dependencies go, and of better-sqlite3 all but its compiled module (sources, objects).
 RUN npx tsc -p tsconfig.json \
+ && node console/build.mjs \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src node_modules/better-sqlite3/build/Release/obj* \
            node_modules/better-sqlite3/build/Release/.deps node_modules/better-sqlite3/build/Release/test_extension.node
@@ -36,6 +39,7 @@ COPY bin ./bin
 COPY tables ./tables
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/console ./dist/console
 RUN ln -s /app/bin/sanyao.js /usr/local/bin/sanyao \
  && mkdir /data && chown node:node /data
 VOLUME /data

@@ -19,6 +19,8 @@ const run = promisify(execFile);
 const notRun: Record<string, string> = {
   "npm ci && npm start": "installs the dependencies and serves until stopped; first-start.test.ts runs the serve it starts",
   "npm test": "the whole suite, which this test is part of",
+  "npm run build:console": "npm test runs it before the suites; test/console/build.test.ts checks what it builds",
+  "npm run screenshots": "a minute of two servers and a browser, rewriting docs/console/*.png; run when the pages change",
   "npm run bench": "the benchmark: minutes of load on a machine of its own",
   "npm run bench:import": "the import benchmark: a million rows into both backends, minutes of load",
   "SANYAO_OPS_PORT=9090 npx sanyao serve": "serves until stopped on a fixed port; operations-listener tests run it on a free one",

@@ -187,7 +187,14 @@ it("every link in README, CHANGELOG and docs/ reaches a file of the repository, 
         .flatMap((l) => /^#{1,6} (.*)$/.exec(l)?.slice(1) ?? [])
         .map(slug),
     );
-  const pages = ["README.md", "CHANGELOG.md", ...fs.readdirSync(path.join(repoRoot, "docs")).map((f) => path.join("docs", f))];
+  const pages = [
+    "README.md",
+    "CHANGELOG.md",
+    ...fs
+      .readdirSync(path.join(repoRoot, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => path.join("docs", f)),
+  ];
   const broken = pages.flatMap((page) =>
     [...fs.readFileSync(path.join(repoRoot, page), "utf8").matchAll(/\]\(([^)\s]+)\)/g)].flatMap((m) => {
       const [target = "", anchor] = (m[1] ?? "").split("#");

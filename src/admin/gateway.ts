@@ -23,6 +23,8 @@ export async function gatewayStatus(
   /** the error code the upstream last refused the company key with, if its last answer was that */
   keyRefused: string | undefined,
   nowMs: number,
+  /** the upstream slots this process took in each of the last seconds */
+  slotUse: ReadonlyArray<{ at: string; used: number }> = [],
 ) {
   const stored = await describeUpstream(store.meta);
   const { month, startMs } = chinaMonth(nowMs);
@@ -50,6 +52,7 @@ export async function gatewayStatus(
       spent: formatAmount(t.spent),
       left: t.monthlyBudget > 0 ? formatAmount(t.monthlyBudget - t.spent) : null,
     })),
+    slots: { perSecond: slotUse },
     cache,
     unknown: { total: unknown.total, latest: unknown.rows.map(shownUnknown) },
   };

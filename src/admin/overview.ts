@@ -68,7 +68,8 @@ export async function overview(rollup: OverviewRollup, window: OverviewWindow, n
       a = zero();
       byAction.set(action, a);
     }
-    const b = buckets[bucket];
+    // SQLite divides by a bound number as REAL (10.002 for the 11th bucket): the bucket is its whole part
+    const b = buckets[Math.floor(bucket)];
     for (const [name, n] of Object.entries(part) as Array<[keyof Counts, number]>) {
       a[name] += n;
       if (b) b[name] += n;

@@ -133,15 +133,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const upstream = new UpstreamSource(store.meta, keyring, config.upstream.url, clock);
   const upstreamState: { keyRefused: string | undefined } = { keyRefused: undefined };
   const answerCache = new AnswerCache(keyring, config.upstream.cacheTtlMs);
+  const slots = new UpstreamSlots(
+    limits.rate,
+    sharedLimits ?? options.limits?.active ?? new MemoryActiveMembers(),
+    config.upstream.rateLimit,
+    clock,
+  );
   const faceid = gatewayFaceidProduct(faceidProduct(faceidDeps), {
     faceid: faceidDeps,
     upstream: () => upstream.current(),
-    slots: new UpstreamSlots(
-      limits.rate,
-      sharedLimits ?? options.limits?.active ?? new MemoryActiveMembers(),
-      config.upstream.rateLimit,
-      clock,
-    ),
+    slots,
     cache: answerCache,
     teams: new TeamLimits(
       sharedLimits ?? options.limits?.spend ?? new MemorySpendCounter(),
@@ -208,6 +209,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     diagnoses: testKit.diagnoses,
     metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
     upstreamKeyRefused: () => upstreamState.keyRefused,
+    upstreamSlotUse: () => slots.use.lastSeconds(clock()),
     failures: recentFailures,
     overview: overviewRollup,
     imports: new RecordImports(store.meta, store.records, keyring, { tables, policy: config.policy }, clock),

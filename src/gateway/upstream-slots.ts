@@ -7,6 +7,7 @@
  * an upstream slot, so one team's burst cannot starve the others.
  */
 import type { ActiveMembers, RateLimiter } from "../limits/contract";
+import { SlotUse } from "./slot-use";
 
 const ACTIVE_MS = 10_000;
 
@@ -17,6 +18,8 @@ export class UpstreamSlots {
     /** calls per second the upstream account takes, per action */
     private readonly limit: number,
     private readonly clock: () => number,
+    /** the slots this process took, second by second (the Gateway page shows them) */
+    readonly use: SlotUse = new SlotUse(),
   ) {}
 
   /** A slot for one call, waiting for the next window while the team or the upstream is full; false past the deadline. */
@@ -29,6 +32,7 @@ export class UpstreamSlots {
         (await this.limiter.admit(`upstream:${action}:${team}`, share, now)) &&
         (await this.limiter.admit(`upstream:${action}`, this.limit, now))
       ) {
+        this.use.record(now);
         return true;
       }
       // The next window, with a little spread so waiting calls do not all come back at once.

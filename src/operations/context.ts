@@ -38,4 +38,6 @@ export interface OperationsContext {
   failures: RecentFailures;
   /** the error code the upstream refused the company key with, while its last answer was that refusal */
   upstreamKeyRefused(): string | undefined;
+  /** the upstream slots this process took in each of the last 60 seconds, oldest first */
+  upstreamSlotUse(): Array<{ at: string; used: number }>;
 }

@@ -127,6 +127,15 @@ describe("the container image", { skip }, () => {
       assert.match(await dockerOk("exec", first.name, "ls", "/data"), /secret/);
     });
 
+    it("serves the web console's page and its assets (dist/console ships in the image)", async () => {
+      const page = await fetch(`http://127.0.0.1:${first.port}/_sanyao/console/`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      const script = /src="(\/_sanyao\/console\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      assert.ok(script, html);
+      assert.equal((await fetch(`http://127.0.0.1:${first.port}${script}`)).status, 200);
+    });
+
     it("answers the official SDK's signed call with Result 0 and charges it once", async () => {
       const response = await sdk(first.port, key).PhoneVerification(ZHANG);
       assert.equal(response.Result, "0", JSON.stringify(response));

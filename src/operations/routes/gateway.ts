@@ -4,7 +4,7 @@ import { shownUnknown } from "../../admin/ledger";
 import type { OperationsContext } from "../context";
 import { json, routesFor } from "../route";
 import { array, boolean, integer, nullable, object, optional, string } from "../schema";
-import { accountId, amount, pageOf, paging, total, unknownAnswer } from "./shapes";
+import { accountId, amount, isoTime, pageOf, paging, total, unknownAnswer } from "./shapes";
 
 const route = routesFor<OperationsContext>();
 
@@ -36,6 +36,12 @@ const status = object({
     }),
     { description: "accounts with a monthly budget or a charge this month" },
   ),
+  slots: object(
+    { perSecond: array(object({ at: isoTime, used: count })) },
+    {
+      description: "the upstream slots this process took in each of the last 60 seconds, oldest first (of limits.ratePerSecond per action)",
+    },
+  ),
   cache: object({ hits: count, misses: count }, { description: "this month: answers from the cache, and upstream answers kept in it" }),
   unknown: object({ total: count, latest: array(unknownAnswer) }, { description: "upstream calls sent and never answered" }),
 });
@@ -49,7 +55,8 @@ export const gatewayRoutes = [
     summary: "The upstream and its limit, each team's spend this month against its budget, the cache, the unknown calls",
     access: "read",
     answers: { 200: { description: "the status", schema: status } },
-    handle: async (_input, ctx) => json(200, await gatewayStatus(ctx.store, ctx.gateway, ctx.upstreamKeyRefused(), ctx.clock())),
+    handle: async (_input, ctx) =>
+      json(200, await gatewayStatus(ctx.store, ctx.gateway, ctx.upstreamKeyRefused(), ctx.clock(), ctx.upstreamSlotUse())),
   }),
   route({
     id: "listUnknownCalls",
