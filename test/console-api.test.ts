@@ -332,6 +332,47 @@ describeBackends("console API", (backend) => {
     assert.ok(Object.keys(stats.byCarrier as Json).length > 0);
   });
 
+  it("one browser import at a time: another sent while one is received gets 409, and the first ends exactly", async () => {
+    const op = { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" };
+    const head = "phone,name,idcard\n";
+    const row = "13900005678,李四,32010219881115306X\n";
+    // the first file is sent in two parts: the server is still receiving it when the second POST comes
+    const first = http.request({ host: "127.0.0.1", port: server.opsPort, method: "POST", path: "/_sanyao/records/imports", headers: op });
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      first.on("response", (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      first.on("error", reject);
+    });
+    first.write(head);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await send("POST", "/_sanyao/records/imports", { body: head + row, headers: op });
+    assert.equal(second.status, 409, second.text);
+    assert.match(String(second.json().error), /already running/);
+    first.end(row);
+    const res = await answered;
+    assert.equal(res.status, 202, res.body);
+    const started = (JSON.parse(res.body) as { import: Json }).import;
+    let job: Json = started;
+    for (let i = 0; i < 100 && job.state === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      job = (await send("GET", `/_sanyao/records/imports/${started.id}`, { headers: op })).json().import as Json;
+    }
+    assert.equal(job.state, "done", JSON.stringify(job));
+    assert.equal(job.imported, 1);
+    assert.equal(job.bytesTotal, Buffer.byteLength(head + row));
+    const next = await send("POST", "/_sanyao/records/imports", { body: head + row, headers: op });
+    assert.equal(next.status, 202, "the next file is taken once the first has ended");
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const polled = (await send("GET", `/_sanyao/records/imports/${(next.json().import as Json).id}`, { headers: op })).json()
+        .import as Json;
+      if (polled.state !== "running") break;
+    }
+  });
+
   it("an import started on one instance is followed from another (scale-out: two instances on one installation)", async () => {
     const servers = await serversOnOneInstallation(backend, { SANYAO_ADMIN_TOKEN: TOKEN });
     try {

@@ -105,10 +105,12 @@ function storedJob(text: string | undefined): ImportJob | undefined {
  */
 export class RecordImports {
   private readonly jobs = new Map<string, ImportJob>();
+  /** a job is receiving or importing its file: this process takes one at a time (loads on one store queue anyway) */
+  private busy = false;
 
   constructor(
     private readonly meta: MetaRows,
-    private readonly records: Pick<RecordRows, "upsert">,
+    private readonly records: Pick<RecordRows, "load">,
     private readonly keyring: Keyring,
     private readonly rules: Omit<ImportOptions, "todayChina" | "onProgress">,
     private readonly clock: () => number,
@@ -126,7 +128,12 @@ export class RecordImports {
   async start(req: IncomingMessage): Promise<ImportJob> {
     const declared = Number(req.headers["content-length"] ?? Number.NaN);
     if (declared > MAX_IMPORT_BYTES) throw tooLarge();
-    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "sanyao-import-"));
+    if (this.busy) throw new OperationError(409, IMPORT_RUNNING);
+    this.busy = true;
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "sanyao-import-")).catch((err: unknown) => {
+      this.busy = false;
+      throw err;
+    });
     const ndjson = /ndjson|jsonl/.test(String(req.headers["content-type"] ?? ""));
     const file = path.join(dir, ndjson ? "records.ndjson" : "records.csv");
     const removeAll = () => fs.promises.rm(dir, { recursive: true, force: true });
@@ -156,9 +163,13 @@ export class RecordImports {
       void this.run(job, file)
         .then(() => this.publish(job))
         .catch(() => undefined) // the store away: this instance still answers for the job
-        .finally(removeAll);
+        .finally(() => {
+          this.busy = false;
+          return removeAll();
+        });
       return job;
     } catch (err) {
+      this.busy = false;
       await removeAll();
       throw err;
     }
@@ -202,4 +213,6 @@ export class RecordImports {
   }
 }
 
+export const IMPORT_RUNNING =
+  "An import is already running on this server: wait for it to end (GET /_sanyao/records/imports/{id}), then send the next file.";
 const tooLarge = () => new OperationError(413, `The file is over ${MAX_IMPORT_BYTES / 1024 / 1024} MiB: import it with \`sanyao import\`.`);
