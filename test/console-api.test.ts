@@ -149,6 +149,8 @@ describeBackends("console API", (backend) => {
     const opsHost = new URL(server.opsUrl).host;
     assert.equal((await create(withCookie(cookie, { "x-sanyao-csrf": csrf, origin: "https://evil.example" }))).status, 403);
     assert.equal((await send("GET", "/_sanyao/accounts", { headers: withCookie(cookie, { origin: "http://evil.example" }) })).status, 403);
+    const forwarded = { "x-sanyao-csrf": csrf, origin: "https://evil.example", "x-forwarded-host": "evil.example" };
+    assert.equal((await create(withCookie(cookie, forwarded))).status, 403, "X-Forwarded-Host is not this server's host");
     assert.equal((await create(withCookie(cookie, { "x-sanyao-csrf": csrf, origin: `http://${opsHost}` }))).status, 201);
 
     const reader = await signIn(READ_TOKEN);
