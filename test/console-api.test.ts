@@ -14,7 +14,14 @@ import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
 import { faceidSdk } from "./helpers/sdk";
 import http from "node:http";
-import { describeBackends, serversOnOneInstallation, startTestServer, tempDir, type TestServer } from "./helpers/server";
+import {
+  describeBackends,
+  SHARED_INSTALLATION,
+  serversOnOneInstallation,
+  startTestServer,
+  tempDir,
+  type TestServer,
+} from "./helpers/server";
 
 const TOKEN = "console-api-operator-token-00";
 const READ_TOKEN = "console-api-read-only-token-0";
@@ -181,6 +188,40 @@ describeBackends("console API", (backend) => {
     server.setNow(start + 12 * 60 * 60_000 + 1000);
     assert.equal((await send("GET", "/_sanyao/session", { headers: withCookie(busy.cookie) })).status, 401, "12 hours after sign-in");
     server.setNow(undefined);
+  });
+
+  it("a session ends with its token: signed in with one operator token, the server restarted with another, the cookie is 401", async () => {
+    const A = "console-api-rotated-token-aaa";
+    const B = "console-api-rotated-token-bbb";
+    const first = await startTestServer({ SANYAO_ADMIN_TOKEN: A }, backend);
+    let second: TestServer | undefined;
+    try {
+      const res = await fetch(`${first.opsUrl}/_sanyao/session`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: A }),
+      });
+      assert.equal(res.status, 201);
+      const cookie = /^sanyao_session=([^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
+      const csrf = String(((await res.json()) as Json).csrf);
+      const create = (url: string) =>
+        fetch(`${url}/_sanyao/accounts`, {
+          method: "POST",
+          headers: { "content-type": "application/json", cookie: `sanyao_session=${cookie}`, "x-sanyao-csrf": csrf },
+          body: JSON.stringify({ name: "by an old session" }),
+        });
+      assert.equal((await create(first.opsUrl)).status, 201, "the session works while its token is in force");
+      // an embedded installation restarts on its directory; a scale-out one gets an instance with the new token
+      const shared = Object.fromEntries(SHARED_INSTALLATION.flatMap((n) => (first.env[n] === undefined ? [] : [[n, first.env[n]]])));
+      if (backend === "sqlite") await first.close();
+      second = await startTestServer({ ...shared, SANYAO_ADMIN_TOKEN: B }, backend, first.dataDir);
+      const session = await fetch(`${second.opsUrl}/_sanyao/session`, { headers: { cookie: `sanyao_session=${cookie}` } });
+      assert.equal(session.status, 401, "the session of a rotated token");
+      assert.equal((await create(second.opsUrl)).status, 401, "nor does it change anything");
+    } finally {
+      await second?.close();
+      if (backend !== "sqlite") await first.close();
+    }
   });
 
   it("serves the console's files with a strict CSP, nosniff, no referrer; index.html for the console's own URLs; gzip", async () => {

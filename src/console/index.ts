@@ -29,7 +29,7 @@ export interface ConsoleOptions {
 
 export function consolePlugin(options: ConsoleOptions) {
   const parts: ConsoleParts = {
-    sessions: new Sessions(options.sessions, options.clock),
+    sessions: new Sessions(options.sessions, options.clock, options.tokens),
     signIns: new SignInBudget(options.clock),
     tokens: options.tokens,
   };
