@@ -200,7 +200,7 @@ export class RecordImports {
     } catch (err) {
       const refused = refusal(err);
       job.state = refused ? "refused" : "failed";
-      job.error = refused ?? { line: null, message: "The import failed before its end; the rows imported so far stay. Try again." };
+      job.error = refused ?? { line: null, message: "The import failed before its end; nothing of it was applied. Try again." };
     }
   }
 
