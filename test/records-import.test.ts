@@ -107,6 +107,24 @@ describeBackends("records import in bulk", (backend) => {
     assert.equal(await answer(8), "0");
   });
 
+  it("a line over 64 KiB refuses the file, naming the line and quoting nothing of it", async () => {
+    const long = path.join(dir, "long.csv");
+    const rows = Array.from({ length: 10 }, (_, i) => Object.values(person(ROWS + 500 + i)).join(","));
+    // line 7 of the file: 13900001234 repeated, no line feed for 4 MiB (a record's digits, not to be echoed)
+    rows.splice(5, 0, "13900001234".repeat(400_000));
+    fs.writeFileSync(long, `phone,name,idcard\n${rows.join("\n")}\n`);
+    const res = await importJson(long);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /line 7 is longer than 64 KiB/);
+    assert.ok(!res.stderr.includes("13900001234"), "the line's content is not quoted");
+    assert.notEqual(await answer(ROWS + 500), "0", "nothing was imported");
+    const tail = path.join(dir, "tail.csv");
+    fs.writeFileSync(tail, `phone,name,idcard\n${rows.slice(0, 5).join("\n")}\n${"1".repeat(3 << 20)}`);
+    const last = await importJson(tail);
+    assert.equal(last.code, 2, last.stderr);
+    assert.match(last.stderr, /line 7 is longer than 64 KiB/, "a last line without a line feed too");
+  });
+
   it("an import killed before its end applies nothing", async () => {
     const fresh = csv(path.join(dir, "fresh.csv"), 200_000, (i) => Object.values(person(ROWS + 1000 + i)).join(","));
     const size = fs.statSync(fresh).size;
