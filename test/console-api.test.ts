@@ -442,6 +442,30 @@ describeBackends("console API", (backend) => {
     }
   });
 
+  it("overview: one count per window every few seconds (a loop of callers shares it); a later call counts again", async () => {
+    const read = async (window = "hour") => {
+      const res = await send("GET", `/_sanyao/overview?window=${window}`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+      assert.equal(res.status, 200, res.text);
+      return res.json() as { to: string; actions: Array<{ action: string; calls: number }> };
+    };
+    const calls = (o: { actions: Array<{ action: string; calls: number }> }) =>
+      o.actions.find((a) => a.action === "PhoneVerification")?.calls;
+    const t = Date.now() + 60_000; // the SDK signs with the real time: within five minutes of it
+    server.setNow(t);
+    const [first, together] = await Promise.all([read(), read()]);
+    assert.deepEqual(together, first, "callers at once get the one answer");
+    assert.equal((await faceidSdk(server.port, key).PhoneVerification(ALICE)).Result, "0");
+    server.setNow(t + 2000);
+    const cached = await read();
+    assert.equal(cached.to, first.to);
+    assert.equal(calls(cached), calls(first), "within the cache time: the same count, the new call not in it yet");
+    server.setNow(t + 10_000);
+    const recounted = await read();
+    assert.equal(calls(recounted), (calls(first) ?? 0) + 1, "past the cache time: counted again");
+    assert.notDeepEqual((await read("day")).actions, [], "each window has its own answer");
+    server.setNow(undefined);
+  });
+
   it("no answer of this suite holds a phone number, name or identity number", () => {
     for (const text of answers)
       for (const value of RAW_VALUES) assert.ok(!text.includes(value), `an answer holds ${value}: ${text.slice(0, 200)}`);

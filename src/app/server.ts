@@ -30,6 +30,7 @@ import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
 import { RecentFailures } from "../operations/recent-failures";
+import { OverviewAnswers } from "../admin/overview-answers";
 import { OverviewRollup } from "../admin/overview-rollup";
 import { RecordImports } from "../operations/record-imports";
 import { byTokens, dispatcher } from "../operations/dispatch";
@@ -209,7 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: { text: () => metrics.registry.metrics(), contentType: metrics.registry.contentType },
     upstreamKeyRefused: () => upstreamState.keyRefused,
     failures: recentFailures,
-    overview: overviewRollup,
+    overview: new OverviewAnswers(overviewRollup),
     imports: new RecordImports(store.meta, store.records, keyring, { tables, policy: config.policy }, clock),
     readiness: async () => {
       const checks: Record<string, string> = {};
