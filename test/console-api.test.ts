@@ -77,9 +77,10 @@ describeBackends("console API", (backend) => {
   };
   const withCookie = (cookie: string | undefined, more: Record<string, string> = {}) => ({ cookie: `sanyao_session=${cookie}`, ...more });
 
+  const consoleDir = fakeConsole();
   before(async () => {
     server = await startTestServer(
-      { SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_READ_ONLY_TOKEN: READ_TOKEN, SANYAO_CONSOLE_DIR: fakeConsole() },
+      { SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_READ_ONLY_TOKEN: READ_TOKEN, SANYAO_CONSOLE_DIR: consoleDir },
       backend,
     );
     key = await server.addAccount("console");
@@ -246,6 +247,51 @@ describeBackends("console API", (backend) => {
     assert.match(String(js.headers["content-type"]), /^text\/javascript/);
     assert.match(gunzipSync(js.body).toString(), /^console\.log/);
     assert.equal((await send("POST", "/_sanyao/console/")).status, 405);
+  });
+
+  it("the console's files: no symlink out of its directory, 404 for a missing asset, no install path shown, none with the API off", async () => {
+    const outside = path.join(tempDir("sanyao-outside-"), "secret.txt");
+    fs.writeFileSync(outside, "a file outside the console's directory");
+    fs.symlinkSync(outside, path.join(consoleDir, "assets", "linked-9f9f9f.js"));
+    fs.symlinkSync(outside, path.join(consoleDir, "linked.txt"));
+    const linked = await send("GET", "/_sanyao/console/assets/linked-9f9f9f.js");
+    assert.equal(linked.status, 404, "a symlink out of the directory is no file of the console");
+    assert.ok(!linked.text.includes("outside"));
+    const linkedTop = await send("GET", "/_sanyao/console/linked.txt");
+    assert.ok(!linkedTop.text.includes("outside"), linkedTop.text);
+    const missing = await send("GET", "/_sanyao/console/assets/app-000000.js");
+    assert.equal(missing.status, 404, "a missing asset is not index.html");
+    assert.doesNotMatch(missing.text, /<!doctype html>/);
+
+    const empty = tempDir("sanyao-unbuilt-");
+    const unbuilt = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_CONSOLE_DIR: empty }, backend);
+    try {
+      const res = await fetch(`${unbuilt.opsUrl}/_sanyao/console/`);
+      const text = await res.text();
+      assert.equal(res.status, 404);
+      assert.match(text, /npm run build:console/);
+      assert.ok(!text.includes(empty), `the install path is shown: ${text}`);
+    } finally {
+      await unbuilt.close();
+    }
+
+    // no token at all: every /_sanyao/ path answers 404, the console's files too
+    let off = await startTestServer({ SANYAO_CONSOLE_DIR: consoleDir }, backend);
+    if (backend === "sqlite") {
+      // a new embedded installation makes its token: one started again without it has none
+      await off.close();
+      fs.rmSync(path.join(off.dataDir, "admin-token"));
+      off = await startTestServer({ SANYAO_CONSOLE_DIR: consoleDir }, backend, off.dataDir);
+    }
+    try {
+      for (const route of ["/_sanyao/console/", "/_sanyao/console/assets/app-1a2b3c.js"]) {
+        const res = await fetch(`${off.opsUrl}${route}`);
+        assert.equal(res.status, 404, route);
+        assert.match(await res.text(), /operations API is off/);
+      }
+    } finally {
+      await off.close();
+    }
   });
 
   it("overview: the calls, charges and money made, per action; the request log: seq, after, filters, a page per RequestId", async () => {
