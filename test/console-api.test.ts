@@ -6,7 +6,9 @@
  * CSV, the records import job, and no personal value in any answer.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, it } from "node:test";
@@ -459,6 +461,41 @@ describeBackends("console API", (backend) => {
       const polled = (await send("GET", `/_sanyao/records/imports/${(next.json().import as Json).id}`, { headers: op })).json()
         .import as Json;
       if (polled.state !== "running") break;
+    }
+  });
+
+  it("an import's plaintext file: a dead process's is swept at start, and a server that stops removes its own", async () => {
+    const tmp = os.tmpdir();
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+    assert.ok(gone > 0);
+    const leftover = path.join(tmp, `sanyao-import-${gone}-Zq9x1a`);
+    fs.mkdirSync(leftover, { mode: 0o700 });
+    fs.writeFileSync(path.join(leftover, "records.csv"), "phone,name,idcard\n");
+    const living = path.join(tmp, `sanyao-import-${process.ppid}-Zq9x1b`);
+    fs.mkdirSync(living, { mode: 0o700 });
+    const started = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
+    try {
+      assert.equal(fs.existsSync(leftover), false, "the directory of a process that is gone is removed at start");
+      assert.equal(fs.existsSync(living), true, "a living process's is left alone");
+      // an upload still being received when the server stops: its file is removed, nothing imported
+      const mine = () => fs.readdirSync(tmp).filter((n) => n.startsWith(`sanyao-import-${process.pid}-`));
+      const upload = http.request({
+        host: "127.0.0.1",
+        port: started.opsPort,
+        method: "POST",
+        path: "/_sanyao/records/imports",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" },
+      });
+      upload.on("error", () => undefined);
+      upload.write("phone,name,idcard\n13900005678,李四,32010219881115306X\n");
+      for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(mine().length, 1, "the upload is spooled");
+      await started.close();
+      assert.deepEqual(mine(), [], "the stopped server left its upload's file");
+      upload.destroy();
+    } finally {
+      fs.rmSync(living, { recursive: true, force: true });
+      await started.close().catch(() => undefined);
     }
   });
 
