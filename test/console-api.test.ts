@@ -499,6 +499,40 @@ describeBackends("console API", (backend) => {
     }
   });
 
+  it("a browser upload must arrive whole within SANYAO_REQUEST_TIMEOUT_MS: a slower one is 408, its file removed", async () => {
+    const slow = await startTestServer(
+      { SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_REQUEST_TIMEOUT_MS: "600", SANYAO_HEADERS_TIMEOUT_MS: "200" },
+      backend,
+    );
+    try {
+      const mine = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`sanyao-import-${process.pid}-`));
+      const upload = http.request({
+        host: "127.0.0.1",
+        port: slow.opsPort,
+        method: "POST",
+        path: "/_sanyao/records/imports",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" },
+      });
+      const status = new Promise<number>((resolve) => {
+        upload.on("response", (res) => resolve(res.statusCode ?? 0));
+        upload.on("error", () => resolve(0));
+      });
+      // bytes keep coming, but the whole body takes longer than the request timeout
+      upload.write("phone,name,idcard\n");
+      const trickle = setInterval(() => upload.write("13900005678,李四,32010219881115306X\n"), 100);
+      try {
+        assert.equal(await status, 408);
+      } finally {
+        clearInterval(trickle);
+        upload.destroy();
+      }
+      for (let i = 0; i < 50 && mine().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(mine(), [], "the cut upload's file is removed");
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("an import started on one instance is followed from another (scale-out: two instances on one installation)", async () => {
     const servers = await serversOnOneInstallation(backend, { SANYAO_ADMIN_TOKEN: TOKEN });
     try {
