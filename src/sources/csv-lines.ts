@@ -93,7 +93,8 @@ export async function readPlainCsv(
         yield { kind: "lines", firstLine, text };
         firstLine += lines;
       }
-      if (rest.length > MAX_LINE_BYTES) throw tooLong(firstLine);
+      // what is left may be many lines (a file read whole with its header) and a last one without a line feed
+      countLines(rest, firstLine);
       if (rest.length > 0) yield { kind: "lines", firstLine, text: Uint8Array.prototype.slice.call(rest) };
     } finally {
       input.destroy();
@@ -102,7 +103,7 @@ export async function readPlainCsv(
   return { columns, batches: batches() };
 }
 
-/** The line feeds in `text`, whose first line is `firstLine`; refuses a line too long on the way. */
+/** The line feeds in `text`, whose first line is `firstLine`; refuses a line too long on the way (the last too). */
 function countLines(text: Uint8Array, firstLine: number): number {
   const buffer = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
   let n = 0;
@@ -112,5 +113,6 @@ function countLines(text: Uint8Array, firstLine: number): number {
     start = i + 1;
     n++;
   }
+  if (buffer.length - start > MAX_LINE_BYTES) throw tooLong(firstLine + n);
   return n;
 }
