@@ -533,6 +533,25 @@ describeBackends("console API", (backend) => {
     }
   });
 
+  it("the store keeps the last 100 import jobs: an older one is gone (404), the 100th newest is still told", async () => {
+    const op = { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" };
+    const body = "phone,name,idcard\n13900005678,李四,32010219881115306X\n";
+    const ids: string[] = [];
+    for (let n = 0; n < 101; n++) {
+      const started = await send("POST", "/_sanyao/records/imports", { body, headers: op });
+      assert.equal(started.status, 202, started.text);
+      const id = String((started.json().import as Json).id);
+      ids.push(id);
+      for (let i = 0; i < 200; i++) {
+        const job = (await send("GET", `/_sanyao/records/imports/${id}`, { headers: op })).json().import as Json;
+        if (job.state !== "running") break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    assert.equal((await send("GET", `/_sanyao/records/imports/${ids[0]}`, { headers: op })).status, 404, "the 101st newest");
+    assert.equal((await send("GET", `/_sanyao/records/imports/${ids[1]}`, { headers: op })).status, 200, "the 100th newest");
+  });
+
   it("an import started on one instance is followed from another (scale-out: two instances on one installation)", async () => {
     const servers = await serversOnOneInstallation(backend, { SANYAO_ADMIN_TOKEN: TOKEN });
     try {

@@ -116,7 +116,7 @@ export class RecordImports {
   /** the upload being received, and the import running with its files' removal: what close() stops and waits for */
   private upload: IncomingMessage | undefined;
   private receiving: Promise<void> | undefined;
-  private running: Promise<void> | undefined;
+  private readonly running = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
 
   constructor(
@@ -184,14 +184,16 @@ export class RecordImports {
       this.keep(job);
       await this.publish(job);
       await this.index(job.id);
-      this.running = this.run(job, file)
-        .then(() => this.publish(job))
+      const running: Promise<void> = this.run(job, file)
+        .then(() => {
+          // the job's outcome is told from now on: the next file may come (before its store row and files' removal)
+          this.busy = false;
+          return this.publish(job);
+        })
         .catch(() => undefined) // the store away: this instance still answers for the job
         .finally(() => removeAll())
-        .finally(() => {
-          this.busy = false;
-          this.running = undefined;
-        });
+        .finally(() => this.running.delete(running));
+      this.running.add(running);
       return job;
     } catch (err) {
       this.upload = undefined;
@@ -206,7 +208,7 @@ export class RecordImports {
     this.stopping.abort();
     this.upload?.destroy();
     await this.receiving;
-    await this.running;
+    await Promise.all(this.running);
   }
 
   /** Adds a job to the stored index, and deletes the stored jobs beyond STORED_JOBS, oldest first. */
@@ -223,6 +225,7 @@ export class RecordImports {
     for (const old of dropped) await this.meta.remove(metaKey(old));
   }
 
+  /** Never rejects: a failure is the job's outcome. */
   private async run(job: ImportJob, file: string): Promise<void> {
     let publishedAt = this.clock();
     try {
