@@ -177,7 +177,16 @@ describe("sanyao CLI", () => {
     fs.writeFileSync(file, "mobile,name\n13800001234,张三\n");
     const res = await sanyao(["records", "import", file, "--data", data]);
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /Unknown CSV column\(s\): mobile/);
+    assert.match(res.stderr, /Unknown CSV column\(s\): column 1 of 2\b/);
+  });
+
+  it("a CSV without a header is refused naming its columns by position, never quoting the first line's values", async () => {
+    const file = path.join(tempDir(), "headless.csv");
+    fs.writeFileSync(file, "13800001234,张三,110105199003072143\n");
+    const res = await sanyao(["records", "import", file, "--data", data]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /Unknown CSV column\(s\): columns 1, 2, 3 of 3\b/);
+    for (const value of ["13800001234", "张三", "110105199003072143"]) assert.ok(!res.stderr.includes(value), res.stderr);
   });
 
   it("verify signs a call with the demo key of --data and prints the Response", async () => {

@@ -6,7 +6,9 @@
  * CSV, the records import job, and no personal value in any answer.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, it } from "node:test";
@@ -14,7 +16,14 @@ import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
 import { faceidSdk } from "./helpers/sdk";
 import http from "node:http";
-import { describeBackends, serversOnOneInstallation, startTestServer, tempDir, type TestServer } from "./helpers/server";
+import {
+  describeBackends,
+  SHARED_INSTALLATION,
+  serversOnOneInstallation,
+  startTestServer,
+  tempDir,
+  type TestServer,
+} from "./helpers/server";
 
 const TOKEN = "console-api-operator-token-00";
 const READ_TOKEN = "console-api-read-only-token-0";
@@ -70,9 +79,10 @@ describeBackends("console API", (backend) => {
   };
   const withCookie = (cookie: string | undefined, more: Record<string, string> = {}) => ({ cookie: `sanyao_session=${cookie}`, ...more });
 
+  const consoleDir = fakeConsole();
   before(async () => {
     server = await startTestServer(
-      { SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_READ_ONLY_TOKEN: READ_TOKEN, SANYAO_CONSOLE_DIR: fakeConsole() },
+      { SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_READ_ONLY_TOKEN: READ_TOKEN, SANYAO_CONSOLE_DIR: consoleDir },
       backend,
     );
     key = await server.addAccount("console");
@@ -149,6 +159,8 @@ describeBackends("console API", (backend) => {
     const opsHost = new URL(server.opsUrl).host;
     assert.equal((await create(withCookie(cookie, { "x-sanyao-csrf": csrf, origin: "https://evil.example" }))).status, 403);
     assert.equal((await send("GET", "/_sanyao/accounts", { headers: withCookie(cookie, { origin: "http://evil.example" }) })).status, 403);
+    const forwarded = { "x-sanyao-csrf": csrf, origin: "https://evil.example", "x-forwarded-host": "evil.example" };
+    assert.equal((await create(withCookie(cookie, forwarded))).status, 403, "X-Forwarded-Host is not this server's host");
     assert.equal((await create(withCookie(cookie, { "x-sanyao-csrf": csrf, origin: `http://${opsHost}` }))).status, 201);
 
     const reader = await signIn(READ_TOKEN);
@@ -181,6 +193,40 @@ describeBackends("console API", (backend) => {
     server.setNow(undefined);
   });
 
+  it("a session ends with its token: signed in with one operator token, the server restarted with another, the cookie is 401", async () => {
+    const A = "console-api-rotated-token-aaa";
+    const B = "console-api-rotated-token-bbb";
+    const first = await startTestServer({ SANYAO_ADMIN_TOKEN: A }, backend);
+    let second: TestServer | undefined;
+    try {
+      const res = await fetch(`${first.opsUrl}/_sanyao/session`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: A }),
+      });
+      assert.equal(res.status, 201);
+      const cookie = /^sanyao_session=([^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
+      const csrf = String(((await res.json()) as Json).csrf);
+      const create = (url: string) =>
+        fetch(`${url}/_sanyao/accounts`, {
+          method: "POST",
+          headers: { "content-type": "application/json", cookie: `sanyao_session=${cookie}`, "x-sanyao-csrf": csrf },
+          body: JSON.stringify({ name: "by an old session" }),
+        });
+      assert.equal((await create(first.opsUrl)).status, 201, "the session works while its token is in force");
+      // an embedded installation restarts on its directory; a scale-out one gets an instance with the new token
+      const shared = Object.fromEntries(SHARED_INSTALLATION.flatMap((n) => (first.env[n] === undefined ? [] : [[n, first.env[n]]])));
+      if (backend === "sqlite") await first.close();
+      second = await startTestServer({ ...shared, SANYAO_ADMIN_TOKEN: B }, backend, first.dataDir);
+      const session = await fetch(`${second.opsUrl}/_sanyao/session`, { headers: { cookie: `sanyao_session=${cookie}` } });
+      assert.equal(session.status, 401, "the session of a rotated token");
+      assert.equal((await create(second.opsUrl)).status, 401, "nor does it change anything");
+    } finally {
+      await second?.close();
+      if (backend !== "sqlite") await first.close();
+    }
+  });
+
   it("serves the console's files with a strict CSP, nosniff, no referrer; index.html for the console's own URLs; gzip", async () => {
     const climbing = await getBytes(server.opsPort, "/_sanyao/console/..%2f..%2f..%2fetc%2fpasswd", {});
     assert.match(climbing.body.toString(), /^<!doctype html>/, "a path that climbs out names nothing: index.html");
@@ -203,6 +249,51 @@ describeBackends("console API", (backend) => {
     assert.match(String(js.headers["content-type"]), /^text\/javascript/);
     assert.match(gunzipSync(js.body).toString(), /^console\.log/);
     assert.equal((await send("POST", "/_sanyao/console/")).status, 405);
+  });
+
+  it("the console's files: no symlink out of its directory, 404 for a missing asset, no install path shown, none with the API off", async () => {
+    const outside = path.join(tempDir("sanyao-outside-"), "secret.txt");
+    fs.writeFileSync(outside, "a file outside the console's directory");
+    fs.symlinkSync(outside, path.join(consoleDir, "assets", "linked-9f9f9f.js"));
+    fs.symlinkSync(outside, path.join(consoleDir, "linked.txt"));
+    const linked = await send("GET", "/_sanyao/console/assets/linked-9f9f9f.js");
+    assert.equal(linked.status, 404, "a symlink out of the directory is no file of the console");
+    assert.ok(!linked.text.includes("outside"));
+    const linkedTop = await send("GET", "/_sanyao/console/linked.txt");
+    assert.ok(!linkedTop.text.includes("outside"), linkedTop.text);
+    const missing = await send("GET", "/_sanyao/console/assets/app-000000.js");
+    assert.equal(missing.status, 404, "a missing asset is not index.html");
+    assert.doesNotMatch(missing.text, /<!doctype html>/);
+
+    const empty = tempDir("sanyao-unbuilt-");
+    const unbuilt = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_CONSOLE_DIR: empty }, backend);
+    try {
+      const res = await fetch(`${unbuilt.opsUrl}/_sanyao/console/`);
+      const text = await res.text();
+      assert.equal(res.status, 404);
+      assert.match(text, /npm run build:console/);
+      assert.ok(!text.includes(empty), `the install path is shown: ${text}`);
+    } finally {
+      await unbuilt.close();
+    }
+
+    // no token at all: every /_sanyao/ path answers 404, the console's files too
+    let off = await startTestServer({ SANYAO_CONSOLE_DIR: consoleDir }, backend);
+    if (backend === "sqlite") {
+      // a new embedded installation makes its token: one started again without it has none
+      await off.close();
+      fs.rmSync(path.join(off.dataDir, "admin-token"));
+      off = await startTestServer({ SANYAO_CONSOLE_DIR: consoleDir }, backend, off.dataDir);
+    }
+    try {
+      for (const route of ["/_sanyao/console/", "/_sanyao/console/assets/app-1a2b3c.js"]) {
+        const res = await fetch(`${off.opsUrl}${route}`);
+        assert.equal(res.status, 404, route);
+        assert.match(await res.text(), /operations API is off/);
+      }
+    } finally {
+      await off.close();
+    }
   });
 
   it("overview: the calls, charges and money made, per action; the request log: seq, after, filters, a page per RequestId", async () => {
@@ -332,6 +423,135 @@ describeBackends("console API", (backend) => {
     assert.ok(Object.keys(stats.byCarrier as Json).length > 0);
   });
 
+  it("one browser import at a time: another sent while one is received gets 409, and the first ends exactly", async () => {
+    const op = { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" };
+    const head = "phone,name,idcard\n";
+    const row = "13900005678,李四,32010219881115306X\n";
+    // the first file is sent in two parts: the server is still receiving it when the second POST comes
+    const first = http.request({ host: "127.0.0.1", port: server.opsPort, method: "POST", path: "/_sanyao/records/imports", headers: op });
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      first.on("response", (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      first.on("error", reject);
+    });
+    first.write(head);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await send("POST", "/_sanyao/records/imports", { body: head + row, headers: op });
+    assert.equal(second.status, 409, second.text);
+    assert.match(String(second.json().error), /already running/);
+    first.end(row);
+    const res = await answered;
+    assert.equal(res.status, 202, res.body);
+    const started = (JSON.parse(res.body) as { import: Json }).import;
+    let job: Json = started;
+    for (let i = 0; i < 100 && job.state === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      job = (await send("GET", `/_sanyao/records/imports/${started.id}`, { headers: op })).json().import as Json;
+    }
+    assert.equal(job.state, "done", JSON.stringify(job));
+    assert.equal(job.imported, 1);
+    assert.equal(job.bytesTotal, Buffer.byteLength(head + row));
+    const next = await send("POST", "/_sanyao/records/imports", { body: head + row, headers: op });
+    assert.equal(next.status, 202, "the next file is taken once the first has ended");
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const polled = (await send("GET", `/_sanyao/records/imports/${(next.json().import as Json).id}`, { headers: op })).json()
+        .import as Json;
+      if (polled.state !== "running") break;
+    }
+  });
+
+  it("an import's plaintext file: a dead process's is swept at start, and a server that stops removes its own", async () => {
+    const tmp = os.tmpdir();
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+    assert.ok(gone > 0);
+    const leftover = path.join(tmp, `sanyao-import-${gone}-Zq9x1a`);
+    fs.mkdirSync(leftover, { mode: 0o700 });
+    fs.writeFileSync(path.join(leftover, "records.csv"), "phone,name,idcard\n");
+    const living = path.join(tmp, `sanyao-import-${process.ppid}-Zq9x1b`);
+    fs.mkdirSync(living, { mode: 0o700 });
+    const started = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
+    try {
+      assert.equal(fs.existsSync(leftover), false, "the directory of a process that is gone is removed at start");
+      assert.equal(fs.existsSync(living), true, "a living process's is left alone");
+      // an upload still being received when the server stops: its file is removed, nothing imported
+      const mine = () => fs.readdirSync(tmp).filter((n) => n.startsWith(`sanyao-import-${process.pid}-`));
+      const upload = http.request({
+        host: "127.0.0.1",
+        port: started.opsPort,
+        method: "POST",
+        path: "/_sanyao/records/imports",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" },
+      });
+      upload.on("error", () => undefined);
+      upload.write("phone,name,idcard\n13900005678,李四,32010219881115306X\n");
+      for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(mine().length, 1, "the upload is spooled");
+      await started.close();
+      assert.deepEqual(mine(), [], "the stopped server left its upload's file");
+      upload.destroy();
+    } finally {
+      fs.rmSync(living, { recursive: true, force: true });
+      await started.close().catch(() => undefined);
+    }
+  });
+
+  it("a browser upload must arrive whole within SANYAO_REQUEST_TIMEOUT_MS: a slower one is 408, its file removed", async () => {
+    const slow = await startTestServer(
+      { SANYAO_ADMIN_TOKEN: TOKEN, SANYAO_REQUEST_TIMEOUT_MS: "600", SANYAO_HEADERS_TIMEOUT_MS: "200" },
+      backend,
+    );
+    try {
+      const mine = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`sanyao-import-${process.pid}-`));
+      const upload = http.request({
+        host: "127.0.0.1",
+        port: slow.opsPort,
+        method: "POST",
+        path: "/_sanyao/records/imports",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" },
+      });
+      const status = new Promise<number>((resolve) => {
+        upload.on("response", (res) => resolve(res.statusCode ?? 0));
+        upload.on("error", () => resolve(0));
+      });
+      // bytes keep coming, but the whole body takes longer than the request timeout
+      upload.write("phone,name,idcard\n");
+      const trickle = setInterval(() => upload.write("13900005678,李四,32010219881115306X\n"), 100);
+      try {
+        assert.equal(await status, 408);
+      } finally {
+        clearInterval(trickle);
+        upload.destroy();
+      }
+      for (let i = 0; i < 50 && mine().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(mine(), [], "the cut upload's file is removed");
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("the store keeps the last 100 import jobs: an older one is gone (404), the 100th newest is still told", async () => {
+    const op = { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" };
+    const body = "phone,name,idcard\n13900005678,李四,32010219881115306X\n";
+    const ids: string[] = [];
+    for (let n = 0; n < 101; n++) {
+      const started = await send("POST", "/_sanyao/records/imports", { body, headers: op });
+      assert.equal(started.status, 202, started.text);
+      const id = String((started.json().import as Json).id);
+      ids.push(id);
+      for (let i = 0; i < 200; i++) {
+        const job = (await send("GET", `/_sanyao/records/imports/${id}`, { headers: op })).json().import as Json;
+        if (job.state !== "running") break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    assert.equal((await send("GET", `/_sanyao/records/imports/${ids[0]}`, { headers: op })).status, 404, "the 101st newest");
+    assert.equal((await send("GET", `/_sanyao/records/imports/${ids[1]}`, { headers: op })).status, 200, "the 100th newest");
+  });
+
   it("an import started on one instance is followed from another (scale-out: two instances on one installation)", async () => {
     const servers = await serversOnOneInstallation(backend, { SANYAO_ADMIN_TOKEN: TOKEN });
     try {
@@ -356,6 +576,30 @@ describeBackends("console API", (backend) => {
     } finally {
       for (const s of servers) await s.close();
     }
+  });
+
+  it("overview: one count per window every few seconds (a loop of callers shares it); a later call counts again", async () => {
+    const read = async (window = "hour") => {
+      const res = await send("GET", `/_sanyao/overview?window=${window}`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+      assert.equal(res.status, 200, res.text);
+      return res.json() as { to: string; actions: Array<{ action: string; calls: number }> };
+    };
+    const calls = (o: { actions: Array<{ action: string; calls: number }> }) =>
+      o.actions.find((a) => a.action === "PhoneVerification")?.calls;
+    const t = Date.now() + 60_000; // the SDK signs with the real time: within five minutes of it
+    server.setNow(t);
+    const [first, together] = await Promise.all([read(), read()]);
+    assert.deepEqual(together, first, "callers at once get the one answer");
+    assert.equal((await faceidSdk(server.port, key).PhoneVerification(ALICE)).Result, "0");
+    server.setNow(t + 2000);
+    const cached = await read();
+    assert.equal(cached.to, first.to);
+    assert.equal(calls(cached), calls(first), "within the cache time: the same count, the new call not in it yet");
+    server.setNow(t + 10_000);
+    const recounted = await read();
+    assert.equal(calls(recounted), (calls(first) ?? 0) + 1, "past the cache time: counted again");
+    assert.notDeepEqual((await read("day")).actions, [], "each window has its own answer");
+    server.setNow(undefined);
   });
 
   it("no answer of this suite holds a phone number, name or identity number", () => {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, it } from "node:test";
@@ -16,6 +17,7 @@ import { idCheckChar } from "../src/rules/idcard";
 import { loadRuleTables } from "../src/rules/tables";
 import { importRecordsFile } from "../src/sources/import";
 import { hexDigest } from "../src/sources/digests";
+import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/packed-records";
 import { callTc3, verify } from "./helpers/call";
 import { BIN } from "./helpers/cli";
 import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
@@ -105,6 +107,28 @@ describeBackends("records import in bulk", (backend) => {
     assert.equal(await answer(8), "0");
   });
 
+  it("a line over 64 KiB refuses the file, naming the line and quoting nothing of it", async () => {
+    const long = path.join(dir, "long.csv");
+    const rows = Array.from({ length: 10 }, (_, i) => Object.values(person(ROWS + 500 + i)).join(","));
+    // line 7 of the file: 13900001234 repeated, no line feed for 4 MiB (a record's digits, not to be echoed)
+    rows.splice(5, 0, "13900001234".repeat(400_000));
+    fs.writeFileSync(long, `phone,name,idcard\n${rows.join("\n")}\n`);
+    const res = await importJson(long);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /line 7 is longer than 64 KiB/);
+    assert.ok(!res.stderr.includes("13900001234"), "the line's content is not quoted");
+    assert.notEqual(await answer(ROWS + 500), "0", "nothing was imported");
+    const tail = path.join(dir, "tail.csv");
+    fs.writeFileSync(tail, `phone,name,idcard\n${rows.slice(0, 5).join("\n")}\n${"1".repeat(3 << 20)}`);
+    const last = await importJson(tail);
+    assert.equal(last.code, 2, last.stderr);
+    assert.match(last.stderr, /line 7 is longer than 64 KiB/, "a last line without a line feed too");
+    // a small file (read whole with its header, in one chunk) of ordinary lines is no long line
+    const small = path.join(dir, "small.csv");
+    fs.writeFileSync(small, `phone,name,idcard\n${rows.slice(0, 5).join("\n")}\n`);
+    assert.equal((await importJson(small)).code, 0);
+  });
+
   it("an import killed before its end applies nothing", async () => {
     const fresh = csv(path.join(dir, "fresh.csv"), 200_000, (i) => Object.values(person(ROWS + 1000 + i)).join(","));
     const size = fs.statSync(fresh).size;
@@ -149,5 +173,48 @@ describeBackends("records import in bulk", (backend) => {
       "never backwards",
     );
     assert.equal(seen.at(-1), fs.statSync(good).size);
+  });
+
+  it("two loads at once on one store: the failing one applies nothing, the other loads exactly its own rows", async () => {
+    const env = { ...server.env, ...(backend === "sqlite" && { SANYAO_DATA_DIR: server.dataDir }) };
+    const inst = await openInstallation(loadConfig({}, env), { create: false });
+    /** `count` rows of random hashes (status active, carrier mobile) */
+    const batch = (count: number): PackedRecords => {
+      const packed = Buffer.alloc(count * PACKED_RECORD_BYTES);
+      for (let i = 0; i < count; i++) {
+        const at = i * PACKED_RECORD_BYTES;
+        randomBytes(PACKED.carrier).copy(packed, at);
+        packed[at + PACKED.carrier] = 1;
+      }
+      return { packed, count };
+    };
+    const phones = (b: PackedRecords) =>
+      Array.from({ length: b.count }, (_, i) => b.packed.subarray(i * PACKED_RECORD_BYTES, i * PACKED_RECORD_BYTES + 32));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const [good1, good2, doomed] = [batch(300), batch(300), batch(300)];
+    try {
+      // the good load stages its first batch, the failing one starts staging, then the good one goes on
+      const good = inst.store.records.load(
+        (async function* () {
+          yield good1;
+          await sleep(150);
+          yield good2;
+        })(),
+      );
+      const failing = inst.store.records.load(
+        (async function* () {
+          await sleep(30);
+          yield doomed;
+          await sleep(300);
+          throw new Error("the file went away");
+        })(),
+      );
+      await assert.rejects(failing, /the file went away/);
+      assert.deepEqual(await good, { loaded: 600, replaced: 0 });
+      for (const phone of [...phones(good1), ...phones(good2)]) assert.ok(await inst.store.records.find(phone), "a good row is there");
+      for (const phone of phones(doomed)) assert.equal(await inst.store.records.find(phone), undefined, "a failed load's row was applied");
+    } finally {
+      await inst.close();
+    }
   });
 });

@@ -30,7 +30,9 @@ import type { FaceIdDeps } from "../faceid/deps";
 import { startTestKit } from "./test-kit";
 import type { OperationsContext } from "../operations/context";
 import { RecentFailures } from "../operations/recent-failures";
+import { OverviewAnswers } from "../admin/overview-answers";
 import { OverviewRollup } from "../admin/overview-rollup";
+import { sweepSpoolDirs } from "../operations/import-spool";
 import { RecordImports } from "../operations/record-imports";
 import { byTokens, dispatcher } from "../operations/dispatch";
 import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
@@ -198,6 +200,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   // The call's hooks, in the order of call/hooks.ts; the test kit's first, so its request log sees what the log line does.
   const hooks = combineHooks<AuthFailure>(testKit.hooks, { afterAnswer: afterResponse({ logger, metrics, audit: store.audit }) });
+  // files of browser imports left by a process that was killed hold records in plaintext: gone before anything else
+  sweepSpoolDirs();
+  const imports = new RecordImports(store.meta, store.records, keyring, { tables, policy: config.policy }, clock);
   const operations: OperationsContext = {
     store,
     keyring,
@@ -211,8 +216,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     upstreamKeyRefused: () => upstreamState.keyRefused,
     upstreamSlotUse: () => slots.use.lastSeconds(clock()),
     failures: recentFailures,
-    overview: overviewRollup,
-    imports: new RecordImports(store.meta, store.records, keyring, { tables, policy: config.policy }, clock),
+    overview: new OverviewAnswers(overviewRollup),
+    imports,
     readiness: async () => {
       const checks: Record<string, string> = {};
       const probe = async (name: string, ping: () => Promise<void>) => {
@@ -300,6 +305,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close() {
       testKit.stop();
       await overviewRollup.stop();
+      // a browser import is stopped (nothing of it applied) and its plaintext file removed before the store closes
+      await imports.close();
       for (const socket of hung) socket.destroy();
       // Stop accepting, let requests in flight finish (bounded), then flush and close the store and counters. The
       // upstream's connections close only then: a call it is answering is paid for, and its answer is let in.

@@ -135,7 +135,7 @@ export function addDataCommands(program: Command): void {
         } finally {
           bar?.stop();
         }
-        // a script must not take an import that left rows out for a whole one (the imported rows stay)
+        // a script must not take an import that left rows out for a whole one (the other rows were imported)
         if (summary.rejected > 0) process.exitCode = REJECTED_ROWS_EXIT;
         if (opts.json) return printJson(summary);
         process.stdout.write(

@@ -1,8 +1,10 @@
 /**
  * The console's files, built into dist/console by `npm run build:console`: served under /_sanyao/console/ with no
  * token (they hold no data). A path that is no file gets index.html, so the console's own URLs
- * (/_sanyao/console/requests/<RequestId>) load it. A strict Content-Security-Policy: no inline script or style,
- * nothing from another origin. Content-hashed files under assets/ are cached for good; index.html is asked again.
+ * (/_sanyao/console/requests/<RequestId>) load it; under assets/ it is a 404 (a missing script is not a page). Only
+ * files inside the directory are served, a symlink's target included. A strict Content-Security-Policy: no inline
+ * script or style, nothing from another origin. Content-hashed files under assets/ are cached for good; index.html
+ * is asked again.
  */
 import fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -60,7 +62,10 @@ export function consoleAssets(dir: string): (req: IncomingMessage, res: ServerRe
   const load = (file: string): Loaded | undefined => {
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(file);
+      // a symlink is followed only to a file inside the directory (itself maybe reached through a symlink)
+      const real = fs.realpathSync(file);
+      if (!real.startsWith(fs.realpathSync(root) + path.sep)) return undefined;
+      stat = fs.statSync(real);
     } catch {
       return undefined;
     }
@@ -105,18 +110,20 @@ export function consoleAssets(dir: string): (req: IncomingMessage, res: ServerRe
     }
     const named = fileOf(urlPath.slice(CONSOLE_PREFIX.length + 1));
     const asked = named === undefined ? undefined : load(named);
+    const underAssets = named !== undefined && path.relative(root, named).split(path.sep)[0] === "assets";
+    if (!asked && underAssets) {
+      notFound(res, `${urlPath}: no such file of the console.`);
+      return true;
+    }
     const index = path.join(root, "index.html");
     const file = asked ? named : index;
     const found = asked ?? load(index);
     if (file === undefined || !found) {
-      res
-        .writeHead(404, { "content-type": "application/json", ...SECURITY_HEADERS })
-        .end(
-          JSON.stringify({ error: `The console is not built (no ${index}): run \`npm run build:console\`, or set SANYAO_CONSOLE_DIR.` }),
-        );
+      // the directory is not named: an anonymous client has no use for the install's path
+      notFound(res, "The console is not built: run `npm run build:console` (or set SANYAO_CONSOLE_DIR).");
       return true;
     }
-    const hashed = file !== index && path.relative(root, file).split(path.sep)[0] === "assets";
+    const hashed = file !== index && underAssets;
     const gzip = found.gzip && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? "")) ? found.gzip : undefined;
     const body = gzip ?? found.raw;
     res.writeHead(200, {
@@ -130,4 +137,8 @@ export function consoleAssets(dir: string): (req: IncomingMessage, res: ServerRe
     res.end(req.method === "HEAD" ? undefined : body);
     return true;
   };
+}
+
+function notFound(res: ServerResponse, error: string): void {
+  res.writeHead(404, { "content-type": "application/json", ...SECURITY_HEADERS }).end(JSON.stringify({ error }));
 }

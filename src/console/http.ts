@@ -46,8 +46,9 @@ export function foreignOrigin(req: IncomingMessage): boolean {
   } catch {
     return true; // "null" (a sandboxed page, a file) and anything unreadable
   }
-  const forwardedHost = req.headers["x-forwarded-host"];
-  const host = (Array.isArray(forwardedHost) ? forwardedHost[0] : forwardedHost) ?? req.headers.host;
+  // The Host header only: X-Forwarded-Host is the client's to write (no proxy is trusted to set it), so a page of
+  // another site could name itself there. A proxy in front passes the Host it was sent (nginx: proxy_set_header Host $host).
+  const host = req.headers.host;
   return host === undefined || url.host !== host.toLowerCase();
 }
 

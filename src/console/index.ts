@@ -4,7 +4,7 @@
  * the table under /_sanyao/console/. The console itself is a client of the operations API and of nothing else.
  */
 import type { Tokens } from "../operations/admin-token";
-import type { Dispatch } from "../operations/dispatch";
+import { byTokens, type Dispatch } from "../operations/dispatch";
 import type { SessionRows } from "../store/ports";
 import { consoleAssets } from "./assets";
 import type { ConsoleParts } from "./context";
@@ -29,18 +29,20 @@ export interface ConsoleOptions {
 
 export function consolePlugin(options: ConsoleOptions) {
   const parts: ConsoleParts = {
-    sessions: new Sessions(options.sessions, options.clock),
+    sessions: new Sessions(options.sessions, options.clock, options.tokens),
     signIns: new SignInBudget(options.clock),
     tokens: options.tokens,
   };
   const assets = consoleAssets(options.dir);
+  // the dispatcher's rule: no token, no operations API, and every /_sanyao/ path (the console's files too) is its 404
+  const { apiOn } = byTokens(options.tokens);
   return {
     parts,
     identify: consoleIdentify(parts),
-    /** the dispatcher, with the console's files served first on a listener that serves the operations API */
+    /** the dispatcher, with the console's files served first on a listener that serves the operations API (when on) */
     serveFiles:
       (dispatch: Dispatch): Dispatch =>
       (req, res, path, rawQuery, serves) =>
-        serves.operations && assets(req, res, path) ? Promise.resolve() : dispatch(req, res, path, rawQuery, serves),
+        serves.operations && apiOn && assets(req, res, path) ? Promise.resolve() : dispatch(req, res, path, rawQuery, serves),
   };
 }

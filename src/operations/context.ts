@@ -1,6 +1,6 @@
 /** What the operations routes work with: the store and the running server's parts they show or change. */
 import type { GatewaySettings } from "../admin/gateway";
-import type { OverviewRollup } from "../admin/overview-rollup";
+import type { OverviewAnswers } from "../admin/overview-answers";
 import type { Keyring } from "../common/keyring";
 import type { NewAccountDefaults } from "../store/model";
 import type { Storage } from "../store/storage";
@@ -30,8 +30,8 @@ export interface OperationsContext {
   metrics: { text(): Promise<string>; contentType: string };
   /** every dependency answering, or which one is not */
   readiness(): Promise<Readiness>;
-  /** the overview's hourly rollup (and the counts of a range through it) */
-  overview: OverviewRollup;
+  /** the overview's answers, counted through its hourly rollup and kept a few seconds */
+  overview: OverviewAnswers;
   /** records imported from the browser, as jobs */
   imports: RecordImports;
   /** this process's last background failures */

@@ -4,13 +4,14 @@
  * whole with the line named, as the CLI does; rejected rows are listed by line and reason, never by value.
  *
  * The spooled file holds subscriber records in plaintext. It is safe there for its short life: it lives in a
- * directory only this user may enter (mkdtemp, 0700), is itself 0600, is never named in an answer or a log, and is
- * deleted as soon as the import ends, whatever its outcome (and the directory with it).
+ * directory only this user may enter (import-spool.ts), is itself 0600, is never named in an answer or a log, and is
+ * deleted when the import ends, whatever its outcome (and the directory with it), or when the server stops (the
+ * import aborted, nothing applied); a process killed meanwhile leaves it until the next server's start sweeps it.
+ * The jobs' records in the store are bounded: the oldest beyond STORED_JOBS are deleted as new ones begin.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import type { IncomingMessage } from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
@@ -20,11 +21,16 @@ import { chinaDate } from "../rules/precheck";
 import { CsvFileError } from "../sources/csv";
 import { type ImportOptions, importRecordsFile } from "../sources/import";
 import type { MetaRows, RecordRows } from "../store/ports";
+import { makeSpoolDir } from "./import-spool";
 import { OperationError } from "./route";
 
 /** The largest file the browser may send. */
 export const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
 const JOBS_KEPT = 20;
+/** Jobs kept in the store (meta rows), for the instances that did not run them; older ones are deleted. */
+export const STORED_JOBS = 100;
+/** The ids of the stored jobs, oldest first. */
+const JOB_INDEX_KEY = "record-import:index";
 /** A running job's progress is written to the store at most this often, for the other instances (or workers). */
 const PUBLISH_EVERY_MS = 500;
 const metaKey = (id: string) => `record-import:${id}`;
@@ -105,6 +111,13 @@ function storedJob(text: string | undefined): ImportJob | undefined {
  */
 export class RecordImports {
   private readonly jobs = new Map<string, ImportJob>();
+  /** a job is receiving or importing its file: this process takes one at a time (loads on one store queue anyway) */
+  private busy = false;
+  /** the upload being received, and the import running with its files' removal: what close() stops and waits for */
+  private upload: IncomingMessage | undefined;
+  private receiving: Promise<void> | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly meta: MetaRows,
@@ -126,7 +139,22 @@ export class RecordImports {
   async start(req: IncomingMessage): Promise<ImportJob> {
     const declared = Number(req.headers["content-length"] ?? Number.NaN);
     if (declared > MAX_IMPORT_BYTES) throw tooLarge();
-    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "sanyao-import-"));
+    if (this.stopping.signal.aborted) throw new OperationError(409, "The server is stopping: send the file again to another.");
+    if (this.busy) throw new OperationError(409, IMPORT_RUNNING);
+    this.busy = true;
+    const received = this.receive(req);
+    this.receiving = received.then(
+      () => undefined,
+      () => undefined,
+    );
+    return received;
+  }
+
+  private async receive(req: IncomingMessage): Promise<ImportJob> {
+    const dir = await makeSpoolDir().catch((err: unknown) => {
+      this.busy = false;
+      throw err;
+    });
     const ndjson = /ndjson|jsonl/.test(String(req.headers["content-type"] ?? ""));
     const file = path.join(dir, ndjson ? "records.ndjson" : "records.csv");
     const removeAll = () => fs.promises.rm(dir, { recursive: true, force: true });
@@ -138,7 +166,9 @@ export class RecordImports {
           done(size > MAX_IMPORT_BYTES ? tooLarge() : null, chunk);
         },
       });
+      this.upload = req;
       await pipeline(req, capped, fs.createWriteStream(file, { mode: 0o600, flags: "wx" }));
+      this.upload = undefined;
       const job: ImportJob = {
         id: `imp-${randomBytes(6).toString("hex")}`,
         state: "running",
@@ -153,23 +183,56 @@ export class RecordImports {
       };
       this.keep(job);
       await this.publish(job);
-      void this.run(job, file)
-        .then(() => this.publish(job))
+      await this.index(job.id);
+      const running: Promise<void> = this.run(job, file)
+        .then(() => {
+          // the job's outcome is told from now on: the next file may come (before its store row and files' removal)
+          this.busy = false;
+          return this.publish(job);
+        })
         .catch(() => undefined) // the store away: this instance still answers for the job
-        .finally(removeAll);
+        .finally(() => removeAll())
+        .finally(() => this.running.delete(running));
+      this.running.add(running);
       return job;
     } catch (err) {
+      this.upload = undefined;
+      this.busy = false;
       await removeAll();
       throw err;
     }
   }
 
+  /** Stops the upload being received and the import running (nothing of it applied), and waits for its files' removal. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    this.upload?.destroy();
+    await this.receiving;
+    await Promise.all(this.running);
+  }
+
+  /** Adds a job to the stored index, and deletes the stored jobs beyond STORED_JOBS, oldest first. */
+  private async index(id: string): Promise<void> {
+    let ids: unknown;
+    try {
+      ids = JSON.parse((await this.meta.get(JOB_INDEX_KEY)) ?? "[]");
+    } catch {
+      ids = [];
+    }
+    const kept = [...(Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && x !== id) : []), id];
+    const dropped = kept.splice(0, Math.max(0, kept.length - STORED_JOBS));
+    await this.meta.set(JOB_INDEX_KEY, JSON.stringify(kept));
+    for (const old of dropped) await this.meta.remove(metaKey(old));
+  }
+
+  /** Never rejects: a failure is the job's outcome. */
   private async run(job: ImportJob, file: string): Promise<void> {
     let publishedAt = this.clock();
     try {
       const summary = await importRecordsFile(file, this.records, this.keyring, {
         ...this.rules,
         todayChina: chinaDate(this.clock()),
+        signal: this.stopping.signal,
         onProgress: (bytes) => {
           job.bytesRead = bytes;
           if (this.clock() - publishedAt < PUBLISH_EVERY_MS) return;
@@ -189,7 +252,7 @@ export class RecordImports {
     } catch (err) {
       const refused = refusal(err);
       job.state = refused ? "refused" : "failed";
-      job.error = refused ?? { line: null, message: "The import failed before its end; the rows imported so far stay. Try again." };
+      job.error = refused ?? { line: null, message: "The import failed before its end; nothing of it was applied. Try again." };
     }
   }
 
@@ -202,4 +265,6 @@ export class RecordImports {
   }
 }
 
+export const IMPORT_RUNNING =
+  "An import is already running on this server: wait for it to end (GET /_sanyao/records/imports/{id}), then send the next file.";
 const tooLarge = () => new OperationError(413, `The file is over ${MAX_IMPORT_BYTES / 1024 / 1024} MiB: import it with \`sanyao import\`.`);

@@ -33,6 +33,8 @@ export interface ImportSummary {
 
 export interface ImportOptions extends RecordRules {
   onProgress?: (bytesRead: number) => void;
+  /** aborted: the import stops at its next batch and applies nothing (the server stopping) */
+  signal?: AbortSignal;
 }
 
 const BATCH = 5000;
@@ -121,7 +123,7 @@ export async function importRecordsFile(
   const context = { hashKey: keyring.hashKeyForImport(), rules, columns };
   const packers = fs.statSync(file).size >= WORKERS_FROM_BYTES ? workerPackers(context) : inlinePackers(context);
   try {
-    const { loaded, replaced } = await records.load(packedBatches(inputs, packers, summary));
+    const { loaded, replaced } = await records.load(packedBatches(inputs, packers, summary, opts.signal));
     summary.imported = loaded;
     summary.replaced = replaced;
     return summary;
@@ -143,7 +145,12 @@ async function* rowBatches(rows: AsyncIterable<Row>): AsyncGenerator<BatchInput>
 }
 
 /** The packed records of each batch, in file order, with at most `packers.depth` batches being packed meanwhile. */
-async function* packedBatches(inputs: AsyncIterable<BatchInput>, packers: Packers, summary: ImportSummary): AsyncGenerator<PackedRecords> {
+async function* packedBatches(
+  inputs: AsyncIterable<BatchInput>,
+  packers: Packers,
+  summary: ImportSummary,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<PackedRecords> {
   const pending: Array<Promise<BatchOutput>> = [];
   const take = (output: BatchOutput): PackedRecords => {
     summary.read += output.read;
@@ -152,6 +159,7 @@ async function* packedBatches(inputs: AsyncIterable<BatchInput>, packers: Packer
     return { packed: output.packed, count: output.count };
   };
   for await (const input of inputs) {
+    signal?.throwIfAborted();
     const packing = packers.pack(input);
     // awaited in turn below; until then a failure must not count as unhandled
     packing.catch(() => undefined);
@@ -160,6 +168,7 @@ async function* packedBatches(inputs: AsyncIterable<BatchInput>, packers: Packer
     if (first) yield take(await first);
   }
   for (let first = pending.shift(); first; first = pending.shift()) yield take(await first);
+  signal?.throwIfAborted();
 }
 
 /** The rows of a CSV or NDJSON records file; a CSV file that cannot be read as rows is refused whole (CsvFileError). */

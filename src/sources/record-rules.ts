@@ -101,10 +101,12 @@ export function checkRecord(
 /** The column names of a CSV header (trimmed), or an error naming what is wrong with it. */
 export function importColumns(header: string[]): string[] {
   const names = header.map((h) => h.toLowerCase());
-  const unknown = names.filter((h) => !COLUMNS.includes(h));
+  // Named by position, never by text: a file without a header has a record on its first line.
+  const unknown = names.flatMap((h, i) => (COLUMNS.includes(h) ? [] : [i + 1]));
   if (unknown.length > 0)
     throw new Error(
-      `Unknown CSV column(s): ${unknown.join(", ")}. Expected phone,name,idcard[,isp][,status][,line_status][,network_since].`,
+      `Unknown CSV column(s): ${unknown.length === 1 ? "column" : "columns"} ${unknown.join(", ")} of ${names.length}. ` +
+        "The first line must be a header: phone,name,idcard[,isp][,status][,line_status][,network_since].",
     );
   for (const required of ["phone", "name", "idcard"]) {
     if (!names.includes(required)) throw new Error(`The CSV header must name the column ${required}.`);

@@ -155,6 +155,8 @@ export interface MetaRows {
   set(key: string, value: string): Promise<void>;
   /** stores the value unless the key has one; returns the stored value (so instances racing at first start agree) */
   setIfAbsent(key: string, value: string): Promise<string>;
+  /** deletes the key's row, if there is one */
+  remove(key: string): Promise<void>;
 }
 
 /** A scenario of the test kit as stored: its spec as JSON (testkit/scenario.ts reads it), its uses left apart. */

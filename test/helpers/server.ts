@@ -79,8 +79,12 @@ export interface TestServer extends RunningServer {
   storedData(): Promise<Buffer>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, backend: Backend = "sqlite"): Promise<TestServer> {
-  const dataDir = tempDir();
+/** `dataDir`: an embedded installation's directory to start on again (a restart), else a fresh one. */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  backend: Backend = "sqlite",
+  dataDir: string = tempDir(),
+): Promise<TestServer> {
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -201,7 +205,13 @@ export function rawRequest(
 }
 
 /** What a second instance needs to serve the same scale-out installation as `first`: its schema, prefix and secret. */
-const SHARED_INSTALLATION = ["SANYAO_DATABASE_SCHEMA", "SANYAO_REDIS_PREFIX", "SANYAO_SECRET", "SANYAO_DATABASE_URL", "SANYAO_REDIS_URL"];
+export const SHARED_INSTALLATION = [
+  "SANYAO_DATABASE_SCHEMA",
+  "SANYAO_REDIS_PREFIX",
+  "SANYAO_SECRET",
+  "SANYAO_DATABASE_URL",
+  "SANYAO_REDIS_URL",
+];
 
 /** Two instances on one installation in scale-out (what they count is kept in Redis); one embedded server otherwise. */
 export async function serversOnOneInstallation(backend: Backend, env: Record<string, string> = {}): Promise<[TestServer, ...TestServer[]]> {

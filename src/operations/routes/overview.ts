@@ -1,5 +1,6 @@
 /** The overview: calls, charges, errors, refusals and latency per action over a window; the upstream; background failures. */
-import { OVERVIEW_WINDOWS, overview } from "../../admin/overview";
+import { OVERVIEW_WINDOWS } from "../../admin/overview";
+import { OVERVIEW_CACHE_MS } from "../../admin/overview-answers";
 import { describeUpstream } from "../../gateway/upstream-settings";
 import type { OperationsContext } from "../context";
 import { json, routesFor } from "../route";
@@ -60,13 +61,15 @@ export const overviewRoutes = [
     path: "/_sanyao/overview",
     group: "overview",
     summary: "Calls, charged calls, money, errors and refusals per action over the last hour, day or 30 days, with latency",
-    description: "Counted in the store from indexes on time (audit_overview, ledger_overview); test keys' calls and charges are left out.",
+    description:
+      "Counted in the store from indexes on time (audit_overview, ledger_overview); test keys' calls and charges are left out. " +
+      `Each window's counts are kept ${OVERVIEW_CACHE_MS / 1000} s per server: a call within that time gets the same answer.`,
     access: "read",
     query: object({ window: optional(oneOf(OVERVIEW_WINDOWS, { description: "hour (default), day or 30d" })) }),
     answers: { 200: { description: "the overview", schema: overviewAnswer } },
     handle: async ({ query }, ctx) => {
       const [counts, upstream] = await Promise.all([
-        overview(ctx.overview, query.window ?? "hour", ctx.clock()),
+        ctx.overview.get(query.window ?? "hour", ctx.clock()),
         describeUpstream(ctx.store.meta),
       ]);
       const refused = ctx.upstreamKeyRefused() ?? null;

@@ -62,11 +62,17 @@ export const recordRoutes = [
     description:
       `The body is the file itself (at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB; NDJSON with Content-Type application/x-ndjson). ` +
       "The answer comes once the file is received; poll the job for its progress. A file that cannot be read as rows is " +
-      "refused whole, its line named; rejected rows are listed by line and reason and the others imported.",
+      "refused whole, its line named; rejected rows are listed by line and reason and the others imported. A server runs one " +
+      "browser import at a time: another sent while one is received or imported gets 409. The whole file must arrive " +
+      "within SANYAO_REQUEST_TIMEOUT_MS (30 s by default) when the operations API shares the public listener, within " +
+      "5 minutes on a listener of its own (SANYAO_OPS_PORT), else 408: on a slow link, use `sanyao records import`.",
     access: "write",
     stream: { contentType: "text/csv", description: "the records file, a header row first (phone,name,idcard[,isp][,status]…)" },
     answers: { 202: { description: "received: the import runs", schema: importAnswer } },
-    errors: { 413: "the file is too large for the browser (use `sanyao import`)" },
+    errors: {
+      409: "an import is already running on this server: wait for it to end, then send the file",
+      413: "the file is too large for the browser (use `sanyao import`)",
+    },
     handle: async ({ req }, ctx) => json(202, { import: await ctx.imports.start(req) }),
   }),
   route({

@@ -26,6 +26,8 @@ export function sessionRows(q: Query): SessionRows {
 }
 
 type Counted = { bucket: string; action: string; code: string; n: string; amount: string; latency_class: string };
+/** 1,000 rows of at most 4 values: 4,000 parameters a statement, far below PostgreSQL's 65,535. */
+const ROLLUP_ROWS_PER_INSERT = 1000;
 const toCalls = (rows: Counted[]): OverviewCalls =>
   rows.map((x) => ({ bucket: Number(x.bucket), action: x.action, code: x.code, n: Number(x.n) }));
 const toCharges = (rows: Counted[]): OverviewCharges =>
@@ -103,11 +105,15 @@ export function overviewRows(
         q<Counted & { hour: string }>(positional(ROLLUP_READS.charges), between),
         q<Counted & { hour: string }>(positional(ROLLUP_READS.latencies), between),
       ]);
+      // A statement binds at most 65,535 parameters: a history rolled up at once (migration 14 on a big installation)
+      // has hours × actions × codes rows, four values each, so they go in slices of ROLLUP_ROWS_PER_INSERT.
       const insert = async (tq: Query, table: string, columns: string, rows: unknown[][]) => {
-        if (rows.length === 0) return;
-        const width = rows[0]?.length ?? 0;
-        const tuples = rows.map((_, i) => `(${Array.from({ length: width }, (_, k) => `$${i * width + k + 1}`).join(", ")})`);
-        await tq(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING`, rows.flat());
+        for (let from = 0; from < rows.length; from += ROLLUP_ROWS_PER_INSERT) {
+          const slice = rows.slice(from, from + ROLLUP_ROWS_PER_INSERT);
+          const width = slice[0]?.length ?? 0;
+          const tuples = slice.map((_, i) => `(${Array.from({ length: width }, (_, k) => `$${i * width + k + 1}`).join(", ")})`);
+          await tq(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING`, slice.flat());
+        }
       };
       await transaction(async (tq) => {
         await insert(

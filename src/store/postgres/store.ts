@@ -25,6 +25,7 @@ import {
 import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { PackedRecords } from "../packed-records";
+import { oneAtATime } from "../one-at-a-time";
 import { loadRecords } from "./record-load";
 
 export interface PostgresOptions {
@@ -57,9 +58,11 @@ export class PostgresStore implements StoreAdapter {
   private readonly query = <R extends QueryResultRow>(sql: string, params: unknown[] = []) => this.q<R>(sql, params);
   readonly accounts = accountRows(this.query);
   readonly apiKeys = apiKeyRows(this.query);
+  private readonly loads = oneAtATime();
   readonly records = {
     ...recordRows(this.query),
-    load: (batches: AsyncIterable<PackedRecords>) => loadRecords(() => this.pool.connect(), batches),
+    // one load at a time per store, as on SQLite: two merges would wait on each other's lock and hold two connections
+    load: (batches: AsyncIterable<PackedRecords>) => this.loads(() => loadRecords(() => this.pool.connect(), batches)),
   };
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);

@@ -228,6 +228,9 @@ export function metaRows(q: Query): MetaRows {
       if (stored === undefined) throw new Error(`meta ${key} vanished after it was written`);
       return stored;
     },
+    async remove(key) {
+      await q("DELETE FROM meta WHERE key = $1", [key]);
+    },
   };
 }
 

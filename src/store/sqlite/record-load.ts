@@ -7,6 +7,7 @@
  * snapshot until it commits, and a crash before the commit leaves the file as it was.
  */
 import type Database from "better-sqlite3";
+import { oneAtATime, type OneAtATime } from "../one-at-a-time";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
 
 const hexByte = (n: number) => n.toString(16).padStart(2, "0");
@@ -40,15 +41,28 @@ const MERGE_DIGESTS = `
 /** The index that is rebuilt after a large load: its definition as records-file.ts makes it. */
 const IDCARD_INDEX = "CREATE INDEX IF NOT EXISTS records_idcard ON records(idcard_hash)";
 
-export async function loadRecords(
-  db: Database.Database,
-  batches: AsyncIterable<PackedRecords>,
-): Promise<{ loaded: number; replaced: number }> {
+/**
+ * The loads of each connection, one at a time: they share its one staging table and its mmap_size, so a second
+ * load beside the first would drop the first's staged rows, or stage its own among them.
+ */
+const queues = new WeakMap<Database.Database, OneAtATime>();
+
+export function loadRecords(db: Database.Database, batches: AsyncIterable<PackedRecords>): Promise<{ loaded: number; replaced: number }> {
+  let queue = queues.get(db);
+  if (!queue) {
+    queue = oneAtATime();
+    queues.set(db, queue);
+  }
+  return queue(() => loadNow(db, batches));
+}
+
+async function loadNow(db: Database.Database, batches: AsyncIterable<PackedRecords>): Promise<{ loaded: number; replaced: number }> {
   // The file's mapping would keep every page the merge writes resident: for the load, pages go through the
   // bounded page cache instead (the mapping is for the lookups' reads, and comes back after).
   const mapped = db.pragma("mmap_size", { simple: true });
   db.pragma("mmap_size = 0");
-  // A temporary table lives and dies with this connection; one left by a load that failed is replaced.
+  // A temporary table lives and dies with this connection; one left by a load that failed is replaced (loads
+  // on one connection queue, so none is staging in it).
   db.exec(`DROP TABLE IF EXISTS temp.import_staging;
     CREATE TEMP TABLE import_staging (n INTEGER PRIMARY KEY, rec BLOB NOT NULL)`);
   try {

@@ -185,6 +185,7 @@ export function metaRows(db: Database.Database): MetaRows {
   const get = db.prepare<[string], string>("SELECT value FROM meta WHERE key = ?").pluck();
   const set = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   const insert = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING");
+  const remove = db.prepare("DELETE FROM meta WHERE key = ?");
   return {
     get: async (key) => get.get(key),
     async set(key, value) {
@@ -193,6 +194,9 @@ export function metaRows(db: Database.Database): MetaRows {
     async setIfAbsent(key, value) {
       insert.run(key, value);
       return get.get(key) ?? value;
+    },
+    async remove(key) {
+      remove.run(key);
     },
   };
 }
