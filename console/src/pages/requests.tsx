@@ -1,12 +1,14 @@
 /**
- * The request log, live: asked every second for the calls after the newest one shown (`after`), so a new call shows
- * within a second or two without a reload. Filtered by account, key, action and result on the server.
+ * The request log, live: asked a second after each answer for the calls after the newest one shown (`after`), so a
+ * new call shows within a second or two without a reload (slower after errors, not at all in a hidden tab). Filtered
+ * by account, key, action and result on the server.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, messageOf, query } from "../api";
+import { call, query } from "../api";
 import { ACTIONS } from "../accounts";
 import { Link } from "../components/link";
 import { ErrorNotice } from "../components/notice";
+import { usePoll } from "../components/poll";
 import { t, when } from "../i18n";
 import { field, list, optionalCount } from "../json";
 import { type LoggedCall, loggedCallOf } from "../requests";
@@ -19,7 +21,6 @@ export const outcomeOf = (c: LoggedCall): string => c.error ?? c.result ?? "OK";
 export function Requests() {
   const [filters, setFilters] = useState({ account: "", secretId: "", action: "", result: "" });
   const [calls, setCalls] = useState<LoggedCall[]>([]);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [live, setLive] = useState(true);
   // busy until the first answer for these filters (a screen reader, and the tests, wait for it)
   const [answered, setAnswered] = useState(false);
@@ -28,18 +29,17 @@ export function Requests() {
   const set = (change: Partial<typeof filters>) => setFilters({ ...filters, ...change });
   const filterKey = JSON.stringify(filters);
 
+  // other filters: start again; a pause keeps what is shown, and resuming asks for what came meanwhile
+  // (declared before the poll, so it runs first)
   useEffect(() => {
-    // other filters: start again; a pause keeps what is shown, and resuming asks for what came meanwhile
-    if (shownFor.current !== filterKey) {
-      shownFor.current = filterKey;
-      lastSeq.current = undefined;
-      setCalls([]);
-      setAnswered(false);
-    }
-    if (!live) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
+    if (shownFor.current === filterKey) return;
+    shownFor.current = filterKey;
+    lastSeq.current = undefined;
+    setCalls([]);
+    setAnswered(false);
+  }, [filterKey]);
+  const error = usePoll(
+    async (wanted) => {
       try {
         const after = lastSeq.current;
         const answer = await call(
@@ -52,24 +52,18 @@ export function Requests() {
             after,
           })}`,
         );
-        if (stopped) return;
+        if (!wanted()) return;
         const fresh = list(field(answer, "requests")).map(loggedCallOf).reverse(); // newest first
         if (fresh.length > 0) setCalls((shown) => [...fresh, ...shown].slice(0, KEEP));
         lastSeq.current = optionalCount(field(answer, "lastSeq")) ?? lastSeq.current;
-        setError(undefined);
-      } catch (err) {
-        if (!stopped) setError(messageOf(err));
+      } finally {
+        if (wanted()) setAnswered(true);
       }
-      if (stopped) return;
-      setAnswered(true);
-      timer = setTimeout(poll, POLL_MS);
-    };
-    poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [filterKey, live]);
+    },
+    POLL_MS,
+    live,
+    [filterKey],
+  );
 
   return (
     <section aria-busy={live && !answered}>
