@@ -1,9 +1,9 @@
 /** Gateway mode: the upstream and its limit, slots used per second, each team's spend against its budget, the cache, the unknown calls. */
-import { useEffect } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { call } from "../api";
 import { Chart, color } from "../components/chart";
-import { useLoad } from "../components/load";
 import { ErrorNotice } from "../components/notice";
+import { usePoll } from "../components/poll";
 import { num, t, when } from "../i18n";
 import { count, field, isRecord, list, text } from "../json";
 
@@ -48,12 +48,18 @@ function statusOf(answer: unknown) {
 }
 
 export function Gateway() {
-  const { data, error, reload } = useLoad(async () => statusOf(await call("/gateway")), []);
-  // the slots move every second: the page follows them (and the spend) every two
-  useEffect(() => {
-    const timer = setInterval(reload, 2000);
-    return () => clearInterval(timer);
-  }, [reload]);
+  const [data, setData] = useState<ReturnType<typeof statusOf> | undefined>(undefined);
+  // the slots move every second: the page follows them (and the spend) two seconds after each answer; with gateway
+  // mode off there is nothing to follow
+  const error = usePoll(
+    async (wanted) => {
+      const status = statusOf(await call("/gateway"));
+      if (wanted()) setData(status);
+    },
+    2000,
+    data?.gateway !== false,
+    [],
+  );
   const latest = data?.slots.at(-1);
   return (
     <section aria-busy={!data && !error}>
