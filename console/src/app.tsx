@@ -35,7 +35,8 @@ function Page(props: { path: string; canChange: boolean }) {
     case "":
       return <Overview />;
     case "accounts":
-      return id ? <AccountPage accountId={id} canChange={canChange} /> : <Accounts canChange={canChange} />;
+      // keyed by account: nothing typed or shown for one account stays on the next one's page
+      return id ? <AccountPage key={id} accountId={id} canChange={canChange} /> : <Accounts canChange={canChange} />;
     case "keys":
       return <Keys accountId={id} canChange={canChange} />;
     case "usage":

@@ -81,6 +81,26 @@ describeBackends("console: main flow", (backend) => {
     key = { accountId, secretId, secretKey };
   });
 
+  it("a SecretKey shown on one account's keys page is not on another's (the back button)", async () => {
+    const other = await server.addAccount("Other team");
+    await ui.open(`keys/${other.accountId}`);
+    await browser.page.getByRole("heading", { name: "Keys of Other team" }).waitFor();
+    await browser.page.getByRole("link", { name: "All accounts' keys" }).click();
+    await browser.page.getByRole("link", { name: "Keys of Console team" }).click();
+    await browser.page.getByRole("heading", { name: "Keys of Console team" }).waitFor();
+    await ui.button("Create key").click();
+    const shownOnce = browser.page.getByRole("region", { name: "New key" });
+    const secretKey = (await shownOnce.getByTestId("secret-key").textContent()) ?? "";
+    assert.ok(secretKey.length >= 16, "the SecretKey is shown");
+    // two entries back at once (the back button's menu): the keys page stays, only the account changes
+    await browser.page.evaluate("history.go(-2)");
+    await browser.page.getByRole("heading", { name: "Keys of Other team" }).waitFor();
+    await ui.settled();
+    assert.equal(browser.page.url(), ui.url(`keys/${other.accountId}`));
+    assert.equal(await shownOnce.count(), 0, "no SecretKey box on the other account's page");
+    assert.equal(await browser.page.getByText(secretKey).count(), 0, "the SecretKey is nowhere on the page");
+  });
+
   it("the SDK's call shows under Requests within 2 s, and has a page of its own", async () => {
     await ui.go("Requests");
     await browser.page.getByText("No calls yet.").waitFor();

@@ -279,7 +279,7 @@ export function AccountPage(props: { accountId: string; canChange: boolean }) {
           {props.canChange && (
             <div class="columns">
               <EditAccount key={`${account.accountId}:${version}`} account={account} onSaved={setAccount} />
-              <TopUp accountId={account.accountId} onDone={() => setVersion(version + 1)} />
+              <TopUp key={account.accountId} accountId={account.accountId} onDone={() => setVersion(version + 1)} />
             </div>
           )}
           <Ledger accountId={account.accountId} version={version} />

@@ -177,7 +177,8 @@ export function Keys(props: { accountId: string | undefined; canChange: boolean 
   return (
     <section>
       <h1>{t("nav.keys")}</h1>
-      {props.accountId ? <AccountKeys accountId={props.accountId} canChange={props.canChange} /> : <PickAccount />}
+      {/* keyed: another account's page starts afresh, never showing the last one's SecretKey */}
+      {props.accountId ? <AccountKeys key={props.accountId} accountId={props.accountId} canChange={props.canChange} /> : <PickAccount />}
     </section>
   );
 }
