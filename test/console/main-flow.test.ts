@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, it } from "node:test";
+import type { Request } from "playwright-core";
 import { demoRecords } from "../../src/app/demo";
 import { chinaDate } from "../../src/rules/precheck";
 import { faceidSdk } from "../helpers/sdk";
@@ -117,8 +118,16 @@ describeBackends("console: main flow", (backend) => {
     await link.waitFor();
     // paused, the list stays as it is; resumed, it catches up with what came meanwhile
     await ui.button("Pause").click();
+    await ui.button("Resume").waitFor(); // the pause has rendered: from here on the page asks nothing
+    let asked = 0;
+    const count = (request: Request) => {
+      if (new URL(request.url()).pathname === "/_sanyao/requests") asked += 1;
+    };
+    browser.page.on("request", count);
     const meanwhile = await faceidSdk(server.port, key).PhoneVerification(ALICE);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await browser.page.waitForTimeout(2500); // a live page would have asked twice or more by now
+    browser.page.off("request", count);
+    assert.equal(asked, 0, "the paused page asks the server nothing");
     assert.equal(await browser.page.getByRole("link", { name: meanwhile.RequestId }).count(), 0, "nothing new while paused");
     assert.equal(await link.count(), 1, "the calls shown stay");
     await ui.button("Resume").click();

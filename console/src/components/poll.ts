@@ -3,7 +3,7 @@
  * 30 s), so a 429 or a restarting server is not asked every second; the next answer goes back to the usual pace. A
  * hidden tab asks nothing, and asks at once when it is shown again.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { messageOf } from "../api";
 
 const MAX_WAIT_MS = 30_000;
@@ -19,6 +19,10 @@ export function usePoll(
   deps: ReadonlyArray<unknown>,
 ): string | undefined {
   const [error, setError] = useState<string | undefined>(undefined);
+  // read at each tick: a pause stops the asking as soon as it renders, not only when the effect's cleanup runs
+  // (after the next paint)
+  const on = useRef(active);
+  on.current = active;
   useEffect(() => {
     if (!active) return;
     let stopped = false;
@@ -28,7 +32,7 @@ export function usePoll(
     const hidden = () => document.visibilityState === "hidden";
     const tick = async () => {
       timer = undefined;
-      if (stopped || asking || hidden()) return; // hidden: the visibilitychange below starts again
+      if (stopped || asking || !on.current || hidden()) return; // hidden: the visibilitychange below starts again
       asking = true;
       try {
         await ask(() => !stopped);
