@@ -180,6 +180,9 @@ describe("console: safety and languages", () => {
     await browser.page.getByText(`${before + 2} records.`).waitFor(); // nothing of the bad file was imported
     const html = await browser.page.content();
     for (const value of ["13900001111", "王小明", "330106198001013417"]) assert.ok(!html.includes(value), "no imported value shows");
+    // nor any of the refused file's: not in its error, not anywhere else
+    for (const value of ["13900003333", "赵六", "13900004444", "钱七", "110105199003072143"])
+      assert.ok(!html.includes(value), `no value of the refused file shows (${value.slice(0, 3)}…)`);
   });
 
   it("no page and nothing the browser stores holds a raw phone, name or identity number", async () => {
