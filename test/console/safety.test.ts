@@ -56,6 +56,21 @@ describe("console: safety and languages", () => {
   });
 
   it("the read-only token sees everything and changes nothing, in the pages and through the API", async () => {
+    // something each hidden button would change: a disabled key (Enable), a scenario (Remove, Clear)
+    const spare = await server.addAccount("Spare team");
+    const admin = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+    const disabled = await fetch(`${server.url}/_sanyao/keys/${spare.secretId}`, {
+      method: "PATCH",
+      headers: admin,
+      body: JSON.stringify({ enabled: false }),
+    });
+    assert.equal(disabled.status, 200);
+    const scenario = await fetch(`${server.url}/_sanyao/scenarios`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ account: spare.accountId, action: "MobileStatus", result: "-4", times: "1" }),
+    });
+    assert.equal(scenario.status, 201);
     const { browser, ui } = await signedIn(READ_TOKEN);
     await browser.page.getByRole("note").filter({ hasText: "read-only token" }).waitFor();
     await ui.go("Accounts");
@@ -70,8 +85,17 @@ describe("console: safety and languages", () => {
     await browser.page.getByRole("row", { name: new RegExp(key.secretId) }).waitFor();
     assert.equal(await ui.button("Create key").count(), 0);
     assert.equal(await ui.button(/^Disable /).count(), 0);
+    await ui.open(`keys/${spare.accountId}`);
+    await browser.page
+      .getByRole("row", { name: new RegExp(spare.secretId) })
+      .getByRole("cell", { name: "disabled" })
+      .waitFor();
+    assert.equal(await ui.button(/^Enable /).count(), 0);
     await ui.go("Scenarios");
+    await browser.page.getByRole("row", { name: new RegExp(spare.accountId) }).waitFor();
     assert.equal(await ui.button("Add scenario").count(), 0);
+    assert.equal(await ui.button(/^Clear /).count(), 0);
+    assert.equal(await ui.button(/^Remove/).count(), 0);
     await ui.go("Records");
     assert.equal(await ui.button("Import").count(), 0);
 
@@ -200,7 +224,13 @@ describe("console: safety and languages", () => {
 
     const seen: string[] = [];
     const look = async (where: string) => {
-      seen.push(`${where}\n${await browser.page.content()}\n${await ui.storedText()}`);
+      // the markup, what the fields hold (a typed value is a property, not in the markup), the URL and the history's
+      // state, and the browser's storage
+      const values = await browser.page.evaluate<string>(
+        "JSON.stringify([...document.querySelectorAll('input, textarea, select')].map((field) => field.value))",
+      );
+      const state = await browser.page.evaluate<string>("JSON.stringify(history.state)");
+      seen.push(`${where}\n${await browser.page.content()}\n${values}\n${browser.page.url()}\n${state}\n${await ui.storedText()}`);
     };
     await look("scenarios");
     for (const name of PAGES) {
@@ -218,5 +248,7 @@ describe("console: safety and languages", () => {
     for (const shown of ["138****1234", requestId, "Privacy team", key.secretId])
       assert.ok(everything.includes(shown), `${shown} is shown`);
     for (const value of RAW_VALUES) assert.ok(!everything.includes(value), `no page or storage holds ${value.slice(0, 3)}…`);
+    // the console keeps no database in the browser
+    assert.deepEqual(await browser.page.evaluate<string[]>("indexedDB.databases().then((dbs) => dbs.map((db) => db.name))"), []);
   });
 });
