@@ -26,6 +26,12 @@ export function useSessionToken(token: string | undefined): void {
   csrf = token;
 }
 
+/** the session is gone: its CSRF token goes with it (a later session answers its own), then the page is told */
+function signedOut(): void {
+  csrf = undefined;
+  onSignedOut();
+}
+
 /** what to do when the server no longer knows the session (expired, revoked) */
 export function whenSignedOut(callback: () => void): void {
   onSignedOut = callback;
@@ -55,7 +61,7 @@ export async function call(path: string, options: CallOptions = {}): Promise<unk
   }
   const response = await fetch(`${API}${path}`, { method, headers, body, credentials: "same-origin", cache: "no-store" });
   const answer: unknown = await response.json().catch(() => undefined);
-  if (response.status === 401 && !options.signIn) onSignedOut();
+  if (response.status === 401 && !options.signIn) signedOut();
   if (!response.ok) throw new ApiError(response.status, errorMessage(answer, response.status));
   return answer;
 }
@@ -90,7 +96,7 @@ export function upload(path: string, file: Blob, type: string, onProgress: (sent
       } catch {
         answer = undefined;
       }
-      if (request.status === 401) onSignedOut();
+      if (request.status === 401) signedOut();
       if (request.status >= 200 && request.status < 300) resolve(answer);
       else reject(new ApiError(request.status, errorMessage(answer, request.status)));
     };
