@@ -8,10 +8,18 @@ export const BASE = "/_sanyao/console/";
 
 const CHANGE = "sanyao:navigate";
 
+/** a path no page has (it holds a NUL, which no link makes): the console shows its not-found page */
+const NOT_A_PAGE = "\u0000";
+
 /** the path inside the console, without BASE: "", "accounts", "requests/abc" */
 export function currentPath(): string {
   const { pathname } = window.location;
-  return pathname.startsWith(BASE) ? decodeURIComponent(pathname.slice(BASE.length)).replace(/\/+$/, "") : "";
+  if (!pathname.startsWith(BASE)) return "";
+  try {
+    return decodeURIComponent(pathname.slice(BASE.length)).replace(/\/+$/, "");
+  } catch {
+    return NOT_A_PAGE; // a malformed escape (a lone %): the not-found page, not a blank one
+  }
 }
 
 export function href(path: string): string {
