@@ -1,6 +1,6 @@
 /**
  * The console's two languages. en.json names every string; zh.json must have each of them (the type below fails the
- * build when one is missing, and test/console/strings.test.ts checks both files both ways). The choice: what the
+ * build when one is missing, and test/console/build.test.ts checks both files both ways). The choice: what the
  * person picked (kept in localStorage: a language is nothing sensitive), else the browser's language.
  */
 import en from "./en.json";
