@@ -3,6 +3,7 @@
  * keeps (HttpOnly: this code never sees it) and, on every change, the CSRF token the session answered. The token
  * lives in memory only, never in browser storage.
  */
+import { t } from "./i18n";
 import { field, text } from "./json";
 
 export const API = "/_sanyao";
@@ -40,7 +41,7 @@ export function whenSignedOut(callback: () => void): void {
 /** the error's message, in the one shape the API uses ({"error": "..."}, or {"error": {"message"}}) */
 function errorMessage(body: unknown, status: number): string {
   const error = field(body, "error");
-  return text(error) || text(field(error, "message")) || `HTTP ${status}`;
+  return text(error) || text(field(error, "message")) || t("api.httpStatus", { status });
 }
 
 export interface CallOptions {
@@ -88,7 +89,7 @@ export function upload(path: string, file: Blob, type: string, onProgress: (sent
     request.setRequestHeader("Content-Type", type);
     if (csrf !== undefined) request.setRequestHeader("X-Sanyao-CSRF", csrf);
     request.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
-    request.onerror = () => reject(new ApiError(0, "The upload did not reach the server."));
+    request.onerror = () => reject(new ApiError(0, t("api.uploadLost")));
     request.onload = () => {
       let answer: unknown;
       try {

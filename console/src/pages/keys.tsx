@@ -59,7 +59,7 @@ function ShownOnce(props: { made: NewKey; onDismiss: () => void }) {
       <p>{t("keys.shownOnce")}</p>
       <dl class="pairs">
         <div>
-          <dt>SecretId</dt>
+          <dt>{t("common.secretId")}</dt>
           <dd>
             <code>{props.made.secretId}</code>
           </dd>
@@ -129,7 +129,7 @@ function AccountKeys(props: { accountId: string; canChange: boolean }) {
       <table aria-busy={!keys.data && !keys.error}>
         <thead>
           <tr>
-            <th scope="col">SecretId</th>
+            <th scope="col">{t("common.secretId")}</th>
             <th scope="col">{t("keys.kind")}</th>
             <th scope="col">{t("keys.status")}</th>
             <th scope="col">{t("account.created")}</th>

@@ -16,7 +16,7 @@ import { type LoggedCall, loggedCallOf } from "../requests";
 const POLL_MS = 1000;
 const KEEP = 500;
 
-export const outcomeOf = (c: LoggedCall): string => c.error ?? c.result ?? "OK";
+export const outcomeOf = (c: LoggedCall): string => c.error ?? c.result ?? t("requests.ok");
 
 export function Requests() {
   const [filters, setFilters] = useState({ account: "", secretId: "", action: "", result: "" });

@@ -46,7 +46,7 @@ function effectText(effect: unknown): string {
   const max = optionalCount(field(effect, "maxMs"));
   switch (kind) {
     case "result":
-      return `Result ${text(field(effect, "result"))}`;
+      return t("scenarios.resultIs", { result: text(field(effect, "result")) });
     case "error":
       return text(field(effect, "code"));
     case "delay":
@@ -228,7 +228,7 @@ export function Scenarios(props: { canChange: boolean }) {
         <caption>{t("scenarios.caption")}</caption>
         <thead>
           <tr>
-            <th scope="col">Id</th>
+            <th scope="col">{t("scenarios.id")}</th>
             <th scope="col">{t("common.accountId")}</th>
             <th scope="col">{t("common.secretId")}</th>
             <th scope="col">{t("common.action")}</th>

@@ -23,7 +23,9 @@ export function SignIn(props: { onSignedIn: (session: Session) => void }) {
           ? t("signIn.refused")
           : err instanceof ApiError && err.status === 429
             ? t("signIn.tooMany")
-            : t("signIn.failed"),
+            : err instanceof ApiError && err.status > 0
+              ? t("signIn.refusedStatus", { status: err.status })
+              : t("signIn.failed"),
       );
     } finally {
       setBusy(false);
