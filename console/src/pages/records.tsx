@@ -2,7 +2,7 @@
  * Subscriber records: counts by status and carrier (never a value), and a CSV import from the browser. The file goes
  * to the server as it is; the server reads it, refuses it whole naming the bad line, and reports its progress.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { call, messageOf, upload } from "../api";
 import { useLoad } from "../components/load";
 import { DoneNotice, ErrorNotice } from "../components/notice";
@@ -34,9 +34,18 @@ function Import(props: { onDone: () => void }) {
   const [rejections, setRejections] = useState<Array<{ line: number; reason: string }>>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   const [done, setDone] = useState<string | undefined>(undefined);
+  // the job is followed while this page is shown; leaving it stops the asking (the import goes on on the server)
+  const shown = useRef(true);
+  useEffect(
+    () => () => {
+      shown.current = false;
+    },
+    [],
+  );
   const follow = async (id: string) => {
     for (;;) {
       const job = field(await call(`/records/imports/${encodeURIComponent(id)}`), "import");
+      if (!shown.current) return;
       setProgress({ phase: "import", read: count(field(job, "bytesRead")), total: count(field(job, "bytesTotal")) });
       const state = text(field(job, "state"));
       if (state === "done") {
@@ -60,7 +69,13 @@ function Import(props: { onDone: () => void }) {
         setError(t("records.refused", { line: count(field(why, "line")), message: text(field(why, "message")) }));
         return;
       }
+      if (state !== "running") {
+        // a state this console does not know: say so, rather than ask forever
+        setError(t("records.unknownState", { state }));
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (!shown.current) return;
     }
   };
   const submit = async (event: Event) => {
