@@ -52,8 +52,9 @@ export async function openBrowser(options: { locale?: string } = {}): Promise<Op
     });
   };
   context.on("page", watch);
-  // A person gives up on a page long before Playwright's 30 s: a step that takes more is a failure, said soon.
-  context.setDefaultTimeout(5000);
+  // A person gives up on a page long before Playwright's 30 s: a step that takes more is a failure, said soon. 15 s,
+  // not 5: the suite runs on 2 shared cores beside other work, and a slow step there is not a broken one.
+  context.setDefaultTimeout(15_000);
   const page = context.pages()[0] ?? (await context.newPage());
   watch(page);
   return {

@@ -48,8 +48,8 @@ export class ConsolePage {
   async settled(): Promise<void> {
     // polled through the locator (waitForFunction would evaluate a string in the page, which the CSP refuses)
     const busy = this.page.locator('main [aria-busy="true"]');
-    for (const deadline = Date.now() + 5000; (await busy.count()) > 0; ) {
-      if (Date.now() > deadline) throw new Error(`${this.page.url()}: still busy after 5 s`);
+    for (const deadline = Date.now() + 15_000; (await busy.count()) > 0; ) {
+      if (Date.now() > deadline) throw new Error(`${this.page.url()}: still busy after 15 s`);
       await this.page.waitForTimeout(25);
     }
   }
