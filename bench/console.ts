@@ -1,9 +1,10 @@
 /**
  * The console's API on a big installation: 1,000 accounts, 1,000,000 ledger rows and as many audit rows over the
  * last 30 days, on SQLite and on PostgreSQL. The rows are made in the database by one INSERT … SELECT each (a
- * recursive CTE, generate_series), then every route the console calls is timed; the median of 7 is printed.
+ * recursive CTE, generate_series), then every route the console calls is timed; the median of 7 is printed. With
+ * --pages, each console page too, in Chromium, from its opening to its data shown (bench/console-pages.ts).
  *
- *   npm run bench:console [-- --rows 1000000 --backends sqlite,postgres]
+ *   npm run bench:console [-- --rows 1000000 --backends sqlite,postgres --pages]
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -16,6 +17,7 @@ import { openInstallation } from "../src/app/installation";
 import { startServer } from "../src/app/server";
 import { MIGRATIONS } from "../src/store/migrations";
 import { DATABASE_FILE } from "../src/store/sqlite/store";
+import { timePages } from "./console-pages";
 
 const TOKEN = "bench-console-operator-token-0";
 const PG_URL = process.env.SANYAO_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -29,6 +31,7 @@ function argValue(name: string, fallback: string): string {
 
 const ROWS = Number(argValue("--rows", "1000000"));
 const BACKENDS = argValue("--backends", "sqlite,postgres").split(",");
+const PAGES = process.argv.includes("--pages");
 
 /** The statements that fill an installation, in the dialect's way of counting rows out. */
 function fillStatements(series: (n: number) => string, now: number): string[] {
@@ -151,6 +154,7 @@ async function bench(backend: string): Promise<void> {
       `/_sanyao/accounts/${account}/ledger?limit=50&offset=900`,
       `/_sanyao/accounts/${account}/ledger?day=${day}&action=MobileStatus`,
       `/_sanyao/accounts/${account}/ledger?format=csv`,
+      "/_sanyao/usage",
       `/_sanyao/usage?account=${account}`,
       `/_sanyao/usage?account=${account}&format=csv`,
       `/_sanyao/usage?from=${day}&to=${day}`,
@@ -171,7 +175,17 @@ async function bench(backend: string): Promise<void> {
       const { first } = await time(again.opsUrl, `/_sanyao/overview?window=${window}`);
       process.stdout.write(`  after a restart, the first ${window} overview: ${first.toFixed(1)} ms\n`);
     }
-    await again.close();
+    try {
+      if (PAGES) {
+        process.stdout.write(`  console pages in Chromium, from opening to data shown (median of 5, first):\n`);
+        const timings = await timePages({ opsUrl: again.opsUrl, port: again.port, token: TOKEN, accountId: account });
+        for (const { page, median, first } of timings) {
+          process.stdout.write(`  ${median.toFixed(0).padStart(8)} ms (first ${first.toFixed(0).padStart(5)} ms)  ${page}\n`);
+        }
+      }
+    } finally {
+      await again.close();
+    }
   } finally {
     if (!closed) await server.close();
     if (backend === "postgres") {

@@ -45,11 +45,11 @@ export class ConsolePage {
   }
 
   /** the page's data is in: nothing in it is marked aria-busy (a page is busy until its first answer) */
-  async settled(): Promise<void> {
+  async settled(timeoutMs = 15_000): Promise<void> {
     // polled through the locator (waitForFunction would evaluate a string in the page, which the CSP refuses)
     const busy = this.page.locator('main [aria-busy="true"]');
-    for (const deadline = Date.now() + 15_000; (await busy.count()) > 0; ) {
-      if (Date.now() > deadline) throw new Error(`${this.page.url()}: still busy after 15 s`);
+    for (const deadline = Date.now() + timeoutMs; (await busy.count()) > 0; ) {
+      if (Date.now() > deadline) throw new Error(`${this.page.url()}: still busy after ${timeoutMs / 1000} s`);
       await this.page.waitForTimeout(25);
     }
   }
