@@ -216,6 +216,17 @@ describeBackends("console: main flow", (backend) => {
     assert.equal((await faceidSdk(server.port, key).PhoneVerification(ALICE)).Result, "0");
   });
 
+  it("Usage opens on today's China-time day, with this flow's calls in it", async () => {
+    // the same day the server counts in: China time, UTC+8 (read at once, so a run across midnight could only be off
+    // between these two lines)
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    await ui.go("Usage");
+    assert.equal(await browser.page.getByLabel("From", { exact: true }).inputValue(), today);
+    assert.equal(await browser.page.getByLabel("To", { exact: true }).inputValue(), today);
+    const row = browser.page.getByRole("row", { name: new RegExp(`^${key.accountId} ${today} PhoneVerification`) });
+    assert.ok((await row.count()) >= 1, "the SDK's PhoneVerification calls are counted under today");
+  });
+
   it("signing out ends the session, on the server too", async () => {
     const cookies = await browser.context.cookies();
     const session = cookies.find((c) => c.name === "sanyao_session");

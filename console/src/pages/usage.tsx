@@ -4,6 +4,7 @@ import { API, call, query } from "../api";
 import { Chart, color } from "../components/chart";
 import { useLoad } from "../components/load";
 import { ErrorNotice } from "../components/notice";
+import { Pager } from "../components/pager";
 import { num, t } from "../i18n";
 import { count, field, list, text } from "../json";
 
@@ -44,9 +45,21 @@ function perDay(rows: Row[]) {
   };
 }
 
+/** rows of the table a page: a big installation has tens of thousands in a month, too many to draw at once */
+const ROWS_SHOWN = 100;
+
+/** today's China-time date (UTC+8, no daylight saving), as the API's `from` and `to` take it */
+const chinaToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+
 export function Usage() {
-  const [filters, setFilters] = useState({ account: "", from: "", to: "", test: false });
-  const set = (change: Partial<typeof filters>) => setFilters({ ...filters, ...change });
+  // Today by default: every account's month is tens of thousands of rows on a big installation (seconds to count
+  // and draw); a longer range is one choice away.
+  const [filters, setFilters] = useState(() => ({ account: "", from: chinaToday(), to: chinaToday(), test: false }));
+  const [offset, setOffset] = useState(0);
+  const set = (change: Partial<typeof filters>) => {
+    setFilters({ ...filters, ...change });
+    setOffset(0);
+  };
   const gateway = useLoad(async () => field(await call("/gateway"), "gateway") === true, []);
   const q = { account: filters.account.trim(), from: filters.from, to: filters.to, test: filters.test };
   const { data, error } = useLoad(async () => {
@@ -121,7 +134,7 @@ export function Usage() {
                   <td colSpan={inGateway ? 9 : 7}>{t("usage.none")}</td>
                 </tr>
               )}
-              {data.rows.map((r) => (
+              {data.rows.slice(offset, offset + ROWS_SHOWN).map((r) => (
                 <tr key={`${r.accountId}/${r.day}/${r.action}/${r.mode}`}>
                   <td>{r.accountId}</td>
                   <td>{r.day}</td>
@@ -136,6 +149,7 @@ export function Usage() {
               ))}
             </tbody>
           </table>
+          {data.rows.length > ROWS_SHOWN && <Pager offset={offset} limit={ROWS_SHOWN} total={data.rows.length} onPage={setOffset} />}
         </>
       )}
     </section>
