@@ -72,6 +72,25 @@ describe("daily caps in the embedded store", () => {
     }
   });
 
+  it("a kill keeps the day's counts: the attempts a crash left in the log count after the restart", async () => {
+    const data = tempDir();
+    const env = { SANYAO_DAILY_CAP: "2", SANYAO_RATE_LIMIT: "1000" };
+    let served = await serveProcess(["--data", data], env);
+    const key = { secretId: /SecretId: {2}(\S+)/.exec(served.banner)![1]!, secretKey: /SecretKey: (\S+)/.exec(served.banner)![1]! };
+    try {
+      assert.equal((await verify(served.port, key, ZHANG)).Result, "0");
+      assert.equal((await verify(served.port, key, ZHANG)).Result, "0");
+      // A charged answer's attempts are committed with its charge, before it answers: a kill right after loses none.
+      const killed = new Promise((done) => served.child.once("exit", done));
+      served.child.kill("SIGKILL");
+      await killed;
+      served = await serveProcess(["--data", data], env);
+      assert.equal((await verify(served.port, key, ZHANG)).Result, "-12", "the same day after a kill");
+    } finally {
+      await served.stop();
+    }
+  });
+
   it("counts that left memory are read back: the cap holds for a number first seen long ago", async () => {
     const server = await startTestServer({ SANYAO_DAILY_CAP: "1", SANYAO_DAILY_KEYS_IN_MEMORY: "10" });
     try {

@@ -421,4 +421,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ${rollUpHistory(NOW_MS.postgres)}
     `,
   },
+  {
+    version: 15,
+    description:
+      "the daily caps' attempts as an append-only log beside their counts (embedded mode writes the log per request and folds it into the counts in batches)",
+    sqlite: `
+      CREATE TABLE daily_attempts (day TEXT NOT NULL, key TEXT NOT NULL);
+    `,
+    postgres: `
+      CREATE TABLE daily_attempts (day TEXT NOT NULL, key TEXT NOT NULL);
+    `,
+  },
 ];

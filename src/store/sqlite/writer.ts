@@ -6,6 +6,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { AUDIT_COLUMNS, type auditValues } from "../rows";
+import { APPEND_ATTEMPT, dailyFold, FOLD_EVERY } from "./daily-log";
 
 export interface WriterInit {
   file: string;
@@ -71,9 +72,22 @@ if (parentPort) {
     // A test key's charge is in the test ledger only: the balance is the account's real money.
     if (row[7] === 0) debit.run(row[5], row[1]);
   };
-  const countAttempt = db.prepare("INSERT INTO daily_counts (day, key, n) VALUES (?, ?, 1) ON CONFLICT(day, key) DO UPDATE SET n = n + 1");
+  const appendAttempt = db.prepare(APPEND_ATTEMPT);
+  const fold = dailyFold(db);
+  let unfolded = 0;
   const writeDaily = (row: DailyRow) => {
-    for (let i = 1; i < row.length; i++) countAttempt.run(row[0], row[i]);
+    for (let i = 1; i < row.length; i++) appendAttempt.run(row[0], row[i]);
+    unfolded += row.length - 1;
+  };
+  /** After a commit, not in it: a batch's requests do not wait for a fold. A fold that fails is tried again later. */
+  const foldWhenDue = () => {
+    if (unfolded < FOLD_EVERY) return;
+    try {
+      fold();
+      unfolded = 0;
+    } catch {
+      unfolded = FOLD_EVERY / 2;
+    }
   };
   const writeAudit = (row: AuditRow) => insertAudit.run(...row);
   const all = db.transaction((charges: readonly LedgerRow[], audits: readonly AuditRow[], daily: readonly DailyRow[]) => {
@@ -127,6 +141,7 @@ if (parentPort) {
       return;
     }
     port.postMessage(commit(batch) satisfies WriteDone);
+    foldWhenDue();
   });
 }
 
