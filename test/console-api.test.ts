@@ -193,6 +193,19 @@ describeBackends("console API", (backend) => {
     server.setNow(undefined);
   });
 
+  it("an anonymous route does not look a cookie up: probes sent with a session's cookie do not keep it alive", async () => {
+    const start = Date.now() + 24 * 60 * 60_000;
+    server.setNow(start);
+    const { cookie } = await signIn(READ_TOKEN);
+    server.setNow(start + 50 * 60_000);
+    for (const probe of ["/healthz", "/readyz", "/metrics", "/_sanyao/openapi.json"]) {
+      assert.equal((await send("GET", probe, { headers: withCookie(cookie) })).status, 200, probe);
+    }
+    server.setNow(start + 70 * 60_000);
+    assert.equal((await send("GET", "/_sanyao/session", { headers: withCookie(cookie) })).status, 401, "idle since sign-in");
+    server.setNow(undefined);
+  });
+
   it("a session ends with its token: signed in with one operator token, the server restarted with another, the cookie is 401", async () => {
     const A = "console-api-rotated-token-aaa";
     const B = "console-api-rotated-token-bbb";

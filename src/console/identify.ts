@@ -16,14 +16,15 @@ export const CSRF_MISSING = "A request of a console session that changes somethi
 /** Safe methods change nothing, so they need no CSRF token. */
 const SAFE = new Set(["GET", "HEAD"]);
 
-export function consoleIdentify(parts: ConsoleParts): (req: IncomingMessage) => Promise<Caller> {
-  return async (req) => {
+export function consoleIdentify(parts: ConsoleParts): (req: IncomingMessage, bearerOnly: boolean) => Promise<Caller> {
+  return async (req, bearerOnly) => {
     if (req.headers.authorization !== undefined) return callerOf(req.headers.authorization, parts.tokens);
     const cookie = sessionCookie(req);
-    if (cookie === undefined) return "anyone";
+    if (cookie === undefined || bearerOnly) return "anyone";
+    // Before the lookup, which costs a store read: a cookie sent from another site is refused whatever it holds.
+    if (foreignOrigin(req)) throw new OperationError(403, FOREIGN_ORIGIN);
     const session = await parts.sessions.find(cookie);
     if (!session) return "anyone";
-    if (foreignOrigin(req)) throw new OperationError(403, FOREIGN_ORIGIN);
     if (!SAFE.has(req.method ?? "") && !csrfMatches(req, session.csrf)) throw new OperationError(403, CSRF_MISSING);
     return session.role === "operator" ? "operator" : "reader";
   };

@@ -28,9 +28,11 @@ export interface DispatchOptions<Ctx> {
   apiOn: boolean;
   /**
    * who calls: by the bearer token (byTokens), or however a plug-in also tells (the console's session, which may
-   * refuse the request with an OperationError: no CSRF header, another origin). Asked for routes that want a caller.
+   * refuse the request with an OperationError: no CSRF header, another origin). Asked for routes that want a caller;
+   * for an anonymous route with `bearerOnly`: a probe must not cost a session lookup (a flood of made-up cookies would
+   * reach the store) nor keep a session alive.
    */
-  identify: (req: IncomingMessage) => Caller | Promise<Caller>;
+  identify: (req: IncomingMessage, bearerOnly: boolean) => Caller | Promise<Caller>;
   onError: (err: unknown) => void;
 }
 
@@ -188,8 +190,8 @@ export function dispatcher<Ctx>(options: DispatchOptions<Ctx>): Dispatch {
   // refused (a session's request without its CSRF header) or not checked (the store away, for a session) leave the
   // caller anyone there, so a probe never fails for a cookie it carried.
   const callerOf = async (req: IncomingMessage, access: Access): Promise<Caller> => {
-    if (access !== "anonymous") return options.identify(req);
-    return Promise.resolve(options.identify(req)).catch(() => "anyone" as const);
+    if (access !== "anonymous") return options.identify(req, false);
+    return Promise.resolve(options.identify(req, true)).catch(() => "anyone" as const);
   };
 
   return async (req, res, path, rawQuery, serves) => {
