@@ -45,6 +45,11 @@ import { AnswerCache } from "../gateway/answer-cache";
 import { PaidWindow } from "../gateway/paid-window";
 import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
+import { cloudauthProduct } from "../cloudauth/product";
+import { CLOUDAUTH_PRICES } from "../cloudauth/tariff";
+import { NonceWindow } from "../aliyun/nonces";
+import { GATEWAY_ERRORS } from "../aliyun/errors";
+import { BUSINESS_CODES, MOBILE_3META_SUB } from "../cloudauth/results";
 
 export interface ServerOptions {
   config: Config;
@@ -127,7 +132,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     fields: new FieldOpener(keys, envelopeKeys, fieldShapes(tables, config.policy), decryptBudget, keyring),
     rateLimiter: limits.rate,
     dailyCounter: limits.daily,
-    prices: config.prices,
+    // Cloudauth's actions are priced beside FaceID's, each with its own entry.
+    prices: { ...CLOUDAUTH_PRICES, ...config.prices },
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   };
@@ -172,9 +178,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const router = new Router().register(faceid, testKit.faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
   const hung = new Set<Socket>();
 
+  const cloudauth = cloudauthProduct(faceidDeps);
+  const cloudauthCodes = [
+    ...Object.keys(GATEWAY_ERRORS),
+    ...Object.keys(BUSINESS_CODES),
+    ...Object.entries(MOBILE_3META_SUB).flatMap(([sub, { biz }]) => [`200/${biz}`, `200/${biz}/${sub}`]),
+  ];
   const metrics = new Metrics(
-    router.actionNames(),
-    [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK", "reset", "hang"],
+    [...router.actionNames(), ...cloudauth.actions.keys()],
+    [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, ...cloudauthCodes, "OK", "reset", "hang"],
     FACEID_VARIANTS,
   );
   const recentFailures = new RecentFailures(clock);
@@ -273,6 +285,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     recordCalls: testKit.recordsCalls,
     operationsHere: config.ops === undefined,
     hung,
+    acs: {
+      product: cloudauth,
+      keys: (secretId) => fresh.resolveKey(secretId),
+      clock,
+      nonces: new NonceWindow(),
+      mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+      hooks,
+      onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
+      onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
+    },
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
   });
   let held: Listeners;
