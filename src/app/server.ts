@@ -49,7 +49,7 @@ import { cloudauthProduct } from "../cloudauth/product";
 import { CLOUDAUTH_PRICES } from "../cloudauth/tariff";
 import { NonceWindow } from "../aliyun/nonces";
 import { GATEWAY_ERRORS } from "../aliyun/errors";
-import { BUSINESS_CODES, MOBILE_3META_SUB } from "../cloudauth/results";
+import { CLOUDAUTH_OUTCOME_CODES } from "../cloudauth/results";
 
 export interface ServerOptions {
   config: Config;
@@ -179,11 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const hung = new Set<Socket>();
 
   const cloudauth = cloudauthProduct(faceidDeps);
-  const cloudauthCodes = [
-    ...Object.keys(GATEWAY_ERRORS),
-    ...Object.keys(BUSINESS_CODES),
-    ...Object.entries(MOBILE_3META_SUB).flatMap(([sub, { biz }]) => [`200/${biz}`, `200/${biz}/${sub}`]),
-  ];
+  const cloudauthCodes = [...Object.keys(GATEWAY_ERRORS), ...CLOUDAUTH_OUTCOME_CODES];
   const metrics = new Metrics(
     [...router.actionNames(), ...cloudauth.actions.keys()],
     [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, ...cloudauthCodes, "OK", "reset", "hang"],

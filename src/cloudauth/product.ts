@@ -3,13 +3,15 @@ import type { AcsProduct } from "../aliyun/pipeline";
 import type { FaceIdDeps } from "../faceid/deps";
 import { failure } from "./answer";
 import { mobile3MetaActions } from "./mobile-3meta";
+import { mobileOnlineActions } from "./mobile-online";
+import { id2MetaActions, mobile2MetaVerify } from "./two-meta";
 import { REFUSALS } from "./results";
 
 export const CLOUDAUTH_SERVICE = "cloudauth";
 export const CLOUDAUTH_VERSION = "2019-03-07";
 
 export function cloudauthProduct(deps: FaceIdDeps): AcsProduct {
-  const actions = [...mobile3MetaActions(deps)];
+  const actions = [...mobile3MetaActions(deps), mobile2MetaVerify(deps), ...id2MetaActions(deps), ...mobileOnlineActions(deps)];
   return {
     service: CLOUDAUTH_SERVICE,
     version: CLOUDAUTH_VERSION,

@@ -8,6 +8,11 @@ export const CLOUDAUTH_ACTIONS = [
   "Mobile3MetaDetailVerify",
   "Mobile3MetaSimpleStandardVerify",
   "Mobile3MetaDetailStandardVerify",
+  "Mobile2MetaVerify",
+  "Id2MetaVerify",
+  "Id2MetaStandardVerify",
+  "MobileOnlineStatus",
+  "MobileOnlineTime",
 ] as const;
 export type CloudauthAction = (typeof CLOUDAUTH_ACTIONS)[number];
 
@@ -16,6 +21,11 @@ export const CLOUDAUTH_PRICES: Readonly<Record<CloudauthAction, { simple: number
   Mobile3MetaDetailVerify: { simple: 50 },
   Mobile3MetaSimpleStandardVerify: { simple: 30 },
   Mobile3MetaDetailStandardVerify: { simple: 50 },
+  Mobile2MetaVerify: { simple: 20 },
+  Id2MetaVerify: { simple: 10 },
+  Id2MetaStandardVerify: { simple: 10 },
+  MobileOnlineStatus: { simple: 10 },
+  MobileOnlineTime: { simple: 10 },
 };
 
 /** Alibaba's per-action QPS for a tenant. */
