@@ -16,6 +16,7 @@ import type { DigestAnswer } from "../sources/contract";
 import { admitAccount } from "../steps/admission";
 import { failure, given, success } from "./answer";
 import { FROM_PHONE_VERIFICATION, ISP_NAMES, type Mapped, MOBILE_3META_SUB } from "./results";
+import { scriptedCloudauth } from "./scripted";
 import type { CloudauthAction } from "./tariff";
 
 export const MOBILE_3META_SCHEMA = {
@@ -59,12 +60,14 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
   const mode = detail ? "detailed" : "simple";
   const check = threeElementCheck({ action, results: RESULTS, dailyCap: true }, deps);
   const translate = (outcome: ActionOutcome) => fromPhoneVerification(outcome, detail);
+  // A test-kit answer never runs the check's own, so a charge step of its own charges it at most once.
+  const scripted = (ctx: ActionContext) => (label: string) => scriptedCloudauth(action, label, chargeStepFor(action, mode, deps, ctx));
 
   async function hashed(params: { Mobile: string; IdentifyNum: string; UserName: string }, ctx: ActionContext) {
     await admitAccount(action, deps, ctx.caller, ctx.now);
     const charge = chargeStepFor(action, mode, deps, ctx);
     const audit = { variant: mode };
-    return admitted(action, charge, ctx, async () => {
+    const admission = admitted(action, charge, ctx, async () => {
       const given = [params.Mobile, params.UserName, params.IdentifyNum];
       if (given.some((d) => d.length > MAX_DIGEST_INPUT)) return failure("401", audit);
       const digests = given.map((d) => d.trim());
@@ -81,6 +84,7 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
       await charge.charge();
       return answerOf({ sub: found.kind === "consistent" ? "101" : "204" }, true, ISP_NAMES[found.carrier], detail, audit);
     });
+    return { ...admission, answerWith: (label: string) => scriptedCloudauth(action, label, charge) };
   }
 
   return defineAction({
@@ -98,7 +102,7 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
         ctx,
       );
       if (!admission.admitted) return refused(translate(admission.refusal));
-      return { ...admission, answer: async () => translate(await admission.answer()), answerWith: undefined };
+      return { ...admission, answer: async () => translate(await admission.answer()), answerWith: scripted(ctx) };
     },
     whenUnavailable: () => failure("402"),
     subjects: (params) => (params.ParamType === "normal" ? { phone: params.Mobile, idCard: params.IdentifyNum } : {}),

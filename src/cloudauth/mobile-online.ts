@@ -26,6 +26,7 @@ const ONLINE_TIME_CHARGES = {
 
 export function mobileOnlineActions(deps: FaceIdDeps): ActionDefinition[] {
   const common = {
+    deps,
     schema: MOBILE_ONLINE_SCHEMA,
     refuse: (p: { ParamType?: string; Mobile?: string }) => refuseInput(p.ParamType, [p.Mobile]),
     fields: (p: { Mobile?: string }) => ({ Mobile: p.Mobile ?? "" }),

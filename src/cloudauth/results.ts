@@ -132,6 +132,7 @@ export const FROM_NETWORK_TIME: Readonly<Record<string, MappedResult>> = {
 export const CLOUDAUTH_OUTCOME_CODES: readonly string[] = [
   ...Object.keys(BUSINESS_CODES),
   ...Object.entries({ ...MOBILE_3META_SUB, ...ONLINE_STATUS_SUB }).flatMap(([sub, { biz }]) => [`200/${biz}`, `200/${biz}/${sub}`]),
+  ...Object.keys(ONLINE_TIME_CODES).map((time) => `200/1/${time}`),
 ];
 
 /** PhoneVerification's Result (and ResultDetail) as Mobile3Meta* answers it (§6.1, §6.2). */

@@ -9,9 +9,14 @@ import { refused } from "../call/answer-phase";
 import type { CallSubjects } from "../call/hooks";
 import { failure, success } from "./answer";
 import type { MappedResult } from "./results";
+import { chargeStepFor } from "../faceid/admitted";
+import type { FaceIdDeps } from "../faceid/deps";
+import { scriptedCloudauth } from "./scripted";
+import type { CloudauthAction } from "./tariff";
 
 export interface Translation<S extends ParamSchema> {
-  name: string;
+  name: CloudauthAction;
+  deps: FaceIdDeps;
   schema: S;
   /** the FaceID check, named as this action (its price, its limit, its ledger rows) */
   check: ActionDefinition;
@@ -41,7 +46,9 @@ export function translated<S extends ParamSchema>(t: Translation<S>): ActionDefi
       if (refusal) return refused(refusal);
       const admission = await t.check.admit(t.fields(params), ctx);
       if (!admission.admitted) return refused(read(admission.refusal, params));
-      return { ...admission, answer: async () => read(await admission.answer(), params), answerWith: undefined };
+      // A test-kit answer never runs the check's own, so a charge step of its own charges it at most once.
+      const answerWith = (label: string) => scriptedCloudauth(t.name, label, chargeStepFor(t.name, "simple", t.deps, ctx));
+      return { ...admission, answer: async () => read(await admission.answer(), params), answerWith };
     },
     whenUnavailable: () => failure("402"),
     subjects: t.subjects,

@@ -33,6 +33,7 @@ export function mobile2MetaVerify(deps: FaceIdDeps): ActionDefinition {
   const name = "Mobile2MetaVerify";
   return translated({
     name,
+    deps,
     schema: MOBILE_2META_SCHEMA,
     check: checkPhoneAndName(deps, name),
     refuse: (p) => refuseInput(p.ParamType, [p.Mobile, p.UserName]),
@@ -44,9 +45,10 @@ export function mobile2MetaVerify(deps: FaceIdDeps): ActionDefinition {
   });
 }
 
-function id2Meta(name: string, deps: FaceIdDeps): ActionDefinition {
+function id2Meta(name: "Id2MetaVerify" | "Id2MetaStandardVerify", deps: FaceIdDeps): ActionDefinition {
   return translated({
     name,
+    deps,
     schema: ID_2META_SCHEMA,
     check: idCardVerification(deps, name),
     refuse: (p) => refuseInput(p.ParamType, [p.IdentifyNum, p.UserName]),
