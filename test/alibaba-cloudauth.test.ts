@@ -246,9 +246,13 @@ describeBackends("Cloudauth Mobile3Meta* over Alibaba's protocol", (backend) => 
     assert.equal(await charged(account.accountId), 0);
   });
 
-  it("no raw phone, name or identity number in the logs", async () => {
+  it("no raw phone, name or identity number in the logs or the store (the last test: it closes the store)", async () => {
     const logs = server.logs.join("\n");
-    for (const raw of [ZHANG.phone, ZHANG.idcard, ZHANG.name, OTHER_ID, UNKNOWN_PHONE]) assert.ok(!logs.includes(raw), "raw value in logs");
+    const stored = (await server.storedData()).toString("latin1");
+    for (const raw of [ZHANG.phone, ZHANG.idcard, ZHANG.name, OTHER_ID, UNKNOWN_PHONE, "李四"]) {
+      assert.ok(!logs.includes(raw), "raw value in logs");
+      assert.ok(!stored.includes(Buffer.from(raw).toString("latin1")), "raw value in the store");
+    }
     assert.match(logs, /"action":"Mobile3MetaDetailVerify"/);
     assert.match(logs, /"signature":"RPC"/);
     assert.match(logs, /"signature":"ACS3"/);

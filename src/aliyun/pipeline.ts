@@ -16,6 +16,7 @@ import { UnavailableError } from "../common/unavailable";
 import { type AcsSignature, authenticateAcs3, authenticateRpc, readHead, type Authenticated } from "./authenticate";
 import { GatewayError, isGatewayCode } from "./errors";
 import type { NonceWindow } from "./nonces";
+import { type AcsRefusal, DIAGNOSED } from "./diagnose";
 
 /** A product as this layer serves it: one API version's actions, and its own answer to an account's refusal. */
 export interface AcsProduct {
@@ -35,6 +36,8 @@ export interface AcsDeps {
   hooks: CallHooks<unknown>;
   onInternalError: (err: unknown, requestId: string) => void;
   onUnavailable: (err: UnavailableError, requestId: string) => void;
+  /** a call refused for its signature, clock or key (the test kit diagnoses it); absent: nobody asks */
+  onRefusedSignature?: (refusal: AcsRefusal) => void;
 }
 
 export interface AcsOutcome extends AnsweredCall {
@@ -80,6 +83,13 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
   const call: CallRecord = { params: [] };
   const outcome: AcsOutcome = { requestId, status: 200, body: {}, code: "OK", failed: false, billable: false, call };
   let handled: { action: ActionDefinition; params: ParamValues; ctx: ActionContext } | undefined;
+  // Kept for a diagnosis of a refused signature: the body as read, and the call's clock.
+  let body: Buffer | undefined;
+  let nowSeconds = Math.floor(deps.clock() / 1000);
+  const reading = async () => {
+    body = await readBody();
+    return body;
+  };
   try {
     if (req.method !== "GET" && req.method !== "POST") throw new GatewayError("UnsupportedHTTPMethod");
     const head = readHead(req);
@@ -92,9 +102,9 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
         : undefined;
     if (shift) outcome.takenBy = shift.by;
     const now = deps.clock() + (shift?.ms ?? 0);
-    const nowSeconds = Math.floor(now / 1000);
+    nowSeconds = Math.floor(now / 1000);
     const authenticate = head.signature === "ACS3" ? authenticateAcs3 : authenticateRpc;
-    const auth: Authenticated = await authenticate(req, readBody, nowSeconds, deps);
+    const auth: Authenticated = await authenticate(req, reading, nowSeconds, deps);
     const { credential } = auth;
     if (credential.test) throw new GatewayError("InvalidAccessKeyId.Inactive", "Test keys are not served over this protocol.");
     if (!deps.nonces.use(credential.secretId, auth.nonce, now)) throw new GatewayError("SignatureNonceUsed");
@@ -139,6 +149,8 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     }
   } catch (err) {
     refuse(outcome, err, deps, handled, host);
+    if (err instanceof GatewayError && DIAGNOSED.has(err.code))
+      deps.onRefusedSignature?.({ requestId, code: err.code, req, body, nowSeconds });
   }
   return outcome;
 }

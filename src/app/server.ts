@@ -290,6 +290,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hooks,
       onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
       onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
+      onRefusedSignature: testKit.onRefusedAcsSignature,
     },
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
   });

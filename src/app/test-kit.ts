@@ -5,6 +5,7 @@
  * and what the operations API shows of them.
  */
 import { diagnose } from "../api3/diagnose";
+import { type AcsRefusal, diagnoseAcs } from "../aliyun/diagnose";
 import type { AuthFailure } from "../api3/pipeline";
 import type { Product } from "../api3/router";
 import type { CallHooks } from "../call/hooks";
@@ -24,6 +25,8 @@ import type { Installation } from "./installation";
 
 export interface TestKit {
   faceidForTestKeys: Product;
+  /** diagnoses a refused Alibaba signature (undefined: nobody can read them) */
+  onRefusedAcsSignature: ((refusal: AcsRefusal) => void) | undefined;
   /** the test kit's hooks of the call's path */
   hooks: CallHooks<AuthFailure>;
   /** whether the request log is kept (the pipeline then notes each call's parameter names and facts) */
@@ -84,6 +87,23 @@ export async function startTestKit(o: {
     beforeAuthentication: (call) => scenarios.clockShift(call),
     beforeAnswer: (call) => scenarios.pick(call),
   };
+  const mask = (value: string) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16);
+  const onRefusedAcsSignature = on
+    ? (refusal: AcsRefusal) =>
+        diagnoses.addFor(
+          refusal,
+          (r) => diagnoseAcs(r, { keys: (secretId) => o.fresh.resolveKey(secretId), mask }),
+          (r) => ({
+            requestId: r.requestId,
+            code: r.code,
+            signatureMethod: "unknown",
+            clock: { serverTime: new Date(r.nowSeconds * 1000).toISOString(), windowSeconds: 900 },
+            hostsTried: [],
+            likelyCauses: ["Not diagnosed: too many calls a second were refused. Make this call again on its own to have it diagnosed."],
+          }),
+          (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
+        )
+    : undefined;
   if (on) {
     hooks.onRefusedSignature = (failure) =>
       diagnoses.add(
@@ -91,7 +111,7 @@ export async function startTestKit(o: {
         (refused) =>
           diagnose(refused, {
             keys: (secretId) => o.fresh.resolveKey(secretId),
-            mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+            mask,
             localPort: o.port(),
           }),
         (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
@@ -100,6 +120,7 @@ export async function startTestKit(o: {
   }
   return {
     faceidForTestKeys,
+    onRefusedAcsSignature,
     hooks,
     recordsCalls: on,
     adminToken,
