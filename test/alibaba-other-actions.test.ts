@@ -110,8 +110,25 @@ describeBackends("Cloudauth's other phone-family actions", (backend) => {
         assert.equal((await client.call(action, { paramType: "normal", identifyNum: ZHANG.idcard })).code, "400");
         assert.equal((await client.call(action, { paramType: "sm2", identifyNum: ZHANG.idcard, userName: ZHANG.name })).code, "401");
       }
-      assert.equal((await client.call("MobileOnlineStatus", { paramType: "md5", mobile: md5(ZHANG.phone) })).code, "401");
-      assert.equal(billed, 5 + 5 + 2 * 2);
+      // md5 mode: the number found by its digest; no IspName (nothing names the number)
+      const hashed = async (action: string, mobile: string) => client.call(action, { paramType: "md5", mobile });
+      assert.deepEqual(
+        { ...(await hashed("MobileOnlineStatus", md5("13800000002"))).resultObject },
+        { bizCode: "2", subCode: "202", ispName: "" },
+      );
+      assert.deepEqual(
+        { ...(await hashed("MobileOnlineStatus", md5("13900005678").toUpperCase())).resultObject },
+        { bizCode: "3", subCode: "301", ispName: "" },
+      );
+      assert.deepEqual(
+        { ...(await hashed("MobileOnlineTime", md5("13800000007"))).resultObject },
+        { bizCode: "1", timeCode: "4", ispName: "" },
+      );
+      assert.deepEqual({ ...(await hashed("MobileOnlineTime", md5(ZHANG.phone))).resultObject }, { bizCode: "3", ispName: "" });
+      assert.equal((await hashed("MobileOnlineTime", "not-a-digest")).code, "401");
+      assert.equal((await hashed("MobileOnlineStatus", md5(BUSY.phone))).code, "402");
+      billed += 2;
+      assert.equal(billed, 5 + 5 + 2 * 2 + 2);
       assert.equal(await charged(account.accountId), billed);
     });
   }

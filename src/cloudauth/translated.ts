@@ -4,8 +4,8 @@
  * read through the family's table. Refusals of the input itself (missing fields, ParamType) come first.
  */
 import type { ParamSchema, ParamsOf, ParamValues } from "../api3/params";
-import { type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
-import { refused } from "../call/answer-phase";
+import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { type Admission, refused } from "../call/answer-phase";
 import type { CallSubjects } from "../call/hooks";
 import { failure, success } from "./answer";
 import type { MappedResult } from "./results";
@@ -30,6 +30,8 @@ export interface Translation<S extends ParamSchema> {
   /** ResultObject members beside the table's (IspName) */
   extra?(params: ParamsOf<S>): Record<string, string>;
   subjects?(params: ParamsOf<S>): CallSubjects;
+  /** ParamType md5, where the action serves it: its own admission (no FaceID check takes digests); undefined otherwise */
+  hashed?(params: ParamsOf<S>, ctx: ActionContext): Promise<Admission<ActionOutcome>> | undefined;
 }
 
 export function translated<S extends ParamSchema>(t: Translation<S>): ActionDefinition {
@@ -44,6 +46,8 @@ export function translated<S extends ParamSchema>(t: Translation<S>): ActionDefi
     async admit(params, ctx) {
       const refusal = t.refuse(params);
       if (refusal) return refused(refusal);
+      const hashed = t.hashed?.(params, ctx);
+      if (hashed) return hashed;
       const admission = await t.check.admit(t.fields(params), ctx);
       if (!admission.admitted) return refused(read(admission.refusal, params));
       // A test-kit answer never runs the check's own, so a charge step of its own charges it at most once.
@@ -61,10 +65,18 @@ export function resultKey(outcome: ActionOutcome, field?: string): string {
   return field !== undefined && result === "0" ? `${result}/${String(outcome.fields[field])}` : result;
 }
 
-/** The common refusal of these actions' inputs (§1.2, §8.6): every field present, ParamType normal. */
-export function refuseInput(paramType: string | undefined, fields: ReadonlyArray<string | undefined>): ActionOutcome | undefined {
+/** A field in md5 mode: 32 hex characters, either case (§8.5). */
+export const MD5_HEX = /^[0-9a-fA-F]{32}$/;
+
+/** The common refusal of these actions' inputs (§1.2, §8.6): every field present, ParamType normal (or md5 where served). */
+export function refuseInput(
+  paramType: string | undefined,
+  fields: ReadonlyArray<string | undefined>,
+  md5Served = false,
+): ActionOutcome | undefined {
   if (paramType === undefined || paramType === "" || fields.some((f) => f === undefined || f === "")) return failure("400");
   if (paramType === "sm2") return failure("401", undefined, "参数非法：ParamType sm2 is not served by this server");
+  if (paramType === "md5" && md5Served) return undefined;
   if (paramType === "md5") return failure("401", undefined, "参数非法：ParamType md5 is not served for this action by this server");
   if (paramType !== "normal") return failure("401");
   return undefined;
