@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { MOBILE_3META_BIZ } from "../src/cloudauth/results";
-import { describeBackends, rawRequest, startTestServer, type TestServer } from "./helpers/server";
+import { describeBackends, rawRequest, serversOnOneInstallation, startTestServer, type TestServer } from "./helpers/server";
 import { type AlibabaAnswer, type AlibabaSdkError, cloudauth, fieldsOf, md5, popCore, recordingProxy, SIGNINGS } from "./helpers/alibaba";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -281,5 +281,37 @@ describeBackends("Cloudauth and FaceID share one daily cap per person", (backend
     assert.equal(res.message, "异常重复调用");
     const other = await server.addAccount("other");
     assert.equal((await cloudauth(server.port, other, "v2").call("Mobile3MetaSimpleVerify", fieldsOf(ZHANG_PARAMS))).code, "200");
+  });
+});
+
+describeBackends("a replayed Alibaba nonce is refused on whichever instance it lands", (backend) => {
+  let servers: TestServer[];
+  before(async () => {
+    servers = await serversOnOneInstallation(backend);
+    await servers[0]?.addRecords([ZHANG]);
+  });
+  after(async () => {
+    for (const s of servers) await s.close();
+  });
+
+  it("sent to the first instance, replayed to the last: SignatureNonceUsed, not charged twice", async () => {
+    const first = servers[0]!;
+    const last = servers.at(-1)!;
+    const key = await first.addAccount("replayed");
+    const proxy = await recordingProxy(first.port);
+    try {
+      assert.equal((await cloudauth(proxy.port, key, "v2").call("Mobile3MetaSimpleVerify", fieldsOf(ZHANG_PARAMS))).code, "200");
+      const sent = proxy.recorded[0]!;
+      const again = await rawRequest(last.port, { method: sent.method, target: sent.target, headers: sent.headers, body: sent.body });
+      assert.equal(again.status, 400);
+      assert.equal((again.json as unknown as Record<string, unknown>).Code, "SignatureNonceUsed");
+      const usage = await first.installation.store.ledger.usage({ accountId: key.accountId });
+      assert.equal(
+        usage.reduce((n, r) => n + r.charged, 0),
+        1,
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 });

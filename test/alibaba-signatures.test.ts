@@ -126,10 +126,10 @@ it("a V3 call that does not sign its date or nonce is incomplete", async () => {
   );
 });
 
-it("the nonce window: once per AccessKeyId within 15 minutes", () => {
+it("the nonce window: once per AccessKeyId within 15 minutes", async () => {
   const nonces = new NonceWindow();
-  assert.equal(nonces.use("a", "n1", 0), true);
-  assert.equal(nonces.use("a", "n1", 14 * 60_000), false);
-  assert.equal(nonces.use("b", "n1", 14 * 60_000), true);
-  assert.equal(nonces.use("a", "n1", 15 * 60_000 + 1), true);
+  assert.equal(await nonces.use("a", "n1", 0), true);
+  assert.equal(await nonces.use("a", "n1", 14 * 60_000), false);
+  assert.equal(await nonces.use("b", "n1", 14 * 60_000), true);
+  assert.equal(await nonces.use("a", "n1", 15 * 60_000 + 1), true);
 });

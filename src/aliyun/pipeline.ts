@@ -15,7 +15,7 @@ import type { AnsweredCall, CallHooks, CallRecord } from "../call/hooks";
 import { UnavailableError } from "../common/unavailable";
 import { type AcsSignature, authenticateAcs3, authenticateRpc, readHead, type Authenticated } from "./authenticate";
 import { GatewayError, isGatewayCode } from "./errors";
-import type { NonceWindow } from "./nonces";
+import type { Nonces } from "./nonces";
 import { type AcsRefusal, DIAGNOSED } from "./diagnose";
 
 /** A product as this layer serves it: one API version's actions, and its own answer to an account's refusal. */
@@ -31,7 +31,7 @@ export interface AcsDeps {
   product: AcsProduct;
   keys: KeyResolver;
   clock: () => number;
-  nonces: NonceWindow;
+  nonces: Nonces;
   mask: (value: string) => string;
   hooks: CallHooks<unknown>;
   onInternalError: (err: unknown, requestId: string) => void;
@@ -107,7 +107,7 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     const auth: Authenticated = await authenticate(req, reading, nowSeconds, deps);
     const { credential } = auth;
     if (credential.test) throw new GatewayError("InvalidAccessKeyId.Inactive", "Test keys are not served over this protocol.");
-    if (!deps.nonces.use(credential.secretId, auth.nonce, now)) throw new GatewayError("SignatureNonceUsed");
+    if (!(await deps.nonces.use(credential.secretId, auth.nonce, now))) throw new GatewayError("SignatureNonceUsed");
     outcome.caller = callerOf(credential, head.signature);
     outcome.action = ACTION_NAME.test(auth.action) ? auth.action : undefined;
 

@@ -47,7 +47,7 @@ import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
 import { cloudauthProduct } from "../cloudauth/product";
 import { CLOUDAUTH_PRICES } from "../cloudauth/tariff";
-import { NonceWindow } from "../aliyun/nonces";
+import { NonceWindow, SharedNonceWindow } from "../aliyun/nonces";
 import { GATEWAY_ERRORS } from "../aliyun/errors";
 import { CLOUDAUTH_OUTCOME_CODES } from "../cloudauth/results";
 
@@ -285,7 +285,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       product: cloudauth,
       keys: (secretId) => fresh.resolveKey(secretId),
       clock,
-      nonces: new NonceWindow(),
+      // A replayed nonce is refused on whichever instance it lands (Redis), else in this process.
+      nonces: sharedLimits ? new SharedNonceWindow(sharedLimits) : new NonceWindow(),
       mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
       hooks,
       onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
