@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { cloudauthScriptable } from "../src/cloudauth/scripted";
 import { CLOUDAUTH_ACTIONS } from "../src/cloudauth/tariff";
-import { type AlibabaSdkError, cloudauth, popCore } from "./helpers/alibaba";
+import { type AlibabaSdkError, cloudauth, md5, popCore } from "./helpers/alibaba";
 import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
 
 const TOKEN = "test-operator-token-0123456789";
@@ -93,5 +93,30 @@ describeBackends("test kit scenarios over Alibaba's protocol", (backend) => {
     await assert.rejects(sdk.call("MobileOnlineTime", FIELDS), { name: "ServerError", code: "InternalError", statusCode: 500 });
     await ops(server, "DELETE", "scenarios");
     assert.equal(await charged(key.accountId), 0);
+  });
+
+  it("a test key answers from the fixtures (the demo records) into the test ledger, over both signatures and in md5", async () => {
+    const live = await server.addAccount("team");
+    const made = await server.cli(["keys", "create", "--account", live.accountId, "--test", "--json"]);
+    assert.equal(made.code, 0, made.stderr);
+    const testKey = JSON.parse(made.stdout) as { secretId: string; secretKey: string };
+    const v3 = cloudauth(server.port, testKey, "v3");
+    const detail = await v3.call("Mobile3MetaDetailVerify", FIELDS);
+    assert.deepEqual({ code: detail.code, ...detail.resultObject }, { code: "200", bizCode: "1", subCode: "101", ispName: "CMCC" });
+    const hashed = await cloudauth(server.port, testKey, "v2").call("Mobile3MetaSimpleVerify", {
+      paramType: "md5",
+      mobile: md5(FIELDS.mobile ?? ""),
+      identifyNum: md5(FIELDS.identifyNum ?? ""),
+      userName: md5(FIELDS.userName ?? ""),
+    });
+    assert.equal(hashed.resultObject?.bizCode, "1");
+    assert.equal((await v3.call("MobileOnlineStatus", { paramType: "normal", mobile: "13700002222" })).resultObject?.subCode, "203");
+    // the live ledger is untouched; the test ledger has the three
+    assert.equal(await charged(live.accountId), 0);
+    const test = (await server.installation.store.ledger.usage({ accountId: live.accountId, test: true })).reduce(
+      (n, r) => n + r.charged,
+      0,
+    );
+    assert.equal(test, 3);
   });
 });

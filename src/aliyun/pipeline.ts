@@ -29,6 +29,8 @@ export interface AcsProduct {
 
 export interface AcsDeps {
   product: AcsProduct;
+  /** what test keys are served instead (the test kit: fixtures only, the test ledger); absent: test keys are refused */
+  productForTestKeys?: AcsProduct;
   keys: KeyResolver;
   clock: () => number;
   nonces: Nonces;
@@ -106,12 +108,12 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     const authenticate = head.signature === "ACS3" ? authenticateAcs3 : authenticateRpc;
     const auth: Authenticated = await authenticate(req, reading, nowSeconds, deps);
     const { credential } = auth;
-    if (credential.test) throw new GatewayError("InvalidAccessKeyId.Inactive", "Test keys are not served over this protocol.");
+    const product = credential.test ? deps.productForTestKeys : deps.product;
+    if (!product) throw new GatewayError("InvalidAccessKeyId.Inactive");
     if (!(await deps.nonces.use(credential.secretId, auth.nonce, now))) throw new GatewayError("SignatureNonceUsed");
     outcome.caller = callerOf(credential, head.signature);
     outcome.action = ACTION_NAME.test(auth.action) ? auth.action : undefined;
 
-    const { product } = deps;
     if (auth.version !== product.version) throw new GatewayError("InvalidVersion");
     const action = product.actions.get(auth.action);
     if (!action) throw new GatewayError("InvalidApi.NotFound");

@@ -283,6 +283,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hung,
     acs: {
       product: cloudauth,
+      productForTestKeys: cloudauthProduct(testKit.depsForTestKeys),
       keys: (secretId) => fresh.resolveKey(secretId),
       clock,
       // A replayed nonce is refused on whichever instance it lands (Redis), else in this process.

@@ -25,6 +25,8 @@ import type { Installation } from "./installation";
 
 export interface TestKit {
   faceidForTestKeys: Product;
+  /** what test keys' calls are answered with, whatever the product: fixtures, the test ledger, daily counts apart */
+  depsForTestKeys: FaceIdDeps;
   /** diagnoses a refused Alibaba signature (undefined: nobody can read them) */
   onRefusedAcsSignature: ((refusal: AcsRefusal) => void) | undefined;
   /** the test kit's hooks of the call's path */
@@ -57,7 +59,7 @@ export async function startTestKit(o: {
   const { store, keyring } = o.installation;
   const daily = o.faceidDeps.dailyCounter;
   // The fixtures are the demo records: the demo table of docs/getting-started.md.
-  const faceidForTestKeys = faceidProduct({
+  const depsForTestKeys: FaceIdDeps = {
     ...o.faceidDeps,
     source: new RecordsSource(await fixtureRecords(demoRecords, keyring, o.clock()), keyring),
     ledger: { charge: (entry) => o.fresh.charge({ ...entry, test: true }) },
@@ -69,7 +71,8 @@ export async function startTestKit(o: {
           day,
         ),
     },
-  });
+  };
+  const faceidForTestKeys = faceidProduct(depsForTestKeys);
   const adminToken = adminTokenFor(o.config.adminToken, o.installation.dataDir, o.installation.fresh);
   const tokens: Tokens = { operator: adminToken.token, readOnly: readOnlyTokenFor(o.config.readOnlyToken, o.installation.dataDir) };
   const scenarios = new ScenarioBook(
@@ -120,6 +123,7 @@ export async function startTestKit(o: {
   }
   return {
     faceidForTestKeys,
+    depsForTestKeys,
     onRefusedAcsSignature,
     hooks,
     recordsCalls: on,
