@@ -5,7 +5,9 @@
  * answered alike over Tencent's protocol.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
+import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, sha256Hex } from "../src/aliyun/signatures";
 import { MOBILE_3META_BIZ } from "../src/cloudauth/results";
 import { describeBackends, rawRequest, serversOnOneInstallation, startTestServer, type TestServer } from "./helpers/server";
 import { type AlibabaAnswer, type AlibabaSdkError, cloudauth, fieldsOf, md5, popCore, recordingProxy, SIGNINGS } from "./helpers/alibaba";
@@ -244,6 +246,41 @@ describeBackends("Cloudauth Mobile3Meta* over Alibaba's protocol", (backend) => 
     assert.equal(res.code, "412");
     assert.equal(res.message, "欠费中");
     assert.equal(await charged(account.accountId), 0);
+  });
+
+  it("V3 with the fields in a JSON body, or in the query (older SDKs), answers alike; a field in both is InvalidParameter", async () => {
+    const send = (query: Record<string, string>, body: string, contentType?: string) => {
+      const headers: Record<string, string> = {
+        host: `127.0.0.1:${server.port}`,
+        "x-acs-action": "Mobile3MetaDetailVerify",
+        "x-acs-version": "2019-03-07",
+        "x-acs-date": new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+        "x-acs-signature-nonce": randomUUID(),
+        "x-acs-content-sha256": sha256Hex(body),
+        ...(contentType ? { "content-type": contentType } : {}),
+      };
+      const signedHeaders = Object.keys(headers).sort();
+      const canonical = acs3CanonicalRequest({
+        method: "POST",
+        query: Object.entries(query),
+        signedHeaders,
+        header: (n) => headers[n],
+        hashedPayload: sha256Hex(body),
+      });
+      headers.authorization = `ACS3-HMAC-SHA256 Credential=${key.secretId},SignedHeaders=${signedHeaders.join(";")},Signature=${acs3Signature(acs3StringToSign(canonical), key.secretKey)}`;
+      const target = Object.keys(query).length > 0 ? `/?${new URLSearchParams(query)}` : "/";
+      return rawRequest(server.port, { method: "POST", target, headers, body });
+    };
+    const json = await send({}, JSON.stringify(ZHANG_PARAMS), "application/json");
+    assert.equal(json.status, 200);
+    assert.deepEqual((json.json as unknown as Record<string, unknown>).ResultObject, { BizCode: "1", SubCode: "101", IspName: "CMCC" });
+    const inQuery = await send(ZHANG_PARAMS, "");
+    assert.equal(inQuery.status, 200);
+    assert.match(String(inQuery.headers["x-acs-request-id"]), /^[0-9A-F-]{36}$/);
+    assert.deepEqual((inQuery.json as unknown as Record<string, unknown>).ResultObject, { BizCode: "1", SubCode: "101", IspName: "CMCC" });
+    const both = await send({ Mobile: ZHANG.phone }, new URLSearchParams(ZHANG_PARAMS).toString(), "application/x-www-form-urlencoded");
+    assert.equal(both.status, 400);
+    assert.equal((both.json as unknown as Record<string, unknown>).Code, "InvalidParameter");
   });
 
   it("no raw phone, name or identity number in the logs or the store (the last test: it closes the store)", async () => {

@@ -15,8 +15,3 @@ export function success(result: Readonly<Record<string, string>>, billable: bool
   const label = ["200", result.BizCode, result.SubCode ?? result.TimeCode].filter((x) => x !== undefined).join("/");
   return { fields: { Code: "200", Message: BUSINESS_CODES["200"], ResultObject: { ...result } }, billable, result: label, audit };
 }
-
-/** The request's fields, as strings; undefined for one absent or empty. */
-export function given(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}

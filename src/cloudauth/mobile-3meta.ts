@@ -14,7 +14,9 @@ import { RESULTS } from "../faceid/results";
 import { threeElementCheck } from "../faceid/three-elements";
 import type { DigestAnswer } from "../sources/contract";
 import { admitAccount } from "../steps/admission";
-import { failure, given, success } from "./answer";
+import type { Carrier } from "../rules/tables";
+import { failure, success } from "./answer";
+import { MD5_HEX, refuseInput } from "./translated";
 import { FROM_PHONE_VERIFICATION, ISP_NAMES, type Mapped, MOBILE_3META_SUB } from "./results";
 import { scriptedCloudauth } from "./scripted";
 import type { CloudauthAction } from "./tariff";
@@ -26,12 +28,12 @@ export const MOBILE_3META_SCHEMA = {
   UserName: { type: "String" },
 } as const satisfies ParamSchema;
 
-const MD5_HEX = /^[0-9a-fA-F]{32}$/;
 /** The longest digest input read, before it is trimmed. */
 const MAX_DIGEST_INPUT = 64;
 
-const ispOf = (isp: unknown): string =>
-  typeof isp === "string" && Object.hasOwn(ISP_NAMES, isp) ? ((ISP_NAMES as Record<string, string>)[isp] ?? "") : "";
+const isCarrier = (isp: unknown): isp is Carrier => typeof isp === "string" && Object.hasOwn(ISP_NAMES, isp);
+/** FaceID's Isp (the carrier's en-US name) as IspName. */
+const ispOf = (isp: unknown): string => (isCarrier(isp) ? ISP_NAMES[isp] : "");
 
 /** A FaceID answer, or a digest match, as this action's answer: the SubCode only on the Detail actions. */
 function answerOf(mapped: Mapped, billable: boolean, isp: string, detail: boolean, audit: ActionOutcome["audit"]): ActionOutcome {
@@ -45,15 +47,6 @@ function fromPhoneVerification(outcome: ActionOutcome, detail: boolean): ActionO
   const key = typeof ResultDetail === "string" ? `${String(Result)}/${ResultDetail}` : String(Result);
   const mapped = FROM_PHONE_VERIFICATION[key] ?? { code: "500" };
   return answerOf(mapped, outcome.billable, ispOf(Isp), detail, outcome.audit);
-}
-
-/** What every Mobile3Meta* call must carry before anything else (§1.2): a known ParamType and the three fields. */
-function refusedInput(params: { ParamType?: string; Mobile?: string; IdentifyNum?: string; UserName?: string }): ActionOutcome | undefined {
-  const fields = [params.ParamType, params.Mobile, params.IdentifyNum, params.UserName].map(given);
-  if (fields.some((f) => f === undefined)) return failure("400");
-  if (params.ParamType === "sm2") return failure("401", undefined, "参数非法：ParamType sm2 is not served by this server");
-  if (params.ParamType !== "normal" && params.ParamType !== "md5") return failure("401");
-  return undefined;
 }
 
 function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps): ActionDefinition {
@@ -91,7 +84,7 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
     name: action,
     schema: MOBILE_3META_SCHEMA,
     async admit(params, ctx) {
-      const refusal = refusedInput(params);
+      const refusal = refuseInput(params.ParamType, [params.Mobile, params.IdentifyNum, params.UserName], true);
       if (refusal) return refused(refusal);
       const Mobile = params.Mobile ?? "";
       const IdentifyNum = params.IdentifyNum ?? "";
