@@ -87,7 +87,7 @@ describeBackends("operations API: management routes", (backend) => {
       ["POST", "accounts", { name: "   " }, /^The name must not be empty\.$/],
       ["POST", "accounts", { name: "x".repeat(201) }, /^name has at most 200 characters\.$/],
       ["PATCH", `accounts/${key.accountId}`, { rateLimit: 0 }, /^rateLimit is a whole number from 1 to 1000000\.$/],
-      ["PATCH", `accounts/${key.accountId}`, { rateLimits: { Nope: 3 } }, /^rateLimits: "Nope" is not a FaceID action/],
+      ["PATCH", `accounts/${key.accountId}`, { rateLimits: { Nope: 3 } }, /^rateLimits: "Nope" is not a FaceID or Cloudauth action/],
       ["PATCH", `accounts/${key.accountId}`, { billing: "late" }, /^billing is one of: ok, abnormal\.$/],
       ["PATCH", `accounts/${key.accountId}`, { monthlyBudget: "lots" }, /^monthlyBudget is an amount in CNY/],
       ["PATCH", `accounts/${key.accountId}`, {}, /^Nothing to change: give at least one field\.$/],

@@ -3,6 +3,7 @@
  * CLI: IdCardVerification's 100/s beside the account's limit, `accounts set --rate-limit N | ACTION=N`,
  * SANYAO_PRICES, and `sanyao usage` split by action.
  */
+import { CLOUDAUTH_RATE_LIMITS } from "../src/cloudauth/tariff";
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -61,7 +62,8 @@ describeBackends("rate limits and prices per action", (backend) => {
       });
       assert.deepEqual(await burst(key, "IdCardVerification", ID_PARAMS, 101, NOON), { admitted: 100, refused: 1 });
       const shown = JSON.parse(await cli("accounts", "show", key.accountId, "--json"));
-      assert.deepEqual(shown.rateLimits, { IdCardVerification: 100 });
+      // Cloudauth's actions come with Alibaba's 50 a second each
+      assert.deepEqual(shown.rateLimits, { IdCardVerification: 100, ...CLOUDAUTH_RATE_LIMITS });
     } finally {
       server.setNow(undefined);
     }
@@ -90,7 +92,7 @@ describeBackends("rate limits and prices per action", (backend) => {
       }
       const bad = await server.cli(["accounts", "set", key.accountId, "--rate-limit", "NoSuchAction=3"]);
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /NoSuchAction is not a FaceID action/);
+      assert.match(bad.stderr, /NoSuchAction is not a FaceID or Cloudauth action/);
     } finally {
       server.setNow(undefined);
     }

@@ -34,7 +34,10 @@ export function accountOf(value: unknown): Account {
 
 export const accountsOf = (answer: unknown): Account[] => list(field(answer, "accounts")).map(accountOf);
 
-/** The FaceID actions an operator picks from (filters, limits, scenarios); the server checks what it is sent. */
+/**
+ * The actions an operator picks from (filters, limits, scenarios): FaceID's over Tencent's protocol, Cloudauth's over
+ * Alibaba's; the server checks what it is sent.
+ */
 export const ACTIONS = [
   "PhoneVerification",
   "PhoneVerificationCMCC",
@@ -45,4 +48,13 @@ export const ACTIONS = [
   "IdCardVerification",
   "MobileStatus",
   "MobileNetworkTimeVerification",
+  "Mobile3MetaSimpleVerify",
+  "Mobile3MetaDetailVerify",
+  "Mobile3MetaSimpleStandardVerify",
+  "Mobile3MetaDetailStandardVerify",
+  "Mobile2MetaVerify",
+  "Id2MetaVerify",
+  "Id2MetaStandardVerify",
+  "MobileOnlineStatus",
+  "MobileOnlineTime",
 ];

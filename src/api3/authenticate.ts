@@ -34,7 +34,8 @@ export type Tc3SignatureCheck = (body: Buffer) => Caller;
 export interface Caller {
   secretId: string;
   accountId: string;
-  signature: "TC3" | "v1";
+  /** Alibaba's protocol (aliyun/) authenticates with ACS3-HMAC-SHA256 or RPC HMAC-SHA1 */
+  signature: "TC3" | "v1" | "ACS3" | "RPC";
   test: boolean;
   /** TC3 only: the credential scope's service, which the router may use when the Host names no product */
   scopeService?: string;

@@ -9,6 +9,7 @@ import { REGION_NAME } from "../api3/router";
 import { checkedUrl } from "../gateway/upstream-settings";
 import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "../limits/memory";
 import { formatAmount, parseAmount } from "../common/money";
+import { CLOUDAUTH_RATE_LIMITS, isCloudauthAction } from "../cloudauth/tariff";
 import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, type FaceIdAction, isFaceIdAction, type PriceTable } from "../faceid/tariff";
 import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
 import { type Setting, SettingReader, secret, withoutPassword } from "./settings";
@@ -180,14 +181,14 @@ function priceTable(r: SettingReader): PriceTable {
 
 /** Per-action limits of new accounts: DEFAULT_RATE_LIMITS, then SANYAO_RATE_LIMITS (`Action=N`, comma-separated). */
 function rateLimitTable(raw: string | undefined): Record<string, number> {
-  const table: Record<string, number> = { ...DEFAULT_RATE_LIMITS };
+  const table: Record<string, number> = { ...DEFAULT_RATE_LIMITS, ...CLOUDAUTH_RATE_LIMITS };
   for (const item of (raw ?? "")
     .split(",")
     .map((x) => x.trim())
     .filter(Boolean)) {
     const m = /^([A-Za-z]+)=(\d{1,7})$/.exec(item);
     const action = m?.[1] ?? "";
-    if (!m || !isFaceIdAction(action) || Number(m[2]) < 1) {
+    if (!m || !(isFaceIdAction(action) || isCloudauthAction(action)) || Number(m[2]) < 1) {
       throw new ConfigError(`SANYAO_RATE_LIMITS: "${item}" is not ACTION=N (N from 1) for a FaceID action.`);
     }
     table[action] = Number(m[2]);

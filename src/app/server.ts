@@ -45,6 +45,11 @@ import { AnswerCache } from "../gateway/answer-cache";
 import { PaidWindow } from "../gateway/paid-window";
 import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
+import { cloudauthProduct } from "../cloudauth/product";
+import { CLOUDAUTH_PRICES } from "../cloudauth/tariff";
+import { NonceWindow, SharedNonceWindow } from "../aliyun/nonces";
+import { GATEWAY_ERRORS } from "../aliyun/errors";
+import { CLOUDAUTH_OUTCOME_CODES } from "../cloudauth/results";
 
 export interface ServerOptions {
   config: Config;
@@ -127,7 +132,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     fields: new FieldOpener(keys, envelopeKeys, fieldShapes(tables, config.policy), decryptBudget, keyring),
     rateLimiter: limits.rate,
     dailyCounter: limits.daily,
-    prices: config.prices,
+    // Cloudauth's actions are priced beside FaceID's, each with its own entry.
+    prices: { ...CLOUDAUTH_PRICES, ...config.prices },
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   };
@@ -172,9 +178,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const router = new Router().register(faceid, testKit.faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
   const hung = new Set<Socket>();
 
+  const cloudauth = cloudauthProduct(faceidDeps);
+  const cloudauthCodes = [...Object.keys(GATEWAY_ERRORS), ...CLOUDAUTH_OUTCOME_CODES];
   const metrics = new Metrics(
-    router.actionNames(),
-    [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, "OK", "reset", "hang"],
+    [...router.actionNames(), ...cloudauth.actions.keys()],
+    [...Object.keys(ERRORS), ...FACEID_RESULT_CODES, ...cloudauthCodes, "OK", "reset", "hang"],
     FACEID_VARIANTS,
   );
   const recentFailures = new RecentFailures(clock);
@@ -273,6 +281,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     recordCalls: testKit.recordsCalls,
     operationsHere: config.ops === undefined,
     hung,
+    acs: {
+      product: cloudauth,
+      productForTestKeys: cloudauthProduct(testKit.depsForTestKeys),
+      keys: (secretId) => fresh.resolveKey(secretId),
+      clock,
+      // A replayed nonce is refused on whichever instance it lands (Redis), else in this process.
+      nonces: sharedLimits ? new SharedNonceWindow(sharedLimits) : new NonceWindow(),
+      mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+      hooks,
+      onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
+      onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
+      onRefusedSignature: testKit.onRefusedAcsSignature,
+    },
     bodyBudget: new BodyBudget(config.transport.maxBodyBytesInFlight),
   });
   let held: Listeners;

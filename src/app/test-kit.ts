@@ -5,6 +5,7 @@
  * and what the operations API shows of them.
  */
 import { diagnose } from "../api3/diagnose";
+import { type AcsRefusal, diagnoseAcs } from "../aliyun/diagnose";
 import type { AuthFailure } from "../api3/pipeline";
 import type { Product } from "../api3/router";
 import type { CallHooks } from "../call/hooks";
@@ -24,6 +25,10 @@ import type { Installation } from "./installation";
 
 export interface TestKit {
   faceidForTestKeys: Product;
+  /** what test keys' calls are answered with, whatever the product: fixtures, the test ledger, daily counts apart */
+  depsForTestKeys: FaceIdDeps;
+  /** diagnoses a refused Alibaba signature (undefined: nobody can read them) */
+  onRefusedAcsSignature: ((refusal: AcsRefusal) => void) | undefined;
   /** the test kit's hooks of the call's path */
   hooks: CallHooks<AuthFailure>;
   /** whether the request log is kept (the pipeline then notes each call's parameter names and facts) */
@@ -54,7 +59,7 @@ export async function startTestKit(o: {
   const { store, keyring } = o.installation;
   const daily = o.faceidDeps.dailyCounter;
   // The fixtures are the demo records: the demo table of docs/getting-started.md.
-  const faceidForTestKeys = faceidProduct({
+  const depsForTestKeys: FaceIdDeps = {
     ...o.faceidDeps,
     source: new RecordsSource(await fixtureRecords(demoRecords, keyring, o.clock()), keyring),
     ledger: { charge: (entry) => o.fresh.charge({ ...entry, test: true }) },
@@ -66,7 +71,8 @@ export async function startTestKit(o: {
           day,
         ),
     },
-  });
+  };
+  const faceidForTestKeys = faceidProduct(depsForTestKeys);
   const adminToken = adminTokenFor(o.config.adminToken, o.installation.dataDir, o.installation.fresh);
   const tokens: Tokens = { operator: adminToken.token, readOnly: readOnlyTokenFor(o.config.readOnlyToken, o.installation.dataDir) };
   const scenarios = new ScenarioBook(
@@ -84,6 +90,23 @@ export async function startTestKit(o: {
     beforeAuthentication: (call) => scenarios.clockShift(call),
     beforeAnswer: (call) => scenarios.pick(call),
   };
+  const mask = (value: string) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16);
+  const onRefusedAcsSignature = on
+    ? (refusal: AcsRefusal) =>
+        diagnoses.addFor(
+          refusal,
+          (r) => diagnoseAcs(r, { keys: (secretId) => o.fresh.resolveKey(secretId), mask }),
+          (r) => ({
+            requestId: r.requestId,
+            code: r.code,
+            signatureMethod: "unknown",
+            clock: { serverTime: new Date(r.nowSeconds * 1000).toISOString(), windowSeconds: 900 },
+            hostsTried: [],
+            likelyCauses: ["Not diagnosed: too many calls a second were refused. Make this call again on its own to have it diagnosed."],
+          }),
+          (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
+        )
+    : undefined;
   if (on) {
     hooks.onRefusedSignature = (failure) =>
       diagnoses.add(
@@ -91,7 +114,7 @@ export async function startTestKit(o: {
         (refused) =>
           diagnose(refused, {
             keys: (secretId) => o.fresh.resolveKey(secretId),
-            mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+            mask,
             localPort: o.port(),
           }),
         (err) => o.logger.warn({ err: message(err) }, "signature diagnosis failed"),
@@ -100,6 +123,8 @@ export async function startTestKit(o: {
   }
   return {
     faceidForTestKeys,
+    depsForTestKeys,
+    onRefusedAcsSignature,
     hooks,
     recordsCalls: on,
     adminToken,

@@ -1,6 +1,7 @@
 /** Commands that administer an installation: secret, accounts, usage, keys. */
 import { type Command, InvalidArgumentError } from "commander";
 import { FACEID_ACTIONS, isFaceIdAction } from "../faceid/tariff";
+import { CLOUDAUTH_ACTIONS, isCloudauthAction } from "../cloudauth/tariff";
 import { changeAccount, createAccount, shownAccount, topUpAccount } from "../admin/accounts";
 import { shownUnknown } from "../admin/ledger";
 import { USAGE_COLUMNS, usageCells, usageReport } from "../admin/usage";
@@ -21,8 +22,11 @@ function rateLimitArg(value: string, previous: RateLimitArg | undefined): RateLi
   const [action, n] = value.includes("=") ? value.split("=", 2) : [undefined, value];
   const limit = count(1)(n ?? "");
   if (action === undefined) out.all = limit;
-  else if (isFaceIdAction(action)) out.actions[action] = limit;
-  else throw new InvalidArgumentError(`${action} is not a FaceID action (${FACEID_ACTIONS.join(", ")})`);
+  else if (isFaceIdAction(action) || isCloudauthAction(action)) out.actions[action] = limit;
+  else
+    throw new InvalidArgumentError(
+      `${action} is not a FaceID or Cloudauth action (${[...FACEID_ACTIONS, ...CLOUDAUTH_ACTIONS].join(", ")})`,
+    );
   return out;
 }
 

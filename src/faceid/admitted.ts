@@ -8,19 +8,21 @@ import { ChargeStep } from "../steps/charge";
 import type { VerifyModeName } from "../store/model";
 import type { FaceIdDeps } from "./deps";
 import { scriptedAnswer } from "./scripted";
-import { type FaceIdAction, priceOf } from "./tariff";
+import { isFaceIdAction, priceOf } from "./tariff";
 
 /** The call's charge step, at the action's price for its variant. */
-export function chargeStepFor(action: FaceIdAction, mode: VerifyModeName, deps: FaceIdDeps, ctx: ActionContext): ChargeStep {
+export function chargeStepFor(action: string, mode: VerifyModeName, deps: FaceIdDeps, ctx: ActionContext): ChargeStep {
   return new ChargeStep(deps, ctx, action, mode, priceOf(deps.prices, action, mode));
 }
 
 export function admitted(
-  action: FaceIdAction,
+  action: string,
   charge: ChargeStep,
   ctx: ActionContext,
   answer: () => Promise<ActionOutcome>,
   release?: () => Promise<void>,
 ): Admission<ActionOutcome> {
-  return { admitted: true, answer, answerWith: (result) => scriptedAnswer(action, result, charge, ctx), release };
+  // Another product's action (Cloudauth's) scripts its answers in its own table, not FaceID's.
+  const answerWith = isFaceIdAction(action) ? (result: string) => scriptedAnswer(action, result, charge, ctx) : undefined;
+  return { admitted: true, answer, answerWith, release };
 }

@@ -30,33 +30,34 @@ export const CHECK_PHONE_AND_NAME_SCHEMA = {
 } as const satisfies ParamSchema;
 const ENCRYPTABLE = ["Mobile", "Name"] as const;
 
-export function checkPhoneAndName(deps: FaceIdDeps): ActionDefinition {
+/** `name`: another product's action answered by this check (Cloudauth's Mobile2MetaVerify), priced and limited as itself. */
+export function checkPhoneAndName(deps: FaceIdDeps, name: string = CHECK_PHONE_AND_NAME): ActionDefinition {
   const answer = answersFrom(PHONE_AND_NAME_RESULTS);
   return defineAction({
-    name: CHECK_PHONE_AND_NAME,
+    name,
     schema: CHECK_PHONE_AND_NAME_SCHEMA,
     async admit(params, ctx) {
-      const account = await admitAccount(CHECK_PHONE_AND_NAME, deps, ctx.caller, ctx.now);
+      const account = await admitAccount(name, deps, ctx.caller, ctx.now);
       const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account, ctx);
       const phone = classifyPhone(given.Mobile, deps.tables.segments, deps.policy);
       const subject = maskPhone(phone.national);
-      const charge = chargeStepFor(CHECK_PHONE_AND_NAME, "simple", deps, ctx);
-      const answered = (code: PhoneAndNameResultCode) =>
-        admitted(CHECK_PHONE_AND_NAME, charge, ctx, async () => answer(code, ctx, subject));
+      const charge = chargeStepFor(name, "simple", deps, ctx);
+      const answered = (code: PhoneAndNameResultCode) => admitted(name, charge, ctx, async () => answer(code, ctx, subject));
       // Inputs that are not well formed are answered after admission, uncounted.
       if (phone.kind === "invalid") return answered("-5");
       if (phone.kind === "unsupported") return answered("-13");
-      const name = checkName(given.Name, deps.policy);
-      if (name.kind === "invalid") return answered("-4");
+      const checkedName = checkName(given.Name, deps.policy);
+      if (checkedName.kind === "invalid") return answered("-4");
 
+      // One cap per number whichever protocol asks (the cap's key is this check's, not the action's).
       const counter = `${account.accountId}:${CHECK_PHONE_AND_NAME}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
       if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, chinaDate(ctx.now)))) return refused(answer("-6", ctx, subject));
 
-      return admitted(CHECK_PHONE_AND_NAME, charge, ctx, async () => {
+      return admitted(name, charge, ctx, async () => {
         let found: PhoneAndNameAnswer;
         try {
           found = await withDeadline(
-            deps.source.verifyPhoneAndName({ phone: phone.national, name: name.normalized }),
+            deps.source.verifyPhoneAndName({ phone: phone.national, name: checkedName.normalized }),
             deps.sourceTimeoutMs,
           );
         } catch (err) {

@@ -8,7 +8,7 @@ import type { AdmissionDeps } from "../steps/admission";
 import type { ChargeDeps } from "../steps/charge";
 import type { Accounts, Ledger } from "../store/storage";
 import type { FieldOpener } from "./field-decryption";
-import type { PriceTable } from "./tariff";
+import type { Prices } from "./tariff";
 
 export interface FaceIdDeps extends AdmissionDeps, ChargeDeps {
   tables: RuleTables;
@@ -22,7 +22,7 @@ export interface FaceIdDeps extends AdmissionDeps, ChargeDeps {
   rateLimiter: RateLimiter;
   dailyCounter: DailyCounter;
   /** fen per charged answer, by action and variant */
-  prices: PriceTable;
+  prices: Prices;
   /** how long the source may take before the answer is the action's busy code */
   sourceTimeoutMs: number;
   /** a failure that the caller sees only as a code: the source (busy) or the ledger (FailedOperation.UnKnown) */

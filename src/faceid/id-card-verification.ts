@@ -28,31 +28,35 @@ export const ID_CARD_VERIFICATION_SCHEMA = {
 } as const satisfies ParamSchema;
 const ENCRYPTABLE = ["IdCard", "Name"] as const;
 
-export function idCardVerification(deps: FaceIdDeps): ActionDefinition {
+/** `name`: another product's action answered by this check (Cloudauth's Id2Meta*), priced and limited as itself. */
+export function idCardVerification(deps: FaceIdDeps, name: string = ID_CARD_VERIFICATION): ActionDefinition {
   // No phone in this action: the audit row has no subject (a masked identity number would still narrow it).
   const answer = answersFrom(ID_CARD_RESULTS);
   return defineAction({
-    name: ID_CARD_VERIFICATION,
+    name,
     schema: ID_CARD_VERIFICATION_SCHEMA,
     async admit(params, ctx) {
-      const account = await admitAccount(ID_CARD_VERIFICATION, deps, ctx.caller, ctx.now);
+      const account = await admitAccount(name, deps, ctx.caller, ctx.now);
       const given = await deps.fields.open(params, ENCRYPTABLE, params.Encryption, account, ctx);
       const today = chinaDate(ctx.now);
-      const charge = chargeStepFor(ID_CARD_VERIFICATION, "simple", deps, ctx);
-      const answered = (code: IdCardResultCode) => admitted(ID_CARD_VERIFICATION, charge, ctx, async () => answer(code, ctx));
+      const charge = chargeStepFor(name, "simple", deps, ctx);
+      const answered = (code: IdCardResultCode) => admitted(name, charge, ctx, async () => answer(code, ctx));
       // Inputs that are not well formed are answered after admission, uncounted.
       const id = checkIdCard(given.IdCard, today, deps.tables.regionPrefixes, deps.policy);
       if (id.kind === "invalid") return answered("-2");
-      const name = checkName(given.Name, deps.policy);
-      if (name.kind === "invalid") return answered("-3");
+      const checkedName = checkName(given.Name, deps.policy);
+      if (checkedName.kind === "invalid") return answered("-3");
 
       const counter = `${account.accountId}:${ID_CARD_VERIFICATION}:${deps.keyring.hash("idcard", id.id18).toString("base64url")}`;
       if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) return refused(answer("-7", ctx));
 
-      return admitted(ID_CARD_VERIFICATION, charge, ctx, async () => {
+      return admitted(name, charge, ctx, async () => {
         let found: IdCardAndNameAnswer;
         try {
-          found = await withDeadline(deps.source.verifyIdCardAndName({ idCard: id.id18, name: name.normalized }), deps.sourceTimeoutMs);
+          found = await withDeadline(
+            deps.source.verifyIdCardAndName({ idCard: id.id18, name: checkedName.normalized }),
+            deps.sourceTimeoutMs,
+          );
         } catch (err) {
           deps.onError(err, ctx.requestId, "source");
           return answer("-4", ctx);

@@ -25,7 +25,6 @@ import { withDeadline } from "../common/deadline";
 import { admitAccount } from "../steps/admission";
 import { admitted, chargeStepFor } from "./admitted";
 import type { FaceIdDeps } from "./deps";
-import type { FaceIdAction } from "./tariff";
 
 export const NUMBER_SCHEMA = {
   Mobile: { type: "String", required: true },
@@ -66,7 +65,10 @@ export function tenureRange(since: string, todayChina: string): string {
 }
 
 interface NumberCheck<C extends string> {
-  action: FaceIdAction;
+  /** FaceID's action, or another product's answered by this check (Cloudauth's MobileOnline*) */
+  action: string;
+  /** the daily cap's key: the FaceID check's name, so one number has one cap whichever protocol asks */
+  capName: string;
   results: Readonly<Record<C, ResultInfo>>;
   codes: { malformed: C; busy: C; dailyCap: C; unsupported: C };
   /** the field beside Result and Description, and its value on a failure */
@@ -95,7 +97,7 @@ function numberCheck<C extends string>(spec: NumberCheck<C>, deps: FaceIdDeps): 
       if (phone.kind === "unsupported")
         return admitted(spec.action, charge, ctx, async () => reply(spec.codes.unsupported, spec.failed, ctx, subject));
       const today = chinaDate(ctx.now);
-      const counter = `${account.accountId}:${spec.action}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
+      const counter = `${account.accountId}:${spec.capName}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
       if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) {
         return refused(reply(spec.codes.dailyCap, spec.failed, ctx, subject));
       }
@@ -116,10 +118,12 @@ function numberCheck<C extends string>(spec: NumberCheck<C>, deps: FaceIdDeps): 
   });
 }
 
-export function mobileStatus(deps: FaceIdDeps): ActionDefinition {
+/** `as`: another product's action answered by this check, priced and limited as itself. */
+export function mobileStatus(deps: FaceIdDeps, as: string = "MobileStatus"): ActionDefinition {
   return numberCheck<MobileStatusResultCode>(
     {
-      action: "MobileStatus",
+      action: as,
+      capName: "MobileStatus",
       results: MOBILE_STATUS_RESULTS,
       codes: { malformed: "-2", busy: "-3", dailyCap: "-4", unsupported: "-13" },
       field: "StatusCode",
@@ -133,11 +137,22 @@ export function mobileStatus(deps: FaceIdDeps): ActionDefinition {
   );
 }
 
-export function mobileNetworkTimeVerification(deps: FaceIdDeps): ActionDefinition {
+/**
+ * `as`: another product's action answered by this check, priced and limited as itself, with its own table's charges
+ * (Cloudauth's MobileOnlineTime bills no -2/-3).
+ */
+export function mobileNetworkTimeVerification(
+  deps: FaceIdDeps,
+  as: { action: string; results: Readonly<Record<NetworkTimeResultCode, ResultInfo>> } = {
+    action: "MobileNetworkTimeVerification",
+    results: NETWORK_TIME_RESULTS,
+  },
+): ActionDefinition {
   return numberCheck<NetworkTimeResultCode>(
     {
-      action: "MobileNetworkTimeVerification",
-      results: NETWORK_TIME_RESULTS,
+      action: as.action,
+      capName: "MobileNetworkTimeVerification",
+      results: as.results,
       codes: { malformed: "-1", busy: "-4", dailyCap: "-5", unsupported: "-13" },
       field: "Range",
       failed: "",

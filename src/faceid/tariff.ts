@@ -34,9 +34,12 @@ export const DEFAULT_PRICES: PriceTable = {
   MobileNetworkTimeVerification: { simple: 10 },
 };
 
-export function priceOf(prices: PriceTable, action: string, mode: VerifyModeName): number {
-  if (!isFaceIdAction(action)) throw new Error(`no price for ${action}`);
-  const entry = prices[action];
+/** Prices of every product's actions by name: FaceID's (PriceTable) and those of other protocols' products. */
+export type Prices = Readonly<Record<string, Readonly<{ simple: number; detailed?: number }>>>;
+
+export function priceOf(prices: Prices, action: string, mode: VerifyModeName): number {
+  const entry = Object.hasOwn(prices, action) ? prices[action] : undefined;
+  if (!entry) throw new Error(`no price for ${action}`);
   return (mode === "detailed" ? entry.detailed : undefined) ?? entry.simple;
 }
 

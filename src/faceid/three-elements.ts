@@ -19,10 +19,10 @@ import { admitted, chargeStepFor } from "./admitted";
 import type { FaceIdDeps } from "./deps";
 import type { ThreeFields } from "./field-decryption";
 import { describeIn, ispName, type ResultCode, type ResultInfo } from "./results";
-import type { FaceIdAction } from "./tariff";
 
 export interface ThreeElementSpec {
-  action: FaceIdAction;
+  /** FaceID's action, or another product's answered by the same check (Cloudauth's Mobile3Meta*) */
+  action: string;
   results: Readonly<Partial<Record<ResultCode, ResultInfo>>>;
   /** numbers of any other carrier answer -13 (faceid-family.md §7.2) */
   carrier?: Carrier;

@@ -8,6 +8,9 @@ import type { Logger } from "./log";
 import { type BodyBudget, RequestBody } from "./body";
 import { type EndpointDeps, endpoints } from "./endpoints";
 import { errorOutcome, handleCall, type ApiOutcome, type PipelineDeps } from "../api3/pipeline";
+import { isAcsCall } from "../aliyun/authenticate";
+import { type AcsDeps, gatewayOutcome, handleAcsCall } from "../aliyun/pipeline";
+import type { AnsweredCall } from "../call/hooks";
 
 export const LIMITS = { getHeaderBytes: 32 * 1024, v1BodyBytes: 1024 * 1024, tc3BodyBytes: 10 * 1024 * 1024 };
 
@@ -19,6 +22,8 @@ export interface HttpDeps extends PipelineDeps, EndpointDeps {
   operationsHere: boolean;
   /** connections a hook left unanswered on purpose, closed when the server stops */
   hung: Set<Socket>;
+  /** Alibaba's protocol (aliyun/), told apart from Tencent's by the request's shape; absent: not served */
+  acs?: AcsDeps;
 }
 
 function headerBytes(req: IncomingMessage): number {
@@ -29,7 +34,7 @@ function headerBytes(req: IncomingMessage): number {
 
 export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const others = endpoints(deps, { operations: deps.operationsHere, api: true });
-  const afterAnswer = (outcome: ApiOutcome, traceId: string | undefined, started: bigint) =>
+  const afterAnswer = (outcome: AnsweredCall, traceId: string | undefined, started: bigint) =>
     deps.hooks.afterAnswer?.(outcome, deps.clock(), Number((process.hrtime.bigint() - started) / 1000n), traceId);
   return (req, res) => {
     const started = process.hrtime.bigint();
@@ -37,11 +42,49 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== "/") return others(req, res, path, q === -1 ? "" : url.slice(q + 1));
-    void serve(req, res, path, q === -1 ? "" : (url.slice(q + 1).split("#")[0] ?? ""), started).catch((err) => {
+    const rawQuery = q === -1 ? "" : (url.slice(q + 1).split("#")[0] ?? "");
+    const head = { method: req.method ?? "", path, rawQuery, headers: req.headers };
+    const acs = deps.acs;
+    const serving = acs && isAcsCall(head) ? serveAcs(req, res, acs, started) : serve(req, res, path, rawQuery, started);
+    void serving.catch((err) => {
       deps.logger.error({ err }, "request failed outside the pipeline");
       if (!res.headersSent) res.writeHead(500).end();
     });
   };
+
+  /** An Alibaba call: its status and envelope are the protocol's own (aliyun/pipeline.ts). */
+  async function serveAcs(req: IncomingMessage, res: ServerResponse, acs: AcsDeps, started: bigint) {
+    const body = new RequestBody(req, deps.bodyBudget);
+    res.once("close", () => body.release());
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const head = { method: req.method ?? "", path: "/", rawQuery: q === -1 ? "" : url.slice(q + 1), headers: req.headers };
+    const outcome =
+      (req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) || (req.method === "POST" && body.declared > LIMITS.v1BodyBytes)
+        ? gatewayOutcome("RequestSizeLimitExceeded", req.headers.host)
+        : await handleAcsCall(head, () => body.read(LIMITS.v1BodyBytes), acs);
+    if (outcome.transport === "reset") {
+      req.socket.resetAndDestroy();
+      afterAnswer(outcome, undefined, started);
+      return;
+    }
+    if (outcome.transport === "hang") {
+      deps.hung.add(req.socket);
+      req.socket.once("close", () => deps.hung.delete(req.socket));
+      afterAnswer(outcome, undefined, started);
+      return;
+    }
+    const payload = JSON.stringify(outcome.body);
+    const headers: Record<string, string | number> = {
+      "content-type": "application/json;charset=utf-8",
+      "content-length": Buffer.byteLength(payload),
+      "x-acs-request-id": outcome.requestId,
+      "x-sanyao-billable": outcome.billable ? "1" : "0",
+    };
+    if (!body.complete) headers.connection = "close";
+    res.writeHead(outcome.status, headers).end(payload);
+    afterAnswer(outcome, undefined, started);
+  }
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, started: bigint) {
     const body = new RequestBody(req, deps.bodyBudget);

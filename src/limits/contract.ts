@@ -7,6 +7,12 @@ export interface RateLimiter {
   admit(key: string, limit: number, nowMs: number): Promise<boolean>;
 }
 
+/** Keys seen once within a window, across every instance in scale-out (Alibaba's SignatureNonce: aliyun/nonces.ts). */
+export interface SeenOnce {
+  /** true the first time `key` is seen within `windowMs`; false while it is still remembered */
+  firstUse(key: string, nowMs: number, windowMs: number): Promise<boolean>;
+}
+
 /**
  * Who has been active lately under a key: the gateway's teams calling upstream, counted across every instance
  * in scale-out, so each team's share of the upstream limit is the same wherever its calls land.

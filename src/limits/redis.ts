@@ -11,6 +11,7 @@ import type {
   ActiveMembers,
   DailyCounter,
   OpeningJudge,
+  SeenOnce,
   OpeningQuestion,
   OpeningVerdict,
   RateLimiter,
@@ -146,7 +147,7 @@ interface LimitCommands {
   sanyaoAttempt(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
-export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, OpeningJudge {
+export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, OpeningJudge, SeenOnce {
   private readonly redis: Redis & LimitCommands;
 
   constructor(
@@ -213,6 +214,10 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
         await this.redis.sanyaoKeep(...keys, amount, gen).catch((err: unknown) => this.reportFailure("redis", err));
       },
     };
+  }
+
+  async firstUse(key: string, _nowMs: number, windowMs: number): Promise<boolean> {
+    return (await this.run(() => this.redis.set(`${this.prefix}seen:${key}`, "1", "PX", windowMs, "NX"))) === "OK";
   }
 
   async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {

@@ -33,7 +33,17 @@ export class Diagnoses {
 
   /** Kept while it is worked out, so an explain that comes at once waits for it rather than finding nothing. */
   add(failure: AuthFailure, diagnose: (failure: AuthFailure) => Promise<SignatureDiagnosis>, onError: (err: unknown) => void): void {
-    const work = this.takeToken() ? diagnose(failure) : Promise.resolve(notDiagnosed(failure, OVER_RATE));
+    this.addFor(failure, diagnose, (f) => notDiagnosed(f, OVER_RATE), onError);
+  }
+
+  /** A refusal of any protocol (Alibaba's too): `notDone` is what is kept when the rate bound says not to diagnose. */
+  addFor<F extends { requestId: string }>(
+    failure: F,
+    diagnose: (failure: F) => Promise<SignatureDiagnosis>,
+    notDone: (failure: F) => SignatureDiagnosis,
+    onError: (err: unknown) => void,
+  ): void {
+    const work = this.takeToken() ? diagnose(failure) : Promise.resolve(notDone(failure));
     const kept: Kept = { diagnosis: Promise.resolve(undefined), bytes: 0 };
     kept.diagnosis = work.then(
       (diagnosis) => {

@@ -9,6 +9,7 @@ import path from "node:path";
 import { Keyring } from "../common/keyring";
 import { isJsonObject } from "../common/stored-json";
 import { FACEID_ACTIONS, isFaceIdAction } from "../faceid/tariff";
+import { CLOUDAUTH_ACTIONS, isCloudauthAction } from "../cloudauth/tariff";
 import { checkUpstream, TENCENT_FACEID_URL, UpstreamInputError } from "../gateway/upstream-settings";
 import { ACCOUNT_BOUNDS } from "../admin/accounts";
 import type { Config } from "../app/config";
@@ -216,8 +217,11 @@ function account(e: Entry): SeedAccount | undefined {
   if (rateLimitsEntry) {
     rateLimits = {};
     for (const action of Object.keys(rateLimitsEntry.fields)) {
-      if (!isFaceIdAction(action)) {
-        e.problems.add(rateLimitsEntry.unknownPath(action), `is not a FaceID action (${FACEID_ACTIONS.join(", ")})`);
+      if (!isFaceIdAction(action) && !isCloudauthAction(action)) {
+        e.problems.add(
+          rateLimitsEntry.unknownPath(action),
+          `is not a FaceID or Cloudauth action (${[...FACEID_ACTIONS, ...CLOUDAUTH_ACTIONS].join(", ")})`,
+        );
         continue;
       }
       const n = rateLimitsEntry.wholeNumber(action, 1, MAX_LIMIT);

@@ -48,5 +48,7 @@ export interface VerificationSource {
   verify(elements: NormalisedElements): Promise<SourceAnswer>;
   verifyPhoneAndName(elements: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer>;
   lookUpNumber(phone: string): Promise<NumberAnswer>;
+  /** the same by a digest of the number, lower-case hex */
+  lookUpNumberDigest(algorithm: DigestAlgorithm, phoneHex: string): Promise<NumberAnswer>;
   verifyIdCardAndName(elements: Pick<NormalisedElements, "idCard" | "name">): Promise<IdCardAndNameAnswer>;
 }

@@ -2,7 +2,7 @@
 import type { Keyring } from "../common/keyring";
 import type { RecordRows } from "../store/ports";
 import { UnavailableError } from "../common/unavailable";
-import { digestKey, digestPair } from "./digests";
+import { type DigestAlgorithm, digestKey, digestPair } from "./digests";
 import type {
   DigestAnswer,
   DigestElements,
@@ -60,6 +60,14 @@ export class RecordsSource implements VerificationSource {
 
   async lookUpNumber(phone: string): Promise<NumberAnswer> {
     const record = await this.records.find(this.keyring.hash("phone", phone));
+    if (!record) return { kind: "no-record" };
+    if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
+    return { kind: "on-record", lineStatus: record.lineStatus, networkSince: record.networkSince };
+  }
+
+  /** One number's line by the digest of the number (Cloudauth's MobileOnline* in md5 mode). */
+  async lookUpNumberDigest(algorithm: DigestAlgorithm, phoneHex: string): Promise<NumberAnswer> {
+    const record = await this.records.findByDigest(digestKey(this.keyring, algorithm, phoneHex));
     if (!record) return { kind: "no-record" };
     if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
     return { kind: "on-record", lineStatus: record.lineStatus, networkSince: record.networkSince };

@@ -8,6 +8,7 @@ import { ERRORS, type ErrorCode } from "../api3/errors";
 import type { Keyring } from "../common/keyring";
 import { maskIdCard, maskPhone } from "../common/privacy";
 import { scriptableResults } from "../faceid/scripted";
+import { cloudauthScriptable } from "../cloudauth/scripted";
 import { normaliseIdCard } from "../rules/idcard";
 import { normalisePhone } from "../rules/phone";
 import type { ScenarioRow } from "../store/ports";
@@ -111,7 +112,7 @@ function effectOf(input: ScenarioInput, action: string | undefined): StoredEffec
   if (input.result !== undefined) {
     const result = String(input.result);
     if (!action) throw new ScenarioInputError("A result scenario names its action (a Result means something only in one action's table).");
-    const results = scriptableResults(action);
+    const results = scriptableResults(action) ?? cloudauthScriptable(action);
     if (!results) throw new ScenarioInputError(`${action} has no result table; give it an error, delay, reset or hang.`);
     if (!results.has(result)) throw new ScenarioInputError(`${action} has no Result ${result} (its table: ${[...results].join(", ")}).`);
     return { kind: "result", result };

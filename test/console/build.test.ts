@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { FACEID_ACTIONS } from "../../src/faceid/tariff";
+import { CLOUDAUTH_ACTIONS } from "../../src/cloudauth/tariff";
 import { repoRoot } from "../helpers/paths";
 
 const strings = (lang: string): Record<string, unknown> =>
@@ -54,12 +55,12 @@ describe("console: sources and build", () => {
     );
   });
 
-  it("offers the server's FaceID actions", () => {
+  it("offers the server's FaceID and Cloudauth actions", () => {
     const source = fs.readFileSync(path.join(repoRoot, "console", "src", "accounts.ts"), "utf8");
     const listed = /export const ACTIONS = \[([\s\S]*?)\]/.exec(source)?.[1] ?? "";
     assert.deepEqual(
       [...listed.matchAll(/"(\w+)"/g)].map((m) => m[1]),
-      [...FACEID_ACTIONS],
+      [...FACEID_ACTIONS, ...CLOUDAUTH_ACTIONS],
     );
   });
 

@@ -3,6 +3,7 @@ import { ACCOUNT_BOUNDS, changeAccount, createAccount, shownAccount, shownTopUp,
 import { InputError } from "../../common/input-error";
 import { formatAmount as shownAmount, parseAmount } from "../../common/money";
 import { FACEID_ACTIONS } from "../../faceid/tariff";
+import { CLOUDAUTH_ACTIONS } from "../../cloudauth/tariff";
 import type { OperationsContext } from "../context";
 import { json, notFound, routesFor } from "../route";
 import { array, boolean, integer, object, oneOf, optional, record, string } from "../schema";
@@ -29,8 +30,8 @@ const accountChange = object(
     rateLimit: optional(limit("admitted requests per second, for every action without a limit of its own", 1)),
     rateLimits: optional(
       record(limit("requests per second", 1), {
-        key: new RegExp(`^(${FACEID_ACTIONS.join("|")})$`),
-        keyHint: `a FaceID action (${FACEID_ACTIONS.join(", ")})`,
+        key: new RegExp(`^(${[...FACEID_ACTIONS, ...CLOUDAUTH_ACTIONS].join("|")})$`),
+        keyHint: `a FaceID or Cloudauth action (${[...FACEID_ACTIONS, ...CLOUDAUTH_ACTIONS].join(", ")})`,
         description: "the single-action limits, replacing those the account had ({} removes them all)",
       }),
     ),

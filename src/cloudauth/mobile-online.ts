@@ -1,0 +1,108 @@
+/**
+ * MobileOnlineStatus (MobileStatus's check) and MobileOnlineTime (MobileNetworkTimeVerification's), alibaba-cloudauth.md
+ * §1.4, §6.5, §6.6: the same records, number rules and daily caps; MobileOnlineTime bills only an answer with a
+ * TimeCode (§8.2), so its check runs with a table that does not charge -2 and -3. In md5 mode the number is found
+ * by the digest kept at import, read through the same table; no daily cap (nothing names the number) and no IspName.
+ */
+import type { ParamSchema } from "../api3/params";
+import type { ActionDefinition } from "../api3/router";
+import type { FaceIdDeps } from "../faceid/deps";
+import { mobileNetworkTimeVerification, mobileStatus } from "../faceid/number-checks";
+import { NETWORK_TIME_RESULTS } from "../faceid/results";
+import { FROM_MOBILE_STATUS, FROM_NETWORK_TIME } from "./results";
+import { MD5_HEX, refuseInput, resultKey, translated } from "./translated";
+import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { Admission } from "../call/answer-phase";
+import { withDeadline } from "../common/deadline";
+import { chargeStepFor } from "../faceid/admitted";
+import { STATUS_CODES, tenureRange } from "../faceid/number-checks";
+import { chinaDate } from "../rules/precheck";
+import type { NumberAnswer } from "../sources/contract";
+import { admitAccount } from "../steps/admission";
+import { failure, success } from "./answer";
+import type { MappedResult } from "./results";
+import { scriptedCloudauth } from "./scripted";
+import type { CloudauthAction } from "./tariff";
+import { ispOfNumber } from "./two-meta";
+
+export const MOBILE_ONLINE_SCHEMA = {
+  ParamType: { type: "String" },
+  Mobile: { type: "String" },
+} as const satisfies ParamSchema;
+
+/** MobileNetworkTimeVerification's table as MobileOnlineTime charges it: no charge without a TimeCode. */
+const ONLINE_TIME_CHARGES = {
+  ...NETWORK_TIME_RESULTS,
+  "-2": { ...NETWORK_TIME_RESULTS["-2"], charged: false },
+  "-3": { ...NETWORK_TIME_RESULTS["-3"], charged: false },
+};
+
+/** The key of `table` for a number found (or not) by its digest, as FaceID's check would have answered it. */
+type DigestKeyOf = (found: NumberAnswer, todayChina: string) => string;
+const statusKey: DigestKeyOf = (found) => (found.kind === "no-record" ? "-1" : `0/${STATUS_CODES[found.lineStatus ?? "normal"]}`);
+const timeKey: DigestKeyOf = (found, today) => {
+  if (found.kind === "no-record") return "-2";
+  return found.networkSince === undefined ? "-3" : `0/${tenureRange(found.networkSince, today)}`;
+};
+
+function hashedCheck(action: CloudauthAction, table: Readonly<Record<string, MappedResult>>, keyOf: DigestKeyOf, deps: FaceIdDeps) {
+  return async (params: { Mobile?: string }, ctx: ActionContext): Promise<Admission<ActionOutcome>> => {
+    await admitAccount(action, deps, ctx.caller, ctx.now);
+    const charge = chargeStepFor(action, "simple", deps, ctx);
+    const audit = { variant: "simple" };
+    const answer = async (): Promise<ActionOutcome> => {
+      const given = params.Mobile ?? "";
+      const hex = given.trim();
+      if (given.length > 64 || !MD5_HEX.test(hex)) return failure("401", audit);
+      let found: NumberAnswer;
+      try {
+        found = await withDeadline(deps.source.lookUpNumberDigest("md5", hex.toLowerCase()), deps.sourceTimeoutMs);
+      } catch (err) {
+        deps.onError(err, ctx.requestId, "source");
+        return failure("402", audit);
+      }
+      const mapped = table[keyOf(found, chinaDate(ctx.now))] ?? { code: "500" };
+      if ("code" in mapped) return failure(mapped.code, audit);
+      const billed = mapped.result.BizCode !== "3";
+      // Charged answers are in the ledger before they are sent.
+      if (billed) await charge.charge();
+      return success({ ...mapped.result, IspName: "" }, billed, audit);
+    };
+    return { admitted: true, answer, answerWith: (label: string) => scriptedCloudauth(action, label, charge) };
+  };
+}
+
+type HashedCheck = ReturnType<typeof hashedCheck>;
+const md5Only =
+  (check: HashedCheck) =>
+  (params: { ParamType?: string; Mobile?: string }, ctx: ActionContext): ReturnType<HashedCheck> | undefined =>
+    params.ParamType === "md5" ? check(params, ctx) : undefined;
+
+export function mobileOnlineActions(deps: FaceIdDeps): ActionDefinition[] {
+  const common = {
+    deps,
+    schema: MOBILE_ONLINE_SCHEMA,
+    refuse: (p: { ParamType?: string; Mobile?: string }) => refuseInput(p.ParamType, [p.Mobile], true),
+    fields: (p: { Mobile?: string }) => ({ Mobile: p.Mobile ?? "" }),
+    extra: (p: { Mobile?: string }) => ({ IspName: ispOfNumber(p.Mobile, deps) }),
+    subjects: (p: { Mobile?: string }) => ({ phone: p.Mobile }),
+  };
+  return [
+    translated({
+      ...common,
+      name: "MobileOnlineStatus",
+      check: mobileStatus(deps, "MobileOnlineStatus"),
+      keyOf: (outcome) => resultKey(outcome, "StatusCode"),
+      table: FROM_MOBILE_STATUS,
+      hashed: md5Only(hashedCheck("MobileOnlineStatus", FROM_MOBILE_STATUS, statusKey, deps)),
+    }),
+    translated({
+      ...common,
+      name: "MobileOnlineTime",
+      check: mobileNetworkTimeVerification(deps, { action: "MobileOnlineTime", results: ONLINE_TIME_CHARGES }),
+      keyOf: (outcome) => resultKey(outcome, "Range"),
+      table: FROM_NETWORK_TIME,
+      hashed: md5Only(hashedCheck("MobileOnlineTime", FROM_NETWORK_TIME, timeKey, deps)),
+    }),
+  ];
+}

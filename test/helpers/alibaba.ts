@@ -1,0 +1,116 @@
+/** Alibaba's official clients pointed at a test server, unchanged but for the endpoint (alibaba-cloudauth.md §3). */
+import { createHash } from "node:crypto";
+import http from "node:http";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cloudauthSdk = require("@alicloud/cloudauth20190307");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const openapi = require("@alicloud/openapi-core");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PopCore = require("@alicloud/pop-core");
+
+export type Signing = "v3" | "v2";
+export const SIGNINGS: Signing[] = ["v3", "v2"];
+
+export interface AlibabaKey {
+  secretId: string;
+  secretKey: string;
+}
+
+/** The SDK's own exception fields (openapi-core's ClientError, ServerError, ThrottlingError). */
+export interface AlibabaSdkError {
+  name: string;
+  code: string;
+  statusCode: number;
+  message: string;
+  requestId: string;
+  data: Record<string, unknown>;
+}
+
+export interface ResultObject {
+  bizCode?: string;
+  subCode?: string;
+  ispName?: string;
+}
+export interface AlibabaAnswer {
+  code: string;
+  message: string;
+  requestId: string;
+  resultObject?: ResultObject;
+}
+
+/** @alicloud/cloudauth20190307 on openapi-core: V3 (its default) or V2 (signatureAlgorithm "v2"). */
+export function cloudauth(port: number, key: AlibabaKey, signing: Signing) {
+  const config = new openapi.$OpenApiUtil.Config({
+    accessKeyId: key.secretId,
+    accessKeySecret: key.secretKey,
+    endpoint: `127.0.0.1:${port}`,
+    protocol: "http",
+    ...(signing === "v2" ? { signatureAlgorithm: "v2" } : {}),
+  });
+  const client = new cloudauthSdk.default(config);
+  const call = async (action: string, fields: Record<string, string>): Promise<AlibabaAnswer> => {
+    const method = action.charAt(0).toLowerCase() + action.slice(1);
+    const request = new cloudauthSdk[`${action}Request`](fields);
+    const response = await client[method](request);
+    return response.body as AlibabaAnswer;
+  };
+  return { call };
+}
+
+/** @alicloud/pop-core's generic RPC client: GET (its default) or POST with everything in the form body. */
+export function popCore(port: number, key: AlibabaKey) {
+  const client = new PopCore({
+    accessKeyId: key.secretId,
+    accessKeySecret: key.secretKey,
+    endpoint: `http://127.0.0.1:${port}`,
+    apiVersion: "2019-03-07",
+  });
+  return (action: string, params: Record<string, string>, method: "GET" | "POST") =>
+    client.request(action, params, { method }) as Promise<Record<string, unknown>>;
+}
+
+export const md5 = (text: string): string => createHash("md5").update(text, "utf8").digest("hex");
+
+/** The SDK's request fields from Alibaba's parameter names (camelCase). */
+export function fieldsOf(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), v]));
+}
+
+export interface Recorded {
+  method: string;
+  target: string;
+  headers: Array<[string, string]>;
+  body: Buffer;
+}
+
+/** A pass-through in front of the server that keeps each request's bytes, to replay one as a client would. */
+export async function recordingProxy(targetPort: number): Promise<{ port: number; recorded: Recorded[]; close(): Promise<void> }> {
+  const recorded: Recorded[] = [];
+  const proxy = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const headers: Array<[string, string]> = [];
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+        const name = req.rawHeaders[i] ?? "";
+        if (name.toLowerCase() !== "transfer-encoding" && name.toLowerCase() !== "connection")
+          headers.push([name, req.rawHeaders[i + 1] ?? ""]);
+      }
+      recorded.push({ method: req.method ?? "", target: req.url ?? "/", headers, body });
+      const out = http.request(
+        { host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: Object.fromEntries(headers), setHost: false },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      out.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const address = proxy.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return { port, recorded, close: () => new Promise((resolve) => proxy.close(() => resolve())) };
+}
