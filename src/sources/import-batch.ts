@@ -5,7 +5,7 @@
  */
 import { KeyedHasher } from "../common/keyed-hasher";
 import { PACKED_RECORD_BYTES } from "../store/packed-records";
-import { packRecord } from "./record-pack";
+import { RecordPacker } from "./record-pack";
 import { checkRecord, type RecordRules } from "./record-rules";
 
 /** A row of an input file with its line number, or the reason it could not be read as one. */
@@ -32,7 +32,7 @@ export interface BatchContext {
 }
 
 export function batchPacker(context: BatchContext): (input: BatchInput) => BatchOutput {
-  const hasher = new KeyedHasher(Buffer.from(context.hashKey));
+  const packer = new RecordPacker(new KeyedHasher(Buffer.from(context.hashKey)));
   const { rules, columns } = context;
   return (input) => {
     const rows = input.kind === "rows" ? input.rows : linesToRows(input.firstLine, Buffer.from(input.text).toString("utf8"), columns);
@@ -49,7 +49,7 @@ export function batchPacker(context: BatchContext): (input: BatchInput) => Batch
         rejections.push({ line: row.line, reason: verdict.reason });
         continue;
       }
-      packRecord(hasher, verdict.record, packed, count++);
+      packer.pack(verdict.record, packed, count++);
     }
     return { read: rows.length, packed: packed.subarray(0, count * PACKED_RECORD_BYTES), count, rejections };
   };

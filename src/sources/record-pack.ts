@@ -2,6 +2,10 @@
  * A checked record's keyed hashes, written into a packed batch (store/packed-records.ts): the same values as
  * `toStoredRecord` (keyring.hash and recordDigests), computed with the import's faster hasher and with one-shot
  * digests. Runs in the import's worker threads.
+ *
+ * Phones and identity numbers are unique to a record, names are not (a few thousand names cover most people):
+ * a name's keyed hash and its three digests are kept for the names seen last, five node:crypto calls of the
+ * twenty-seven a record takes. The cache lives and dies with the worker, in the memory that holds the file's text.
  */
 import { hash } from "node:crypto";
 import type { KeyedHasher } from "../common/keyed-hasher";
@@ -12,24 +16,51 @@ import type { CheckedRecord } from "./record-rules";
 
 const keyed = (hasher: KeyedHasher, field: HashedField, value: string) => hasher.hmac(`${field}\u0000${value}`);
 
-/** Writes `record` as the packed row at `index` of `target`. */
-export function packRecord(hasher: KeyedHasher, record: CheckedRecord, target: Buffer, index: number): void {
-  const at = index * PACKED_RECORD_BYTES;
-  keyed(hasher, "phone", record.phone).copy(target, at + PACKED.phoneHash);
-  keyed(hasher, "name", record.name).copy(target, at + PACKED.nameHash);
-  keyed(hasher, "idcard", record.idCard).copy(target, at + PACKED.idCardHash);
-  let digest = at + PACKED.digests;
-  for (const algorithm of DIGEST_ALGORITHMS) {
-    const phoneHex = hash(algorithm, record.phone, "hex");
-    const pairText = `${algorithm}:${hash(algorithm, record.name, "hex")}:${hash(algorithm, record.idCard, "hex")}`;
-    keyed(hasher, "phone-digest", `${algorithm}:${phoneHex}`).copy(target, digest, 0, PACKED.digestBytes);
-    keyed(hasher, "pair-digest", pairText).copy(target, digest + PACKED.digestBytes, 0, PACKED.digestBytes);
-    digest += 2 * PACKED.digestBytes;
+/** names kept at most; when full the cache starts again (cheaper than tracking the least used) */
+const NAMES_KEPT = 50_000;
+
+interface HashedName {
+  keyed: Buffer;
+  /** hex digests, in DIGEST_ALGORITHMS order */
+  hex: string[];
+}
+
+export class RecordPacker {
+  private readonly names = new Map<string, HashedName>();
+
+  constructor(private readonly hasher: KeyedHasher) {}
+
+  /** Writes `record` as the packed row at `index` of `target`. */
+  pack(record: CheckedRecord, target: Buffer, index: number): void {
+    const hasher = this.hasher;
+    const at = index * PACKED_RECORD_BYTES;
+    const name = this.hashedName(record.name);
+    keyed(hasher, "phone", record.phone).copy(target, at + PACKED.phoneHash);
+    name.keyed.copy(target, at + PACKED.nameHash);
+    keyed(hasher, "idcard", record.idCard).copy(target, at + PACKED.idCardHash);
+    let digest = at + PACKED.digests;
+    for (let i = 0; i < DIGEST_ALGORITHMS.length; i++) {
+      const algorithm = DIGEST_ALGORITHMS[i] ?? "sha256";
+      const phoneHex = hash(algorithm, record.phone, "hex");
+      const pairText = `${algorithm}:${name.hex[i]}:${hash(algorithm, record.idCard, "hex")}`;
+      keyed(hasher, "phone-digest", `${algorithm}:${phoneHex}`).copy(target, digest, 0, PACKED.digestBytes);
+      keyed(hasher, "pair-digest", pairText).copy(target, digest + PACKED.digestBytes, 0, PACKED.digestBytes);
+      digest += 2 * PACKED.digestBytes;
+    }
+    target[at + PACKED.carrier] = CARRIER_CODES.indexOf(record.carrier);
+    target[at + PACKED.status] = STATUS_CODES.indexOf(record.status);
+    target[at + PACKED.lineStatus] = LINE_STATUS_CODES.indexOf(record.lineStatus ?? null);
+    const since = at + PACKED.networkSince;
+    if (record.networkSince === undefined) target.fill(0, since, since + 10);
+    else target.write(record.networkSince, since, 10, "latin1");
   }
-  target[at + PACKED.carrier] = CARRIER_CODES.indexOf(record.carrier);
-  target[at + PACKED.status] = STATUS_CODES.indexOf(record.status);
-  target[at + PACKED.lineStatus] = LINE_STATUS_CODES.indexOf(record.lineStatus ?? null);
-  const since = at + PACKED.networkSince;
-  if (record.networkSince === undefined) target.fill(0, since, since + 10);
-  else target.write(record.networkSince, since, 10, "latin1");
+
+  private hashedName(name: string): HashedName {
+    const kept = this.names.get(name);
+    if (kept) return kept;
+    if (this.names.size >= NAMES_KEPT) this.names.clear();
+    const hashed = { keyed: keyed(this.hasher, "name", name), hex: DIGEST_ALGORITHMS.map((a) => hash(a, name, "hex")) };
+    this.names.set(name, hashed);
+    return hashed;
+  }
 }

@@ -6,6 +6,8 @@
  * wait for the merge (SHARE ROW EXCLUSIVE), so the replaced count is exact.
  */
 import type { PoolClient } from "pg";
+import { isJsonObject } from "../../common/stored-json";
+import { rebuildStatements } from "./record-rebuild";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
 
 /** a bulk load may take long: the pool's per-statement budget is for requests */
@@ -22,17 +24,25 @@ const STAGE = `
   SELECT $2::bigint + i, substring($1::bytea FROM i * ${PACKED_RECORD_BYTES} + 1 FOR ${PACKED_RECORD_BYTES})
   FROM generate_series(0, $3::int - 1) AS i`;
 const since = PACKED.networkSince;
-// DISTINCT ON keeps the last row read of a phone: ON CONFLICT may touch a row only once in one statement.
+/** the loaded records, taken apart, with `n` the order read */
+const STAGED = `
+  SELECT n, ${part(PACKED.phoneHash, 32)} AS phone_hash, ${part(PACKED.nameHash, 32)} AS name_hash,
+    ${part(PACKED.idCardHash, 32)} AS idcard_hash, ${decode(PACKED.carrier, CARRIER_CODES)} AS carrier,
+    ${decode(PACKED.status, STATUS_CODES)} AS status, ${decode(PACKED.lineStatus, LINE_STATUS_CODES)} AS line_status,
+    CASE get_byte(rec, ${since}) WHEN 0 THEN NULL ELSE convert_from(${part(since, 10)}, 'UTF8') END AS network_since
+  FROM import_staging`;
+/** the loaded digest rows, three a record */
+const STAGED_DIGESTS = `
+  SELECT n, substring(rec FROM ${PACKED.digests + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS digest_key,
+    ${part(PACKED.phoneHash, 32)} AS phone_hash,
+    substring(rec FROM ${PACKED.digests + PACKED.digestBytes + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS pair_hash
+  FROM import_staging, generate_series(0, ${PACKED.digestCount - 1}) AS d`;
+// A small load beside the tables: upserts. DISTINCT ON keeps the last row read of a phone: ON CONFLICT may touch a
+// row only once in one statement.
 const MERGE_RECORDS = `
   INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since)
   SELECT DISTINCT ON (phone_hash) phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since
-  FROM (
-    SELECT n, ${part(PACKED.phoneHash, 32)} AS phone_hash, ${part(PACKED.nameHash, 32)} AS name_hash,
-      ${part(PACKED.idCardHash, 32)} AS idcard_hash, ${decode(PACKED.carrier, CARRIER_CODES)} AS carrier,
-      ${decode(PACKED.status, STATUS_CODES)} AS status, ${decode(PACKED.lineStatus, LINE_STATUS_CODES)} AS line_status,
-      CASE get_byte(rec, ${since}) WHEN 0 THEN NULL ELSE convert_from(${part(since, 10)}, 'UTF8') END AS network_since
-    FROM import_staging
-  ) AS staged
+  FROM (${STAGED}) AS staged
   ORDER BY phone_hash, n DESC
   ON CONFLICT (phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
     carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
@@ -40,14 +50,28 @@ const MERGE_RECORDS = `
 const MERGE_DIGESTS = `
   INSERT INTO record_digests (digest_key, phone_hash, pair_hash)
   SELECT DISTINCT ON (digest_key) digest_key, phone_hash, pair_hash
-  FROM (
-    SELECT n, substring(rec FROM ${PACKED.digests + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS digest_key,
-      ${part(PACKED.phoneHash, 32)} AS phone_hash,
-      substring(rec FROM ${PACKED.digests + PACKED.digestBytes + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS pair_hash
-    FROM import_staging, generate_series(0, ${PACKED.digestCount - 1}) AS d
-  ) AS staged
+  FROM (${STAGED_DIGESTS}) AS staged
   ORDER BY digest_key, n DESC
   ON CONFLICT (digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash`;
+/** A large load beside the tables (a quarter of their records or more) rebuilds them (record-rebuild.ts). */
+const REBUILD = rebuildStatements(STAGED, STAGED_DIGESTS);
+
+type Run = (text: string) => Promise<unknown>;
+
+async function rebuild(run: Run): Promise<void> {
+  await run(REBUILD.lock);
+  await run("SAVEPOINT unsorted");
+  try {
+    for (const statement of REBUILD.unsorted) await run(statement);
+    await run("RELEASE SAVEPOINT unsorted");
+  } catch (err) {
+    // 23505: a key twice, so a phone came twice; anything else is a failure of the load
+    if (!(isJsonObject(err) && err.code === "23505")) throw err;
+    await run("ROLLBACK TO SAVEPOINT unsorted");
+    for (const statement of REBUILD.sorted) await run(statement);
+  }
+  for (const statement of REBUILD.finish) await run(statement);
+}
 
 export async function loadRecords(
   connect: () => Promise<PoolClient>,
@@ -61,6 +85,7 @@ export async function loadRecords(
     await run("SET LOCAL statement_timeout = 0");
     // the merge's sorts stay in memory up to this, per sort (PostgreSQL's default is 4 MB)
     await run("SET LOCAL work_mem = '256MB'");
+    await run("SET LOCAL maintenance_work_mem = '256MB'");
     await run("CREATE TEMP TABLE import_staging (n bigint NOT NULL, rec bytea NOT NULL) ON COMMIT DROP");
     let loaded = 0;
     for await (const batch of batches) {
@@ -72,8 +97,11 @@ export async function loadRecords(
     await run("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE");
     const count = async () => Number((await run("SELECT count(*) AS n FROM records")).rows[0]?.n ?? 0);
     const before = await count();
-    await run(MERGE_RECORDS);
-    await run(MERGE_DIGESTS);
+    if (loaded > 0 && loaded >= before / 4) await rebuild(run);
+    else {
+      await run(MERGE_RECORDS);
+      await run(MERGE_DIGESTS);
+    }
     // every loaded row either added a phone or replaced one (a phone twice in the file: its second replaced the first)
     const replaced = loaded - ((await count()) - before);
     await run("COMMIT");
