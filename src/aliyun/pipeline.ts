@@ -6,7 +6,7 @@
  */
 import type { Caller, Credential, KeyResolver, RequestHead } from "../api3/authenticate";
 import { requestHeader } from "../api3/authenticate";
-import { ApiError, ERRORS, type ErrorCode } from "../api3/errors";
+import { ApiError, type ErrorCode, isErrorCode } from "../api3/errors";
 import { newRequestId } from "../api3/request-id";
 import type { ActionContext, ActionDefinition, ActionOutcome } from "../api3/router";
 import type { ParamValues } from "../api3/params";
@@ -146,7 +146,7 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
         break;
       case "error":
         // The test kit's error: an API 3.0 code, answered as this protocol answers the same refusal.
-        if (Object.hasOwn(ERRORS, answered.code)) throw new ApiError(answered.code as ErrorCode);
+        if (isErrorCode(answered.code)) throw new ApiError(answered.code);
         throw isGatewayCode(answered.code) ? new GatewayError(answered.code) : new GatewayError("InternalError");
     }
   } catch (err) {

@@ -59,6 +59,8 @@ export const ERRORS = {
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
 export type Language = "en-US" | "zh-CN";
 
 export class ApiError extends Error {

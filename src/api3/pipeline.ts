@@ -6,7 +6,7 @@
  * passed every check they can (a TC3 call with an unknown key is never read).
  */
 import { newRequestId } from "./request-id";
-import { ApiError, ERRORS, type ErrorCode, type Language } from "./errors";
+import { ApiError, type ErrorCode, isErrorCode, type Language } from "./errors";
 import { v1Algorithm } from "./v1";
 import { authenticateV1, beginTc3, type Caller, type KeyResolver, type RequestHead } from "./authenticate";
 import { COMMON_PARAMS, decodeForm, isPlainObject, validateFlatParams, validateJsonParams, type ParamValues } from "./params";
@@ -92,8 +92,6 @@ export function errorOutcome(code: ErrorCode, language: Language): ApiOutcome {
   const requestId = newRequestId();
   return { requestId, envelope: errorEnvelope(requestId, new ApiError(code), language), code, failed: true, billable: false };
 }
-
-const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
 
 function setResult(outcome: ApiOutcome, result: ActionOutcome): void {
   outcome.envelope = { Response: { ...result.fields, RequestId: outcome.requestId } };

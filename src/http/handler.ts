@@ -45,35 +45,39 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
     const rawQuery = q === -1 ? "" : (url.slice(q + 1).split("#")[0] ?? "");
     const head = { method: req.method ?? "", path, rawQuery, headers: req.headers };
     const acs = deps.acs;
-    const serving = acs && isAcsCall(head) ? serveAcs(req, res, acs, started) : serve(req, res, path, rawQuery, started);
+    const serving = acs && isAcsCall(head) ? serveAcs(req, res, acs, rawQuery, started) : serve(req, res, path, rawQuery, started);
     void serving.catch((err) => {
       deps.logger.error({ err }, "request failed outside the pipeline");
       if (!res.headersSent) res.writeHead(500).end();
     });
   };
 
+  /** A fault the test kit asked for, in place of an answer (either protocol): true when it ended the call. */
+  function endedByFault(req: IncomingMessage, outcome: AnsweredCall, started: bigint): boolean {
+    if (outcome.transport === "reset") {
+      // A TCP RST, as a dropped connection reaches a client: no response at all.
+      req.socket.resetAndDestroy();
+    } else if (outcome.transport === "hang") {
+      // No answer ever: the client's own timeout ends it (or the server's stop).
+      deps.hung.add(req.socket);
+      req.socket.once("close", () => deps.hung.delete(req.socket));
+    } else {
+      return false;
+    }
+    afterAnswer(outcome, undefined, started);
+    return true;
+  }
+
   /** An Alibaba call: its status and envelope are the protocol's own (aliyun/pipeline.ts). */
-  async function serveAcs(req: IncomingMessage, res: ServerResponse, acs: AcsDeps, started: bigint) {
+  async function serveAcs(req: IncomingMessage, res: ServerResponse, acs: AcsDeps, rawQuery: string, started: bigint) {
     const body = new RequestBody(req, deps.bodyBudget);
     res.once("close", () => body.release());
-    const url = req.url ?? "/";
-    const q = url.indexOf("?");
-    const head = { method: req.method ?? "", path: "/", rawQuery: q === -1 ? "" : url.slice(q + 1), headers: req.headers };
+    const head = { method: req.method ?? "", path: "/", rawQuery, headers: req.headers };
     const outcome =
       (req.method === "GET" && headerBytes(req) > LIMITS.getHeaderBytes) || (req.method === "POST" && body.declared > LIMITS.v1BodyBytes)
         ? gatewayOutcome("RequestSizeLimitExceeded", req.headers.host)
         : await handleAcsCall(head, () => body.read(LIMITS.v1BodyBytes), acs);
-    if (outcome.transport === "reset") {
-      req.socket.resetAndDestroy();
-      afterAnswer(outcome, undefined, started);
-      return;
-    }
-    if (outcome.transport === "hang") {
-      deps.hung.add(req.socket);
-      req.socket.once("close", () => deps.hung.delete(req.socket));
-      afterAnswer(outcome, undefined, started);
-      return;
-    }
+    if (endedByFault(req, outcome, started)) return;
     const payload = JSON.stringify(outcome.body);
     const headers: Record<string, string | number> = {
       "content-type": "application/json;charset=utf-8",
@@ -98,19 +102,7 @@ export function createApiHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
       outcome = await handleCall({ method: req.method ?? "", path, rawQuery, headers: req.headers }, () => body.read(limit), deps);
     }
 
-    if (outcome.transport === "reset") {
-      // A TCP RST, as a dropped connection reaches a client: no response at all.
-      req.socket.resetAndDestroy();
-      afterAnswer(outcome, undefined, started);
-      return;
-    }
-    if (outcome.transport === "hang") {
-      // No answer ever: the client's own timeout ends it (or the server's stop).
-      deps.hung.add(req.socket);
-      req.socket.once("close", () => deps.hung.delete(req.socket));
-      afterAnswer(outcome, undefined, started);
-      return;
-    }
+    if (endedByFault(req, outcome, started)) return;
     const payload = JSON.stringify(outcome.envelope);
     const headers: Record<string, string | number> = {
       "content-type": "application/json",
