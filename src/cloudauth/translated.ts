@@ -22,8 +22,8 @@ export interface Translation<S extends ParamSchema> {
   check: ActionDefinition;
   /** a refusal of the input before anything else, or undefined */
   refuse(params: ParamsOf<S>): ActionOutcome | undefined;
-  /** the check's parameters from this action's */
-  fields(params: ParamsOf<S>): ParamValues;
+  /** the check's parameters from this action's (recovered first, for Id2Meta's partial md5 form) */
+  fields(params: ParamsOf<S>): ParamValues | Promise<ParamValues>;
   /** the key of the check's answer in `table` (its Result, with a field where the table needs one) */
   keyOf(outcome: ActionOutcome): string;
   table: Readonly<Record<string, MappedResult>>;
@@ -48,7 +48,7 @@ export function translated<S extends ParamSchema>(t: Translation<S>): ActionDefi
       if (refusal) return refused(refusal);
       const hashed = t.hashed?.(params, ctx);
       if (hashed) return hashed;
-      const admission = await t.check.admit(t.fields(params), ctx);
+      const admission = await t.check.admit(await t.fields(params), ctx);
       if (!admission.admitted) return refused(read(admission.refusal, params));
       // A test-kit answer never runs the check's own, so a charge step of its own charges it at most once.
       const answerWith = (label: string) => scriptedCloudauth(t.name, label, chargeStepFor(t.name, "simple", t.deps, ctx));

@@ -8,6 +8,7 @@ import { checkPhoneAndName } from "../faceid/check-phone-and-name";
 import type { FaceIdDeps } from "../faceid/deps";
 import { idCardVerification } from "../faceid/id-card-verification";
 import { classifyPhone } from "../rules/phone";
+import { plainFields, recoverIdCardIfBuilt } from "./partial-md5";
 import { FROM_CHECK_PHONE_AND_NAME, FROM_ID_CARD_VERIFICATION, ISP_NAMES } from "./results";
 import { refuseInput, resultKey, translated } from "./translated";
 
@@ -45,17 +46,19 @@ export function mobile2MetaVerify(deps: FaceIdDeps): ActionDefinition {
   });
 }
 
+/** md5 here is Id2Meta's partial form, answered as plain once its hidden parts are recovered (partial-md5.ts). */
 function id2Meta(name: "Id2MetaVerify" | "Id2MetaStandardVerify", deps: FaceIdDeps): ActionDefinition {
   return translated({
     name,
     deps,
     schema: ID_2META_SCHEMA,
     check: idCardVerification(deps, name),
-    refuse: (p) => refuseInput(p.ParamType, [p.IdentifyNum, p.UserName]),
-    fields: (p) => ({ IdCard: p.IdentifyNum ?? "", Name: p.UserName ?? "" }),
+    refuse: (p) => refuseInput(p.ParamType, [p.IdentifyNum, p.UserName], true),
+    fields: (p) =>
+      p.ParamType === "md5" ? plainFields(p.IdentifyNum ?? "", p.UserName ?? "") : { IdCard: p.IdentifyNum ?? "", Name: p.UserName ?? "" },
     keyOf: (outcome) => resultKey(outcome),
     table: FROM_ID_CARD_VERIFICATION,
-    subjects: (p) => ({ idCard: p.IdentifyNum }),
+    subjects: (p) => ({ idCard: p.ParamType === "md5" ? recoverIdCardIfBuilt(p.IdentifyNum ?? "") : p.IdentifyNum }),
   });
 }
 
