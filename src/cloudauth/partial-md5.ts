@@ -23,9 +23,9 @@ const LATIN_LETTER = /^(?=\p{L})\p{Script=Latin}$/u;
 const md5 = (text: string): Buffer => hash("md5", text, "buffer");
 
 /**
- * Candidates by their digest: keyed by the digest's first 30 bits, a number V8 keeps unboxed (a 48-bit key held the
- * same tables in 10.3 MB instead of 7.5: bench/partial-md5.ts); the few candidates sharing a key with another are kept beside it. A key's
- * candidates are confirmed against the whole digest.
+ * Candidates by their digest, keyed by the digest's first 30 bits: a number V8 keeps unboxed (a 48-bit key held the
+ * same tables in 10.3 MB instead of 7.5, bench/partial-md5.ts). The few candidates sharing a key with another are
+ * kept beside it; a key's candidates are confirmed against the whole digest.
  */
 export class DigestTable {
   private readonly byKey = new Map<number, number>();
