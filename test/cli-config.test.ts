@@ -60,6 +60,20 @@ describe("sanyao config", () => {
     assert.equal(unset.get("SANYAO_ADMIN_TOKEN")?.value, "unset");
   });
 
+  it("prices and per-action limits name Cloudauth's actions as FaceID's (names with digits among them)", async () => {
+    const s = await settings([], {
+      SANYAO_PRICES: "Id2MetaVerify=0.15,MobileStatus=0.11",
+      SANYAO_RATE_LIMITS: "Mobile3MetaDetailVerify=30",
+    });
+    const prices = String(s.get("SANYAO_PRICES")?.value);
+    for (const priced of ["Id2MetaVerify=0.15", "Id2MetaStandardVerify=0.10", "Mobile3MetaDetailVerify=0.50", "MobileStatus=0.11"])
+      assert.ok(prices.split(",").includes(priced), `${priced} in ${prices}`);
+    assert.match(String(s.get("SANYAO_RATE_LIMITS")?.value), /(^|,)Mobile3MetaDetailVerify=30(,|$)/);
+    const refused = await sanyao(["config"], { ...CLEAN, SANYAO_RATE_LIMITS: "Id2MetaPeriodVerify=3" });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /SANYAO_RATE_LIMITS: "Id2MetaPeriodVerify=3" is not ACTION=N .*Id2MetaVerify/);
+  });
+
   it("the settings serve would refuse are refused here, naming the variable", async () => {
     const res = await sanyao(["config"], { ...CLEAN, SANYAO_DAILY_CAP: "-3" });
     assert.equal(res.code, 2);

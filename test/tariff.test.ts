@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FRESHNESS_MS } from "../src/store/fresh-cache";
+import { cloudauth } from "./helpers/alibaba";
 import { callTc3, type Key } from "./helpers/call";
 import { sanyao } from "./helpers/cli";
 import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
@@ -24,7 +25,7 @@ describeBackends("rate limits and prices per action", (backend) => {
         SANYAO_RATE_LIMIT: "2",
         // the helper lifts IdCardVerification's own limit; here it has its default, 100/s
         SANYAO_RATE_LIMITS: "",
-        SANYAO_PRICES: "IdCardVerification=0.12,PhoneVerification.detailed=0.66",
+        SANYAO_PRICES: "IdCardVerification=0.12,PhoneVerification.detailed=0.66,Id2MetaVerify=0.15,Mobile3MetaDetailVerify=0.70",
       },
       backend,
     );
@@ -118,6 +119,36 @@ describeBackends("rate limits and prices per action", (backend) => {
     assert.deepEqual(usage.totals, { calls: 5, charged: 4, amount: "1.18", cached: 0, refused: 0 });
     const balance = JSON.parse(await cli("accounts", "show", key.accountId, "--json")).balance;
     assert.equal(balance, "998.82");
+  });
+
+  it("SANYAO_PRICES prices Cloudauth's actions too, each twin apart; the others keep their defaults", async () => {
+    const key = await server.addAccount("cloudauth-prices");
+    const alibaba = cloudauth(server.port, key, "v3");
+    const person = { identifyNum: ZHANG.IdCard, userName: ZHANG.Name };
+    assert.equal((await alibaba.call("Id2MetaVerify", { paramType: "normal", ...person })).resultObject?.bizCode, "1");
+    assert.equal((await alibaba.call("Id2MetaStandardVerify", { paramType: "normal", ...person })).resultObject?.bizCode, "1");
+    const three = { paramType: "normal", mobile: ZHANG.Phone, ...person };
+    assert.equal((await alibaba.call("Mobile3MetaDetailVerify", three)).resultObject?.bizCode, "1");
+    assert.equal((await alibaba.call("Mobile3MetaSimpleVerify", three)).resultObject?.bizCode, "1");
+    const usage = JSON.parse(await cli("usage", "--account", key.accountId, "--json"));
+    assert.deepEqual(
+      usage.rows.map((r: Record<string, unknown>) => [r.action, r.charged, r.amount]),
+      [
+        ["Id2MetaStandardVerify", 1, "0.10"],
+        ["Id2MetaVerify", 1, "0.15"],
+        ["Mobile3MetaDetailVerify", 1, "0.70"],
+        ["Mobile3MetaSimpleVerify", 1, "0.30"],
+      ],
+    );
+  });
+
+  it("a price for an action not served is refused at start, naming every action that may be priced", async () => {
+    const args = backend === "scale-out" ? ["accounts", "list"] : ["accounts", "list", "--data", server.dataDir];
+    const res = await sanyao(args, { ...server.env, SANYAO_PRICES: "Id2MetaPeriodVerify=0.10" });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /SANYAO_PRICES: "Id2MetaPeriodVerify=0.10" is not ACTION=AMOUNT/);
+    for (const action of ["PhoneVerification", "MobileNetworkTimeVerification", "Id2MetaStandardVerify", "MobileOnlineTime"])
+      assert.ok(res.stderr.includes(action), `${action} not named`);
   });
 
   it("a price that is not one is refused at start", async () => {

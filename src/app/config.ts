@@ -9,8 +9,8 @@ import { REGION_NAME } from "../api3/router";
 import { checkedUrl } from "../gateway/upstream-settings";
 import { DEFAULT_DAILY_KEYS_IN_MEMORY } from "../limits/memory";
 import { formatAmount, parseAmount } from "../common/money";
-import { CLOUDAUTH_RATE_LIMITS, isCloudauthAction } from "../cloudauth/tariff";
-import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, type FaceIdAction, isFaceIdAction, type PriceTable } from "../faceid/tariff";
+import { CLOUDAUTH_ACTIONS, CLOUDAUTH_PRICES, CLOUDAUTH_RATE_LIMITS, isCloudauthAction } from "../cloudauth/tariff";
+import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, isFaceIdAction, type Prices } from "../faceid/tariff";
 import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
 import { type Setting, SettingReader, secret, withoutPassword } from "./settings";
 
@@ -56,8 +56,8 @@ export interface Config {
   sqliteSync: "normal" | "full";
   /** regions where the built-in KMS keeps keys */
   kmsRegions: ReadonlySet<string>;
-  /** fen per charged answer, by action and variant (SANYAO_PRICES, SANYAO_PRICE_SIMPLE/DETAILED) */
-  prices: PriceTable;
+  /** fen per charged answer, by action (FaceID's and Cloudauth's) and variant (SANYAO_PRICES, SANYAO_PRICE_SIMPLE/DETAILED) */
+  prices: Prices;
   /** what one client can hold of the server: body bytes, connections, time */
   transport: TransportLimits;
   /** SANYAO_CLOCK: the server's clock stands at this time (ms) — for tests of limits, caps and timestamps */
@@ -132,7 +132,7 @@ const text = (fallback: string) => (raw: string | undefined) => raw ?? fallback;
 const optional = (raw: string | undefined) => raw;
 
 /** A price table as one line: `Action=amount` and `PhoneVerification.detailed=amount`, comma-separated. */
-function showPrices(table: PriceTable): string {
+function showPrices(table: Prices): string {
   return Object.entries(table)
     .flatMap(([action, p]: [string, { simple: number; detailed?: number }]) => [
       `${action}=${formatAmount(p.simple)}`,
@@ -141,13 +141,18 @@ function showPrices(table: PriceTable): string {
     .join(",");
 }
 
+/** Every action an operator may price or limit: FaceID's and Cloudauth's. */
+const PRICED_ACTIONS: readonly string[] = [...FACEID_ACTIONS, ...CLOUDAUTH_ACTIONS];
+const isPricedAction = (name: string): boolean => isFaceIdAction(name) || isCloudauthAction(name);
+
 /**
- * The defaults, then PhoneVerification's two legacy variables, then SANYAO_PRICES:
- * `Action=amount` or `Action.detailed=amount`, comma-separated (e.g. `IdCardVerification=0.12,PhoneVerification.detailed=0.60`).
+ * The defaults (FaceID's and Cloudauth's), then PhoneVerification's two legacy variables, then SANYAO_PRICES:
+ * `Action=amount` or `Action.detailed=amount`, comma-separated (e.g. `IdCardVerification=0.12,Id2MetaVerify=0.12`).
  */
-function priceTable(r: SettingReader): PriceTable {
-  const table: Record<FaceIdAction, { simple: number; detailed?: number }> = structuredClone({ ...DEFAULT_PRICES });
-  const pv = table.PhoneVerification;
+function priceTable(r: SettingReader): Prices {
+  const table: Record<string, { simple: number; detailed?: number }> = structuredClone({ ...DEFAULT_PRICES, ...CLOUDAUTH_PRICES });
+  const pv = { ...DEFAULT_PRICES.PhoneVerification };
+  table.PhoneVerification = pv;
   const shownFen = (fen: number | undefined) => (fen === undefined ? null : formatAmount(fen));
   pv.simple = r.read("SANYAO_PRICE_SIMPLE", (raw) => (raw === undefined ? pv.simple : amount("SANYAO_PRICE_SIMPLE", raw)), {
     show: shownFen,
@@ -162,16 +167,17 @@ function priceTable(r: SettingReader): PriceTable {
         .split(",")
         .map((x) => x.trim())
         .filter(Boolean)) {
-        const m = /^([A-Za-z]+)(?:\.(simple|detailed))?=(.+)$/.exec(item);
+        const m = /^([A-Za-z][A-Za-z0-9]*)(?:\.(simple|detailed))?=(.+)$/.exec(item);
         const action = m?.[1] ?? "";
-        if (!m || !isFaceIdAction(action)) {
+        const entry = table[action];
+        if (!m || !isPricedAction(action) || !entry) {
           throw new ConfigError(
-            `SANYAO_PRICES: "${item}" is not ACTION=AMOUNT or ACTION.detailed=AMOUNT for a FaceID action (${FACEID_ACTIONS.join(", ")}).`,
+            `SANYAO_PRICES: "${item}" is not ACTION=AMOUNT or ACTION.detailed=AMOUNT for an action served (${PRICED_ACTIONS.join(", ")}).`,
           );
         }
         if (m[2] === "detailed" && action !== "PhoneVerification")
           throw new ConfigError("SANYAO_PRICES: only PhoneVerification has a detailed price.");
-        table[action][m[2] === "detailed" ? "detailed" : "simple"] = amount("SANYAO_PRICES", m[3] ?? "");
+        entry[m[2] === "detailed" ? "detailed" : "simple"] = amount("SANYAO_PRICES", m[3] ?? "");
       }
       return table;
     },
@@ -186,10 +192,12 @@ function rateLimitTable(raw: string | undefined): Record<string, number> {
     .split(",")
     .map((x) => x.trim())
     .filter(Boolean)) {
-    const m = /^([A-Za-z]+)=(\d{1,7})$/.exec(item);
+    const m = /^([A-Za-z][A-Za-z0-9]*)=(\d{1,7})$/.exec(item);
     const action = m?.[1] ?? "";
-    if (!m || !(isFaceIdAction(action) || isCloudauthAction(action)) || Number(m[2]) < 1) {
-      throw new ConfigError(`SANYAO_RATE_LIMITS: "${item}" is not ACTION=N (N from 1) for a FaceID action.`);
+    if (!m || !isPricedAction(action) || Number(m[2]) < 1) {
+      throw new ConfigError(
+        `SANYAO_RATE_LIMITS: "${item}" is not ACTION=N (N from 1) for an action served (${PRICED_ACTIONS.join(", ")}).`,
+      );
     }
     table[action] = Number(m[2]);
   }

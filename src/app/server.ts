@@ -46,7 +46,6 @@ import { PaidWindow } from "../gateway/paid-window";
 import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
 import { cloudauthProduct } from "../cloudauth/product";
-import { CLOUDAUTH_PRICES } from "../cloudauth/tariff";
 import { NonceWindow, SharedNonceWindow } from "../aliyun/nonces";
 import { GATEWAY_ERRORS } from "../aliyun/errors";
 import { CLOUDAUTH_OUTCOME_CODES } from "../cloudauth/results";
@@ -133,7 +132,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rateLimiter: limits.rate,
     dailyCounter: limits.daily,
     // Cloudauth's actions are priced beside FaceID's, each with its own entry.
-    prices: { ...CLOUDAUTH_PRICES, ...config.prices },
+    prices: config.prices,
     sourceTimeoutMs: config.sourceTimeoutMs,
     onError: (err, requestId, stage) => logger.warn({ requestId, stage, err: String(err) }, `${stage} failed`),
   };
