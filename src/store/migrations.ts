@@ -38,6 +38,19 @@ export const NOW_MS = {
   postgres: "CAST(extract(epoch FROM now()) * 1000 AS BIGINT)",
 };
 
+/** Cloudauth's nine actions at 50/s, written out: a shipped migration never changes, whatever the tariff becomes. */
+const CLOUDAUTH_LIMITS_OF_MIGRATION_16 = JSON.stringify({
+  Mobile3MetaSimpleVerify: 50,
+  Mobile3MetaDetailVerify: 50,
+  Mobile3MetaSimpleStandardVerify: 50,
+  Mobile3MetaDetailStandardVerify: 50,
+  Mobile2MetaVerify: 50,
+  Id2MetaVerify: 50,
+  Id2MetaStandardVerify: 50,
+  MobileOnlineStatus: 50,
+  MobileOnlineTime: 50,
+});
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -430,6 +443,18 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     postgres: `
       CREATE TABLE daily_attempts (day TEXT NOT NULL, key TEXT NOT NULL);
+    `,
+  },
+  {
+    version: 16,
+    description:
+      "Cloudauth's per-action limits (alibaba-cloudauth.md §8.8) for accounts made before it: 50/s for each action the account has no limit of its own for",
+    // The account's own entries win: json_patch and jsonb || both keep the right-hand side's keys.
+    sqlite: `
+      UPDATE accounts SET rate_limits = json_patch('${CLOUDAUTH_LIMITS_OF_MIGRATION_16}', rate_limits);
+    `,
+    postgres: `
+      UPDATE accounts SET rate_limits = ('${CLOUDAUTH_LIMITS_OF_MIGRATION_16}'::jsonb || rate_limits::jsonb)::text;
     `,
   },
 ];
