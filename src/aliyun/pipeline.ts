@@ -8,7 +8,7 @@ import type { Caller, Credential, KeyResolver, RequestHead } from "../api3/authe
 import { requestHeader } from "../api3/authenticate";
 import { ApiError, type ErrorCode, isErrorCode } from "../api3/errors";
 import { newRequestId } from "../api3/request-id";
-import type { ActionContext, ActionDefinition, ActionOutcome } from "../api3/router";
+import type { ActionContext, ActionDefinition, ActionOutcome } from "../call/action";
 import type { ParamValues } from "../api3/params";
 import { answerPhase } from "../call/answer-phase";
 import type { AnsweredCall, CallHooks, CallRecord } from "../call/hooks";

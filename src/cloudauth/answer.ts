@@ -2,7 +2,7 @@
  * Cloudauth's answer body (alibaba-cloudauth.md §1.3, §8.1): Code and Message, and on Code 200 the ResultObject, all
  * strings. The outcome's code for logs, audit and metrics is the Code, or for 200 `200/BizCode[/SubCode|/TimeCode]`.
  */
-import type { ActionOutcome } from "../api3/router";
+import type { ActionOutcome } from "../call/action";
 import type { AuditDetail } from "../common/audit";
 import { BUSINESS_CODES, type BusinessCode } from "./results";
 

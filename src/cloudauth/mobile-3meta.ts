@@ -5,7 +5,7 @@
  * (as EncryptedPhoneVerification does); a digest carries no detail, so a mismatch is SubCode 204 there.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../call/action";
 import { refused } from "../call/answer-phase";
 import { withDeadline } from "../common/deadline";
 import { admitted, chargeStepFor } from "../faceid/admitted";

@@ -5,13 +5,12 @@
  * by the digest kept at import, read through the same table; no daily cap (nothing names the number) and no IspName.
  */
 import type { ParamSchema } from "../api3/params";
-import type { ActionDefinition } from "../api3/router";
 import type { FaceIdDeps } from "../faceid/deps";
 import { mobileNetworkTimeVerification, mobileStatus } from "../faceid/number-checks";
 import { NETWORK_TIME_RESULTS } from "../faceid/results";
 import { FROM_MOBILE_STATUS, FROM_NETWORK_TIME } from "./results";
 import { MD5_HEX, refuseInput, resultKey, translated } from "./translated";
-import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { ActionContext, ActionDefinition, ActionOutcome } from "../call/action";
 import type { Admission } from "../call/answer-phase";
 import { withDeadline } from "../common/deadline";
 import { chargeStepFor } from "../faceid/admitted";

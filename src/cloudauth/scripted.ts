@@ -3,7 +3,7 @@
  * the outcome code its answers carry: `200/BizCode[/SubCode|/TimeCode]`, or a failure Code. Read from the tables in
  * results.ts; a billed one is charged through a charge step of the call, as any answer is.
  */
-import type { ActionOutcome } from "../api3/router";
+import type { ActionOutcome } from "../call/action";
 import type { ChargeStep } from "../steps/charge";
 import { failure, success } from "./answer";
 import {

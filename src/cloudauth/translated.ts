@@ -4,7 +4,7 @@
  * read through the family's table. Refusals of the input itself (missing fields, ParamType) come first.
  */
 import type { ParamSchema, ParamsOf, ParamValues } from "../api3/params";
-import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../api3/router";
+import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../call/action";
 import { type Admission, refused } from "../call/answer-phase";
 import type { CallSubjects } from "../call/hooks";
 import { failure, success } from "./answer";

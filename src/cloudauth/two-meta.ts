@@ -3,7 +3,7 @@
  * alibaba-cloudauth.md §1.4, §6.3, §6.4: the same records, rules, daily caps and charge, read through their tables.
  */
 import type { ParamSchema } from "../api3/params";
-import type { ActionDefinition } from "../api3/router";
+import type { ActionDefinition } from "../call/action";
 import { checkPhoneAndName } from "../faceid/check-phone-and-name";
 import type { FaceIdDeps } from "../faceid/deps";
 import { idCardVerification } from "../faceid/id-card-verification";

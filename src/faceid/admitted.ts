@@ -3,7 +3,7 @@
  * a hook asked for, both charged through one charge step; and what to give back once answered.
  */
 import type { Admission } from "../call/answer-phase";
-import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { ActionContext, ActionOutcome } from "../call/action";
 import { ChargeStep } from "../steps/charge";
 import type { VerifyModeName } from "../store/model";
 import type { FaceIdDeps } from "./deps";

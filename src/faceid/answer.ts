@@ -1,5 +1,5 @@
 /** An action's answer from its result table: Result, Description in the caller's language, and the action's fields. */
-import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { ActionContext, ActionOutcome } from "../call/action";
 import { describeIn, type ResultInfo } from "./results";
 
 export type Answer<C extends string> = (result: C, ctx: ActionContext, subject?: string, fields?: Record<string, unknown>) => ActionOutcome;

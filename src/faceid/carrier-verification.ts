@@ -5,7 +5,7 @@
  * Fields may come encrypted in the `Encryption` object (AES-256-CBC or SM4-GCM).
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionDefinition, defineAction } from "../api3/router";
+import { type ActionDefinition, defineAction } from "../call/action";
 import type { Carrier } from "../rules/tables";
 import { ENCRYPTION_PARAM, THREE_FIELDS } from "./field-decryption";
 import { CARRIER_RESULTS } from "./results";

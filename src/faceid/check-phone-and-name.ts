@@ -6,7 +6,7 @@
  * `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionDefinition, defineAction } from "../api3/router";
+import { type ActionDefinition, defineAction } from "../call/action";
 import { maskPhone } from "../common/privacy";
 import { chinaDate } from "../rules/precheck";
 import { checkName } from "../rules/name";

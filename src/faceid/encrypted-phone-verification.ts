@@ -5,7 +5,7 @@
  */
 import { ApiError } from "../api3/errors";
 import type { ParamSchema } from "../api3/params";
-import { type ActionDefinition, defineAction } from "../api3/router";
+import { type ActionDefinition, defineAction } from "../call/action";
 import { DIGEST_HEX_LENGTH, type DigestAlgorithm } from "../sources/digests";
 import type { DigestAnswer } from "../sources/contract";
 import { answersFrom } from "./answer";

@@ -13,7 +13,7 @@
  * field sent again after another IV answers as a failure, whatever it opens to. SM4-GCM is authenticated: its
  * failures answer alike too, and what opens is the caller's own. Nothing decrypted is ever logged.
  */
-import type { ActionContext } from "../api3/router";
+import type { ActionContext } from "../call/action";
 import { ApiError } from "../api3/errors";
 import type { Keyring } from "../common/keyring";
 import type { ParamSpec } from "../api3/params";

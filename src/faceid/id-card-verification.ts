@@ -5,7 +5,7 @@
  * source answers from every record that carries the identity number. Both fields may come encrypted in the `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionDefinition, defineAction } from "../api3/router";
+import { type ActionDefinition, defineAction } from "../call/action";
 import { checkIdCard } from "../rules/idcard";
 import { checkName } from "../rules/name";
 import { chinaDate } from "../rules/precheck";

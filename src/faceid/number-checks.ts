@@ -5,7 +5,7 @@
  * `Mobile` may come encrypted in the `Encryption` object.
  */
 import type { ParamSchema } from "../api3/params";
-import { type ActionContext, type ActionDefinition, defineAction } from "../api3/router";
+import { type ActionContext, type ActionDefinition, defineAction } from "../call/action";
 import { maskPhone } from "../common/privacy";
 import { chinaDate } from "../rules/precheck";
 import { classifyPhone } from "../rules/phone";

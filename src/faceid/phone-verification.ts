@@ -5,7 +5,7 @@
  */
 import { ApiError } from "../api3/errors";
 import type { ParamSchema } from "../api3/params";
-import { type ActionDefinition, defineAction } from "../api3/router";
+import { type ActionDefinition, defineAction } from "../call/action";
 import type { VerifyModeName } from "../store/model";
 import { THREE_FIELDS } from "./field-decryption";
 import { RESULTS } from "./results";

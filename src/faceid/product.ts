@@ -1,6 +1,7 @@
 /** FaceID as the router sees it: the service, its API version and the actions served in it. */
 import type { ParamValue, ParamValues } from "../api3/params";
-import type { ActionDefinition, Product } from "../api3/router";
+import type { Product } from "../api3/router";
+import type { ActionDefinition } from "../call/action";
 import type { CallFacts, CallSubjects } from "../call/hooks";
 import { carrierVerifications } from "./carrier-verification";
 import { checkPhoneAndName } from "./check-phone-and-name";

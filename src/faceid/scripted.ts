@@ -3,7 +3,7 @@
  * its table, with the table's wording and charge, and the action's own fields as a failure carries them (Isp "",
  * StatusCode 99, Range ""). A charged one is charged through the call's own charge step.
  */
-import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { ActionContext, ActionOutcome } from "../call/action";
 import type { ChargeStep } from "../steps/charge";
 import { describeIn, RESULT_TABLES } from "./results";
 import { type FaceIdAction, isFaceIdAction } from "./tariff";

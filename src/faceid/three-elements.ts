@@ -7,7 +7,7 @@
  */
 import type { Admission } from "../call/answer-phase";
 import { refused } from "../call/answer-phase";
-import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { ActionContext, ActionOutcome } from "../call/action";
 import { withDeadline } from "../common/deadline";
 import { maskPhone } from "../common/privacy";
 import { chinaDate, precheck } from "../rules/precheck";

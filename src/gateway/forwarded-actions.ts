@@ -15,7 +15,8 @@
  */
 import { ApiError } from "../api3/errors";
 import { isPlainObject, type ParamSchema, type ParamValues } from "../api3/params";
-import type { ActionContext, ActionDefinition, ActionOutcome, Product } from "../api3/router";
+import type { Product } from "../api3/router";
+import type { ActionContext, ActionDefinition, ActionOutcome } from "../call/action";
 import { refused } from "../call/answer-phase";
 import { UnavailableError } from "../common/unavailable";
 import { CARRIER_ACTIONS, CARRIER_VERIFICATION_SCHEMA } from "../faceid/carrier-verification";

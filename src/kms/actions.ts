@@ -1,7 +1,8 @@
 /** KMS 2019-01-18 on the wire (kms-envelope.md §5): parameters and response fields around KeyService. */
 import { ApiError } from "../api3/errors";
 import { isPlainObject, type ParamSchema, type ParamsOf } from "../api3/params";
-import { defineAction, type ActionContext, type ActionDefinition, type Product } from "../api3/router";
+import type { Product } from "../api3/router";
+import { defineAction, type ActionContext, type ActionDefinition } from "../call/action";
 import type { KmsKey } from "../store/model";
 import type { KeyService } from "./keys";
 
