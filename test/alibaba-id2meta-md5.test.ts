@@ -23,6 +23,7 @@ const partialName = (name: string, hex: (d: string) => string = md5) => {
   return `${hex(first)}${rest.join("")}`;
 };
 const upper = (text: string) => md5(text).toUpperCase();
+const TOKEN = "test-operator-token-0123456789";
 
 describe("recovering Id2Meta's partial md5 form (known answers)", () => {
   it('md5("张") is 6499fc7409049355527ef6a2ba5706b8, and 6499fc…三 is 张三', async () => {
@@ -89,7 +90,7 @@ const ROWS: Array<[string, string, string, string?, boolean?]> = [
 describeBackends("Id2Meta's partial md5 form answers as plain", (backend) => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({}, backend);
+    server = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
     await server.addRecords([ZHANG, WITH_X, BUSY]);
   });
   after(() => server.close());
@@ -131,6 +132,22 @@ describeBackends("Id2Meta's partial md5 form answers as plain", (backend) => {
     const fields = { paramType: "md5", identifyNum: partialId(ZHANG.idcard), userName: partialName(ZHANG.name) };
     assert.equal((await cloudauth(server.port, account, "v3").call("Id2MetaVerify", fields)).code, "412");
     assert.equal(await charged(account.accountId), 0);
+  });
+
+  it("a test-kit scenario for an identity number takes the md5 form of a call about it, and no other", async () => {
+    const account = await server.addAccount("md5-scenario");
+    const res = await fetch(`${server.url}/_sanyao/scenarios`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ account: account.accountId, action: "Id2MetaVerify", idCard: ZHANG.idcard, result: "200/2" }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const client = cloudauth(server.port, account, "v2");
+    const ask = async (person: { idcard: string; name: string }) =>
+      (await client.call("Id2MetaVerify", { paramType: "md5", identifyNum: partialId(person.idcard), userName: partialName(person.name) }))
+        .resultObject?.bizCode;
+    assert.equal(await ask(ZHANG), "2");
+    assert.equal(await ask(WITH_X), "1");
   });
 
   it("no plain identity number or name in the logs or the store, nor a partial form (the last test: it closes the store)", async () => {
