@@ -9,13 +9,16 @@
  */
 import { hash } from "node:crypto";
 import { setImmediate as yieldToRequests } from "node:timers/promises";
+import { MD5_HEX } from "./translated";
 
-/** The rules' earliest birth date (identity-rules.md §1.4); the latest is today, so the table runs ahead of it. */
+/**
+ * From the rules' earliest birth date (identity-rules.md §1.4). Their latest is today, which moves: the table runs
+ * ahead of it, and the rules refuse a date after today as they do in plain.
+ */
 const FIRST_YEAR = 1900;
 const LAST_YEAR = 2099;
 /** Candidates hashed between two yields, so building never holds other requests for long. */
 const SLICE = 4096;
-const MD5_HEX = /^[0-9a-fA-F]{32}$/;
 const DIGEST_HEX_LENGTH = 32;
 const HAN = /\p{Unified_Ideograph}/u;
 const LATIN_LETTER = /^(?=\p{L})\p{Script=Latin}$/u;
