@@ -18,6 +18,7 @@ import { loadRuleTables } from "../src/rules/tables";
 import { importRecordsFile } from "../src/sources/import";
 import { hexDigest } from "../src/sources/digests";
 import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/packed-records";
+import { md5, popCore } from "./helpers/alibaba";
 import { callTc3, verify } from "./helpers/call";
 import { BIN } from "./helpers/cli";
 import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
@@ -86,6 +87,19 @@ describeBackends("records import in bulk", (backend) => {
       assert.equal(await call(hashed), "0", algorithm);
       assert.equal(await call({ ...hashed, Name: hexDigest(algorithm, "李小红") }), "-4", algorithm);
     }
+    // and by the name digest the bulk path put on the md5 row (Cloudauth's Mobile2MetaVerify in md5 mode)
+    const twoMeta = async (i: number, name: string) =>
+      (
+        (await popCore(server.port, key)(
+          "Mobile2MetaVerify",
+          { ParamType: "md5", Mobile: md5(person(i).phone), UserName: md5(name) },
+          "POST",
+        )) as { ResultObject: { BizCode: string } }
+      ).ResultObject.BizCode;
+    assert.deepEqual(
+      [await twoMeta(0, person(0).name), await twoMeta(ROWS - 2, person(ROWS - 2).name), await twoMeta(5, "李小红")],
+      ["1", "1", "2"],
+    );
   });
 
   it("a re-import replaces: the last row of a phone in the file wins, rejected rows are listed in line order", async () => {
