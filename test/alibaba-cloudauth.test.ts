@@ -291,6 +291,11 @@ describeBackends("Cloudauth Mobile3Meta* over Alibaba's protocol", (backend) => 
     for (const raw of [ZHANG.phone, ZHANG.idcard, ZHANG.name, OTHER_ID, UNKNOWN_PHONE, "李四"]) {
       assert.ok(!logs.includes(raw), "raw value in logs");
       assert.ok(!stored.includes(Buffer.from(raw).toString("latin1")), "raw value in the store");
+      // the md5 rows' digests are reversible by enumeration: kept only as keyed hashes, logged never
+      const digest = md5(raw);
+      assert.ok(!logs.toLowerCase().includes(digest), "a digest in logs");
+      assert.ok(!stored.toLowerCase().includes(digest), "a digest (hex) in the store");
+      assert.ok(!stored.includes(Buffer.from(digest, "hex").toString("latin1")), "a digest (bytes) in the store");
     }
     assert.match(logs, /"action":"Mobile3MetaDetailVerify"/);
     assert.match(logs, /"signature":"RPC"/);
