@@ -3,8 +3,6 @@
  * attempts are counted under the keyed hashes of their number and identity number, the very bytes a record keeps
  * (keyring.hash "phone" and "idcard"), so a call that finds the record by a digest counts under the same keys.
  */
-import { CHECK_PHONE_AND_NAME } from "./check-phone-and-name";
-
 const key = (hash: Buffer) => hash.toString("base64url");
 
 /** The three-element checks' caps (PhoneVerification and Mobile3Meta*): per number and per identity number. */
@@ -13,6 +11,8 @@ export const threeElementCapKeys = (accountId: string, phoneHash: Buffer, idCard
   `${accountId}:idcard:${key(idCardHash)}`,
 ];
 
-/** CheckPhoneAndName's cap (Mobile2MetaVerify's too): per number, apart from the three-element checks'. */
-export const phoneAndNameCapKey = (accountId: string, phoneHash: Buffer): string =>
-  `${accountId}:${CHECK_PHONE_AND_NAME}:${key(phoneHash)}`;
+/**
+ * CheckPhoneAndName's cap (Mobile2MetaVerify's too): per number, apart from the three-element checks'. Named by the
+ * check whichever action asks; written out here, not imported from the check, as the counts are kept by this key.
+ */
+export const phoneAndNameCapKey = (accountId: string, phoneHash: Buffer): string => `${accountId}:CheckPhoneAndName:${key(phoneHash)}`;
