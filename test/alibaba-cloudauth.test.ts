@@ -26,6 +26,8 @@ const ZHANG = { phone: "13800001234", name: "张三", idcard: "11010519900307214
 const OTHER_ID = idNumber("11010519851111123");
 const BUSY = { phone: "13500009999", name: "吴十", idcard: "110108199502030043", status: "busy" };
 const UNKNOWN_PHONE = "13900005678";
+const LI = { phone: "13800005555", name: "李明", idcard: idNumber("33010619800101341") };
+const LI_PARAMS = { Mobile: LI.phone, IdentifyNum: LI.idcard, UserName: LI.name };
 
 const ZHANG_PARAMS = { ParamType: "normal", Mobile: ZHANG.phone, IdentifyNum: ZHANG.idcard, UserName: ZHANG.name };
 
@@ -289,6 +291,11 @@ describeBackends("Cloudauth Mobile3Meta* over Alibaba's protocol", (backend) => 
     for (const raw of [ZHANG.phone, ZHANG.idcard, ZHANG.name, OTHER_ID, UNKNOWN_PHONE, "李四"]) {
       assert.ok(!logs.includes(raw), "raw value in logs");
       assert.ok(!stored.includes(Buffer.from(raw).toString("latin1")), "raw value in the store");
+      // the md5 rows' digests are reversible by enumeration: kept only as keyed hashes, logged never
+      const digest = md5(raw);
+      assert.ok(!logs.toLowerCase().includes(digest), "a digest in logs");
+      assert.ok(!stored.toLowerCase().includes(digest), "a digest (hex) in the store");
+      assert.ok(!stored.includes(Buffer.from(digest, "hex").toString("latin1")), "a digest (bytes) in the store");
     }
     assert.match(logs, /"action":"Mobile3MetaDetailVerify"/);
     assert.match(logs, /"signature":"RPC"/);
@@ -300,7 +307,7 @@ describeBackends("Cloudauth and FaceID share one daily cap per person", (backend
   let server: TestServer;
   before(async () => {
     server = await startTestServer({ SANYAO_DAILY_CAP: "2" }, backend);
-    await server.addRecords([ZHANG]);
+    await server.addRecords([ZHANG, LI]);
   });
   after(() => server.close());
 
@@ -318,6 +325,50 @@ describeBackends("Cloudauth and FaceID share one daily cap per person", (backend
     assert.equal(res.message, "异常重复调用");
     const other = await server.addAccount("other");
     assert.equal((await cloudauth(server.port, other, "v2").call("Mobile3MetaSimpleVerify", fieldsOf(ZHANG_PARAMS))).code, "200");
+  });
+
+  it("md5 calls count too, under the found record's keys: Tencent, normal and md5 Alibaba calls share the person's cap of 2", async () => {
+    const key = await server.addAccount("md5-capped");
+    const tencent = new tencentcloud.faceid.v20180301.Client({
+      credential: key,
+      region: "ap-guangzhou",
+      profile: { httpProfile: { endpoint: `localhost:${server.port}`, protocol: "http://" } },
+    });
+    const client = cloudauth(server.port, key, "v3");
+    const hashed = (person: { phone: string; name: string; idcard: string }) => ({
+      paramType: "md5",
+      mobile: md5(person.phone),
+      identifyNum: md5(person.idcard),
+      userName: md5(person.name),
+    });
+    // Zhang: one Tencent call and one md5 call take the cap; then normal and md5 Alibaba calls are Code 403, unbilled
+    assert.equal((await tencent.PhoneVerification({ Phone: ZHANG.phone, Name: ZHANG.name, IdCard: ZHANG.idcard })).Result, "0");
+    assert.equal((await client.call("Mobile3MetaDetailVerify", hashed(ZHANG))).resultObject?.subCode, "101");
+    assert.equal((await client.call("Mobile3MetaSimpleVerify", fieldsOf(ZHANG_PARAMS))).code, "403");
+    const refused = await client.call("Mobile3MetaDetailVerify", hashed(ZHANG));
+    assert.deepEqual([refused.code, refused.message, refused.resultObject], ["403", "异常重复调用", undefined]);
+    // Li: a digest finding no record names nobody, so it is not counted against his identity number; a normal
+    // Alibaba call and a mismatching md5 call count, and PhoneVerification is refused (-12)
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        (await client.call("Mobile3MetaSimpleVerify", { ...hashed(LI), mobile: md5(UNKNOWN_PHONE) })).resultObject?.bizCode,
+        "3",
+      );
+    assert.equal(
+      await client.call("Mobile3MetaSimpleVerify", fieldsOf({ ...ZHANG_PARAMS, ...LI_PARAMS })).then((r) => r.resultObject?.bizCode),
+      "1",
+    );
+    assert.equal(
+      (await client.call("Mobile3MetaSimpleStandardVerify", { ...hashed(LI), userName: md5("李四") })).resultObject?.bizCode,
+      "2",
+    );
+    assert.equal((await tencent.PhoneVerification({ Phone: LI.phone, Name: LI.name, IdCard: LI.idcard })).Result, "-12");
+    // billed: Tencent 1, md5 101, Li's normal and md5 answers; not the 403s nor the BizCode 3s
+    const usage = await server.installation.store.ledger.usage({ accountId: key.accountId });
+    assert.equal(
+      usage.reduce((n, r) => n + r.charged, 0),
+      4,
+    );
   });
 });
 

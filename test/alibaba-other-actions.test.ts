@@ -1,12 +1,13 @@
 /**
  * Cloudauth's Mobile2MetaVerify (through pop-core: the SDK at 3.5.0 lacks it), Id2MetaVerify, Id2MetaStandardVerify,
  * MobileOnlineStatus and MobileOnlineTime (through the official SDK, V3 and V2): every row of their tables from the
- * same records as FaceID's checks, what each bills, and the ledger.
+ * same records as FaceID's checks, what each bills, and the ledger; Mobile2MetaVerify's md5 mode, its daily cap, and a
+ * record imported before its name digest was kept.
  */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { chinaDate } from "../src/rules/precheck";
-import { type AlibabaAnswer, cloudauth, md5, popCore, SIGNINGS } from "./helpers/alibaba";
+import { type AlibabaAnswer, cloudauth, forgetNameDigest, md5, popCore, SIGNINGS } from "./helpers/alibaba";
 import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
 
 const NOW = Date.now();
@@ -18,6 +19,9 @@ function monthsAgo(n: number): string {
 const ZHANG = { phone: "13800001234", name: "张三", idcard: "110105199003072143" };
 const person = (phone: string, extra: Record<string, string>) => ({ phone, name: "王五", idcard: "110105199003072143", ...extra });
 const BUSY = { phone: "13500009999", name: "吴十", idcard: "110108199502030043", status: "busy" };
+const SUSPENDED = person("13800000010", { status: "suspended" });
+/** imported, then made as an import before migration 17 left it (no name digest) */
+const BEFORE_16 = { phone: "13800000011", name: "赵六", idcard: "420102198506124573" };
 
 /** [Mobile, Code, BizCode, SubCode, billed] */
 const STATUS_ROWS: Array<[string, string, string?, string?, boolean?]> = [
@@ -68,7 +72,10 @@ describeBackends("Cloudauth's other phone-family actions", (backend) => {
       person("13800000005", { line_status: "unusable", network_since: monthsAgo(6) }),
       person("13800000006", { line_status: "normal", network_since: `${TODAY.slice(0, 4)}-${TODAY.slice(4, 6)}-${TODAY.slice(6, 8)}` }),
       person("13800000007", { network_since: monthsAgo(12) }),
+      SUSPENDED,
+      BEFORE_16,
     ]);
+    await forgetNameDigest(server, BEFORE_16.phone);
   });
   after(() => server.close());
 
@@ -168,13 +175,98 @@ describeBackends("Cloudauth's other phone-family actions", (backend) => {
     );
   });
 
-  it("the SDK's V3 refuses nothing it sends: fields given as md5 digests of a Mobile2MetaVerify are answered 401", async () => {
+  it("Mobile2MetaVerify in md5 mode through pop-core, GET and POST: every row of its table, either hex case, the ledger", async () => {
     const account = await server.addAccount("md5-two-meta");
-    await assert.rejects(
-      popCore(server.port, account)("Mobile2MetaVerify", { ParamType: "md5", Mobile: md5(ZHANG.phone), UserName: md5(ZHANG.name) }, "POST"),
-      {
-        code: "401",
-      },
+    const call = popCore(server.port, account);
+    const hex = { phone: md5(ZHANG.phone), name: md5(ZHANG.name) };
+    let billed = 0;
+    for (const method of ["GET", "POST"] as const) {
+      const rows: Array<[Record<string, string>, string, string?, string?]> = [
+        [{ Mobile: hex.phone, UserName: hex.name }, "200", "1", "CMCC"],
+        [{ Mobile: ` ${hex.phone.toUpperCase()} `, UserName: hex.name.toUpperCase() }, "200", "1", "CMCC"],
+        [{ Mobile: hex.phone, UserName: md5("李四") }, "200", "2", "CMCC"],
+        [{ Mobile: md5(SUSPENDED.phone), UserName: md5(SUSPENDED.name) }, "200", "2", "CMCC"],
+        [{ Mobile: md5("13900005678"), UserName: hex.name }, "200", "3", ""],
+        [{ Mobile: md5(BEFORE_16.phone), UserName: md5(BEFORE_16.name) }, "200", "3", ""],
+        [{ Mobile: ZHANG.phone, UserName: hex.name }, "401"],
+        [{ Mobile: hex.phone, UserName: ZHANG.name }, "401"],
+        [{ Mobile: `${hex.phone}0`, UserName: hex.name }, "401"],
+        [{ Mobile: md5(BUSY.phone), UserName: md5(BUSY.name) }, "402"],
+        [{ Mobile: hex.phone }, "400"],
+      ];
+      for (const [fields, code, biz, isp] of rows) {
+        const sent = call("Mobile2MetaVerify", { ParamType: "md5", ...fields }, method);
+        const what = `${method} ${JSON.stringify(fields)}`;
+        if (code !== "200") {
+          await assert.rejects(sent, { name: `${code}Error`, code }, what);
+          continue;
+        }
+        const res = await sent;
+        assert.equal(res.Code, "200", what);
+        assert.deepEqual({ ...(res.ResultObject as object) }, { BizCode: biz, IspName: isp }, what);
+        if (biz !== "3") billed++;
+      }
+    }
+    assert.equal(billed, 8);
+    const usage = await server.installation.store.ledger.usage({ accountId: account.accountId });
+    assert.deepEqual(
+      usage.map((r) => [r.action, r.charged, r.amount]),
+      [["Mobile2MetaVerify", billed, billed * 20]],
     );
+  });
+
+  it("md5 Mobile2MetaVerify is capped with CheckPhoneAndName per number; a digest that finds no record is not counted", async () => {
+    const account = await server.addAccount("md5-two-meta-cap");
+    await server.installation.store.accounts.update(account.accountId, { dailyCap: 2 });
+    const call = popCore(server.port, account);
+    const hashed = (phone: string, name: string) =>
+      call("Mobile2MetaVerify", { ParamType: "md5", Mobile: md5(phone), UserName: md5(name) }, "POST");
+    // the pre-migration record: found as no record, three times, none counted
+    for (let i = 0; i < 3; i++)
+      assert.equal(((await hashed(BEFORE_16.phone, BEFORE_16.name)).ResultObject as { BizCode: string }).BizCode, "3");
+    assert.equal(((await hashed(ZHANG.phone, "李四")).ResultObject as { BizCode: string }).BizCode, "2");
+    assert.equal(
+      (
+        (await call("Mobile2MetaVerify", { ParamType: "normal", Mobile: ZHANG.phone, UserName: ZHANG.name }, "GET")).ResultObject as {
+          BizCode: string;
+        }
+      ).BizCode,
+      "1",
+    );
+    await assert.rejects(hashed(ZHANG.phone, ZHANG.name), { code: "403" });
+    await assert.rejects(call("Mobile2MetaVerify", { ParamType: "normal", Mobile: ZHANG.phone, UserName: ZHANG.name }, "GET"), {
+      code: "403",
+    });
+    // the pre-migration record's number was never counted: its normal-mode calls still pass
+    for (let i = 0; i < 2; i++)
+      assert.equal(
+        (
+          (await call("Mobile2MetaVerify", { ParamType: "normal", Mobile: BEFORE_16.phone, UserName: BEFORE_16.name }, "GET"))
+            .ResultObject as {
+            BizCode: string;
+          }
+        ).BizCode,
+        "1",
+      );
+    const usage = await server.installation.store.ledger.usage({ accountId: account.accountId });
+    assert.deepEqual(
+      usage.map((r) => [r.action, r.charged]),
+      [["Mobile2MetaVerify", 4]],
+    );
+  });
+
+  it("no raw value, and no bare digest of one, in the logs or the store (the last test: it closes the store)", async () => {
+    const logs = server.logs.join("\n");
+    const stored = await server.storedData();
+    const text = stored.toString("latin1");
+    for (const raw of [ZHANG.phone, ZHANG.idcard, ZHANG.name, "李四", SUSPENDED.phone, BEFORE_16.phone, BUSY.phone, BUSY.name]) {
+      assert.ok(!logs.includes(raw), "raw value in logs");
+      assert.ok(!text.includes(Buffer.from(raw).toString("latin1")), "raw value in the store");
+      // a bare md5 of a number is reversible: neither as hex nor as bytes
+      const digest = md5(raw);
+      assert.ok(!logs.toLowerCase().includes(digest), "a digest in logs");
+      assert.ok(!text.toLowerCase().includes(digest) && !stored.includes(Buffer.from(digest, "hex")), "a digest in the store");
+    }
+    assert.match(logs, /"action":"Mobile2MetaVerify"/);
   });
 });

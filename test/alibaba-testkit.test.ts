@@ -111,12 +111,18 @@ describeBackends("test kit scenarios over Alibaba's protocol", (backend) => {
     });
     assert.equal(hashed.resultObject?.bizCode, "1");
     assert.equal((await v3.call("MobileOnlineStatus", { paramType: "normal", mobile: "13700002222" })).resultObject?.subCode, "203");
-    // the live ledger is untouched; the test ledger has the three
+    const twoMeta = await popCore(server.port, testKey)(
+      "Mobile2MetaVerify",
+      { ParamType: "md5", Mobile: md5(FIELDS.mobile ?? ""), UserName: md5(FIELDS.userName ?? "") },
+      "GET",
+    );
+    assert.deepEqual({ ...(twoMeta.ResultObject as object) }, { BizCode: "1", IspName: "CMCC" });
+    // the live ledger is untouched; the test ledger has the four
     assert.equal(await charged(live.accountId), 0);
     const test = (await server.installation.store.ledger.usage({ accountId: live.accountId, test: true })).reduce(
       (n, r) => n + r.charged,
       0,
     );
-    assert.equal(test, 3);
+    assert.equal(test, 4);
   });
 });

@@ -18,6 +18,7 @@ import { loadRuleTables } from "../src/rules/tables";
 import { importRecordsFile } from "../src/sources/import";
 import { hexDigest } from "../src/sources/digests";
 import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/packed-records";
+import { md5, popCore } from "./helpers/alibaba";
 import { callTc3, verify } from "./helpers/call";
 import { BIN } from "./helpers/cli";
 import { describeBackends, startTestServer, tempDir, type TestServer } from "./helpers/server";
@@ -86,6 +87,19 @@ describeBackends("records import in bulk", (backend) => {
       assert.equal(await call(hashed), "0", algorithm);
       assert.equal(await call({ ...hashed, Name: hexDigest(algorithm, "李小红") }), "-4", algorithm);
     }
+    // and by the name digest the bulk path put on the md5 row (Cloudauth's Mobile2MetaVerify in md5 mode)
+    const twoMeta = async (i: number, name: string) =>
+      (
+        (await popCore(server.port, key)(
+          "Mobile2MetaVerify",
+          { ParamType: "md5", Mobile: md5(person(i).phone), UserName: md5(name) },
+          "POST",
+        )) as { ResultObject: { BizCode: string } }
+      ).ResultObject.BizCode;
+    assert.deepEqual(
+      [await twoMeta(0, person(0).name), await twoMeta(ROWS - 2, person(ROWS - 2).name), await twoMeta(5, "李小红")],
+      ["1", "1", "2"],
+    );
   });
 
   it("a re-import replaces: the last row of a phone in the file wins, rejected rows are listed in line order", async () => {
@@ -185,8 +199,18 @@ describeBackends("records import in bulk", (backend) => {
         const at = i * PACKED_RECORD_BYTES;
         randomBytes(PACKED.carrier).copy(packed, at);
         packed[at + PACKED.carrier] = 1;
+        randomBytes(PACKED.digestBytes).copy(packed, at + PACKED.nameDigest);
       }
       return { packed, count };
+    };
+    /** a staged row's digest key of pair `d`, and its name digest */
+    const digestOf = (b: PackedRecords, i: number, d: number) => {
+      const at = i * PACKED_RECORD_BYTES;
+      const key = at + PACKED.digests + d * 2 * PACKED.digestBytes;
+      return {
+        key: b.packed.subarray(key, key + PACKED.digestBytes),
+        name: b.packed.subarray(at + PACKED.nameDigest, at + PACKED.nameDigest + PACKED.digestBytes),
+      };
     };
     const phones = (b: PackedRecords) =>
       Array.from({ length: b.count }, (_, i) => b.packed.subarray(i * PACKED_RECORD_BYTES, i * PACKED_RECORD_BYTES + 32));
@@ -212,6 +236,13 @@ describeBackends("records import in bulk", (backend) => {
       await assert.rejects(failing, /the file went away/);
       assert.deepEqual(await good, { loaded: 600, replaced: 0 });
       for (const phone of [...phones(good1), ...phones(good2)]) assert.ok(await inst.store.records.find(phone), "a good row is there");
+      // the name digest lands on the md5 row only (a load small beside the table: the merge, not the rebuild)
+      for (const i of [0, 299]) {
+        const md5Row = digestOf(good2, i, PACKED.nameDigestOf);
+        assert.deepEqual((await inst.store.records.findByDigest(md5Row.key))?.nameDigest, md5Row.name);
+        const other = await inst.store.records.findByDigest(digestOf(good2, i, PACKED.nameDigestOf + 1).key);
+        assert.ok(other && other.nameDigest === undefined, "no name digest on another algorithm's row");
+      }
       for (const phone of phones(doomed)) assert.equal(await inst.store.records.find(phone), undefined, "a failed load's row was applied");
     } finally {
       await inst.close();

@@ -2,17 +2,20 @@
  * Mobile3MetaSimpleVerify, Mobile3MetaDetailVerify and their Standard twins (alibaba-cloudauth.md §1.4, §6.1, §6.2,
  * §8): PhoneVerification's three-element check (faceid/three-elements.ts) from the same records, rules, daily cap
  * and charge, its Result read through FROM_PHONE_VERIFICATION. `ParamType=md5` matches the digests kept at import
- * (as EncryptedPhoneVerification does); a digest carries no detail, so a mismatch is SubCode 204 there.
+ * (as EncryptedPhoneVerification does); a digest carries no detail, so a mismatch is SubCode 204 there. An md5 call
+ * that finds a record counts against the person's daily cap under the record's keys, after the lookup (§8.7).
  */
 import type { ParamSchema } from "../api3/params";
 import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAction } from "../call/action";
 import { refused } from "../call/answer-phase";
 import { withDeadline } from "../common/deadline";
 import { admitted, chargeStepFor } from "../faceid/admitted";
+import { threeElementCapKeys } from "../faceid/cap-keys";
 import type { FaceIdDeps } from "../faceid/deps";
 import { RESULTS } from "../faceid/results";
 import { threeElementCheck } from "../faceid/three-elements";
 import type { DigestAnswer } from "../sources/contract";
+import { chinaDate } from "../rules/precheck";
 import { admitAccount } from "../steps/admission";
 import type { Carrier } from "../rules/tables";
 import { failure, success } from "./answer";
@@ -57,7 +60,7 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
   const scripted = (ctx: ActionContext) => (label: string) => scriptedCloudauth(action, label, chargeStepFor(action, mode, deps, ctx));
 
   async function hashed(params: { Mobile: string; IdentifyNum: string; UserName: string }, ctx: ActionContext) {
-    await admitAccount(action, deps, ctx.caller, ctx.now);
+    const account = await admitAccount(action, deps, ctx.caller, ctx.now);
     const charge = chargeStepFor(action, mode, deps, ctx);
     const audit = { variant: mode };
     const admission = admitted(action, charge, ctx, async () => {
@@ -74,6 +77,11 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
         return failure("402", audit);
       }
       if (found.kind === "no-record") return answerOf({ sub: "301" }, false, "", detail, audit);
+      // The person's daily cap, shared with PhoneVerification: under the found record's keyed hashes, the same keys
+      // normal mode counts under. Only now are they known, so a digest that finds no record is not counted.
+      const capped = threeElementCapKeys(account.accountId, found.holder.phoneHash, found.holder.idCardHash);
+      if (!(await deps.dailyCounter.attempt(capped, account.dailyCap, chinaDate(ctx.now))))
+        return answerOf(FROM_PHONE_VERIFICATION["-12"] ?? { code: "403" }, false, "", detail, audit);
       await charge.charge();
       return answerOf({ sub: found.kind === "consistent" ? "101" : "204" }, true, ISP_NAMES[found.carrier], detail, audit);
     });

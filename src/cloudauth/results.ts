@@ -66,6 +66,20 @@ export const FROM_CHECK_PHONE_AND_NAME: Readonly<Record<string, MappedResult>> =
   "-13": { code: "405" },
 };
 
+/**
+ * Mobile2MetaVerify in md5 mode (§8.5): what the digests found, as the CheckPhoneAndName Result it stands for, read
+ * through FROM_CHECK_PHONE_AND_NAME. A record kept without a name digest (imported before migration 17) is found as
+ * "no-record"; a digest that finds no record is not counted against the daily cap (nothing names the person).
+ */
+export const FROM_PHONE_AND_NAME_DIGESTS = {
+  consistent: "0",
+  inconsistent: "1",
+  "no-record": "-1",
+  "not-a-digest": "-5",
+  "source-failure": "-3",
+  "over-cap": "-6",
+} as const satisfies Readonly<Record<string, keyof typeof FROM_CHECK_PHONE_AND_NAME>>;
+
 /** IdCardVerification's Result as Id2MetaVerify and Id2MetaStandardVerify answer it (§6.4). */
 export const FROM_ID_CARD_VERIFICATION: Readonly<Record<string, MappedResult>> = {
   "0": { result: { BizCode: "1" } },

@@ -1,6 +1,7 @@
 /**
  * Mobile2MetaVerify (CheckPhoneAndName's check) and Id2MetaVerify with its Standard twin (IdCardVerification's),
  * alibaba-cloudauth.md §1.4, §6.3, §6.4: the same records, rules, daily caps and charge, read through their tables.
+ * Mobile2MetaVerify's md5 mode is its own admission (mobile-2meta-md5.ts).
  */
 import type { ParamSchema } from "../api3/params";
 import type { ActionDefinition } from "../call/action";
@@ -8,6 +9,7 @@ import { checkPhoneAndName } from "../faceid/check-phone-and-name";
 import type { FaceIdDeps } from "../faceid/deps";
 import { idCardVerification } from "../faceid/id-card-verification";
 import { classifyPhone } from "../rules/phone";
+import { mobile2MetaDigests } from "./mobile-2meta-md5";
 import { plainFields, recoverIdCardIfBuilt } from "./partial-md5";
 import { FROM_CHECK_PHONE_AND_NAME, FROM_ID_CARD_VERIFICATION, ISP_NAMES } from "./results";
 import { refuseInput, resultKey, translated } from "./translated";
@@ -32,17 +34,20 @@ export function ispOfNumber(mobile: string | undefined, deps: FaceIdDeps): strin
 
 export function mobile2MetaVerify(deps: FaceIdDeps): ActionDefinition {
   const name = "Mobile2MetaVerify";
+  const digests = mobile2MetaDigests(deps);
   return translated({
     name,
     deps,
     schema: MOBILE_2META_SCHEMA,
     check: checkPhoneAndName(deps, name),
-    refuse: (p) => refuseInput(p.ParamType, [p.Mobile, p.UserName]),
+    refuse: (p) => refuseInput(p.ParamType, [p.Mobile, p.UserName], true),
     fields: (p) => ({ Mobile: p.Mobile ?? "", Name: p.UserName ?? "" }),
     keyOf: (outcome) => resultKey(outcome),
     table: FROM_CHECK_PHONE_AND_NAME,
     extra: (p) => ({ IspName: ispOfNumber(p.Mobile, deps) }),
-    subjects: (p) => ({ phone: p.Mobile }),
+    // a digest names no number: nothing to mask or limit by
+    subjects: (p) => (p.ParamType === "normal" ? { phone: p.Mobile } : {}),
+    hashed: (p, ctx) => (p.ParamType === "md5" ? digests(p, ctx) : undefined),
   });
 }
 

@@ -19,6 +19,7 @@ import { refused } from "../call/answer-phase";
 import { withDeadline } from "../common/deadline";
 import { admitAccount } from "../steps/admission";
 import { admitted, chargeStepFor } from "./admitted";
+import { phoneAndNameCapKey } from "./cap-keys";
 import type { FaceIdDeps } from "./deps";
 
 export const CHECK_PHONE_AND_NAME = "CheckPhoneAndName";
@@ -50,7 +51,7 @@ export function checkPhoneAndName(deps: FaceIdDeps, name: string = CHECK_PHONE_A
       if (checkedName.kind === "invalid") return answered("-4");
 
       // One cap per number whichever protocol asks (the cap's key is this check's, not the action's).
-      const counter = `${account.accountId}:${CHECK_PHONE_AND_NAME}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
+      const counter = phoneAndNameCapKey(account.accountId, deps.keyring.hash("phone", phone.national));
       if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, chinaDate(ctx.now)))) return refused(answer("-6", ctx, subject));
 
       return admitted(name, charge, ctx, async () => {

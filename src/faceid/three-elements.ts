@@ -16,6 +16,7 @@ import type { ResultDetail, SourceAnswer } from "../sources/contract";
 import { admitAccount } from "../steps/admission";
 import type { Account, VerifyModeName } from "../store/model";
 import { admitted, chargeStepFor } from "./admitted";
+import { threeElementCapKeys } from "./cap-keys";
 import type { FaceIdDeps } from "./deps";
 import type { ThreeFields } from "./field-decryption";
 import { describeIn, ispName, type ResultCode, type ResultInfo } from "./results";
@@ -86,10 +87,11 @@ export function threeElementCheck(spec: ThreeElementSpec, deps: FaceIdDeps) {
       return admitted(spec.action, charge, ctx, async () => rejection);
     }
     if (spec.dailyCap) {
-      const counters = [
-        `${account.accountId}:phone:${deps.keyring.hash("phone", checked.phone).toString("base64url")}`,
-        `${account.accountId}:idcard:${deps.keyring.hash("idcard", checked.idCard).toString("base64url")}`,
-      ];
+      const counters = threeElementCapKeys(
+        account.accountId,
+        deps.keyring.hash("phone", checked.phone),
+        deps.keyring.hash("idcard", checked.idCard),
+      );
       if (!(await deps.dailyCounter.attempt(counters, account.dailyCap, today))) return refused(answer("-12", checked.carrier));
     }
 

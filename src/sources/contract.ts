@@ -40,13 +40,42 @@ export interface DigestElements {
   idCardHex: string;
 }
 
+/**
+ * A record found by a digest, named by its keyed hashes (keyring.hash "phone" and "idcard", as stored): what a daily
+ * cap counts under, when the call itself names neither value.
+ */
+export interface RecordKeys {
+  phoneHash: Buffer;
+  idCardHash: Buffer;
+}
+
 /** The number's record (by its digest), and whether the name's and identity number's digests are its holder's. */
-export type DigestAnswer = { kind: "no-record" } | { kind: "consistent"; carrier: Carrier } | { kind: "inconsistent"; carrier: Carrier };
+export type DigestAnswer =
+  | { kind: "no-record" }
+  | { kind: "consistent"; carrier: Carrier; holder: RecordKeys }
+  | { kind: "inconsistent"; carrier: Carrier; holder: RecordKeys };
+
+/** A number and a name as digests (Cloudauth's Mobile2MetaVerify, md5): lower-case hex. */
+export interface PhoneAndNameDigests {
+  phoneHex: string;
+  nameHex: string;
+}
+
+/**
+ * The number's record (by its digest), and whether the name's digest is its holder's. A record whose digest row
+ * keeps no name digest (imported before migration 17) is no record: nothing there can be compared.
+ */
+export type PhoneAndNameDigestAnswer =
+  | { kind: "no-record" }
+  | { kind: "consistent"; carrier: Carrier; holder: RecordKeys }
+  | { kind: "inconsistent"; carrier: Carrier; holder: RecordKeys };
 
 export interface VerificationSource {
   verifyDigests(elements: DigestElements): Promise<DigestAnswer>;
   verify(elements: NormalisedElements): Promise<SourceAnswer>;
   verifyPhoneAndName(elements: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer>;
+  /** the same by md5 digests of the number and the name */
+  verifyPhoneAndNameDigests(digests: PhoneAndNameDigests): Promise<PhoneAndNameDigestAnswer>;
   lookUpNumber(phone: string): Promise<NumberAnswer>;
   /** the same by a digest of the number, lower-case hex */
   lookUpNumberDigest(algorithm: DigestAlgorithm, phoneHex: string): Promise<NumberAnswer>;

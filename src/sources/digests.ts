@@ -2,8 +2,9 @@
  * Hashed inputs (EncryptedPhoneVerification, faceid-family.md §3.3, §7.3): a caller sends hex MD5, SHA-256 or
  * SM3 digests of the normalised UTF-8 values. A bare digest of a phone number is reversible by enumeration, so
  * records keep only keyed hashes of digests: per mode, one of the phone's digest (the lookup key) and one of the
- * name's and identity number's digests together (the comparison). Both are cut to 16 bytes: keyed, so 128 bits
- * stay collision-free at any record count, and three of each per record stay small.
+ * name's and identity number's digests together (the comparison); the md5 row also one of the name's digest alone
+ * (Cloudauth's Mobile2MetaVerify compares a number and a name). All are cut to 16 bytes: keyed, so 128 bits stay
+ * collision-free at any record count, and a few per record stay small.
  */
 import { createHash } from "node:crypto";
 import type { Keyring } from "../common/keyring";
@@ -31,10 +32,22 @@ export function digestPair(keyring: Keyring, algorithm: DigestAlgorithm, nameHex
   return keyring.hash("pair-digest", `${algorithm}:${nameHex}:${idCardHex}`).subarray(0, KEYED_BYTES);
 }
 
+/** The one algorithm whose digest row also keeps the name's digest alone (Cloudauth's Mobile2MetaVerify, md5 mode). */
+export const NAME_DIGEST_ALGORITHM = "md5" satisfies DigestAlgorithm;
+
+/** The comparison value of a name's digest alone (lower-case hex), kept on the md5 digest row. */
+export function digestName(keyring: Keyring, nameHex: string): Buffer {
+  return keyring.hash("name-digest", `${NAME_DIGEST_ALGORITHM}:${nameHex}`).subarray(0, KEYED_BYTES);
+}
+
 /** A record's digest keys, one per algorithm, from its normalised values. */
 export function recordDigests(keyring: Keyring, phone: string, name: string, idCard: string): RecordDigest[] {
-  return DIGEST_ALGORITHMS.map((algorithm) => ({
-    key: digestKey(keyring, algorithm, hexDigest(algorithm, phone)),
-    pair: digestPair(keyring, algorithm, hexDigest(algorithm, name), hexDigest(algorithm, idCard)),
-  }));
+  return DIGEST_ALGORITHMS.map((algorithm) => {
+    const nameHex = hexDigest(algorithm, name);
+    return {
+      key: digestKey(keyring, algorithm, hexDigest(algorithm, phone)),
+      pair: digestPair(keyring, algorithm, nameHex, hexDigest(algorithm, idCard)),
+      ...(algorithm === NAME_DIGEST_ALGORITHM && { name: digestName(keyring, nameHex) }),
+    };
+  });
 }

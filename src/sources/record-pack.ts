@@ -4,14 +4,15 @@
  * digests. Runs in the import's worker threads.
  *
  * Phones and identity numbers are unique to a record, names are not (a few thousand names cover most people):
- * a name's keyed hash and its three digests are kept for the names seen last, five node:crypto calls of the
- * twenty-seven a record takes. The cache lives and dies with the worker, in the memory that holds the file's text.
+ * a name's keyed hash, its three digests and its md5 digest's keyed hash are kept for the names seen last, seven
+ * node:crypto calls of the twenty-nine a record takes (so a name seen before costs nothing for its md5 digest's
+ * keyed hash). The cache lives and dies with the worker, in the memory that holds the file's text.
  */
 import { hash } from "node:crypto";
 import type { KeyedHasher } from "../common/keyed-hasher";
 import type { HashedField } from "../common/keyring";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES } from "../store/packed-records";
-import { DIGEST_ALGORITHMS } from "./digests";
+import { DIGEST_ALGORITHMS, NAME_DIGEST_ALGORITHM } from "./digests";
 import type { CheckedRecord } from "./record-rules";
 
 const keyed = (hasher: KeyedHasher, field: HashedField, value: string) => hasher.hmac(`${field}\u0000${value}`);
@@ -23,7 +24,12 @@ interface HashedName {
   keyed: Buffer;
   /** hex digests, in DIGEST_ALGORITHMS order */
   hex: string[];
+  /** the md5 digest's keyed hash (digests.ts digestName), whole: 16 bytes of it are packed */
+  digestKeyed: Buffer;
 }
+
+// The packed layout keeps the name digest on md5's pair: a reordering of DIGEST_ALGORITHMS must move it too.
+if (DIGEST_ALGORITHMS[PACKED.nameDigestOf] !== NAME_DIGEST_ALGORITHM) throw new Error("the packed name digest is not md5's");
 
 export class RecordPacker {
   private readonly names = new Map<string, HashedName>();
@@ -37,6 +43,7 @@ export class RecordPacker {
     const name = this.hashedName(record.name);
     keyed(hasher, "phone", record.phone).copy(target, at + PACKED.phoneHash);
     name.keyed.copy(target, at + PACKED.nameHash);
+    name.digestKeyed.copy(target, at + PACKED.nameDigest, 0, PACKED.digestBytes);
     keyed(hasher, "idcard", record.idCard).copy(target, at + PACKED.idCardHash);
     let digest = at + PACKED.digests;
     for (let i = 0; i < DIGEST_ALGORITHMS.length; i++) {
@@ -59,7 +66,9 @@ export class RecordPacker {
     const kept = this.names.get(name);
     if (kept) return kept;
     if (this.names.size >= NAMES_KEPT) this.names.clear();
-    const hashed = { keyed: keyed(this.hasher, "name", name), hex: DIGEST_ALGORITHMS.map((a) => hash(a, name, "hex")) };
+    const hex = DIGEST_ALGORITHMS.map((a) => hash(a, name, "hex"));
+    const digestKeyed = keyed(this.hasher, "name-digest", `${NAME_DIGEST_ALGORITHM}:${hex[PACKED.nameDigestOf]}`);
+    const hashed = { keyed: keyed(this.hasher, "name", name), hex, digestKeyed };
     this.names.set(name, hashed);
     return hashed;
   }

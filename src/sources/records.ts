@@ -2,7 +2,7 @@
 import type { Keyring } from "../common/keyring";
 import type { RecordRows } from "../store/ports";
 import { UnavailableError } from "../common/unavailable";
-import { type DigestAlgorithm, digestKey, digestPair } from "./digests";
+import { type DigestAlgorithm, digestKey, digestName, digestPair, NAME_DIGEST_ALGORITHM } from "./digests";
 import type {
   DigestAnswer,
   DigestElements,
@@ -10,6 +10,8 @@ import type {
   NormalisedElements,
   NumberAnswer,
   PhoneAndNameAnswer,
+  PhoneAndNameDigestAnswer,
+  PhoneAndNameDigests,
   SourceAnswer,
   VerificationSource,
 } from "./contract";
@@ -45,9 +47,23 @@ export class RecordsSource implements VerificationSource {
     if (!record) return { kind: "no-record" };
     if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
     const { carrier } = record;
-    if (record.status === "suspended") return { kind: "inconsistent", carrier };
+    const holder = { phoneHash: record.phoneHash, idCardHash: record.idCardHash };
+    if (record.status === "suspended") return { kind: "inconsistent", carrier, holder };
     const pair = digestPair(this.keyring, e.algorithm, e.nameHex, e.idCardHex);
-    return pair.equals(record.pair) ? { kind: "consistent", carrier } : { kind: "inconsistent", carrier };
+    return pair.equals(record.pair) ? { kind: "consistent", carrier, holder } : { kind: "inconsistent", carrier, holder };
+  }
+
+  /** By the md5 row of the number's digest and the name digest it keeps (Cloudauth's Mobile2MetaVerify, md5 mode). */
+  async verifyPhoneAndNameDigests(e: PhoneAndNameDigests): Promise<PhoneAndNameDigestAnswer> {
+    const record = await this.records.findByDigest(digestKey(this.keyring, NAME_DIGEST_ALGORITHM, e.phoneHex));
+    // A row from before the name digest was kept cannot be compared: as far as this check knows, no record.
+    if (!record?.nameDigest) return { kind: "no-record" };
+    if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
+    const { carrier } = record;
+    const holder = { phoneHash: record.phoneHash, idCardHash: record.idCardHash };
+    if (record.status === "suspended") return { kind: "inconsistent", carrier, holder };
+    const matches = digestName(this.keyring, e.nameHex).equals(record.nameDigest);
+    return { kind: matches ? "consistent" : "inconsistent", carrier, holder };
   }
 
   async verifyPhoneAndName(e: Pick<NormalisedElements, "phone" | "name">): Promise<PhoneAndNameAnswer> {

@@ -457,4 +457,13 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE accounts SET rate_limits = ('${CLOUDAUTH_LIMITS_OF_MIGRATION_16}'::jsonb || rate_limits::jsonb)::text;
     `,
   },
+  {
+    version: 17,
+    description:
+      "md5 digest rows keep a keyed hash of the name's digest alone (Cloudauth's Mobile2MetaVerify in md5 mode); rows " +
+      "imported before stay without one, and their numbers answer as not on record until imported again",
+    // The embedded store keeps its records in records.db, migrated by sqlite/records-file.ts (its step 4).
+    sqlite: "",
+    postgres: "ALTER TABLE record_digests ADD COLUMN name_digest BYTEA;",
+  },
 ];

@@ -194,6 +194,15 @@ export interface StoredRecord {
 export interface RecordDigest {
   key: Buffer;
   pair: Buffer;
+  /** md5's only: of the name's digest alone (Mobile2MetaVerify in md5 mode); absent on the others, and on rows older than it */
+  name?: Buffer;
+}
+
+/** A record found by one of its digest keys: with that row's pair hash, and its name digest where the row keeps one. */
+export interface DigestRecord extends StoredRecord {
+  pair: Buffer;
+  /** md5 rows imported since migration 17 only */
+  nameDigest?: Buffer;
 }
 
 /** One call as the audit trail keeps it: who, what, the answer's code, and the action's own masked detail. */

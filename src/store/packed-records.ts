@@ -8,11 +8,12 @@
  *   96  three digest pairs, in DIGEST_ALGORITHMS order: key (16) then pair (16) each
  *   192 carrier code   193 status code   194 line status code (0: none)
  *   195 network_since, 10 ASCII bytes YYYY-MM-DD (zeros: none)
+ *   205 the name's md5 digest, keyed (16): it goes on the md5 digest row (the first pair) as its name_digest
  */
 import type { Carrier } from "../rules/tables";
 import type { LineStatus, RecordStatus, StoredRecord } from "./model";
 
-export const PACKED_RECORD_BYTES = 205;
+export const PACKED_RECORD_BYTES = 221;
 export const PACKED = {
   phoneHash: 0,
   nameHash: 32,
@@ -25,6 +26,9 @@ export const PACKED = {
   status: 193,
   lineStatus: 194,
   networkSince: 195,
+  nameDigest: 205,
+  /** the digest pair whose row keeps the name digest: md5's, the first in DIGEST_ALGORITHMS order */
+  nameDigestOf: 0,
 } as const;
 
 /** index = code */
@@ -44,7 +48,8 @@ export function unpackRecord(packed: Buffer, index: number): StoredRecord {
   const slice = (offset: number, length: number) => Buffer.from(packed.subarray(at + offset, at + offset + length));
   const digests = Array.from({ length: PACKED.digestCount }, (_, i) => {
     const offset = PACKED.digests + i * 2 * PACKED.digestBytes;
-    return { key: slice(offset, PACKED.digestBytes), pair: slice(offset + PACKED.digestBytes, PACKED.digestBytes) };
+    const digest = { key: slice(offset, PACKED.digestBytes), pair: slice(offset + PACKED.digestBytes, PACKED.digestBytes) };
+    return i === PACKED.nameDigestOf ? { ...digest, name: slice(PACKED.nameDigest, PACKED.digestBytes) } : digest;
   });
   const lineStatus = LINE_STATUS_CODES[packed[at + PACKED.lineStatus] ?? 0] ?? null;
   const since = at + PACKED.networkSince;

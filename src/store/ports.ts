@@ -9,6 +9,7 @@ import type {
   AccountPatch,
   AuditEntry,
   ChargeEntry,
+  DigestRecord,
   KmsKey,
   KmsKeyState,
   LedgerEntry,
@@ -80,8 +81,8 @@ export interface RecordRows {
   find(phoneHash: Buffer): Promise<StoredRecord | undefined>;
   /** the records that carry this identity number (at most `limit`) */
   findByIdCard(idCardHash: Buffer, limit: number): Promise<StoredRecord[]>;
-  /** the record a digest key belongs to, with that digest's pair hash (hashed inputs) */
-  findByDigest(key: Buffer): Promise<(StoredRecord & { pair: Buffer }) | undefined>;
+  /** the record a digest key belongs to, with that digest's pair hash and, on an md5 row that keeps one, its name digest (hashed inputs) */
+  findByDigest(key: Buffer): Promise<DigestRecord | undefined>;
   /** whether some active record pairs this identity number with another name */
   idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
   /** how many records there are of each carrier and status (counted in the store, never read out) */

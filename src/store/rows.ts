@@ -5,6 +5,7 @@ import {
   type AccountPatch,
   type AuditEntry,
   type BillingStatus,
+  type DigestRecord,
   type KmsKeyState,
   type LedgerEntry,
   type LedgerQuery,
@@ -136,6 +137,19 @@ export const toStoredRecord = (r: RecordTableRow): StoredRecord => ({
   status: r.status as RecordStatus,
   ...(r.line_status !== null && { lineStatus: r.line_status as LineStatus }),
   ...(r.network_since !== null && { networkSince: r.network_since }),
+});
+
+/** A record found by a digest key, with that digest row's pair hash and (md5 rows since migration 17) its name digest. */
+export interface DigestTableRow extends RecordTableRow {
+  pair_hash: Buffer;
+  name_digest: Buffer | null;
+}
+
+/** The record and its digest row's values (DigestRecord); a name digest that is not bytes is read as none. */
+export const toDigestRecord = (r: DigestTableRow): DigestRecord => ({
+  ...toStoredRecord(r),
+  pair: r.pair_hash,
+  ...(Buffer.isBuffer(r.name_digest) && { nameDigest: r.name_digest }),
 });
 
 /** One carrier and status's count of records, as both stores group them. */

@@ -8,7 +8,7 @@ import { defaultPolicy } from "../rules/policy";
 import { chinaDate } from "../rules/precheck";
 import { type Carrier, loadRuleTables } from "../rules/tables";
 import { importRows, rowsFrom } from "../sources/import";
-import type { RecordStatus, StoredRecord } from "../store/model";
+import type { DigestRecord, RecordStatus, StoredRecord } from "../store/model";
 import { type PackedRecords, unpackRecord } from "../store/packed-records";
 import type { RecordRows } from "../store/ports";
 
@@ -17,7 +17,7 @@ const hex = (b: Buffer) => b.toString("hex");
 /** Records in memory, the same port as the stores' (a few dozen fixtures: plain maps). */
 export class MemoryRecordRows implements RecordRows {
   private readonly byPhone = new Map<string, StoredRecord>();
-  private readonly byDigest = new Map<string, { phone: string; pair: Buffer }>();
+  private readonly byDigest = new Map<string, { phone: string; pair: Buffer; name?: Buffer }>();
 
   async upsert(records: readonly StoredRecord[]): Promise<{ replaced: number }> {
     let replaced = 0;
@@ -25,7 +25,7 @@ export class MemoryRecordRows implements RecordRows {
       const key = hex(r.phoneHash);
       if (this.byPhone.has(key)) replaced++;
       this.byPhone.set(key, { ...r, digests: undefined });
-      for (const d of r.digests ?? []) this.byDigest.set(hex(d.key), { phone: key, pair: d.pair });
+      for (const d of r.digests ?? []) this.byDigest.set(hex(d.key), { phone: key, pair: d.pair, name: d.name });
     }
     return { replaced };
   }
@@ -48,10 +48,10 @@ export class MemoryRecordRows implements RecordRows {
     return [...this.byPhone.values()].filter((r) => r.idCardHash.equals(idCardHash)).slice(0, limit);
   }
 
-  async findByDigest(key: Buffer): Promise<(StoredRecord & { pair: Buffer }) | undefined> {
+  async findByDigest(key: Buffer): Promise<DigestRecord | undefined> {
     const d = this.byDigest.get(hex(key));
     const record = d && this.byPhone.get(d.phone);
-    return record && d && { ...record, pair: d.pair };
+    return record && d && { ...record, pair: d.pair, ...(d.name && { nameDigest: d.name }) };
   }
 
   async idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean> {

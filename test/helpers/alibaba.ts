@@ -1,6 +1,13 @@
 /** Alibaba's official clients pointed at a test server, unchanged but for the endpoint (alibaba-cloudauth.md §3). */
+import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import http from "node:http";
+import path from "node:path";
+import { Client } from "pg";
+import { digestKey } from "../../src/sources/digests";
+import { RECORDS_FILE } from "../../src/store/sqlite/records-file";
+import type { TestServer } from "./server";
+import { PG_URL } from "./services";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const cloudauthSdk = require("@alicloud/cloudauth20190307");
@@ -113,4 +120,31 @@ export async function recordingProxy(targetPort: number): Promise<{ port: number
   const address = proxy.address();
   const port = typeof address === "object" && address ? address.port : 0;
   return { port, recorded, close: () => new Promise((resolve) => proxy.close(() => resolve())) };
+}
+
+/**
+ * Makes `phone`'s record as an import before migration 17 left it: its md5 digest row without a name digest, written
+ * straight into the store's tables (records.db, or the scale-out schema), as an upgraded installation holds it.
+ */
+export async function forgetNameDigest(server: TestServer, phone: string): Promise<void> {
+  const key = digestKey(server.installation.keyring, "md5", md5(phone));
+  if (server.backend === "sqlite") {
+    const db = new Database(path.join(server.dataDir, RECORDS_FILE));
+    try {
+      const changed = db.prepare("UPDATE record_digests SET name_digest = NULL WHERE digest_key = ?").run(key).changes;
+      if (changed !== 1) throw new Error(`${changed} digest rows changed`);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const pg = new Client({ connectionString: PG_URL });
+  await pg.connect();
+  try {
+    const schema = server.env.SANYAO_DATABASE_SCHEMA ?? "";
+    const res = await pg.query(`UPDATE ${schema}.record_digests SET name_digest = NULL WHERE digest_key = $1`, [key]);
+    if (res.rowCount !== 1) throw new Error(`${res.rowCount} digest rows changed`);
+  } finally {
+    await pg.end();
+  }
 }

@@ -31,11 +31,12 @@ const STAGED = `
     ${decode(PACKED.status, STATUS_CODES)} AS status, ${decode(PACKED.lineStatus, LINE_STATUS_CODES)} AS line_status,
     CASE get_byte(rec, ${since}) WHEN 0 THEN NULL ELSE convert_from(${part(since, 10)}, 'UTF8') END AS network_since
   FROM import_staging`;
-/** the loaded digest rows, three a record */
+/** the loaded digest rows, three a record; md5's carries the name digest */
 const STAGED_DIGESTS = `
   SELECT n, substring(rec FROM ${PACKED.digests + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS digest_key,
     ${part(PACKED.phoneHash, 32)} AS phone_hash,
-    substring(rec FROM ${PACKED.digests + PACKED.digestBytes + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS pair_hash
+    substring(rec FROM ${PACKED.digests + PACKED.digestBytes + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS pair_hash,
+    CASE d WHEN ${PACKED.nameDigestOf} THEN ${part(PACKED.nameDigest, PACKED.digestBytes)} END AS name_digest
   FROM import_staging, generate_series(0, ${PACKED.digestCount - 1}) AS d`;
 // A small load beside the tables: upserts. DISTINCT ON keeps the last row read of a phone: ON CONFLICT may touch a
 // row only once in one statement.
@@ -48,11 +49,12 @@ const MERGE_RECORDS = `
     carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
     network_since = excluded.network_since`;
 const MERGE_DIGESTS = `
-  INSERT INTO record_digests (digest_key, phone_hash, pair_hash)
-  SELECT DISTINCT ON (digest_key) digest_key, phone_hash, pair_hash
+  INSERT INTO record_digests (digest_key, phone_hash, pair_hash, name_digest)
+  SELECT DISTINCT ON (digest_key) digest_key, phone_hash, pair_hash, name_digest
   FROM (${STAGED_DIGESTS}) AS staged
   ORDER BY digest_key, n DESC
-  ON CONFLICT (digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash`;
+  ON CONFLICT (digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash,
+    name_digest = excluded.name_digest`;
 /** A large load beside the tables (a quarter of their records or more) rebuilds them (record-rebuild.ts). */
 const REBUILD = rebuildStatements(STAGED, STAGED_DIGESTS);
 

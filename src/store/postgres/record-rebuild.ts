@@ -13,7 +13,7 @@
  */
 
 const COLUMNS = "phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since";
-const DIGEST_COLUMNS = "digest_key, phone_hash, pair_hash";
+const DIGEST_COLUMNS = "digest_key, phone_hash, pair_hash, name_digest";
 
 /** `staged` and `stagedDigests` are the loaded rows (with `n`, the order read) as record-load.ts takes them apart. */
 function fill(staged: string, stagedDigests: string, everyPhoneOnce: boolean): string[] {

@@ -11,11 +11,13 @@ import {
   type TopUpTableRow,
   type KmsKeyTableRow,
   patchEntries,
+  type DigestTableRow,
   type RecordTableRow,
   toAccount,
   toApiKeyRow,
   toKmsKeyRow,
   recordValues,
+  toDigestRecord,
   toStoredRecord,
   theRow,
 } from "../rows";
@@ -106,7 +108,7 @@ export function apiKeyRows(q: Query): ApiKeyRows {
   };
 }
 
-/** 16 parameters a record with its digests: PostgreSQL takes at most 65,535 in one statement. */
+/** 19 parameters a record with its digests: PostgreSQL takes at most 65,535 in one statement. */
 const UPSERT_CHUNK = 2000;
 
 export function recordRows(q: Query): Omit<RecordRows, "load"> {
@@ -125,17 +127,21 @@ export function recordRows(q: Query): Omit<RecordRows, "load"> {
       return `(${cells.join(", ")}, ${n})`;
     });
     const digests = records.flatMap((r, n) =>
-      (r.digests ?? []).map((d) => `(${param(d.key, "bytea")}, ${param(r.phoneHash, "bytea")}, ${param(d.pair, "bytea")}, ${n})`),
+      (r.digests ?? []).map(
+        (d) =>
+          `(${param(d.key, "bytea")}, ${param(r.phoneHash, "bytea")}, ${param(d.pair, "bytea")}, ${param(d.name ?? null, "bytea")}, ${n})`,
+      ),
     );
     const digestStep =
       digests.length === 0
         ? ""
         : `, digests AS (
-              INSERT INTO record_digests (digest_key, phone_hash, pair_hash)
-              SELECT DISTINCT ON (digest_key) digest_key, phone_hash, pair_hash
-              FROM (VALUES ${digests.join(", ")}) AS d(digest_key, phone_hash, pair_hash, n)
+              INSERT INTO record_digests (digest_key, phone_hash, pair_hash, name_digest)
+              SELECT DISTINCT ON (digest_key) digest_key, phone_hash, pair_hash, name_digest
+              FROM (VALUES ${digests.join(", ")}) AS d(digest_key, phone_hash, pair_hash, name_digest, n)
               ORDER BY digest_key, n DESC
-              ON CONFLICT (digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash
+              ON CONFLICT (digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash,
+                name_digest = excluded.name_digest
             )`;
     const rows = await q<{ replaced: boolean }>(
       `WITH upserted AS (
@@ -167,11 +173,11 @@ export function recordRows(q: Query): Omit<RecordRows, "load"> {
       return row && toStoredRecord(row);
     },
     async findByDigest(key) {
-      const [row] = await q<RecordTableRow & { pair_hash: Buffer }>(
-        "SELECT r.*, d.pair_hash FROM record_digests d JOIN records r ON r.phone_hash = d.phone_hash WHERE d.digest_key = $1",
+      const [row] = await q<DigestTableRow>(
+        "SELECT r.*, d.pair_hash, d.name_digest FROM record_digests d JOIN records r ON r.phone_hash = d.phone_hash WHERE d.digest_key = $1",
         [key],
       );
-      return row && { ...toStoredRecord(row), pair: row.pair_hash };
+      return row && toDigestRecord(row);
     },
     findByIdCard: async (idCardHash, limit) =>
       (await q<RecordTableRow>("SELECT * FROM records WHERE idcard_hash = $1 LIMIT $2", [idCardHash, limit])).map(toStoredRecord),

@@ -31,12 +31,15 @@ const MERGE_RECORDS = `
     carrier = excluded.carrier, status = excluded.status, line_status = excluded.line_status,
     network_since = excluded.network_since`;
 const DIGEST_NUMBERS = Array.from({ length: PACKED.digestCount }, (_, i) => `SELECT ${i} AS i`).join(" UNION ALL ");
+// The name digest goes on one of the three rows (md5's), in the same pass.
 const MERGE_DIGESTS = `
-  INSERT INTO record_digests (digest_key, phone_hash, pair_hash)
+  INSERT INTO record_digests (digest_key, phone_hash, pair_hash, name_digest)
   SELECT substr(rec, ${PACKED.digests + 1} + d.i * ${2 * PACKED.digestBytes}, ${PACKED.digestBytes}), ${part(PACKED.phoneHash, 32)},
-    substr(rec, ${PACKED.digests + PACKED.digestBytes + 1} + d.i * ${2 * PACKED.digestBytes}, ${PACKED.digestBytes})
+    substr(rec, ${PACKED.digests + PACKED.digestBytes + 1} + d.i * ${2 * PACKED.digestBytes}, ${PACKED.digestBytes}),
+    CASE d.i WHEN ${PACKED.nameDigestOf} THEN ${part(PACKED.nameDigest, PACKED.digestBytes)} END
   FROM temp.import_staging, (${DIGEST_NUMBERS}) AS d WHERE true ORDER BY 1, n
-  ON CONFLICT(digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash`;
+  ON CONFLICT(digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash,
+    name_digest = excluded.name_digest`;
 
 /** The index that is rebuilt after a large load: its definition as records-file.ts makes it. */
 const IDCARD_INDEX = "CREATE INDEX IF NOT EXISTS records_idcard ON records(idcard_hash)";

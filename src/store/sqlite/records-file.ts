@@ -44,6 +44,12 @@ const STEPS: ReadonlyArray<{ version: number; sql: string }> = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Cloudauth's Mobile2MetaVerify in md5 mode (migration 17): the md5 row's keyed hash of the name's digest alone.
+    // Rows imported before this step have none: their numbers answer as not on record until imported again.
+    version: 4,
+    sql: "ALTER TABLE record_digests ADD COLUMN name_digest BLOB;",
+  },
 ];
 
 export function openRecordsFile(dataDir: string, main: Database.Database): Database.Database {

@@ -10,12 +10,14 @@ import {
   type TopUpTableRow,
   type KmsKeyTableRow,
   patchEntries,
+  type DigestTableRow,
   type RecordTableRow,
   toAccount,
   toApiKeyRow,
   toKmsKeyRow,
   recordCount,
   recordValues,
+  toDigestRecord,
   toStoredRecord,
   theRow,
 } from "../rows";
@@ -105,11 +107,12 @@ export function recordRows(db: Database.Database): RecordRows {
        network_since = excluded.network_since`,
   );
   const upsertDigest = db.prepare(
-    `INSERT INTO record_digests (digest_key, phone_hash, pair_hash) VALUES (?, ?, ?)
-     ON CONFLICT(digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash`,
+    `INSERT INTO record_digests (digest_key, phone_hash, pair_hash, name_digest) VALUES (?, ?, ?, ?)
+     ON CONFLICT(digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash,
+       name_digest = excluded.name_digest`,
   );
-  const byDigest = db.prepare<[Buffer], RecordTableRow & { pair_hash: Buffer }>(
-    "SELECT r.*, d.pair_hash FROM record_digests d JOIN records r ON r.phone_hash = d.phone_hash WHERE d.digest_key = ?",
+  const byDigest = db.prepare<[Buffer], DigestTableRow>(
+    "SELECT r.*, d.pair_hash, d.name_digest FROM record_digests d JOIN records r ON r.phone_hash = d.phone_hash WHERE d.digest_key = ?",
   );
   const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
@@ -129,7 +132,7 @@ export function recordRows(db: Database.Database): RecordRows {
         for (const r of records) {
           if (exists.get(r.phoneHash)) replaced++;
           upsert.run(...recordValues(r));
-          for (const d of r.digests ?? []) upsertDigest.run(d.key, r.phoneHash, d.pair);
+          for (const d of r.digests ?? []) upsertDigest.run(d.key, r.phoneHash, d.pair, d.name ?? null);
         }
       }).immediate();
       return { replaced };
@@ -142,7 +145,7 @@ export function recordRows(db: Database.Database): RecordRows {
     findByIdCard: async (idCardHash, limit) => byIdCard.all(idCardHash, limit).map(toStoredRecord),
     async findByDigest(key) {
       const row = byDigest.get(key);
-      return row && { ...toStoredRecord(row), pair: row.pair_hash };
+      return row && toDigestRecord(row);
     },
     idCardHeldByOtherName: async (idCardHash, nameHash) => otherName.get(idCardHash, nameHash) !== undefined,
     stats: async () => stats.all().map(recordCount),

@@ -1,0 +1,18 @@
+/**
+ * The daily caps' keys, in one place for every protocol (faceid-family.md §7; alibaba-cloudauth.md §8.7): a person's
+ * attempts are counted under the keyed hashes of their number and identity number, the very bytes a record keeps
+ * (keyring.hash "phone" and "idcard"), so a call that finds the record by a digest counts under the same keys.
+ */
+const key = (hash: Buffer) => hash.toString("base64url");
+
+/** The three-element checks' caps (PhoneVerification and Mobile3Meta*): per number and per identity number. */
+export const threeElementCapKeys = (accountId: string, phoneHash: Buffer, idCardHash: Buffer): string[] => [
+  `${accountId}:phone:${key(phoneHash)}`,
+  `${accountId}:idcard:${key(idCardHash)}`,
+];
+
+/**
+ * CheckPhoneAndName's cap (Mobile2MetaVerify's too): per number, apart from the three-element checks'. Named by the
+ * check whichever action asks; written out here, not imported from the check, as the counts are kept by this key.
+ */
+export const phoneAndNameCapKey = (accountId: string, phoneHash: Buffer): string => `${accountId}:CheckPhoneAndName:${key(phoneHash)}`;
