@@ -255,6 +255,29 @@ describeBackends("Cloudauth's other phone-family actions", (backend) => {
     );
   });
 
+  it("md5 MobileOnline* count with their FaceID checks' caps per number once the digest finds it; no record is not counted", async () => {
+    const account = await server.addAccount("md5-online-cap");
+    await server.installation.store.accounts.update(account.accountId, { dailyCap: 2 });
+    const client = cloudauth(server.port, account, "v3");
+    const status = (paramType: string, mobile: string) => client.call("MobileOnlineStatus", { paramType, mobile });
+    const phone = "13800000002";
+    // a digest of a number not on record: answered, never counted
+    for (let i = 0; i < 3; i++) assert.equal((await status("md5", md5("13900005678"))).resultObject?.bizCode, "3");
+    assert.equal((await status("normal", phone)).resultObject?.bizCode, "2");
+    assert.equal((await status("md5", md5(phone))).resultObject?.bizCode, "2");
+    // the third attempt on the number, whichever ParamType: over the cap, unbilled
+    assert.equal((await status("md5", md5(phone))).code, "403");
+    assert.equal((await status("normal", phone)).code, "403");
+    // MobileOnlineTime is another check with a cap of its own
+    const time = await client.call("MobileOnlineTime", { paramType: "md5", mobile: md5(phone) });
+    assert.deepEqual({ ...time.resultObject }, { bizCode: "1", timeCode: "5", ispName: "" });
+    const usage = await server.installation.store.ledger.usage({ accountId: account.accountId });
+    assert.deepEqual(usage.map((r) => [r.action, r.charged]).sort(), [
+      ["MobileOnlineStatus", 2],
+      ["MobileOnlineTime", 1],
+    ]);
+  });
+
   it("no raw value, and no bare digest of one, in the logs or the store (the last test: it closes the store)", async () => {
     const logs = server.logs.join("\n");
     const stored = await server.storedData();

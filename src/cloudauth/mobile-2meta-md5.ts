@@ -5,7 +5,7 @@
  * CheckPhoneAndName's, counted under the found record's number (the keyed hash it is stored by), so it cannot come
  * before the lookup as in normal mode; a digest that finds no record is not counted. BizCode 1 and 2 billed (§8.2).
  */
-import type { ActionContext, ActionOutcome } from "../api3/router";
+import type { ActionContext, ActionOutcome } from "../call/action";
 import type { Admission } from "../call/answer-phase";
 import { withDeadline } from "../common/deadline";
 import { chargeStepFor } from "../faceid/admitted";

@@ -2,7 +2,8 @@
  * MobileOnlineStatus (MobileStatus's check) and MobileOnlineTime (MobileNetworkTimeVerification's), alibaba-cloudauth.md
  * §1.4, §6.5, §6.6: the same records, number rules and daily caps; MobileOnlineTime bills only an answer with a
  * TimeCode (§8.2), so its check runs with a table that does not charge -2 and -3. In md5 mode the number is found
- * by the digest kept at import, read through the same table; no daily cap (nothing names the number) and no IspName.
+ * by the digest kept at import, read through the same table, and counted against its check's daily cap under the
+ * record's keyed number once found (nothing in the call names it before); no IspName.
  */
 import type { ParamSchema } from "../api3/params";
 import type { FaceIdDeps } from "../faceid/deps";
@@ -16,7 +17,8 @@ import { withDeadline } from "../common/deadline";
 import { chargeStepFor } from "../faceid/admitted";
 import { STATUS_CODES, tenureRange } from "../faceid/number-checks";
 import { chinaDate } from "../rules/precheck";
-import type { NumberAnswer } from "../sources/contract";
+import type { NumberDigestAnswer } from "../sources/contract";
+import { numberCheckCapKey } from "../faceid/cap-keys";
 import { admitAccount } from "../steps/admission";
 import { failure, success } from "./answer";
 import type { MappedResult } from "./results";
@@ -37,30 +39,43 @@ const ONLINE_TIME_CHARGES = {
 };
 
 /** The key of `table` for a number found (or not) by its digest, as FaceID's check would have answered it. */
-type DigestKeyOf = (found: NumberAnswer, todayChina: string) => string;
+type DigestKeyOf = (found: NumberDigestAnswer, todayChina: string) => string;
 const statusKey: DigestKeyOf = (found) => (found.kind === "no-record" ? "-1" : `0/${STATUS_CODES[found.lineStatus ?? "normal"]}`);
 const timeKey: DigestKeyOf = (found, today) => {
   if (found.kind === "no-record") return "-2";
   return found.networkSince === undefined ? "-3" : `0/${tenureRange(found.networkSince, today)}`;
 };
 
-function hashedCheck(action: CloudauthAction, table: Readonly<Record<string, MappedResult>>, keyOf: DigestKeyOf, deps: FaceIdDeps) {
+/** `capName`: the FaceID check's, so one number has one cap whichever protocol or ParamType asks */
+function hashedCheck(
+  action: CloudauthAction,
+  capName: string,
+  table: Readonly<Record<string, MappedResult>>,
+  keyOf: DigestKeyOf,
+  deps: FaceIdDeps,
+) {
   return async (params: { Mobile?: string }, ctx: ActionContext): Promise<Admission<ActionOutcome>> => {
-    await admitAccount(action, deps, ctx.caller, ctx.now);
+    const account = await admitAccount(action, deps, ctx.caller, ctx.now);
     const charge = chargeStepFor(action, "simple", deps, ctx);
     const audit = { variant: "simple" };
     const answer = async (): Promise<ActionOutcome> => {
       const given = params.Mobile ?? "";
       const hex = given.trim();
       if (given.length > 64 || !MD5_HEX.test(hex)) return failure("401", audit);
-      let found: NumberAnswer;
+      let found: NumberDigestAnswer;
       try {
         found = await withDeadline(deps.source.lookUpNumberDigest("md5", hex.toLowerCase()), deps.sourceTimeoutMs);
       } catch (err) {
         deps.onError(err, ctx.requestId, "source");
         return failure("402", audit);
       }
-      const mapped = table[keyOf(found, chinaDate(ctx.now))] ?? { code: "500" };
+      const today = chinaDate(ctx.now);
+      // Counted once the record names the number, as a plaintext call is counted before its lookup (403 over the cap).
+      if (found.kind === "on-record") {
+        const counter = numberCheckCapKey(account.accountId, capName, found.phoneHash);
+        if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) return failure("403", audit);
+      }
+      const mapped = table[keyOf(found, today)] ?? { code: "500" };
       if ("code" in mapped) return failure(mapped.code, audit);
       const billed = mapped.result.BizCode !== "3";
       // Charged answers are in the ledger before they are sent.
@@ -93,7 +108,7 @@ export function mobileOnlineActions(deps: FaceIdDeps): ActionDefinition[] {
       check: mobileStatus(deps, "MobileOnlineStatus"),
       keyOf: (outcome) => resultKey(outcome, "StatusCode"),
       table: FROM_MOBILE_STATUS,
-      hashed: md5Only(hashedCheck("MobileOnlineStatus", FROM_MOBILE_STATUS, statusKey, deps)),
+      hashed: md5Only(hashedCheck("MobileOnlineStatus", "MobileStatus", FROM_MOBILE_STATUS, statusKey, deps)),
     }),
     translated({
       ...common,
@@ -101,7 +116,7 @@ export function mobileOnlineActions(deps: FaceIdDeps): ActionDefinition[] {
       check: mobileNetworkTimeVerification(deps, { action: "MobileOnlineTime", results: ONLINE_TIME_CHARGES }),
       keyOf: (outcome) => resultKey(outcome, "Range"),
       table: FROM_NETWORK_TIME,
-      hashed: md5Only(hashedCheck("MobileOnlineTime", FROM_NETWORK_TIME, timeKey, deps)),
+      hashed: md5Only(hashedCheck("MobileOnlineTime", "MobileNetworkTimeVerification", FROM_NETWORK_TIME, timeKey, deps)),
     }),
   ];
 }

@@ -10,6 +10,7 @@ import { maskPhone } from "../common/privacy";
 import { chinaDate } from "../rules/precheck";
 import { classifyPhone } from "../rules/phone";
 import type { NumberAnswer } from "../sources/contract";
+import { numberCheckCapKey } from "./cap-keys";
 import type { LineStatus } from "../store/model";
 import {
   MOBILE_STATUS_RESULTS,
@@ -97,7 +98,7 @@ function numberCheck<C extends string>(spec: NumberCheck<C>, deps: FaceIdDeps): 
       if (phone.kind === "unsupported")
         return admitted(spec.action, charge, ctx, async () => reply(spec.codes.unsupported, spec.failed, ctx, subject));
       const today = chinaDate(ctx.now);
-      const counter = `${account.accountId}:${spec.capName}:${deps.keyring.hash("phone", phone.national).toString("base64url")}`;
+      const counter = numberCheckCapKey(account.accountId, spec.capName, deps.keyring.hash("phone", phone.national));
       if (!(await deps.dailyCounter.attempt([counter], account.dailyCap, today))) {
         return refused(reply(spec.codes.dailyCap, spec.failed, ctx, subject));
       }

@@ -31,6 +31,10 @@ export type IdCardAndNameAnswer = { kind: "no-record" } | { kind: "consistent" }
 
 /** One number's line (MobileStatus, MobileNetworkTimeVerification): on record or not, and what is known of it. */
 export type NumberAnswer = { kind: "no-record" } | { kind: "on-record"; lineStatus?: LineStatus; networkSince?: string };
+/** The same, found by a digest of the number: with the keys its caps count under (nothing else names it). */
+export type NumberDigestAnswer =
+  | { kind: "no-record" }
+  | { kind: "on-record"; lineStatus?: LineStatus; networkSince?: string; phoneHash: Buffer };
 
 /** Hashed inputs (EncryptedPhoneVerification): lower-case hex digests of the normalised values. */
 export interface DigestElements {
@@ -78,6 +82,6 @@ export interface VerificationSource {
   verifyPhoneAndNameDigests(digests: PhoneAndNameDigests): Promise<PhoneAndNameDigestAnswer>;
   lookUpNumber(phone: string): Promise<NumberAnswer>;
   /** the same by a digest of the number, lower-case hex */
-  lookUpNumberDigest(algorithm: DigestAlgorithm, phoneHex: string): Promise<NumberAnswer>;
+  lookUpNumberDigest(algorithm: DigestAlgorithm, phoneHex: string): Promise<NumberDigestAnswer>;
   verifyIdCardAndName(elements: Pick<NormalisedElements, "idCard" | "name">): Promise<IdCardAndNameAnswer>;
 }

@@ -9,6 +9,7 @@ import type {
   IdCardAndNameAnswer,
   NormalisedElements,
   NumberAnswer,
+  NumberDigestAnswer,
   PhoneAndNameAnswer,
   PhoneAndNameDigestAnswer,
   PhoneAndNameDigests,
@@ -82,11 +83,11 @@ export class RecordsSource implements VerificationSource {
   }
 
   /** One number's line by the digest of the number (Cloudauth's MobileOnline* in md5 mode). */
-  async lookUpNumberDigest(algorithm: DigestAlgorithm, phoneHex: string): Promise<NumberAnswer> {
+  async lookUpNumberDigest(algorithm: DigestAlgorithm, phoneHex: string): Promise<NumberDigestAnswer> {
     const record = await this.records.findByDigest(digestKey(this.keyring, algorithm, phoneHex));
     if (!record) return { kind: "no-record" };
     if (record.status === "busy") throw new UnavailableError("source", new Error("the record is marked busy"));
-    return { kind: "on-record", lineStatus: record.lineStatus, networkSince: record.networkSince };
+    return { kind: "on-record", lineStatus: record.lineStatus, networkSince: record.networkSince, phoneHash: record.phoneHash };
   }
 
   /** The identity number's records (one per number it holds): consistent when an active one carries the name. */
