@@ -174,3 +174,33 @@ describeBackends("review23: md5 mode and the daily cap per person", (backend) =>
     assert.deepEqual(codes, ["403", "403", "403"], `md5 calls answered ${codes.join(", ")}; ${charged} charged in all`);
   });
 });
+
+describeBackends("review23: a V2 JSON body with a lone surrogate", (backend) => {
+  let server: TestServer;
+  let key: Key;
+  before(async () => {
+    server = await startTestServer({}, backend);
+    key = await server.addAccount("surrogate");
+  });
+  after(() => server.close());
+
+  it("is refused as a malformed parameter (400), not an internal error (500) logged at error level", async () => {
+    const common = new URLSearchParams([
+      ["AccessKeyId", key.secretId],
+      ["Action", "Mobile2MetaVerify"],
+      ["SignatureMethod", "HMAC-SHA1"],
+      ["SignatureNonce", randomUUID()],
+      ["Timestamp", isoSeconds(Date.now())],
+      ["Version", "2019-03-07"],
+      ["Signature", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="],
+    ]);
+    const res = await rawRequest(server.port, {
+      method: "POST",
+      target: `/?${common}`,
+      headers: { host: `127.0.0.1:${server.port}`, "content-type": "application/json", "x-acs-action": "Mobile2MetaVerify" },
+      body: '{"UserName":"\\ud800"}',
+    });
+    const errors = server.logs.filter((l) => l.includes('"level":50'));
+    assert.equal(res.status, 400, `${res.status} ${res.text}; ${errors.length} error lines logged`);
+  });
+});
