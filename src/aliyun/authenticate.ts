@@ -30,6 +30,8 @@ export interface Authenticated {
   /** the business parameters, common ones removed */
   params: Map<string, string>;
   nonce: string;
+  /** the request's own timestamp (ms): its nonce is kept while that is accepted */
+  signedAtMs: number;
 }
 
 export interface AuthDeps {
@@ -49,12 +51,14 @@ export function isAcsCall(req: RequestHead): boolean {
 
 const ISO_SECONDS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
-function checkTimestamp(raw: string | undefined, nowSeconds: number): void {
+/** The request's time in ms (whole seconds), if it is within the window. */
+function checkTimestamp(raw: string | undefined, nowSeconds: number): number {
   if (raw === undefined || raw === "") throw new GatewayError("MissingParameter", "Timestamp is mandatory for this action.");
   const m = ISO_SECONDS.exec(raw.trim());
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) : Number.NaN;
   if (!Number.isFinite(ms)) throw new GatewayError("InvalidTimeStamp.Format");
   if (Math.abs(ms / 1000 - nowSeconds) > TIMESTAMP_WINDOW_SECONDS) throw new GatewayError("InvalidTimeStamp.Expired");
+  return ms;
 }
 
 async function resolveKey(accessKeyId: string | undefined, keys: KeyResolver): Promise<Credential> {
@@ -108,7 +112,7 @@ export async function authenticateAcs3(
   const header = (name: string) => requestHeader(req, name);
   const action = required(header("x-acs-action"), "Action");
   const version = required(header("x-acs-version"), "Version");
-  checkTimestamp(header("x-acs-date"), nowSeconds);
+  const signedAtMs = checkTimestamp(header("x-acs-date"), nowSeconds);
   const nonce = required(header("x-acs-signature-nonce"), "SignatureNonce");
   // Every header the signature's meaning rests on must be signed.
   for (const name of ["host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"]) {
@@ -122,7 +126,7 @@ export async function authenticateAcs3(
   const expected = acs3Signature(acs3StringToSign(canonical), credential.secretKey);
   if (!sameText(sha256Hex(body), hashedPayload) || !sameText(expected, signature)) throw new GatewayError("SignatureDoesNotMatch");
   const params = bodyPairs(header("content-type") ?? "", body, query);
-  return { credential, action, version, params: business(params), nonce };
+  return { credential, action, version, params: business(params), nonce, signedAtMs };
 }
 
 /** V2: the parameters are wherever the client put them (query, form body), so the body is read first. */
@@ -143,7 +147,7 @@ export async function authenticateRpc(
       ? new GatewayError("MissingParameter", "SignatureMethod is mandatory for this action.")
       : new GatewayError("InvalidSignatureMethod");
   }
-  checkTimestamp(all.get("Timestamp"), nowSeconds);
+  const signedAtMs = checkTimestamp(all.get("Timestamp"), nowSeconds);
   const nonce = required(all.get("SignatureNonce"), "SignatureNonce");
   const credential = await resolveKey(all.get("AccessKeyId"), deps.keys);
   const toSign = rpcStringToSign(req.method, all);
@@ -154,7 +158,7 @@ export async function authenticateRpc(
       `Specified signature is not matched with our calculation. server string to sign is:${rpcStringToSign(req.method, shown)}`,
     );
   }
-  return { credential, action, version, params: business(all), nonce };
+  return { credential, action, version, params: business(all), nonce, signedAtMs };
 }
 
 function business(all: Map<string, string>): Map<string, string> {

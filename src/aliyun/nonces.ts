@@ -1,41 +1,68 @@
 /**
- * The replay window's memory (alibaba-cloudauth.md §5, §8.9): each SignatureNonce an AccessKeyId signed with in the
- * last 15 minutes. Kept by a hash of the pair, so a long nonce costs no more than a short one. In one process
- * (NonceWindow: bounded, entries expire by the call's clock and past MAX_NONCES the oldest go first — a request older
- * than the timestamp window is refused by its timestamp anyway), or across every instance in scale-out
- * (SharedNonceWindow, on Redis).
+ * The replay window's memory (alibaba-cloudauth.md §5, §8.9): each SignatureNonce an AccessKeyId signed with, kept
+ * until its request's own timestamp can no longer be accepted, so no request is valid again once its nonce is
+ * forgotten. Kept by a digest of the nonce, so a long nonce costs no more than a short one. In one process
+ * (NonceWindow), or across every instance in scale-out (SharedNonceWindow, a sorted set per key on Redis).
  */
 import { createHash } from "node:crypto";
-import type { SeenOnce } from "../limits/contract";
+import type { NonceVerdict, SeenOnce } from "../limits/contract";
+import { TIMESTAMP_WINDOW_SECONDS } from "./authenticate";
 
-export const NONCE_WINDOW_MS = 15 * 60_000;
-const MAX_NONCES = 200_000;
+export type { NonceVerdict } from "../limits/contract";
+
+/**
+ * When a nonce may be forgotten: its timestamp is accepted while the server's second is at most the window past it
+ * (authenticate.ts), that is until one second after timestamp + window.
+ */
+export const rememberedUntil = (signedAtMs: number): number => signedAtMs + TIMESTAMP_WINDOW_SECONDS * 1000 + 1000;
 
 export interface Nonces {
-  /** true the first time (accessKeyId, nonce) is seen within the window, false for a replay */
-  use(accessKeyId: string, nonce: string, nowMs: number): Promise<boolean>;
+  /** "fresh" the first time (accessKeyId, nonce) is seen while its request could be valid, "replayed" after */
+  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict>;
 }
 
-const keyOf = (accessKeyId: string, nonce: string) => createHash("sha256").update(`${accessKeyId}\n${nonce}`).digest("base64url");
+const digestOf = (text: string) => createHash("sha256").update(text).digest("base64url").slice(0, 22);
 
 export class NonceWindow implements Nonces {
-  /** key → when it expires; Map keeps insertion order, which is time order but for a moved clock */
-  private readonly seen = new Map<string, number>();
+  /** AccessKeyId → nonce digest → when it may be forgotten */
+  private readonly byKey = new Map<string, Map<string, number>>();
+  /** when → the (AccessKeyId, digest) pairs that end then: timestamps are whole seconds, so few distinct ends */
+  private readonly ending = new Map<number, Array<readonly [string, string]>>();
+  private sweptSecond = Number.NaN;
 
-  async use(accessKeyId: string, nonce: string, nowMs: number): Promise<boolean> {
-    this.expire(nowMs);
-    const key = keyOf(accessKeyId, nonce);
-    const until = this.seen.get(key);
-    if (until !== undefined && until > nowMs) return false;
-    this.seen.delete(key);
-    this.seen.set(key, nowMs + NONCE_WINDOW_MS);
-    return true;
+  async use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict> {
+    this.sweep(nowMs);
+    const digest = digestOf(nonce);
+    let group = this.byKey.get(accessKeyId);
+    const until = group?.get(digest);
+    if (until !== undefined && until > nowMs) return "replayed";
+    if (!group) {
+      group = new Map();
+      this.byKey.set(accessKeyId, group);
+    }
+    const ends = rememberedUntil(signedAtMs);
+    group.set(digest, ends);
+    const batch = this.ending.get(ends);
+    if (batch) batch.push([accessKeyId, digest]);
+    else this.ending.set(ends, [[accessKeyId, digest]]);
+    return "fresh";
   }
 
-  private expire(nowMs: number): void {
-    for (const [key, until] of this.seen) {
-      if (until > nowMs && this.seen.size < MAX_NONCES) break;
-      this.seen.delete(key);
+  /** Forgets what has ended, once per second of the calls' clock. */
+  private sweep(nowMs: number): void {
+    const second = Math.floor(nowMs / 1000);
+    if (second === this.sweptSecond) return;
+    this.sweptSecond = second;
+    for (const [ends, batch] of this.ending) {
+      if (ends > nowMs) continue;
+      for (const [accessKeyId, digest] of batch) {
+        const group = this.byKey.get(accessKeyId);
+        // The same nonce noted again since (after it ended) has its own, later end.
+        if (group?.get(digest) !== ends) continue;
+        group.delete(digest);
+        if (group.size === 0) this.byKey.delete(accessKeyId);
+      }
+      this.ending.delete(ends);
     }
   }
 }
@@ -43,7 +70,7 @@ export class NonceWindow implements Nonces {
 export class SharedNonceWindow implements Nonces {
   constructor(private readonly store: SeenOnce) {}
 
-  use(accessKeyId: string, nonce: string, nowMs: number): Promise<boolean> {
-    return this.store.firstUse(`nonce:${keyOf(accessKeyId, nonce)}`, nowMs, NONCE_WINDOW_MS);
+  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict> {
+    return this.store.firstUse(digestOf(accessKeyId), digestOf(nonce), nowMs, rememberedUntil(signedAtMs), Number.MAX_SAFE_INTEGER);
   }
 }

@@ -110,7 +110,8 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     const { credential } = auth;
     const product = credential.test ? deps.productForTestKeys : deps.product;
     if (!product) throw new GatewayError("InvalidAccessKeyId.Inactive");
-    if (!(await deps.nonces.use(credential.secretId, auth.nonce, now))) throw new GatewayError("SignatureNonceUsed");
+    if ((await deps.nonces.use(credential.secretId, auth.nonce, now, auth.signedAtMs)) !== "fresh")
+      throw new GatewayError("SignatureNonceUsed");
     outcome.caller = callerOf(credential, head.signature);
     outcome.action = ACTION_NAME.test(auth.action) ? auth.action : undefined;
 
