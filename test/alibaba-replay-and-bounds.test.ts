@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
-import { NonceWindow } from "../src/aliyun/nonces";
+import { type Nonces, NonceWindow, SharedNonceWindow } from "../src/aliyun/nonces";
+import { RedisLimits } from "../src/limits/redis";
 import { rpcSignature, rpcStringToSign } from "../src/aliyun/signatures";
 import { cloudauth, fieldsOf, md5 } from "./helpers/alibaba";
 import { REDIS_URL } from "./helpers/services";
@@ -121,6 +122,40 @@ it("one AccessKeyId's flood of nonces does not evict another's within the window
     "replayed",
     "the victim's nonce was evicted: a replay is accepted",
   );
+});
+
+/** The same bound in both stores: a full key is refused ("full"), nothing of anyone's is forgotten, room comes back at ends. */
+async function boundedPerKey(nonces: Nonces): Promise<void> {
+  const t0 = 1_700_000_000_000;
+  for (let i = 0; i < 3; i++) assert.equal(await nonces.use("flooder", `n${i}`, t0, t0 + i * 1000), "fresh");
+  assert.equal(await nonces.use("flooder", "n3", t0, t0), "full", "a full key is refused, not given room");
+  assert.equal(await nonces.use("flooder", "n0", t0, t0), "replayed", "its own nonces are kept");
+  assert.equal(await nonces.use("victim", "n0", t0, t0), "fresh", "another key has its own room");
+  // n0 ends at t0 + 901 s: room for one more, while n1 (signed a second later) is still kept.
+  assert.equal(await nonces.use("flooder", "n1", t0 + 901_000, t0 + 1000), "replayed");
+  assert.equal(await nonces.use("flooder", "n3", t0 + 901_000, t0 + 901_000), "fresh");
+  assert.equal(await nonces.use("flooder", "n4", t0 + 901_000, t0 + 901_000), "full");
+}
+
+it("nonces are bounded per AccessKeyId, refused when full (NonceWindow)", () => boundedPerKey(new NonceWindow(3)));
+
+it("nonces are bounded per AccessKeyId, refused when full (SharedNonceWindow on Redis)", async () => {
+  const limits = new RedisLimits(REDIS_URL, () => {}, `nonce-bound-${randomUUID()}:`);
+  try {
+    // Commands fail at once until the client is connected (no offline queue): wait for it.
+    for (let i = 0; ; i++) {
+      try {
+        await limits.ping();
+        break;
+      } catch (err) {
+        if (i === 100) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await boundedPerKey(new SharedNonceWindow(limits, 3));
+  } finally {
+    await limits.close();
+  }
 });
 
 describeBackends("the V2 refusal's echo", (backend) => {

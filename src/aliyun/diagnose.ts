@@ -82,7 +82,7 @@ function keyCause(code: GatewayCode, secret: string | undefined): string | undef
     return "The AccessKeyId is not an enabled key of this installation: use the SecretId of a key sanyao made (it serves as the AccessKeyId).";
   }
   if (code === "SignatureNonceUsed")
-    return "The SignatureNonce was used by this AccessKeyId in the last 15 minutes: send a fresh one with every request.";
+    return "The SignatureNonce was used by this AccessKeyId, and that call's timestamp is still accepted (a nonce is kept until its timestamp + 15 minutes + 1 s): send a fresh one with every request.";
   if (code === "InvalidSignatureMethod") return "Only HMAC-SHA1 (V2) and ACS3-HMAC-SHA256 (V3) are served.";
   return undefined;
 }

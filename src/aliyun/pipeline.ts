@@ -110,8 +110,6 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     const { credential } = auth;
     const product = credential.test ? deps.productForTestKeys : deps.product;
     if (!product) throw new GatewayError("InvalidAccessKeyId.Inactive");
-    if ((await deps.nonces.use(credential.secretId, auth.nonce, now, auth.signedAtMs)) !== "fresh")
-      throw new GatewayError("SignatureNonceUsed");
     outcome.caller = callerOf(credential, head.signature);
     outcome.action = ACTION_NAME.test(auth.action) ? auth.action : undefined;
 
@@ -119,6 +117,11 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     const action = product.actions.get(auth.action);
     if (!action) throw new GatewayError("InvalidApi.NotFound");
     outcome.service = product.service;
+    // Only a call that could be answered takes room among its key's nonces; a key whose room is full is refused
+    // as a flood, never by forgetting a nonce whose request is still valid.
+    const seen = await deps.nonces.use(credential.secretId, auth.nonce, now, auth.signedAtMs);
+    if (seen === "replayed") throw new GatewayError("SignatureNonceUsed");
+    if (seen === "full") throw new GatewayError("Throttling.User");
 
     const params: ParamValues = {};
     for (const name of Object.keys(action.schema)) {
