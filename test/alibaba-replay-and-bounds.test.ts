@@ -8,7 +8,7 @@ import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
 import { type Nonces, NonceWindow, SharedNonceWindow } from "../src/aliyun/nonces";
 import { RedisLimits } from "../src/limits/redis";
-import { rpcSignature, rpcStringToSign } from "../src/aliyun/signatures";
+import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, rpcSignature, rpcStringToSign, sha256Hex } from "../src/aliyun/signatures";
 import { cloudauth, fieldsOf, md5 } from "./helpers/alibaba";
 import { REDIS_URL } from "./helpers/services";
 import { describeBackends, rawRequest, startTestServer, type TestServer } from "./helpers/server";
@@ -48,6 +48,28 @@ function v2Post(
     headers: { host: `127.0.0.1:${port}`, "content-type": "application/x-www-form-urlencoded", "x-acs-action": action },
     body,
   });
+}
+/** A V3 (ACS3-HMAC-SHA256) GET with its parameters in the query, signed as openapi-core signs. */
+function v3Get(port: number, key: Key, action: string, query: ReadonlyArray<readonly [string, string]>) {
+  const headers: Record<string, string> = {
+    host: `127.0.0.1:${port}`,
+    "x-acs-action": action,
+    "x-acs-version": "2019-03-07",
+    "x-acs-date": isoSeconds(Date.now()),
+    "x-acs-signature-nonce": randomUUID(),
+    "x-acs-content-sha256": sha256Hex(""),
+  };
+  const signedHeaders = Object.keys(headers).sort();
+  const canonical = acs3CanonicalRequest({
+    method: "GET",
+    query,
+    signedHeaders,
+    header: (name) => headers[name],
+    hashedPayload: sha256Hex(""),
+  });
+  const signature = acs3Signature(acs3StringToSign(canonical), key.secretKey);
+  headers.authorization = `ACS3-HMAC-SHA256 Credential=${key.secretId},SignedHeaders=${signedHeaders.join(";")},Signature=${signature}`;
+  return rawRequest(port, { method: "GET", target: `/?${new URLSearchParams(query.map(([k, v]): [string, string] => [k, v]))}`, headers });
 }
 const bodyOf = (res: { json: unknown }) => res.json as Record<string, unknown>;
 
@@ -169,7 +191,7 @@ describeBackends("the V2 refusal's echo", (backend) => {
   });
   after(() => server.close());
 
-  it("a 1 MB body of empty parameters does not answer megabytes of masked string to sign", async () => {
+  it("a 1 MB body of empty parameters is refused for their number, not answered with megabytes of masked string to sign", async () => {
     const fields: Array<[string, string]> = [];
     let size = 0;
     for (let i = 0; size < 1_000_000 - 16; i++) {
@@ -179,11 +201,32 @@ describeBackends("the V2 refusal's echo", (backend) => {
     const started = process.hrtime.bigint();
     const res = await v2Post(server.port, key, "Mobile3MetaSimpleVerify", fields, { secret: "wrong" });
     const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+    const shape = `${fields.length} parameters: ${res.status} ${res.text.length} bytes answered to a ${size}-byte request, in ${ms} ms`;
+    assert.ok(res.text.length <= 64 * 1024, shape);
+    assert.equal(res.status, 400, shape);
+    assert.equal(bodyOf(res).Code, "InvalidParameter", shape);
+    assert.match(String(bodyOf(res).Message), /at most 100 parameters/);
+  });
+
+  it("within the number of parameters, the echoed string to sign is clipped and what is left counted", async () => {
+    // 90 parameters with 1 000-character names: 90 kB of string to sign, masks and all.
+    const fields = Array.from({ length: 90 }, (_, i): [string, string] => [`x${String(i).padStart(2, "0")}${"n".repeat(997)}`, "v"]);
+    const res = await v2Post(server.port, key, "Mobile3MetaSimpleVerify", fields, { secret: "wrong" });
     assert.equal(bodyOf(res).Code, "SignatureDoesNotMatch");
-    assert.ok(
-      res.text.length <= 64 * 1024,
-      `${fields.length} parameters: ${res.text.length} bytes answered to a ${size}-byte request, in ${ms} ms`,
-    );
+    const message = String(bodyOf(res).Message);
+    assert.ok(message.length <= 4096 + 200, `${message.length} characters echoed`);
+    assert.match(message, /server string to sign is:POST&%2F&AccessKeyId%3D/);
+    assert.match(message, /more characters\)&…\(\d+ more parameters\)$/);
+  });
+
+  it("a V3 call with more parameters than a call may carry is refused for their number", async () => {
+    const query = Array.from({ length: 150 }, (_, i): [string, string] => [`p${i}`, "v"]);
+    const res = await v3Get(server.port, key, "Mobile3MetaSimpleVerify", query);
+    assert.equal(res.status, 400, res.text);
+    assert.equal(bodyOf(res).Code, "InvalidParameter");
+    // The SDK's own calls stay well within it.
+    const ok = await cloudauth(server.port, key, "v3").call("Mobile3MetaSimpleVerify", fieldsOf(ZHANG_PARAMS));
+    assert.notEqual(ok.code, undefined);
   });
 
   it("the mask echoed to any caller is not the one a diagnosis shows for another account's call (no keyed-hash oracle)", async () => {

@@ -152,13 +152,36 @@ export async function authenticateRpc(
   const credential = await resolveKey(all.get("AccessKeyId"), deps.keys);
   const toSign = rpcStringToSign(req.method, all);
   if (!sameText(rpcSignature(toSign, credential.secretKey), signature)) {
-    const shown = new Map([...all].map(([k, v]) => [k, COMMON_PARAMS.has(k) && k !== "SecurityToken" ? v : `<${deps.mask(v)}>`] as const));
     throw new GatewayError(
       "SignatureDoesNotMatch",
-      `Specified signature is not matched with our calculation. server string to sign is:${rpcStringToSign(req.method, shown)}`,
+      `Specified signature is not matched with our calculation. server string to sign is:${echoedStringToSign(req.method, all, deps.mask)}`,
     );
   }
   return { credential, action, version, params: business(all), nonce, signedAtMs };
+}
+
+/** How much of the string to sign a refusal echoes: what a developer compares at a glance, not a copy of the body. */
+export const ECHO_MAX = 4096;
+
+/** The string to sign with values masked; past ECHO_MAX characters the remaining parameters are counted, not shown. */
+function echoedStringToSign(method: string, all: ReadonlyMap<string, string>, mask: (value: string) => string): string {
+  const shown = new Map<string, string>();
+  let length = 0;
+  let more = 0;
+  for (const name of [...all.keys()].sort()) {
+    if (name === "Signature") continue;
+    if (length > ECHO_MAX) {
+      more++;
+      continue;
+    }
+    const value = all.get(name) ?? "";
+    const masked = COMMON_PARAMS.has(name) && name !== "SecurityToken" ? value : `<${mask(value)}>`;
+    shown.set(name, masked);
+    length += name.length + masked.length + 2;
+  }
+  const text = rpcStringToSign(method, shown);
+  const clipped = text.length > ECHO_MAX ? `${text.slice(0, ECHO_MAX)}…(${text.length - ECHO_MAX} more characters)` : text;
+  return more === 0 ? clipped : `${clipped}&…(${more} more parameters)`;
 }
 
 function business(all: Map<string, string>): Map<string, string> {
