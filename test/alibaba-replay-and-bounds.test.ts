@@ -245,6 +245,19 @@ describeBackends("the V2 refusal's echo", (backend) => {
     const guess = await v2Post(server.port, other, "Mobile3MetaDetailVerify", [["Mobile", ZHANG.phone]], { secret: "x" });
     assert.ok(!guess.text.includes(shown), "a refused call's answer confirms a guessed number against a diagnosis' mask");
   });
+
+  it("the same value refused twice is masked differently each time: no answer can be compared with another", async () => {
+    const masks: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await v2Post(server.port, other, "Mobile3MetaDetailVerify", [["Mobile", ZHANG.phone]], { secret: "x" });
+      masks.push(/Mobile%3D%253C([0-9a-f]{16})%253E/.exec(res.text)?.[1] ?? "");
+    }
+    assert.ok(
+      masks.every((m) => m !== ""),
+      "each answer echoes the number's mask",
+    );
+    assert.notEqual(masks[0], masks[1]);
+  });
 });
 
 describeBackends("md5 mode and the daily cap per person", (backend) => {

@@ -2,9 +2,10 @@
  * Authentication of one Alibaba call (alibaba-cloudauth.md §2.2, §2.3, §5, §8.9): V3 ACS3-HMAC-SHA256 (the
  * Authorization header, its signed headers read from the request) or V2 RPC HMAC-SHA1 (the Signature parameter);
  * then the timestamp window, the key, the body's hash (V3), the signature and, last, the nonce. First failure wins.
- * A refused V2 signature echoes the server's string to sign as Alibaba does, its values masked (§8.10).
+ * A refused V2 signature echoes the server's string to sign as Alibaba does, its values masked afresh for each
+ * answer (§8.10).
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Credential, KeyResolver, RequestHead } from "../api3/authenticate";
 import { requestHeader, secretIdWellFormed } from "../api3/authenticate";
 import { GatewayError } from "./errors";
@@ -36,8 +37,16 @@ export interface Authenticated {
 
 export interface AuthDeps {
   keys: KeyResolver;
-  /** a keyed hash of a value, for the values a refused signature would otherwise echo */
-  mask: (value: string) => string;
+}
+
+/**
+ * The masks a refused V2 signature echoes to its caller: keyed afresh for each answer, so equal values mask alike
+ * within one answer and never match another's, nor the operator's diagnoses (keyed by the installation): no
+ * answer can confirm a guessed value.
+ */
+function echoMask(): (value: string) => string {
+  const key = randomBytes(32);
+  return (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 16);
 }
 
 const ACS3 = /^ACS3-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
@@ -154,7 +163,7 @@ export async function authenticateRpc(
   if (!sameText(rpcSignature(toSign, credential.secretKey), signature)) {
     throw new GatewayError(
       "SignatureDoesNotMatch",
-      `Specified signature is not matched with our calculation. server string to sign is:${echoedStringToSign(req.method, all, deps.mask)}`,
+      `Specified signature is not matched with our calculation. server string to sign is:${echoedStringToSign(req.method, all, echoMask())}`,
     );
   }
   return { credential, action, version, params: business(all), nonce, signedAtMs };

@@ -34,7 +34,6 @@ export interface AcsDeps {
   keys: KeyResolver;
   clock: () => number;
   nonces: Nonces;
-  mask: (value: string) => string;
   hooks: CallHooks<unknown>;
   onInternalError: (err: unknown, requestId: string) => void;
   onUnavailable: (err: UnavailableError, requestId: string) => void;

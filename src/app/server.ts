@@ -288,7 +288,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clock,
       // A replayed nonce is refused on whichever instance it lands (Redis), else in this process.
       nonces: sharedLimits ? new SharedNonceWindow(sharedLimits) : new NonceWindow(),
-      mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
       hooks,
       onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
       onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
