@@ -308,5 +308,7 @@ describeBackends("a V2 JSON body with a lone surrogate", (backend) => {
     });
     const errors = server.logs.filter((l) => l.includes('"level":50'));
     assert.equal(res.status, 400, `${res.status} ${res.text}; ${errors.length} error lines logged`);
+    assert.equal(bodyOf(res).Code, "InvalidParameter");
+    assert.equal(errors.length, 0);
   });
 });

@@ -50,7 +50,13 @@ function utf8(body: Buffer): string {
   }
 }
 
+/** A surrogate without its pair (a JSON `\ud800`) has no UTF-8 form: it can be neither signed nor read. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function once(into: Map<string, string>, name: string, value: string): void {
+  if (LONE_SURROGATE.test(name) || LONE_SURROGATE.test(value)) {
+    throw new GatewayError("InvalidParameter", "A parameter is not well-formed Unicode (a lone surrogate).");
+  }
   if (into.has(name)) throw new GatewayError("InvalidParameter", "A parameter is given more than once.");
   into.set(name, value);
 }
