@@ -40,6 +40,7 @@ import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
 import { operationsTable } from "../operations/routes/index";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
+import { cloudauthOutsideGatewayMode } from "../gateway/cloudauth-refused";
 import { TeamLimits } from "../gateway/team-limits";
 import { AnswerCache } from "../gateway/answer-cache";
 import { PaidWindow } from "../gateway/paid-window";
@@ -178,7 +179,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const router = new Router().register(faceid, testKit.faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
   const hung = new Set<Socket>();
 
-  const cloudauth = cloudauthProduct(faceidDeps);
+  // Gateway mode has no Alibaba upstream: live keys' Cloudauth calls are refused while an upstream is set.
+  const cloudauth = cloudauthOutsideGatewayMode(cloudauthProduct(faceidDeps), async () => (await upstream.current()) !== undefined);
   const cloudauthCodes = [...Object.keys(GATEWAY_ERRORS), ...CLOUDAUTH_OUTCOME_CODES];
   const metrics = new Metrics(
     [...router.actionNames(), ...cloudauth.actions.keys()],
