@@ -78,6 +78,15 @@ describeBackends("gateway mode and Cloudauth", (backend) => {
     assert.equal(before, 0);
   });
 
+  it("while an upstream is set, a test key still answers Cloudauth from the fixtures", async () => {
+    const made = await gateway.cli(["keys", "create", "--account", team.accountId, "--test", "--json"]);
+    assert.equal(made.code, 0, made.stderr);
+    const testKey = JSON.parse(made.stdout) as { secretId: string; secretKey: string };
+    const answer = await cloudauth(gateway.port, testKey, "v3").call("Mobile3MetaSimpleVerify", fieldsOf(ZHANG_PARAMS));
+    assert.deepEqual({ code: answer.code, bizCode: answer.resultObject?.bizCode }, { code: "200", bizCode: "1" });
+    assert.equal(await charged(), 0);
+  });
+
   it("with the upstream cleared, Cloudauth answers from the records again", async () => {
     assert.equal((await gateway.cli(["upstream", "clear"])).code, 0);
     assert.equal(await codeWithin("v2", "200"), "200");
