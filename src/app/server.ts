@@ -18,7 +18,7 @@ import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
 import { DecryptFailureBudget } from "../faceid/decrypt-budget";
 import { fieldShapes } from "../faceid/field-shapes";
-import type { ActiveMembers, DailyCounter, OpeningJudge, RateLimiter, SpendCounter } from "../limits/contract";
+import type { ActiveMembers, DailyCounter, OpeningJudge, RateLimiter, SeenOnce, SpendCounter } from "../limits/contract";
 import { MemoryActiveMembers, MemoryDailyCounter, MemoryOpeningJudge, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
 import { Metrics } from "../http/metrics";
@@ -48,9 +48,11 @@ import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
 import { cloudauthProduct } from "../cloudauth/product";
 import { CLOUDAUTH_PRICES } from "../cloudauth/tariff";
-import { NonceWindow, SharedNonceWindow } from "../aliyun/nonces";
+import { NonceWindow, type Nonces, SharedNonceWindow } from "../aliyun/nonces";
 import { GATEWAY_ERRORS } from "../aliyun/errors";
 import { CLOUDAUTH_OUTCOME_CODES } from "../cloudauth/results";
+
+const nonceWindow = (shared: SeenOnce | undefined): Nonces => (shared ? new SharedNonceWindow(shared) : new NonceWindow());
 
 export interface ServerOptions {
   config: Config;
@@ -62,11 +64,18 @@ export interface ServerOptions {
   /** listeners bound by the caller (the serve command holds its ports before it makes an installation) */
   listeners?: Listeners;
   /**
-   * counters for the rate limit and daily caps, the gateway's budgets and active teams, and the decryption failures
-   * with the AES-CBC block pins:
+   * counters for the rate limit and daily caps, the gateway's budgets and active teams, the decryption failures
+   * with the AES-CBC block pins, and Alibaba's nonces:
    * Redis when configured, else these (`serve --workers`: kept by the primary process), else in-process
    */
-  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers; openings?: OpeningJudge };
+  limits?: {
+    rate: RateLimiter;
+    daily: DailyCounter;
+    spend?: SpendCounter;
+    active?: ActiveMembers;
+    openings?: OpeningJudge;
+    seen?: SeenOnce;
+  };
 }
 
 export interface RunningServer {
@@ -288,8 +297,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       productForTestKeys: cloudauthProduct(testKit.depsForTestKeys),
       keys: (secretId) => fresh.resolveKey(secretId),
       clock,
-      // A replayed nonce is refused on whichever instance it lands (Redis), else in this process.
-      nonces: sharedLimits ? new SharedNonceWindow(sharedLimits) : new NonceWindow(),
+      // A replayed nonce is refused on whichever instance (Redis) or worker (the primary's) it lands, else here.
+      nonces: nonceWindow(sharedLimits ?? options.limits?.seen),
       hooks,
       onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
       onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),
