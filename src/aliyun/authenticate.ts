@@ -1,7 +1,8 @@
 /**
  * Authentication of one Alibaba call (alibaba-cloudauth.md §2.2, §2.3, §5, §8.9): V3 ACS3-HMAC-SHA256 (the
  * Authorization header, its signed headers read from the request) or V2 RPC HMAC-SHA1 (the Signature parameter);
- * then the timestamp window, the key, the body's hash (V3), the signature and, last, the nonce. First failure wins.
+ * then the timestamp window, the key, the body's hash (V3) and the signature. First failure wins. The nonce and the
+ * request's time are handed on: the pipeline notes the nonce once the action is known (nonces.ts).
  * A refused V2 signature echoes the server's string to sign as Alibaba does, its values masked afresh for each
  * answer (§8.10).
  */

@@ -1,6 +1,7 @@
 /**
  * One Alibaba RPC call from raw request to answer (alibaba-cloudauth.md §2, §4, §8): the signature (V3 or V2) with
- * its timestamp, key and nonce, the product's version and action, then the action's admission and answer through
+ * its timestamp and key, the product's version and action, the nonce (only an answerable call takes room among its
+ * key's, bounded: aliyun/nonces.ts), then the action's admission and answer through
  * the same phases and hooks as every call (call/answer-phase.ts). An action's answer travels in HTTP 200 with the
  * product's own Code; what the gateway refuses travels in its envelope with its HTTP status. Knows no product.
  */
