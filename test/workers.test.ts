@@ -5,7 +5,9 @@ import { callTc3, type Key } from "./helpers/call";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { BIN, sanyao, serveProcess, type ServeProcess } from "./helpers/cli";
-import { startTestServer, tempDir, type TestServer } from "./helpers/server";
+import { rawRequest, startTestServer, tempDir, type TestServer } from "./helpers/server";
+import { randomUUID } from "node:crypto";
+import { rpcSignature, rpcStringToSign } from "../src/aliyun/signatures";
 import { demoRecords } from "../src/app/demo";
 import { chinaDate } from "../src/rules/precheck";
 
@@ -41,6 +43,36 @@ describe("serve --workers 2", () => {
     await cli("accounts", "set", account.accountId, "--daily-cap", "0", "--rate-limit", "100000");
   });
   after(() => server.stop());
+
+  it("an Alibaba call replayed with its nonce is refused on whichever worker it lands", async () => {
+    const common: Array<[string, string]> = [
+      ["AccessKeyId", key.secretId],
+      ["Action", "Mobile2MetaVerify"],
+      ["Format", "json"],
+      ["SignatureMethod", "HMAC-SHA1"],
+      ["SignatureNonce", randomUUID()],
+      ["SignatureVersion", "1.0"],
+      ["Timestamp", new Date().toISOString().replace(/\.\d{3}Z$/, "Z")],
+      ["Version", "2019-03-07"],
+    ];
+    const fields: Array<[string, string]> = [
+      ["ParamType", "normal"],
+      ["Mobile", "13900009999"],
+      ["UserName", "张三"],
+    ];
+    const signature = rpcSignature(rpcStringToSign("POST", new Map([...common, ...fields])), key.secretKey);
+    const send = () =>
+      rawRequest(server.port, {
+        method: "POST",
+        target: `/?${new URLSearchParams([...common, ["Signature", signature]])}`,
+        // a connection each: the cluster hands them to the workers in turn
+        headers: { host: `127.0.0.1:${server.port}`, "content-type": "application/x-www-form-urlencoded", connection: "close" },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const codes: string[] = [];
+    for (let i = 0; i < 10; i++) codes.push(String(((await send()).json as unknown as Record<string, unknown>).Code));
+    assert.deepEqual(codes, ["200", ...new Array<string>(9).fill("SignatureNonceUsed")]);
+  });
 
   it("runs two worker processes behind one port", async () => {
     assert.match(server.banner, /2 worker processes/);

@@ -1,10 +1,12 @@
 /**
  * Authentication of one Alibaba call (alibaba-cloudauth.md §2.2, §2.3, §5, §8.9): V3 ACS3-HMAC-SHA256 (the
  * Authorization header, its signed headers read from the request) or V2 RPC HMAC-SHA1 (the Signature parameter);
- * then the timestamp window, the key, the body's hash (V3), the signature and, last, the nonce. First failure wins.
- * A refused V2 signature echoes the server's string to sign as Alibaba does, its values masked (§8.10).
+ * then the timestamp window, the key, the body's hash (V3) and the signature. First failure wins. The nonce and the
+ * request's time are handed on: the pipeline notes the nonce once the action is known (nonces.ts).
+ * A refused V2 signature echoes the server's string to sign as Alibaba does, its values masked afresh for each
+ * answer (§8.10).
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Credential, KeyResolver, RequestHead } from "../api3/authenticate";
 import { requestHeader, secretIdWellFormed } from "../api3/authenticate";
 import { GatewayError } from "./errors";
@@ -30,12 +32,22 @@ export interface Authenticated {
   /** the business parameters, common ones removed */
   params: Map<string, string>;
   nonce: string;
+  /** the request's own timestamp (ms): its nonce is kept while that is accepted */
+  signedAtMs: number;
 }
 
 export interface AuthDeps {
   keys: KeyResolver;
-  /** a keyed hash of a value, for the values a refused signature would otherwise echo */
-  mask: (value: string) => string;
+}
+
+/**
+ * The masks a refused V2 signature echoes to its caller: keyed afresh for each answer, so equal values mask alike
+ * within one answer and never match another's, nor the operator's diagnoses (keyed by the installation): no
+ * answer can confirm a guessed value.
+ */
+function echoMask(): (value: string) => string {
+  const key = randomBytes(32);
+  return (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 16);
 }
 
 const ACS3 = /^ACS3-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
@@ -49,12 +61,14 @@ export function isAcsCall(req: RequestHead): boolean {
 
 const ISO_SECONDS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
-function checkTimestamp(raw: string | undefined, nowSeconds: number): void {
+/** The request's time in ms (whole seconds), if it is within the window. */
+function checkTimestamp(raw: string | undefined, nowSeconds: number): number {
   if (raw === undefined || raw === "") throw new GatewayError("MissingParameter", "Timestamp is mandatory for this action.");
   const m = ISO_SECONDS.exec(raw.trim());
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) : Number.NaN;
   if (!Number.isFinite(ms)) throw new GatewayError("InvalidTimeStamp.Format");
   if (Math.abs(ms / 1000 - nowSeconds) > TIMESTAMP_WINDOW_SECONDS) throw new GatewayError("InvalidTimeStamp.Expired");
+  return ms;
 }
 
 async function resolveKey(accessKeyId: string | undefined, keys: KeyResolver): Promise<Credential> {
@@ -108,7 +122,7 @@ export async function authenticateAcs3(
   const header = (name: string) => requestHeader(req, name);
   const action = required(header("x-acs-action"), "Action");
   const version = required(header("x-acs-version"), "Version");
-  checkTimestamp(header("x-acs-date"), nowSeconds);
+  const signedAtMs = checkTimestamp(header("x-acs-date"), nowSeconds);
   const nonce = required(header("x-acs-signature-nonce"), "SignatureNonce");
   // Every header the signature's meaning rests on must be signed.
   for (const name of ["host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"]) {
@@ -122,7 +136,7 @@ export async function authenticateAcs3(
   const expected = acs3Signature(acs3StringToSign(canonical), credential.secretKey);
   if (!sameText(sha256Hex(body), hashedPayload) || !sameText(expected, signature)) throw new GatewayError("SignatureDoesNotMatch");
   const params = bodyPairs(header("content-type") ?? "", body, query);
-  return { credential, action, version, params: business(params), nonce };
+  return { credential, action, version, params: business(params), nonce, signedAtMs };
 }
 
 /** V2: the parameters are wherever the client put them (query, form body), so the body is read first. */
@@ -143,18 +157,41 @@ export async function authenticateRpc(
       ? new GatewayError("MissingParameter", "SignatureMethod is mandatory for this action.")
       : new GatewayError("InvalidSignatureMethod");
   }
-  checkTimestamp(all.get("Timestamp"), nowSeconds);
+  const signedAtMs = checkTimestamp(all.get("Timestamp"), nowSeconds);
   const nonce = required(all.get("SignatureNonce"), "SignatureNonce");
   const credential = await resolveKey(all.get("AccessKeyId"), deps.keys);
   const toSign = rpcStringToSign(req.method, all);
   if (!sameText(rpcSignature(toSign, credential.secretKey), signature)) {
-    const shown = new Map([...all].map(([k, v]) => [k, COMMON_PARAMS.has(k) && k !== "SecurityToken" ? v : `<${deps.mask(v)}>`] as const));
     throw new GatewayError(
       "SignatureDoesNotMatch",
-      `Specified signature is not matched with our calculation. server string to sign is:${rpcStringToSign(req.method, shown)}`,
+      `Specified signature is not matched with our calculation. server string to sign is:${echoedStringToSign(req.method, all, echoMask())}`,
     );
   }
-  return { credential, action, version, params: business(all), nonce };
+  return { credential, action, version, params: business(all), nonce, signedAtMs };
+}
+
+/** How much of the string to sign a refusal echoes: what a developer compares at a glance, not a copy of the body. */
+export const ECHO_MAX = 4096;
+
+/** The string to sign with values masked; past ECHO_MAX characters the remaining parameters are counted, not shown. */
+function echoedStringToSign(method: string, all: ReadonlyMap<string, string>, mask: (value: string) => string): string {
+  const shown = new Map<string, string>();
+  let length = 0;
+  let more = 0;
+  for (const name of [...all.keys()].sort()) {
+    if (name === "Signature") continue;
+    if (length > ECHO_MAX) {
+      more++;
+      continue;
+    }
+    const value = all.get(name) ?? "";
+    const masked = COMMON_PARAMS.has(name) && name !== "SecurityToken" ? value : `<${mask(value)}>`;
+    shown.set(name, masked);
+    length += name.length + masked.length + 2;
+  }
+  const text = rpcStringToSign(method, shown);
+  const clipped = text.length > ECHO_MAX ? `${text.slice(0, ECHO_MAX)}…(${text.length - ECHO_MAX} more characters)` : text;
+  return more === 0 ? clipped : `${clipped}&…(${more} more parameters)`;
 }
 
 function business(all: Map<string, string>): Map<string, string> {

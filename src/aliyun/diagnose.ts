@@ -10,7 +10,7 @@ import { requestHeader, secretIdWellFormed } from "../api3/authenticate";
 import { DIAGNOSIS_BODY_LIMIT, type SignatureDiagnosis } from "../api3/diagnose";
 import { TIMESTAMP_WINDOW_SECONDS } from "./authenticate";
 import type { GatewayCode } from "./errors";
-import { bodyPairs, COMMON_PARAMS, formPairs } from "./params";
+import { bodyPairs, COMMON_PARAMS, formPairs, MAX_PARAMS } from "./params";
 import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, rpcSignature, rpcStringToSign, sha256Hex } from "./signatures";
 
 /** A refused Alibaba call as the diagnosis needs it: the request, the body once read. */
@@ -82,7 +82,7 @@ function keyCause(code: GatewayCode, secret: string | undefined): string | undef
     return "The AccessKeyId is not an enabled key of this installation: use the SecretId of a key sanyao made (it serves as the AccessKeyId).";
   }
   if (code === "SignatureNonceUsed")
-    return "The SignatureNonce was used by this AccessKeyId in the last 15 minutes: send a fresh one with every request.";
+    return "The SignatureNonce was used by this AccessKeyId, and that call's timestamp is still accepted (a nonce is kept until its timestamp + 15 minutes + 1 s): send a fresh one with every request.";
   if (code === "InvalidSignatureMethod") return "Only HMAC-SHA1 (V2) and ACS3-HMAC-SHA256 (V3) are served.";
   return undefined;
 }
@@ -109,7 +109,12 @@ async function diagnoseAcs3(r: AcsRefusal, authorization: string, deps: AcsDiagn
   const signedHeaders = (m[2] ?? "").split(";");
   base.signedHeaders = signedHeaders;
   const hashedPayload = header("x-acs-content-sha256") ?? "";
-  const query = [...formPairs(r.req.rawQuery)];
+  let query: Array<[string, string]> = [];
+  try {
+    query = [...formPairs(r.req.rawQuery)];
+  } catch {
+    base.likelyCauses.push(`The query gives a parameter twice or carries more than ${MAX_PARAMS}: it is refused whatever its signature.`);
+  }
   const maskedQuery = query.map(([k, v]) => [k, `<${deps.mask(v)}>`] as const);
   const shownHeader = (name: string) => (SHOWN_HEADERS.has(name) ? header(name) : `<${deps.mask(header(name) ?? "")}>`);
   base.canonicalRequest = clip(
@@ -170,6 +175,7 @@ async function diagnoseAcs3(r: AcsRefusal, authorization: string, deps: AcsDiagn
 }
 
 async function diagnoseRpc(r: AcsRefusal, deps: AcsDiagnoseDeps): Promise<SignatureDiagnosis> {
+  // The query was read before any refusal diagnosed here (readHead): it is within bounds.
   const all = formPairs(r.req.rawQuery);
   if (r.body !== undefined && r.body.length <= DIAGNOSIS_BODY_LIMIT) {
     try {

@@ -1,49 +1,54 @@
 /**
- * The replay window's memory (alibaba-cloudauth.md §5, §8.9): each SignatureNonce an AccessKeyId signed with in the
- * last 15 minutes. Kept by a hash of the pair, so a long nonce costs no more than a short one. In one process
- * (NonceWindow: bounded, entries expire by the call's clock and past MAX_NONCES the oldest go first — a request older
- * than the timestamp window is refused by its timestamp anyway), or across every instance in scale-out
- * (SharedNonceWindow, on Redis).
+ * The replay window's memory (alibaba-cloudauth.md §5, §8.9): each SignatureNonce an AccessKeyId signed with, kept
+ * until its request's own timestamp can no longer be accepted, so no request is valid again once its nonce is
+ * forgotten. Kept by a digest of the nonce, so a long nonce costs no more than a short one. In one process
+ * (NonceWindow), or shared (SharedNonceWindow): by every instance in scale-out (a sorted set per key on Redis), by
+ * every worker of `serve --workers` (the primary's store, over IPC).
  */
 import { createHash } from "node:crypto";
-import type { SeenOnce } from "../limits/contract";
+import type { NonceVerdict, SeenOnce } from "../limits/contract";
+import { MemorySeenOnce } from "../limits/seen-once";
+import { TIMESTAMP_WINDOW_SECONDS } from "./authenticate";
 
-export const NONCE_WINDOW_MS = 15 * 60_000;
-const MAX_NONCES = 200_000;
+export type { NonceVerdict } from "../limits/contract";
+
+/**
+ * When a nonce may be forgotten: its timestamp is accepted while the server's second is at most the window past it
+ * (authenticate.ts), that is until one second after timestamp + window.
+ */
+export const rememberedUntil = (signedAtMs: number): number => signedAtMs + TIMESTAMP_WINDOW_SECONDS * 1000 + 1000;
+
+/**
+ * How many unexpired nonces one AccessKeyId may hold; past it its calls are refused Throttling.User until some end.
+ * Ten times what one action at its default 50 calls a second leaves in 15 minutes (45 000). In one process a nonce
+ * takes about 135 bytes: a full key about 67 MB (measured on Node 20, x64).
+ */
+export const NONCES_PER_KEY = 500_000;
 
 export interface Nonces {
-  /** true the first time (accessKeyId, nonce) is seen within the window, false for a replay */
-  use(accessKeyId: string, nonce: string, nowMs: number): Promise<boolean>;
+  /**
+   * "fresh" the first time (accessKeyId, nonce) is seen while its request could be valid, "replayed" after; "full"
+   * when the key already holds NONCES_PER_KEY unexpired nonces
+   */
+  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict>;
 }
 
-const keyOf = (accessKeyId: string, nonce: string) => createHash("sha256").update(`${accessKeyId}\n${nonce}`).digest("base64url");
-
-export class NonceWindow implements Nonces {
-  /** key → when it expires; Map keeps insertion order, which is time order but for a moved clock */
-  private readonly seen = new Map<string, number>();
-
-  async use(accessKeyId: string, nonce: string, nowMs: number): Promise<boolean> {
-    this.expire(nowMs);
-    const key = keyOf(accessKeyId, nonce);
-    const until = this.seen.get(key);
-    if (until !== undefined && until > nowMs) return false;
-    this.seen.delete(key);
-    this.seen.set(key, nowMs + NONCE_WINDOW_MS);
-    return true;
-  }
-
-  private expire(nowMs: number): void {
-    for (const [key, until] of this.seen) {
-      if (until > nowMs && this.seen.size < MAX_NONCES) break;
-      this.seen.delete(key);
-    }
-  }
-}
+const digestOf = (text: string) => createHash("sha256").update(text).digest("base64url").slice(0, 22);
 
 export class SharedNonceWindow implements Nonces {
-  constructor(private readonly store: SeenOnce) {}
+  constructor(
+    private readonly store: SeenOnce,
+    private readonly perKey = NONCES_PER_KEY,
+  ) {}
 
-  use(accessKeyId: string, nonce: string, nowMs: number): Promise<boolean> {
-    return this.store.firstUse(`nonce:${keyOf(accessKeyId, nonce)}`, nowMs, NONCE_WINDOW_MS);
+  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict> {
+    return this.store.firstUse(digestOf(accessKeyId), digestOf(nonce), nowMs, rememberedUntil(signedAtMs), this.perKey);
+  }
+}
+
+/** In one process (the embedded mode without workers): the same window over a store in memory. */
+export class NonceWindow extends SharedNonceWindow {
+  constructor(perKey = NONCES_PER_KEY) {
+    super(new MemorySeenOnce(), perKey);
   }
 }

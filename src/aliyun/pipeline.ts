@@ -1,6 +1,7 @@
 /**
  * One Alibaba RPC call from raw request to answer (alibaba-cloudauth.md §2, §4, §8): the signature (V3 or V2) with
- * its timestamp, key and nonce, the product's version and action, then the action's admission and answer through
+ * its timestamp and key, the product's version and action, the nonce (only an answerable call takes room among its
+ * key's, bounded: aliyun/nonces.ts), then the action's admission and answer through
  * the same phases and hooks as every call (call/answer-phase.ts). An action's answer travels in HTTP 200 with the
  * product's own Code; what the gateway refuses travels in its envelope with its HTTP status. Knows no product.
  */
@@ -34,7 +35,6 @@ export interface AcsDeps {
   keys: KeyResolver;
   clock: () => number;
   nonces: Nonces;
-  mask: (value: string) => string;
   hooks: CallHooks<unknown>;
   onInternalError: (err: unknown, requestId: string) => void;
   onUnavailable: (err: UnavailableError, requestId: string) => void;
@@ -110,7 +110,6 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     const { credential } = auth;
     const product = credential.test ? deps.productForTestKeys : deps.product;
     if (!product) throw new GatewayError("InvalidAccessKeyId.Inactive");
-    if (!(await deps.nonces.use(credential.secretId, auth.nonce, now))) throw new GatewayError("SignatureNonceUsed");
     outcome.caller = callerOf(credential, head.signature);
     outcome.action = ACTION_NAME.test(auth.action) ? auth.action : undefined;
 
@@ -118,6 +117,11 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     const action = product.actions.get(auth.action);
     if (!action) throw new GatewayError("InvalidApi.NotFound");
     outcome.service = product.service;
+    // Only a call that could be answered takes room among its key's nonces; a key whose room is full is refused
+    // as a flood, never by forgetting a nonce whose request is still valid.
+    const seen = await deps.nonces.use(credential.secretId, auth.nonce, now, auth.signedAtMs);
+    if (seen === "replayed") throw new GatewayError("SignatureNonceUsed");
+    if (seen === "full") throw new GatewayError("Throttling.User");
 
     const params: ParamValues = {};
     for (const name of Object.keys(action.schema)) {

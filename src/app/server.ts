@@ -18,7 +18,7 @@ import { KeyService } from "../kms/keys";
 import { FieldOpener } from "../faceid/field-decryption";
 import { DecryptFailureBudget } from "../faceid/decrypt-budget";
 import { fieldShapes } from "../faceid/field-shapes";
-import type { ActiveMembers, DailyCounter, OpeningJudge, RateLimiter, SpendCounter } from "../limits/contract";
+import type { ActiveMembers, DailyCounter, OpeningJudge, RateLimiter, SeenOnce, SpendCounter } from "../limits/contract";
 import { MemoryActiveMembers, MemoryDailyCounter, MemoryOpeningJudge, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { createLogging, type Logger } from "../http/log";
 import { Metrics } from "../http/metrics";
@@ -40,15 +40,18 @@ import { CONSOLE_ROUTES, consolePlugin } from "../console/index";
 import { operationsTable } from "../operations/routes/index";
 import { gatewayFaceidProduct } from "../gateway/forwarded-actions";
 import { UpstreamSlots } from "../gateway/upstream-slots";
+import { cloudauthOutsideGatewayMode } from "../gateway/cloudauth-refused";
 import { TeamLimits } from "../gateway/team-limits";
 import { AnswerCache } from "../gateway/answer-cache";
 import { PaidWindow } from "../gateway/paid-window";
 import { PaidReplay, STOPPED_REASON } from "../store/paid-replay";
 import { UpstreamSource } from "../gateway/upstream-source";
 import { cloudauthProduct } from "../cloudauth/product";
-import { NonceWindow, SharedNonceWindow } from "../aliyun/nonces";
+import { NonceWindow, type Nonces, SharedNonceWindow } from "../aliyun/nonces";
 import { GATEWAY_ERRORS } from "../aliyun/errors";
 import { CLOUDAUTH_OUTCOME_CODES } from "../cloudauth/results";
+
+const nonceWindow = (shared: SeenOnce | undefined): Nonces => (shared ? new SharedNonceWindow(shared) : new NonceWindow());
 
 export interface ServerOptions {
   config: Config;
@@ -60,11 +63,18 @@ export interface ServerOptions {
   /** listeners bound by the caller (the serve command holds its ports before it makes an installation) */
   listeners?: Listeners;
   /**
-   * counters for the rate limit and daily caps, the gateway's budgets and active teams, and the decryption failures
-   * with the AES-CBC block pins:
+   * counters for the rate limit and daily caps, the gateway's budgets and active teams, the decryption failures
+   * with the AES-CBC block pins, and Alibaba's nonces:
    * Redis when configured, else these (`serve --workers`: kept by the primary process), else in-process
    */
-  limits?: { rate: RateLimiter; daily: DailyCounter; spend?: SpendCounter; active?: ActiveMembers; openings?: OpeningJudge };
+  limits?: {
+    rate: RateLimiter;
+    daily: DailyCounter;
+    spend?: SpendCounter;
+    active?: ActiveMembers;
+    openings?: OpeningJudge;
+    seen?: SeenOnce;
+  };
 }
 
 export interface RunningServer {
@@ -177,7 +187,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const router = new Router().register(faceid, testKit.faceidForTestKeys).register(kmsProduct(keys, config.kmsRegions));
   const hung = new Set<Socket>();
 
-  const cloudauth = cloudauthProduct(faceidDeps);
+  // Gateway mode has no Alibaba upstream: live keys' Cloudauth calls are refused while an upstream is set.
+  const cloudauth = cloudauthOutsideGatewayMode(cloudauthProduct(faceidDeps), async () => (await upstream.current()) !== undefined);
   const cloudauthCodes = [...Object.keys(GATEWAY_ERRORS), ...CLOUDAUTH_OUTCOME_CODES];
   const metrics = new Metrics(
     [...router.actionNames(), ...cloudauth.actions.keys()],
@@ -285,9 +296,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       productForTestKeys: cloudauthProduct(testKit.depsForTestKeys),
       keys: (secretId) => fresh.resolveKey(secretId),
       clock,
-      // A replayed nonce is refused on whichever instance it lands (Redis), else in this process.
-      nonces: sharedLimits ? new SharedNonceWindow(sharedLimits) : new NonceWindow(),
-      mask: (value) => keyring.hash("diagnostics", value).toString("hex").slice(0, 16),
+      // A replayed nonce is refused on whichever instance (Redis) or worker (the primary's) it lands, else here.
+      nonces: nonceWindow(sharedLimits ?? options.limits?.seen),
       hooks,
       onInternalError: (err, requestId) => logger.error({ requestId, err }, "internal error"),
       onUnavailable: (err, requestId) => logger.warn({ requestId, dependency: err.dependency, err: err.message }, "dependency unavailable"),

@@ -15,6 +15,7 @@ import { readSeed, type Seed, seedRules } from "../seed/read";
 import { seedLines } from "./seed-lines";
 import { adminTokenFor, adminTokenPath } from "../operations/admin-token";
 import { IpcLimits, serveLimits } from "../limits/ipc";
+import { MemorySeenOnce } from "../limits/seen-once";
 import { MemoryActiveMembers, MemoryDailyCounter, MemoryOpeningJudge, MemoryRateLimiter, MemorySpendCounter } from "../limits/memory";
 import { startServer, type RunningServer } from "../app/server";
 
@@ -176,6 +177,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
         spend: new MemorySpendCounter(),
         active: new MemoryActiveMembers(),
         openings: new MemoryOpeningJudge(),
+        seen: new MemorySeenOnce(),
       }
     : undefined;
   if (!countersHere) await installation.close();
@@ -243,7 +245,7 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   try {
     server = await startServer({
       config,
-      limits: limits && { rate: limits, daily: limits, spend: limits, active: limits, openings: limits },
+      limits: limits && { rate: limits, daily: limits, spend: limits, active: limits, openings: limits, seen: limits },
     });
   } catch (err) {
     // The IPC channel would keep a failed worker alive: leave, so the primary sees it and decides.

@@ -7,10 +7,16 @@ export interface RateLimiter {
   admit(key: string, limit: number, nowMs: number): Promise<boolean>;
 }
 
-/** Keys seen once within a window, across every instance in scale-out (Alibaba's SignatureNonce: aliyun/nonces.ts). */
+/** What a nonce store says of one nonce: noted now, still remembered, or its group holds as many as it may. */
+export type NonceVerdict = "fresh" | "replayed" | "full";
+
+/** Members seen once until their own end, by group, across every instance in scale-out (Alibaba's SignatureNonce). */
 export interface SeenOnce {
-  /** true the first time `key` is seen within `windowMs`; false while it is still remembered */
-  firstUse(key: string, nowMs: number, windowMs: number): Promise<boolean>;
+  /**
+   * notes `member` in `group` until `untilMs` unless it is remembered still ("replayed") or `group` already holds
+   * `cap` unexpired members ("full": nothing is evicted to make room); times are the instances' clock
+   */
+  firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict>;
 }
 
 /**

@@ -1,17 +1,20 @@
 /**
  * Limits shared by the worker processes of one embedded server (`serve --workers N`): the primary keeps the
  * in-process counters and answers the workers over the cluster IPC channel, so counts stay exact across them —
- * the gateway's budget reservations and its active teams too, the decryption failures and the AES-CBC block pins.
+ * the gateway's budget reservations and its active teams too, the decryption failures and the AES-CBC block pins,
+ * and Alibaba's nonces (a replay landing on another worker is refused as on the first).
  */
 import type { Worker } from "node:cluster";
 import type {
   ActiveMembers,
   DailyCounter,
+  NonceVerdict,
   OpeningJudge,
   OpeningQuestion,
   OpeningVerdict,
   RateLimiter,
   Reservation,
+  SeenOnce,
   SpendCounter,
 } from "./contract";
 import type { MemorySpendCounter } from "./memory";
@@ -25,13 +28,16 @@ type LimitQuestion =
   | { op: "reserve"; key: string; amount: number; cap: number; base?: number }
   | { op: "release"; key: string; amount: number }
   | { op: "touch"; key: string; member: string; nowMs: number; windowMs: number }
-  | { op: "judge"; question: OpeningQuestion };
+  | { op: "judge"; question: OpeningQuestion }
+  | { op: "seen"; group: string; member: string; nowMs: number; untilMs: number; cap: number };
 interface LimitReply {
   sanyaoLimitReply: number;
   ok: boolean;
   /** touch: how many members are active */
   count?: number;
   verdict?: OpeningVerdict;
+  /** seen: what the primary's nonce store said */
+  seen?: NonceVerdict;
   /** a reservation on a key the primary has not seeded yet: ask again with the ledger's base */
   needsBase?: boolean;
   /** the primary's counters failed: the worker answers -11 */
@@ -44,6 +50,7 @@ export interface PrimaryCounters {
   spend: MemorySpendCounter;
   active: ActiveMembers;
   openings: OpeningJudge;
+  seen: SeenOnce;
 }
 
 async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Omit<LimitReply, "sanyaoLimitReply">> {
@@ -64,6 +71,8 @@ async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Om
       return { ok: true, count: await counters.active.touch(msg.key, msg.member, msg.nowMs, msg.windowMs) };
     case "judge":
       return { ok: true, verdict: await counters.openings.judge(msg.question) };
+    case "seen":
+      return { ok: true, seen: await counters.seen.firstUse(msg.group, msg.member, msg.nowMs, msg.untilMs, msg.cap) };
   }
 }
 
@@ -85,7 +94,7 @@ export function serveLimits(worker: Worker, counters: PrimaryCounters): void {
  * Worker side: the limits and the spend counter, asked of the primary. A question the primary does not answer
  * within `timeoutMs` fails as an unavailable dependency (-11, uncharged): a worker never waits on it for ever.
  */
-export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, OpeningJudge {
+export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, ActiveMembers, OpeningJudge, SeenOnce {
   private next = 1;
   private readonly pending = new Map<
     number,
@@ -151,5 +160,11 @@ export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, Activ
     const { verdict } = await this.ask({ op: "judge", question });
     if (!verdict) throw new UnavailableError("counters", new Error("the primary gave no verdict"));
     return verdict;
+  }
+
+  async firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict> {
+    const { seen } = await this.ask({ op: "seen", group, member, nowMs, untilMs, cap });
+    if (!seen) throw new UnavailableError("counters", new Error("the primary gave no nonce verdict"));
+    return seen;
   }
 }

@@ -10,6 +10,7 @@ import { UnavailableError } from "../common/unavailable";
 import type {
   ActiveMembers,
   DailyCounter,
+  NonceVerdict,
   OpeningJudge,
   SeenOnce,
   OpeningQuestion,
@@ -37,6 +38,18 @@ end
 for i, key in ipairs(KEYS) do
   if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, 172800) end
 end
+return 1`;
+
+// A group's nonces: a sorted set scored by when each may be forgotten, on the instances' clock. Forget the ended
+// ones, then refuse a remembered member (0) or a full group (-1, nothing evicted), else note it (1). The set itself
+// expires after its last member's end.
+const NONCE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local ttl = tonumber(ARGV[3]) - tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 
 // A budget's counter (KEYS[1]) lives with its generation (KEYS[2]): a token set each time the counter is seeded from
@@ -131,6 +144,7 @@ return n`;
 interface LimitCommands {
   sanyaoJudge(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
   sanyaoTouch(key: string, nowMs: number, member: string, windowMs: number): Promise<number>;
+  sanyaoNonce(key: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<number>;
   sanyaoReserve(
     counter: string,
     gen: string,
@@ -172,6 +186,7 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
     redis.defineCommand("sanyaoKeep", { numberOfKeys: 4, lua: KEEP });
     redis.defineCommand("sanyaoTouch", { numberOfKeys: 1, lua: TOUCH });
     redis.defineCommand("sanyaoJudge", { lua: JUDGE });
+    redis.defineCommand("sanyaoNonce", { numberOfKeys: 1, lua: NONCE });
     this.redis = redis as Redis & LimitCommands;
   }
 
@@ -216,8 +231,9 @@ export class RedisLimits implements RateLimiter, DailyCounter, SpendCounter, Act
     };
   }
 
-  async firstUse(key: string, _nowMs: number, windowMs: number): Promise<boolean> {
-    return (await this.run(() => this.redis.set(`${this.prefix}seen:${key}`, "1", "PX", windowMs, "NX"))) === "OK";
+  async firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict> {
+    const n = await this.run(() => this.redis.sanyaoNonce(`${this.prefix}nonces:${group}`, member, nowMs, untilMs, cap));
+    return n === 1 ? "fresh" : n === 0 ? "replayed" : "full";
   }
 
   async touch(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
