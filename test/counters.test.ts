@@ -3,7 +3,11 @@
  * stay exact when most of the day's counts have left memory.
  */
 import assert from "node:assert/strict";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { FOLD_FROM, FOLD_SLICE } from "../src/store/sqlite/daily-log";
+import { DATABASE_FILE } from "../src/store/sqlite/store";
 import { verify } from "./helpers/call";
 import { serveProcess } from "./helpers/cli";
 import { startTestServer, tempDir, type TestServer } from "./helpers/server";
@@ -88,6 +92,34 @@ describe("daily caps in the embedded store", () => {
       assert.equal((await verify(served.port, key, ZHANG)).Result, "-12", "the same day after a kill");
     } finally {
       await served.stop();
+    }
+  });
+
+  it("the writer folds the attempts' log into the counts a slice at a time as it grows, and nothing is lost", async () => {
+    const server = await startTestServer({ SANYAO_DAILY_CAP: "5" });
+    try {
+      const key = await server.addAccount();
+      const people = 1_200; // two attempts each (number and identity number): well past FOLD_FROM
+      for (let i = 0; i < people; i++) assert.equal((await verify(server.port, key, person(i))).Result, "-9");
+      const db = new Database(path.join(server.dataDir, DATABASE_FILE), { readonly: true });
+      try {
+        const read = () => ({
+          waiting: db.prepare<[], number>("SELECT count(*) FROM daily_attempts").pluck().get() ?? 0,
+          folded: db.prepare<[], number>("SELECT coalesce(sum(n), 0) FROM daily_counts").pluck().get() ?? 0,
+        });
+        // an uncharged answer does not wait for its attempts' commit: the last few land just after it
+        let seen = read();
+        for (let tries = 0; seen.waiting + seen.folded < 2 * people && tries < 100; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          seen = read();
+        }
+        assert.equal(seen.waiting + seen.folded, 2 * people);
+        assert.ok(seen.waiting < FOLD_FROM + FOLD_SLICE, `${seen.waiting} attempts still in the log`);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await server.close();
     }
   });
 

@@ -6,7 +6,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { AUDIT_COLUMNS, type auditValues } from "../rows";
-import { APPEND_ATTEMPT, dailyFold, FOLD_EVERY } from "./daily-log";
+import { APPEND_ATTEMPT, dailyFoldSlice, FOLD_FROM, FOLD_MS, FOLD_SLICE } from "./daily-log";
 
 export interface WriterInit {
   file: string;
@@ -73,20 +73,26 @@ if (parentPort) {
     if (row[7] === 0) debit.run(row[5], row[1]);
   };
   const appendAttempt = db.prepare(APPEND_ATTEMPT);
-  const fold = dailyFold(db);
+  const foldSlice = dailyFoldSlice(db);
+  /** attempts appended and not yet folded here (the request thread's own folds are not counted: a slice finds out) */
   let unfolded = 0;
   const writeDaily = (row: DailyRow) => {
     for (let i = 1; i < row.length; i++) appendAttempt.run(row[0], row[i]);
     unfolded += row.length - 1;
   };
-  /** After a commit, not in it: a batch's requests do not wait for a fold. A fold that fails is tried again later. */
+  /**
+   * After a commit, not in it: a batch's requests do not wait for a fold, and the next batch waits for one slice or a
+   * few (FOLD_MS). A slice that fails is tried again after the next commit.
+   */
   const foldWhenDue = () => {
-    if (unfolded < FOLD_EVERY) return;
+    const started = performance.now();
     try {
-      fold();
-      unfolded = 0;
+      while (unfolded >= FOLD_FROM && performance.now() - started < FOLD_MS) {
+        if (foldSlice()) unfolded -= FOLD_SLICE;
+        else unfolded = 0;
+      }
     } catch {
-      unfolded = FOLD_EVERY / 2;
+      // the log keeps the attempts: counted either way
     }
   };
   const writeAudit = (row: AuditRow) => insertAudit.run(...row);
