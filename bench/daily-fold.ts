@@ -54,7 +54,7 @@ function main(): void {
     console.log(
       `${APPENDED.toLocaleString()} attempts of distinct people appended, then folded; ${os.cpus().length} × ${os.cpus()[0]?.model ?? "?"}`,
     );
-    console.log("| counts in the day | whole fold ms | slices of " + FOLD_SLICE + ": p50 / p99 / max ms | slices' sum ms |");
+    console.log(`| counts in the day | whole fold ms | slices of ${FOLD_SLICE}: p50 / p99 / max ms | slices' sum ms |`);
     console.log("|---|---|---|---|");
     for (let round = 1; round <= ROUNDS; round++) {
       append(whole);
