@@ -1,0 +1,77 @@
+/**
+ * review2 (from the issue-23 review file's helpers) (Alibaba's protocol and Cloudauth): failing tests that prove each finding through real HTTP
+ * against a started server. Each test states what it expects of a sound server; it fails on main as reviewed.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, it } from "node:test";
+import { rpcSignature, rpcStringToSign } from "../src/aliyun/signatures";
+import { describeBackends, rawRequest, startTestServer, type TestServer } from "./helpers/server";
+
+const TOKEN = "review23-operator-token-0123456789";
+const ZHANG = { phone: "13800001234", name: "张三", idcard: "110105199003072143" };
+const ZHANG_PARAMS = { ParamType: "normal", Mobile: ZHANG.phone, IdentifyNum: ZHANG.idcard, UserName: ZHANG.name };
+
+type Key = { accountId: string; secretId: string; secretKey: string };
+const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** A V2 (RPC HMAC-SHA1) POST as NPM-CORE sends it: common parameters in the query, the fields in a form body. */
+function v2Post(
+  port: number,
+  key: Key,
+  action: string,
+  fields: ReadonlyArray<readonly [string, string]>,
+  o: { timestampMs?: number; nonce?: string; secret?: string } = {},
+) {
+  const common: Array<[string, string]> = [
+    ["AccessKeyId", key.secretId],
+    ["Action", action],
+    ["Format", "json"],
+    ["SignatureMethod", "HMAC-SHA1"],
+    ["SignatureNonce", o.nonce ?? randomUUID()],
+    ["SignatureVersion", "1.0"],
+    ["Timestamp", isoSeconds(o.timestampMs ?? Date.now())],
+    ["Version", "2019-03-07"],
+  ];
+  const signature = rpcSignature(rpcStringToSign("POST", new Map([...common, ...fields])), o.secret ?? key.secretKey);
+  const query = new URLSearchParams([...common, ["Signature", signature] as [string, string]]).toString();
+  const body = new URLSearchParams(fields.map(([k, v]): [string, string] => [k, v])).toString();
+  return rawRequest(port, {
+    method: "POST",
+    target: `/?${query}`,
+    headers: { host: `127.0.0.1:${port}`, "content-type": "application/x-www-form-urlencoded", "x-acs-action": action },
+    body,
+  });
+}
+
+const bodyOf = (res: { json: unknown }) => res.json as Record<string, unknown>;
+
+describeBackends("review2: another key's moved clock forgets every key's nonces", (backend) => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
+    await server.addRecords([ZHANG]);
+  });
+  after(() => server.close());
+
+  it("a live call replayed after another account's clock-shifted call is still SignatureNonceUsed, charged once", async () => {
+    const victim = await server.addAccount("victim");
+    const other = await server.addAccount("other");
+    const fields = Object.entries(ZHANG_PARAMS);
+    const sent = { nonce: randomUUID(), timestampMs: Date.now() };
+    const first = await v2Post(server.port, victim, "Mobile3MetaSimpleVerify", fields, sent);
+    assert.equal(bodyOf(first).Code, "200");
+    const res = await fetch(`${server.url}/_sanyao/scenarios`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ account: other.accountId, secretId: other.secretId, clockOffsetS: 86_400, times: 1 }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const shifted = await v2Post(server.port, other, "Mobile3MetaSimpleVerify", fields, { timestampMs: Date.now() + 86_400_000 });
+    assert.equal(bodyOf(shifted).Code, "200", JSON.stringify(shifted.json));
+    const replay = await v2Post(server.port, victim, "Mobile3MetaSimpleVerify", fields, sent);
+    assert.equal(bodyOf(replay).Code, "SignatureNonceUsed", JSON.stringify(replay.json));
+    const usage = await server.installation.store.ledger.usage({ accountId: victim.accountId });
+    assert.equal(usage.reduce((n, r) => n + r.charged, 0), 1);
+  });
+});
