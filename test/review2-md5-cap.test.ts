@@ -29,7 +29,10 @@ describeBackends("review2: the identity number's daily cap in md5 mode", (backen
     const client = cloudauth(server.port, await server.addAccount("plain"), "v3");
     const codes: string[] = [];
     for (const h of HOLDERS.slice(0, 3)) {
-      const r = await client.call("Mobile3MetaSimpleVerify", fieldsOf({ ParamType: "normal", Mobile: h.phone, IdentifyNum: VICTIM.idcard, UserName: VICTIM.name }));
+      const r = await client.call(
+        "Mobile3MetaSimpleVerify",
+        fieldsOf({ ParamType: "normal", Mobile: h.phone, IdentifyNum: VICTIM.idcard, UserName: VICTIM.name }),
+      );
       codes.push(r.code === "200" ? `200/${r.resultObject?.bizCode}` : r.code);
     }
     assert.deepEqual(codes, ["200/2", "200/2", "403"]);
@@ -39,7 +42,12 @@ describeBackends("review2: the identity number's daily cap in md5 mode", (backen
     const client = cloudauth(server.port, await server.addAccount("hashed"), "v3");
     const codes: string[] = [];
     for (const h of HOLDERS.slice(0, 3)) {
-      const r = await client.call("Mobile3MetaSimpleVerify", { paramType: "md5", mobile: md5(h.phone), identifyNum: md5(VICTIM.idcard), userName: md5(VICTIM.name) });
+      const r = await client.call("Mobile3MetaSimpleVerify", {
+        paramType: "md5",
+        mobile: md5(h.phone),
+        identifyNum: md5(VICTIM.idcard),
+        userName: md5(VICTIM.name),
+      });
       codes.push(r.code === "200" ? `200/${r.resultObject?.bizCode}` : r.code);
     }
     assert.deepEqual(codes, ["200/2", "200/2", "403"]);

@@ -72,6 +72,9 @@ describeBackends("review2: another key's moved clock forgets every key's nonces"
     const replay = await v2Post(server.port, victim, "Mobile3MetaSimpleVerify", fields, sent);
     assert.equal(bodyOf(replay).Code, "SignatureNonceUsed", JSON.stringify(replay.json));
     const usage = await server.installation.store.ledger.usage({ accountId: victim.accountId });
-    assert.equal(usage.reduce((n, r) => n + r.charged, 0), 1);
+    assert.equal(
+      usage.reduce((n, r) => n + r.charged, 0),
+      1,
+    );
   });
 });
