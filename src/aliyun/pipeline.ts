@@ -119,7 +119,10 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     outcome.service = product.service;
     // Only a call that could be answered takes room among its key's nonces; a key whose room is full is refused
     // as a flood, never by forgetting a nonce whose request is still valid.
-    const seen = await deps.nonces.use(credential.secretId, auth.nonce, now, auth.signedAtMs);
+    // Judged on the server's own clock, never the call's moved one: one key's shifted clock must not forget other
+    // keys' nonces, and a request signed for a moved clock stays remembered while that clock would accept it.
+    const shiftMs = shift?.ms ?? 0;
+    const seen = await deps.nonces.use(credential.secretId, auth.nonce, now - shiftMs, auth.signedAtMs - shiftMs);
     if (seen === "replayed") throw new GatewayError("SignatureNonceUsed");
     if (seen === "full") throw new GatewayError("Throttling.User");
 
