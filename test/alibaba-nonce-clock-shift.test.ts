@@ -1,6 +1,6 @@
 /**
- * review2 (from the issue-23 review file's helpers) (Alibaba's protocol and Cloudauth): failing tests that prove each finding through real HTTP
- * against a started server. Each test states what it expects of a sound server; it fails on main as reviewed.
+ * Alibaba's nonces under the test kit's moved clocks: one account's clock-shifted call must not make the process forget
+ * another account's nonces (a review of issue 23 found it did, and the victim's replay was answered and charged again).
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -46,7 +46,7 @@ function v2Post(
 
 const bodyOf = (res: { json: unknown }) => res.json as Record<string, unknown>;
 
-describeBackends("review2: another key's moved clock forgets every key's nonces", (backend) => {
+describeBackends("another account's moved clock and the nonces", (backend) => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, backend);
