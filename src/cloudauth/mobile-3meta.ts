@@ -10,7 +10,7 @@ import { type ActionContext, type ActionDefinition, type ActionOutcome, defineAc
 import { refused } from "../call/answer-phase";
 import { withDeadline } from "../common/deadline";
 import { admitted, chargeStepFor } from "../faceid/admitted";
-import { threeElementCapKeys } from "../faceid/cap-keys";
+import { threeElementCapKeys, threeElementDigestCapKeys } from "../faceid/cap-keys";
 import type { FaceIdDeps } from "../faceid/deps";
 import { RESULTS } from "../faceid/results";
 import { threeElementCheck } from "../faceid/three-elements";
@@ -77,9 +77,13 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
         return failure("402", audit);
       }
       if (found.kind === "no-record") return answerOf({ sub: "301" }, false, "", detail, audit);
-      // The person's daily cap, shared with PhoneVerification: under the found record's keyed hashes, the same keys
-      // normal mode counts under. Only now are they known, so a digest that finds no record is not counted.
-      const capped = threeElementCapKeys(account.accountId, found.holder.phoneHash, found.holder.idCardHash);
+      // The person's daily cap, shared with PhoneVerification: under the found record's keyed hashes, the keys normal
+      // mode counts under, when the digests are the record's; else the identity number asked about by its digest's.
+      // Only now are they known, so a digest that finds no record is not counted.
+      const capped =
+        found.kind === "consistent"
+          ? threeElementCapKeys(account.accountId, found.holder.phoneHash, found.holder.idCardHash)
+          : threeElementDigestCapKeys(account.accountId, found.holder.phoneHash, deps.keyring.hash("idcard-digest", `md5:${idCardHex}`));
       if (!(await deps.dailyCounter.attempt(capped, account.dailyCap, chinaDate(ctx.now))))
         return answerOf(FROM_PHONE_VERIFICATION["-12"] ?? { code: "403" }, false, "", detail, audit);
       await charge.charge();

@@ -49,7 +49,16 @@ export function loadOrCreateSecret(dataDir: string): { secret: Buffer; created: 
 }
 
 /** what a keyed hash is of: a normalised value, or (hashed inputs) a digest of one */
-export type HashedField = "phone" | "name" | "idcard" | "phone-digest" | "pair-digest" | "name-digest" | "diagnostics" | "cache";
+export type HashedField =
+  | "phone"
+  | "name"
+  | "idcard"
+  | "phone-digest"
+  | "pair-digest"
+  | "name-digest"
+  | "idcard-digest"
+  | "diagnostics"
+  | "cache";
 /** what a keyed hash of bytes is of: an AES-CBC ciphertext block under its data key */
 export type HashedBytes = "cbc-block";
 

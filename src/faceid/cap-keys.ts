@@ -12,6 +12,17 @@ export const threeElementCapKeys = (accountId: string, phoneHash: Buffer, idCard
 ];
 
 /**
+ * The same in md5 mode when the digests do not match the record: the number is the record's, but the identity number
+ * asked about is only known by its digest, so it is counted under a keyed hash of that digest (keyring "idcard-digest"):
+ * probing one identity number across many numbers is capped as in plaintext, and no holder's cap is spent by calls
+ * that never named them.
+ */
+export const threeElementDigestCapKeys = (accountId: string, phoneHash: Buffer, idCardDigestHash: Buffer): string[] => [
+  `${accountId}:phone:${key(phoneHash)}`,
+  `${accountId}:idcard-digest:${key(idCardDigestHash)}`,
+];
+
+/**
  * CheckPhoneAndName's cap (Mobile2MetaVerify's too): per number, apart from the three-element checks'. Named by the
  * check whichever action asks; written out here, not imported from the check, as the counts are kept by this key.
  */
