@@ -74,22 +74,29 @@ if (parentPort) {
   };
   const appendAttempt = db.prepare(APPEND_ATTEMPT);
   const foldSlice = dailyFoldSlice(db);
-  /** attempts appended and not yet folded here (the request thread's own folds are not counted: a slice finds out) */
+  /**
+   * attempts appended and not yet folded here, at most (counted once their batch is written, whether or not a row of
+   * it failed: an early slice finds fewer waiting; the request thread's own folds are not counted, a slice finds out)
+   */
   let unfolded = 0;
   const writeDaily = (row: DailyRow) => {
     for (let i = 1; i < row.length; i++) appendAttempt.run(row[0], row[i]);
-    unfolded += row.length - 1;
   };
   /**
-   * After a commit, not in it: a batch's requests do not wait for a fold, and the next batch waits for one slice or a
-   * few (FOLD_MS). A slice that fails is tried again after the next commit.
+   * After a commit, not in it: a batch's requests do not wait for a fold. The next batch waits for slices for FOLD_MS,
+   * or for as many as it takes to fold what this batch appended, so the log never grows under load. A slice that fails
+   * is tried again after the next commit.
    */
-  const foldWhenDue = () => {
+  const foldWhenDue = (appended: number) => {
+    unfolded += appended;
     const started = performance.now();
+    let folded = 0;
     try {
-      while (unfolded >= FOLD_FROM && performance.now() - started < FOLD_MS) {
-        if (foldSlice()) unfolded -= FOLD_SLICE;
-        else unfolded = 0;
+      while (unfolded >= FOLD_FROM && (folded < appended || performance.now() - started < FOLD_MS)) {
+        if (foldSlice()) {
+          unfolded -= FOLD_SLICE;
+          folded += FOLD_SLICE;
+        } else unfolded = 0;
       }
     } catch {
       // the log keeps the attempts: counted either way
@@ -147,7 +154,7 @@ if (parentPort) {
       return;
     }
     port.postMessage(commit(batch) satisfies WriteDone);
-    foldWhenDue();
+    foldWhenDue(batch.daily.reduce((n, row) => n + row.length - 1, 0));
   });
 }
 

@@ -1,7 +1,7 @@
 /**
- * Review: the writer folds at most ~2 ms of slices after each commit, whatever that commit appended; under
- * concurrent calls (large group commits) the log grows past FOLD_FROM + FOLD_SLICE, and the whole fold left for
- * settled()/close runs on the request thread, as before the change.
+ * The daily caps' log under concurrent calls (embedded mode): the writer folds after each commit at least what that
+ * commit appended, so large group commits do not let the log grow and leave a whole fold for the request thread (a
+ * review found it grew by about 60 attempts a second when the writer folded for a fixed 2 ms only).
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -23,7 +23,7 @@ const person = (i: number) => ({
   IdCard: withCheck(`110105${new Date(Date.UTC(1950, 0, 1) + i * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "")}123`),
 });
 
-it("review2: under 100 concurrent calls the log stays within FOLD_FROM + FOLD_SLICE", async () => {
+it("under 100 concurrent calls the log stays within FOLD_FROM + FOLD_SLICE, and nothing is lost", async () => {
   const server = await startTestServer({
     SANYAO_DAILY_CAP: "5",
     SANYAO_RATE_LIMIT: "1000000",
@@ -31,24 +31,21 @@ it("review2: under 100 concurrent calls the log stays within FOLD_FROM + FOLD_SL
   });
   try {
     const key = await server.addAccount();
-    const people = Number(process.env.R2_PEOPLE ?? 6000);
+    const people = 6000;
     let next = 0;
-    const started = Date.now();
     await Promise.all(
       Array.from({ length: 100 }, async () => {
         while (next < people) await verify(server.port, key, person(next++));
       }),
     );
-    const ms = Date.now() - started;
-    const sample = await verify(server.port, key, person(7));
-    console.log("sample", sample.Result);
+    // one more call, answered after every earlier one's attempts were committed (they are in its group or before)
+    assert.equal((await verify(server.port, key, person(7))).Result, "-9");
     await new Promise((resolve) => setTimeout(resolve, 300));
     const db = new Database(path.join(server.dataDir, DATABASE_FILE), { readonly: true });
     try {
       const waiting = db.prepare<[], number>("SELECT count(*) FROM daily_attempts").pluck().get() ?? 0;
       const folded = db.prepare<[], number>("SELECT coalesce(sum(n), 0) FROM daily_counts").pluck().get() ?? 0;
-      console.log(`calls/s ${((people * 1000) / ms).toFixed(0)} waiting ${waiting} folded ${folded}`);
-      assert.equal(waiting + folded, 2 * people);
+      assert.equal(waiting + folded, 2 * (people + 1));
       assert.ok(waiting < FOLD_FROM + FOLD_SLICE, `${waiting} attempts still in the log`);
     } finally {
       db.close();
