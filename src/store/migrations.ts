@@ -38,18 +38,23 @@ export const NOW_MS = {
   postgres: "CAST(extract(epoch FROM now()) * 1000 AS BIGINT)",
 };
 
-/** Cloudauth's nine actions at 50/s, written out: a shipped migration never changes, whatever the tariff becomes. */
-const CLOUDAUTH_LIMITS_OF_MIGRATION_16 = JSON.stringify({
-  Mobile3MetaSimpleVerify: 50,
-  Mobile3MetaDetailVerify: 50,
-  Mobile3MetaSimpleStandardVerify: 50,
-  Mobile3MetaDetailStandardVerify: 50,
-  Mobile2MetaVerify: 50,
-  Id2MetaVerify: 50,
-  Id2MetaStandardVerify: 50,
-  MobileOnlineStatus: 50,
-  MobileOnlineTime: 50,
-});
+/** Cloudauth's nine actions, written out: a shipped migration never changes, whatever the tariff becomes. */
+const CLOUDAUTH_ACTIONS_OF_MIGRATION_16 = [
+  "Mobile3MetaSimpleVerify",
+  "Mobile3MetaDetailVerify",
+  "Mobile3MetaSimpleStandardVerify",
+  "Mobile3MetaDetailStandardVerify",
+  "Mobile2MetaVerify",
+  "Id2MetaVerify",
+  "Id2MetaStandardVerify",
+  "MobileOnlineStatus",
+  "MobileOnlineTime",
+];
+
+/** Each Cloudauth action at Alibaba's 50/s, or at the account's own limit where that is lower (`min` or `least`). */
+function cloudauthLimitsOfMigration16(lower: "min" | "least"): string {
+  return CLOUDAUTH_ACTIONS_OF_MIGRATION_16.map((action) => `'${action}', ${lower}(50, rate_limit)`).join(", ");
+}
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -448,13 +453,34 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 16,
     description:
-      "Cloudauth's per-action limits (alibaba-cloudauth.md §8.8) for accounts made before it: 50/s for each action the account has no limit of its own for",
-    // The account's own entries win: json_patch and jsonb || both keep the right-hand side's keys.
+      "Cloudauth's per-action limits (alibaba-cloudauth.md §8.8) for accounts made before it: each action the account " +
+      "has no limit of its own for gets 50/s, or the account-wide limit where that is lower; a stored value that is " +
+      "not a JSON object counts as no limits of its own",
+    // The account's own entries win: json_patch and jsonb || both keep the right-hand side's keys. The reader takes
+    // '' (and anything not an object) for no limits, so such a row must not stop the upgrade nor end up as junk.
     sqlite: `
-      UPDATE accounts SET rate_limits = json_patch('${CLOUDAUTH_LIMITS_OF_MIGRATION_16}', rate_limits);
+      UPDATE accounts SET rate_limits = json_patch(
+        json_object(${cloudauthLimitsOfMigration16("min")}),
+        CASE WHEN NOT json_valid(rate_limits) THEN '{}' WHEN json_type(rate_limits) = 'object' THEN rate_limits ELSE '{}' END
+      );
     `,
+    // PostgreSQL 15 has no IS JSON: a row whose text does not parse is set to '{}' first, one row at a time.
     postgres: `
-      UPDATE accounts SET rate_limits = ('${CLOUDAUTH_LIMITS_OF_MIGRATION_16}'::jsonb || rate_limits::jsonb)::text;
+      DO $$
+      DECLARE account RECORD;
+      BEGIN
+        FOR account IN SELECT account_id, rate_limits FROM accounts LOOP
+          BEGIN
+            PERFORM account.rate_limits::jsonb;
+          EXCEPTION WHEN data_exception THEN
+            UPDATE accounts SET rate_limits = '{}' WHERE account_id = account.account_id;
+          END;
+        END LOOP;
+      END $$;
+      UPDATE accounts SET rate_limits = (
+        jsonb_build_object(${cloudauthLimitsOfMigration16("least")})
+        || CASE WHEN jsonb_typeof(rate_limits::jsonb) = 'object' THEN rate_limits::jsonb ELSE '{}'::jsonb END
+      )::text;
     `,
   },
   {
