@@ -17,12 +17,9 @@ import { admitAccount } from "../steps/admission";
 import { failure, success } from "./answer";
 import { FROM_CHECK_PHONE_AND_NAME, FROM_PHONE_AND_NAME_DIGESTS, ISP_NAMES, TWO_META_BIZ } from "./results";
 import { scriptedCloudauth } from "./scripted";
-import { MD5_HEX } from "./translated";
+import { md5Fields } from "./translated";
 
 const ACTION = "Mobile2MetaVerify";
-/** The longest digest input read, before it is trimmed. */
-const MAX_DIGEST_INPUT = 64;
-
 type Found = keyof typeof FROM_PHONE_AND_NAME_DIGESTS;
 const isBizCode = (biz: string | undefined): biz is keyof typeof TWO_META_BIZ => biz !== undefined && Object.hasOwn(TWO_META_BIZ, biz);
 
@@ -43,11 +40,9 @@ export function mobile2MetaDigests(deps: FaceIdDeps) {
     };
 
     const own = async (): Promise<ActionOutcome> => {
-      const given = [params.Mobile ?? "", params.UserName ?? ""];
-      if (given.some((d) => d.length > MAX_DIGEST_INPUT)) return answer("not-a-digest");
-      const digests = given.map((d) => d.trim());
-      if (!digests.every((d) => MD5_HEX.test(d))) return answer("not-a-digest");
-      const [phoneHex = "", nameHex = ""] = digests.map((d) => d.toLowerCase());
+      const digests = md5Fields([params.Mobile ?? "", params.UserName ?? ""]);
+      if (!digests) return answer("not-a-digest");
+      const [phoneHex = "", nameHex = ""] = digests;
       let found: PhoneAndNameDigestAnswer;
       try {
         found = await withDeadline(deps.source.verifyPhoneAndNameDigests({ phoneHex, nameHex }), deps.sourceTimeoutMs);

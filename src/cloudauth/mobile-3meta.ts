@@ -19,7 +19,7 @@ import { chinaDate } from "../rules/precheck";
 import { admitAccount } from "../steps/admission";
 import type { Carrier } from "../rules/tables";
 import { failure, success } from "./answer";
-import { MD5_HEX, refuseInput } from "./translated";
+import { md5Fields, refuseInput } from "./translated";
 import { FROM_PHONE_VERIFICATION, ISP_NAMES, type Mapped, MOBILE_3META_SUB } from "./results";
 import { scriptedCloudauth } from "./scripted";
 import type { CloudauthAction } from "./tariff";
@@ -30,9 +30,6 @@ export const MOBILE_3META_SCHEMA = {
   IdentifyNum: { type: "String" },
   UserName: { type: "String" },
 } as const satisfies ParamSchema;
-
-/** The longest digest input read, before it is trimmed. */
-const MAX_DIGEST_INPUT = 64;
 
 const isCarrier = (isp: unknown): isp is Carrier => typeof isp === "string" && Object.hasOwn(ISP_NAMES, isp);
 /** FaceID's Isp (the carrier's en-US name) as IspName. */
@@ -64,11 +61,9 @@ function mobile3Meta(action: CloudauthAction, detail: boolean, deps: FaceIdDeps)
     const charge = chargeStepFor(action, mode, deps, ctx);
     const audit = { variant: mode };
     const admission = admitted(action, charge, ctx, async () => {
-      const given = [params.Mobile, params.UserName, params.IdentifyNum];
-      if (given.some((d) => d.length > MAX_DIGEST_INPUT)) return failure("401", audit);
-      const digests = given.map((d) => d.trim());
-      if (!digests.every((d) => MD5_HEX.test(d))) return failure("401", audit);
-      const [phoneHex = "", nameHex = "", idCardHex = ""] = digests.map((d) => d.toLowerCase());
+      const digests = md5Fields([params.Mobile, params.UserName, params.IdentifyNum]);
+      if (!digests) return failure("401", audit);
+      const [phoneHex = "", nameHex = "", idCardHex = ""] = digests;
       let found: DigestAnswer;
       try {
         found = await withDeadline(deps.source.verifyDigests({ algorithm: "md5", phoneHex, nameHex, idCardHex }), deps.sourceTimeoutMs);

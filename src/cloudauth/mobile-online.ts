@@ -10,7 +10,7 @@ import type { FaceIdDeps } from "../faceid/deps";
 import { mobileNetworkTimeVerification, mobileStatus } from "../faceid/number-checks";
 import { NETWORK_TIME_RESULTS } from "../faceid/results";
 import { FROM_MOBILE_STATUS, FROM_NETWORK_TIME } from "./results";
-import { MD5_HEX, refuseInput, resultKey, translated } from "./translated";
+import { md5Fields, refuseInput, resultKey, translated } from "./translated";
 import type { ActionContext, ActionDefinition, ActionOutcome } from "../call/action";
 import type { Admission } from "../call/answer-phase";
 import { withDeadline } from "../common/deadline";
@@ -59,12 +59,11 @@ function hashedCheck(
     const charge = chargeStepFor(action, "simple", deps, ctx);
     const audit = { variant: "simple" };
     const answer = async (): Promise<ActionOutcome> => {
-      const given = params.Mobile ?? "";
-      const hex = given.trim();
-      if (given.length > 64 || !MD5_HEX.test(hex)) return failure("401", audit);
+      const [hex] = md5Fields([params.Mobile ?? ""]) ?? [];
+      if (hex === undefined) return failure("401", audit);
       let found: NumberDigestAnswer;
       try {
-        found = await withDeadline(deps.source.lookUpNumberDigest("md5", hex.toLowerCase()), deps.sourceTimeoutMs);
+        found = await withDeadline(deps.source.lookUpNumberDigest("md5", hex), deps.sourceTimeoutMs);
       } catch (err) {
         deps.onError(err, ctx.requestId, "source");
         return failure("402", audit);
@@ -99,7 +98,8 @@ export function mobileOnlineActions(deps: FaceIdDeps): ActionDefinition[] {
     refuse: (p: { ParamType?: string; Mobile?: string }) => refuseInput(p.ParamType, [p.Mobile], true),
     fields: (p: { Mobile?: string }) => ({ Mobile: p.Mobile ?? "" }),
     extra: (p: { Mobile?: string }) => ({ IspName: ispOfNumber(p.Mobile, deps) }),
-    subjects: (p: { Mobile?: string }) => ({ phone: p.Mobile }),
+    // a digest names no number: the test kit matches md5 calls by account and action only
+    subjects: (p: { ParamType?: string; Mobile?: string }) => (p.ParamType === "md5" ? {} : { phone: p.Mobile }),
   };
   return [
     translated({

@@ -69,9 +69,13 @@ function* calendarDates(): Generator<number> {
   }
 }
 
+/** Not a candidate: SLICE code points were scanned since the last, a chance to let requests run. */
+const SCANNED = -1;
+
 /** Every code point a name may start with: a Unified_Ideograph (a Han name) or a Latin letter (a Latin name). */
 function* firstCharacters(): Generator<number> {
   for (let cp = 0; cp <= 0x10ffff; cp++) {
+    if (cp % SLICE === 0) yield SCANNED;
     if (cp >= 0xd800 && cp <= 0xdfff) continue;
     const c = String.fromCodePoint(cp);
     if (HAN.test(c) || LATIN_LETTER.test(c)) yield cp;
@@ -82,8 +86,8 @@ async function tableOf(candidates: Iterable<number>, textOf: (candidate: number)
   const table = new DigestTable(textOf);
   let sinceYield = 0;
   for (const candidate of candidates) {
-    table.add(candidate);
-    if (++sinceYield === SLICE) {
+    if (candidate !== SCANNED) table.add(candidate);
+    if (candidate === SCANNED || ++sinceYield === SLICE) {
       sinceYield = 0;
       await yieldToRequests();
     }

@@ -68,6 +68,16 @@ export function resultKey(outcome: ActionOutcome, field?: string): string {
 /** A field in md5 mode: 32 hex characters, either case (§8.5). */
 export const MD5_HEX = /^[0-9a-fA-F]{32}$/;
 
+/** The longest md5-mode field read, before it is trimmed. */
+const MAX_DIGEST_INPUT = 64;
+
+/** md5-mode fields as lower-case hex, trimmed (§8.5); undefined when one is no MD5 digest. */
+export function md5Fields(given: readonly string[]): string[] | undefined {
+  if (given.some((d) => d.length > MAX_DIGEST_INPUT)) return undefined;
+  const digests = given.map((d) => d.trim());
+  return digests.every((d) => MD5_HEX.test(d)) ? digests.map((d) => d.toLowerCase()) : undefined;
+}
+
 /** The common refusal of these actions' inputs (§1.2, §8.6): every field present, ParamType normal (or md5 where served). */
 export function refuseInput(
   paramType: string | undefined,

@@ -22,12 +22,13 @@ export const threeElementDigestCapKeys = (accountId: string, phoneHash: Buffer, 
   `${accountId}:idcard-digest:${key(idCardDigestHash)}`,
 ];
 
+/** A number check's cap (MobileStatus, MobileNetworkTimeVerification and their Cloudauth twins): per check and number. */
+export const numberCheckCapKey = (accountId: string, capName: string, phoneHash: Buffer): string =>
+  `${accountId}:${capName}:${key(phoneHash)}`;
+
 /**
  * CheckPhoneAndName's cap (Mobile2MetaVerify's too): per number, apart from the three-element checks'. Named by the
  * check whichever action asks; written out here, not imported from the check, as the counts are kept by this key.
  */
-/** A number check's cap (MobileStatus, MobileNetworkTimeVerification and their Cloudauth twins): per check and number. */
-export const numberCheckCapKey = (accountId: string, capName: string, phoneHash: Buffer): string =>
-  `${accountId}:${capName}:${key(phoneHash)}`;
 
 export const phoneAndNameCapKey = (accountId: string, phoneHash: Buffer): string => `${accountId}:CheckPhoneAndName:${key(phoneHash)}`;
