@@ -8,6 +8,7 @@ import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
 import { type Nonces, NonceWindow, SharedNonceWindow } from "../src/aliyun/nonces";
 import { RedisLimits } from "../src/limits/redis";
+import { MemorySeenOnce } from "../src/limits/seen-once";
 import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, rpcSignature, rpcStringToSign, sha256Hex } from "../src/aliyun/signatures";
 import { cloudauth, fieldsOf, md5 } from "./helpers/alibaba";
 import { REDIS_URL } from "./helpers/services";
@@ -160,6 +161,15 @@ async function boundedPerKey(nonces: Nonces): Promise<void> {
 }
 
 it("nonces are bounded per AccessKeyId, refused when full (NonceWindow)", () => boundedPerKey(new NonceWindow(3)));
+
+it("the process's nonces are bounded in all: past the bound every key is refused, and room comes back as nonces end", async () => {
+  const seen = new MemorySeenOnce(4);
+  const t0 = 1_700_000_000_000;
+  for (let i = 0; i < 4; i++) assert.equal(await seen.firstUse(`key${i}`, "n", t0, t0 + 901_000, 100), "fresh");
+  assert.equal(await seen.firstUse("key9", "n", t0, t0 + 901_000, 100), "full", "a fifth key finds no room");
+  assert.equal(await seen.firstUse("key0", "n", t0, t0 + 901_000, 100), "replayed", "nothing held was forgotten");
+  assert.equal(await seen.firstUse("key9", "n", t0 + 901_000, t0 + 1_802_000, 100), "fresh", "the first four ended");
+});
 
 it("nonces are bounded per AccessKeyId, refused when full (SharedNonceWindow on Redis)", async () => {
   const limits = new RedisLimits(REDIS_URL, () => {}, `nonce-bound-${randomUUID()}:`);
