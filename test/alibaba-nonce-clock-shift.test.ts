@@ -5,46 +5,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
-import { rpcSignature, rpcStringToSign } from "../src/aliyun/signatures";
-import { describeBackends, rawRequest, startTestServer, type TestServer } from "./helpers/server";
+import { bodyOf, v2Post } from "./helpers/alibaba";
+import { describeBackends, startTestServer, type TestServer } from "./helpers/server";
 
 const TOKEN = "review23-operator-token-0123456789";
 const ZHANG = { phone: "13800001234", name: "张三", idcard: "110105199003072143" };
 const ZHANG_PARAMS = { ParamType: "normal", Mobile: ZHANG.phone, IdentifyNum: ZHANG.idcard, UserName: ZHANG.name };
-
-type Key = { accountId: string; secretId: string; secretKey: string };
-const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-
-/** A V2 (RPC HMAC-SHA1) POST as NPM-CORE sends it: common parameters in the query, the fields in a form body. */
-function v2Post(
-  port: number,
-  key: Key,
-  action: string,
-  fields: ReadonlyArray<readonly [string, string]>,
-  o: { timestampMs?: number; nonce?: string; secret?: string } = {},
-) {
-  const common: Array<[string, string]> = [
-    ["AccessKeyId", key.secretId],
-    ["Action", action],
-    ["Format", "json"],
-    ["SignatureMethod", "HMAC-SHA1"],
-    ["SignatureNonce", o.nonce ?? randomUUID()],
-    ["SignatureVersion", "1.0"],
-    ["Timestamp", isoSeconds(o.timestampMs ?? Date.now())],
-    ["Version", "2019-03-07"],
-  ];
-  const signature = rpcSignature(rpcStringToSign("POST", new Map([...common, ...fields])), o.secret ?? key.secretKey);
-  const query = new URLSearchParams([...common, ["Signature", signature] as [string, string]]).toString();
-  const body = new URLSearchParams(fields.map(([k, v]): [string, string] => [k, v])).toString();
-  return rawRequest(port, {
-    method: "POST",
-    target: `/?${query}`,
-    headers: { host: `127.0.0.1:${port}`, "content-type": "application/x-www-form-urlencoded", "x-acs-action": action },
-    body,
-  });
-}
-
-const bodyOf = (res: { json: unknown }) => res.json as Record<string, unknown>;
 
 describeBackends("another account's moved clock and the nonces", (backend) => {
   let server: TestServer;

@@ -9,8 +9,8 @@ import { Redis } from "ioredis";
 import { type Nonces, NonceWindow, SharedNonceWindow } from "../src/aliyun/nonces";
 import { RedisLimits } from "../src/limits/redis";
 import { MemorySeenOnce } from "../src/limits/seen-once";
-import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, rpcSignature, rpcStringToSign, sha256Hex } from "../src/aliyun/signatures";
-import { cloudauth, fieldsOf, md5 } from "./helpers/alibaba";
+import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, sha256Hex } from "../src/aliyun/signatures";
+import { type AlibabaKey, bodyOf, cloudauth, fieldsOf, isoSeconds, md5, v2Post } from "./helpers/alibaba";
 import { REDIS_URL } from "./helpers/services";
 import { describeBackends, rawRequest, startTestServer, type TestServer } from "./helpers/server";
 
@@ -19,37 +19,8 @@ const ZHANG = { phone: "13800001234", name: "张三", idcard: "11010519900307214
 const ZHANG_PARAMS = { ParamType: "normal", Mobile: ZHANG.phone, IdentifyNum: ZHANG.idcard, UserName: ZHANG.name };
 const ZHANG_MD5 = { ParamType: "md5", Mobile: md5(ZHANG.phone), IdentifyNum: md5(ZHANG.idcard), UserName: md5(ZHANG.name) };
 
-type Key = { accountId: string; secretId: string; secretKey: string };
-const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+type Key = AlibabaKey & { accountId: string };
 
-/** A V2 (RPC HMAC-SHA1) POST as NPM-CORE sends it: common parameters in the query, the fields in a form body. */
-function v2Post(
-  port: number,
-  key: Key,
-  action: string,
-  fields: ReadonlyArray<readonly [string, string]>,
-  o: { timestampMs?: number; nonce?: string; secret?: string } = {},
-) {
-  const common: Array<[string, string]> = [
-    ["AccessKeyId", key.secretId],
-    ["Action", action],
-    ["Format", "json"],
-    ["SignatureMethod", "HMAC-SHA1"],
-    ["SignatureNonce", o.nonce ?? randomUUID()],
-    ["SignatureVersion", "1.0"],
-    ["Timestamp", isoSeconds(o.timestampMs ?? Date.now())],
-    ["Version", "2019-03-07"],
-  ];
-  const signature = rpcSignature(rpcStringToSign("POST", new Map([...common, ...fields])), o.secret ?? key.secretKey);
-  const query = new URLSearchParams([...common, ["Signature", signature] as [string, string]]).toString();
-  const body = new URLSearchParams(fields.map(([k, v]): [string, string] => [k, v])).toString();
-  return rawRequest(port, {
-    method: "POST",
-    target: `/?${query}`,
-    headers: { host: `127.0.0.1:${port}`, "content-type": "application/x-www-form-urlencoded", "x-acs-action": action },
-    body,
-  });
-}
 /** A V3 (ACS3-HMAC-SHA256) GET with its parameters in the query, signed as openapi-core signs. */
 function v3Get(port: number, key: Key, action: string, query: ReadonlyArray<readonly [string, string]>) {
   const headers: Record<string, string> = {
@@ -72,7 +43,6 @@ function v3Get(port: number, key: Key, action: string, query: ReadonlyArray<read
   headers.authorization = `ACS3-HMAC-SHA256 Credential=${key.secretId},SignedHeaders=${signedHeaders.join(";")},Signature=${signature}`;
   return rawRequest(port, { method: "GET", target: `/?${new URLSearchParams(query.map(([k, v]): [string, string] => [k, v]))}`, headers });
 }
-const bodyOf = (res: { json: unknown }) => res.json as Record<string, unknown>;
 
 /** Redis's keys expire in real time, not on the server's moved clock: take 16 minutes off each of the installation's. */
 async function sixteenMinutesPassInRedis(prefix: string): Promise<void> {

@@ -1,12 +1,13 @@
 /** Alibaba's official clients pointed at a test server, unchanged but for the endpoint (alibaba-cloudauth.md §3). */
 import Database from "better-sqlite3";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
 import path from "node:path";
 import { Client } from "pg";
+import { rpcSignature, rpcStringToSign } from "../../src/aliyun/signatures";
 import { digestKey } from "../../src/sources/digests";
 import { RECORDS_FILE } from "../../src/store/sqlite/records-file";
-import type { TestServer } from "./server";
+import { rawRequest, type TestServer } from "./server";
 import { PG_URL } from "./services";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -148,3 +149,37 @@ export async function forgetNameDigest(server: TestServer, phone: string): Promi
     await pg.end();
   }
 }
+
+export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** A V2 (RPC HMAC-SHA1) POST as NPM-CORE sends it, signed here: common parameters in the query, the fields in a form body. */
+export function v2Post(
+  port: number,
+  key: AlibabaKey,
+  action: string,
+  fields: ReadonlyArray<readonly [string, string]>,
+  o: { timestampMs?: number; nonce?: string; secret?: string } = {},
+) {
+  const common: Array<[string, string]> = [
+    ["AccessKeyId", key.secretId],
+    ["Action", action],
+    ["Format", "json"],
+    ["SignatureMethod", "HMAC-SHA1"],
+    ["SignatureNonce", o.nonce ?? randomUUID()],
+    ["SignatureVersion", "1.0"],
+    ["Timestamp", isoSeconds(o.timestampMs ?? Date.now())],
+    ["Version", "2019-03-07"],
+  ];
+  const signature = rpcSignature(rpcStringToSign("POST", new Map([...common, ...fields])), o.secret ?? key.secretKey);
+  const query = new URLSearchParams([...common, ["Signature", signature] as [string, string]]).toString();
+  const body = new URLSearchParams(fields.map(([k, v]): [string, string] => [k, v])).toString();
+  return rawRequest(port, {
+    method: "POST",
+    target: `/?${query}`,
+    headers: { host: `127.0.0.1:${port}`, "content-type": "application/x-www-form-urlencoded", "x-acs-action": action },
+    body,
+  });
+}
+
+/** A raw answer's JSON body as a record, for its Code. */
+export const bodyOf = (res: { json: unknown }) => res.json as Record<string, unknown>;
