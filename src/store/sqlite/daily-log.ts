@@ -1,26 +1,22 @@
 /**
- * The daily caps' counts on disk (embedded mode). Each attempt is appended to `daily_attempts` in its request's
- * group commit, so a restart or a kill keeps it; the attempts are folded into `daily_counts` (one upsert per key, in
- * key order): by the writer thread in slices between commits once `FOLD_FROM` are waiting, and whole at start and
- * close and before a count must be read back from disk. An append touches the log's last page only, where an upsert
- * per attempt dirtied the page of a random key each: most of what the writer thread wrote per request.
+ * The daily caps' counts on disk (embedded mode). The writer thread adds each group commit's attempts to
+ * `daily_counts` in that commit (one upsert per day and key, in key order), so a restart or a kill keeps them.
  *
- * Slices, because a fold holds the write lock and every request's commit waits for it: folding 20,000 attempts of
- * distinct people at once took 0.1 s into a day of 100,000 counts and 0.5 s into one of 800,000 (better-sqlite3,
- * 2 shared vCPU); a slice of 64 took 1.6 ms at the median at either size.
+ * Earlier versions appended each attempt to `daily_attempts` and folded that log into the counts later;
+ * an installation they stopped (or a kill left) may still hold attempts there: the store folds them at open.
+ *
+ * Why not a log: a fold gains only where the same people come back between two folds. Folded whole it held the
+ * write lock, and every request's commit, for 0.1–0.6 s once the day held 100,000–800,000 counts; folded in slices it
+ * cost the writer more than upserting in the commit did (`npm run bench:writer`: 2 shared vCPU, writer CPU per
+ * request with the log's slices against upserts in the commit, see docs/benchmark.md).
  */
 import type Database from "better-sqlite3";
 
-/** attempts waiting in the log from which the writer thread folds */
-export const FOLD_FROM = 1_024;
-/** attempts folded in one transaction by the writer thread */
-export const FOLD_SLICE = 64;
-/** how long the writer thread folds slices after a commit, at most (it folds at least one) */
-export const FOLD_MS = 2;
+/** Adds n attempts to a day's count for a key. */
+export const COUNT_ATTEMPTS = `INSERT INTO daily_counts (day, key, n) VALUES (?, ?, ?)
+  ON CONFLICT (day, key) DO UPDATE SET n = n + excluded.n`;
 
-export const APPEND_ATTEMPT = "INSERT INTO daily_attempts (day, key) VALUES (?, ?)";
-
-/** Moves every logged attempt into the counts, in one transaction: the sum of the two tables never changes. */
+/** Moves every attempt an earlier version logged into the counts, in one transaction: their sum never changes. */
 export function dailyFold(db: Database.Database): () => void {
   // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to the SELECT's join.
   const fold = db.prepare(
@@ -32,23 +28,5 @@ export function dailyFold(db: Database.Database): () => void {
   return db.transaction(() => {
     fold.run();
     clear.run();
-  }).immediate;
-}
-
-/** Moves the oldest FOLD_SLICE logged attempts into the counts, in one transaction; false when fewer are waiting. */
-export function dailyFoldSlice(db: Database.Database): () => boolean {
-  const lastOfSlice = db.prepare<[number], number>("SELECT rowid FROM daily_attempts ORDER BY rowid LIMIT 1 OFFSET ?").pluck();
-  const fold = db.prepare(
-    `INSERT INTO daily_counts (day, key, n)
-       SELECT day, key, count(*) FROM daily_attempts WHERE rowid <= ? GROUP BY day, key ORDER BY day, key
-       ON CONFLICT (day, key) DO UPDATE SET n = n + excluded.n`,
-  );
-  const clear = db.prepare("DELETE FROM daily_attempts WHERE rowid <= ?");
-  return db.transaction((): boolean => {
-    const last = lastOfSlice.get(FOLD_SLICE - 1);
-    if (last === undefined) return false;
-    fold.run(last);
-    clear.run(last);
-    return true;
   }).immediate;
 }

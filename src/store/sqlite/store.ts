@@ -69,7 +69,6 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly ledger: LedgerRows;
   readonly audit: AuditRows;
   private readonly stmt;
-  private readonly foldDaily: () => void;
   private readonly writes: GroupCommit<ChargeEntry, AuditEntry | DailyAttempt>;
 
   constructor(
@@ -85,9 +84,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = ON");
     migrate(db);
-    this.foldDaily = dailyFold(db);
-    // Attempts a crash or kill left in the log count before any day is loaded.
-    this.foldDaily();
+    // Attempts an earlier version left in its log count before any day is loaded.
+    dailyFold(db)();
     this.recordsDb = openRecordsFile(dataDir, db);
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
@@ -100,7 +98,6 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
       loadDay: db.prepare<[string, number], { key: string; n: number }>("SELECT key, n FROM daily_counts WHERE day = ? LIMIT ?"),
       dailyCount: db.prepare<[string, string], number>("SELECT n FROM daily_counts WHERE day = ? AND key = ?").pluck(),
       forgetDays: db.prepare("DELETE FROM daily_counts WHERE day < ?"),
-      forgetAttempts: db.prepare("DELETE FROM daily_attempts WHERE day < ?"),
       ledgerHas: db.prepare<[string], number>("SELECT 1 FROM ledger WHERE request_id = ?").pluck(),
       chargeOf: db.prepare<[string], number>("SELECT unit_price FROM ledger WHERE request_id = ?").pluck(),
     };
@@ -311,15 +308,13 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.writes.queue({ day, keys });
   }
 
-  /** Commits what is queued, then folds the log, so that countOf() sees every attempt recorded so far. */
+  /** Commits what is queued, so that countOf() sees every attempt recorded so far. */
   async settled(): Promise<void> {
     await this.writes.flush();
-    this.foldDaily();
   }
 
   forgetBefore(day: string): void {
     this.stmt.forgetDays.run(day);
-    this.stmt.forgetAttempts.run(day);
   }
 
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -351,7 +346,6 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     if (!this.db.open) return;
     await this.writes.flush();
     await this.writerThread?.close();
-    this.foldDaily();
     this.db.close();
     this.recordsDb.close();
   }

@@ -6,7 +6,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { AUDIT_COLUMNS, type auditValues } from "../rows";
-import { APPEND_ATTEMPT, dailyFoldSlice, FOLD_FROM, FOLD_MS, FOLD_SLICE } from "./daily-log";
+import { COUNT_ATTEMPTS } from "./daily-log";
 
 export interface WriterInit {
   file: string;
@@ -72,35 +72,9 @@ if (parentPort) {
     // A test key's charge is in the test ledger only: the balance is the account's real money.
     if (row[7] === 0) debit.run(row[5], row[1]);
   };
-  const appendAttempt = db.prepare(APPEND_ATTEMPT);
-  const foldSlice = dailyFoldSlice(db);
-  /**
-   * attempts appended and not yet folded here, at most (counted once their batch is written, whether or not a row of
-   * it failed: an early slice finds fewer waiting; the request thread's own folds are not counted, a slice finds out)
-   */
-  let unfolded = 0;
+  const countAttempts = db.prepare(COUNT_ATTEMPTS);
   const writeDaily = (row: DailyRow) => {
-    for (let i = 1; i < row.length; i++) appendAttempt.run(row[0], row[i]);
-  };
-  /**
-   * After a commit, not in it: a batch's requests do not wait for a fold. The next batch waits for slices for FOLD_MS,
-   * or for as many as it takes to fold what this batch appended, so the log never grows under load. A slice that fails
-   * is tried again after the next commit.
-   */
-  const foldWhenDue = (appended: number) => {
-    unfolded += appended;
-    const started = performance.now();
-    let folded = 0;
-    try {
-      while (unfolded >= FOLD_FROM && (folded < appended || performance.now() - started < FOLD_MS)) {
-        if (foldSlice()) {
-          unfolded -= FOLD_SLICE;
-          folded += FOLD_SLICE;
-        } else unfolded = 0;
-      }
-    } catch {
-      // the log keeps the attempts: counted either way
-    }
+    for (let i = 1; i < row.length; i++) countAttempts.run(row[0], row[i], 1);
   };
   const writeAudit = (row: AuditRow) => insertAudit.run(...row);
   const all = db.transaction((charges: readonly LedgerRow[], audits: readonly AuditRow[], daily: readonly DailyRow[]) => {
@@ -111,7 +85,7 @@ if (parentPort) {
     }
     for (const [accountId, amount] of debits) debit.run(amount, accountId);
     for (const e of audits) writeAudit(e);
-    for (const a of daily) writeDaily(a);
+    for (const [day, key, n] of coalesced(daily)) countAttempts.run(day, key, n);
   }).immediate;
   const one = <T>(write: (item: T) => void) => db.transaction(write).immediate;
   const oneCharge = one(writeCharge);
@@ -154,8 +128,26 @@ if (parentPort) {
       return;
     }
     port.postMessage(commit(batch) satisfies WriteDone);
-    foldWhenDue(batch.daily.reduce((n, row) => n + row.length - 1, 0));
   });
+}
+
+/**
+ * A batch's attempts as one count per day and key, in key order: a number asked twice in one commit is one upsert,
+ * and the upserts walk the counts' B-tree from left to right.
+ */
+function coalesced(daily: readonly DailyRow[]): Array<[day: string, key: string, n: number]> {
+  const counts = new Map<string, [day: string, key: string, n: number]>();
+  for (const row of daily) {
+    const day = row[0];
+    for (let i = 1; i < row.length; i++) {
+      const key = row[i] ?? "";
+      const id = `${day}\u0000${key}`;
+      const entry = counts.get(id);
+      if (entry) entry[2]++;
+      else counts.set(id, [day, key, 1]);
+    }
+  }
+  return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
 }
 
 function message(err: unknown): string {
