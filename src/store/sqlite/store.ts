@@ -217,8 +217,12 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
   }
 
   private startWriter(): WriterThread {
+    // While the writer thread runs, its checkpointer copies the WAL back (writer.ts); a checkpoint on this
+    // connection would run on the event loop, for every request to wait on.
+    this.db.pragma("wal_autocheckpoint = 0");
     const thread = new WriterThread({ file: this.db.name, sync: this.sync }, (err) => {
       this.reportFailure("writer-thread", err);
+      if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000"); // SQLite's default, until it starts again
       // A thread that ran for a while starts the pauses over; one that keeps stopping waits twice as long each time.
       const delay = Date.now() - startedAt > RESTART_DELAY_MS.stable ? RESTART_DELAY_MS.first : this.restartDelayMs;
       this.restartDelayMs = Math.min(delay * 2, RESTART_DELAY_MS.max);

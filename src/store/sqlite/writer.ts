@@ -4,9 +4,15 @@
  * with its event loop stopped. WAL lets the request thread keep reading meanwhile.
  */
 import Database from "better-sqlite3";
-import { parentPort, workerData } from "node:worker_threads";
+import path from "node:path";
+import { parentPort, Worker, workerData } from "node:worker_threads";
+import type { CheckpointerInit } from "./checkpointer";
 import { AUDIT_COLUMNS, type auditValues } from "../rows";
 import { COUNT_ATTEMPTS } from "./daily-log";
+
+/** WAL pages past which this thread checkpoints in its own commit (about 40 MiB; SQLite's default is 1,000) */
+export const WAL_PAGES_AT_MOST = 10_000;
+const SQLITE_DEFAULT_WAL_PAGES = 1_000;
 
 export interface WriterInit {
   file: string;
@@ -58,6 +64,7 @@ if (parentPort) {
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("busy_timeout = 10000");
+  const checkpoints = checkpointsElsewhere(db, file);
   const insertCharge = db.prepare(
     "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test, upstream_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
@@ -123,12 +130,38 @@ if (parentPort) {
   const port = parentPort;
   port.on("message", (batch: WriteBatch | "close") => {
     if (batch === "close") {
-      db.close();
-      port.close();
+      void checkpoints.close().finally(() => {
+        db.close();
+        port.close();
+      });
       return;
     }
     port.postMessage(commit(batch) satisfies WriteDone);
   });
+}
+
+/**
+ * Checkpoints on the checkpointer's thread (checkpointer.ts), not in this thread's commits. It copies pages while
+ * this thread goes on writing, and the WAL starts over once a copy completes between two commits; under a load that
+ * leaves no such moment, this thread checkpoints itself past WAL_PAGES_AT_MOST, so the WAL stays bounded. Should the
+ * checkpointer stop, this thread checkpoints as SQLite does by default.
+ */
+function checkpointsElsewhere(db: Database.Database, file: string): { close(): Promise<void> } {
+  db.pragma(`wal_autocheckpoint = ${WAL_PAGES_AT_MOST}`);
+  const checkpointer = new Worker(path.join(__dirname, "checkpointer.js"), { workerData: { file } satisfies CheckpointerInit });
+  const exited = new Promise<void>((resolve) => checkpointer.once("exit", () => resolve()));
+  checkpointer.on("error", () => undefined); // its exit hands checkpoints back, below
+  let closing = false;
+  void exited.then(() => {
+    if (!closing && db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_WAL_PAGES}`);
+  });
+  return {
+    close() {
+      closing = true;
+      checkpointer.postMessage("close");
+      return exited;
+    },
+  };
 }
 
 /**
