@@ -50,21 +50,24 @@ export class GroupCommit<C, Q> {
       this.charges = [];
       this.waiters = [];
       this.queued = [];
-      const done = this.commit(charges, queued).then(
-        (result) => {
-          const failed = new Set(result.failedCharges);
-          for (const [i, w] of waiters.entries()) {
-            if (failed.has(i)) w.reject(new Error(result.error ?? "the charge could not be written"));
-            else w.resolve();
-          }
-          if (result.failedQueued > 0)
-            this.onQueuedError(new Error(`${result.failedQueued} queued rows were not written: ${result.error}`));
-        },
-        (err: unknown) => {
-          for (const w of waiters) w.reject(err);
-          if (queued.length > 0) this.onQueuedError(new Error(`${queued.length} queued rows were not written: ${String(err)}`));
-        },
-      );
+      // A commit that throws at once (no writer to hand it to) fails its rows as one that rejects does.
+      const done = Promise.resolve()
+        .then(() => this.commit(charges, queued))
+        .then(
+          (result) => {
+            const failed = new Set(result.failedCharges);
+            for (const [i, w] of waiters.entries()) {
+              if (failed.has(i)) w.reject(new Error(result.error ?? "the charge could not be written"));
+              else w.resolve();
+            }
+            if (result.failedQueued > 0)
+              this.onQueuedError(new Error(`${result.failedQueued} queued rows were not written: ${result.error}`));
+          },
+          (err: unknown) => {
+            for (const w of waiters) w.reject(err);
+            if (queued.length > 0) this.onQueuedError(new Error(`${queued.length} queued rows were not written: ${String(err)}`));
+          },
+        );
       this.inFlight.add(done);
       void done.finally(() => this.inFlight.delete(done));
     }

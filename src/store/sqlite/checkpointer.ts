@@ -19,11 +19,16 @@ if (parentPort) {
   const { file } = workerData as CheckpointerInit;
   const db = new Database(file);
   db.pragma("busy_timeout = 10000");
-  // this connection never writes: its own automatic checkpoint would never run
-  const checkpoint = () => db.pragma("wal_checkpoint(PASSIVE)");
+  const checkpoint = () => {
+    try {
+      db.pragma("wal_checkpoint(PASSIVE)");
+    } catch {
+      // tried again at the next tick (an I/O error, a full disk); the writer's own bound holds meanwhile
+    }
+  };
   const timer = setInterval(checkpoint, CHECKPOINT_EVERY_MS);
   const port = parentPort;
-  port.on("message", (message: "close") => {
+  port.on("message", (message: unknown) => {
     if (message !== "close") return;
     clearInterval(timer);
     checkpoint();

@@ -1,6 +1,7 @@
 /**
  * The daily caps' counts on disk (embedded mode). The writer thread adds each group commit's attempts to
- * `daily_counts` in that commit (one upsert per day and key, in key order), so a restart or a kill keeps them.
+ * `daily_counts` in that commit (one upsert per day and key, in key order), so a restart or a kill keeps them once
+ * committed: a charged answer's before it goes out, an uncharged one's with the next commit (at most 20 ms later).
  *
  * Earlier versions appended each attempt to `daily_attempts` and folded that log into the counts later;
  * an installation they stopped (or a kill left) may still hold attempts there: the store folds them at open.

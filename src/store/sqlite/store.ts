@@ -210,6 +210,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
    * it keeps stopping; until then commits fail at once (their requests answer uncharged) and ping() says why.
    */
   private writer(): WriterThread {
+    // A write that arrives after close (a request past the shutdown's drain limit) fails like a stopped thread's.
+    if (!this.db.open) throw new Error("the store is closed");
     const current = this.writerThread;
     if (current?.running) return current;
     if (current && Date.now() < this.restartAt) return current;

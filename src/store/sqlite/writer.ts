@@ -173,13 +173,15 @@ function coalesced(daily: readonly DailyRow[]): Array<[day: string, key: string,
   for (const row of daily) {
     const day = row[0];
     for (let i = 1; i < row.length; i++) {
-      const key = row[i] ?? "";
+      const key = row[i];
+      if (key === undefined) continue;
       const id = `${day}\u0000${key}`;
       const entry = counts.get(id);
       if (entry) entry[2]++;
       else counts.set(id, [day, key, 1]);
     }
   }
+  // JavaScript compares UTF-16 code units, SQLite's BINARY collation bytes: the same order for these ASCII keys.
   return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
 }
 
