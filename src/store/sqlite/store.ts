@@ -13,7 +13,8 @@ import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import { chinaDayStartMs, ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
-import { openRecordsFile } from "./records-file";
+import { openRecordsFile, RECORDS_FILE } from "./records-file";
+import { openRecordsReader } from "./turn-snapshot";
 import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { DailyAttempt } from "./writer";
@@ -58,6 +59,7 @@ const CHINA_DAY = "date(at / 1000 + 8 * 3600, 'unixepoch')";
 export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly db: Database.Database;
   private readonly recordsDb: Database.Database;
+  private readonly recordsReader: Database.Database;
   readonly accounts;
   readonly apiKeys;
   readonly records;
@@ -89,7 +91,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.recordsDb = openRecordsFile(dataDir, db);
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
-    this.records = recordRows(this.recordsDb);
+    this.recordsReader = openRecordsReader(path.join(dataDir, RECORDS_FILE));
+    this.records = recordRows(this.recordsDb, this.recordsReader);
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
     this.scenarios = scenarioRows(db);
@@ -353,6 +356,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     await this.writes.flush();
     await this.writerThread?.close();
     this.db.close();
+    this.recordsReader.close();
     this.recordsDb.close();
   }
 }

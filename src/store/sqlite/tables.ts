@@ -1,6 +1,7 @@
 /** The embedded store's rows that the request thread reads and writes itself: accounts, keys, records, KMS keys, meta. */
 import type Database from "better-sqlite3";
 import { loadRecords } from "./record-load";
+import { TurnSnapshot } from "./turn-snapshot";
 import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows, ScenarioRow, ScenarioRows } from "../ports";
 import {
   type AccountRow,
@@ -99,7 +100,9 @@ export function apiKeyRows(db: Database.Database): ApiKeyRows {
   };
 }
 
-export function recordRows(db: Database.Database): RecordRows {
+/** `reader`: records.db for the request path's reads (turn-snapshot.ts); `db` writes it (imports) and counts it. */
+export function recordRows(db: Database.Database, reader: Database.Database): RecordRows {
+  const snapshot = new TurnSnapshot(reader);
   const upsert = db.prepare(
     `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
@@ -111,17 +114,17 @@ export function recordRows(db: Database.Database): RecordRows {
      ON CONFLICT(digest_key) DO UPDATE SET phone_hash = excluded.phone_hash, pair_hash = excluded.pair_hash,
        name_digest = excluded.name_digest`,
   );
-  const byDigest = db.prepare<[Buffer], DigestTableRow>(
+  const byDigest = reader.prepare<[Buffer], DigestTableRow>(
     "SELECT r.*, d.pair_hash, d.name_digest FROM record_digests d JOIN records r ON r.phone_hash = d.phone_hash WHERE d.digest_key = ?",
   );
   const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
-  const find = db.prepare<[Buffer], RecordTableRow>("SELECT * FROM records WHERE phone_hash = ?");
-  const byIdCard = db.prepare<[Buffer, number], RecordTableRow>("SELECT * FROM records WHERE idcard_hash = ? LIMIT ?");
+  const find = reader.prepare<[Buffer], RecordTableRow>("SELECT * FROM records WHERE phone_hash = ?");
+  const byIdCard = reader.prepare<[Buffer, number], RecordTableRow>("SELECT * FROM records WHERE idcard_hash = ? LIMIT ?");
   const stats = db.prepare<[], { carrier: string; status: string; n: number }>(
     "SELECT carrier, status, count(*) AS n FROM records GROUP BY carrier, status ORDER BY carrier, status",
   );
-  const otherName = db
+  const otherName = reader
     .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
     .pluck();
   return {
@@ -139,15 +142,15 @@ export function recordRows(db: Database.Database): RecordRows {
     },
     count: async () => theRow(count.get(), "counting records"),
     async find(phoneHash) {
-      const row = find.get(phoneHash);
+      const row = snapshot.read(() => find.get(phoneHash));
       return row && toStoredRecord(row);
     },
-    findByIdCard: async (idCardHash, limit) => byIdCard.all(idCardHash, limit).map(toStoredRecord),
+    findByIdCard: async (idCardHash, limit) => snapshot.read(() => byIdCard.all(idCardHash, limit)).map(toStoredRecord),
     async findByDigest(key) {
-      const row = byDigest.get(key);
+      const row = snapshot.read(() => byDigest.get(key));
       return row && toDigestRecord(row);
     },
-    idCardHeldByOtherName: async (idCardHash, nameHash) => otherName.get(idCardHash, nameHash) !== undefined,
+    idCardHeldByOtherName: async (idCardHash, nameHash) => snapshot.read(() => otherName.get(idCardHash, nameHash)) !== undefined,
     stats: async () => stats.all().map(recordCount),
   };
 }

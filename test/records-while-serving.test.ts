@@ -1,0 +1,39 @@
+/**
+ * Records imported by another process while the server answers: the request path reads records.db on a connection
+ * of its own, one read snapshot per turn of the event loop (store/sqlite/turn-snapshot.ts). Calls in flight during the
+ * import answer from the records before or after it, never anything else, and every call after it sees it.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { it } from "node:test";
+import { verify } from "./helpers/call";
+import { startTestServer, tempDir } from "./helpers/server";
+
+const ZHANG = { Phone: "13800001234", Name: "张三", IdCard: "110105199003072143" };
+
+it("an import by another process is answered from the next call on, with calls in flight throughout", async () => {
+  const server = await startTestServer();
+  try {
+    const key = await server.addAccount();
+    assert.equal((await verify(server.port, key, ZHANG)).Result, "-9");
+    const file = path.join(tempDir(), "one.csv");
+    fs.writeFileSync(file, `phone,name,idcard,status\n${ZHANG.Phone},${ZHANG.Name},${ZHANG.IdCard},active\n`);
+    let importing = true;
+    const seen = new Set<string>();
+    const inFlight = Array.from({ length: 8 }, async () => {
+      while (importing) seen.add(String((await verify(server.port, key, ZHANG)).Result));
+    });
+    const imported = await server.cli(["records", "import", file, "--json"]);
+    importing = false;
+    await Promise.all(inFlight);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.ok(
+      [...seen].every((r) => r === "-9" || r === "0"),
+      `answers during the import: ${[...seen]}`,
+    );
+    for (let i = 0; i < 5; i++) assert.equal((await verify(server.port, key, ZHANG)).Result, "0", "every call after the import");
+  } finally {
+    await server.close();
+  }
+});
