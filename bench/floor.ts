@@ -22,6 +22,8 @@ export interface FloorFigure {
   otherUs: number;
   /** requests unanswered within the generator's timeout (a loaded machine can stall a server that long) */
   timeouts: number;
+  /** the same server right after, paced at the phase's paced rate: latencies in ms */
+  paced: { rps: number; p50: number; p99: number };
 }
 
 export interface FloorRound {
@@ -38,6 +40,7 @@ export interface FloorRound {
 
 export interface FloorPhase {
   rounds: FloorRound[];
+  pacedRate: number;
   /** requests whose answers the two servers were compared on, per round */
   compared: number;
   median: { bareRps: number; floorRps: number; sanyaoRps: number; share: number; floorOverBare: number };
@@ -53,6 +56,10 @@ export interface FloorPhaseInput {
   startSanyao: () => Promise<Started>;
   /** the saturated load of the benchmark's generator */
   load: (url: string, requestsFile: string) => Promise<Load>;
+  /** the same requests offered at `rate` a second (the benchmark's paced load) */
+  paced: (url: string, requestsFile: string, rate: number) => Promise<Load>;
+  /** requests a second of the paced load, the same for both servers */
+  pacedRate: number;
   log: (line: string) => void;
 }
 
@@ -131,6 +138,8 @@ export async function floorPhase(input: FloorPhaseInput): Promise<FloorPhase> {
         const load = await input.load(`http://127.0.0.1:${server.port}`, requestsFile);
         const cpu1 = threadCpuSeconds(pid);
         if (load.errors + load.non2xx > 0) throw new Error(`${which}: ${load.errors} error answers and ${load.non2xx} non-2xx under load`);
+        const paced = await input.paced(`http://127.0.0.1:${server.port}`, requestsFile, input.pacedRate);
+        if (paced.errors + paced.non2xx > 0) throw new Error(`${which}: ${paced.errors} error answers and ${paced.non2xx} non-2xx paced`);
         const us = (s: number) => (s * 1e6) / Math.max(1, load.total);
         figures[which] = {
           rps: load.rps,
@@ -139,6 +148,7 @@ export async function floorPhase(input: FloorPhaseInput): Promise<FloorPhase> {
           mainUs: us(cpu1.main - cpu0.main),
           otherUs: us(cpu1.others - cpu0.others),
           timeouts: load.timeouts,
+          paced: { rps: paced.rps, p50: paced.p50, p99: paced.p99 },
         };
       } finally {
         await server.stop();
@@ -150,11 +160,12 @@ export async function floorPhase(input: FloorPhaseInput): Promise<FloorPhase> {
     const r: FloorRound = { round, order: [...order], loadAverage, bareRps: bareLoad.rps, floor, sanyao, share: sanyao.rps / floor.rps };
     rounds.push(r);
     log(
-      `floor round ${round} (${order.join(" first, ")} second, load ${loadAverage.toFixed(2)}): bare ${Math.round(r.bareRps)}, floor ${Math.round(floor.rps)}, sanyao ${Math.round(sanyao.rps)} req/s, sanyao at ${(r.share * 100).toFixed(0)} % of the floor${floor.timeouts + sanyao.timeouts > 0 ? ` (timeouts: floor ${floor.timeouts}, sanyao ${sanyao.timeouts})` : ""}`,
+      `floor round ${round} (${order.join(" first, ")} second, load ${loadAverage.toFixed(2)}): bare ${Math.round(r.bareRps)}, floor ${Math.round(floor.rps)}, sanyao ${Math.round(sanyao.rps)} req/s, sanyao at ${(r.share * 100).toFixed(0)} % of the floor; paced at ${input.pacedRate}/s, p99 floor ${floor.paced.p99.toFixed(1)} ms, sanyao ${sanyao.paced.p99.toFixed(1)} ms${floor.timeouts + sanyao.timeouts > 0 ? ` (timeouts: floor ${floor.timeouts}, sanyao ${sanyao.timeouts})` : ""}`,
     );
   }
   return {
     rounds,
+    pacedRate: input.pacedRate,
     compared: sample.length,
     median: {
       bareRps: median(rounds.map((r) => r.bareRps)),
@@ -172,14 +183,14 @@ export function floorTable(p: FloorPhase): string[] {
     `sanyao against the floor (same records and signed requests, saturated; ${p.compared} answers compared per round, all alike):`,
     ...timeoutNote(p),
     "",
-    "| round | first | load avg | bare req/s | floor req/s | sanyao req/s | sanyao / floor | floor / bare | floor main / other µs | sanyao main / other µs |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    `| round | first | load avg | bare req/s | floor req/s | sanyao req/s | sanyao / floor | floor / bare | floor main / other µs | sanyao main / other µs | paced ${p.pacedRate}/s p99 ms: floor / sanyao |`,
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     // each column's median on its own (the ratios' too, not a ratio of medians)
     ...p.rounds.map(
       (r) =>
-        `| ${r.round} | ${r.order[0]} | ${r.loadAverage.toFixed(2)} | ${Math.round(r.bareRps)} | ${Math.round(r.floor.rps)} | ${Math.round(r.sanyao.rps)} | ${pct(r.share)} | ${(r.floor.rps / r.bareRps).toFixed(2)}× | ${r.floor.mainUs.toFixed(0)} / ${r.floor.otherUs.toFixed(0)} | ${r.sanyao.mainUs.toFixed(0)} / ${r.sanyao.otherUs.toFixed(0)} |`,
+        `| ${r.round} | ${r.order[0]} | ${r.loadAverage.toFixed(2)} | ${Math.round(r.bareRps)} | ${Math.round(r.floor.rps)} | ${Math.round(r.sanyao.rps)} | ${pct(r.share)} | ${(r.floor.rps / r.bareRps).toFixed(2)}× | ${r.floor.mainUs.toFixed(0)} / ${r.floor.otherUs.toFixed(0)} | ${r.sanyao.mainUs.toFixed(0)} / ${r.sanyao.otherUs.toFixed(0)} | ${r.floor.paced.p99.toFixed(1)} / ${r.sanyao.paced.p99.toFixed(1)} |`,
     ),
-    `| median | | | ${Math.round(p.median.bareRps)} | ${Math.round(p.median.floorRps)} | ${Math.round(p.median.sanyaoRps)} | ${pct(p.median.share)} | ${p.median.floorOverBare.toFixed(2)}× | | |`,
+    `| median | | | ${Math.round(p.median.bareRps)} | ${Math.round(p.median.floorRps)} | ${Math.round(p.median.sanyaoRps)} | ${pct(p.median.share)} | ${p.median.floorOverBare.toFixed(2)}× | | | ${median(p.rounds.map((r) => r.floor.paced.p99)).toFixed(1)} / ${median(p.rounds.map((r) => r.sanyao.paced.p99)).toFixed(1)} |`,
   ];
 }
 

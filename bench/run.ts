@@ -64,6 +64,8 @@ interface Options {
   only?: "floor";
   /** rounds of the floor phase */
   rounds: number;
+  /** requests a second of the floor phase's paced load */
+  pacedRate: number;
 }
 
 async function load(url: string, o: Options, requestsFile?: string): Promise<Load> {
@@ -73,7 +75,7 @@ async function load(url: string, o: Options, requestsFile?: string): Promise<Loa
   return JSON.parse(stdout) as Load;
 }
 
-async function paced(url: string, o: Options, requestsFile: string, rate: number): Promise<Load> {
+async function pacedLoad(url: string, o: Options, requestsFile: string, rate: number): Promise<Load> {
   if (GENERATOR === "wrk") return wrkLoad(url, o.connections, o.duration, requestsFile, rate);
   const spec = { url, rate, durationSeconds: o.duration, connections: o.connections, requestsFile };
   const { stdout } = await run(process.execPath, [path.join(DIST, "paced.js"), JSON.stringify(spec)], {
@@ -88,7 +90,7 @@ async function measure(server: Started, o: Options, requestsFile?: string, rate?
   const url = `http://127.0.0.1:${server.port}`;
   // Paced load: wrk with a pause per connection; without wrk, an open-loop Node sender (autocannon's overallRate
   // times latency from its own queue, not from when a request was due).
-  const result = rate ? await paced(url, o, requestsFile!, rate) : await load(url, o, requestsFile);
+  const result = rate ? await pacedLoad(url, o, requestsFile!, rate) : await load(url, o, requestsFile);
   const cpu = cpuSeconds(processTree(server.child.pid!)) - cpuBefore;
   return {
     ...result,
@@ -170,6 +172,8 @@ async function main(o: Options): Promise<void> {
       tmp,
       startSanyao: () => sanyao(1),
       load: (url, requestsFile) => load(url, o, requestsFile),
+      paced: (url, requestsFile, rate) => pacedLoad(url, o, requestsFile, rate),
+      pacedRate: o.pacedRate,
       log,
     });
   const profiled = async (): Promise<Profiled> => {
@@ -371,6 +375,12 @@ const program = new Command("bench")
     ]),
   )
   .option("--rounds <n>", "alternating rounds of the floor phase (floor, sanyao, and bare node:http for reference)", (v) => Number(v), 3)
+  .option(
+    "--paced-rate <n>",
+    "requests a second offered to each server of the floor phase after its saturated load (about half sanyao's saturated rate on 2 vCPU)",
+    (v) => Number(v),
+    2000,
+  )
   .option("--server-root <dir>", "measure the server of another checkout (built, with node_modules) against the same load", packageRoot)
   .action((o: Options) => main(o))
   .showHelpAfterError();
