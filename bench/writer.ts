@@ -88,7 +88,7 @@ function batches(people: number): WriteBatch[] {
 }
 
 async function measure(writerFile: string, dbFile: string, work: readonly WriteBatch[]) {
-  const worker = new Worker(writerFile, { workerData: { file: dbFile, sync: "normal" } satisfies WriterInit });
+  const worker = new Worker(writerFile, { workerData: { file: dbFile, sync: "normal", checkpointAlso: [] } satisfies WriterInit });
   try {
     return await timed(worker, work);
   } finally {

@@ -9,21 +9,28 @@ import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 
 export interface CheckpointerInit {
-  file: string;
+  /** sanyao.db, and records.db: the request thread's read snapshots (turn-snapshot.ts) can keep an importer's own
+   * checkpoint from copying its pages, and nothing else on the server writes records.db to checkpoint it again */
+  files: readonly string[];
 }
 
 /** how often the WAL is copied back into the database file */
 export const CHECKPOINT_EVERY_MS = 100;
 
 if (parentPort) {
-  const { file } = workerData as CheckpointerInit;
-  const db = new Database(file);
-  db.pragma("busy_timeout = 10000");
+  const { files } = workerData as CheckpointerInit;
+  const dbs = files.map((file) => {
+    const db = new Database(file);
+    db.pragma("busy_timeout = 10000");
+    return db;
+  });
   const checkpoint = () => {
-    try {
-      db.pragma("wal_checkpoint(PASSIVE)");
-    } catch {
-      // tried again at the next tick (an I/O error, a full disk); the writer's own bound holds meanwhile
+    for (const db of dbs) {
+      try {
+        db.pragma("wal_checkpoint(PASSIVE)");
+      } catch {
+        // tried again at the next tick (an I/O error, a full disk); the writer's own bound holds meanwhile
+      }
     }
   };
   const timer = setInterval(checkpoint, CHECKPOINT_EVERY_MS);
@@ -32,7 +39,7 @@ if (parentPort) {
     if (message !== "close") return;
     clearInterval(timer);
     checkpoint();
-    db.close();
+    for (const db of dbs) db.close();
     port.close();
   });
 }

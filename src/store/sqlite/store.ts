@@ -225,7 +225,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     // While the writer thread runs, its checkpointer copies the WAL back (writer.ts); a checkpoint on this
     // connection would run on the event loop, for every request to wait on.
     this.db.pragma("wal_autocheckpoint = 0");
-    const thread = new WriterThread({ file: this.db.name, sync: this.sync }, (err) => {
+    const thread = new WriterThread({ file: this.db.name, sync: this.sync, checkpointAlso: [this.recordsDb.name] }, (err) => {
       this.reportFailure("writer-thread", err);
       if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000"); // SQLite's default, until it starts again
       // A thread that ran for a while starts the pauses over; one that keeps stopping waits twice as long each time.
@@ -346,6 +346,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
   async ping(): Promise<void> {
     this.db.prepare("SELECT 1").get();
     this.recordsDb.prepare("SELECT 1").get();
+    this.recordsReader.prepare("SELECT 1").get();
     if (this.writerThread && !this.writerThread.running) {
       throw new Error("the writer thread is down: charged calls answer FailedOperation.UnKnown until it restarts");
     }

@@ -1,18 +1,22 @@
 /**
- * The request path's reads of records.db, on a connection that only reads, share one read transaction per turn of
- * the event loop (at most READS_PER_SNAPSHOT reads). An autocommit read takes and drops SQLite's WAL read lock each
- * time (two fcntl calls and an fstat), about as long as the B-tree search itself: record lookups took 18 µs each
- * alone and 10 µs in groups of 10 (200,000 records, 2 shared vCPU). Imports write on another connection; a turn that
- * began before an import's commit still reads the records as they were, the next one reads the new ones.
+ * The request path's reads of records.db, on a connection that only reads, share one read transaction: from a turn's
+ * first read until the event loop's next check phase, for at most SNAPSHOT_READS reads and SNAPSHOT_MS. An autocommit
+ * read takes and drops SQLite's WAL read lock each time (two fcntl calls and an fstat), about as long as the B-tree
+ * search itself: record lookups took 18 µs each alone and 10 µs in groups of 10 (200,000 records, 2 shared vCPU).
+ * Imports write on another connection (or process); reads within a millisecond of an import's commit may still see
+ * the records as they were, later ones see the new ones. The checkpointer thread copies records.db's WAL back, which
+ * a snapshot held at an importer's commit keeps that importer's own checkpoint from doing.
  */
 import Database from "better-sqlite3";
 
-const READS_PER_SNAPSHOT = 64;
+const SNAPSHOT_READS = 64;
+const SNAPSHOT_MS = 1;
 
 export class TurnSnapshot {
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private reads = 0;
+  private startedAt = 0;
   private scheduled = false;
 
   constructor(private readonly db: Database.Database) {
@@ -21,10 +25,11 @@ export class TurnSnapshot {
   }
 
   read<T>(query: () => T): T {
-    if (this.reads >= READS_PER_SNAPSHOT) this.end();
+    if (this.reads >= SNAPSHOT_READS || performance.now() - this.startedAt > SNAPSHOT_MS) this.end();
     if (!this.db.inTransaction) {
       this.begin.run();
       this.reads = 0;
+      this.startedAt = performance.now();
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(this.endOfTurn);
@@ -47,6 +52,8 @@ export class TurnSnapshot {
 /** records.db opened for reading only, cached and mapped as the connection that writes it. */
 export function openRecordsReader(file: string): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true });
+  // as the connection that writes it: another process recovering the WAL after a crash is waited for, not an error
+  db.pragma("busy_timeout = 5000");
   db.pragma("cache_size = -65536");
   db.pragma("mmap_size = 17179869184");
   return db;

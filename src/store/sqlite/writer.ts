@@ -16,6 +16,8 @@ const SQLITE_DEFAULT_WAL_PAGES = 1_000;
 
 export interface WriterInit {
   file: string;
+  /** other files the checkpointer keeps (records.db) */
+  checkpointAlso: readonly string[];
   sync: "normal" | "full";
 }
 /** One attempt counted against the daily caps of each key (keyed hashes only) */
@@ -59,12 +61,12 @@ export interface WriteDone {
 }
 
 if (parentPort) {
-  const { file, sync } = workerData as WriterInit;
+  const { file, sync, checkpointAlso } = workerData as WriterInit;
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("busy_timeout = 10000");
-  const checkpoints = checkpointsElsewhere(db, file);
+  const checkpoints = checkpointsElsewhere(db, [file, ...checkpointAlso]);
   const insertCharge = db.prepare(
     "INSERT INTO ledger (request_id, account_id, secret_id, action, mode, unit_price, at, test, upstream_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
@@ -146,9 +148,9 @@ if (parentPort) {
  * leaves no such moment, this thread checkpoints itself past WAL_PAGES_AT_MOST, so the WAL stays bounded. Should the
  * checkpointer stop, this thread checkpoints as SQLite does by default.
  */
-function checkpointsElsewhere(db: Database.Database, file: string): { close(): Promise<void> } {
+function checkpointsElsewhere(db: Database.Database, files: readonly string[]): { close(): Promise<void> } {
   db.pragma(`wal_autocheckpoint = ${WAL_PAGES_AT_MOST}`);
-  const checkpointer = new Worker(path.join(__dirname, "checkpointer.js"), { workerData: { file } satisfies CheckpointerInit });
+  const checkpointer = new Worker(path.join(__dirname, "checkpointer.js"), { workerData: { files } satisfies CheckpointerInit });
   const exited = new Promise<void>((resolve) => checkpointer.once("exit", () => resolve()));
   checkpointer.on("error", () => undefined); // its exit hands checkpoints back, below
   let closing = false;
