@@ -20,6 +20,8 @@ interface Options {
   records: number;
   connections: number;
   duration: number;
+  /** seconds of saturated load before the counted phase (V8 and the store's tables settle) */
+  warmup: number;
 }
 
 interface Round {
@@ -64,6 +66,7 @@ async function main(o: Options): Promise<void> {
       );
       await checkMix(server.port, d, bodies); // warms the server up, and fails loudly on a wrong answer
       writeRequests(requestsFile, server.port, d, bodies);
+      if (o.warmup > 0) await wrkLoad(`http://127.0.0.1:${server.port}`, o.connections, o.warmup, requestsFile);
       const cpu0 = threadCpuSeconds(server.child.pid!);
       const load = await wrkLoad(`http://127.0.0.1:${server.port}`, o.connections, o.duration, requestsFile);
       const cpu1 = threadCpuSeconds(server.child.pid!);
@@ -82,7 +85,7 @@ async function main(o: Options): Promise<void> {
     `| ${name} | ${Math.round(median(rs.map((r) => r.rps)))} | ${median(rs.map((r) => r.ratio)).toFixed(3)}× | ${median(rs.map((r) => r.mainUs)).toFixed(1)} | ${median(rs.map((r) => r.otherUs)).toFixed(1)} |`;
   process.stdout.write(
     [
-      `medians of ${o.rounds} alternating rounds, ${o.duration} s each, ${o.connections} connections, ${o.records.toLocaleString()} records:`,
+      `medians of ${o.rounds} alternating rounds, ${o.duration} s each${o.warmup > 0 ? ` after ${o.warmup} s of warm-up` : ""}, ${o.connections} connections, ${o.records.toLocaleString()} records:`,
       "",
       "| server | req/s | × bare node:http | main thread µs / request | other threads µs / request |",
       "|---|---|---|---|---|",
@@ -100,6 +103,7 @@ const program = new Command("bench:ab")
   .option("--records <n>", "synthetic records in the store", (v) => Number(v), 200_000)
   .option("--connections <n>", "concurrent connections", (v) => Number(v), 64)
   .option("--duration <s>", "seconds per server and round", (v) => Number(v), 8)
+  .option("--warmup <s>", "seconds of saturated load before each counted phase (0: the answer check only)", (v) => Number(v), 0)
   .action((o: Options) => main(o))
   .showHelpAfterError();
 program.parseAsync(process.argv).catch((err) => {
