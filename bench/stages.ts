@@ -49,7 +49,9 @@ export const STAGES = [
 type Stage = (typeof STAGES)[number];
 
 const RULES: ReadonlyArray<StageRule & { stage: Stage }> = [
-  { stage: "record lookup", file: "/store/sqlite/tables.js", functions: ["find", "idCardHeldByOtherName"] },
+  // "": the reads the request path makes through its read snapshot (turn-snapshot.ts), closures without a name
+  { stage: "record lookup", file: "/store/sqlite/tables.js", functions: ["find", "idCardHeldByOtherName", ""] },
+  { stage: "record lookup", file: "/store/sqlite/turn-snapshot.js" },
   { stage: "record lookup", file: "/store/postgres/tables.js", functions: ["find", "idCardHeldByOtherName"] },
   { stage: "record lookup", file: "/sources/records.js" },
   { stage: "key and account lookup", file: "/store/fresh-cache.js" },
