@@ -40,7 +40,11 @@ export class DigestTable {
     const key = md5(this.textOf(candidate)).readUInt32BE(0) >>> 2;
     const first = this.byKey.get(key);
     if (first === undefined) this.byKey.set(key, candidate);
-    else this.sharing.set(key, [...(this.sharing.get(key) ?? []), candidate]);
+    else {
+      const others = this.sharing.get(key);
+      if (others) others.push(candidate);
+      else this.sharing.set(key, [candidate]);
+    }
   }
 
   /** The candidate's text whose MD5 is `digest`, or undefined. */

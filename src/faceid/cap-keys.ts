@@ -30,5 +30,4 @@ export const numberCheckCapKey = (accountId: string, capName: string, phoneHash:
  * CheckPhoneAndName's cap (Mobile2MetaVerify's too): per number, apart from the three-element checks'. Named by the
  * check whichever action asks; written out here, not imported from the check, as the counts are kept by this key.
  */
-
 export const phoneAndNameCapKey = (accountId: string, phoneHash: Buffer): string => `${accountId}:CheckPhoneAndName:${key(phoneHash)}`;

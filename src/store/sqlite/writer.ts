@@ -83,7 +83,7 @@ if (parentPort) {
   };
   const countAttempts = db.prepare(COUNT_ATTEMPTS);
   const writeDaily = (row: DailyRow) => {
-    for (let i = 1; i < row.length; i++) countAttempts.run(row[0], row[i], 1);
+    for (const [day, key, n] of coalesced([row])) countAttempts.run(day, key, n);
   };
   const writeAudit = (row: AuditRow) => insertAudit.run(...row);
   const all = db.transaction((charges: readonly LedgerRow[], audits: readonly AuditRow[], daily: readonly DailyRow[]) => {
