@@ -16,6 +16,9 @@ import { DIGEST_ALGORITHMS, NAME_DIGEST_ALGORITHM } from "./digests";
 import type { CheckedRecord } from "./record-rules";
 
 const keyed = (hasher: KeyedHasher, field: HashedField, value: string) => hasher.hmac(`${field}\u0000${value}`);
+/** the keyed hash's first `bytes` bytes, written at `offset` of `target` */
+const keyedInto = (hasher: KeyedHasher, field: HashedField, value: string, target: Buffer, offset: number, bytes: number) =>
+  hasher.hmacInto(`${field}\u0000${value}`, target, offset, bytes);
 
 /** names kept at most; when full the cache starts again (cheaper than tracking the least used) */
 const NAMES_KEPT = 50_000;
@@ -41,17 +44,17 @@ export class RecordPacker {
     const hasher = this.hasher;
     const at = index * PACKED_RECORD_BYTES;
     const name = this.hashedName(record.name);
-    keyed(hasher, "phone", record.phone).copy(target, at + PACKED.phoneHash);
+    keyedInto(hasher, "phone", record.phone, target, at + PACKED.phoneHash, 32);
     name.keyed.copy(target, at + PACKED.nameHash);
     name.digestKeyed.copy(target, at + PACKED.nameDigest, 0, PACKED.digestBytes);
-    keyed(hasher, "idcard", record.idCard).copy(target, at + PACKED.idCardHash);
+    keyedInto(hasher, "idcard", record.idCard, target, at + PACKED.idCardHash, 32);
     let digest = at + PACKED.digests;
     for (let i = 0; i < DIGEST_ALGORITHMS.length; i++) {
       const algorithm = DIGEST_ALGORITHMS[i] ?? "sha256";
       const phoneHex = hash(algorithm, record.phone, "hex");
       const pairText = `${algorithm}:${name.hex[i]}:${hash(algorithm, record.idCard, "hex")}`;
-      keyed(hasher, "phone-digest", `${algorithm}:${phoneHex}`).copy(target, digest, 0, PACKED.digestBytes);
-      keyed(hasher, "pair-digest", pairText).copy(target, digest + PACKED.digestBytes, 0, PACKED.digestBytes);
+      keyedInto(hasher, "phone-digest", `${algorithm}:${phoneHex}`, target, digest, PACKED.digestBytes);
+      keyedInto(hasher, "pair-digest", pairText, target, digest + PACKED.digestBytes, PACKED.digestBytes);
       digest += 2 * PACKED.digestBytes;
     }
     target[at + PACKED.carrier] = CARRIER_CODES.indexOf(record.carrier);

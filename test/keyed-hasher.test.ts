@@ -1,0 +1,36 @@
+/**
+ * The import's HMAC-SHA256 (common/keyed-hasher.ts) against known answers: RFC 4231's test cases 2 (a short key)
+ * and 6 (a key longer than the block), and createHmac on inputs of every path (multi-byte text, a reused length,
+ * ones that fill the buffer or are too long for it, part of a digest written into a larger buffer).
+ */
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { it } from "node:test";
+import { KeyedHasher } from "../src/common/keyed-hasher";
+
+it("matches RFC 4231 test cases 2 and 6", () => {
+  const short = new KeyedHasher(Buffer.from("Jefe"));
+  assert.equal(
+    short.hmac("what do ya want for nothing?").toString("hex"),
+    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+  );
+  const long = new KeyedHasher(Buffer.alloc(131, 0xaa));
+  assert.equal(
+    long.hmac("Test Using Larger Than Block-Size Key - Hash Key First").toString("hex"),
+    "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+  );
+});
+
+it("writes what createHmac gives, whole or in part, at any offset, for any input length", () => {
+  const key = Buffer.from("0123456789abcdef0123456789abcdef");
+  const hasher = new KeyedHasher(key);
+  const inputs = ["phone\u000013800138000", "name\u0000王小明", "name\u0000李四", "汉".repeat(300), "x".repeat(400), "汉".repeat(400), ""];
+  for (const text of inputs) {
+    const expected = createHmac("sha256", key).update(text).digest();
+    assert.deepEqual(hasher.hmac(text), expected);
+    const target = Buffer.alloc(64, 0xee);
+    hasher.hmacInto(text, target, 5, 16);
+    assert.deepEqual(target.subarray(5, 21), expected.subarray(0, 16));
+    assert.ok(target.subarray(0, 5).every((b) => b === 0xee) && target.subarray(21).every((b) => b === 0xee));
+  }
+});
