@@ -31,13 +31,18 @@ const STAGED = `
     ${decode(PACKED.status, STATUS_CODES)} AS status, ${decode(PACKED.lineStatus, LINE_STATUS_CODES)} AS line_status,
     CASE get_byte(rec, ${since}) WHEN 0 THEN NULL ELSE convert_from(${part(since, 10)}, 'UTF8') END AS network_since
   FROM import_staging`;
-/** the loaded digest rows, three a record; md5's carries the name digest */
+/** where each digest pair starts in a staged row (1-based, as substring counts) */
+const DIGEST_PAIRS = Array.from({ length: PACKED.digestCount }, (_, i) => `(${PACKED.digests + 1 + i * 2 * PACKED.digestBytes})`).join(", ");
+const NAME_DIGEST_PAIR = PACKED.digests + 1 + PACKED.nameDigestOf * 2 * PACKED.digestBytes;
+/**
+ * the loaded digest rows, three a record; md5's carries the name digest. The pairs' offsets come from a VALUES
+ * list: a third less time than generate_series and arithmetic on its number, for three million rows here.
+ */
 const STAGED_DIGESTS = `
-  SELECT n, substring(rec FROM ${PACKED.digests + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS digest_key,
-    ${part(PACKED.phoneHash, 32)} AS phone_hash,
-    substring(rec FROM ${PACKED.digests + PACKED.digestBytes + 1} + d * ${2 * PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS pair_hash,
-    CASE d WHEN ${PACKED.nameDigestOf} THEN ${part(PACKED.nameDigest, PACKED.digestBytes)} END AS name_digest
-  FROM import_staging, generate_series(0, ${PACKED.digestCount - 1}) AS d`;
+  SELECT n, substring(rec FROM d.at FOR ${PACKED.digestBytes}) AS digest_key, ${part(PACKED.phoneHash, 32)} AS phone_hash,
+    substring(rec FROM d.at + ${PACKED.digestBytes} FOR ${PACKED.digestBytes}) AS pair_hash,
+    CASE d.at WHEN ${NAME_DIGEST_PAIR} THEN ${part(PACKED.nameDigest, PACKED.digestBytes)} END AS name_digest
+  FROM import_staging CROSS JOIN (VALUES ${DIGEST_PAIRS}) AS d(at)`;
 // A small load beside the tables: upserts. DISTINCT ON keeps the last row read of a phone: ON CONFLICT may touch a
 // row only once in one statement.
 const MERGE_RECORDS = `
