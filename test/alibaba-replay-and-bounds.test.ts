@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
-import { type Nonces, NonceWindow, SharedNonceWindow } from "../src/aliyun/nonces";
+import { NONCES_PER_KEY, type Nonces, NonceWindow, SharedNonceWindow } from "../src/aliyun/nonces";
 import { RedisLimits } from "../src/limits/redis";
 import { MemorySeenOnce } from "../src/limits/seen-once";
 import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, sha256Hex } from "../src/aliyun/signatures";
@@ -132,13 +132,29 @@ async function boundedPerKey(nonces: Nonces): Promise<void> {
 
 it("nonces are bounded per AccessKeyId, refused when full (NonceWindow)", () => boundedPerKey(new NonceWindow(3)));
 
-it("the process's nonces are bounded in all: past the bound every key is refused, and room comes back as nonces end", async () => {
-  const seen = new MemorySeenOnce(4);
+it("the process's nonces are bounded in all: past the first bound a key grows only within its share, past the second none does", async () => {
+  const seen = new MemorySeenOnce(4, 6);
   const t0 = 1_700_000_000_000;
-  for (let i = 0; i < 4; i++) assert.equal(await seen.firstUse(`key${i}`, "n", t0, t0 + 901_000, 100), "fresh");
-  assert.equal(await seen.firstUse("key9", "n", t0, t0 + 901_000, 100), "full", "a fifth key finds no room");
-  assert.equal(await seen.firstUse("key0", "n", t0, t0 + 901_000, 100), "replayed", "nothing held was forgotten");
-  assert.equal(await seen.firstUse("key9", "n", t0 + 901_000, t0 + 1_802_000, 100), "fresh", "the first four ended");
+  const use = (key: string, nonce: string, at = t0) => seen.firstUse(key, nonce, at, at + 901_000, 100);
+  for (let i = 0; i < 4; i++) assert.equal(await use("flooder", `n${i}`), "fresh");
+  assert.equal(await use("flooder", "n4"), "full", "past the first bound, a key holding all of it is refused");
+  // two keys now: each may hold half of the first bound
+  assert.equal(await use("quiet", "n0"), "fresh", "another key still finds room");
+  assert.equal(await use("quiet", "n1"), "fresh");
+  assert.equal(await use("quiet", "n2"), "full", "within its share only");
+  assert.equal(await use("third", "n0"), "full", "past the second bound, no key finds room");
+  assert.equal(await use("flooder", "n0"), "replayed", "nothing held was forgotten");
+  assert.equal(await use("third", "n0", t0 + 901_000), "fresh", "room comes back as nonces end");
+});
+
+it("three AccessKeyIds flooding to their own bound leave room for a fourth (NonceWindow)", async () => {
+  const nonces = new NonceWindow();
+  const t0 = 1_700_000_000_000;
+  for (const key of ["flood-1", "flood-2", "flood-3"]) {
+    for (let i = 0; i < NONCES_PER_KEY; i++) await nonces.use(key, `n${i}`, t0, t0);
+  }
+  assert.equal(await nonces.use("quiet", "n0", t0, t0), "fresh", "the other tenants' floods took all of the process's room");
+  assert.equal(await nonces.use("flood-1", "n-more", t0, t0), "full");
 });
 
 it("nonces are bounded per AccessKeyId, refused when full (SharedNonceWindow on Redis)", async () => {

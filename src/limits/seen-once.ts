@@ -2,14 +2,17 @@
  * Members seen once until their own end, by group, in one process (contract.ts SeenOnce): Alibaba's nonces in the
  * embedded mode, kept in the primary process for `serve --workers`. A full group is refused, never given room by
  * forgetting a member that has not ended. Ends are kept in whole seconds (small integers, no heap number each);
- * what has ended is forgotten once per second of the calls' clock. The process holds at most `totalCap` members in
- * all: past it every group is "full" until some end, so a few groups' floods cost bounded memory (a refusal, not a
- * process out of memory).
+ * what has ended is forgotten once per second of the calls' clock. Memory is bounded in two steps: past `shareFrom`
+ * members in all, a group may grow only while it holds less than an equal share of that number, so a few groups'
+ * floods (one tenant's keys) leave room for the others; at `totalCap` every group is "full" until some end (a
+ * refusal, not a process out of memory).
  */
 import type { NonceVerdict, SeenOnce } from "./contract";
 
 /** Members held in one process at most, by default: about 135 bytes each (Node 20, x64), some 200 MB in all. */
 export const SEEN_IN_PROCESS = 1_500_000;
+/** Members in all past which a group grows only within its share, by default: half the most. */
+export const SHARED_FROM = 750_000;
 
 /** One group's members, each with the second from which it may be forgotten. */
 interface Group {
@@ -25,7 +28,10 @@ export class MemorySeenOnce implements SeenOnce {
   /** members held, in every group */
   private total = 0;
 
-  constructor(private readonly totalCap = SEEN_IN_PROCESS) {}
+  constructor(
+    private readonly shareFrom = SHARED_FROM,
+    private readonly totalCap = SEEN_IN_PROCESS,
+  ) {}
 
   async firstUse(name: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict> {
     this.sweep(nowMs);
@@ -33,7 +39,7 @@ export class MemorySeenOnce implements SeenOnce {
     const until = group?.members.get(member);
     if (until !== undefined && until * 1000 > nowMs) return "replayed";
     // a member that ended and comes again takes its own room back; a new one needs room in its group and the process
-    if (until === undefined && ((group?.members.size ?? 0) >= cap || this.total >= this.totalCap)) return "full";
+    if (until === undefined && !this.roomFor(group, cap)) return "full";
     if (!group) {
       group = { name, members: new Map() };
       this.groups.set(name, group);
@@ -47,6 +53,16 @@ export class MemorySeenOnce implements SeenOnce {
       batch.members.push(member);
     } else this.ending.set(ends, { groups: [group], members: [member] });
     return "fresh";
+  }
+
+  private roomFor(group: Group | undefined, cap: number): boolean {
+    const size = group?.members.size ?? 0;
+    if (size >= cap || this.total >= this.totalCap) return false;
+    if (this.total < this.shareFrom) return true;
+    // Groups that grew past an equal share keep what they hold and get no more; those below it may reach it. Growth
+    // past `shareFrom` is then at most about `shareFrom` again, so `totalCap` is a backstop.
+    const groups = this.groups.size + (group ? 0 : 1);
+    return size < this.shareFrom / groups;
   }
 
   private sweep(nowMs: number): void {
