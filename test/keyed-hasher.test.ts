@@ -1,7 +1,8 @@
 /**
  * The import's HMAC-SHA256 (common/keyed-hasher.ts) against known answers: RFC 4231's test cases 2 (a short key)
- * and 6 (a key longer than the block), and createHmac on inputs of every path (multi-byte text, a reused length,
- * ones that fill the buffer or are too long for it, part of a digest written into a larger buffer).
+ * and 6 (a key longer than the block), and createHmac on inputs of every path (multi-byte text, surrogate pairs and a
+ * lone surrogate, two texts of one length, the longest that fits the buffer and the first that does not, part of a
+ * digest written into a larger buffer); a write that does not fit is refused.
  */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
@@ -24,7 +25,19 @@ it("matches RFC 4231 test cases 2 and 6", () => {
 it("writes what createHmac gives, whole or in part, at any offset, for any input length", () => {
   const key = Buffer.from("0123456789abcdef0123456789abcdef");
   const hasher = new KeyedHasher(key);
-  const inputs = ["phone\u000013800138000", "name\u0000王小明", "name\u0000李四", "汉".repeat(300), "x".repeat(400), "汉".repeat(400), ""];
+  const inputs = [
+    "phone\u000013800138000",
+    "phone\u000013900139000",
+    "name\u0000王小明",
+    "name\u0000李四",
+    "a\ud800b",
+    "😀".repeat(170),
+    "x".repeat(341),
+    "x".repeat(342),
+    "汉".repeat(341),
+    "汉".repeat(400),
+    "",
+  ];
   for (const text of inputs) {
     const expected = createHmac("sha256", key).update(text).digest();
     assert.deepEqual(hasher.hmac(text), expected);
@@ -33,4 +46,13 @@ it("writes what createHmac gives, whole or in part, at any offset, for any input
     assert.deepEqual(target.subarray(5, 21), expected.subarray(0, 16));
     assert.ok(target.subarray(0, 5).every((b) => b === 0xee) && target.subarray(21).every((b) => b === 0xee));
   }
+});
+
+it("refuses a write that does not fit, writing nothing", () => {
+  const hasher = new KeyedHasher(Buffer.from("key"));
+  const target = Buffer.alloc(40, 0xee);
+  assert.throws(() => hasher.hmacInto("x", target, 0, 33), RangeError);
+  assert.throws(() => hasher.hmacInto("x", target, 30, 16), RangeError);
+  assert.throws(() => hasher.hmacInto("x".repeat(400), target, -1, 16), RangeError);
+  assert.ok(target.every((b) => b === 0xee));
 });

@@ -1,5 +1,5 @@
 /**
- * HMAC-SHA256 for the many short inputs of a records import, equal to `createHmac("sha256", key)` byte for byte:
+ * HMAC-SHA256 for many short inputs (a records import's, the request path's keyed hashes), equal to `createHmac("sha256", key)` byte for byte:
  * the key's inner and outer blocks are padded once, and each hash is two one-shot SHA-256 calls over reused
  * buffers (createHmac pads the key again and makes three objects per call). The digests come back as "binary" (latin1) text
  * and are written where they go: a one-shot hash that returns a Buffer costs about three times one that returns
@@ -37,6 +37,9 @@ export class KeyedHasher {
 
   /** Writes the first `bytes` bytes of the HMAC-SHA256 of the UTF-8 text into `target` at `offset`. */
   hmacInto(text: string, target: Buffer, offset: number, bytes: number): void {
+    if (!(bytes >= 0 && bytes <= DIGEST_BYTES && offset >= 0 && offset + bytes <= target.length)) {
+      throw new RangeError(`no room for ${bytes} bytes of an HMAC at ${offset} of ${target.length}`);
+    }
     // UTF-8 takes at most three bytes per UTF-16 unit: a text that may not fit goes the long way
     if (text.length * 3 > MAX_INPUT) {
       createHmac("sha256", this.key).update(text).digest().copy(target, offset, 0, bytes);

@@ -32,7 +32,9 @@ const STAGED = `
     CASE get_byte(rec, ${since}) WHEN 0 THEN NULL ELSE convert_from(${part(since, 10)}, 'UTF8') END AS network_since
   FROM import_staging`;
 /** where each digest pair starts in a staged row (1-based, as substring counts) */
-const DIGEST_PAIRS = Array.from({ length: PACKED.digestCount }, (_, i) => `(${PACKED.digests + 1 + i * 2 * PACKED.digestBytes})`).join(", ");
+const DIGEST_PAIRS = Array.from({ length: PACKED.digestCount }, (_, i) => `(${PACKED.digests + 1 + i * 2 * PACKED.digestBytes})`).join(
+  ", ",
+);
 const NAME_DIGEST_PAIR = PACKED.digests + 1 + PACKED.nameDigestOf * 2 * PACKED.digestBytes;
 /**
  * the loaded digest rows, three a record; md5's carries the name digest. The pairs' offsets come from a VALUES

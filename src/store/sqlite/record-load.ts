@@ -60,8 +60,9 @@ const SORT_CACHE_KIB = 4096;
 const IDCARD_INDEX = "CREATE INDEX IF NOT EXISTS records_idcard ON records(idcard_hash)";
 
 /**
- * The loads of each connection, one at a time: they share its one staging table and its mmap_size, so a second
- * load beside the first would drop the first's staged rows, or stage its own among them.
+ * The loads of each connection, one at a time: they share its one staging table and its settings (mmap_size, and
+ * for the merge threads and cache_size), so a second load beside the first would drop the first's staged rows, or
+ * stage its own among them.
  */
 const queues = new WeakMap<Database.Database, OneAtATime>();
 
@@ -78,24 +79,48 @@ async function loadNow(db: Database.Database, batches: AsyncIterable<PackedRecor
   // The file's mapping would keep every page the merge writes resident: for the load, pages go through the
   // bounded page cache instead (the mapping is for the lookups' reads, and comes back after).
   const mapped = db.pragma("mmap_size", { simple: true });
-  const cached = db.pragma("cache_size", { simple: true });
-  db.pragma("mmap_size = 0");
-  db.pragma(`threads = ${SORT_THREADS}`);
-  // A temporary table lives and dies with this connection; one left by a load that failed is replaced (loads
-  // on one connection queue, so none is staging in it).
-  db.exec(`DROP TABLE IF EXISTS temp.import_staging;
-    CREATE TEMP TABLE import_staging (n INTEGER PRIMARY KEY, rec BLOB NOT NULL)`);
   try {
+    db.pragma("mmap_size = 0");
+    // A temporary table lives and dies with this connection; one left by a load that failed is replaced (loads
+    // on one connection queue, so none is staging in it).
+    db.exec(`DROP TABLE IF EXISTS temp.import_staging;
+      CREATE TEMP TABLE import_staging (n INTEGER PRIMARY KEY, rec BLOB NOT NULL)`);
     const stage = db.prepare<{ packed: Buffer; count: number }>(STAGE);
     let loaded = 0;
     for await (const batch of batches) {
+      // STAGE's seed row is always there: an empty batch would stage one row of nothing
       if (batch.count === 0) continue;
+      if (batch.packed.length < batch.count * PACKED_RECORD_BYTES) throw new Error("a packed batch is shorter than its count");
       stage.run({ packed: batch.packed.subarray(0, batch.count * PACKED_RECORD_BYTES), count: batch.count });
       loaded += batch.count;
     }
-    const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
-    const sortCache = () => db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
-    const merge = db.transaction(() => {
+    const replaced = sorting(db, () => merge(db, loaded));
+    return { loaded, replaced };
+  } finally {
+    db.pragma(`mmap_size = ${Number(mapped)}`);
+    db.exec("DROP TABLE IF EXISTS temp.import_staging");
+  }
+}
+
+/** Runs `work` with the sorter's helper threads allowed, and puts the connection's settings back after. */
+function sorting<T>(db: Database.Database, work: () => T): T {
+  const threads = db.pragma("threads", { simple: true });
+  const cached = db.pragma("cache_size", { simple: true });
+  try {
+    db.pragma(`threads = ${SORT_THREADS}`);
+    return work();
+  } finally {
+    db.pragma(`cache_size = ${Number(cached)}`);
+    db.pragma(`threads = ${Number(threads)}`);
+  }
+}
+
+/** The staged rows merged into the tables in one transaction; the phones replaced. */
+function merge(db: Database.Database, loaded: number): number {
+  const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
+  const sortCache = () => db.pragma(`cache_size = -${SORT_CACHE_KIB}`);
+  return db
+    .transaction(() => {
       const before = count.get() ?? 0;
       const rebuildIndex = loaded >= before / 4;
       if (rebuildIndex) {
@@ -108,13 +133,6 @@ async function loadNow(db: Database.Database, batches: AsyncIterable<PackedRecor
       if (rebuildIndex) db.exec(IDCARD_INDEX);
       // every loaded row either added a phone or replaced one (a phone twice in the file: its second replaced the first)
       return loaded - ((count.get() ?? 0) - before);
-    });
-    const replaced = merge.immediate();
-    return { loaded, replaced };
-  } finally {
-    db.exec("DROP TABLE IF EXISTS temp.import_staging");
-    db.pragma(`mmap_size = ${Number(mapped)}`);
-    db.pragma("threads = 0");
-    db.pragma(`cache_size = ${Number(cached)}`);
-  }
+    })
+    .immediate();
 }
