@@ -5,6 +5,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { KeyedHasher } from "./keyed-hasher";
 
 export const SECRET_FILE = "secret";
 
@@ -65,10 +66,13 @@ export type HashedBytes = "cbc-block";
 export class Keyring {
   private readonly hashKey: Buffer;
   private readonly sealKey: Buffer;
+  /** `hash`'s HMAC with the key's blocks padded once (the request path takes a few a call) */
+  private readonly hasher: KeyedHasher;
 
   constructor(secret: Buffer) {
     this.hashKey = Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), "sanyao/records-hash/v1", 32));
     this.sealKey = Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), "sanyao/seal/v1", 32));
+    this.hasher = new KeyedHasher(this.hashKey);
   }
 
   // One request hashes the same phone and identity number for the daily caps and for the record lookup:
@@ -80,7 +84,7 @@ export class Keyring {
     const input = `${field}\u0000${normalised}`;
     let digest = this.recent.get(input);
     if (!digest) {
-      digest = createHmac("sha256", this.hashKey).update(input).digest();
+      digest = this.hasher.hmac(input);
       if (this.recent.size >= 64) {
         const oldest = this.recent.keys().next();
         if (!oldest.done) this.recent.delete(oldest.value);
