@@ -322,6 +322,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   overviewRollup.start();
   const port = boundPortOf(server);
   boundPort = port;
+  // The records file into the page cache, in the background: lookups in a large file not cached wait for the disk.
+  const warming = new AbortController();
+  const warmed = store.records.warm?.(warming.signal).then(
+    (w) => logger.info({ bytes: w.bytes, seconds: Number(w.seconds.toFixed(1)) }, "records file read into the page cache"),
+    (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records file could not be read ahead"),
+  );
   const url = `http://${hostInUrl(config.host)}:${port}`;
   const opsPort = opsServer ? boundPortOf(opsServer) : port;
   return {
@@ -343,6 +349,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.all(listening.map(drain));
       upstream.close();
       await replay.stop();
+      warming.abort();
+      await warmed;
       await installation.close();
       await logging.flush();
     },

@@ -87,6 +87,11 @@ export interface RecordRows {
   idCardHeldByOtherName(idCardHash: Buffer, nameHash: Buffer): Promise<boolean>;
   /** how many records there are of each carrier and status (counted in the store, never read out) */
   stats(): Promise<Array<{ carrier: Carrier; status: RecordStatus; n: number }>>;
+  /**
+   * Where the records are a file on this machine: reads it into the operating system's page cache (a server's
+   * start, in the background), until done or aborted; what was read and how long it took.
+   */
+  warm?(signal: AbortSignal): Promise<{ bytes: number; seconds: number }>;
 }
 
 /** Calls (from the audit trail) or charges (from the ledger) of one account, China-time day, action and mode. */

@@ -14,6 +14,7 @@ import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import { chinaDayStartMs, ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
 import { openRecordsFile, RECORDS_FILE } from "./records-file";
+import { warmFile } from "./records-warm";
 import { openRecordsReader } from "./turn-snapshot";
 import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
@@ -92,7 +93,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
     this.recordsReader = openRecordsReader(path.join(dataDir, RECORDS_FILE));
-    this.records = recordRows(this.recordsDb, this.recordsReader);
+    const recordsFile = path.join(dataDir, RECORDS_FILE);
+    this.records = { ...recordRows(this.recordsDb, this.recordsReader), warm: (signal: AbortSignal) => warmFile(recordsFile, signal) };
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
     this.scenarios = scenarioRows(db);

@@ -1,0 +1,42 @@
+/**
+ * A server reads records.db once at start, in the background, so lookups in a large file do not wait for the disk
+ * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { idCheckChar } from "../src/rules/idcard";
+import { startTestServer, tempDir } from "./helpers/server";
+
+const warmedLine = (logs: string[]) =>
+  logs.map((l) => JSON.parse(l) as { msg?: string; bytes?: number }).find((l) => l.msg === "records file read into the page cache");
+
+const withCheck = (body: string) => `${body}${idCheckChar(body)}`;
+
+it("a server reads its records file into the page cache at start, and says so", async () => {
+  const dataDir = tempDir();
+  const first = await startTestServer({}, "sqlite", dataDir);
+  try {
+    await first.addRecords(
+      Array.from({ length: 2000 }, (_, i) => ({
+        phone: `1380013${String(i).padStart(4, "0")}`,
+        name: "王小明",
+        idcard: withCheck(`11010519800101${String(i % 1000).padStart(3, "0")}`),
+      })),
+    );
+  } finally {
+    await first.close();
+  }
+  const size = fs.statSync(path.join(dataDir, "records.db")).size;
+  assert.ok(size > 64 * 1024, "a records file of some size");
+  // on a start that finds it already there
+  const server = await startTestServer({}, "sqlite", dataDir);
+  try {
+    for (let i = 0; i < 100 && !warmedLine(server.logs); i++) await sleep(20);
+    assert.equal(warmedLine(server.logs)?.bytes, size, "the whole file was read");
+  } finally {
+    await server.close();
+  }
+});
