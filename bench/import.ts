@@ -104,13 +104,13 @@ async function lookups(
   const inst = await openInstallation(loadConfig({}, envOf(target, url)), { create: false });
   const source = new RecordsSource(inst.store.records, inst.keyring);
   const shift = afterRead ? Math.floor(records / 2) : 0;
-  if (afterRead) await inst.store.records.warm?.(new AbortController().signal);
   const person = (i: number) => {
     const [phone = "", name = "", idCard = ""] = syntheticRow(i).trimEnd().split(",");
     return { phone, name, idCard };
   };
   const samples: number[] = [];
   try {
+    if (afterRead) await inst.store.records.warm?.(new AbortController().signal);
     for (let i = 0; i < 20_000; i++) await source.verify(person((i * 7919 + 1 + shift) % records));
     for (let i = 0; i < 20_000; i++) {
       const p = person((i * 104_729 + shift) % records);

@@ -8,7 +8,7 @@ import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
 import { NONCES_PER_KEY, type Nonces, NonceWindow, SharedNonceWindow } from "../src/aliyun/nonces";
 import { RedisLimits } from "../src/limits/redis";
-import { MemorySeenOnce } from "../src/limits/seen-once";
+import { MemorySeenOnce, SEEN_IN_PROCESS, SHARED_FROM } from "../src/limits/seen-once";
 import { acs3CanonicalRequest, acs3Signature, acs3StringToSign, sha256Hex } from "../src/aliyun/signatures";
 import { type AlibabaKey, bodyOf, cloudauth, fieldsOf, isoSeconds, md5, v2Post } from "./helpers/alibaba";
 import { REDIS_URL } from "./helpers/services";
@@ -133,7 +133,7 @@ async function boundedPerKey(nonces: Nonces): Promise<void> {
 it("nonces are bounded per AccessKeyId, refused when full (NonceWindow)", () => boundedPerKey(new NonceWindow(3)));
 
 it("the process's nonces are bounded in all: past the first bound a key grows only within its share, past the second none does", async () => {
-  const seen = new MemorySeenOnce(4, 6);
+  const seen = new MemorySeenOnce(4, 8);
   const t0 = 1_700_000_000_000;
   const use = (key: string, nonce: string, at = t0) => seen.firstUse(key, nonce, at, at + 901_000, 100);
   for (let i = 0; i < 4; i++) assert.equal(await use("flooder", `n${i}`), "fresh");
@@ -141,20 +141,29 @@ it("the process's nonces are bounded in all: past the first bound a key grows on
   // two keys now: each may hold half of the first bound
   assert.equal(await use("quiet", "n0"), "fresh", "another key still finds room");
   assert.equal(await use("quiet", "n1"), "fresh");
-  assert.equal(await use("quiet", "n2"), "full", "within its share only");
-  assert.equal(await use("third", "n0"), "full", "past the second bound, no key finds room");
+  assert.equal(await use("quiet", "n2"), "full", "within its share only (the process holds 6 of 8)");
+  // a third key's share is 4/3: it holds one, and may take a second while it holds less than that
+  assert.equal(await use("third", "n0"), "fresh", "a third key finds room too");
+  assert.equal(await use("third", "n1"), "fresh");
+  assert.equal(await use("fourth", "n0"), "full", "past the second bound (8), no key finds room");
   assert.equal(await use("flooder", "n0"), "replayed", "nothing held was forgotten");
-  assert.equal(await use("third", "n0", t0 + 901_000), "fresh", "room comes back as nonces end");
+  assert.equal(await use("fourth", "n0", t0 + 901_000), "fresh", "room comes back as nonces end");
 });
 
-it("three AccessKeyIds flooding to their own bound leave room for a fourth (NonceWindow)", async () => {
-  const nonces = new NonceWindow();
+it("three AccessKeyIds flooding to their own bound one after another leave room for a fourth (the defaults, scaled)", async () => {
+  // the defaults' proportions at a thousandth: a key's bound below the first bound, the first half the second
+  assert.ok(NONCES_PER_KEY < SHARED_FROM && SHARED_FROM * 2 === SEEN_IN_PROCESS);
+  const scale = 1000;
+  const nonces = new SharedNonceWindow(new MemorySeenOnce(SHARED_FROM / scale, SEEN_IN_PROCESS / scale), NONCES_PER_KEY / scale);
   const t0 = 1_700_000_000_000;
+  const held: number[] = [];
   for (const key of ["flood-1", "flood-2", "flood-3"]) {
-    for (let i = 0; i < NONCES_PER_KEY; i++) await nonces.use(key, `n${i}`, t0, t0);
+    let n = 0;
+    while ((await nonces.use(key, `n${n}`, t0, t0)) === "fresh") n++;
+    held.push(n);
   }
+  assert.deepEqual(held, [500, 375, 250], "each flood stops at its own bound, then at its share");
   assert.equal(await nonces.use("quiet", "n0", t0, t0), "fresh", "the other tenants' floods took all of the process's room");
-  assert.equal(await nonces.use("flood-1", "n-more", t0, t0), "full");
 });
 
 it("nonces are bounded per AccessKeyId, refused when full (SharedNonceWindow on Redis)", async () => {

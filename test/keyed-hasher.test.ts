@@ -5,9 +5,10 @@
  * digest written into a larger buffer); a write that does not fit is refused.
  */
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
 import { it } from "node:test";
 import { KeyedHasher } from "../src/common/keyed-hasher";
+import { Keyring } from "../src/common/keyring";
 
 it("matches RFC 4231 test cases 2 and 6", () => {
   const short = new KeyedHasher(Buffer.from("Jefe"));
@@ -55,4 +56,17 @@ it("refuses a write that does not fit, writing nothing", () => {
   assert.throws(() => hasher.hmacInto("x", target, 30, 16), RangeError);
   assert.throws(() => hasher.hmacInto("x".repeat(400), target, -1, 16), RangeError);
   assert.ok(target.every((b) => b === 0xee));
+});
+
+it("Keyring.hash, what records at rest are keyed by, is still createHmac under the installation's derived key", () => {
+  const secret = Buffer.alloc(32, 1);
+  const key = Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), "sanyao/records-hash/v1", 32));
+  const keyring = new Keyring(secret);
+  for (const [field, value] of [
+    ["phone", "13800138000"],
+    ["name", "王小明"],
+    ["idcard", "11010519491231002X"],
+  ] as const) {
+    assert.deepEqual(keyring.hash(field, value), createHmac("sha256", key).update(`${field}\u0000${value}`).digest());
+  }
 });

@@ -1,6 +1,7 @@
 /**
  * A server reads records.db once at start, in the background, so lookups in a large file do not wait for the disk
- * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much.
+ * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much; SQLite's locks on
+ * the file are still held after it.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -12,6 +13,18 @@ import { startTestServer, tempDir } from "./helpers/server";
 
 const warmedLine = (logs: string[]) =>
   logs.map((l) => JSON.parse(l) as { msg?: string; bytes?: number }).find((l) => l.msg === "records file read into the page cache");
+
+/** POSIX locks this process holds on `file`, as Linux lists them (/proc/locks: "… READ pid maj:min:inode …"). */
+function heldLocks(file: string): number {
+  const inode = fs.statSync(file).ino;
+  return fs
+    .readFileSync("/proc/locks", "utf8")
+    .split("\n")
+    .filter((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[4] === String(process.pid) && fields[5]?.endsWith(`:${inode}`);
+    }).length;
+}
 
 const withCheck = (body: string) => `${body}${idCheckChar(body)}`;
 
@@ -34,8 +47,13 @@ it("a server reads its records file into the page cache at start, and says so", 
   // on a start that finds it already there
   const server = await startTestServer({}, "sqlite", dataDir);
   try {
+    const locks = () => heldLocks(path.join(dataDir, "records.db"));
+    const before = locks();
     for (let i = 0; i < 100 && !warmedLine(server.logs); i++) await sleep(20);
     assert.equal(warmedLine(server.logs)?.bytes, size, "the whole file was read");
+    // closing a descriptor of the file would have dropped SQLite's locks on it (POSIX), so it stays open
+    assert.ok(before > 0, "SQLite holds locks on records.db");
+    assert.equal(locks(), before, "the read dropped SQLite's locks on records.db");
   } finally {
     await server.close();
   }

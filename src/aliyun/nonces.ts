@@ -28,7 +28,7 @@ export const NONCES_PER_KEY = 500_000;
 export interface Nonces {
   /**
    * "fresh" the first time (accessKeyId, nonce) is seen while its request could be valid, "replayed" after; "full"
-   * when the key already holds NONCES_PER_KEY unexpired nonces
+   * when the key already holds NONCES_PER_KEY unexpired nonces, or (in one process) its share or the process's bound
    */
   use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict>;
 }

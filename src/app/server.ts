@@ -325,7 +325,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The records file into the page cache, in the background: lookups in a large file not cached wait for the disk.
   const warming = new AbortController();
   const warmed = store.records.warm?.(warming.signal).then(
-    (w) => logger.info({ bytes: w.bytes, seconds: Number(w.seconds.toFixed(1)) }, "records file read into the page cache"),
+    (w) =>
+      logger.info(
+        { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)) },
+        warming.signal.aborted ? "records file read ahead in part: the server stopped" : "records file read into the page cache",
+      ),
     (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records file could not be read ahead"),
   );
   const url = `http://${hostInUrl(config.host)}:${port}`;
@@ -339,6 +343,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     adminToken: testKit.adminToken,
     async close() {
+      warming.abort();
       testKit.stop();
       await overviewRollup.stop();
       // a browser import is stopped (nothing of it applied) and its plaintext file removed before the store closes
@@ -349,7 +354,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.all(listening.map(drain));
       upstream.close();
       await replay.stop();
-      warming.abort();
       await warmed;
       await installation.close();
       await logging.flush();

@@ -30,8 +30,9 @@ export class KeyedHasher {
 
   /** HMAC-SHA256 of the UTF-8 text */
   hmac(text: string): Buffer {
-    // every byte is written below: no need to clear them first
-    const digest = Buffer.allocUnsafe(DIGEST_BYTES);
+    // every byte is written below, so not cleared first; a buffer of its own, not a slice of Node's shared pool
+    // (which holds other recent allocations, request bodies among them, alive as long as the digest is kept)
+    const digest = Buffer.allocUnsafeSlow(DIGEST_BYTES);
     this.hmacInto(text, digest, 0, DIGEST_BYTES);
     return digest;
   }

@@ -14,7 +14,8 @@ export type NonceVerdict = "fresh" | "replayed" | "full";
 export interface SeenOnce {
   /**
    * notes `member` in `group` until `untilMs` unless it is remembered still ("replayed") or `group` already holds
-   * `cap` unexpired members ("full": nothing is evicted to make room); times are the instances' clock
+   * `cap` unexpired members, or a store in one process holds its bound (seen-once.ts) ("full": nothing is evicted to
+   * make room); times are the instances' clock
    */
   firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict>;
 }

@@ -4,7 +4,7 @@
  * forgetting a member that has not ended. Ends are kept in whole seconds (small integers, no heap number each);
  * what has ended is forgotten once per second of the calls' clock. Memory is bounded in two steps: past `shareFrom`
  * members in all, a group may grow only while it holds less than an equal share of that number, so a few groups'
- * floods (one tenant's keys) leave room for the others; at `totalCap` every group is "full" until some end (a
+ * floods leave room for the others (shares are per group: per AccessKeyId for nonces); at `totalCap` every group is "full" until some end (a
  * refusal, not a process out of memory).
  */
 import type { NonceVerdict, SeenOnce } from "./contract";
@@ -31,7 +31,9 @@ export class MemorySeenOnce implements SeenOnce {
   constructor(
     private readonly shareFrom = SHARED_FROM,
     private readonly totalCap = SEEN_IN_PROCESS,
-  ) {}
+  ) {
+    if (shareFrom > totalCap) throw new RangeError("shares start past the bound of all members");
+  }
 
   async firstUse(name: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict> {
     this.sweep(nowMs);
@@ -59,8 +61,9 @@ export class MemorySeenOnce implements SeenOnce {
     const size = group?.members.size ?? 0;
     if (size >= cap || this.total >= this.totalCap) return false;
     if (this.total < this.shareFrom) return true;
-    // Groups that grew past an equal share keep what they hold and get no more; those below it may reach it. Growth
-    // past `shareFrom` is then at most about `shareFrom` again, so `totalCap` is a backstop.
+    // Groups that grew past an equal share keep what they hold and get no more; those below it may reach it. Groups
+    // growing at once stop near `shareFrom` in all; one after another they can reach `totalCap` (six at the
+    // defaults, each at its own cap or share), which is the bound.
     const groups = this.groups.size + (group ? 0 : 1);
     return size < this.shareFrom / groups;
   }

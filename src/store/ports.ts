@@ -89,9 +89,9 @@ export interface RecordRows {
   stats(): Promise<Array<{ carrier: Carrier; status: RecordStatus; n: number }>>;
   /**
    * Where the records are a file on this machine: reads it into the operating system's page cache (a server's
-   * start, in the background), until done or aborted; what was read and how long it took.
+   * start, in the background), until done or aborted; the bytes read of those to read, and how long it took.
    */
-  warm?(signal: AbortSignal): Promise<{ bytes: number; seconds: number }>;
+  warm?(signal: AbortSignal): Promise<{ bytes: number; of: number; seconds: number }>;
 }
 
 /** Calls (from the audit trail) or charges (from the ledger) of one account, China-time day, action and mode. */

@@ -14,7 +14,7 @@ import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import { chinaDayStartMs, ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
 import { openRecordsFile, RECORDS_FILE } from "./records-file";
-import { warmFile } from "./records-warm";
+import { RecordsFileWarmer } from "./records-warm";
 import { openRecordsReader } from "./turn-snapshot";
 import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
@@ -61,6 +61,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly db: Database.Database;
   private readonly recordsDb: Database.Database;
   private readonly recordsReader: Database.Database;
+  /** holds a descriptor of records.db until the connections have closed (records-warm.ts) */
+  private readonly recordsWarmer: RecordsFileWarmer;
   readonly accounts;
   readonly apiKeys;
   readonly records;
@@ -92,9 +94,11 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.recordsDb = openRecordsFile(dataDir, db);
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
-    this.recordsReader = openRecordsReader(path.join(dataDir, RECORDS_FILE));
     const recordsFile = path.join(dataDir, RECORDS_FILE);
-    this.records = { ...recordRows(this.recordsDb, this.recordsReader), warm: (signal: AbortSignal) => warmFile(recordsFile, signal) };
+    this.recordsReader = openRecordsReader(recordsFile);
+    this.recordsWarmer = new RecordsFileWarmer(recordsFile);
+    const warmer = this.recordsWarmer;
+    this.records = { ...recordRows(this.recordsDb, this.recordsReader), warm: (signal: AbortSignal) => warmer.warm(signal) };
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
     this.scenarios = scenarioRows(db);
@@ -361,5 +365,6 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.db.close();
     this.recordsReader.close();
     this.recordsDb.close();
+    await this.recordsWarmer.close();
   }
 }
