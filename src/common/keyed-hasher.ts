@@ -1,9 +1,9 @@
 /**
- * HMAC-SHA256 for many short inputs (a records import's, the request path's keyed hashes), equal to `createHmac("sha256", key)` byte for byte:
- * the key's inner and outer blocks are padded once, and each hash is two one-shot SHA-256 calls over reused
- * buffers (createHmac pads the key again and makes three objects per call). The digests come back as "binary" (latin1) text
- * and are written where they go: a one-shot hash that returns a Buffer costs about three times one that returns
- * a string (Node 20). Inputs too long for the buffer take createHmac.
+ * HMAC-SHA256 for many short inputs (a records import's, the request path's keyed hashes), equal to
+ * `createHmac("sha256", key)` byte for byte: the key's inner and outer blocks are padded once, and each hash is two
+ * one-shot SHA-256 calls over reused buffers (createHmac pads the key again and makes three objects per call). The
+ * digests come back as "binary" (latin1) text and are written where they go: a one-shot hash that returns a Buffer
+ * costs about three times one that returns a string (Node 20). Inputs too long for the buffer take createHmac.
  */
 import { createHash, createHmac, hash } from "node:crypto";
 

@@ -4,8 +4,8 @@
  * forgetting a member that has not ended. Ends are kept in whole seconds (small integers, no heap number each);
  * what has ended is forgotten once per second of the calls' clock. Memory is bounded in two steps: past `shareFrom`
  * members in all, a group may grow only while it holds less than an equal share of that number, so a few groups'
- * floods leave room for the others (shares are per group: per AccessKeyId for nonces); at `totalCap` every group is "full" until some end (a
- * refusal, not a process out of memory).
+ * floods leave room for the others (shares are per group: per AccessKeyId for nonces); at `totalCap` every group is
+ * "full" until some end (a refusal, not a process out of memory).
  */
 import type { NonceVerdict, SeenOnce } from "./contract";
 
