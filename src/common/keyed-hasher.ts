@@ -54,6 +54,8 @@ export class KeyedHasher {
       this.innerViews[length] = view;
     }
     this.outer.write(hash("sha256", view, "binary"), BLOCK, "latin1");
+    // the input (a phone number, a name) is not left in a buffer that lives as long as the hasher
+    this.inner.fill(0, BLOCK, BLOCK + length);
     target.write(hash("sha256", this.outer, "binary"), offset, bytes, "latin1");
   }
 }

@@ -15,10 +15,12 @@ import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_C
 import { DIGEST_ALGORITHMS, NAME_DIGEST_ALGORITHM } from "./digests";
 import type { CheckedRecord } from "./record-rules";
 
-const keyed = (hasher: KeyedHasher, field: HashedField, value: string) => hasher.hmac(`${field}\u0000${value}`);
+/** what a keyed hash is taken of: the field, a NUL, the value (as Keyring.hash) */
+const input = (field: HashedField, value: string) => `${field}\u0000${value}`;
+const keyed = (hasher: KeyedHasher, field: HashedField, value: string) => hasher.hmac(input(field, value));
 /** the keyed hash's first `bytes` bytes, written at `offset` of `target` */
 const keyedInto = (hasher: KeyedHasher, field: HashedField, value: string, target: Buffer, offset: number, bytes: number) =>
-  hasher.hmacInto(`${field}\u0000${value}`, target, offset, bytes);
+  hasher.hmacInto(input(field, value), target, offset, bytes);
 
 /** names kept at most; when full the cache starts again (cheaper than tracking the least used) */
 const NAMES_KEPT = 50_000;
