@@ -122,7 +122,10 @@ async function count(which: "sanyao" | "floor", d: Dataset, o: Options, tmp: str
   execFileSync("callgrind_control", ["-d", pid], { stdio: "ignore" });
   const counted = `${out}.1`;
   const perRequest = { all: totalInstructions(counted) / o.requests, compiler: compilerInstructions(counted) / o.requests };
-  if (o.keep) fs.copyFileSync(`${out}.1`, path.join(o.keep, `${which}.callgrind`));
+  if (o.keep) {
+    fs.mkdirSync(o.keep, { recursive: true });
+    fs.copyFileSync(counted, path.join(o.keep, `${which}.callgrind`));
+  }
   await new Promise<void>((resolve) => {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
