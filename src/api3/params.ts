@@ -69,23 +69,37 @@ export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeo
  * (the Node SDK strips nulls).
  */
 function validateObject(schema: ParamSchema, input: Record<string, unknown>, flat: boolean, prefix = ""): ParamValues {
-  const entries = Object.entries(input).filter(([, v]) => v !== null && v !== undefined);
-  for (const [name] of entries) {
-    if (!Object.hasOwn(schema, name)) {
+  // Unknown names first, in the order sent; then missing ones, in the schema's order; then each value's type.
+  const names = Object.keys(input);
+  for (const name of names) {
+    if (input[name] !== null && input[name] !== undefined && !Object.hasOwn(schema, name)) {
       throw new ApiError("UnknownParameter", `The parameter ${shown(prefix + name)} is not defined for this action.`);
     }
   }
-  for (const [name, spec] of Object.entries(schema)) {
-    if (spec.required && !entries.some(([k]) => k === name)) {
-      throw new ApiError("MissingParameter", `The parameter ${prefix + name} is required.`);
-    }
+  for (const name of requiredNames(schema)) {
+    const value = Object.hasOwn(input, name) ? input[name] : undefined;
+    if (value === null || value === undefined) throw new ApiError("MissingParameter", `The parameter ${prefix + name} is required.`);
   }
   const values: ParamValues = {};
-  for (const [name, value] of entries) {
+  for (const name of names) {
+    const value = input[name];
+    if (value === null || value === undefined) continue;
+    // the schema's own entry (checked above), never an inherited member
     const spec = schema[name];
     if (spec) values[name] = validateValue(spec, value, flat, prefix + name);
   }
   return values;
+}
+
+/** A schema's required names, in its order: found once per schema, not on every call. */
+const requiredOf = new WeakMap<ParamSchema, readonly string[]>();
+function requiredNames(schema: ParamSchema): readonly string[] {
+  let names = requiredOf.get(schema);
+  if (!names) {
+    names = Object.keys(schema).filter((name) => schema[name]?.required === true);
+    requiredOf.set(schema, names);
+  }
+  return names;
 }
 
 function validateValue(spec: ParamSpec, value: unknown, flat: boolean, name: string): ParamValue {

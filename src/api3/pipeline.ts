@@ -165,7 +165,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       region = present(flat.get("Region"));
       outcome.action = actionName(action);
       call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
-      if (deps.recordCalls) call.params = receivedNames(flat.keys());
+      if (deps.recordCalls) call.params = receivedNames([...flat.keys()]);
       const shifting = clockShift(deps, flat.get("SecretId"), action);
       if (shifting) shiftMs = shiftedBy(await shifting, outcome);
       nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);
@@ -188,7 +188,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       if (deps.recordCalls) call.params = receivedNames(Object.keys(json));
       params = validateJsonParams(route.action.schema, json);
     } else if (flat) {
-      if (deps.recordCalls && call.params.length === 0) call.params = receivedNames(flat.keys());
+      if (deps.recordCalls && call.params.length === 0) call.params = receivedNames([...flat.keys()]);
       params = validateFlatParams(route.action.schema, flat);
     } else throw new ApiError("UnsupportedOperation", "This server accepts application/json and application/x-www-form-urlencoded bodies.");
     if (deps.recordCalls) call.facts = route.action.facts?.(params);
@@ -238,8 +238,22 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
   return outcome;
 }
 
+/** receivedNames of the name lists seen (the same few come again and again), up to a bound */
+const namesSeen = new Map<string, readonly string[]>();
+const NAMES_SEEN_AT_MOST = 1000;
+
 /** The action's parameter names as sent (top level, no common ones), capped so a huge request cannot bloat the log. */
-function receivedNames(names: Iterable<string>): string[] {
+function receivedNames(names: readonly string[]): readonly string[] {
+  const joined = names.join("\u0000");
+  let found = namesSeen.get(joined);
+  if (!found) {
+    found = topLevelNames(names);
+    if (namesSeen.size < NAMES_SEEN_AT_MOST) namesSeen.set(joined, found);
+  }
+  return found;
+}
+
+function topLevelNames(names: readonly string[]): readonly string[] {
   const out = new Set<string>();
   for (const name of names) {
     if (out.size >= 64) break;

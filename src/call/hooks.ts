@@ -90,8 +90,8 @@ export interface CallFacts {
 
 /** What the request log keeps of a call besides its outcome: names and safe facts only, never a value. */
 export interface CallRecord {
-  /** the parameter names sent (the action's, as validated; else the top-level names received) */
-  params: string[];
+  /** the parameter names sent (the action's, as validated; else the top-level names received); shared, not to be changed */
+  params: readonly string[];
   facts?: CallFacts;
   signatureMethod?: string;
 }

@@ -259,27 +259,33 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
     return { ...outcome, cache: "miss" as const };
   }
 
+  /** Admission through the upstream, once its settings are read (a Promise at most once a second). */
+  async function admitForwarded(current: Upstream | Promise<Upstream | undefined>, params: ParamValues, ctx: ActionContext) {
+    const upstream = current instanceof Promise ? await current : current;
+    if (!upstream) return local.admit(params, ctx);
+    const account = await admitAccount(f.action, deps.faceid, ctx.caller, ctx.now);
+    const sent = await plaintextParams(f, params, deps, account, ctx);
+    const mode = modeOf(params);
+    const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
+    if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return refused(answer(dailyCap, params, ctx));
+    const charge = chargeStepFor(f.action, mode, deps.faceid, ctx);
+    // The price is set aside from the team's budget now; a charge keeps it, any other answer gives it back.
+    const reserved = await deps.teams.reserve(account, charge.unitPrice, ctx.now);
+    return admitted(
+      f.action,
+      charge,
+      ctx,
+      () => answerFromUpstream(params, sent, ctx, upstream, charge),
+      () => (charge.charged ? reserved.keep() : reserved.release()),
+    );
+  }
+
   return {
     ...local,
-    async admit(params, ctx) {
+    admit(params, ctx) {
       const current = deps.upstream();
-      const upstream = current instanceof Promise ? await current : current;
-      if (!upstream) return local.admit(params, ctx);
-      const account = await admitAccount(f.action, deps.faceid, ctx.caller, ctx.now);
-      const sent = await plaintextParams(f, params, deps, account, ctx);
-      const mode = modeOf(params);
-      const subjects = { phone: text(sent.Phone) ?? text(sent.Mobile), idCard: text(sent.IdCard) };
-      if (dailyCap && !(await deps.teams.attempt(account, f.action, subjects, ctx.now))) return refused(answer(dailyCap, params, ctx));
-      const charge = chargeStepFor(f.action, mode, deps.faceid, ctx);
-      // The price is set aside from the team's budget now; a charge keeps it, any other answer gives it back.
-      const reserved = await deps.teams.reserve(account, charge.unitPrice, ctx.now);
-      return admitted(
-        f.action,
-        charge,
-        ctx,
-        () => answerFromUpstream(params, sent, ctx, upstream, charge),
-        () => (charge.charged ? reserved.keep() : reserved.release()),
-      );
+      // No upstream set, as known this second: the local action's own admission, without a wrapper's extra turns.
+      return current === undefined ? local.admit(params, ctx) : admitForwarded(current, params, ctx);
     },
     // The local action's when no upstream is set; the same busy code either way.
     whenUnavailable: (params, ctx) => answer(busy, params, ctx),
