@@ -18,7 +18,22 @@ const LATIN_NAME = /^\p{Script=Latin}[\p{Script=Latin}\p{M}' .-]*$/u;
 const DOT_NOT_AFTER_LETTER = /(?<!\p{Script=Latin}\p{M}*)\./u;
 const LATIN_LETTERS = /\p{Script=Latin}/gu;
 
+/**
+ * Names of the common ideographs only (U+4E00–U+9FFF, no dots, no spaces): NFKC leaves them as they are, each is a
+ * Unified_Ideograph and none a number or a control, so every step below keeps them whole. Most names are such;
+ * they skip the normalisation and the Unicode-property scans (test/name-rules.test.ts checks the two paths agree).
+ */
+const COMMON_HAN_NAME = /^[\u4E00-\u9FFF]{1,32}$/;
+
 export function checkName(input: string, policy: PrecheckPolicy): NameCheck {
+  if (COMMON_HAN_NAME.test(input)) {
+    return input.length < policy.minHanChars ? { kind: "invalid", reason: "too short" } : { kind: "ok", normalized: input, script: "Han" };
+  }
+  return checkAnyName(input, policy);
+}
+
+/** Every step of §2.3, for any input (checkName's path for names outside the common ideographs). */
+export function checkAnyName(input: string, policy: PrecheckPolicy): NameCheck {
   if (input.length > INPUT_BOUNDS.name) return { kind: "invalid", reason: "too long" };
   const s = input.normalize("NFKC").trim().replace(VARIATION_SELECTOR, "$1");
   if (s === "") return { kind: "invalid", reason: "empty" };
