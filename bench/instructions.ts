@@ -95,42 +95,45 @@ async function count(which: "sanyao" | "floor", d: Dataset, o: Options, tmp: str
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, SANYAO_LOG_LEVEL: "info" },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`${which} did not start: ${seen}`)), 300_000);
-    const watch = (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = /(?:listening |at http:\/\/127\.0\.0\.1:)(\d+)/.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on("data", watch);
-    child.stderr.on("data", watch);
-    child.once("exit", (code) => reject(new Error(`${which} exited with ${code}: ${seen}`)));
-  });
-  const requestsFile = path.join(tmp, `${which}-requests.json`);
-  const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, d.records));
-  writeRequests(requestsFile, port, d, bodies);
-  const requests = JSON.parse(fs.readFileSync(requestsFile, "utf8")) as SignedRequest[];
-  await send(port, requests, o.warmup, o.connections);
-  const pid = String(child.pid ?? 0);
-  execFileSync("callgrind_control", ["-i", "on", pid], { stdio: "ignore" });
-  await send(port, requests.slice(o.warmup % requests.length).concat(requests), o.requests, o.connections);
-  // a dump of what was counted since instrumentation went on (out.1); the one at exit is not read
-  execFileSync("callgrind_control", ["-d", pid], { stdio: "ignore" });
-  const counted = `${out}.1`;
-  const perRequest = { all: totalInstructions(counted) / o.requests, compiler: compilerInstructions(counted) / o.requests };
-  if (o.keep) {
-    fs.mkdirSync(o.keep, { recursive: true });
-    fs.copyFileSync(counted, path.join(o.keep, `${which}.callgrind`));
-  }
-  await new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // The server under valgrind is stopped however the count ends: a failure must not leave it running.
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let seen = "";
+      const timer = setTimeout(() => reject(new Error(`${which} did not start: ${seen}`)), 300_000);
+      const watch = (chunk: Buffer) => {
+        seen += chunk.toString();
+        const m = /(?:listening |at http:\/\/127\.0\.0\.1:)(\d+)/.exec(seen);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stdout.on("data", watch);
+      child.stderr.on("data", watch);
+      child.once("exit", (code) => reject(new Error(`${which} exited with ${code}: ${seen}`)));
+    });
+    const requestsFile = path.join(tmp, `${which}-requests.json`);
+    const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, d.records));
+    writeRequests(requestsFile, port, d, bodies);
+    const requests = JSON.parse(fs.readFileSync(requestsFile, "utf8")) as SignedRequest[];
+    await send(port, requests, o.warmup, o.connections);
+    const pid = String(child.pid ?? 0);
+    execFileSync("callgrind_control", ["-i", "on", pid], { stdio: "ignore" });
+    await send(port, requests.slice(o.warmup % requests.length).concat(requests), o.requests, o.connections);
+    // a dump of what was counted since instrumentation went on (out.1); the one at exit is not read
+    execFileSync("callgrind_control", ["-d", pid], { stdio: "ignore" });
+    const counted = `${out}.1`;
+    const perRequest = { all: totalInstructions(counted) / o.requests, compiler: compilerInstructions(counted) / o.requests };
+    if (o.keep) {
+      fs.mkdirSync(o.keep, { recursive: true });
+      fs.copyFileSync(counted, path.join(o.keep, `${which}.callgrind`));
+    }
+    return perRequest;
+  } finally {
     child.kill("SIGTERM");
-  });
-  return perRequest;
+    await exited;
+  }
 }
 
 async function main(o: Options): Promise<void> {
