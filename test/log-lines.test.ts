@@ -62,3 +62,42 @@ setInterval(() => {}, 1000);
 setTimeout(() => process.kill(process.pid, "SIGKILL"), 3000);`);
   assert.deepEqual(requestNumbers(quiet), [0, 1]);
 });
+
+it("writes a line logged after flush (a late callback of a server that was closed)", async () => {
+  const out = await childLog(`logger.info({ n: 0 }, "request");
+logging.flush().then(() => {
+  logger.info({ n: 1 }, "request");
+  setTimeout(() => process.exit(0), 1500);
+});`);
+  assert.deepEqual(requestNumbers(out), [0, 1]);
+});
+
+it("writes what is gathered at exit synchronously, lines of many-byte characters too", async () => {
+  // Fewer than 4,096 characters gathered, more than 4,096 bytes (masked names in Han): no write may be left to a
+  // thread at exit. The child counts asynchronous writes started once 'exit' began and reports them on stderr.
+  const script = `const fs = require("node:fs");
+let exiting = false;
+let asyncWritesAtExit = 0;
+process.on("exit", () => (exiting = true));
+const write = fs.write;
+fs.write = function (...args) {
+  if (exiting) asyncWritesAtExit++;
+  return write.apply(this, args);
+};
+const { createLogging } = require(${JSON.stringify(LOG_MODULE)});
+const { logger } = createLogging("info");
+process.on("exit", () => fs.writeSync(2, "async writes at exit: " + asyncWritesAtExit + "\\n"));
+for (let n = 0; n < 14; n++) logger.info({ n, name: "欧".repeat(80) }, "request");
+process.exit(0);`;
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    child.once("error", reject);
+    child.once("exit", () => resolve({ stdout: out, stderr: err }));
+  });
+  assert.deepEqual(requestNumbers(stdout), upTo(14));
+  assert.match(stderr, /async writes at exit: 0\n/);
+});

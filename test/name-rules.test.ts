@@ -30,7 +30,22 @@ it("agrees on names of 1 to 33 ideographs and on near misses", () => {
   for (let length = 1; length <= 33; length++) {
     for (let k = 0; k < 20; k++) names.push(Array.from({ length }, ideograph).join(""));
   }
-  names.push("张三丰", "欧阳娜娜", "张·三", "张 三", " 张三", "张三\uFE00", "張三", "\uF900三", "张3", "张\uFF13", "\u3007三", "\u4DFF三", "\uA000三", "");
+  names.push(
+    "张三丰",
+    "欧阳娜娜",
+    "张·三",
+    "张 三",
+    " 张三",
+    "张三\uFE00",
+    "張三",
+    "\uF900三",
+    "张3",
+    "张\uFF13",
+    "\u3007三",
+    "\u4DFF三",
+    "\uA000三",
+    "",
+  );
   for (const policy of policies) {
     for (const name of names) assert.deepEqual(checkName(name, policy), checkAnyName(name, policy), JSON.stringify(name));
   }

@@ -238,22 +238,27 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
   return outcome;
 }
 
-/** receivedNames of the name lists seen (the same few come again and again), up to a bound */
+/** receivedNames of the lists seen (the same few come again and again): short lists of names shaped like names only */
 const namesSeen = new Map<string, readonly string[]>();
 const NAMES_SEEN_AT_MOST = 1000;
+const LIST_KEPT_AT_MOST = 32;
+/** a parameter name as an SDK sends one: no comma, so lists of such names joined by commas are told apart */
+const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9.]{0,127}$/;
 
 /** The action's parameter names as sent (top level, no common ones), capped so a huge request cannot bloat the log. */
 function receivedNames(names: readonly string[]): readonly string[] {
-  const joined = names.join("\u0000");
+  // Anything else (a list of thousands, a name with a NUL or a comma) is worked out for its call and not kept.
+  if (names.length > LIST_KEPT_AT_MOST || !names.every((name) => PARAMETER_NAME.test(name))) return topLevelNames(names);
+  const joined = names.join(",");
   let found = namesSeen.get(joined);
   if (!found) {
-    found = topLevelNames(names);
+    found = Object.freeze(topLevelNames(names));
     if (namesSeen.size < NAMES_SEEN_AT_MOST) namesSeen.set(joined, found);
   }
   return found;
 }
 
-function topLevelNames(names: readonly string[]): readonly string[] {
+function topLevelNames(names: readonly string[]): string[] {
   const out = new Set<string>();
   for (const name of names) {
     if (out.size >= 64) break;

@@ -17,7 +17,7 @@ import { ApiError } from "../api3/errors";
 import { isPlainObject, type ParamSchema, type ParamValues } from "../api3/params";
 import type { Product } from "../api3/router";
 import type { ActionContext, ActionDefinition, ActionOutcome } from "../call/action";
-import { refused } from "../call/answer-phase";
+import { type Admission, refused } from "../call/answer-phase";
 import { UnavailableError } from "../common/unavailable";
 import { CARRIER_ACTIONS, CARRIER_VERIFICATION_SCHEMA } from "../faceid/carrier-verification";
 import { CHECK_PHONE_AND_NAME_SCHEMA } from "../faceid/check-phone-and-name";
@@ -260,7 +260,11 @@ function forwardedAction(f: Forwarded, local: ActionDefinition, deps: GatewayDep
   }
 
   /** Admission through the upstream, once its settings are read (a Promise at most once a second). */
-  async function admitForwarded(current: Upstream | Promise<Upstream | undefined>, params: ParamValues, ctx: ActionContext) {
+  async function admitForwarded(
+    current: Upstream | Promise<Upstream | undefined>,
+    params: ParamValues,
+    ctx: ActionContext,
+  ): Promise<Admission<ActionOutcome>> {
     const upstream = current instanceof Promise ? await current : current;
     if (!upstream) return local.admit(params, ctx);
     const account = await admitAccount(f.action, deps.faceid, ctx.caller, ctx.now);

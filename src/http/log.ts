@@ -1,4 +1,5 @@
 /** Structured JSON logs (pino). Callers pass only masked values; nothing here sees a raw element. */
+import fs from "node:fs";
 import pino, { type DestinationStream, type Logger } from "pino";
 import { isoString } from "../common/day-strings";
 
@@ -11,6 +12,7 @@ export interface Logging {
 }
 
 const LOG_FLUSH_MS = 1000;
+const STDOUT = 1;
 /** characters of lines gathered before they go to the stream as one string */
 const LOG_CHUNK_CHARS = 4096;
 
@@ -27,13 +29,29 @@ type SonicBoom = ReturnType<typeof pino.destination>;
 class LineBatch implements DestinationStream {
   private lines: string[] = [];
   private chars = 0;
+  /** once the logging is flushed for good: each line goes to the stream as it comes, none is held here */
+  private passThrough = false;
 
-  constructor(private readonly out: SonicBoom) {}
+  constructor(
+    private readonly out: SonicBoom,
+    /** the stream's file descriptor, for the writes at exit */
+    private readonly fd: number,
+  ) {}
 
   write(line: string): void {
+    if (this.passThrough) {
+      this.out.write(line);
+      return;
+    }
     this.lines.push(line);
     this.chars += line.length;
     if (this.chars >= LOG_CHUNK_CHARS) this.drain();
+  }
+
+  /** pino's logger.flush(cb): what is gathered, then the stream's own flush */
+  flush(cb?: (err?: Error) => void): void {
+    this.drain();
+    this.out.flush(cb);
   }
 
   /** hands what is gathered to the stream */
@@ -45,14 +63,41 @@ class LineBatch implements DestinationStream {
     this.out.write(chunk);
   }
 
-  /** at exit, with no event loop left: after pino's own synchronous flush of the stream, what was still gathered here */
+  /** from now on, lines go straight to the stream (its own buffer is written out at exit by pino) */
+  close(): void {
+    this.drain();
+    this.passThrough = true;
+  }
+
+  /**
+   * At exit, with no event loop left: the stream's buffer, then what is gathered here, both written synchronously.
+   * Handed to the stream, a chunk of many-byte characters could start an asynchronous write no thread would finish.
+   */
   drainSync(): void {
     if (this.lines.length === 0) return;
-    this.drain();
+    const chunk = this.lines.join("");
+    this.lines = [];
+    this.chars = 0;
     try {
       this.out.flushSync();
+      writeAllSync(this.fd, Buffer.from(chunk));
     } catch {
-      // the stream is gone (closed, a broken pipe): nothing left to write to
+      // the stream is gone (closed, a broken pipe) or stays full: nothing more can be written at exit
+    }
+  }
+}
+
+/** Tries at exit on a full non-blocking pipe (EAGAIN), 10 ms apart, before the lines are given up */
+const EXIT_WRITE_TRIES = 100;
+
+function writeAllSync(fd: number, bytes: Buffer): void {
+  let rest = bytes;
+  for (let tries = 0; rest.length > 0; ) {
+    try {
+      rest = rest.subarray(fs.writeSync(fd, rest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN" || ++tries >= EXIT_WRITE_TRIES) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
   }
 }
@@ -72,8 +117,8 @@ function drainAtExit(batch: LineBatch): void {
 
 export function createLogging(level: string, destination?: DestinationStream): Logging {
   // Buffered, asynchronous writes: one log line per request must not cost a write(2) per request.
-  const ownStream = destination ? undefined : pino.destination({ dest: 1, sync: false, minLength: LOG_CHUNK_CHARS });
-  const batch = ownStream && new LineBatch(ownStream);
+  const ownStream = destination ? undefined : pino.destination({ dest: STDOUT, sync: false, minLength: LOG_CHUNK_CHARS });
+  const batch = ownStream && new LineBatch(ownStream, STDOUT);
   const options = { level, base: { pid: process.pid }, timestamp: isoTime };
   // pid tells the processes of `serve --workers N` apart.
   const logger = pino(options, batch ?? destination);
@@ -93,7 +138,7 @@ export function createLogging(level: string, destination?: DestinationStream): L
         clearInterval(timer);
         if (!ownStream) return resolve();
         if (batch) {
-          batch.drain();
+          batch.close();
           drainedAtExit.delete(batch);
         }
         ownStream.flush(() => resolve());

@@ -32,7 +32,7 @@ export function checkName(input: string, policy: PrecheckPolicy): NameCheck {
   return checkAnyName(input, policy);
 }
 
-/** Every step of §2.3, for any input (checkName's path for names outside the common ideographs). */
+/** Every step of §2.3, for any input: checkName's path for names outside the common ideographs (exported for the test that compares the two). */
 export function checkAnyName(input: string, policy: PrecheckPolicy): NameCheck {
   if (input.length > INPUT_BOUNDS.name) return { kind: "invalid", reason: "too long" };
   const s = input.normalize("NFKC").trim().replace(VARIATION_SELECTOR, "$1");

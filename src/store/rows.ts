@@ -146,15 +146,29 @@ export const toStoredRecord = (r: RecordTableRow): StoredRecord => ({
  */
 export const RECORD_BY_PHONE_COLUMNS = "name_hash, idcard_hash, carrier, status, line_status, network_since";
 
-/** A row of RECORD_BY_PHONE_COLUMNS as a record; a row of other types is refused, not passed on. */
+const RECORD_CARRIERS: ReadonlySet<string> = new Set<Carrier>(["mobile", "telecom", "cucc", "broadnet", ""]);
+const RECORD_STATUSES: ReadonlySet<string> = new Set<RecordStatus>(["active", "suspended", "busy"]);
+const RECORD_LINE_STATUSES: ReadonlySet<string> = new Set<LineStatus>(["normal", "suspended", "cancelled", "not-on-network", "unusable"]);
+const isCarrier = (v: unknown): v is Carrier => typeof v === "string" && RECORD_CARRIERS.has(v);
+const isRecordStatus = (v: unknown): v is RecordStatus => typeof v === "string" && RECORD_STATUSES.has(v);
+const isLineStatus = (v: unknown): v is LineStatus => typeof v === "string" && RECORD_LINE_STATUSES.has(v);
+
+/** A row of RECORD_BY_PHONE_COLUMNS as a record; a row with a value outside its column's type or values is refused. */
 export function recordFromColumns(phoneHash: Buffer, row: readonly unknown[]): StoredRecord {
   const [nameHash, idCardHash, carrier, status, lineStatus, networkSince] = row;
-  if (!Buffer.isBuffer(nameHash) || !Buffer.isBuffer(idCardHash) || typeof carrier !== "string" || typeof status !== "string") {
-    throw new Error("a record row of unexpected types");
+  if (
+    !Buffer.isBuffer(nameHash) ||
+    !Buffer.isBuffer(idCardHash) ||
+    !isCarrier(carrier) ||
+    !isRecordStatus(status) ||
+    !(lineStatus === null || isLineStatus(lineStatus)) ||
+    !(networkSince === null || typeof networkSince === "string")
+  ) {
+    throw new Error("a record row of unexpected values");
   }
-  const record: StoredRecord = { phoneHash, nameHash, idCardHash, carrier: carrier as Carrier, status: status as RecordStatus };
-  if (typeof lineStatus === "string") record.lineStatus = lineStatus as LineStatus;
-  if (typeof networkSince === "string") record.networkSince = networkSince;
+  const record: StoredRecord = { phoneHash, nameHash, idCardHash, carrier, status };
+  if (lineStatus !== null) record.lineStatus = lineStatus;
+  if (networkSince !== null) record.networkSince = networkSince;
   return record;
 }
 
