@@ -166,6 +166,21 @@ it("three AccessKeyIds flooding to their own bound one after another leave room 
   assert.equal(await nonces.use("quiet", "n0", t0, t0), "fresh", "the other tenants' floods left no room for a fourth");
 });
 
+it("one account's keys share one share: six of its keys flooding one after another leave room for other accounts", async () => {
+  const scale = 1000;
+  const nonces = new SharedNonceWindow(new MemorySeenOnce(SHARED_FROM / scale, SEEN_IN_PROCESS / scale), NONCES_PER_KEY / scale);
+  const t0 = 1_700_000_000_000;
+  let held = 0;
+  for (let k = 0; k < 6; k++) {
+    for (let n = 0; (await nonces.use(`many-${k}`, `n${n}`, t0, t0, "account-of-many")) === "fresh"; n++) held++;
+  }
+  // 500 under the first key, then the one account's share (750 while it is the only one holding nonces)
+  assert.equal(held, SHARED_FROM / scale, "an account's keys together stop at the account's share");
+  for (const account of ["a", "b", "c"]) {
+    assert.equal(await nonces.use(`key-of-${account}`, "n0", t0, t0, account), "fresh", `account ${account} finds room`);
+  }
+});
+
 it("nonces are bounded per AccessKeyId, refused when full (SharedNonceWindow on Redis)", async () => {
   const limits = new RedisLimits(REDIS_URL, () => {}, `nonce-bound-${randomUUID()}:`);
   try {

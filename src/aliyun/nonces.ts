@@ -28,9 +28,10 @@ export const NONCES_PER_KEY = 500_000;
 export interface Nonces {
   /**
    * "fresh" the first time (accessKeyId, nonce) is seen while its request could be valid, "replayed" after; "full"
-   * when the key already holds NONCES_PER_KEY unexpired nonces, or (in one process) its share or the process's bound
+   * when the key already holds NONCES_PER_KEY unexpired nonces, or (in one process) its account's share (all the
+   * account's keys together; the key's own when no account is given) or the process's bound
    */
-  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict>;
+  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number, accountId?: string): Promise<NonceVerdict>;
 }
 
 // one-shot: a hash object per call cost more than the window's own work
@@ -42,8 +43,9 @@ export class SharedNonceWindow implements Nonces {
     private readonly perKey = NONCES_PER_KEY,
   ) {}
 
-  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number): Promise<NonceVerdict> {
-    return this.store.firstUse(digestOf(accessKeyId), digestOf(nonce), nowMs, rememberedUntil(signedAtMs), this.perKey);
+  use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number, accountId?: string): Promise<NonceVerdict> {
+    const share = accountId === undefined ? undefined : digestOf(accountId);
+    return this.store.firstUse(digestOf(accessKeyId), digestOf(nonce), nowMs, rememberedUntil(signedAtMs), this.perKey, share);
   }
 }
 

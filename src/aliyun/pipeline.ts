@@ -122,7 +122,8 @@ export async function handleAcsCall(req: RequestHead, readBody: () => Promise<Bu
     // Judged on the server's own clock, never the call's moved one: one key's shifted clock must not forget other
     // keys' nonces, and a request signed for a moved clock stays remembered while that clock would accept it.
     const shiftMs = shift?.ms ?? 0;
-    const seen = await deps.nonces.use(credential.secretId, auth.nonce, now - shiftMs, auth.signedAtMs - shiftMs);
+    // Room in one process is shared per account, whichever of its keys signs (seen-once.ts).
+    const seen = await deps.nonces.use(credential.secretId, auth.nonce, now - shiftMs, auth.signedAtMs - shiftMs, credential.accountId);
     if (seen === "replayed") throw new GatewayError("SignatureNonceUsed");
     if (seen === "full") throw new GatewayError("Throttling.User");
 

@@ -15,9 +15,10 @@ export interface SeenOnce {
   /**
    * notes `member` in `group` until `untilMs` unless it is remembered still ("replayed") or `group` already holds
    * `cap` unexpired members, or a store in one process holds its bound (seen-once.ts) ("full": nothing is evicted to
-   * make room); times are the instances' clock
+   * make room); times are the instances' clock. `share`: the tenant whose groups share the room of a store in one
+   * process (the group itself when absent); a shared store bounds each group by `cap` only
    */
-  firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict>;
+  firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number, share?: string): Promise<NonceVerdict>;
 }
 
 /**

@@ -29,7 +29,7 @@ type LimitQuestion =
   | { op: "release"; key: string; amount: number }
   | { op: "touch"; key: string; member: string; nowMs: number; windowMs: number }
   | { op: "judge"; question: OpeningQuestion }
-  | { op: "seen"; group: string; member: string; nowMs: number; untilMs: number; cap: number };
+  | { op: "seen"; group: string; member: string; nowMs: number; untilMs: number; cap: number; share?: string };
 interface LimitReply {
   sanyaoLimitReply: number;
   ok: boolean;
@@ -72,7 +72,7 @@ async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Om
     case "judge":
       return { ok: true, verdict: await counters.openings.judge(msg.question) };
     case "seen":
-      return { ok: true, seen: await counters.seen.firstUse(msg.group, msg.member, msg.nowMs, msg.untilMs, msg.cap) };
+      return { ok: true, seen: await counters.seen.firstUse(msg.group, msg.member, msg.nowMs, msg.untilMs, msg.cap, msg.share) };
   }
 }
 
@@ -162,8 +162,8 @@ export class IpcLimits implements RateLimiter, DailyCounter, SpendCounter, Activ
     return verdict;
   }
 
-  async firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict> {
-    const { seen } = await this.ask({ op: "seen", group, member, nowMs, untilMs, cap });
+  async firstUse(group: string, member: string, nowMs: number, untilMs: number, cap: number, share?: string): Promise<NonceVerdict> {
+    const { seen } = await this.ask({ op: "seen", group, member, nowMs, untilMs, cap, share });
     if (!seen) throw new UnavailableError("counters", new Error("the primary gave no nonce verdict"));
     return seen;
   }

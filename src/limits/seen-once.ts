@@ -14,14 +14,23 @@ export const SEEN_IN_PROCESS = 1_500_000;
 /** Members in all past which a group grows only within its share, by default: half the most. */
 export const SHARED_FROM = 750_000;
 
-/** One group's members, each with the second from which it may be forgotten. */
+/** One group's members, each with the second from which it may be forgotten, and the share they count towards. */
 interface Group {
   name: string;
   members: Map<string, number>;
+  share: Share;
+}
+
+/** What one tenant's groups hold in all. */
+interface Share {
+  name: string;
+  held: number;
 }
 
 export class MemorySeenOnce implements SeenOnce {
   private readonly groups = new Map<string, Group>();
+  /** tenants holding members, by name */
+  private readonly shares = new Map<string, Share>();
   /** a second → the members that end then, with their groups (one reference each, not a copy of the name) */
   private readonly ending = new Map<number, { groups: Group[]; members: string[] }>();
   private sweptSecond = Number.NaN;
@@ -35,18 +44,26 @@ export class MemorySeenOnce implements SeenOnce {
     if (shareFrom > totalCap) throw new RangeError("shares start past the bound of all members");
   }
 
-  async firstUse(name: string, member: string, nowMs: number, untilMs: number, cap: number): Promise<NonceVerdict> {
+  async firstUse(name: string, member: string, nowMs: number, untilMs: number, cap: number, shareName = name): Promise<NonceVerdict> {
     this.sweep(nowMs);
     let group = this.groups.get(name);
     const until = group?.members.get(member);
     if (until !== undefined && until * 1000 > nowMs) return "replayed";
     // a member that ended and comes again takes its own room back; a new one needs room in its group and the process
-    if (until === undefined && !this.roomFor(group, cap)) return "full";
+    if (until === undefined && !this.roomFor(group, group?.share ?? this.shares.get(shareName), cap)) return "full";
     if (!group) {
-      group = { name, members: new Map() };
+      let share = this.shares.get(shareName);
+      if (!share) {
+        share = { name: shareName, held: 0 };
+        this.shares.set(shareName, share);
+      }
+      group = { name, members: new Map(), share };
       this.groups.set(name, group);
     }
-    if (until === undefined) this.total++;
+    if (until === undefined) {
+      this.total++;
+      group.share.held++;
+    }
     const ends = Math.ceil(untilMs / 1000);
     group.members.set(member, ends);
     const batch = this.ending.get(ends);
@@ -57,15 +74,14 @@ export class MemorySeenOnce implements SeenOnce {
     return "fresh";
   }
 
-  private roomFor(group: Group | undefined, cap: number): boolean {
+  private roomFor(group: Group | undefined, share: Share | undefined, cap: number): boolean {
     const size = group?.members.size ?? 0;
     if (size >= cap || this.total >= this.totalCap) return false;
     if (this.total < this.shareFrom) return true;
-    // Groups that grew past an equal share keep what they hold and get no more; those below it may reach it. Groups
-    // growing at once stop near `shareFrom` in all; one after another they can reach `totalCap` (six at the
-    // defaults, each at its own cap or share), which is the bound.
-    const groups = this.groups.size + (group ? 0 : 1);
-    return size < this.shareFrom / groups;
+    // Tenants that grew past an equal share keep what they hold and get no more; those below it may reach it.
+    // Tenants growing at once stop near `shareFrom` in all; one after another they can reach `totalCap`, the bound.
+    const tenants = this.shares.size + (share ? 0 : 1);
+    return (share?.held ?? 0) < this.shareFrom / tenants;
   }
 
   private sweep(nowMs: number): void {
@@ -80,7 +96,9 @@ export class MemorySeenOnce implements SeenOnce {
         if (!group || group.members.get(member) !== ends) return;
         group.members.delete(member);
         this.total--;
+        group.share.held--;
         if (group.members.size === 0 && this.groups.get(group.name) === group) this.groups.delete(group.name);
+        if (group.share.held === 0 && this.shares.get(group.share.name) === group.share) this.shares.delete(group.share.name);
       });
       this.ending.delete(ends);
     }
