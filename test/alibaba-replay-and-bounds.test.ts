@@ -173,12 +173,30 @@ it("one account's keys share one share: six of its keys flooding one after anoth
   let held = 0;
   for (let k = 0; k < 6; k++) {
     for (let n = 0; (await nonces.use(`many-${k}`, `n${n}`, t0, t0, "account-of-many")) === "fresh"; n++) held++;
+    if (k === 0) assert.equal(held, NONCES_PER_KEY / scale, "the first key stops at its own bound");
   }
   // 500 under the first key, then the one account's share (750 while it is the only one holding nonces)
   assert.equal(held, SHARED_FROM / scale, "an account's keys together stop at the account's share");
   for (const account of ["a", "b", "c"]) {
     assert.equal(await nonces.use(`key-of-${account}`, "n0", t0, t0, account), "fresh", `account ${account} finds room`);
   }
+});
+
+it("a tenant's share counts all its groups, also after one of them ended and a new one began", async () => {
+  const seen = new MemorySeenOnce(4, 8);
+  const t0 = 1_700_000_000_000;
+  const use = (group: string, nonce: string, at: number, until: number, share?: string) =>
+    seen.firstUse(group, nonce, at, until, 100, share);
+  // tenant T: group A's members end early, group B's late; another tenant fills the first bound's remainder
+  assert.equal(await use("A", "a0", t0, t0 + 1000, "T"), "fresh");
+  assert.equal(await use("B", "b0", t0, t0 + 900_000, "T"), "fresh");
+  assert.equal(await use("B", "b1", t0, t0 + 900_000, "T"), "fresh");
+  assert.equal(await use("other", "o0", t0, t0 + 900_000, "U"), "fresh");
+  // A has ended (swept at the next second): T holds B's two, U one, then two; the first bound (4) is reached
+  assert.equal(await use("other", "o1", t0 + 2000, t0 + 900_000, "U"), "fresh");
+  // T's share is 4 / 2 tenants: its new group C joins T's share, which is full; a group of no share is a tenant of its own
+  assert.equal(await use("C", "c0", t0 + 2000, t0 + 900_000, "T"), "full", "a new group of T counts what T's other group holds");
+  assert.equal(await use("D", "d0", t0 + 2000, t0 + 900_000), "fresh", "a third tenant finds room below its share");
 });
 
 it("nonces are bounded per AccessKeyId, refused when full (SharedNonceWindow on Redis)", async () => {

@@ -44,7 +44,8 @@ export class SharedNonceWindow implements Nonces {
   ) {}
 
   use(accessKeyId: string, nonce: string, nowMs: number, signedAtMs: number, accountId?: string): Promise<NonceVerdict> {
-    const share = accountId === undefined ? undefined : digestOf(accountId);
+    // named apart from the keys' own groups, so no account's name can be a key's
+    const share = accountId === undefined ? undefined : digestOf(`account\u0000${accountId}`);
     return this.store.firstUse(digestOf(accessKeyId), digestOf(nonce), nowMs, rememberedUntil(signedAtMs), this.perKey, share);
   }
 }

@@ -72,7 +72,17 @@ async function answer(msg: LimitQuestion, counters: PrimaryCounters): Promise<Om
     case "judge":
       return { ok: true, verdict: await counters.openings.judge(msg.question) };
     case "seen":
-      return { ok: true, seen: await counters.seen.firstUse(msg.group, msg.member, msg.nowMs, msg.untilMs, msg.cap, msg.share) };
+      return {
+        ok: true,
+        seen: await counters.seen.firstUse(
+          msg.group,
+          msg.member,
+          msg.nowMs,
+          msg.untilMs,
+          msg.cap,
+          typeof msg.share === "string" ? msg.share : undefined,
+        ),
+      };
   }
 }
 

@@ -3,15 +3,17 @@
  * embedded mode, kept in the primary process for `serve --workers`. A full group is refused, never given room by
  * forgetting a member that has not ended. Ends are kept in whole seconds (small integers, no heap number each);
  * what has ended is forgotten once per second of the calls' clock. Memory is bounded in two steps: past `shareFrom`
- * members in all, a group may grow only while it holds less than an equal share of that number, so a few groups'
- * floods leave room for the others (shares are per group: per AccessKeyId for nonces); at `totalCap` every group is
- * "full" until some end (a refusal, not a process out of memory).
+ * members in all, a share (a tenant: the `share` named with the call, else the group itself; for nonces the account,
+ * whichever of its keys signs) grows only while it holds less than `shareFrom` divided by the tenants holding
+ * members, so a few tenants' floods leave room for the others, and each group stays within its own `cap`; at
+ * `totalCap` every group is "full" until some end (a refusal, not a process out of memory). A group counts towards
+ * the share it was made with until it empties (a key does not change accounts).
  */
 import type { NonceVerdict, SeenOnce } from "./contract";
 
 /** Members held in one process at most, by default: about 135 bytes each (Node 20, x64), some 200 MB in all. */
 export const SEEN_IN_PROCESS = 1_500_000;
-/** Members in all past which a group grows only within its share, by default: half the most. */
+/** Members in all past which a tenant grows only within its share, by default: half the most. */
 export const SHARED_FROM = 750_000;
 
 /** One group's members, each with the second from which it may be forgotten, and the share they count towards. */
