@@ -95,7 +95,11 @@ async function count(which: "sanyao" | "floor", d: Dataset, o: Options, tmp: str
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, SANYAO_LOG_LEVEL: "info" },
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // a child that could not be spawned emits "error" and never "exit"
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
   // The server under valgrind is stopped however the count ends: a failure must not leave it running.
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -112,6 +116,7 @@ async function count(which: "sanyao" | "floor", d: Dataset, o: Options, tmp: str
       child.stdout.on("data", watch);
       child.stderr.on("data", watch);
       child.once("exit", (code) => reject(new Error(`${which} exited with ${code}: ${seen}`)));
+      child.once("error", reject);
     });
     const requestsFile = path.join(tmp, `${which}-requests.json`);
     const bodies = Array.from({ length: 4000 }, (_, i) => mix(i, d.records));

@@ -165,7 +165,8 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       region = present(flat.get("Region"));
       outcome.action = actionName(action);
       call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
-      if (deps.recordCalls) call.params = receivedNames([...flat.keys()]);
+      // before the signature is checked: worked out for this call, not kept (receivedNames keeps signed calls' lists)
+      if (deps.recordCalls) call.params = topLevelNames([...flat.keys()]);
       const shifting = clockShift(deps, flat.get("SecretId"), action);
       if (shifting) shiftMs = shiftedBy(await shifting, outcome);
       nowSeconds = Math.floor((deps.clock() + shiftMs) / 1000);

@@ -40,7 +40,9 @@ class LineBatch implements DestinationStream {
 
   write(line: string): void {
     if (this.passThrough) {
+      // no timer flushes the stream any more, and only pino's weak reference keeps it for the exit: out now
       this.out.write(line);
+      this.out.flush();
       return;
     }
     this.lines.push(line);
@@ -87,7 +89,8 @@ class LineBatch implements DestinationStream {
   }
 }
 
-/** Tries at exit on a full non-blocking pipe (EAGAIN), 10 ms apart, before the lines are given up */
+/** Tries at exit on a full non-blocking pipe (EAGAIN), 10 ms apart, before the gathered lines are given up (pino's own
+ * flush of the stream before them retries without a bound) */
 const EXIT_WRITE_TRIES = 100;
 
 function writeAllSync(fd: number, bytes: Buffer): void {
