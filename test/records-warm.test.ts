@@ -28,13 +28,14 @@ function heldLocks(file: string): number {
 
 const withCheck = (body: string) => `${body}${idCheckChar(body)}`;
 
-it("a server reads its records file into the page cache at start, and says so", async () => {
+/** An installation whose records.db holds 2,000 records (numbers from `prefix`), its server stopped: its directory. */
+async function installationWithRecords(prefix: string): Promise<string> {
   const dataDir = tempDir();
   const first = await startTestServer({}, "sqlite", dataDir);
   try {
     await first.addRecords(
       Array.from({ length: 2000 }, (_, i) => ({
-        phone: `1380013${String(i).padStart(4, "0")}`,
+        phone: `${prefix}${String(i).padStart(4, "0")}`,
         name: "王小明",
         idcard: withCheck(`11010519800101${String(i % 1000).padStart(3, "0")}`),
       })),
@@ -42,6 +43,11 @@ it("a server reads its records file into the page cache at start, and says so", 
   } finally {
     await first.close();
   }
+  return dataDir;
+}
+
+it("a server reads its records file into the page cache at start, and says so", async () => {
+  const dataDir = await installationWithRecords("1380013");
   const size = fs.statSync(path.join(dataDir, "records.db")).size;
   assert.ok(size > 64 * 1024, "a records file of some size");
   // on a start that finds it already there
@@ -61,9 +67,10 @@ it("a server reads its records file into the page cache at start, and says so", 
 
 /** Descriptors this process holds open on `file`. */
 function openDescriptors(file: string): number {
+  const target = fs.realpathSync(file);
   return fs.readdirSync("/proc/self/fd").filter((fd) => {
     try {
-      return fs.readlinkSync(`/proc/self/fd/${fd}`) === fs.realpathSync(file);
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === target;
     } catch {
       return false; // closed meanwhile
     }
@@ -71,20 +78,8 @@ function openDescriptors(file: string): number {
 }
 
 it("a server stopped straight after its start leaves no descriptor of its records file open", async () => {
-  const dataDir = tempDir();
+  const dataDir = await installationWithRecords("1390013");
   const file = path.join(dataDir, "records.db");
-  const first = await startTestServer({}, "sqlite", dataDir);
-  try {
-    await first.addRecords(
-      Array.from({ length: 2000 }, (_, i) => ({
-        phone: `1390013${String(i).padStart(4, "0")}`,
-        name: "王小明",
-        idcard: withCheck(`11010519800101${String(i % 1000).padStart(3, "0")}`),
-      })),
-    );
-  } finally {
-    await first.close();
-  }
   // stopped at once: the read (a few ms for this file) has begun, or ended, or not begun when close() comes
   for (let round = 0; round < 5; round++) {
     const server = await startTestServer({}, "sqlite", dataDir);

@@ -165,7 +165,7 @@ export async function handleCall(req: RequestHead, readBody: BodyReader, deps: P
       region = present(flat.get("Region"));
       outcome.action = actionName(action);
       call.signatureMethod = v1Algorithm(flat.get("SignatureMethod"));
-      // before the signature is checked: worked out for this call, not kept (receivedNames keeps signed calls' lists)
+      // before the signature is checked: worked out for this call, not kept among the lists receivedNames remembers
       if (deps.recordCalls) call.params = topLevelNames([...flat.keys()]);
       const shifting = clockShift(deps, flat.get("SecretId"), action);
       if (shifting) shiftMs = shiftedBy(await shifting, outcome);

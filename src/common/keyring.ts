@@ -63,6 +63,9 @@ export type HashedField =
 /** what a keyed hash of bytes is of: an AES-CBC ciphertext block under its data key */
 export type HashedBytes = "cbc-block";
 
+/** What a keyed hash of a field is taken of: the field, a NUL, the value (so equal values of two fields differ). */
+export const keyedHashInput = (field: HashedField, value: string): string => `${field}\u0000${value}`;
+
 export class Keyring {
   private readonly hashKey: Buffer;
   private readonly sealKey: Buffer;
@@ -81,7 +84,7 @@ export class Keyring {
 
   /** HMAC-SHA256 of a normalised value, separated by field so equal strings in different fields differ. */
   hash(field: HashedField, normalised: string): Buffer {
-    const input = `${field}\u0000${normalised}`;
+    const input = keyedHashInput(field, normalised);
     let digest = this.recent.get(input);
     if (!digest) {
       digest = this.hasher.hmac(input);

@@ -4,6 +4,8 @@ import type { PrecheckPolicy } from "./policy";
 
 export type NameCheck = { kind: "ok"; normalized: string; script: "Han" | "Latin" } | { kind: "invalid"; reason: string };
 
+/** characters of a Han name at most, middle dots included (§2.3) */
+const HAN_NAME_MAX = 32;
 const MIDDLE_DOT = "\u00B7";
 // §2.2: look-alikes of the interpunct that reach us from other encodings and input methods.
 const DOT_VARIANTS = /[\u00B7\u0387\u30FB\uFF65\u2022\u2027\u2219\u22C5\u2E31]/gu;
@@ -23,7 +25,7 @@ const LATIN_LETTERS = /\p{Script=Latin}/gu;
  * Unified_Ideograph and none a number or a control, so every step below keeps them whole. Most names are such;
  * they skip the normalisation and the Unicode-property scans (test/name-rules.test.ts checks the two paths agree).
  */
-const COMMON_HAN_NAME = /^[\u4E00-\u9FFF]{1,32}$/;
+const COMMON_HAN_NAME = new RegExp(`^[\\u4E00-\\u9FFF]{1,${HAN_NAME_MAX}}$`);
 
 export function checkName(input: string, policy: PrecheckPolicy): NameCheck {
   if (COMMON_HAN_NAME.test(input)) {
@@ -51,7 +53,7 @@ function checkHanName(s: string, policy: PrecheckPolicy): NameCheck {
   const chars = [...name];
   const hanCount = chars.filter((c) => c !== MIDDLE_DOT).length;
   if (hanCount < policy.minHanChars) return { kind: "invalid", reason: "too short" };
-  if (chars.length > 32) return { kind: "invalid", reason: "too long" };
+  if (chars.length > HAN_NAME_MAX) return { kind: "invalid", reason: "too long" };
   return { kind: "ok", normalized: name, script: "Han" };
 }
 

@@ -10,17 +10,15 @@
  */
 import { hash } from "node:crypto";
 import type { KeyedHasher } from "../common/keyed-hasher";
-import type { HashedField } from "../common/keyring";
+import { type HashedField, keyedHashInput } from "../common/keyring";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES } from "../store/packed-records";
 import { DIGEST_ALGORITHMS, NAME_DIGEST_ALGORITHM } from "./digests";
 import type { CheckedRecord } from "./record-rules";
 
-/** what a keyed hash is taken of: the field, a NUL, the value (as Keyring.hash) */
-const input = (field: HashedField, value: string) => `${field}\u0000${value}`;
-const keyed = (hasher: KeyedHasher, field: HashedField, value: string) => hasher.hmac(input(field, value));
+const keyed = (hasher: KeyedHasher, field: HashedField, value: string) => hasher.hmac(keyedHashInput(field, value));
 /** the keyed hash's first `bytes` bytes, written at `offset` of `target` */
 const keyedInto = (hasher: KeyedHasher, field: HashedField, value: string, target: Buffer, offset: number, bytes: number) =>
-  hasher.hmacInto(input(field, value), target, offset, bytes);
+  hasher.hmacInto(keyedHashInput(field, value), target, offset, bytes);
 
 /** names kept at most; when full the cache starts again (cheaper than tracking the least used) */
 const NAMES_KEPT = 50_000;
