@@ -12,7 +12,7 @@ import { idCheckChar } from "../src/rules/idcard";
 import { startTestServer, tempDir } from "./helpers/server";
 
 const warmedLine = (logs: string[]) =>
-  logs.map((l) => JSON.parse(l) as { msg?: string; bytes?: number }).find((l) => l.msg === "records file read into the page cache");
+  logs.map((l) => JSON.parse(l) as { msg?: string; bytes?: number }).find((l) => l.msg === "records read into the page cache");
 
 /** POSIX locks this process holds on `file`, as Linux lists them (/proc/locks: "… READ pid maj:min:inode …"). */
 function heldLocks(file: string): number {

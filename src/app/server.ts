@@ -322,15 +322,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   overviewRollup.start();
   const port = boundPortOf(server);
   boundPort = port;
-  // The records file into the page cache, in the background: lookups in a large file not cached wait for the disk.
+  // The records into the page cache, in the background: lookups in a large set not cached wait for the disk.
   const warming = new AbortController();
   const warmed = store.records.warm?.(warming.signal).then(
     (w) =>
       logger.info(
         { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)) },
-        warming.signal.aborted ? "records file read ahead in part: the server stopped" : "records file read into the page cache",
+        warming.signal.aborted ? "records read ahead in part: the server stopped" : "records read into the page cache",
       ),
-    (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records file could not be read ahead"),
+    (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be read ahead"),
   );
   const url = `http://${hostInUrl(config.host)}:${port}`;
   const opsPort = opsServer ? boundPortOf(opsServer) : port;

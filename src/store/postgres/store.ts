@@ -27,6 +27,7 @@ import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows
 import type { PackedRecords } from "../packed-records";
 import { oneAtATime } from "../one-at-a-time";
 import { loadRecords } from "./record-load";
+import { warmRecords } from "./records-warm";
 
 export interface PostgresOptions {
   url: string;
@@ -63,6 +64,7 @@ export class PostgresStore implements StoreAdapter {
     ...recordRows(this.query),
     // one load at a time per store, as on SQLite: two merges would wait on each other's lock and hold two connections
     load: (batches: AsyncIterable<PackedRecords>) => this.loads(() => loadRecords(() => this.pool.connect(), batches)),
+    warm: (signal: AbortSignal) => warmRecords(this.query, signal),
   };
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);
