@@ -325,11 +325,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The records into the page cache, in the background: lookups in a large set not cached wait for the disk.
   const warming = new AbortController();
   const warmed = store.records.warm?.(warming.signal).then(
-    (w) =>
-      logger.info(
-        { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)) },
-        warming.signal.aborted ? "records read ahead in part: the server stopped" : "records read into the page cache",
-      ),
+    (w) => {
+      if (w.skipped) return logger.info({ reason: w.skipped }, "records not read into the page cache");
+      const read = { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)) };
+      if (w.failed)
+        return logger.warn({ ...read, left: w.failed.relations, err: w.failed.first }, "records read ahead in part: a read failed");
+      logger.info(read, warming.signal.aborted ? "records read ahead in part: the server stopped" : "records read into the page cache");
+    },
     (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be read ahead"),
   );
   const url = `http://${hostInUrl(config.host)}:${port}`;

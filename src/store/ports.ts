@@ -88,10 +88,22 @@ export interface RecordRows {
   /** how many records there are of each carrier and status (counted in the store, never read out) */
   stats(): Promise<Array<{ carrier: Carrier; status: RecordStatus; n: number }>>;
   /**
-   * Where the records are a file on this machine: reads it into the operating system's page cache (a server's
-   * start, in the background), until done or aborted; the bytes read of those to read, and how long it took.
+   * Reads the records into the page cache (a server's start, in the background): records.db, or on PostgreSQL
+   * through pg_prewarm where the database has it; until done or aborted.
    */
-  warm?(signal: AbortSignal): Promise<{ bytes: number; of: number; seconds: number }>;
+  warm?(signal: AbortSignal): Promise<Warmed>;
+}
+
+/** What a read of the records into the page cache did. */
+export interface Warmed {
+  /** bytes read, and what was to be read */
+  bytes: number;
+  of: number;
+  seconds: number;
+  /** why nothing was read, when nothing could be (PostgreSQL without pg_prewarm) */
+  skipped?: string;
+  /** relations left after a failure (the others were read), and the first failure's message */
+  failed?: { relations: number; first: string };
 }
 
 /** Calls (from the audit trail) or charges (from the ledger) of one account, China-time day, action and mode. */

@@ -60,11 +60,13 @@ export class PostgresStore implements StoreAdapter {
   readonly accounts = accountRows(this.query);
   readonly apiKeys = apiKeyRows(this.query);
   private readonly loads = oneAtATime();
+  private readonly closing = new AbortController();
   readonly records = {
     ...recordRows(this.query),
     // one load at a time per store, as on SQLite: two merges would wait on each other's lock and hold two connections
     load: (batches: AsyncIterable<PackedRecords>) => this.loads(() => loadRecords(() => this.pool.connect(), batches)),
-    warm: (signal: AbortSignal) => warmRecords(this.query, signal),
+    // stopped by the store's close too, not only by the caller's signal
+    warm: (signal: AbortSignal) => warmRecords(this.query, AbortSignal.any([signal, this.closing.signal])),
   };
   readonly kmsKeys = kmsKeyRows(this.query);
   readonly meta = metaRows(this.query);
@@ -433,6 +435,7 @@ export class PostgresStore implements StoreAdapter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     await this.writes.flush().catch((err) => this.reportFailure("audit", err));
     await this.pool.end();
   }

@@ -14,17 +14,11 @@ import type { FileHandle } from "node:fs/promises";
 import fs from "node:fs/promises";
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Warmed } from "../ports";
 
 const CHUNK_BYTES = 4 << 20;
 /** a quarter of a core or so here: the kernel's copy costs about a second of CPU per GiB read from the disk */
 const BYTES_PER_SECOND = 256 << 20;
-
-export interface Warmed {
-  /** bytes read, and what was to be read (the file, or half the memory available) */
-  bytes: number;
-  of: number;
-  seconds: number;
-}
 
 /** Memory available to this process: the machine's, or a container's limit where Node knows it. */
 function availableMemory(): number {
