@@ -3,8 +3,8 @@
  * pg_prewarm (store/postgres/records-warm.ts): every block of the records, their digests and their indexes, counted
  * by what pg_prewarm says it read, and a log line that says how much; never a function of the same name that
  * another role put beside the extension's; without the extension nothing is read and the log says why. The test
- * database's superuser installs the extension, as an operator's would. (Test files run one at a time: no other
- * server sees the extension come and go; the state found is put back.)
+ * database's superuser installs the extension, as an operator's would. Another run of this file on the same
+ * database (a second checkout's suite) waits for this one (an advisory lock), and the state found is put back.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -37,14 +37,23 @@ async function logged(server: TestServer, msg: string): Promise<LogLine | undefi
 describe("a scale-out server reads the records into the database's page cache at start", () => {
   const env = scaleOutEnv();
   const dataDir = tempDir();
-  let installedBefore = false;
+  /** the schema the extension was in before the test, if it was installed */
+  let foundIn: string | undefined;
+  const holder = new Client({ connectionString: PG_URL });
   before(async () => {
     await ensureServices();
-    installedBefore = (await sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'")).length > 0;
+    await holder.connect();
+    await holder.query("SELECT pg_advisory_lock(hashtext('sanyao records-warm-postgres test'))");
+    const [found] = await sql<{ schema: string }>(
+      "SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_prewarm'",
+    );
+    foundIn = found?.schema;
   });
   after(async () => {
     await dropScaleOut(env);
-    await sql(installedBefore ? "CREATE EXTENSION IF NOT EXISTS pg_prewarm" : "DROP EXTENSION IF EXISTS pg_prewarm");
+    await sql("DROP EXTENSION IF EXISTS pg_prewarm");
+    if (foundIn !== undefined) await sql(`CREATE EXTENSION pg_prewarm SCHEMA "${foundIn.replaceAll('"', '""')}"`);
+    await holder.end(); // and with its session, the lock
   });
 
   it("without pg_prewarm: nothing read, and the log says why", async () => {

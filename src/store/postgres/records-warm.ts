@@ -10,49 +10,60 @@
  *
  * The function called is the extension's own, found by its exact signature and its membership of the extension, and
  * called with every argument typed: a function of the same name that another role put beside it is never chosen.
- * Each table's indexes come before it (a lookup descends them at random), the records before the digests of the
- * encrypted variants. Read in slices of 16 MiB, each one statement well inside the pool's timeout, paced as the
- * embedded read, and stopped between two slices when the server stops. A relation that changed meanwhile (an import
- * swaps in fresh ones) is read as far as it goes now; one that fails is left, and the read goes on to the next.
+ * The digests are read first and the records' indexes last, each table's heap before its indexes: where the cache
+ * is smaller than what is read, the last read is what stays, and a lookup descends the records' indexes at random.
+ * Read in slices of 4 MiB, each one short statement (a slice holds its relation's share lock, which an import's swap
+ * waits for, and lookups behind the swap), paced as the embedded read, and stopped between two slices when the
+ * server stops. A relation an import swapped away meanwhile is not read further (its fresh one is read at the next
+ * start); one that fails is left, and the read goes on to the next.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Warmed } from "../ports";
 import type { Query } from "./tables";
 
-const SLICE_BYTES = 16 << 20;
+const SLICE_BYTES = 4 << 20;
 const BYTES_PER_SECOND = 256 << 20;
-/** the tables a lookup reads, in the order they are read */
-const TABLES = ["records", "record_digests"];
+/** the tables a lookup reads, in the order they are read: the last read stays cached where not all can */
+const TABLES = ["record_digests", "records"];
+/** a schema's name as quote_ident gives it, then the function */
+const QUOTED_FUNCTION = /^(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")\.pg_prewarm$/;
 
 interface Relation {
   oid: string;
   blocks: number;
 }
 
-/** pg_prewarm(regclass, text, text, int8, int8) of the extension, as PostgreSQL quotes it; undefined: not installed */
+/**
+ * pg_prewarm(regclass, text, text, int8, int8) of the extension, as PostgreSQL quotes it, when this role may call it;
+ * undefined: not installed, or not this role's to call.
+ */
 async function prewarmFunction(q: Query): Promise<string | undefined> {
   const [row] = await q<{ fn: unknown }>(
     `SELECT quote_ident(n.nspname) || '.pg_prewarm' AS fn
-       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+       CROSS JOIN LATERAL pg_catalog.to_regprocedure(
+         pg_catalog.format('%I.pg_prewarm(regclass,text,text,bigint,bigint)', n.nspname)) AS f(fn)
       WHERE e.extname = 'pg_prewarm'
-        AND EXISTS (SELECT 1 FROM pg_depend d
-                     WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid AND d.deptype = 'e'
-                       AND d.classid = 'pg_proc'::regclass
-                       AND d.objid = to_regprocedure(format('%I.pg_prewarm(regclass,text,text,bigint,bigint)', n.nspname)))`,
+        AND pg_catalog.has_function_privilege(f.fn, 'EXECUTE')
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                     WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = e.oid AND d.deptype = 'e'
+                       AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = f.fn)`,
   );
-  return typeof row?.fn === "string" ? row.fn : undefined;
+  return typeof row?.fn === "string" && QUOTED_FUNCTION.test(row.fn) ? row.fn : undefined;
 }
 
-/** Each table's indexes, then the table, in this store's schema (the connection's search_path); the block size. */
+/** Each table, then its indexes, in this store's schema (the connection's search_path); the block size. */
 async function relations(q: Query): Promise<{ relations: Relation[]; blockBytes: number }> {
   const rows = await q<{ oid: unknown; blocks: unknown; block_bytes: unknown }>(
-    `SELECT c.oid::text AS oid, (pg_relation_size(c.oid) / current_setting('block_size')::int)::text AS blocks,
-            current_setting('block_size') AS block_bytes
-       FROM pg_class t
-       JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
-       JOIN pg_class c ON c.oid = t.oid OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = t.oid)
+    `SELECT c.oid::text AS oid,
+            (pg_catalog.pg_relation_size(c.oid::regclass) / pg_catalog.current_setting('block_size')::int)::text AS blocks,
+            pg_catalog.current_setting('block_size') AS block_bytes
+       FROM pg_catalog.pg_class t
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace AND n.nspname = pg_catalog.current_schema()
+       JOIN pg_catalog.pg_class c
+         ON c.oid = t.oid OR c.oid IN (SELECT indexrelid FROM pg_catalog.pg_index WHERE indrelid = t.oid)
       WHERE t.relname = ANY($1::text[]) AND t.relkind = 'r'
-      ORDER BY array_position($1::text[], t.relname::text), c.relkind = 'r', c.relname`,
+      ORDER BY pg_catalog.array_position($1::text[], t.relname::text), c.relkind <> 'r', c.relname`,
     [TABLES],
   );
   const found: Relation[] = [];
@@ -67,8 +78,11 @@ async function relations(q: Query): Promise<{ relations: Relation[]; blockBytes:
 
 export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed> {
   const started = performance.now();
-  const fn = signal.aborted ? undefined : await prewarmFunction(q);
-  if (fn === undefined) return { bytes: 0, of: 0, seconds: 0, skipped: "pg_prewarm is not installed in the database" };
+  const stopped = { bytes: 0, of: 0, seconds: 0, skipped: "the server stopped" };
+  if (signal.aborted) return stopped;
+  const fn = await prewarmFunction(q);
+  if (fn === undefined) return { ...stopped, skipped: "pg_prewarm is not installed in the database, or not this role's to call" };
+  if (signal.aborted) return stopped;
   const { relations: all, blockBytes } = await relations(q);
   const sliceBlocks = Math.max(1, Math.floor(SLICE_BYTES / blockBytes));
   const of = all.reduce((n, r) => n + r.blocks, 0) * blockBytes;
@@ -77,10 +91,10 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
   for (const r of all) {
     try {
       for (let first = 0; first < r.blocks && !signal.aborted; first += sliceBlocks) {
-        // As far as the relation goes now: nothing when it is gone or shorter (a swap by an import).
+        // As far as the relation goes now: nothing once it is gone (swapped away by an import) or shorter.
         const [row] = await q<{ blocks: unknown }>(
           `SELECT ${fn}($1::oid::regclass, 'read'::text, 'main'::text, $2::int8, least($3::int8, size - 1))::text AS blocks
-             FROM (SELECT pg_relation_size($1::oid) / current_setting('block_size')::int8 AS size) s
+             FROM (SELECT pg_catalog.pg_relation_size($1::oid::regclass) / pg_catalog.current_setting('block_size')::int8 AS size) s
             WHERE $2::int8 < size`,
           [r.oid, first, first + sliceBlocks - 1],
         );
