@@ -1,7 +1,8 @@
 /**
  * A server reads records.db once at start, in the background, so lookups in a large file do not wait for the disk
  * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much; SQLite's locks on
- * the file are still held after it; a server stopped straight after its start leaves no descriptor of the file open.
+ * the file are still held after it; a server stopped straight after its start leaves no descriptor of the file open;
+ * the workers of `serve --workers` read it once between them.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -9,6 +10,7 @@ import path from "node:path";
 import { it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { idCheckChar } from "../src/rules/idcard";
+import { serveProcess } from "./helpers/cli";
 import { startTestServer, tempDir } from "./helpers/server";
 
 const warmedLine = (logs: string[]) =>
@@ -85,5 +87,24 @@ it("a server stopped straight after its start leaves no descriptor of its record
     const server = await startTestServer({}, "sqlite", dataDir);
     await server.close();
     assert.equal(openDescriptors(file), 0, `round ${round}: a descriptor of records.db outlived the server`);
+  }
+});
+
+it("serve --workers 2 reads the file once: the workers share the page cache", async () => {
+  const dataDir = await installationWithRecords("1370013");
+  const server = await serveProcess(["--data", dataDir, "--workers", "2"]);
+  try {
+    const reads = () =>
+      server
+        .stdout()
+        .split("\n")
+        .filter((l) => l.includes('"msg":"records read into the page cache"')).length;
+    for (let i = 0; i < 250 && reads() === 0; i++) await sleep(20);
+    assert.equal(reads(), 1, "the first worker read it");
+    // both workers serve (the banner waits for them); a second read of this small file would be done in milliseconds
+    await sleep(1000);
+    assert.equal(reads(), 1, "and the second did not");
+  } finally {
+    await server.stop();
   }
 });

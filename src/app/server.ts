@@ -63,6 +63,11 @@ export interface ServerOptions {
   /** listeners bound by the caller (the serve command holds its ports before it makes an installation) */
   listeners?: Listeners;
   /**
+   * read the records into the page cache at start (default true): `serve --workers` asks its first worker only,
+   * since the cache is the machine's (or the database's) and the others would only read it again
+   */
+  readRecordsAhead?: boolean;
+  /**
    * counters for the rate limit and daily caps, the gateway's budgets and active teams, the decryption failures
    * with the AES-CBC block pins, and Alibaba's nonces:
    * Redis when configured, else these (`serve --workers`: kept by the primary process), else in-process
@@ -324,10 +329,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   boundPort = port;
   // The records into the page cache, in the background: lookups in a large set not cached wait for the disk.
   const warming = new AbortController();
-  const warmed = store.records.warm?.(warming.signal).then(
+  const warmed = (options.readRecordsAhead === false ? undefined : store.records.warm?.(warming.signal))?.then(
     (w) => {
       if (w.skipped) return logger.info({ reason: w.skipped }, "records not read into the page cache");
-      const read = { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)) };
+      const read = { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)), boundBy: w.boundBy };
       if (w.failed)
         return logger.warn({ ...read, left: w.failed.relations, err: w.failed.first }, "records read ahead in part: a read failed");
       logger.info(read, warming.signal.aborted ? "records read ahead in part: the server stopped" : "records read into the page cache");

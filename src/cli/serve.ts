@@ -245,6 +245,8 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   try {
     server = await startServer({
       config,
+      // one read a machine: the workers share its page cache (and on PostgreSQL, the database's)
+      readRecordsAhead: cluster.worker?.id === 1,
       limits: limits && { rate: limits, daily: limits, spend: limits, active: limits, openings: limits, seen: limits },
     });
   } catch (err) {

@@ -100,6 +100,8 @@ export interface Warmed {
   bytes: number;
   of: number;
   seconds: number;
+  /** what bounded the read, when `of` is less than there was (half the memory available; effective_cache_size) */
+  boundBy?: string;
   /** why nothing was read, when nothing could be (PostgreSQL without pg_prewarm) */
   skipped?: string;
   /** relations left after a failure (the others were read), and the first failure's message */

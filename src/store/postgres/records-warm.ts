@@ -12,6 +12,8 @@
  * called with every argument typed: a function of the same name that another role put beside it is never chosen.
  * The digests are read first and the records' indexes last, each table's heap before its indexes: where the cache
  * is smaller than what is read, the last read is what stays, and a lookup descends the records' indexes at random.
+ * At most effective_cache_size is read (the database's own figure for the cache its queries can count on; 4 GB unless
+ * set): from the records' indexes back, so what matters most is what a bounded read covers, and what it reads last.
  * Read in slices of 4 MiB, each one short statement (a slice holds its relation's share lock, which an import's swap
  * waits for, and lookups behind the swap), paced as the embedded read, and stopped between two slices when the
  * server stops. A relation an import swapped away meanwhile is not read further (its fresh one is read at the next
@@ -52,12 +54,13 @@ async function prewarmFunction(q: Query): Promise<string | undefined> {
   return typeof row?.fn === "string" && QUOTED_FUNCTION.test(row.fn) ? row.fn : undefined;
 }
 
-/** Each table, then its indexes, in this store's schema (the connection's search_path); the block size. */
-async function relations(q: Query): Promise<{ relations: Relation[]; blockBytes: number }> {
-  const rows = await q<{ oid: unknown; blocks: unknown; block_bytes: unknown }>(
+/** Each table, then its indexes, in this store's schema (the connection's search_path); the block size; the bound. */
+async function relations(q: Query): Promise<{ relations: Relation[]; blockBytes: number; cacheBytes: number }> {
+  const rows = await q<{ oid: unknown; blocks: unknown; block_bytes: unknown; cache_bytes: unknown }>(
     `SELECT c.oid::text AS oid,
             (pg_catalog.pg_relation_size(c.oid::regclass) / pg_catalog.current_setting('block_size')::int)::text AS blocks,
-            pg_catalog.current_setting('block_size') AS block_bytes
+            pg_catalog.current_setting('block_size') AS block_bytes,
+            pg_catalog.pg_size_bytes(pg_catalog.current_setting('effective_cache_size'))::text AS cache_bytes
        FROM pg_catalog.pg_class t
        JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace AND n.nspname = pg_catalog.current_schema()
        JOIN pg_catalog.pg_class c
@@ -68,12 +71,30 @@ async function relations(q: Query): Promise<{ relations: Relation[]; blockBytes:
   );
   const found: Relation[] = [];
   let blockBytes = 8192;
+  let cacheBytes = Number.POSITIVE_INFINITY;
   for (const r of rows) {
     if (typeof r.block_bytes === "string" && /^[1-9][0-9]{3,5}$/.test(r.block_bytes)) blockBytes = Number(r.block_bytes);
+    if (typeof r.cache_bytes === "string" && /^[0-9]{1,19}$/.test(r.cache_bytes)) cacheBytes = Number(r.cache_bytes);
     if (typeof r.oid === "string" && /^[1-9][0-9]*$/.test(r.oid) && typeof r.blocks === "string" && /^[1-9][0-9]*$/.test(r.blocks))
       found.push({ oid: r.oid, blocks: Number(r.blocks) });
   }
-  return { relations: found, blockBytes };
+  return { relations: found, blockBytes, cacheBytes };
+}
+
+/**
+ * What fits in `blocks`, taken from the last relation back (the records' indexes first): the one that no longer fits
+ * whole is read from its start as far as the bound goes, and those before it are left.
+ */
+function withinBound(all: readonly Relation[], blocks: number): Relation[] {
+  const chosen: Relation[] = [];
+  let left = blocks;
+  for (let i = all.length - 1; i >= 0 && left > 0; i--) {
+    const r = all[i];
+    if (r === undefined) continue;
+    chosen.unshift({ oid: r.oid, blocks: Math.min(r.blocks, left) });
+    left -= Math.min(r.blocks, left);
+  }
+  return chosen;
 }
 
 export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed> {
@@ -83,12 +104,14 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
   const fn = await prewarmFunction(q);
   if (fn === undefined) return { ...stopped, skipped: "pg_prewarm is not installed in the database, or not this role's to call" };
   if (signal.aborted) return stopped;
-  const { relations: all, blockBytes } = await relations(q);
+  const { relations: all, blockBytes, cacheBytes } = await relations(q);
   const sliceBlocks = Math.max(1, Math.floor(SLICE_BYTES / blockBytes));
-  const of = all.reduce((n, r) => n + r.blocks, 0) * blockBytes;
+  const total = all.reduce((n, r) => n + r.blocks, 0);
+  const chosen = withinBound(all, Math.floor(cacheBytes / blockBytes));
+  const of = chosen.reduce((n, r) => n + r.blocks, 0) * blockBytes;
   let bytes = 0;
   let failed: Warmed["failed"];
-  for (const r of all) {
+  for (const r of chosen) {
     try {
       for (let first = 0; first < r.blocks && !signal.aborted; first += sliceBlocks) {
         // As far as the relation goes now: nothing once it is gone (swapped away by an import) or shorter.
@@ -96,7 +119,7 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
           `SELECT ${fn}($1::oid::regclass, 'read'::text, 'main'::text, $2::int8, least($3::int8, size - 1))::text AS blocks
              FROM (SELECT pg_catalog.pg_relation_size($1::oid::regclass) / pg_catalog.current_setting('block_size')::int8 AS size) s
             WHERE $2::int8 < size`,
-          [r.oid, first, first + sliceBlocks - 1],
+          [r.oid, first, Math.min(first + sliceBlocks, r.blocks) - 1],
         );
         if (typeof row?.blocks !== "string" || !/^[0-9]+$/.test(row.blocks)) break;
         bytes += Number(row.blocks) * blockBytes;
@@ -109,5 +132,6 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
       failed = { relations: (failed?.relations ?? 0) + 1, first: failed?.first ?? (err instanceof Error ? err.message : String(err)) };
     }
   }
-  return { bytes, of, seconds: (performance.now() - started) / 1000, ...(failed ? { failed } : {}) };
+  const bound = of < total * blockBytes ? { boundBy: "effective_cache_size" } : {};
+  return { bytes, of, seconds: (performance.now() - started) / 1000, ...bound, ...(failed ? { failed } : {}) };
 }

@@ -67,6 +67,6 @@ export class RecordsFileWarmer {
       const ahead = (bytes / BYTES_PER_SECOND) * 1000 - (performance.now() - started);
       if (ahead > 0) await sleep(ahead, undefined, { signal }).catch(() => undefined);
     }
-    return { bytes, of, seconds: (performance.now() - started) / 1000 };
+    return { bytes, of, seconds: (performance.now() - started) / 1000, ...(of < size ? { boundBy: "half the memory available" } : {}) };
   }
 }
