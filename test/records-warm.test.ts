@@ -2,7 +2,7 @@
  * A server reads records.db once at start, in the background, so lookups in a large file do not wait for the disk
  * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much; SQLite's locks on
  * the file are still held after it; a server stopped straight after its start leaves no descriptor of the file open;
- * the workers of `serve --workers` read it once between them.
+ * of the workers of `serve --workers`, one reads it, and its replacement should it stop.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -90,20 +90,35 @@ it("a server stopped straight after its start leaves no descriptor of its record
   }
 });
 
-it("serve --workers 2 reads the file once: the workers share the page cache", async () => {
+it("serve --workers 2: one worker reads the file, and its replacement should it stop", async () => {
   const dataDir = await installationWithRecords("1370013");
   const server = await serveProcess(["--data", dataDir, "--workers", "2"]);
   try {
-    const reads = () =>
+    type Line = { msg?: string; pid?: number; reason?: string };
+    const lines = () =>
       server
         .stdout()
         .split("\n")
-        .filter((l) => l.includes('"msg":"records read into the page cache"')).length;
-    for (let i = 0; i < 250 && reads() === 0; i++) await sleep(20);
-    assert.equal(reads(), 1, "the first worker read it");
-    // both workers serve (the banner waits for them); a second read of this small file would be done in milliseconds
-    await sleep(1000);
-    assert.equal(reads(), 1, "and the second did not");
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Line);
+    const reads = () => lines().filter((l) => l.msg === "records read into the page cache");
+    const skips = () => lines().filter((l) => l.msg === "records not read into the page cache");
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 500 && !done(); i++) await sleep(20);
+    };
+    await until(() => reads().length + skips().length >= 2);
+    assert.equal(reads().length, 1, "one worker read it");
+    assert.equal(skips().length, 1, "the other did not");
+    assert.match(skips()[0]?.reason ?? "", /another worker/);
+    const reader = reads()[0]?.pid;
+    assert.ok(reader !== undefined && reader !== skips()[0]?.pid, "two workers");
+
+    // the reader stops: its replacement reads (the page cache may have dropped what it read)
+    process.kill(reader, "SIGKILL");
+    await until(() => reads().length >= 2);
+    assert.equal(reads().length, 2, "the replacement read it");
+    assert.notEqual(reads()[1]?.pid, reader);
+    assert.equal(skips().length, 1, "and no other worker stopped reading");
   } finally {
     await server.stop();
   }

@@ -63,10 +63,10 @@ export interface ServerOptions {
   /** listeners bound by the caller (the serve command holds its ports before it makes an installation) */
   listeners?: Listeners;
   /**
-   * read the records into the page cache at start (default true): `serve --workers` asks its first worker only,
-   * since the cache is the machine's (or the database's) and the others would only read it again
+   * why this server does not read the records into the page cache at its start (logged); undefined: it reads them.
+   * `serve --workers` has one worker read them: the cache is the machine's (or the database's), shared by all.
    */
-  readRecordsAhead?: boolean;
+  recordsReadElsewhere?: string;
   /**
    * counters for the rate limit and daily caps, the gateway's budgets and active teams, the decryption failures
    * with the AES-CBC block pins, and Alibaba's nonces:
@@ -329,7 +329,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   boundPort = port;
   // The records into the page cache, in the background: lookups in a large set not cached wait for the disk.
   const warming = new AbortController();
-  const warmed = (options.readRecordsAhead === false ? undefined : store.records.warm?.(warming.signal))?.then(
+  const elsewhere = options.recordsReadElsewhere;
+  if (elsewhere !== undefined && store.records.warm) logger.info({ reason: elsewhere }, "records not read into the page cache");
+  const warmed = (elsewhere === undefined ? store.records.warm?.(warming.signal) : undefined)?.then(
     (w) => {
       if (w.skipped) return logger.info({ reason: w.skipped }, "records not read into the page cache");
       const read = { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)), boundBy: w.boundBy };

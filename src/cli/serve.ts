@@ -186,8 +186,12 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   let stopping = false;
   const listening = new Set<number>();
   let failedStarts = 0;
+  /** the worker that reads the records into the page cache at its start; should it stop, its replacement does */
+  let reader: number | undefined;
   const fork = () => {
-    const worker = cluster.fork();
+    const reads = reader === undefined;
+    const worker = cluster.fork({ [READS_RECORDS]: reads ? "1" : "0" });
+    if (reads) reader = worker.id;
     if (limits) serveLimits(worker, limits);
     worker.on("message", (msg: unknown) => {
       const ports = listeningPorts(msg);
@@ -209,6 +213,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
     if (countersHere) await installation.close();
   };
   cluster.on("exit", (worker, code, signal) => {
+    if (worker.id === reader) reader = undefined;
     if (stopping) return;
     const how = signal ?? `exit code ${code}`;
     // A worker that dies before it serves is failing at start-up: retrying at once would only spin.
@@ -228,6 +233,9 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   stopOnSignals(stopAll);
 }
 
+/** Set by the primary in the environment of the one worker that reads the records ahead (never by a user). */
+const READS_RECORDS = "SANYAO_WORKER_READS_RECORDS";
+
 /** A worker's "I serve" message: its public port and its operations port. */
 function listeningPorts(msg: unknown): { port: number; opsPort: number } | undefined {
   if (typeof msg !== "object" || msg === null || !("sanyaoListening" in msg) || typeof msg.sanyaoListening !== "number") return undefined;
@@ -245,8 +253,8 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   try {
     server = await startServer({
       config,
-      // one read a machine: the workers share its page cache (and on PostgreSQL, the database's)
-      readRecordsAhead: cluster.worker?.id === 1,
+      // one read for the workers, which share the machine's page cache (and on PostgreSQL, the database's)
+      recordsReadElsewhere: process.env[READS_RECORDS] === "1" ? undefined : "another worker of this server reads them",
       limits: limits && { rate: limits, daily: limits, spend: limits, active: limits, openings: limits, seen: limits },
     });
   } catch (err) {
