@@ -115,29 +115,56 @@ describe("a scale-out server reads the records into the database's page cache at
     }
   });
 
-  it("no more than half of effective_cache_size, and it says what bounded it", async () => {
+  // on the records the test before this one imported
+  it("no more than half of effective_cache_size, the records' indexes first, and it says what bounded it", async () => {
     // the store's read itself, on a session of its own: the setting is this session's, and ends with it
     const pg = new Client({ connectionString: PG_URL });
     await pg.connect();
     try {
-      const q: Query = async (text, params) => (await pg.query(text, params)).rows;
+      /** each slice pg_prewarm was asked for: the relation, its first block and its last */
+      const slices: Array<{ oid: string; first: number; last: number }> = [];
+      const q: Query = async (text, params) => {
+        const [oid, first, last] = params ?? [];
+        if (text.includes(".pg_prewarm(") && typeof oid === "string") slices.push({ oid, first: Number(first), last: Number(last) });
+        return (await pg.query(text, params)).rows;
+      };
       await pg.query(`SET search_path = "${(env.SANYAO_DATABASE_SCHEMA ?? "").replaceAll('"', '""')}"`);
-      const [sizes] = await q<{ blocks: string; block_bytes: string }>(
-        `SELECT sum(pg_relation_size(c.oid)) / current_setting('block_size')::int AS blocks, current_setting('block_size') AS block_bytes
+      const relations = await q<{ oid: string; name: string; blocks: string; block_bytes: string }>(
+        `SELECT c.oid::text AS oid, c.relname AS name, pg_relation_size(c.oid) / current_setting('block_size')::int AS blocks,
+                current_setting('block_size') AS block_bytes
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = current_schema()
             AND c.relname IN ('records', 'records_pkey', 'records_idcard', 'record_digests', 'record_digests_pkey')`,
       );
-      const blockBytes = Number(sizes?.block_bytes);
+      const blockBytes = Number(relations[0]?.block_bytes);
+      const blocksOf = new Map(relations.map((r) => [r.name, Number(r.blocks)]));
       // three blocks short of all of it: one relation is read in part, and what comes before it not at all
-      const bound = Number(sizes?.blocks) - 3;
-      assert.ok(bound > 0, "the records fill some blocks");
+      const bound = relations.reduce((n, r) => n + Number(r.blocks), 0) - 3;
+      assert.ok((blocksOf.get("record_digests") ?? 0) > 3, "the digests fill some blocks");
       await pg.query(`SET effective_cache_size = '${(2 * bound * blockBytes) / 1024}kB'`);
       const read = await warmRecords(q, new AbortController().signal);
       assert.equal(read.of, bound * blockBytes, "what was to be read: half of effective_cache_size");
       assert.equal(read.bytes, read.of, "all of that was read");
       assert.equal(read.boundBy, "half of effective_cache_size");
       assert.equal(read.failed, undefined);
+
+      // in order, each from its first block: the digests' table short of its last three blocks, the rest whole
+      const nameOf = new Map(relations.map((r) => [r.oid, r.name]));
+      const spans: Array<{ name: string; first: number; last: number }> = [];
+      for (const slice of slices) {
+        const name = nameOf.get(slice.oid) ?? slice.oid;
+        const span = spans.at(-1);
+        if (span?.name === name && slice.first === span.last + 1) span.last = slice.last;
+        else spans.push({ name, first: slice.first, last: slice.last });
+      }
+      const whole = (name: string) => ({ name, first: 0, last: (blocksOf.get(name) ?? 0) - 1 });
+      assert.deepEqual(spans, [
+        { name: "record_digests", first: 0, last: (blocksOf.get("record_digests") ?? 0) - 4 },
+        whole("record_digests_pkey"),
+        whole("records"),
+        whole("records_idcard"),
+        whole("records_pkey"),
+      ]);
     } finally {
       await pg.end();
     }

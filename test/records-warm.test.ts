@@ -2,7 +2,7 @@
  * A server reads records.db once at start, in the background, so lookups in a large file do not wait for the disk
  * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much; SQLite's locks on
  * the file are still held after it; a server stopped straight after its start leaves no descriptor of the file open;
- * of the workers of `serve --workers`, one reads it, and its replacement should it stop.
+ * of the workers of `serve --workers`, one reads it, and should it stop, the next one started.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -90,7 +90,7 @@ it("a server stopped straight after its start leaves no descriptor of its record
   }
 });
 
-it("serve --workers 2: one worker reads the file, and its replacement should it stop", async () => {
+it("serve --workers 2: one worker reads the file, and should it stop, the next one started", async () => {
   const dataDir = await installationWithRecords("1370013");
   const server = await serveProcess(["--data", dataDir, "--workers", "2"]);
   try {
@@ -109,11 +109,11 @@ it("serve --workers 2: one worker reads the file, and its replacement should it 
     await until(() => reads().length + skips().length >= 2);
     assert.equal(reads().length, 1, "one worker read it");
     assert.equal(skips().length, 1, "the other did not");
-    assert.match(skips()[0]?.reason ?? "", /another worker/);
+    assert.match(skips()[0]?.reason ?? "", /left to another worker/);
     const reader = reads()[0]?.pid;
     assert.ok(reader !== undefined && reader !== skips()[0]?.pid, "two workers");
 
-    // the reader stops: its replacement reads (the page cache may have dropped what it read)
+    // the reader stops: the next worker started reads (the page cache may have dropped what it read)
     process.kill(reader, "SIGKILL");
     await until(() => reads().length >= 2);
     assert.equal(reads().length, 2, "the replacement read it");

@@ -186,7 +186,7 @@ export async function serve(options: ServeOptions, dataFlag: string): Promise<vo
   let stopping = false;
   const listening = new Set<number>();
   let failedStarts = 0;
-  /** the worker that reads the records into the page cache at its start; should it stop, its replacement does */
+  /** the worker that reads the records into the page cache at its start; should it stop, the next one started does */
   let reader: number | undefined;
   const fork = () => {
     const reads = reader === undefined;
@@ -254,7 +254,8 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
     server = await startServer({
       config,
       // one read for the workers, which share the machine's page cache (and on PostgreSQL, the database's)
-      recordsReadElsewhere: process.env[READS_RECORDS] === "1" ? undefined : "another worker of this server reads them",
+      recordsReadElsewhere:
+        process.env[READS_RECORDS] === "1" ? undefined : "left to another worker of this server (its own line says how that went)",
       limits: limits && { rate: limits, daily: limits, spend: limits, active: limits, openings: limits, seen: limits },
     });
   } catch (err) {
