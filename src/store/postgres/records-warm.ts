@@ -12,10 +12,10 @@
  * called with every argument typed: a function of the same name that another role put beside it is never chosen.
  * The digests are read first and the records' indexes last, each table's heap before its indexes: where the cache
  * is smaller than what is read, the last read is what stays, and a lookup descends the records' indexes at random.
- * At most half of effective_cache_size is read (the database's own figure for the cache its queries can count on;
- * 4 GB unless set; half, as the embedded read takes half the memory available, so the read does not push out all else
- * the host caches): taken from the records' indexes back, the relation that no longer fits whole read from its start
- * as far as the bound goes, and those before it not at all.
+ * At most effective_cache_size is read: PostgreSQL's figure for the cache its data files can count on (shared buffers
+ * and the kernel's share; 4 GB unless set), the one an operator sets for this host, unlike the embedded read's
+ * memory available, which the process can measure. Taken from the records' indexes back: the relation that no longer
+ * fits whole is read from its start as far as the bound goes, and those before it not at all.
  * Read in slices of 4 MiB, each one short statement (a slice holds its relation's share lock, which an import's swap
  * waits for, and lookups behind the swap), paced as the embedded read, and stopped between two slices when the
  * server stops. A relation an import swapped away meanwhile is not read further (its fresh one is read at the next
@@ -109,7 +109,7 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
   const { relations: all, blockBytes, cacheBytes } = await relations(q);
   const sliceBlocks = Math.max(1, Math.floor(SLICE_BYTES / blockBytes));
   const total = all.reduce((n, r) => n + r.blocks, 0);
-  const chosen = withinBound(all, Math.floor(cacheBytes / 2 / blockBytes));
+  const chosen = withinBound(all, Math.floor(cacheBytes / blockBytes));
   const of = chosen.reduce((n, r) => n + r.blocks, 0) * blockBytes;
   let bytes = 0;
   let failed: Warmed["failed"];
@@ -134,6 +134,6 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
       failed = { relations: (failed?.relations ?? 0) + 1, first: failed?.first ?? (err instanceof Error ? err.message : String(err)) };
     }
   }
-  const bound = of < total * blockBytes ? { boundBy: "half of effective_cache_size" } : {};
+  const bound = of < total * blockBytes ? { boundBy: "effective_cache_size" } : {};
   return { bytes, of, seconds: (performance.now() - started) / 1000, ...bound, ...(failed ? { failed } : {}) };
 }
