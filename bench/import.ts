@@ -101,8 +101,8 @@ interface Lookups {
 
 /**
  * p50 and p99 of RecordsSource.verify on `records` imported rows, after as many lookups of others to warm up.
- * `set`: which third of the rows the sequences start in (0, 1, 2), so that no measurement finds the pages an earlier
- * one read; `read`: once the store has read its records into the page cache as a server's start does (records.db;
+ * `set`: the sequences shifted by that many thirds of the rows (0, 1, 2), so that a measurement asks for other rows
+ * than an earlier one (pages may still be shared: rows lie in the index by their keyed hash, not in file order); `read`: once the store has read its records into the page cache as a server's start does (records.db;
  * PostgreSQL through pg_prewarm).
  */
 async function lookups(target: Target, records: number, url: string, how: { set?: 0 | 1 | 2; read?: boolean } = {}): Promise<Lookups> {

@@ -90,21 +90,22 @@ async function relations(q: Query): Promise<{ relations: Relation[]; blockBytes:
 export function withinBound(all: readonly Relation[], blocks: number): Relation[] {
   const chosen: Relation[] = [];
   let left = blocks;
-  for (let i = all.length - 1; i >= 0 && left > 0; i--) {
-    const r = all[i];
-    if (r === undefined) continue;
-    chosen.unshift({ oid: r.oid, blocks: Math.min(r.blocks, left) });
-    left -= Math.min(r.blocks, left);
+  for (const r of [...all].reverse()) {
+    const taken = Math.min(r.blocks, left);
+    if (taken <= 0) break;
+    chosen.unshift({ oid: r.oid, blocks: taken });
+    left -= taken;
   }
   return chosen;
 }
 
 export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed> {
   const started = performance.now();
-  const stopped = { bytes: 0, of: 0, seconds: 0, skipped: "the server stopped" };
+  const nothing = (skipped: string): Warmed => ({ bytes: 0, of: 0, seconds: 0, skipped });
+  const stopped = nothing("the server stopped");
   if (signal.aborted) return stopped;
   const fn = await prewarmFunction(q);
-  if (fn === undefined) return { ...stopped, skipped: "pg_prewarm is not installed in the database, or not this role's to call" };
+  if (fn === undefined) return nothing("pg_prewarm is not installed in the database, or not this role's to call");
   if (signal.aborted) return stopped;
   const { relations: all, blockBytes, cacheBytes } = await relations(q);
   const sliceBlocks = Math.max(1, Math.floor(SLICE_BYTES / blockBytes));
