@@ -1,13 +1,14 @@
 /**
- * A bulk load into PostgreSQL (RecordRows.load), all in one transaction on one connection: the packed rows go
- * into a TEMP table (never WAL-logged), each batch in one statement whose one binary parameter the server cuts
- * into rows; then one INSERT … SELECT a table takes them apart and merges them in key order. A failure, or the
- * connection dying, rolls it all back. Readers go on reading the old rows meanwhile; other writers of records
- * wait for the merge (SHARE ROW EXCLUSIVE), so the replaced count is exact.
+ * A bulk load into PostgreSQL (RecordRows.load): the packed rows go into an UNLOGGED staging table (never
+ * WAL-logged), each batch in one statement whose one binary parameter the server cuts into rows; then, in one
+ * transaction, one INSERT … SELECT a table takes them apart and merges them in key order (or a large load rebuilds
+ * both tables, record-rebuild.ts). A failure, or the connection dying, rolls the merge back, and the staging is
+ * dropped. Readers go on reading the old rows meanwhile; other writers of records wait for the merge (SHARE ROW
+ * EXCLUSIVE), so the replaced count is exact.
  */
 import type { PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
-import { rebuildStatements } from "./record-rebuild";
+import { DIGESTS_LOAD, rebuildStatements } from "./record-rebuild";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
 
 /** a bulk load may take long: the pool's per-statement budget is for requests */
@@ -64,21 +65,84 @@ const MERGE_DIGESTS = `
     name_digest = excluded.name_digest`;
 /** A large load beside the tables (a quarter of their records or more) rebuilds them (record-rebuild.ts). */
 const REBUILD = rebuildStatements(STAGED, STAGED_DIGESTS);
+/**
+ * One load at a time per schema, whichever process runs it: the staging table and the digests' new table have
+ * fixed names, and what is left of them once this lock is held was left by a load that was killed.
+ */
+const LOAD_LOCK_KEY = "pg_catalog.hashtext(coalesce(pg_catalog.current_schema(), '') || '.sanyao records load')";
+const LEFTOVERS = `DROP TABLE IF EXISTS import_staging, ${DIGESTS_LOAD}`;
 
-type Run = (text: string) => Promise<unknown>;
+type Run = (text: string, values?: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
 
-async function rebuild(run: Run): Promise<void> {
-  await run(REBUILD.lock);
+const runner =
+  (client: PoolClient): Run =>
+  (text, values = []) =>
+    client.query({ text, values, ...NO_HURRY });
+
+async function begin(run: Run): Promise<void> {
+  await run("BEGIN");
+  await run("SET LOCAL statement_timeout = 0");
+  // the sorts stay in memory up to this, per sort (PostgreSQL's default is 4 MB)
+  await run("SET LOCAL work_mem = '256MB'");
+  await run("SET LOCAL maintenance_work_mem = '256MB'");
+}
+
+/** 23505: a key twice, so a phone came twice; anything else is a failure of the load */
+const isUniqueViolation = (err: unknown) => isJsonObject(err) && err.code === "23505";
+
+/** The records' new table, in the load's transaction. */
+async function buildRecords(run: Run): Promise<void> {
   await run("SAVEPOINT unsorted");
   try {
-    for (const statement of REBUILD.unsorted) await run(statement);
+    for (const statement of REBUILD.records.unsorted) await run(statement);
     await run("RELEASE SAVEPOINT unsorted");
   } catch (err) {
-    // 23505: a key twice, so a phone came twice; anything else is a failure of the load
-    if (!(isJsonObject(err) && err.code === "23505")) throw err;
+    if (!isUniqueViolation(err)) throw err;
     await run("ROLLBACK TO SAVEPOINT unsorted");
-    for (const statement of REBUILD.sorted) await run(statement);
+    for (const statement of REBUILD.records.sorted) await run(statement);
   }
+}
+
+/** A transaction of its own on another connection of the pool's; rolled back should it fail. */
+async function onOwnConnection(connect: () => Promise<PoolClient>, statements: readonly string[]): Promise<void> {
+  const client = await connect();
+  const run = runner(client);
+  let failed: unknown;
+  try {
+    await begin(run);
+    // it waits on the load's own locks for nothing: should something else hold one, fail rather than wait forever
+    await run("SET LOCAL lock_timeout = '60s'");
+    for (const statement of statements) await run(statement);
+    await run("COMMIT");
+  } catch (err) {
+    failed = err;
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release(failed instanceof Error ? failed : undefined);
+  }
+}
+
+/** The digests' new table, on a connection of its own while the load's transaction builds the records'. */
+async function buildDigests(connect: () => Promise<PoolClient>): Promise<void> {
+  try {
+    await onOwnConnection(connect, REBUILD.digests.unsorted);
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    await onOwnConnection(connect, REBUILD.digests.sorted);
+  }
+}
+
+async function rebuild(run: Run, connect: () => Promise<PoolClient>): Promise<void> {
+  await run(REBUILD.lock);
+  const digests = buildDigests(connect);
+  try {
+    await buildRecords(run);
+  } finally {
+    // the digests' build is not left running behind a failure: what it commits is dropped after it
+    await digests.catch(() => undefined);
+  }
+  await digests;
   for (const statement of REBUILD.finish) await run(statement);
 }
 
@@ -87,15 +151,19 @@ export async function loadRecords(
   batches: AsyncIterable<PackedRecords>,
 ): Promise<{ loaded: number; replaced: number }> {
   const client = await connect();
-  const run = (text: string, values: unknown[] = []) => client.query({ text, values, ...NO_HURRY });
+  const run = runner(client);
   let failed: unknown;
+  let locked = false;
   try {
-    await run("BEGIN");
-    await run("SET LOCAL statement_timeout = 0");
-    // the merge's sorts stay in memory up to this, per sort (PostgreSQL's default is 4 MB)
-    await run("SET LOCAL work_mem = '256MB'");
-    await run("SET LOCAL maintenance_work_mem = '256MB'");
-    await run("CREATE TEMP TABLE import_staging (n bigint NOT NULL, rec bytea NOT NULL) ON COMMIT DROP");
+    await begin(run);
+    // a session's lock: held past this transaction, until unlocked below or the connection ends
+    await run(`SELECT pg_catalog.pg_advisory_lock(${LOAD_LOCK_KEY})`);
+    locked = true;
+    await run(LEFTOVERS);
+    // Not a TEMP table: the digests' build reads it from its own connection. UNLOGGED: never WAL-logged either.
+    await run("CREATE UNLOGGED TABLE import_staging (n bigint NOT NULL, rec bytea NOT NULL)");
+    await run("COMMIT");
+    await begin(run);
     let loaded = 0;
     for await (const batch of batches) {
       if (batch.count === 0) continue;
@@ -103,10 +171,13 @@ export async function loadRecords(
       loaded += batch.count;
     }
     await run("ANALYZE import_staging");
+    await run("COMMIT");
+
+    await begin(run);
     await run("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE");
     const count = async () => Number((await run("SELECT count(*) AS n FROM records")).rows[0]?.n ?? 0);
     const before = await count();
-    if (loaded > 0 && loaded >= before / 4) await rebuild(run);
+    if (loaded > 0 && loaded >= before / 4) await rebuild(run, connect);
     else {
       await run(MERGE_RECORDS);
       await run(MERGE_DIGESTS);
@@ -120,6 +191,11 @@ export async function loadRecords(
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
   } finally {
+    // Whatever the outcome: once committed, the digests' table has its old name and only the staging is left.
+    if (locked) {
+      await client.query(LEFTOVERS).catch(() => undefined);
+      await client.query(`SELECT pg_catalog.pg_advisory_unlock(${LOAD_LOCK_KEY})`).catch(() => undefined);
+    }
     // a connection that failed mid-transaction is not given back to the pool
     client.release(failed instanceof Error ? failed : undefined);
   }

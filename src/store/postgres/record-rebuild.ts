@@ -4,25 +4,29 @@
  * does not replace), their indexes are built by sorting, and the new tables take the old ones' names. Row by row,
  * an upsert into indexed tables costs a random index insert and its WAL per row (about a minute for a million
  * records and their three million digest rows on a small machine); this costs a sequential write and a sort per
- * index. All of it runs in the load's transaction: until it commits, readers read the old tables, and a failure or
- * a kill leaves them as they were. Only the swap at the end takes the tables from readers, until the commit.
+ * index.
+ *
+ * The two tables, each with its indexes and statistics, are built at once on two connections (PostgreSQL runs a
+ * statement on one core): the records in the load's transaction, the digests in a transaction of their own, which
+ * commits the new table under a name nothing reads. Only the load's transaction swaps both in, so until it commits
+ * readers read the old tables, and a failure or a kill leaves them as they were (the next load drops what a killed
+ * one left, record-load.ts).
  *
  * A file names each phone once, as a rule: the rows go in unsorted and the primary keys' builds prove it. When
- * one does not (a phone twice: its last row wins), the build fails, is rolled back to its savepoint, and the rows
- * go in again through DISTINCT ON, which sorts.
+ * one does not (a phone twice: its last row wins), the build fails, is rolled back, and the rows go in again
+ * through DISTINCT ON, which sorts.
  */
+
+/** the digests' new table: committed by its own connection, so a load killed before its swap can leave it behind */
+export const DIGESTS_LOAD = "record_digests_load";
 
 const COLUMNS = "phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since";
 const DIGEST_COLUMNS = "digest_key, phone_hash, pair_hash, name_digest";
 
-/** `staged` and `stagedDigests` are the loaded rows (with `n`, the order read) as record-load.ts takes them apart. */
-function fill(staged: string, stagedDigests: string, everyPhoneOnce: boolean): string[] {
+function fillRecords(staged: string, everyPhoneOnce: boolean): string[] {
   const records = everyPhoneOnce
     ? `SELECT ${COLUMNS} FROM (${staged}) AS staged`
     : `SELECT DISTINCT ON (phone_hash) ${COLUMNS} FROM (${staged}) AS staged ORDER BY phone_hash, n DESC`;
-  const digests = everyPhoneOnce
-    ? `SELECT ${DIGEST_COLUMNS} FROM (${stagedDigests}) AS staged`
-    : `SELECT DISTINCT ON (digest_key) ${DIGEST_COLUMNS} FROM (${stagedDigests}) AS staged ORDER BY digest_key, n DESC`;
   return [
     "CREATE TABLE records_load (LIKE records INCLUDING DEFAULTS INCLUDING STORAGE)",
     `INSERT INTO records_load (${COLUMNS}) ${records}`,
@@ -30,40 +34,57 @@ function fill(staged: string, stagedDigests: string, everyPhoneOnce: boolean): s
     `INSERT INTO records_load (${COLUMNS}) SELECT ${COLUMNS} FROM records r
      WHERE NOT EXISTS (SELECT 1 FROM records_load l WHERE l.phone_hash = r.phone_hash)`,
     "ALTER TABLE records_load ADD CONSTRAINT records_load_pkey PRIMARY KEY (phone_hash)",
-    "CREATE TABLE record_digests_load (LIKE record_digests INCLUDING DEFAULTS INCLUDING STORAGE)",
-    `INSERT INTO record_digests_load (${DIGEST_COLUMNS}) ${digests}`,
-    `INSERT INTO record_digests_load (${DIGEST_COLUMNS}) SELECT ${DIGEST_COLUMNS} FROM record_digests d
-     WHERE NOT EXISTS (SELECT 1 FROM record_digests_load l WHERE l.digest_key = d.digest_key)`,
-    "ALTER TABLE record_digests_load ADD CONSTRAINT record_digests_load_pkey PRIMARY KEY (digest_key)",
+    "CREATE INDEX records_load_idcard ON records_load(idcard_hash)",
+    "ANALYZE records_load",
   ];
+}
+
+function fillDigests(stagedDigests: string, everyPhoneOnce: boolean): string[] {
+  const digests = everyPhoneOnce
+    ? `SELECT ${DIGEST_COLUMNS} FROM (${stagedDigests}) AS staged`
+    : `SELECT DISTINCT ON (digest_key) ${DIGEST_COLUMNS} FROM (${stagedDigests}) AS staged ORDER BY digest_key, n DESC`;
+  return [
+    `CREATE TABLE ${DIGESTS_LOAD} (LIKE record_digests INCLUDING DEFAULTS INCLUDING STORAGE)`,
+    `INSERT INTO ${DIGESTS_LOAD} (${DIGEST_COLUMNS}) ${digests}`,
+    `INSERT INTO ${DIGESTS_LOAD} (${DIGEST_COLUMNS}) SELECT ${DIGEST_COLUMNS} FROM record_digests d
+     WHERE NOT EXISTS (SELECT 1 FROM ${DIGESTS_LOAD} l WHERE l.digest_key = d.digest_key)`,
+    `ALTER TABLE ${DIGESTS_LOAD} ADD CONSTRAINT ${DIGESTS_LOAD}_pkey PRIMARY KEY (digest_key)`,
+    `ANALYZE ${DIGESTS_LOAD}`,
+  ];
+}
+
+/** One table's build: run as it is; should a unique violation show a phone twice, rolled back and `sorted` run instead. */
+export interface TableBuild {
+  unsorted: string[];
+  sorted: string[];
 }
 
 export interface Rebuild {
   /** a reader's lookups go on against the old tables; another writer waits (the load reads all of both) */
   lock: string;
-  /** run in a savepoint: a unique violation means a phone came twice, and `sorted` is run instead */
-  unsorted: string[];
-  sorted: string[];
-  /** the second index, statistics, and the swap (names as the migrations made them) */
+  /** in the load's transaction */
+  records: TableBuild;
+  /** in a transaction of its own, on a second connection, at the same time as `records` */
+  digests: TableBuild;
+  /** in the load's transaction, once both are built: the swap */
   finish: string[];
 }
 
+/** `staged` and `stagedDigests` are the loaded rows (with `n`, the order read) as record-load.ts takes them apart. */
 export function rebuildStatements(staged: string, stagedDigests: string): Rebuild {
   return {
+    // records' own lock is the load's (record-load.ts), taken before it counts them
     lock: "LOCK TABLE record_digests IN SHARE ROW EXCLUSIVE MODE",
-    unsorted: fill(staged, stagedDigests, true),
-    sorted: fill(staged, stagedDigests, false),
+    records: { unsorted: fillRecords(staged, true), sorted: fillRecords(staged, false) },
+    digests: { unsorted: fillDigests(stagedDigests, true), sorted: fillDigests(stagedDigests, false) },
     finish: [
-      "CREATE INDEX records_load_idcard ON records_load(idcard_hash)",
-      "ANALYZE records_load",
-      "ANALYZE record_digests_load",
       "DROP TABLE records",
       "DROP TABLE record_digests",
       "ALTER TABLE records_load RENAME TO records",
       "ALTER INDEX records_load_pkey RENAME TO records_pkey",
       "ALTER INDEX records_load_idcard RENAME TO records_idcard",
-      "ALTER TABLE record_digests_load RENAME TO record_digests",
-      "ALTER INDEX record_digests_load_pkey RENAME TO record_digests_pkey",
+      `ALTER TABLE ${DIGESTS_LOAD} RENAME TO record_digests`,
+      `ALTER INDEX ${DIGESTS_LOAD}_pkey RENAME TO record_digests_pkey`,
     ],
   };
 }
