@@ -100,7 +100,7 @@ export interface Warmed {
   bytes: number;
   of: number;
   seconds: number;
-  /** what bounded the read, when `of` is less than there was (half the memory available; effective_cache_size) */
+  /** what bounded the read, when `of` is less than there was (half the memory available; effective_cache_size less shared_buffers) */
   boundBy?: string;
   /** why nothing was read, when nothing could be (PostgreSQL without pg_prewarm) */
   skipped?: string;

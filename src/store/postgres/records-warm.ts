@@ -12,10 +12,11 @@
  * called with every argument typed: a function of the same name that another role put beside it is never chosen.
  * The digests are read first and the records' indexes last, each table's heap before its indexes: where the cache
  * is smaller than what is read, the last read is what stays, and a lookup descends the records' indexes at random.
- * At most effective_cache_size is read: PostgreSQL's figure for the cache its data files can count on (shared buffers
- * and the kernel's share; 4 GB unless set), the one an operator sets for this host, unlike the embedded read's
- * memory available, which the process can measure. Taken from the records' indexes back: the relation that no longer
- * fits whole is read from its start as far as the bound goes, and those before it not at all.
+ * At most the kernel's share of effective_cache_size is read: effective_cache_size is PostgreSQL's figure for the
+ * cache its data files can count on (4 GB unless set), the one an operator sets for this host, unlike the embedded
+ * read's memory available, which the process can measure; it counts the shared buffers too, which 'read' does not
+ * fill, so they are taken off. Taken from the records' indexes back: the relation that no longer fits whole is read
+ * from its start as far as the bound goes, and those before it not at all.
  * Read in slices of 4 MiB, each one short statement (a slice holds its relation's share lock, which an import's swap
  * waits for, and lookups behind the swap), paced as the embedded read, and stopped between two slices when the
  * server stops. A relation an import swapped away meanwhile is not read further (its fresh one is read at the next
@@ -56,13 +57,14 @@ async function prewarmFunction(q: Query): Promise<string | undefined> {
   return typeof row?.fn === "string" && QUOTED_FUNCTION.test(row.fn) ? row.fn : undefined;
 }
 
-/** Each table, then its indexes, in this store's schema (the connection's search_path); the block size; the bound. */
+/** Each table, then its indexes, in this store's schema (the connection's search_path); the block size; the bound in bytes. */
 async function relations(q: Query): Promise<{ relations: Relation[]; blockBytes: number; cacheBytes: number }> {
   const rows = await q<{ oid: unknown; blocks: unknown; block_bytes: unknown; cache_bytes: unknown }>(
     `SELECT c.oid::text AS oid,
             (pg_catalog.pg_relation_size(c.oid::regclass) / pg_catalog.current_setting('block_size')::int)::text AS blocks,
             pg_catalog.current_setting('block_size') AS block_bytes,
-            pg_catalog.pg_size_bytes(pg_catalog.current_setting('effective_cache_size'))::text AS cache_bytes
+            greatest(0, pg_catalog.pg_size_bytes(pg_catalog.current_setting('effective_cache_size'))
+                      - pg_catalog.pg_size_bytes(pg_catalog.current_setting('shared_buffers')))::text AS cache_bytes
        FROM pg_catalog.pg_class t
        JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace AND n.nspname = pg_catalog.current_schema()
        JOIN pg_catalog.pg_class c
@@ -135,6 +137,6 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
       failed = { relations: (failed?.relations ?? 0) + 1, first: failed?.first ?? (err instanceof Error ? err.message : String(err)) };
     }
   }
-  const bound = of < total * blockBytes ? { boundBy: "effective_cache_size" } : {};
+  const bound = of < total * blockBytes ? { boundBy: "effective_cache_size less shared_buffers" } : {};
   return { bytes, of, seconds: (performance.now() - started) / 1000, ...bound, ...(failed ? { failed } : {}) };
 }
