@@ -2,7 +2,7 @@
  * A bulk load on PostgreSQL (store/postgres/record-load.ts) stages in a table every connection can read and builds
  * the digests' new table on a second connection, which commits it under a name of its own before the load swaps it
  * in. So: a load waits for another process's load on the same schema, whatever a killed load left behind is
- * dropped by the next, and a failure of the digests' build applies nothing and leaves nothing.
+ * dropped by the next, and a failure of either build, early or late, applies nothing and leaves nothing.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -16,7 +16,8 @@ import { loadConfig } from "../src/app/config";
 import { openInstallation } from "../src/app/installation";
 import { idCheckChar } from "../src/rules/idcard";
 import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/packed-records";
-import { verify } from "./helpers/call";
+import { hexDigest } from "../src/sources/digests";
+import { callTc3, verify } from "./helpers/call";
 import { BIN } from "./helpers/cli";
 import { PG_URL } from "./helpers/services";
 import { startTestServer, tempDir, type TestServer } from "./helpers/server";
@@ -67,6 +68,22 @@ describe("records loads in bulk on PostgreSQL", () => {
     const res = await server.cli(["records", "import", file, "--json"]);
     return { code: res.code, stderr: res.stderr, summary: res.code === 0 ? JSON.parse(res.stdout) : undefined };
   };
+  /** the answer found through the digest rows (EncryptedPhoneVerification, md5) */
+  const hashedAnswer = async (i: number) =>
+    (
+      await callTc3(
+        server.port,
+        key,
+        {
+          Phone: hexDigest("md5", person(i).phone),
+          Name: hexDigest("md5", person(i).name),
+          IdCard: hexDigest("md5", person(i).idcard),
+          EncryptionMode: "1",
+        },
+        { action: "EncryptedPhoneVerification" },
+      )
+    ).json.Response.Result;
+  const leftovers = async () => [await tableThere("import_staging"), await tableThere("record_digests_load")];
   const tableThere = async (name: string) =>
     (await pg.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [`${schema}.${name}`])).rows[0]?.t != null;
 
@@ -78,26 +95,47 @@ describe("records loads in bulk on PostgreSQL", () => {
     assert.equal(res.summary.imported, 3000);
     assert.equal(await answer(0), "0");
     assert.equal(await answer(2999), "0");
-    assert.deepEqual([await tableThere("import_staging"), await tableThere("record_digests_load")], [false, false]);
+    assert.deepEqual(await leftovers(), [false, false]);
   });
 
-  it("a failure of the digests' build applies nothing and leaves nothing behind", async () => {
-    // the digests' new key cannot take its name: the second connection's build fails, after the records' began
-    await pg.query(`CREATE TABLE ${schema}.squatter (x int)`);
-    await pg.query(`CREATE INDEX record_digests_load_pkey ON ${schema}.squatter (x)`);
+  /** an import that fails on `squatter`'s account applies nothing, leaves nothing, and the next import lands */
+  const failsOver = async (squat: string[], unsquat: string[], from: number) => {
+    for (const statement of squat) await pg.query(statement);
     try {
-      const res = await importJson(csv(path.join(dir, "doomed.csv"), 10_000, 3000));
+      const res = await importJson(csv(path.join(dir, `doomed-${from}.csv`), from, 3000));
       assert.notEqual(res.code, 0, "the load failed");
       assert.doesNotMatch(res.stderr, /1391|陈小华/, "no value in the message");
     } finally {
-      await pg.query(`DROP TABLE ${schema}.squatter`);
+      for (const statement of unsquat) await pg.query(statement);
     }
-    assert.notEqual(await answer(10_000), "0", "no row of the failed load was applied");
-    assert.equal(await answer(0), "0", "the rows before it are still there");
-    assert.deepEqual([await tableThere("import_staging"), await tableThere("record_digests_load")], [false, false]);
-    const again = await importJson(csv(path.join(dir, "doomed-again.csv"), 10_000, 3000));
+    assert.notEqual(await answer(from), "0", "no record of the failed load was applied");
+    assert.notEqual(await hashedAnswer(from), "0", "no digest row of the failed load was applied");
+    assert.deepEqual([await answer(0), await hashedAnswer(0)], ["0", "0"], "the rows before it are still there");
+    assert.deepEqual(await leftovers(), [false, false], "what the load made is dropped, committed or not");
+    const again = await importJson(csv(path.join(dir, `again-${from}.csv`), from, 3000));
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(await answer(10_000), "0");
+    assert.deepEqual([await answer(from), await hashedAnswer(from)], ["0", "0"]);
+  };
+
+  it("the digests' build failing at its key, after the records' build: nothing applied, nothing left", async () => {
+    await failsOver(
+      [`CREATE TABLE ${schema}.squatter (x int)`, `CREATE INDEX record_digests_load_pkey ON ${schema}.squatter (x)`],
+      [`DROP TABLE ${schema}.squatter`],
+      10_000,
+    );
+  });
+
+  it("the digests' build failing at once, while the records' is built: the load fails as a load, not the process", async () => {
+    // its table's name is a type's: the second connection's first statement fails
+    await failsOver([`CREATE DOMAIN ${schema}.record_digests_load AS int`], [`DROP DOMAIN ${schema}.record_digests_load`], 30_000);
+  });
+
+  it("the records' build failing after the digests' table was committed: that table is dropped too", async () => {
+    await failsOver(
+      [`CREATE TABLE ${schema}.squatter (x int)`, `CREATE INDEX records_load_idcard ON ${schema}.squatter (x)`],
+      [`DROP TABLE ${schema}.squatter`],
+      40_000,
+    );
   });
 
   it("a load in another process waits for the one staging, and both land whole", async () => {
@@ -108,13 +146,20 @@ describe("records loads in bulk on PostgreSQL", () => {
     });
     try {
       const mine = randomBatch(500);
+      let staged = () => {};
+      const mineStaged = new Promise<void>((resolve) => {
+        staged = resolve;
+      });
       const first = inst.store.records.load(
         (async function* () {
           yield mine;
+          // asked for the next batch: the first has been staged
+          staged();
           await held;
         })(),
       );
       first.catch(() => undefined);
+      await mineStaged;
       const file = csv(path.join(dir, "second.csv"), 20_000, 3000);
       const child = spawn(process.execPath, [BIN, "records", "import", file, "--json"], {
         env: { ...process.env, ...server.env },
@@ -125,15 +170,15 @@ describe("records loads in bulk on PostgreSQL", () => {
         stderr += String(chunk);
       });
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      // the other process's load has reached the point where it must wait: a session of it waits on a lock
+      // the other process's load has asked for its turn and not been given it (it asks again, idle in between)
       const waiting = async () =>
         (
           await pg.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-             AND (query LIKE '%pg_advisory_lock%records load%' OR query LIKE '%import_staging%')`,
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
+               AND query LIKE '%pg_try_advisory_lock%records load%'`,
           )
         ).rows.length > 0;
-      for (let i = 0; i < 500 && !(await waiting()); i++) {
+      for (let i = 0; i < 1500 && !(await waiting()); i++) {
         assert.equal(child.exitCode, null, `the second load ended while the first was staging: ${stderr}`);
         await sleep(20);
       }
@@ -147,7 +192,6 @@ describe("records loads in bulk on PostgreSQL", () => {
       }
       assert.equal(await answer(20_000), "0");
       assert.equal(await answer(22_999), "0");
-      assert.equal(await answer(0), "0", "the rows before both are still there");
     } finally {
       releaseMine();
       await inst.close();

@@ -167,6 +167,13 @@ describe("a scale-out server reads the records into the database's page cache at
         whole("records_idcard"),
         whole("records_pkey"),
       ]);
+
+      // with no more cache than the shared buffers, nothing is read, and the reason says so
+      await pg.query(`SET effective_cache_size = '${Number(shared?.bytes) / 1024}kB'`);
+      slices.length = 0;
+      const none = await warmRecords(q, new AbortController().signal);
+      assert.deepEqual([none.bytes, none.of, slices.length], [0, 0, 0]);
+      assert.match(none.skipped ?? "", /effective_cache_size does not exceed shared_buffers/);
     } finally {
       await pg.end();
     }

@@ -2,13 +2,15 @@
  * A bulk load into PostgreSQL (RecordRows.load): the packed rows go into an UNLOGGED staging table (never
  * WAL-logged), each batch in one statement whose one binary parameter the server cuts into rows; then, in one
  * transaction, one INSERT … SELECT a table takes them apart and merges them in key order (or a large load rebuilds
- * both tables, record-rebuild.ts). A failure, or the connection dying, rolls the merge back, and the staging is
- * dropped. Readers go on reading the old rows meanwhile; other writers of records wait for the merge (SHARE ROW
- * EXCLUSIVE), so the replaced count is exact.
+ * both tables, record-rebuild.ts). A failure, or the connection dying, rolls the merge back; a failure drops the
+ * staging too, and what a kill leaves of it (and of the digests' new table) the next load drops. Readers go on
+ * reading the old rows meanwhile; other writers of records wait for the merge (SHARE ROW EXCLUSIVE), so the replaced
+ * count is exact.
  */
 import type { PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
-import { DIGESTS_LOAD, rebuildStatements } from "./record-rebuild";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DIGESTS_LOAD, rebuildStatements, type TableBuild } from "./record-rebuild";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
 
 /** a bulk load may take long: the pool's per-statement budget is for requests */
@@ -79,6 +81,24 @@ const runner =
   (text, values = []) =>
     client.query({ text, values, ...NO_HURRY });
 
+const ignoreError = () => undefined;
+
+/**
+ * A connection of the pool's for the load. While checked out it has no listener of the pool's: a connection lost
+ * would be an unhandled 'error' event, which ends the process. The statement in flight fails with it; that is enough.
+ */
+async function checkOut(connect: () => Promise<PoolClient>): Promise<PoolClient> {
+  const client = await connect();
+  client.on("error", ignoreError);
+  return client;
+}
+
+/** A connection that failed may still be inside a statement: closed, never handed out again. */
+function giveBack(client: PoolClient, failure: unknown): void {
+  client.removeListener("error", ignoreError);
+  client.release(failure === undefined ? undefined : failure instanceof Error ? failure : new Error("the load failed"));
+}
+
 async function begin(run: Run): Promise<void> {
   await run("BEGIN");
   await run("SET LOCAL statement_timeout = 0");
@@ -87,62 +107,77 @@ async function begin(run: Run): Promise<void> {
   await run("SET LOCAL maintenance_work_mem = '256MB'");
 }
 
-/** 23505: a key twice, so a phone came twice; anything else is a failure of the load */
-const isUniqueViolation = (err: unknown) => isJsonObject(err) && err.code === "23505";
+/** Waits for any other load into this schema to end, polling: a wait inside a statement would hold a snapshot. */
+async function takeTurn(run: Run): Promise<void> {
+  for (;;) {
+    const [row] = (await run(`SELECT pg_catalog.pg_try_advisory_lock(${LOAD_LOCK_KEY}) AS ok`)).rows;
+    if (row?.ok === true) return;
+    await sleep(250);
+  }
+}
 
-/** The records' new table, in the load's transaction. */
-async function buildRecords(run: Run): Promise<void> {
+/** A new table's key built twice over one key: a phone came twice (23505 on any other index is a failure) */
+const isPhoneTwice = (err: unknown) =>
+  isJsonObject(err) && err.code === "23505" && typeof err.constraint === "string" && err.constraint.endsWith("_load_pkey");
+
+/** A table's build in the load's transaction, the unsorted try within a savepoint. */
+async function buildHere(run: Run, build: TableBuild): Promise<void> {
   await run("SAVEPOINT unsorted");
   try {
-    for (const statement of REBUILD.records.unsorted) await run(statement);
+    for (const statement of build.unsorted) await run(statement);
     await run("RELEASE SAVEPOINT unsorted");
   } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
+    if (!isPhoneTwice(err)) throw err;
     await run("ROLLBACK TO SAVEPOINT unsorted");
-    for (const statement of REBUILD.records.sorted) await run(statement);
+    for (const statement of build.sorted) await run(statement);
   }
 }
 
-/** A transaction of its own on another connection of the pool's; rolled back should it fail. */
-async function onOwnConnection(connect: () => Promise<PoolClient>, statements: readonly string[]): Promise<void> {
-  const client = await connect();
+/** A table's build on the second connection: a transaction of its own, committed; the sorted try in another. */
+async function buildBeside(client: PoolClient, build: TableBuild): Promise<void> {
   const run = runner(client);
-  let failed: unknown;
-  try {
+  for (const statements of [build.unsorted, build.sorted]) {
     await begin(run);
-    // it waits on the load's own locks for nothing: should something else hold one, fail rather than wait forever
+    // It waits on no lock of the load's. Should something else queue ahead of it (a migration waiting for the
+    // digests' table, which waits for the load), fail rather than wait forever.
     await run("SET LOCAL lock_timeout = '60s'");
-    for (const statement of statements) await run(statement);
-    await run("COMMIT");
-  } catch (err) {
-    failed = err;
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release(failed instanceof Error ? failed : undefined);
-  }
-}
-
-/** The digests' new table, on a connection of its own while the load's transaction builds the records'. */
-async function buildDigests(connect: () => Promise<PoolClient>): Promise<void> {
-  try {
-    await onOwnConnection(connect, REBUILD.digests.unsorted);
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    await onOwnConnection(connect, REBUILD.digests.sorted);
+    try {
+      for (const statement of statements) await run(statement);
+      await run("COMMIT");
+      return;
+    } catch (err) {
+      await run("ROLLBACK").catch(() => {
+        throw err;
+      });
+      if (statements === build.sorted || !isPhoneTwice(err)) throw err;
+    }
   }
 }
 
 async function rebuild(run: Run, connect: () => Promise<PoolClient>): Promise<void> {
   await run(REBUILD.lock);
-  const digests = buildDigests(connect);
-  try {
-    await buildRecords(run);
-  } finally {
-    // the digests' build is not left running behind a failure: what it commits is dropped after it
-    await digests.catch(() => undefined);
+  // A second connection when the pool has one to spare within its wait; else the digests are built after the
+  // records, on this one.
+  const second = await checkOut(connect).catch(() => undefined);
+  if (second === undefined) {
+    await buildHere(run, REBUILD.records);
+    await buildHere(run, REBUILD.digests);
+  } else {
+    // settles with the digests' failure, never rejects: it may fail while the records are still being built
+    const digestsFailed = buildBeside(second, REBUILD.digests).then(
+      () => undefined,
+      (err: unknown) => err ?? new Error("the digests' build failed"),
+    );
+    let failure: unknown;
+    try {
+      await buildHere(run, REBUILD.records);
+    } finally {
+      // not left running behind a failure of the records' build: what it commits is dropped after it
+      failure = await digestsFailed;
+      giveBack(second, failure);
+    }
+    if (failure !== undefined) throw failure;
   }
-  await digests;
   for (const statement of REBUILD.finish) await run(statement);
 }
 
@@ -150,15 +185,15 @@ export async function loadRecords(
   connect: () => Promise<PoolClient>,
   batches: AsyncIterable<PackedRecords>,
 ): Promise<{ loaded: number; replaced: number }> {
-  const client = await connect();
+  const client = await checkOut(connect);
   const run = runner(client);
   let failed: unknown;
   let locked = false;
   try {
-    await begin(run);
-    // a session's lock: held past this transaction, until unlocked below or the connection ends
-    await run(`SELECT pg_catalog.pg_advisory_lock(${LOAD_LOCK_KEY})`);
+    // a session's lock: held until unlocked below or the connection ends
+    await takeTurn(run);
     locked = true;
+    await begin(run);
     await run(LEFTOVERS);
     // Not a TEMP table: the digests' build reads it from its own connection. UNLOGGED: never WAL-logged either.
     await run("CREATE UNLOGGED TABLE import_staging (n bigint NOT NULL, rec bytea NOT NULL)");
@@ -187,7 +222,7 @@ export async function loadRecords(
     await run("COMMIT");
     return { loaded, replaced };
   } catch (err) {
-    failed = err;
+    failed = err ?? new Error("the load failed");
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
   } finally {
@@ -196,7 +231,6 @@ export async function loadRecords(
       await client.query(LEFTOVERS).catch(() => undefined);
       await client.query(`SELECT pg_catalog.pg_advisory_unlock(${LOAD_LOCK_KEY})`).catch(() => undefined);
     }
-    // a connection that failed mid-transaction is not given back to the pool
-    client.release(failed instanceof Error ? failed : undefined);
+    giveBack(client, failed);
   }
 }

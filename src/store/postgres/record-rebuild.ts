@@ -64,7 +64,7 @@ export interface Rebuild {
   lock: string;
   /** in the load's transaction */
   records: TableBuild;
-  /** in a transaction of its own, on a second connection, at the same time as `records` */
+  /** in a transaction of its own, on a second connection, at the same time as `records` (or, without one, after it) */
   digests: TableBuild;
   /** in the load's transaction, once both are built: the swap */
   finish: string[];
@@ -78,6 +78,9 @@ export function rebuildStatements(staged: string, stagedDigests: string): Rebuil
     records: { unsorted: fillRecords(staged, true), sorted: fillRecords(staged, false) },
     digests: { unsorted: fillDigests(stagedDigests, true), sorted: fillDigests(stagedDigests, false) },
     finish: [
+      // committed, so others see it (autovacuum among them): taken first, so the swap never waits with the old
+      // tables already taken from the readers
+      `LOCK TABLE ${DIGESTS_LOAD} IN ACCESS EXCLUSIVE MODE`,
       "DROP TABLE records",
       "DROP TABLE record_digests",
       "ALTER TABLE records_load RENAME TO records",
