@@ -11,11 +11,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Client } from "pg";
+import { Client, Pool } from "pg";
 import { loadConfig } from "../src/app/config";
 import { openInstallation } from "../src/app/installation";
 import { idCheckChar } from "../src/rules/idcard";
 import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/packed-records";
+import { loadRecords } from "../src/store/postgres/record-load";
 import { hexDigest } from "../src/sources/digests";
 import { callTc3, verify } from "./helpers/call";
 import { BIN } from "./helpers/cli";
@@ -98,11 +99,43 @@ describe("records loads in bulk on PostgreSQL", () => {
     assert.deepEqual(await leftovers(), [false, false]);
   });
 
-  /** an import that fails on `squatter`'s account applies nothing, leaves nothing, and the next import lands */
-  const failsOver = async (squat: string[], unsquat: string[], from: number) => {
+  /**
+   * `load` run with the load's records' build held at its first statement (a table of its name created by another
+   * session, not yet committed: the load's own CREATE waits for it) until `meanwhile` has returned.
+   */
+  const holdingRecordsBuild = async <T>(load: () => Promise<T>, meanwhile: () => Promise<void>): Promise<T> => {
+    const holder = new Client({ connectionString: PG_URL });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(`CREATE TABLE ${schema}.records_load (x int)`);
+      const loading = load();
+      const held = async () =>
+        (
+          await pg.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND query LIKE 'CREATE TABLE records_load%'`,
+          )
+        ).rows.length > 0;
+      for (let i = 0; i < 1500 && !(await held()); i++) await sleep(20);
+      assert.ok(await held(), "the records' build is held");
+      await meanwhile();
+      await holder.query("ROLLBACK");
+      return await loading;
+    } finally {
+      await holder.end();
+    }
+  };
+
+  /**
+   * An import that fails on `squat`'s account applies nothing, leaves nothing, and the next import lands. With
+   * `meanwhile`, the records' build is held until it returns.
+   */
+  const failsOver = async (squat: string[], unsquat: string[], from: number, meanwhile?: () => Promise<void>) => {
     for (const statement of squat) await pg.query(statement);
     try {
-      const res = await importJson(csv(path.join(dir, `doomed-${from}.csv`), from, 3000));
+      const file = csv(path.join(dir, `doomed-${from}.csv`), from, 3000);
+      const res = meanwhile ? await holdingRecordsBuild(() => importJson(file), meanwhile) : await importJson(file);
       assert.notEqual(res.code, 0, "the load failed");
       assert.doesNotMatch(res.stderr, /1391|陈小华/, "no value in the message");
     } finally {
@@ -126,8 +159,11 @@ describe("records loads in bulk on PostgreSQL", () => {
   });
 
   it("the digests' build failing at once, while the records' is built: the load fails as a load, not the process", async () => {
-    // its table's name is a type's: the second connection's first statement fails
-    await failsOver([`CREATE DOMAIN ${schema}.record_digests_load AS int`], [`DROP DOMAIN ${schema}.record_digests_load`], 30_000);
+    // its table's name is a type's: the second connection's first statement fails, in milliseconds; the records'
+    // build is held a second longer (a margin: should the failure come later, this test would pass, never fail)
+    await failsOver([`CREATE DOMAIN ${schema}.record_digests_load AS int`], [`DROP DOMAIN ${schema}.record_digests_load`], 30_000, () =>
+      sleep(1000),
+    );
   });
 
   it("the records' build failing after the digests' table was committed: that table is dropped too", async () => {
@@ -135,7 +171,47 @@ describe("records loads in bulk on PostgreSQL", () => {
       [`CREATE TABLE ${schema}.squatter (x int)`, `CREATE INDEX records_load_idcard ON ${schema}.squatter (x)`],
       [`DROP TABLE ${schema}.squatter`],
       40_000,
+      async () => {
+        for (let i = 0; i < 1500 && !(await tableThere("record_digests_load")); i++) await sleep(20);
+        assert.ok(await tableThere("record_digests_load"), "the digests' table was committed while the records' build was held");
+      },
     );
+  });
+
+  it("without a second connection to spare, the digests are built after the records on the one: a phone twice keeps its last row", async () => {
+    const pool = new Pool({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 2 });
+    let asked = 0;
+    const connect = async () => {
+      asked++;
+      if (asked > 1) throw new Error("timeout exceeded when trying to connect");
+      return pool.connect();
+    };
+    try {
+      const before = Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.records`)).rows[0]?.n);
+      // a rebuild (a quarter of the table or more), whose first phone comes again last with another carrier
+      const batch = randomBatch(Math.ceil(before / 4) + 100);
+      const last = (batch.count - 1) * PACKED_RECORD_BYTES;
+      batch.packed.copy(batch.packed, last, 0, PACKED_RECORD_BYTES);
+      batch.packed[last + PACKED.carrier] = 2;
+      const loaded = await loadRecords(
+        connect,
+        (async function* () {
+          yield batch;
+        })(),
+      );
+      assert.deepEqual(loaded, { loaded: batch.count, replaced: 1 });
+      assert.equal(asked, 2, "a second connection was asked for");
+      const phone = batch.packed.subarray(0, 32);
+      const [record] = (await pg.query(`SELECT carrier FROM ${schema}.records WHERE phone_hash = $1`, [phone])).rows;
+      assert.equal(record?.carrier, "telecom", "the last row read of the phone");
+      const digest = batch.packed.subarray(PACKED.digests, PACKED.digests + PACKED.digestBytes);
+      const [row] = (await pg.query(`SELECT phone_hash FROM ${schema}.record_digests WHERE digest_key = $1`, [digest])).rows;
+      assert.deepEqual(row?.phone_hash, Buffer.from(phone), "a digest row leads to its record");
+      assert.deepEqual([await answer(0), await hashedAnswer(0)], ["0", "0"], "the rows before it are still there");
+      assert.deepEqual(await leftovers(), [false, false]);
+    } finally {
+      await pool.end();
+    }
   });
 
   it("a load in another process waits for the one staging, and both land whole", async () => {
@@ -160,7 +236,11 @@ describe("records loads in bulk on PostgreSQL", () => {
       );
       first.catch(() => undefined);
       await mineStaged;
-      const file = csv(path.join(dir, "second.csv"), 20_000, 3000);
+      // a quarter of the table or more: the CLI's load rebuilds, on two connections
+      const file = csv(path.join(dir, "second.csv"), 20_000, 8000);
+      const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
+                         AND query LIKE '%pg_try_advisory_lock%records load%'`;
+      const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
       const child = spawn(process.execPath, [BIN, "records", "import", file, "--json"], {
         env: { ...process.env, ...server.env },
         stdio: "pipe",
@@ -171,13 +251,7 @@ describe("records loads in bulk on PostgreSQL", () => {
       });
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       // the other process's load has asked for its turn and not been given it (it asks again, idle in between)
-      const waiting = async () =>
-        (
-          await pg.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
-               AND query LIKE '%pg_try_advisory_lock%records load%'`,
-          )
-        ).rows.length > 0;
+      const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
       for (let i = 0; i < 1500 && !(await waiting()); i++) {
         assert.equal(child.exitCode, null, `the second load ended while the first was staging: ${stderr}`);
         await sleep(20);
@@ -191,7 +265,8 @@ describe("records loads in bulk on PostgreSQL", () => {
         assert.ok(await inst.store.records.find(phone), "a row of the first load is there");
       }
       assert.equal(await answer(20_000), "0");
-      assert.equal(await answer(22_999), "0");
+      assert.equal(await answer(27_999), "0");
+      assert.equal(await answer(0), "0", "the rows before both are still there");
     } finally {
       releaseMine();
       await inst.close();

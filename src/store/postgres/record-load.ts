@@ -227,10 +227,13 @@ export async function loadRecords(
     throw err;
   } finally {
     // Whatever the outcome: once committed, the digests' table has its old name and only the staging is left.
+    let unlocked = !locked;
     if (locked) {
       await client.query(LEFTOVERS).catch(() => undefined);
-      await client.query(`SELECT pg_catalog.pg_advisory_unlock(${LOAD_LOCK_KEY})`).catch(() => undefined);
+      const [row] = (await run(`SELECT pg_catalog.pg_advisory_unlock(${LOAD_LOCK_KEY}) AS ok`).catch(() => ({ rows: [] }))).rows;
+      unlocked = row?.ok === true;
     }
-    giveBack(client, failed);
+    // a connection still holding the turn would keep every later load waiting: closed rather than given back
+    giveBack(client, failed ?? (unlocked ? undefined : new Error("the load's turn was not given back")));
   }
 }

@@ -81,6 +81,9 @@ export function rebuildStatements(staged: string, stagedDigests: string): Rebuil
       // committed, so others see it (autovacuum among them): taken first, so the swap never waits with the old
       // tables already taken from the readers
       `LOCK TABLE ${DIGESTS_LOAD} IN ACCESS EXCLUSIVE MODE`,
+      // both old tables at once, in the order a lookup by digest takes them (record_digests, then records): dropped
+      // one by one, the first drop could hold records while such a lookup held record_digests, a deadlock
+      "LOCK TABLE record_digests, records IN ACCESS EXCLUSIVE MODE",
       "DROP TABLE records",
       "DROP TABLE record_digests",
       "ALTER TABLE records_load RENAME TO records",

@@ -110,7 +110,7 @@ export async function warmRecords(q: Query, signal: AbortSignal): Promise<Warmed
   if (fn === undefined) return nothing("pg_prewarm is not installed in the database, or not this role's to call");
   if (signal.aborted) return stopped;
   const { relations: all, blockBytes, cacheBytes } = await relations(q);
-  if (cacheBytes < blockBytes) return nothing("effective_cache_size does not exceed shared_buffers: no room is left for the read");
+  if (cacheBytes < blockBytes) return nothing("effective_cache_size less shared_buffers leaves no room for the read");
   const sliceBlocks = Math.max(1, Math.floor(SLICE_BYTES / blockBytes));
   const total = all.reduce((n, r) => n + r.blocks, 0);
   const chosen = withinBound(all, Math.floor(cacheBytes / blockBytes));
