@@ -17,8 +17,7 @@ import { openInstallation } from "../src/app/installation";
 import { idCheckChar } from "../src/rules/idcard";
 import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/packed-records";
 import { loadRecords } from "../src/store/postgres/record-load";
-import { hexDigest } from "../src/sources/digests";
-import { callTc3, verify } from "./helpers/call";
+import { verify, verifyByMd5 } from "./helpers/call";
 import { BIN } from "./helpers/cli";
 import { PG_URL } from "./helpers/services";
 import { startTestServer, tempDir, type TestServer } from "./helpers/server";
@@ -70,20 +69,7 @@ describe("records loads in bulk on PostgreSQL", () => {
     return { code: res.code, stderr: res.stderr, summary: res.code === 0 ? JSON.parse(res.stdout) : undefined };
   };
   /** the answer found through the digest rows (EncryptedPhoneVerification, md5) */
-  const hashedAnswer = async (i: number) =>
-    (
-      await callTc3(
-        server.port,
-        key,
-        {
-          Phone: hexDigest("md5", person(i).phone),
-          Name: hexDigest("md5", person(i).name),
-          IdCard: hexDigest("md5", person(i).idcard),
-          EncryptionMode: "1",
-        },
-        { action: "EncryptedPhoneVerification" },
-      )
-    ).json.Response.Result;
+  const hashedAnswer = async (i: number) => (await verifyByMd5(server.port, key, person(i))).Result;
   const leftovers = async () => [await tableThere("import_staging"), await tableThere("record_digests_load")];
   const tableThere = async (name: string) =>
     (await pg.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [`${schema}.${name}`])).rows[0]?.t != null;

@@ -1,4 +1,5 @@
 /** Signed calls from tests, with the project's own signer (the official SDK has its own test file). */
+import { createHash } from "node:crypto";
 import { signTc3 } from "../../src/client/signer";
 import { rawRequest, type RawResponse } from "./server";
 
@@ -37,4 +38,15 @@ export function callTc3(port: number, key: Key, params: unknown, o: SignedCallOp
 export async function verify(port: number, key: Key, params: Record<string, unknown>, o: SignedCallOptions = {}) {
   const res = await callTc3(port, key, params, o);
   return res.json.Response;
+}
+
+/** EncryptedPhoneVerification in md5 mode (EncryptionMode 1): found through the records' digest rows. */
+export async function verifyByMd5(port: number, key: Key, p: { phone: string; name: string; idcard: string }) {
+  const md5 = (value: string) => createHash("md5").update(value, "utf8").digest("hex");
+  return verify(
+    port,
+    key,
+    { Phone: md5(p.phone), Name: md5(p.name), IdCard: md5(p.idcard), EncryptionMode: "1" },
+    { action: "EncryptedPhoneVerification" },
+  );
 }
