@@ -136,7 +136,7 @@ describe("records loads in bulk on PostgreSQL", () => {
     assert.deepEqual([await answer(from), await hashedAnswer(from)], ["0", "0"]);
   };
 
-  it("the digests' build failing at its key, after the records' build: nothing applied, nothing left", async () => {
+  it("the digests' build failing at its key: nothing applied, nothing left", async () => {
     await failsOver(
       [`CREATE TABLE ${schema}.squatter (x int)`, `CREATE INDEX record_digests_load_pkey ON ${schema}.squatter (x)`],
       [`DROP TABLE ${schema}.squatter`],
