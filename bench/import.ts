@@ -151,12 +151,15 @@ async function measure(backend: Target["backend"], o: Options, work: string, csv
     const load: [number, number] = [loadBefore, os.loadavg()[0] ?? 0];
     log(`${backend}: ${Math.round(o.rows / imported.seconds).toLocaleString()} rows/s; lookups …`);
     await importFile(smallTarget, small, o.databaseUrl);
-    // A second set of rows, still unread, is the control of the read; the third, after the read, is fresh too.
+    // A second set of rows, still unread, is the control of the read; the third, after the read, is fresh too. The
+    // 10,000 are measured again last: straight after a large import the server is still busy with it (PostgreSQL's
+    // checkpoint and autovacuum), so the first 10,000 figure can be slower than the large ones measured minutes later.
     const measured = [
       await lookups(smallTarget, 10_000, o.databaseUrl),
       await lookups(target, o.rows, o.databaseUrl),
       await lookups(target, o.rows, o.databaseUrl, { set: 1 }),
       await lookups(target, o.rows, o.databaseUrl, { set: 2, read: true }),
+      await lookups(smallTarget, 10_000, o.databaseUrl),
     ];
     const read = measured[3]?.read;
     log(
@@ -203,12 +206,13 @@ async function main(o: Options): Promise<void> {
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")} (at the end)`,
-      "| backend | rows | rows/s | wall s | CPU s | CPU s per 1M rows | peak RSS MiB | load avg at start / end | lookup p50 / p99 µs (10,000) | lookup p50 / p99 µs (all rows) | other rows, still unread | other rows again, after a server start's read (records.db; PostgreSQL: pg_prewarm) |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| backend | rows | rows/s | wall s | CPU s | CPU s per 1M rows | peak RSS MiB | load avg at start / end | lookup p50 / p99 µs (10,000) | lookup p50 / p99 µs (all rows) | other rows, still unread | other rows again, after a server start's read (records.db; PostgreSQL: pg_prewarm) | 10,000 again, last | p50 after the read over the last 10,000's |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
       ...results.map((r) => {
-        const [few, all, second, afterRead] = r.lookups;
+        const [few, all, second, afterRead, fewLast] = r.lookups;
+        const ratio = afterRead && fewLast ? `${(afterRead.p50us / fewLast.p50us).toFixed(2)}×` : "";
         const cell = (l: (typeof r.lookups)[number] | undefined) => (l ? `${l.p50us.toFixed(1)} / ${l.p99us.toFixed(1)}` : "");
-        return `| ${r.backend} | ${r.rows.toLocaleString()} | ${Math.round(r.rows / r.seconds).toLocaleString()} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${((r.cpuSeconds * 1e6) / r.rows).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.load.map((l) => l.toFixed(1)).join(" / ")} | ${cell(few)} | ${cell(all)} | ${cell(second)} | ${cell(afterRead)} |`;
+        return `| ${r.backend} | ${r.rows.toLocaleString()} | ${Math.round(r.rows / r.seconds).toLocaleString()} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${((r.cpuSeconds * 1e6) / r.rows).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.load.map((l) => l.toFixed(1)).join(" / ")} | ${cell(few)} | ${cell(all)} | ${cell(second)} | ${cell(afterRead)} | ${cell(fewLast)} | ${ratio} |`;
       }),
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
