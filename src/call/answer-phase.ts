@@ -39,7 +39,9 @@ export async function answerPhase<O>(
     if (!taken) return { kind: "answer", outcome: await admission.answer() };
     return await intervened(admission, taken);
   } finally {
-    await admission.release?.();
+    // awaited only when there is one: `await undefined` would cost every call without a release a turn
+    const releasing = admission.release?.();
+    if (releasing) await releasing;
   }
 }
 
