@@ -39,23 +39,19 @@ export function afterResponse(deps: AfterResponseDeps): Required<CallHooks<unkno
       },
       "request",
     );
-    audit
-      .append({
-        at,
-        requestId: outcome.requestId,
-        accountId: outcome.caller?.accountId,
-        secretId: outcome.caller?.secretId,
-        action: outcome.action,
-        code: outcome.code,
-        detail: outcome.audit,
-        latencyUs,
-        test: outcome.caller?.test,
-        scenario: outcome.takenBy,
-        cache: outcome.cache,
-      })
-      .catch((err: unknown) => {
-        metrics.failure("audit");
-        logger.error({ err, requestId: outcome.requestId }, "audit write failed");
-      });
+    // Queued for the next commit; a row that cannot be written is reported by the store (counted and logged).
+    audit.append({
+      at,
+      requestId: outcome.requestId,
+      accountId: outcome.caller?.accountId,
+      secretId: outcome.caller?.secretId,
+      action: outcome.action,
+      code: outcome.code,
+      detail: outcome.audit,
+      latencyUs,
+      test: outcome.caller?.test,
+      scenario: outcome.takenBy,
+      cache: outcome.cache,
+    });
   };
 }

@@ -149,8 +149,8 @@ export interface LedgerRows {
 }
 
 export interface AuditRows {
-  /** queued and written in batches: a failure is reported, never thrown at the caller's answer */
-  append(entry: AuditEntry): Promise<void>;
+  /** queued and written in batches: a failure is reported by the store (its failure sink), never to the caller */
+  append(entry: AuditEntry): void;
   /** gateway mode: answers from the cache (hit) and upstream answers kept in it (miss) from `sinceMs` on */
   cacheCounts(sinceMs: number): Promise<{ hits: number; misses: number }>;
 }

@@ -149,7 +149,7 @@ export class PostgresStore implements StoreAdapter {
   };
   /** queued and written in batches (multi-row INSERT) within 20 ms; flushed on close */
   readonly audit: AuditRows = {
-    append: async (entry) => this.writes.queue(entry),
+    append: (entry) => this.writes.queue(entry),
     cacheCounts: async (sinceMs) => {
       await this.writes.flush().catch(() => undefined);
       const [row] = await this.q<{ hits: string | null; misses: string | null }>(

@@ -201,7 +201,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     };
     this.audit = {
       // Queued: committed with the next charge, or within 20 ms.
-      append: async (entry) => this.writes.queue(entry),
+      append: (entry) => this.writes.queue(entry),
       cacheCounts: async (sinceMs) => {
         await this.writes.flush().catch(() => undefined);
         const row = cacheCounts.get(sinceMs);
