@@ -321,7 +321,7 @@ describeBackends("operations API: management routes", (backend) => {
       at: now,
     });
     for (const cache of ["hit", "hit", "miss"] as const) {
-      await store.audit.append({
+      store.audit.append({
         at: now,
         requestId: randomUUID(),
         accountId: team.accountId,

@@ -43,7 +43,7 @@ describeBackends("overview rollup", (backend) => {
       for (let i = 0; i < w.calls; i++) {
         const requestId = `rollup-${++n}`;
         const code = i < w.errors ? "InternalError" : "0";
-        await store.audit.append({
+        store.audit.append({
           at,
           requestId,
           accountId,

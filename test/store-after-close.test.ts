@@ -14,7 +14,7 @@ it("an audit entry appended after close is dropped without an unhandled rejectio
   const note = (reason: unknown) => unhandled.push(reason);
   process.on("unhandledRejection", note);
   try {
-    await store.audit.append({
+    store.audit.append({
       at: Date.now(),
       requestId: "after-close",
       accountId: undefined,

@@ -143,7 +143,7 @@ describeBackends("storage ports", (backend) => {
     await store.ledger.charge(charge(randomUUID(), "detailed", 50));
     assert.equal((await store.accounts.get(a.accountId))?.balance, 10_000 - 80);
     for (const variant of ["simple", "simple", "detailed", undefined]) {
-      await store.audit.append({
+      store.audit.append({
         at,
         requestId: randomUUID(),
         accountId: a.accountId,
@@ -196,7 +196,7 @@ describeBackends("storage ports", (backend) => {
     const entry = { accountId: a.accountId, secretId: "AKIDtest", action: "MobileStatus", mode: "simple" as const, unitPrice: 15, at };
     await store.ledger.charge({ ...entry, requestId: randomUUID(), test: true });
     await store.ledger.charge({ ...entry, requestId: randomUUID() });
-    await store.audit.append({
+    store.audit.append({
       at,
       requestId: randomUUID(),
       accountId: a.accountId,
@@ -369,7 +369,7 @@ describeBackends("storage ports", (backend) => {
     );
     const before = await store.audit.cacheCounts(since);
     for (const cache of ["hit", "hit", "miss"] as const) {
-      await store.audit.append({
+      store.audit.append({
         at: since + 5,
         requestId: randomUUID(),
         accountId: team.accountId,
@@ -381,7 +381,7 @@ describeBackends("storage ports", (backend) => {
         cache,
       });
     }
-    await store.audit.append({
+    store.audit.append({
       at: since - 5,
       requestId: randomUUID(),
       accountId: team.accountId,

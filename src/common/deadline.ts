@@ -1,6 +1,6 @@
 /** A lookup with a time budget: past it, the promise rejects (the caller answers its busy code). */
 export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  // One promise and one timer a lookup (not Promise.race and .finally: three more promises on every request).
+  // Its own promise and one timer a lookup (Promise.race and .finally made three promises more for each).
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`source exceeded its ${ms} ms budget`)), ms);
     work.then(
