@@ -1,6 +1,6 @@
 /** Signed calls from tests, with the project's own signer (the official SDK has its own test file). */
-import { createHash } from "node:crypto";
 import { signTc3 } from "../../src/client/signer";
+import { hexDigest } from "../../src/sources/digests";
 import { rawRequest, type RawResponse } from "./server";
 
 export interface Key {
@@ -42,8 +42,7 @@ export async function verify(port: number, key: Key, params: Record<string, unkn
 
 /** EncryptedPhoneVerification in md5 mode (EncryptionMode 1): found through the records' digest rows. */
 export async function verifyByMd5(port: number, key: Key, p: { phone: string; name: string; idcard: string }) {
-  // its own md5, not alibaba.ts's: that module loads Alibaba's SDKs, which every user of this one would then load
-  const md5 = (value: string) => createHash("md5").update(value, "utf8").digest("hex");
+  const md5 = (value: string) => hexDigest("md5", value);
   return verify(
     port,
     key,
