@@ -16,7 +16,7 @@ import { loadConfig } from "../src/app/config";
 import { openInstallation } from "../src/app/installation";
 import { packageRoot } from "../src/common/paths";
 import { RecordsSource } from "../src/sources/records";
-import type { Warmed } from "../src/store/ports";
+import type { CacheWalk, Warmed } from "../src/store/ports";
 import { syntheticRow, writeRecordsCsv } from "./import-data";
 
 const run = promisify(execFile);
@@ -95,28 +95,33 @@ interface Lookups {
   records: number;
   p50us: number;
   p99us: number;
-  /** what the store's read into the page cache did, when it was asked for */
-  read?: Warmed;
+  /** what the store's read into the page cache did, when it was asked for, and its walk through its own cache */
+  read?: Warmed & { walked?: CacheWalk };
 }
 
 /**
  * p50 and p99 of RecordsSource.verify on `records` imported rows, after as many lookups of others to warm up.
  * `set`: the sequences shifted by that many thirds of the rows (0, 1, 2), so that a measurement asks for other rows
  * than an earlier one (pages may still be shared: rows lie in the index by their keyed hash, not in file order); `read`: once the store has read its records into the page cache as a server's start does (records.db;
- * PostgreSQL through pg_prewarm).
+ * PostgreSQL through pg_prewarm), and walked them through the connection's own cache (records.db).
  */
 async function lookups(target: Target, records: number, url: string, how: { set?: 0 | 1 | 2; read?: boolean } = {}): Promise<Lookups> {
   const inst = await openInstallation(loadConfig({}, envOf(target, url)), { create: false });
   const source = new RecordsSource(inst.store.records, inst.keyring);
   const shift = Math.floor(((how.set ?? 0) * records) / 3);
-  let read: Warmed | undefined;
+  let read: (Warmed & { walked?: CacheWalk }) | undefined;
   const person = (i: number) => {
     const [phone = "", name = "", idCard = ""] = syntheticRow(i).trimEnd().split(",");
     return { phone, name, idCard };
   };
   const samples: number[] = [];
   try {
-    if (how.read) read = await inst.store.records.warm?.(new AbortController().signal);
+    if (how.read) {
+      const signal = new AbortController().signal;
+      read = await inst.store.records.warm?.(signal);
+      const walk = await inst.store.records.fillCache?.(signal);
+      if (read && walk) read = { ...read, walked: walk };
+    }
     for (let i = 0; i < 20_000; i++) await source.verify(person((i * 7919 + 1 + shift) % records));
     for (let i = 0; i < 20_000; i++) {
       const p = person((i * 104_729 + shift) % records);
@@ -163,7 +168,7 @@ async function measure(backend: Target["backend"], o: Options, work: string, csv
     ];
     const read = measured[3]?.read;
     log(
-      `${backend}: read into the page cache: ${read?.skipped ?? `${((read?.bytes ?? 0) / 2 ** 20).toFixed(0)} of ${((read?.of ?? 0) / 2 ** 20).toFixed(0)} MiB in ${(read?.seconds ?? 0).toFixed(1)} s${read?.boundBy ? ` (bounded by ${read.boundBy})` : ""}${read?.failed ? `, ${read.failed.relations} relations failed: ${read.failed.first}` : ""}`}`,
+      `${backend}: read into the page cache: ${read?.skipped ?? `${((read?.bytes ?? 0) / 2 ** 20).toFixed(0)} of ${((read?.of ?? 0) / 2 ** 20).toFixed(0)} MiB in ${(read?.seconds ?? 0).toFixed(1)} s${read?.boundBy ? ` (bounded by ${read.boundBy})` : ""}${read?.failed ? `, ${read.failed.relations} relations failed: ${read.failed.first}` : ""}`}${read?.walked ? `; ${read.walked.rows.toLocaleString()} rows walked through the connection's own cache in ${read.walked.seconds.toFixed(1)} s` : ""}`,
     );
     return { backend, rows: o.rows, ...imported, load, lookups: measured };
   } finally {

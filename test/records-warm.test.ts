@@ -2,7 +2,8 @@
  * A server reads records.db once at start, in the background, so lookups in a large file do not wait for the disk
  * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much; SQLite's locks on
  * the file are still held after it; a server stopped straight after its start leaves no descriptor of the file open;
- * of the workers of `serve --workers`, one reads it, and should it stop, the next one started.
+ * of the workers of `serve --workers`, one reads it, and should it stop, the next one started. Then every serving
+ * process walks the records through its own cache of them (store/sqlite/records-cache.ts), and says so.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -10,11 +11,14 @@ import path from "node:path";
 import { it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { idCheckChar } from "../src/rules/idcard";
+import { verify } from "./helpers/call";
 import { serveProcess } from "./helpers/cli";
 import { startTestServer, tempDir } from "./helpers/server";
 
-const warmedLine = (logs: string[]) =>
-  logs.map((l) => JSON.parse(l) as { msg?: string; bytes?: number }).find((l) => l.msg === "records read into the page cache");
+type LogLine = { msg?: string; bytes?: number; rows?: number; pid?: number; reason?: string };
+const warmedLine = (logs: string[]) => logs.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === "records read into the page cache");
+const WALKED = "records walked into this process's cache";
+const walkedLine = (logs: string[]) => logs.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === WALKED);
 
 /** POSIX locks this process holds on `file`, as Linux lists them (/proc/locks: "… READ pid maj:min:inode …"). */
 function heldLocks(file: string): number {
@@ -62,6 +66,11 @@ it("a server reads its records file into the page cache at start, and says so", 
     // closing a descriptor of the file would have dropped SQLite's locks on it (POSIX), so it stays open
     assert.ok(before > 0, "SQLite holds locks on records.db");
     assert.equal(locks(), before, "the read dropped SQLite's locks on records.db");
+    for (let i = 0; i < 100 && !walkedLine(server.logs); i++) await sleep(20);
+    assert.equal(walkedLine(server.logs)?.rows, 2000, "then every record was walked through the request path's cache");
+    const key = await server.addAccount();
+    const answer = await verify(server.port, key, { Phone: "13800130007", Name: "王小明", IdCard: withCheck("11010519800101007") });
+    assert.equal(answer.Result, "0", "and lookups answer as before");
   } finally {
     await server.close();
   }
@@ -94,7 +103,7 @@ it("serve --workers 2: one worker reads the file, and should it stop, the next o
   const dataDir = await installationWithRecords("1370013");
   const server = await serveProcess(["--data", dataDir, "--workers", "2"]);
   try {
-    type Line = { msg?: string; pid?: number; reason?: string };
+    type Line = LogLine;
     const lines = () =>
       server
         .stdout()
@@ -106,8 +115,14 @@ it("serve --workers 2: one worker reads the file, and should it stop, the next o
     const until = async (done: () => boolean) => {
       for (let i = 0; i < 500 && !done(); i++) await sleep(20);
     };
-    await until(() => reads().length + skips().length >= 2);
+    const walks = () => lines().filter((l) => l.msg === WALKED);
+    await until(() => reads().length + skips().length >= 2 && walks().length >= 2);
     assert.equal(reads().length, 1, "one worker read it");
+    assert.deepEqual(
+      walks().map((w) => w.rows),
+      [2000, 2000],
+      "each worker walked the records through its own cache",
+    );
     assert.equal(skips().length, 1, "the other did not");
     assert.match(skips()[0]?.reason ?? "", /left to another worker/);
     const reader = reads()[0]?.pid;

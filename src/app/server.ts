@@ -331,7 +331,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const warming = new AbortController();
   const elsewhere = options.recordsReadElsewhere;
   if (elsewhere !== undefined && store.records.warm) logger.info({ reason: elsewhere }, "records not read into the page cache");
-  const warmed = (elsewhere === undefined ? store.records.warm?.(warming.signal) : undefined)?.then(
+  const fileRead = (elsewhere === undefined ? store.records.warm?.(warming.signal) : undefined)?.then(
     (w) => {
       if (w.skipped) return logger.info({ reason: w.skipped }, "records not read into the page cache");
       const read = { bytes: w.bytes, of: w.of, seconds: Number(w.seconds.toFixed(1)), boundBy: w.boundBy };
@@ -341,6 +341,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be read ahead"),
   );
+  // then this process's own cache of them (every worker has one), from pages the read left in the system's
+  const fillCache = store.records.fillCache;
+  const warmed = fillCache
+    ? (fileRead ?? Promise.resolve())
+        .then(() => fillCache(warming.signal))
+        .then(
+          (walk) => logger.info({ rows: walk.rows, seconds: Number(walk.seconds.toFixed(1)) }, "records walked into this process's cache"),
+          (err: unknown) =>
+            logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be walked into this process's cache"),
+        )
+    : fileRead;
   const url = `http://${hostInUrl(config.host)}:${port}`;
   const opsPort = opsServer ? boundPortOf(opsServer) : port;
   return {

@@ -92,6 +92,17 @@ export interface RecordRows {
    * through pg_prewarm where the database has it; until done or aborted.
    */
   warm?(signal: AbortSignal): Promise<Warmed>;
+  /**
+   * Walks the records through this process's own cache of them (records.db's pages past SQLite's map), one slice per
+   * turn of the event loop, until done or aborted: every serving process, after `warm` where it reads.
+   */
+  fillCache?(signal: AbortSignal): Promise<CacheWalk>;
+}
+
+/** What a walk of the records through a process's own cache did: rows walked, and the time it took. */
+export interface CacheWalk {
+  rows: number;
+  seconds: number;
 }
 
 /** What a read of the records into the page cache did. */

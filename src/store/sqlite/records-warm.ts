@@ -12,19 +12,13 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import fs from "node:fs/promises";
-import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Warmed } from "../ports";
+import { availableMemory } from "./records-cache";
 
 const CHUNK_BYTES = 4 << 20;
 /** a quarter of a core or so here: the kernel's copy costs about a second of CPU per GiB read from the disk */
 const BYTES_PER_SECOND = 256 << 20;
-
-/** Memory available to this process: the machine's, or a container's limit where Node knows it. */
-function availableMemory(): number {
-  const limited = "availableMemory" in process && typeof process.availableMemory === "function" ? process.availableMemory() : Infinity;
-  return Math.min(os.freemem(), limited);
-}
 
 export class RecordsFileWarmer {
   private handle: Promise<FileHandle> | undefined;

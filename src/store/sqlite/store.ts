@@ -15,7 +15,8 @@ import { MIGRATIONS } from "../migrations";
 import { chinaDayStartMs, ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
 import { openRecordsFile, RECORDS_FILE } from "./records-file";
 import { RecordsFileWarmer } from "./records-warm";
-import { openRecordsReader } from "./turn-snapshot";
+import { recordsCacheBytes, recordsCacheWalker } from "./records-cache";
+import { openRecordsReader, TurnSnapshot } from "./turn-snapshot";
 import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { DailyAttempt } from "./writer";
@@ -95,10 +96,15 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
     const recordsFile = path.join(dataDir, RECORDS_FILE);
-    this.recordsReader = openRecordsReader(recordsFile);
+    this.recordsReader = openRecordsReader(recordsFile, recordsCacheBytes());
+    const snapshot = new TurnSnapshot(this.recordsReader);
     this.recordsWarmer = new RecordsFileWarmer(recordsFile);
     const warmer = this.recordsWarmer;
-    this.records = { ...recordRows(this.recordsDb, this.recordsReader), warm: (signal: AbortSignal) => warmer.warm(signal) };
+    this.records = {
+      ...recordRows(this.recordsDb, this.recordsReader, snapshot),
+      warm: (signal: AbortSignal) => warmer.warm(signal),
+      fillCache: recordsCacheWalker(this.recordsReader, snapshot),
+    };
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
     this.scenarios = scenarioRows(db);

@@ -1,7 +1,7 @@
 /** The embedded store's rows that the request thread reads and writes itself: accounts, keys, records, KMS keys, meta. */
 import type Database from "better-sqlite3";
 import { loadRecords } from "./record-load";
-import { TurnSnapshot } from "./turn-snapshot";
+import type { TurnSnapshot } from "./turn-snapshot";
 import type { AccountRows, ApiKeyRows, KmsKeyRows, MetaRows, RecordRows, ScenarioRow, ScenarioRows } from "../ports";
 import {
   type AccountRow,
@@ -102,9 +102,11 @@ export function apiKeyRows(db: Database.Database): ApiKeyRows {
   };
 }
 
-/** `reader`: records.db for the request path's reads (turn-snapshot.ts); `db` writes it (imports) and counts it. */
-export function recordRows(db: Database.Database, reader: Database.Database): RecordRows {
-  const snapshot = new TurnSnapshot(reader);
+/**
+ * `reader`: records.db for the request path's reads, in `snapshot`'s read transactions (turn-snapshot.ts); `db`
+ * writes it (imports) and counts it.
+ */
+export function recordRows(db: Database.Database, reader: Database.Database, snapshot: TurnSnapshot): RecordRows {
   const upsert = db.prepare(
     `INSERT INTO records (phone_hash, name_hash, idcard_hash, carrier, status, line_status, network_since) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(phone_hash) DO UPDATE SET name_hash = excluded.name_hash, idcard_hash = excluded.idcard_hash,
