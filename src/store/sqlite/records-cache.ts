@@ -9,15 +9,20 @@
  * are taken only as they are read: a set inside the map costs nothing), and a server's start walks the records table
  * through it, a slice at a time between requests (after the read of the file into the operating system's page cache,
  * records-warm.ts), so the pages past the map are in that cache before lookups need them. Each worker of
- * `serve --workers` has its connection and its cache, and walks. An import from another process empties the cache (SQLite drops a connection's cache when another writes the
- * file); a server's next start fills it again.
+ * `serve --workers` has its connection and its cache, and walks. Only the records table is walked: the digests'
+ * (EncryptedPhoneVerification) and the identity numbers' index stay as the read left them. An import empties the
+ * cache (SQLite drops a connection's cache when another connection writes the file); a server's next start fills
+ * it again.
  */
 import type Database from "better-sqlite3";
 import os from "node:os";
 import type { CacheWalk } from "../ports";
 import type { TurnSnapshot } from "./turn-snapshot";
 
-/** rows per slice: about 35 leaf pages, a tenth of a millisecond or so of the main thread between requests */
+/**
+ * rows per slice: about 35 leaf pages, and at most about 0.6 ms of the main thread between requests (30,000,000
+ * records walked in 18.9 s on 2 shared vCPU; less where the map holds the pages)
+ */
 const SLICE_ROWS = 1_000;
 const LEAST_CACHE_BYTES = 64 << 20;
 
