@@ -66,8 +66,10 @@ it("a server reads its records file into the page cache at start, and says so", 
     // closing a descriptor of the file would have dropped SQLite's locks on it (POSIX), so it stays open
     assert.ok(before > 0, "SQLite holds locks on records.db");
     assert.equal(locks(), before, "the read dropped SQLite's locks on records.db");
-    for (let i = 0; i < 100 && !walkedLine(server.logs); i++) await sleep(20);
+    for (let i = 0; i < 250 && !walkedLine(server.logs); i++) await sleep(20);
     assert.equal(walkedLine(server.logs)?.rows, 2000, "then every record was walked through the request path's cache");
+    const order = server.logs.map((l) => (JSON.parse(l) as LogLine).msg);
+    assert.ok(order.indexOf("records read into the page cache") < order.indexOf(WALKED), "after the read");
     const key = await server.addAccount();
     const answer = await verify(server.port, key, { Phone: "13800130007", Name: "王小明", IdCard: withCheck("11010519800101007") });
     assert.equal(answer.Result, "0", "and lookups answer as before");
@@ -96,6 +98,14 @@ it("a server stopped straight after its start leaves no descriptor of its record
     const server = await startTestServer({}, "sqlite", dataDir);
     await server.close();
     assert.equal(openDescriptors(file), 0, `round ${round}: a descriptor of records.db outlived the server`);
+    // the walk through the request path's cache ended with the server, whole or in part, and said which
+    const walks = server.logs.map((l) => JSON.parse(l) as LogLine).filter((l) => l.msg?.startsWith("records walked"));
+    assert.equal(walks.length, 1, `round ${round}: one line about the walk`);
+    const walk = walks[0];
+    assert.ok(
+      walk?.msg === WALKED ? walk.rows === 2000 : walk?.msg === "records walked in part: the server stopped",
+      `round ${round}: ${JSON.stringify(walk)}`,
+    );
   }
 });
 
@@ -103,13 +113,12 @@ it("serve --workers 2: one worker reads the file, and should it stop, the next o
   const dataDir = await installationWithRecords("1370013");
   const server = await serveProcess(["--data", dataDir, "--workers", "2"]);
   try {
-    type Line = LogLine;
     const lines = () =>
       server
         .stdout()
         .split("\n")
         .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as Line);
+        .map((l) => JSON.parse(l) as LogLine);
     const reads = () => lines().filter((l) => l.msg === "records read into the page cache");
     const skips = () => lines().filter((l) => l.msg === "records not read into the page cache");
     const until = async (done: () => boolean) => {
@@ -123,6 +132,7 @@ it("serve --workers 2: one worker reads the file, and should it stop, the next o
       [2000, 2000],
       "each worker walked the records through its own cache",
     );
+    assert.equal(new Set(walks().map((w) => w.pid)).size, 2, "two workers walked");
     assert.equal(skips().length, 1, "the other did not");
     assert.match(skips()[0]?.reason ?? "", /left to another worker/);
     const reader = reads()[0]?.pid;
@@ -134,6 +144,8 @@ it("serve --workers 2: one worker reads the file, and should it stop, the next o
     assert.equal(reads().length, 2, "the replacement read it");
     assert.notEqual(reads()[1]?.pid, reader);
     assert.equal(skips().length, 1, "and no other worker stopped reading");
+    await until(() => walks().length >= 3);
+    assert.equal(walks()[2]?.pid, reads()[1]?.pid, "and walked the records through its own cache");
   } finally {
     await server.stop();
   }

@@ -6,6 +6,7 @@
  * is loaded when an installation is opened, not before: the typed client (`require("sanyao")`) loads none.
  */
 import fs from "node:fs";
+import os from "node:os";
 import { ConfigError, type Config } from "./config";
 import { FailureReporter } from "../common/failures";
 import type { DailyCountLog } from "../limits/contract";
@@ -95,7 +96,8 @@ export async function openInstallation(config: Config, { create = true }: { crea
     const { secret, created } = loadOrCreateSecret(config.dataDir);
     const keyring = new Keyring(secret);
     const { SqliteStore } = await import("../store/sqlite/store");
-    const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync);
+    const processes = config.workers === 0 ? os.availableParallelism() : config.workers;
+    const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync, processes);
     const store = storageOver(sqlite, keyring);
     return {
       mode: "embedded",

@@ -341,13 +341,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be read ahead"),
   );
-  // then this process's own cache of them (every worker has one), from pages the read left in the system's
-  const fillCache = store.records.fillCache;
-  const warmed = fillCache
+  // then this process's own cache of them (every worker has one): after its read, or beside another worker's
+  const warmed = store.records.fillCache
     ? (fileRead ?? Promise.resolve())
-        .then(() => fillCache(warming.signal))
+        .then(() => store.records.fillCache?.(warming.signal))
         .then(
-          (walk) => logger.info({ rows: walk.rows, seconds: Number(walk.seconds.toFixed(1)) }, "records walked into this process's cache"),
+          (walk) =>
+            walk &&
+            logger.info(
+              { rows: walk.rows, seconds: Number(walk.seconds.toFixed(1)) },
+              walk.complete ? "records walked into this process's cache" : "records walked in part: the server stopped",
+            ),
           (err: unknown) =>
             logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be walked into this process's cache"),
         )

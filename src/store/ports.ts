@@ -93,16 +93,18 @@ export interface RecordRows {
    */
   warm?(signal: AbortSignal): Promise<Warmed>;
   /**
-   * Walks the records through this process's own cache of them (records.db's pages past SQLite's map), one slice per
-   * turn of the event loop, until done or aborted: every serving process, after `warm` where it reads.
+   * Walks the records through this process's own cache of them (records.db's pages past SQLite's map), in slices
+   * between requests, until done or aborted: every serving process, after `warm` where it reads.
    */
   fillCache?(signal: AbortSignal): Promise<CacheWalk>;
 }
 
-/** What a walk of the records through a process's own cache did: rows walked, and the time it took. */
+/** What a walk of the records through a process's own cache did: rows walked, the time it took, and whether it ended. */
 export interface CacheWalk {
   rows: number;
   seconds: number;
+  /** false: stopped before the end (the server stopped) */
+  complete: boolean;
 }
 
 /** What a read of the records into the page cache did. */

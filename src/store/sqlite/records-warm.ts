@@ -13,8 +13,8 @@
 import type { FileHandle } from "node:fs/promises";
 import fs from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { availableMemory } from "../../common/memory";
 import type { Warmed } from "../ports";
-import { availableMemory } from "./records-cache";
 
 const CHUNK_BYTES = 4 << 20;
 /** a quarter of a core or so here: the kernel's copy costs about a second of CPU per GiB read from the disk */

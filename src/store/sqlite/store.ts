@@ -81,6 +81,8 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     dataDir: string,
     private readonly reportFailure: FailureSink,
     private readonly sync: SqliteSync = "normal",
+    /** processes serving on this installation (`serve --workers`): they share the memory for caching records */
+    servingProcesses = 1,
   ) {
     fs.mkdirSync(dataDir, { recursive: true });
     const db = new Database(path.join(dataDir, DATABASE_FILE));
@@ -96,7 +98,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
     const recordsFile = path.join(dataDir, RECORDS_FILE);
-    this.recordsReader = openRecordsReader(recordsFile, recordsCacheBytes());
+    this.recordsReader = openRecordsReader(recordsFile, recordsCacheBytes(servingProcesses));
     const snapshot = new TurnSnapshot(this.recordsReader);
     this.recordsWarmer = new RecordsFileWarmer(recordsFile);
     const warmer = this.recordsWarmer;
