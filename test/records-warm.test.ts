@@ -3,7 +3,8 @@
  * (store/sqlite/records-warm.ts): the whole of a small file, and a log line that says how much; SQLite's locks on
  * the file are still held after it; a server stopped straight after its start leaves no descriptor of the file open;
  * of the workers of `serve --workers`, one reads it, and should it stop, the next one started. Then every serving
- * process walks the records through its own cache of them (store/sqlite/records-cache.ts), and says so.
+ * process walks the records through its own cache of them where the file is larger than SQLite's map
+ * (store/sqlite/records-cache.ts), and says so.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -18,7 +19,8 @@ import { startTestServer, tempDir } from "./helpers/server";
 type LogLine = { msg?: string; bytes?: number; rows?: number; pid?: number; reason?: string };
 const warmedLine = (logs: string[]) => logs.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === "records read into the page cache");
 const WALKED = "records walked into this process's cache";
-const walkedLine = (logs: string[]) => logs.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === WALKED);
+const NOT_WALKED = "records not walked into this process's cache";
+const lineOf = (logs: string[], msg: string) => logs.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === msg);
 
 /** POSIX locks this process holds on `file`, as Linux lists them (/proc/locks: "… READ pid maj:min:inode …"). */
 function heldLocks(file: string): number {
@@ -66,12 +68,26 @@ it("a server reads its records file into the page cache at start, and says so", 
     // closing a descriptor of the file would have dropped SQLite's locks on it (POSIX), so it stays open
     assert.ok(before > 0, "SQLite holds locks on records.db");
     assert.equal(locks(), before, "the read dropped SQLite's locks on records.db");
-    for (let i = 0; i < 250 && !walkedLine(server.logs); i++) await sleep(20);
-    assert.equal(walkedLine(server.logs)?.rows, 2000, "then every record was walked through the request path's cache");
+    // SQLite's map holds the whole of this file: nothing to walk into the request path's own cache
+    for (let i = 0; i < 100 && !lineOf(server.logs, NOT_WALKED); i++) await sleep(20);
+    assert.match(lineOf(server.logs, NOT_WALKED)?.reason ?? "", /map of records.db holds the whole file/);
+    assert.equal(lineOf(server.logs, WALKED), undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+it("a records file larger than SQLite's map is walked through the request path's cache after the read", async () => {
+  const dataDir = await installationWithRecords("1360013");
+  // no map at all: every page of the file lies past it
+  const server = await startTestServer({ SANYAO_RECORDS_MAP_MB: "0" }, "sqlite", dataDir);
+  try {
+    for (let i = 0; i < 250 && !lineOf(server.logs, WALKED); i++) await sleep(20);
+    assert.equal(lineOf(server.logs, WALKED)?.rows, 2000, "every record was walked");
     const order = server.logs.map((l) => (JSON.parse(l) as LogLine).msg);
     assert.ok(order.indexOf("records read into the page cache") < order.indexOf(WALKED), "after the read");
     const key = await server.addAccount();
-    const answer = await verify(server.port, key, { Phone: "13800130007", Name: "王小明", IdCard: withCheck("11010519800101007") });
+    const answer = await verify(server.port, key, { Phone: "13600130007", Name: "王小明", IdCard: withCheck("11010519800101007") });
     assert.equal(answer.Result, "0", "and lookups answer as before");
   } finally {
     await server.close();
@@ -95,7 +111,7 @@ it("a server stopped straight after its start leaves no descriptor of its record
   const file = path.join(dataDir, "records.db");
   // stopped at once: the read (a few ms for this file) has begun, or ended, or not begun when close() comes
   for (let round = 0; round < 5; round++) {
-    const server = await startTestServer({}, "sqlite", dataDir);
+    const server = await startTestServer({ SANYAO_RECORDS_MAP_MB: "0" }, "sqlite", dataDir);
     await server.close();
     assert.equal(openDescriptors(file), 0, `round ${round}: a descriptor of records.db outlived the server`);
     // the walk through the request path's cache ended with the server, whole or in part, and said which
@@ -111,7 +127,7 @@ it("a server stopped straight after its start leaves no descriptor of its record
 
 it("serve --workers 2: one worker reads the file, and should it stop, the next one started", async () => {
   const dataDir = await installationWithRecords("1370013");
-  const server = await serveProcess(["--data", dataDir, "--workers", "2"]);
+  const server = await serveProcess(["--data", dataDir, "--workers", "2"], { SANYAO_RECORDS_MAP_MB: "0" });
   try {
     const lines = () =>
       server

@@ -54,6 +54,11 @@ export interface Config {
   dailyKeysInMemory: number;
   /** SQLite commit durability of the embedded store */
   sqliteSync: "normal" | "full";
+  /**
+   * SANYAO_RECORDS_MAP_MB: how much of records.db the request path's connection maps into memory (SQLite maps at most
+   * 2047 MiB); pages past it are walked into each serving process's own cache at start (store/sqlite/records-cache.ts)
+   */
+  recordsMapMb: number;
   /** regions where the built-in KMS keeps keys */
   kmsRegions: ReadonlySet<string>;
   /** fen per charged answer, by action (FaceID's and Cloudauth's) and variant (SANYAO_PRICES, SANYAO_PRICE_SIMPLE/DETAILED) */
@@ -104,6 +109,9 @@ export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" |
 export class ConfigError extends Error {}
 
 /** A whole number from `min` to `max`, or the fallback when unset. */
+/** the most of records.db SQLite maps (SQLITE_MAX_MMAP_SIZE, 0x7fff0000 bytes in better-sqlite3's build), in whole MiB */
+const RECORDS_MAP_MB_MOST = 2047;
+
 function int(name: string, fallback: number, min: number, max: number) {
   return (raw: string | undefined): number => {
     if (raw === undefined) return fallback;
@@ -351,6 +359,7 @@ export function loadConfigWithSources(
     ),
     kmsRegions: r.read("SANYAO_KMS_REGIONS", regions, { show: (set) => [...set].join(",") }),
     sqliteSync: r.read("SANYAO_SQLITE_SYNC", oneOf("SANYAO_SQLITE_SYNC", ["normal", "full"], "normal")),
+    recordsMapMb: r.read("SANYAO_RECORDS_MAP_MB", int("SANYAO_RECORDS_MAP_MB", RECORDS_MAP_MB_MOST, 0, RECORDS_MAP_MB_MOST)),
     prices: priceTable(r),
     transport: transportLimits(r),
     fixedClockMs: r.read("SANYAO_CLOCK", fixedClock, { show: (ms) => (ms === undefined ? null : new Date(ms).toISOString()) }),

@@ -97,7 +97,10 @@ export async function openInstallation(config: Config, { create = true }: { crea
     const keyring = new Keyring(secret);
     const { SqliteStore } = await import("../store/sqlite/store");
     const processes = config.workers === 0 ? os.availableParallelism() : config.workers;
-    const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync, processes);
+    const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync, {
+      servingProcesses: processes,
+      mapBytes: config.recordsMapMb * 2 ** 20,
+    });
     const store = storageOver(sqlite, keyring);
     return {
       mode: "embedded",

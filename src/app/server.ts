@@ -346,12 +346,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? (fileRead ?? Promise.resolve())
         .then(() => store.records.fillCache?.(warming.signal))
         .then(
-          (walk) =>
-            walk &&
-            logger.info(
-              { rows: walk.rows, seconds: Number(walk.seconds.toFixed(1)) },
-              walk.complete ? "records walked into this process's cache" : "records walked in part: the server stopped",
-            ),
+          (walk) => {
+            if (!walk) return;
+            if (walk.skipped) return logger.info({ reason: walk.skipped }, "records not walked into this process's cache");
+            const done = { rows: walk.rows, seconds: Number(walk.seconds.toFixed(1)) };
+            logger.info(done, walk.complete ? "records walked into this process's cache" : "records walked in part: the server stopped");
+          },
           (err: unknown) =>
             logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be walked into this process's cache"),
         )

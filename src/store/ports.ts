@@ -105,6 +105,8 @@ export interface CacheWalk {
   seconds: number;
   /** false: stopped before the end (the server stopped) */
   complete: boolean;
+  /** why nothing was walked, when nothing needed to be (the map holds the whole file) */
+  skipped?: string;
 }
 
 /** What a read of the records into the page cache did. */

@@ -6,8 +6,8 @@
  * figure, and about 1.3 times with every page in the cache (bench:import, docs/benchmark.md).
  *
  * So the request path's connection may cache a share of the memory available when the store opens (pages are taken
- * only as they are read: a set inside the map costs nothing), and a server's start walks the records table through
- * it, in slices between requests, so the pages past the map are in that cache before lookups need them. It walks
+ * only as they are read: a set inside the map costs nothing), and where the file is larger than the map, a server's
+ * start walks the records table through it, in slices between requests, so the pages past the map are in that cache before lookups need them. It walks
  * after the read of the file into the operating system's page cache (records-warm.ts) where this process reads it;
  * the other workers of `serve --workers` walk at once, beside that read, so a slice may wait for the disk: each
  * slice ends after SLICE_MS, and the walk rests as long as a slice took, so it keeps at most half a core. Only the
@@ -39,7 +39,14 @@ export function recordsCacheBytes(processes: number): number {
 export function recordsCacheWalker(reader: Database.Database, snapshot: TurnSnapshot): (signal: AbortSignal) => Promise<CacheWalk> {
   const first = reader.prepare<[], Buffer>("SELECT phone_hash FROM records ORDER BY phone_hash").pluck();
   const next = reader.prepare<[Buffer], Buffer>("SELECT phone_hash FROM records WHERE phone_hash > ? ORDER BY phone_hash").pluck();
+  const pragma = (name: string) => {
+    const value = reader.pragma(name, { simple: true });
+    return typeof value === "number" ? value : 0;
+  };
   return async (signal) => {
+    // a file the map holds whole is read from it: nothing would go into the cache
+    if (reader.open && pragma("page_count") * pragma("page_size") <= pragma("mmap_size"))
+      return { rows: 0, seconds: 0, complete: true, skipped: "SQLite's map of records.db holds the whole file" };
     const started = performance.now();
     let rows = 0;
     let last: Buffer | undefined;

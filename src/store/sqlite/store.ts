@@ -58,6 +58,14 @@ function migrate(db: Database.Database): void {
 // Usage days are China-time calendar days, like the daily caps.
 const CHINA_DAY = "date(at / 1000 + 8 * 3600, 'unixepoch')";
 
+/** What the request path's records connection may hold in memory (records-cache.ts). */
+export interface RecordsMemory {
+  /** processes serving on this installation (`serve --workers`): they share the memory for caching records */
+  servingProcesses?: number;
+  /** how much of records.db to map (SQLite maps 2 GiB at most, its default here) */
+  mapBytes?: number;
+}
+
 export class SqliteStore implements StoreAdapter, DailyCountLog {
   readonly db: Database.Database;
   private readonly recordsDb: Database.Database;
@@ -81,8 +89,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     dataDir: string,
     private readonly reportFailure: FailureSink,
     private readonly sync: SqliteSync = "normal",
-    /** processes serving on this installation (`serve --workers`): they share the memory for caching records */
-    servingProcesses = 1,
+    records: RecordsMemory = {},
   ) {
     fs.mkdirSync(dataDir, { recursive: true });
     const db = new Database(path.join(dataDir, DATABASE_FILE));
@@ -98,7 +105,7 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
     const recordsFile = path.join(dataDir, RECORDS_FILE);
-    this.recordsReader = openRecordsReader(recordsFile, recordsCacheBytes(servingProcesses));
+    this.recordsReader = openRecordsReader(recordsFile, recordsCacheBytes(records.servingProcesses ?? 1), records.mapBytes);
     const snapshot = new TurnSnapshot(this.recordsReader);
     this.recordsWarmer = new RecordsFileWarmer(recordsFile);
     const warmer = this.recordsWarmer;

@@ -49,12 +49,15 @@ export class TurnSnapshot {
   }
 }
 
-/** records.db opened for reading only, mapped as the connection that writes it, caching up to `cacheBytes` (records-cache.ts). */
-export function openRecordsReader(file: string, cacheBytes: number): Database.Database {
+/**
+ * records.db opened for reading only, caching up to `cacheBytes` (records-cache.ts) and mapping `mapBytes` of it (by
+ * default as the connection that writes it: as much as SQLite maps).
+ */
+export function openRecordsReader(file: string, cacheBytes: number, mapBytes = 17179869184): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   // as the connection that writes it: another process recovering the WAL after a crash is waited for, not an error
   db.pragma("busy_timeout = 5000");
   db.pragma(`cache_size = ${-Math.floor(cacheBytes / 1024)}`);
-  db.pragma("mmap_size = 17179869184");
+  db.pragma(`mmap_size = ${Math.max(0, Math.floor(mapBytes))}`);
   return db;
 }
