@@ -168,7 +168,7 @@ async function measure(backend: Target["backend"], o: Options, work: string, csv
     ];
     const read = measured[3]?.read;
     log(
-      `${backend}: read into the page cache: ${read?.skipped ?? `${((read?.bytes ?? 0) / 2 ** 20).toFixed(0)} of ${((read?.of ?? 0) / 2 ** 20).toFixed(0)} MiB in ${(read?.seconds ?? 0).toFixed(1)} s${read?.boundBy ? ` (bounded by ${read.boundBy})` : ""}${read?.failed ? `, ${read.failed.relations} relations failed: ${read.failed.first}` : ""}`}${read?.walked ? `; ${read.walked.rows.toLocaleString()} rows walked through the connection's own cache in ${read.walked.seconds.toFixed(1)} s` : ""}`,
+      `${backend}: read into the page cache: ${read?.skipped ?? `${((read?.bytes ?? 0) / 2 ** 20).toFixed(0)} of ${((read?.of ?? 0) / 2 ** 20).toFixed(0)} MiB in ${(read?.seconds ?? 0).toFixed(1)} s${read?.boundBy ? ` (bounded by ${read.boundBy})` : ""}${read?.failed ? `, ${read.failed.relations} relations failed: ${read.failed.first}` : ""}`}${read?.walked ? `; ${read.walked.skipped ?? `${read.walked.rows.toLocaleString()} rows walked through the connection's own cache in ${read.walked.seconds.toFixed(1)} s`}` : ""}`,
     );
     return { backend, rows: o.rows, ...imported, load, lookups: measured };
   } finally {

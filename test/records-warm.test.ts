@@ -85,7 +85,8 @@ it("a records file larger than SQLite's map is walked through the request path's
     for (let i = 0; i < 250 && !lineOf(server.logs, WALKED); i++) await sleep(20);
     assert.equal(lineOf(server.logs, WALKED)?.rows, 2000, "every record was walked");
     const order = server.logs.map((l) => (JSON.parse(l) as LogLine).msg);
-    assert.ok(order.indexOf("records read into the page cache") < order.indexOf(WALKED), "after the read");
+    const [read, walked] = [order.indexOf("records read into the page cache"), order.indexOf(WALKED)];
+    assert.ok(read >= 0 && read < walked, "after the read");
     const key = await server.addAccount();
     const answer = await verify(server.port, key, { Phone: "13600130007", Name: "王小明", IdCard: withCheck("11010519800101007") });
     assert.equal(answer.Result, "0", "and lookups answer as before");
@@ -105,6 +106,18 @@ function openDescriptors(file: string): number {
     }
   }).length;
 }
+
+it("SANYAO_RECORDS_CACHE_MB=0 turns the walk off, and the log says why", async () => {
+  const dataDir = await installationWithRecords("1350013");
+  const server = await startTestServer({ SANYAO_RECORDS_MAP_MB: "0", SANYAO_RECORDS_CACHE_MB: "0" }, "sqlite", dataDir);
+  try {
+    for (let i = 0; i < 250 && !lineOf(server.logs, NOT_WALKED); i++) await sleep(20);
+    assert.match(lineOf(server.logs, NOT_WALKED)?.reason ?? "", /records cache is set to 0 MiB/);
+    assert.equal(lineOf(server.logs, WALKED), undefined);
+  } finally {
+    await server.close();
+  }
+});
 
 it("a server stopped straight after its start leaves no descriptor of its records file open", async () => {
   const dataDir = await installationWithRecords("1390013");

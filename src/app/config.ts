@@ -59,6 +59,11 @@ export interface Config {
    * 2047 MiB); pages past it are walked into each serving process's own cache at start (store/sqlite/records-cache.ts)
    */
   recordsMapMb: number;
+  /**
+   * SANYAO_RECORDS_CACHE_MB: the most each serving process caches of records.db's pages past the map (unset: a quarter
+   * of the memory available, divided among the workers); 0 keeps SQLite's 64 MiB and turns the walk off
+   */
+  recordsCacheMb: number | undefined;
   /** regions where the built-in KMS keeps keys */
   kmsRegions: ReadonlySet<string>;
   /** fen per charged answer, by action (FaceID's and Cloudauth's) and variant (SANYAO_PRICES, SANYAO_PRICE_SIMPLE/DETAILED) */
@@ -108,10 +113,10 @@ export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" |
 
 export class ConfigError extends Error {}
 
-/** A whole number from `min` to `max`, or the fallback when unset. */
 /** the most of records.db SQLite maps (SQLITE_MAX_MMAP_SIZE, 0x7fff0000 bytes in better-sqlite3's build), in whole MiB */
 const RECORDS_MAP_MB_MOST = 2047;
 
+/** A whole number from `min` to `max`, or the fallback when unset. */
 function int(name: string, fallback: number, min: number, max: number) {
   return (raw: string | undefined): number => {
     if (raw === undefined) return fallback;
@@ -360,6 +365,11 @@ export function loadConfigWithSources(
     kmsRegions: r.read("SANYAO_KMS_REGIONS", regions, { show: (set) => [...set].join(",") }),
     sqliteSync: r.read("SANYAO_SQLITE_SYNC", oneOf("SANYAO_SQLITE_SYNC", ["normal", "full"], "normal")),
     recordsMapMb: r.read("SANYAO_RECORDS_MAP_MB", int("SANYAO_RECORDS_MAP_MB", RECORDS_MAP_MB_MOST, 0, RECORDS_MAP_MB_MOST)),
+    recordsCacheMb: r.read(
+      "SANYAO_RECORDS_CACHE_MB",
+      (raw) => (raw === undefined ? undefined : int("SANYAO_RECORDS_CACHE_MB", 0, 0, 1_048_576)(raw)),
+      { show: (mb) => (mb === undefined ? "a quarter of the memory available, divided among the workers" : String(mb)) },
+    ),
     prices: priceTable(r),
     transport: transportLimits(r),
     fixedClockMs: r.read("SANYAO_CLOCK", fixedClock, { show: (ms) => (ms === undefined ? null : new Date(ms).toISOString()) }),

@@ -100,6 +100,7 @@ export async function openInstallation(config: Config, { create = true }: { crea
     const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync, {
       servingProcesses: processes,
       mapBytes: config.recordsMapMb * 2 ** 20,
+      cacheBytes: config.recordsCacheMb === undefined ? undefined : config.recordsCacheMb * 2 ** 20,
     });
     const store = storageOver(sqlite, keyring);
     return {

@@ -1,13 +1,14 @@
 /**
  * records.db's pages that SQLite's map does not reach are read with a system call each time, into the reading
  * connection's page cache, and the default cache keeps few of them. SQLite maps at most 2 GiB of a file (the
- * SQLITE_MAX_MMAP_SIZE it was built with); 30,000,000 records take about 4 GB, so a lookup there read six pages
- * from the root to its leaf and about half of the leaves lay past the map: its p50 was 2.5 times the 10,000-record
- * figure, and about 1.3 times with every page in the cache (bench:import, docs/benchmark.md).
+ * SQLITE_MAX_MMAP_SIZE it was built with); 30,000,000 records take a records table of about 4 GB (a 14 GB file), so
+ * a lookup there read six pages from the root to its leaf and about half of the leaves lay past the map: its p50
+ * was 2.5 times the 10,000-record figure, and 1.2 to 1.7 times with the walk below (bench:import, docs/benchmark.md).
  *
  * So the request path's connection may cache a share of the memory available when the store opens (pages are taken
  * only as they are read: a set inside the map costs nothing), and where the file is larger than the map, a server's
- * start walks the records table through it, in slices between requests, so the pages past the map are in that cache before lookups need them. It walks
+ * start walks the records table through it, in slices between requests (the table may still lie within the map, a
+ * first import writes it at the file's head: from about 4.6 to 15 million records the walk gains nothing), so the pages past the map are in that cache before lookups need them. It walks
  * after the read of the file into the operating system's page cache (records-warm.ts) where this process reads it;
  * the other workers of `serve --workers` walk at once, beside that read, so a slice may wait for the disk: each
  * slice ends after SLICE_MS, and the walk rests as long as a slice took, so it keeps at most half a core. Only the
@@ -21,22 +22,30 @@ import { availableMemory } from "../../common/memory";
 import type { CacheWalk } from "../ports";
 import type { TurnSnapshot } from "./turn-snapshot";
 
-/** a slice's time on the main thread: what a request may wait behind it, beyond one page read from the disk */
+/** a slice's time on the main thread: what a request may wait behind it, beyond the few pages read between clock looks */
 const SLICE_MS = 0.5;
 /** rows between looks at the clock */
 const ROWS_PER_LOOK = 64;
 const LEAST_CACHE_BYTES = 64 << 20;
 
 /**
- * The most the request path's connection caches of records.db: a quarter of the memory available now, shared by
- * `processes` serving processes (each has its own), at least 64 MiB.
+ * The most the request path's connection caches of records.db, at least 64 MiB: `given` bytes (an operator's
+ * setting; 0 keeps that least, and the walk is off), else a quarter of the memory available now, shared by
+ * `processes` serving processes (each has its own).
  */
-export function recordsCacheBytes(processes: number): number {
-  return Math.max(LEAST_CACHE_BYTES, Math.floor(availableMemory() / 4 / Math.max(1, processes)));
+export function recordsCacheBytes(processes: number, given?: number): number {
+  return Math.max(LEAST_CACHE_BYTES, given ?? Math.floor(availableMemory() / 4 / Math.max(1, processes)));
 }
 
-/** Walks the records table in key order on `reader`, in slices of SLICE_MS, until done or `signal`. */
-export function recordsCacheWalker(reader: Database.Database, snapshot: TurnSnapshot): (signal: AbortSignal) => Promise<CacheWalk> {
+/**
+ * Walks the records table in key order on `reader`, in slices of SLICE_MS, until done or `signal`; `off`: an
+ * operator turned it off (a records cache of 0).
+ */
+export function recordsCacheWalker(
+  reader: Database.Database,
+  snapshot: TurnSnapshot,
+  off = false,
+): (signal: AbortSignal) => Promise<CacheWalk> {
   const first = reader.prepare<[], Buffer>("SELECT phone_hash FROM records ORDER BY phone_hash").pluck();
   const next = reader.prepare<[Buffer], Buffer>("SELECT phone_hash FROM records WHERE phone_hash > ? ORDER BY phone_hash").pluck();
   const pragma = (name: string) => {
@@ -44,6 +53,7 @@ export function recordsCacheWalker(reader: Database.Database, snapshot: TurnSnap
     return typeof value === "number" ? value : 0;
   };
   return async (signal) => {
+    if (off) return { rows: 0, seconds: 0, complete: true, skipped: "the records cache is set to 0 MiB" };
     // a file the map holds whole is read from it: nothing would go into the cache
     if (reader.open && pragma("page_count") * pragma("page_size") <= pragma("mmap_size"))
       return { rows: 0, seconds: 0, complete: true, skipped: "SQLite's map of records.db holds the whole file" };
@@ -61,7 +71,8 @@ export function recordsCacheWalker(reader: Database.Database, snapshot: TurnSnap
       }
       return true;
     };
-    // the store's close ends the connection before it aborts the walk: an open check comes before each slice
+    // the store's close may end the connection while the walk rests (the server aborts the walk before, a bench
+    // script may not): an open check comes before each slice
     while (!done && !signal.aborted && reader.open) {
       const began = performance.now();
       done = snapshot.read(slice);

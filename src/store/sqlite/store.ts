@@ -64,6 +64,8 @@ export interface RecordsMemory {
   servingProcesses?: number;
   /** how much of records.db to map (SQLite maps 2 GiB at most, its default here) */
   mapBytes?: number;
+  /** the most to cache of it (records-cache.ts; unset: a share of the memory available, 0: the least, and no walk) */
+  cacheBytes?: number;
 }
 
 export class SqliteStore implements StoreAdapter, DailyCountLog {
@@ -105,14 +107,18 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
     const recordsFile = path.join(dataDir, RECORDS_FILE);
-    this.recordsReader = openRecordsReader(recordsFile, recordsCacheBytes(records.servingProcesses ?? 1), records.mapBytes);
+    this.recordsReader = openRecordsReader(
+      recordsFile,
+      recordsCacheBytes(records.servingProcesses ?? 1, records.cacheBytes),
+      records.mapBytes,
+    );
     const snapshot = new TurnSnapshot(this.recordsReader);
     this.recordsWarmer = new RecordsFileWarmer(recordsFile);
     const warmer = this.recordsWarmer;
     this.records = {
       ...recordRows(this.recordsDb, this.recordsReader, snapshot),
       warm: (signal: AbortSignal) => warmer.warm(signal),
-      fillCache: recordsCacheWalker(this.recordsReader, snapshot),
+      fillCache: recordsCacheWalker(this.recordsReader, snapshot, records.cacheBytes === 0),
     };
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);
