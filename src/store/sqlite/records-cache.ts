@@ -7,14 +7,15 @@
  *
  * So the request path's connection may cache a share of the memory available when the store opens (pages are taken
  * only as they are read: a set inside the map costs nothing), and where the file is larger than the map, a server's
- * start walks the records table through it, in slices between requests (the table may still lie within the map, a
- * first import writes it at the file's head: from about 4.6 to 15 million records the walk gains nothing), so the pages past the map are in that cache before lookups need them. It walks
- * after the read of the file into the operating system's page cache (records-warm.ts) where this process reads it;
- * the other workers of `serve --workers` walk at once, beside that read, so a slice may wait for the disk: each
- * slice ends after SLICE_MS, and the walk rests as long as a slice took, so it keeps at most half a core. Only the
- * records table is walked: the digests' (EncryptedPhoneVerification) and the identity numbers' index stay as the
- * read left them. An import empties the cache (SQLite drops a connection's cache when another connection writes the
- * file); a server's next start fills it again.
+ * start walks the records table through it, in slices between requests, so the pages past the map are in that
+ * cache before lookups need them. (The table may still lie within the map: a first import writes it at the file's
+ * head, so from about 4.6 to 15 million records the walk gains nothing.) It walks after the read of the file into
+ * the operating system's page cache (records-warm.ts) where this process reads it; the other workers of
+ * `serve --workers` walk at once, beside that read, so a slice may wait for the disk: each slice ends after SLICE_MS,
+ * and the walk rests as long as a slice took, so it keeps at most half a core. Only the records table is walked:
+ * the digests' (EncryptedPhoneVerification) and the identity numbers' index stay as the read left them. An import
+ * empties the cache (SQLite drops a connection's cache when another connection writes the file); a server's next
+ * start fills it again.
  */
 import type Database from "better-sqlite3";
 import { setTimeout as sleep } from "node:timers/promises";
