@@ -2,6 +2,7 @@
  * One typed configuration from the environment (SANYAO_*) and command-line overrides, checked at start-up. Every
  * setting is read through a SettingReader, which keeps where each value came from (`sanyao config` prints them).
  */
+import os from "node:os";
 import path from "node:path";
 import { packageRoot } from "../common/paths";
 import type { Language } from "../api3/errors";
@@ -112,6 +113,11 @@ export type ConfigOverrides = Partial<Pick<Config, "dataDir" | "host" | "port" |
 };
 
 export class ConfigError extends Error {}
+
+/** The server processes `serve` runs: SANYAO_WORKERS, where 0 means one per core. */
+export function servingProcesses(config: Pick<Config, "workers">): number {
+  return config.workers === 0 ? os.availableParallelism() : config.workers;
+}
 
 /** the most of records.db SQLite maps (SQLITE_MAX_MMAP_SIZE, 0x7fff0000 bytes in better-sqlite3's build), in whole MiB */
 const RECORDS_MAP_MB_MOST = 2047;

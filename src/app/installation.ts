@@ -6,8 +6,7 @@
  * is loaded when an installation is opened, not before: the typed client (`require("sanyao")`) loads none.
  */
 import fs from "node:fs";
-import os from "node:os";
-import { ConfigError, type Config } from "./config";
+import { ConfigError, type Config, servingProcesses } from "./config";
 import { FailureReporter } from "../common/failures";
 import type { DailyCountLog } from "../limits/contract";
 import type { RedisLimits } from "../limits/redis";
@@ -96,9 +95,8 @@ export async function openInstallation(config: Config, { create = true }: { crea
     const { secret, created } = loadOrCreateSecret(config.dataDir);
     const keyring = new Keyring(secret);
     const { SqliteStore } = await import("../store/sqlite/store");
-    const processes = config.workers === 0 ? os.availableParallelism() : config.workers;
     const sqlite = new SqliteStore(config.dataDir, failures.report, config.sqliteSync, {
-      servingProcesses: processes,
+      servingProcesses: servingProcesses(config),
       mapBytes: config.recordsMapMb * 2 ** 20,
       cacheBytes: config.recordsCacheMb === undefined ? undefined : config.recordsCacheMb * 2 ** 20,
     });

@@ -6,7 +6,7 @@ import cluster from "node:cluster";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type Config, type ConfigOverrides, loadConfig } from "../app/config";
+import { type Config, type ConfigOverrides, loadConfig, servingProcesses } from "../app/config";
 import { prepareDemo, type DemoCredentials } from "../app/demo";
 import { openInstallation, type Installation } from "../app/installation";
 import { checkPortsFree, holdListeners } from "../app/listeners";
@@ -141,7 +141,7 @@ async function prepare(config: Config, seed: Seed | undefined, onFailure: () => 
 export async function serve(options: ServeOptions, dataFlag: string): Promise<void> {
   if (cluster.isWorker) return serveAsWorker(options);
   const config = loadConfig(options);
-  const workers = config.workers === 0 ? os.availableParallelism() : config.workers;
+  const workers = servingProcesses(config);
   // The seed is read and checked before anything is made: a bad one is refused with nothing created.
   const seed = config.seed ? await readSeed(config.seed, seedRules(config)) : undefined;
   // The ports next: a start that cannot listen must not make an installation (whose operator token nobody would see).
