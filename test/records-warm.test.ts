@@ -17,7 +17,7 @@ import { serveProcess } from "./helpers/cli";
 import { startTestServer, tempDir } from "./helpers/server";
 
 type LogLine = { msg?: string; bytes?: number; rows?: number; pid?: number; reason?: string };
-const warmedLine = (logs: string[]) => logs.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === "records read into the page cache");
+const READ = "records read into the page cache";
 const WALKED = "records walked into this process's cache";
 const NOT_WALKED = "records not walked into this process's cache";
 const lineOf = (logs: string[], msg: string) => logs.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === msg);
@@ -63,8 +63,8 @@ it("a server reads its records file into the page cache at start, and says so", 
   try {
     const locks = () => heldLocks(path.join(dataDir, "records.db"));
     const before = locks();
-    for (let i = 0; i < 100 && !warmedLine(server.logs); i++) await sleep(20);
-    assert.equal(warmedLine(server.logs)?.bytes, size, "the whole file was read");
+    for (let i = 0; i < 100 && !lineOf(server.logs, READ); i++) await sleep(20);
+    assert.equal(lineOf(server.logs, READ)?.bytes, size, "the whole file was read");
     // closing a descriptor of the file would have dropped SQLite's locks on it (POSIX), so it stays open
     assert.ok(before > 0, "SQLite holds locks on records.db");
     assert.equal(locks(), before, "the read dropped SQLite's locks on records.db");
@@ -85,7 +85,7 @@ it("a records file larger than SQLite's map is walked through the request path's
     for (let i = 0; i < 250 && !lineOf(server.logs, WALKED); i++) await sleep(20);
     assert.equal(lineOf(server.logs, WALKED)?.rows, 2000, "every record was walked");
     const order = server.logs.map((l) => (JSON.parse(l) as LogLine).msg);
-    const [read, walked] = [order.indexOf("records read into the page cache"), order.indexOf(WALKED)];
+    const [read, walked] = [order.indexOf(READ), order.indexOf(WALKED)];
     assert.ok(read >= 0 && read < walked, "after the read");
     const key = await server.addAccount();
     const answer = await verify(server.port, key, { Phone: "13600130007", Name: "王小明", IdCard: withCheck("11010519800101007") });

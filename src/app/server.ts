@@ -342,12 +342,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "records could not be read ahead"),
   );
   // then this process's own cache of them (every worker has one): after its read, or beside another worker's
-  const warmed = store.records.fillCache
+  const fillCache = store.records.fillCache?.bind(store.records);
+  const warmed = fillCache
     ? (fileRead ?? Promise.resolve())
-        .then(() => store.records.fillCache?.(warming.signal))
+        .then(() => fillCache(warming.signal))
         .then(
           (walk) => {
-            if (!walk) return;
             if (walk.skipped) return logger.info({ reason: walk.skipped }, "records not walked into this process's cache");
             const done = { rows: walk.rows, seconds: Number(walk.seconds.toFixed(1)) };
             logger.info(done, walk.complete ? "records walked into this process's cache" : "records walked in part: the server stopped");

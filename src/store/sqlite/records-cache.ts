@@ -27,7 +27,8 @@ import type { TurnSnapshot } from "./turn-snapshot";
 const SLICE_MS = 0.5;
 /** rows between looks at the clock */
 const ROWS_PER_LOOK = 64;
-const LEAST_CACHE_BYTES = 64 << 20;
+/** SQLite's page cache for records.db's connections, at least (and the writer's: records-file.ts) */
+export const LEAST_CACHE_BYTES = 64 << 20;
 
 /**
  * The most the request path's connection caches of records.db, at least 64 MiB: `given` bytes (an operator's
@@ -47,8 +48,8 @@ export function recordsCacheWalker(
   snapshot: TurnSnapshot,
   off = false,
 ): (signal: AbortSignal) => Promise<CacheWalk> {
-  const first = reader.prepare<[], Buffer>("SELECT phone_hash FROM records ORDER BY phone_hash").pluck();
-  const next = reader.prepare<[Buffer], Buffer>("SELECT phone_hash FROM records WHERE phone_hash > ? ORDER BY phone_hash").pluck();
+  // from after `last`; the first slice from after the empty blob, which sorts before every key
+  const after = reader.prepare<[Buffer], Buffer>("SELECT phone_hash FROM records WHERE phone_hash > ? ORDER BY phone_hash").pluck();
   const pragma = (name: string) => {
     const value = reader.pragma(name, { simple: true });
     return typeof value === "number" ? value : 0;
@@ -60,13 +61,13 @@ export function recordsCacheWalker(
       return { rows: 0, seconds: 0, complete: true, skipped: "SQLite's map of records.db holds the whole file" };
     const started = performance.now();
     let rows = 0;
-    let last: Buffer | undefined;
+    let last: Buffer = Buffer.alloc(0);
     let done = false;
     /** one slice: true when the table's end was reached */
     const slice = (): boolean => {
       const began = performance.now();
       // leaving the loop early returns the iterator, which resets the statement
-      for (const phoneHash of last ? next.iterate(last) : first.iterate()) {
+      for (const phoneHash of after.iterate(last)) {
         last = phoneHash;
         if (++rows % ROWS_PER_LOOK === 0 && performance.now() - began > SLICE_MS) return false;
       }

@@ -6,6 +6,7 @@
  */
 import Database from "better-sqlite3";
 import path from "node:path";
+import { LEAST_CACHE_BYTES } from "./records-cache";
 
 export const RECORDS_FILE = "records.db";
 
@@ -58,7 +59,7 @@ export function openRecordsFile(dataDir: string, main: Database.Database): Datab
   db.pragma("journal_mode = WAL");
   db.pragma("busy_timeout = 5000");
   // A large record set stays in memory: 64 MiB of page cache and the file mapped (SQLite caps the mapping).
-  db.pragma("cache_size = -65536");
+  db.pragma(`cache_size = ${-(LEAST_CACHE_BYTES >> 10)}`);
   db.pragma("mmap_size = 17179869184");
   const current = db.pragma("user_version", { simple: true }) as number;
   for (const step of STEPS) {
