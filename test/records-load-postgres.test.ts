@@ -200,6 +200,63 @@ describe("records loads in bulk on PostgreSQL", () => {
     }
   });
 
+  it("a server stopping while its import waits for another process's load stops at once", async () => {
+    const TOKEN = "records-load-postgres-operator-0";
+    const own = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, "scale-out");
+    const inst = await openInstallation(loadConfig({}, own.env), { create: false });
+    let releaseMine = () => {};
+    const held = new Promise<void>((resolve) => {
+      releaseMine = resolve;
+    });
+    let closing: Promise<void> | undefined;
+    try {
+      let staged = () => {};
+      const mineStaged = new Promise<void>((resolve) => {
+        staged = resolve;
+      });
+      // the other load: staged, then failed once the test lets it go (so the test server's schema can be dropped)
+      const first = inst.store.records.load(
+        (async function* () {
+          yield randomBatch(10);
+          staged();
+          await held;
+          throw new Error("the other load, given up by the test");
+        })(),
+      );
+      first.catch(() => undefined);
+      await mineStaged;
+      const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
+                         AND query LIKE '%pg_try_advisory_lock%records load%'`;
+      const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
+      const rows = ["phone,name,idcard", ...[40_000, 40_001].map((i) => Object.values(person(i)).join(",")), ""].join("\n");
+      const started = await fetch(`${own.opsUrl}/_sanyao/records/imports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "text/csv" },
+        body: rows,
+      });
+      assert.equal(started.status, 202, await started.text());
+      const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
+      for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
+      assert.ok(await waiting(), "the server's import waits for the other load");
+
+      // The server's stop gives its import up (nothing of it staged), then stops listening: all before the other
+      // load has ended.
+      closing = own.close();
+      const listening = () =>
+        fetch(`${own.url}/`).then(
+          () => true,
+          () => false,
+        );
+      for (let i = 0; i < 400 && (await listening()); i++) await sleep(50);
+      assert.equal(await listening(), false, "the server stops while the other load still holds its turn");
+      assert.equal(await waiting(), false, "its import no longer asks for a turn");
+    } finally {
+      releaseMine();
+      await closing;
+      await inst.close();
+    }
+  });
+
   it("a load in another process waits for the one staging, and both land whole", async () => {
     const inst = await openInstallation(loadConfig({}, server.env), { create: false });
     let releaseMine = () => {};

@@ -123,7 +123,7 @@ export async function importRecordsFile(
   const context = { hashKey: keyring.hashKeyForImport(), rules, columns };
   const packers = fs.statSync(file).size >= WORKERS_FROM_BYTES ? workerPackers(context) : inlinePackers(context);
   try {
-    const { loaded, replaced } = await records.load(packedBatches(inputs, packers, summary, opts.signal));
+    const { loaded, replaced } = await records.load(packedBatches(inputs, packers, summary, opts.signal), opts.signal);
     summary.imported = loaded;
     summary.replaced = replaced;
     return summary;

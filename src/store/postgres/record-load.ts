@@ -107,12 +107,16 @@ async function begin(run: Run): Promise<void> {
   await run("SET LOCAL maintenance_work_mem = '256MB'");
 }
 
-/** Waits for any other load into this schema to end, polling: a wait inside a statement would hold a snapshot. */
-async function takeTurn(run: Run): Promise<void> {
+/**
+ * Waits for any other load into this schema to end, polling: a wait inside a statement would hold a snapshot. The
+ * signal ends the wait (a server that stops must not wait for another process's load to end first).
+ */
+async function takeTurn(run: Run, signal: AbortSignal | undefined): Promise<void> {
   for (;;) {
+    signal?.throwIfAborted();
     const [row] = (await run(`SELECT pg_catalog.pg_try_advisory_lock(${LOAD_LOCK_KEY}) AS ok`)).rows;
     if (row?.ok === true) return;
-    await sleep(250);
+    await sleep(250, undefined, { signal });
   }
 }
 
@@ -184,6 +188,7 @@ async function rebuild(run: Run, connect: () => Promise<PoolClient>): Promise<vo
 export async function loadRecords(
   connect: () => Promise<PoolClient>,
   batches: AsyncIterable<PackedRecords>,
+  signal?: AbortSignal,
 ): Promise<{ loaded: number; replaced: number }> {
   const client = await checkOut(connect);
   const run = runner(client);
@@ -191,7 +196,7 @@ export async function loadRecords(
   let locked = false;
   try {
     // a session's lock: held until unlocked below or the connection ends
-    await takeTurn(run);
+    await takeTurn(run, signal);
     locked = true;
     await begin(run);
     await run(LEFTOVERS);

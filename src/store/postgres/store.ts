@@ -64,7 +64,8 @@ export class PostgresStore implements StoreAdapter {
   readonly records = {
     ...recordRows(this.query),
     // one load at a time per store, as on SQLite: two merges would wait on each other's lock and hold two connections
-    load: (batches: AsyncIterable<PackedRecords>) => this.loads(() => loadRecords(() => this.pool.connect(), batches)),
+    load: (batches: AsyncIterable<PackedRecords>, signal?: AbortSignal) =>
+      this.loads(() => loadRecords(() => this.pool.connect(), batches, signal), signal),
     // stopped by the store's close too, not only by the caller's signal
     warm: (signal: AbortSignal) => warmRecords(this.query, AbortSignal.any([signal, this.closing.signal])),
   };

@@ -66,13 +66,17 @@ const IDCARD_INDEX = "CREATE INDEX IF NOT EXISTS records_idcard ON records(idcar
  */
 const queues = new WeakMap<Database.Database, OneAtATime>();
 
-export function loadRecords(db: Database.Database, batches: AsyncIterable<PackedRecords>): Promise<{ loaded: number; replaced: number }> {
+export function loadRecords(
+  db: Database.Database,
+  batches: AsyncIterable<PackedRecords>,
+  signal?: AbortSignal,
+): Promise<{ loaded: number; replaced: number }> {
   let queue = queues.get(db);
   if (!queue) {
     queue = oneAtATime();
     queues.set(db, queue);
   }
-  return queue(() => loadNow(db, batches));
+  return queue(() => loadNow(db, batches), signal);
 }
 
 async function loadNow(db: Database.Database, batches: AsyncIterable<PackedRecords>): Promise<{ loaded: number; replaced: number }> {

@@ -132,7 +132,7 @@ export function recordRows(db: Database.Database, reader: Database.Database, sna
     .prepare<[Buffer, Buffer], number>("SELECT 1 FROM records WHERE idcard_hash = ? AND name_hash <> ? AND status = 'active' LIMIT 1")
     .pluck();
   return {
-    load: (batches) => loadRecords(db, batches),
+    load: (batches, signal) => loadRecords(db, batches, signal),
     async upsert(records) {
       let replaced = 0;
       db.transaction(() => {
