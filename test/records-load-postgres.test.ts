@@ -252,10 +252,77 @@ describe("records loads in bulk on PostgreSQL", () => {
       assert.equal(await waiting(), false, "its import no longer asks for a turn");
     } finally {
       releaseMine();
-      await closing;
+      await (closing ?? own.close());
       await inst.close();
     }
   });
+
+  for (const kind of ["ndjson", "quoted csv"] as const) {
+    it(`a ${kind} file whose import waits for another load's turn is read whole once the turn comes`, async () => {
+      const inst = await openInstallation(loadConfig({}, server.env), { create: false });
+      let releaseMine = () => {};
+      const held = new Promise<void>((resolve) => {
+        releaseMine = resolve;
+      });
+      try {
+        let staged = () => {};
+        const mineStaged = new Promise<void>((resolve) => {
+          staged = resolve;
+        });
+        const first = inst.store.records.load(
+          (async function* () {
+            yield randomBatch(10);
+            staged();
+            await held;
+          })(),
+        );
+        first.catch(() => undefined);
+        await mineStaged;
+        // more than one read of the file's stream (64 KiB each): rows past the first chunk must arrive too
+        const from = kind === "ndjson" ? 50_000 : 60_000;
+        const people = Array.from({ length: 3000 }, (_, i) => person(from + i));
+        const file = kind === "ndjson" ? path.join(dir, "waiting.ndjson") : path.join(dir, "waiting-quoted.csv");
+        fs.writeFileSync(
+          file,
+          kind === "ndjson"
+            ? `${people.map((p) => JSON.stringify(p)).join("\n")}\n`
+            : `phone,name,idcard\n${people.map((p) => `"${p.phone}","${p.name}","${p.idcard}"`).join("\n")}\n`,
+        );
+        const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
+                           AND query LIKE '%pg_try_advisory_lock%records load%'`;
+        const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
+        const child = spawn(process.execPath, [BIN, "records", "import", file, "--json"], {
+          env: { ...process.env, ...server.env },
+          stdio: "pipe",
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk) => {
+          stdout += String(chunk);
+        });
+        child.stderr.on("data", (chunk) => {
+          stderr += String(chunk);
+        });
+        const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+        const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
+        for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
+        assert.ok(await waiting(), `the import waits for the other load: ${stderr}`);
+        // long enough for the whole file to have been read ahead, were anything reading it
+        await sleep(500);
+        releaseMine();
+        await first;
+        const code = await Promise.race([exited, sleep(60_000, "still running")]);
+        if (code === "still running") child.kill("SIGKILL");
+        assert.equal(code, 0, `exit ${code}: ${stdout} ${stderr}`);
+        assert.deepEqual(JSON.parse(stdout), { read: 3000, imported: 3000, replaced: 0, rejected: 0, rejections: [] });
+        assert.equal(await answer(from), "0");
+        assert.equal(await answer(from + 2999), "0");
+      } finally {
+        releaseMine();
+        await inst.close();
+      }
+    });
+  }
 
   it("a load in another process waits for the one staging, and both land whole", async () => {
     const inst = await openInstallation(loadConfig({}, server.env), { create: false });

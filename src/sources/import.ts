@@ -175,13 +175,18 @@ async function* packedBatches(
 export async function readRecordsFile(file: string, onProgress?: (bytesRead: number) => void): Promise<AsyncIterable<Row>> {
   const ndjson = looksLikeNdjson(file);
   if (!ndjson) await checkCsvFile(file);
-  const input = fs.createReadStream(file);
-  let bytes = 0;
-  input.on("data", (chunk) => {
-    bytes += chunk.length;
-    onProgress?.(bytes);
-  });
-  return ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
+  return (async function* () {
+    // Opened at the first row asked for, and its reader attached in the same turn as the progress listener that
+    // starts it flowing: a load that asks late (after waiting for another load's turn) would find the chunks read
+    // before its reader was there gone.
+    const input = fs.createReadStream(file);
+    let bytes = 0;
+    input.on("data", (chunk) => {
+      bytes += chunk.length;
+      onProgress?.(bytes);
+    });
+    yield* ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
+  })();
 }
 
 export async function importRows(
