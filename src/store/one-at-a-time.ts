@@ -23,6 +23,8 @@ export function oneAtATime(): OneAtATime {
         if (!started) reject(signal.reason);
       };
       signal.addEventListener("abort", giveUp, { once: true });
+      // a signal that aborted already fires no event
+      if (signal.aborted) giveUp();
       run.then(resolve, reject).finally(() => signal.removeEventListener("abort", giveUp));
     });
   };
