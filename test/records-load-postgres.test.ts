@@ -5,7 +5,7 @@
  * dropped by the next, and a failure of either build, early or late, applies nothing and leaves nothing.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -257,72 +257,102 @@ describe("records loads in bulk on PostgreSQL", () => {
     }
   });
 
-  for (const kind of ["ndjson", "quoted csv"] as const) {
-    it(`a ${kind} file whose import waits for another load's turn is read whole once the turn comes`, async () => {
-      const inst = await openInstallation(loadConfig({}, server.env), { create: false });
-      let releaseMine = () => {};
-      const held = new Promise<void>((resolve) => {
-        releaseMine = resolve;
+  /**
+   * `sanyao records import FILE` run while another load (this process's) holds the schema's turn, let go once the
+   * import is seen waiting and `whileWaiting` has run (long enough for a file to have been read ahead whole).
+   */
+  async function importWhileWaiting(file: string, whileWaiting: () => void = () => {}) {
+    const inst = await openInstallation(loadConfig({}, server.env), { create: false });
+    let releaseMine = () => {};
+    const held = new Promise<void>((resolve) => {
+      releaseMine = resolve;
+    });
+    let child: ChildProcess | undefined;
+    try {
+      let staged = () => {};
+      const mineStaged = new Promise<void>((resolve) => {
+        staged = resolve;
       });
-      try {
-        let staged = () => {};
-        const mineStaged = new Promise<void>((resolve) => {
-          staged = resolve;
-        });
-        const first = inst.store.records.load(
-          (async function* () {
-            yield randomBatch(10);
-            staged();
-            await held;
-          })(),
-        );
-        first.catch(() => undefined);
-        await mineStaged;
-        // more than one read of the file's stream (64 KiB each): rows past the first chunk must arrive too
-        const from = kind === "ndjson" ? 50_000 : 60_000;
-        const people = Array.from({ length: 3000 }, (_, i) => person(from + i));
-        const file = kind === "ndjson" ? path.join(dir, "waiting.ndjson") : path.join(dir, "waiting-quoted.csv");
-        fs.writeFileSync(
-          file,
-          kind === "ndjson"
-            ? `${people.map((p) => JSON.stringify(p)).join("\n")}\n`
-            : `phone,name,idcard\n${people.map((p) => `"${p.phone}","${p.name}","${p.idcard}"`).join("\n")}\n`,
-        );
-        const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
-                           AND query LIKE '%pg_try_advisory_lock%records load%'`;
-        const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
-        const child = spawn(process.execPath, [BIN, "records", "import", file, "--json"], {
-          env: { ...process.env, ...server.env },
-          stdio: "pipe",
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk) => {
-          stdout += String(chunk);
-        });
-        child.stderr.on("data", (chunk) => {
-          stderr += String(chunk);
-        });
-        const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-        const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
-        for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
-        assert.ok(await waiting(), `the import waits for the other load: ${stderr}`);
-        // long enough for the whole file to have been read ahead, were anything reading it
-        await sleep(500);
-        releaseMine();
-        await first;
-        const code = await Promise.race([exited, sleep(60_000, "still running")]);
-        if (code === "still running") child.kill("SIGKILL");
-        assert.equal(code, 0, `exit ${code}: ${stdout} ${stderr}`);
-        assert.deepEqual(JSON.parse(stdout), { read: 3000, imported: 3000, replaced: 0, rejected: 0, rejections: [] });
-        assert.equal(await answer(from), "0");
-        assert.equal(await answer(from + 2999), "0");
-      } finally {
-        releaseMine();
-        await inst.close();
-      }
+      const first = inst.store.records.load(
+        (async function* () {
+          yield randomBatch(10);
+          staged();
+          await held;
+        })(),
+      );
+      first.catch(() => undefined);
+      await mineStaged;
+      const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
+                         AND query LIKE '%pg_try_advisory_lock%records load%'`;
+      const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
+      const importing = spawn(process.execPath, [BIN, "records", "import", file, "--json"], {
+        env: { ...process.env, ...server.env },
+        stdio: "pipe",
+      });
+      child = importing;
+      let stdout = "";
+      let stderr = "";
+      importing.stdout.on("data", (chunk) => {
+        stdout += String(chunk);
+      });
+      importing.stderr.on("data", (chunk) => {
+        stderr += String(chunk);
+      });
+      // "close": its output read to the end, not only the process gone
+      const exited = new Promise<number | null>((resolve) => importing.once("close", (code) => resolve(code)));
+      const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
+      for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
+      assert.ok(await waiting(), `the import waits for the other load: ${stderr}`);
+      whileWaiting();
+      await sleep(500);
+      releaseMine();
+      await first;
+      const timeout = new AbortController();
+      const code = await Promise.race([exited, sleep(60_000, "still running", { signal: timeout.signal }).catch(() => "")]);
+      timeout.abort();
+      return { code, stdout, stderr };
+    } finally {
+      // an import left running would take the next test's turn
+      if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      releaseMine();
+      await inst.close();
+    }
+  }
+
+  /** people `from` .. `from + 2999` as NDJSON or as a CSV with every field quoted (more than one 64 KiB read) */
+  function peopleFile(kind: "ndjson" | "quoted csv", from: number): string {
+    const people = Array.from({ length: 3000 }, (_, i) => person(from + i));
+    const file = path.join(dir, kind === "ndjson" ? `waiting-${from}.ndjson` : `waiting-${from}.csv`);
+    fs.writeFileSync(
+      file,
+      kind === "ndjson"
+        ? `${people.map((p) => JSON.stringify(p)).join("\n")}\n`
+        : `phone,name,idcard\n${people.map((p) => `"${p.phone}","${p.name}","${p.idcard}"`).join("\n")}\n`,
+    );
+    return file;
+  }
+
+  for (const [kind, from] of [
+    ["ndjson", 50_000],
+    ["quoted csv", 60_000],
+  ] as const) {
+    it(`a ${kind} file whose import waits for another load's turn is read whole once the turn comes`, async () => {
+      const { code, stdout, stderr } = await importWhileWaiting(peopleFile(kind, from));
+      assert.equal(code, 0, `exit ${code}: ${stdout} ${stderr}`);
+      assert.deepEqual(JSON.parse(stdout), { read: 3000, imported: 3000, replaced: 0, rejected: 0, rejections: [] });
+      assert.equal(await answer(from), "0");
+      assert.equal(await answer(from + 2999), "0");
     });
   }
+
+  it("a quoted csv file removed while its import waits fails that import as a failure, not the process as a crash", async () => {
+    const file = peopleFile("quoted csv", 70_000);
+    const { code, stdout, stderr } = await importWhileWaiting(file, () => fs.rmSync(file));
+    assert.equal(code, 1, `exit ${code}: ${stdout} ${stderr}`);
+    assert.match(stderr, /^sanyao: ENOENT/m);
+    assert.doesNotMatch(stderr, /Unhandled 'error' event|\n\s+at /);
+    assert.equal(await answer(70_000), "-9", "nothing of it applied");
+  });
 
   it("a load in another process waits for the one staging, and both land whole", async () => {
     const inst = await openInstallation(loadConfig({}, server.env), { create: false });

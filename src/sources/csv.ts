@@ -83,6 +83,8 @@ export async function* csvRows(input: Readable, header: (names: string[]) => str
       info: true,
     }),
   );
+  // pipe() passes the file's data on, not its failure (a file gone or unreadable): the rows' loop ends with it
+  input.once("error", (err) => parser.destroy(err));
   // The parser reads ahead of the rows taken from it, so a refused record's event can come before the rows above
   // it are taken: each waits for the row it follows, and rows leave in line order.
   const skipped: CsvRow[] = [];

@@ -185,7 +185,12 @@ export async function readRecordsFile(file: string, onProgress?: (bytesRead: num
       bytes += chunk.length;
       onProgress?.(bytes);
     });
-    yield* ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
+    try {
+      yield* ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
+    } finally {
+      // a load that stops early (a refused header, a failure, a stop) leaves no file open behind it
+      input.destroy();
+    }
   })();
 }
 

@@ -1,8 +1,8 @@
 /**
  * Tasks run one after another: each starts once the one before it has ended, however it ended. A bulk load takes
  * a store's records for itself (SQLite stages in a temporary table of the shared connection), so loads queue here.
- * A task given a signal that aborts while it waits for its turn is given up at once (it never runs); once it has
- * started, the signal is the task's own to heed.
+ * A task given a signal that aborts while it waits for its turn, or had aborted before it was queued, is given up at
+ * once (it never runs); once it has started, the signal is the task's own to heed.
  */
 export type OneAtATime = <T>(task: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
 

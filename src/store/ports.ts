@@ -76,7 +76,7 @@ export interface RecordRows {
    * (a phone imported again is replaced; within the batches the last of a phone wins). If the batches fail, or
    * the process dies, before they end, nothing is applied. `replaced` counts as `upsert` does. `signal` gives the
    * load up, nothing applied, while it waits for another load's end (in this process or another); once its turn has
-   * come, the batches are the caller's to end (an import's check the signal between batches).
+   * come, the batches are the caller's to end (an import's batches check the signal).
    */
   load(batches: AsyncIterable<PackedRecords>, signal?: AbortSignal): Promise<{ loaded: number; replaced: number }>;
   count(): Promise<number>;
