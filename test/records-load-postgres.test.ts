@@ -250,6 +250,15 @@ describe("records loads in bulk on PostgreSQL", () => {
       for (let i = 0; i < 400 && (await listening()); i++) await sleep(50);
       assert.equal(await listening(), false, "the server stops while the other load still holds its turn");
       assert.equal(await waiting(), false, "its import no longer asks for a turn");
+      // nor holds its file (plaintext, removed with its spool directory) open in this process, which ran the server
+      const spoolFilesOpen = fs.readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).includes("/sanyao-import-");
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(spoolFilesOpen, [], "the import's file is closed");
     } finally {
       releaseMine();
       await (closing ?? own.close());

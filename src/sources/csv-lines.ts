@@ -19,6 +19,8 @@ const tooLong = (line: number) =>
 export interface PlainCsv {
   columns: string[];
   batches: AsyncIterable<BatchInput>;
+  /** closes the file, whether or not its batches were read (a generator never started runs no finally) */
+  close(): void;
 }
 
 /** `header` sees the trimmed header names and returns the column names to use (or throws to refuse the file). */
@@ -100,7 +102,7 @@ export async function readPlainCsv(
       input.destroy();
     }
   }
-  return { columns, batches: batches() };
+  return { columns, batches: batches(), close: () => input.destroy() };
 }
 
 /** The line feeds in `text`, whose first line is `firstLine`; refuses a line too long on the way (the last too). */

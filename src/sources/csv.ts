@@ -5,7 +5,7 @@
  */
 import { parse as parseCsv } from "csv-parse";
 import fs from "node:fs";
-import type { Readable } from "node:stream";
+import type { Readable, Transform } from "node:stream";
 
 export type CsvRow = { line: number; fields: Record<string, string> } | { line: number; error: string };
 
@@ -16,11 +16,17 @@ export class CsvFileError extends Error {}
  * Reads the whole file once with the same parser and options as `csvRows`, keeping nothing. A quote that never
  * closes ends the parse; it opened on the line after the last record that did end. Throws CsvFileError then.
  */
+/** `input` piped into `parser`, whose reading ends with the input's failure too: pipe() passes data on, not a file gone or unreadable. */
+function pipedInto<T extends Transform>(input: Readable, parser: T): T {
+  input.once("error", (err) => parser.destroy(err));
+  return input.pipe(parser);
+}
+
 export async function checkCsvFile(file: string): Promise<void> {
   if (!(await containsQuote(file))) return; // nothing can be left open: skip the slower parse
   let lastEnded = 0;
   let unclosed = false;
-  const parser = fs.createReadStream(file).pipe(parseCsv({ ...CSV_OPTIONS, columns: false, info: true }));
+  const parser = pipedInto(fs.createReadStream(file), parseCsv({ ...CSV_OPTIONS, columns: false, info: true }));
   parser.on("skip", (err: Error & { code?: string; lines?: number }) => {
     if (err.code === "CSV_QUOTE_NOT_CLOSED") unclosed = true;
     else lastEnded = Math.max(lastEnded, err.lines ?? 0);
@@ -73,7 +79,8 @@ const CSV_OPTIONS = {
 /** `header` sees the trimmed header names and returns the column names to use (or throws to refuse the file). */
 export async function* csvRows(input: Readable, header: (names: string[]) => string[]): AsyncGenerator<CsvRow> {
   let columns = 0;
-  const parser = input.pipe(
+  const parser = pipedInto(
+    input,
     parseCsv({
       columns: (names: string[]) => {
         columns = names.length;
@@ -83,8 +90,6 @@ export async function* csvRows(input: Readable, header: (names: string[]) => str
       info: true,
     }),
   );
-  // pipe() passes the file's data on, not its failure (a file gone or unreadable): the rows' loop ends with it
-  input.once("error", (err) => parser.destroy(err));
   // The parser reads ahead of the rows taken from it, so a refused record's event can come before the rows above
   // it are taken: each waits for the row it follows, and rows leave in line order.
   const skipped: CsvRow[] = [];

@@ -113,10 +113,13 @@ export async function importRecordsFile(
   const rules = { tables: opts.tables, policy: opts.policy, todayChina: opts.todayChina };
   let columns: readonly string[] = [];
   let inputs: AsyncIterable<BatchInput>;
+  // the plain reader holds its file open from its header on: closed below even if no batch was ever asked for
+  let closeFile = () => {};
   if (!looksLikeNdjson(file) && (await isPlainCsv(file))) {
     const plain = await readPlainCsv(file, importColumns, opts.onProgress);
     columns = plain.columns;
     inputs = plain.batches;
+    closeFile = plain.close;
   } else {
     inputs = rowBatches(await readRecordsFile(file, opts.onProgress));
   }
@@ -128,6 +131,7 @@ export async function importRecordsFile(
     summary.replaced = replaced;
     return summary;
   } finally {
+    closeFile();
     await packers.close();
   }
 }
