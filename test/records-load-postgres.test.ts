@@ -16,6 +16,7 @@ import { loadConfig } from "../src/app/config";
 import { openInstallation } from "../src/app/installation";
 import { idCheckChar } from "../src/rules/idcard";
 import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/packed-records";
+import type { RecordRows } from "../src/store/ports";
 import { loadRecords } from "../src/store/postgres/record-load";
 import { verify, verifyByMd5 } from "./helpers/call";
 import { BIN } from "./helpers/cli";
@@ -200,34 +201,51 @@ describe("records loads in bulk on PostgreSQL", () => {
     }
   });
 
+  /**
+   * Another load, this process's, holding the schema's turn from its first batch until `release` is called; `fail`:
+   * it then ends in a failure (nothing applied) instead of landing.
+   */
+  async function holdTurn(records: Pick<RecordRows, "load">, batch: PackedRecords, fail = false) {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let staged = () => {};
+    const mineStaged = new Promise<void>((resolve) => {
+      staged = resolve;
+    });
+    const done = records.load(
+      (async function* () {
+        yield batch;
+        // asked for the next batch: the first has been staged
+        staged();
+        await held;
+        if (fail) throw new Error("the other load, given up by the test");
+      })(),
+    );
+    done.catch(() => undefined);
+    await mineStaged;
+    return { release, done };
+  }
+
+  /** Whether a load that began after this call asks for its turn and is not given it (it asks again, idle between). */
+  async function turnWaiters(): Promise<() => Promise<boolean>> {
+    const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
+                       AND query LIKE '%pg_try_advisory_lock%records load%'`;
+    const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
+    return async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
+  }
+
   it("a server stopping while its import waits for another process's load stops at once", async () => {
     const TOKEN = "records-load-postgres-operator-0";
     const own = await startTestServer({ SANYAO_ADMIN_TOKEN: TOKEN }, "scale-out");
     const inst = await openInstallation(loadConfig({}, own.env), { create: false });
     let releaseMine = () => {};
-    const held = new Promise<void>((resolve) => {
-      releaseMine = resolve;
-    });
     let closing: Promise<void> | undefined;
     try {
-      let staged = () => {};
-      const mineStaged = new Promise<void>((resolve) => {
-        staged = resolve;
-      });
       // the other load: staged, then failed once the test lets it go (so the test server's schema can be dropped)
-      const first = inst.store.records.load(
-        (async function* () {
-          yield randomBatch(10);
-          staged();
-          await held;
-          throw new Error("the other load, given up by the test");
-        })(),
-      );
-      first.catch(() => undefined);
-      await mineStaged;
-      const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
-                         AND query LIKE '%pg_try_advisory_lock%records load%'`;
-      const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
+      releaseMine = (await holdTurn(inst.store.records, randomBatch(10), true)).release;
+      const waiting = await turnWaiters();
       const rows = ["phone,name,idcard", ...[40_000, 40_001].map((i) => Object.values(person(i)).join(",")), ""].join("\n");
       const started = await fetch(`${own.opsUrl}/_sanyao/records/imports`, {
         method: "POST",
@@ -235,7 +253,6 @@ describe("records loads in bulk on PostgreSQL", () => {
         body: rows,
       });
       assert.equal(started.status, 202, await started.text());
-      const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
       for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
       assert.ok(await waiting(), "the server's import waits for the other load");
 
@@ -273,27 +290,11 @@ describe("records loads in bulk on PostgreSQL", () => {
   async function importWhileWaiting(file: string, whileWaiting: () => void = () => {}) {
     const inst = await openInstallation(loadConfig({}, server.env), { create: false });
     let releaseMine = () => {};
-    const held = new Promise<void>((resolve) => {
-      releaseMine = resolve;
-    });
     let child: ChildProcess | undefined;
     try {
-      let staged = () => {};
-      const mineStaged = new Promise<void>((resolve) => {
-        staged = resolve;
-      });
-      const first = inst.store.records.load(
-        (async function* () {
-          yield randomBatch(10);
-          staged();
-          await held;
-        })(),
-      );
-      first.catch(() => undefined);
-      await mineStaged;
-      const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
-                         AND query LIKE '%pg_try_advisory_lock%records load%'`;
-      const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
+      const mine = await holdTurn(inst.store.records, randomBatch(10));
+      releaseMine = mine.release;
+      const waiting = await turnWaiters();
       const importing = spawn(process.execPath, [BIN, "records", "import", file, "--json"], {
         env: { ...process.env, ...server.env },
         stdio: "pipe",
@@ -309,13 +310,12 @@ describe("records loads in bulk on PostgreSQL", () => {
       });
       // "close": its output read to the end, not only the process gone
       const exited = new Promise<number | null>((resolve) => importing.once("close", (code) => resolve(code)));
-      const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
       for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
       assert.ok(await waiting(), `the import waits for the other load: ${stderr}`);
       whileWaiting();
       await sleep(500);
       releaseMine();
-      await first;
+      await mine.done;
       const timeout = new AbortController();
       const code = await Promise.race([exited, sleep(60_000, "still running", { signal: timeout.signal }).catch(() => "")]);
       timeout.abort();
@@ -366,30 +366,14 @@ describe("records loads in bulk on PostgreSQL", () => {
   it("a load in another process waits for the one staging, and both land whole", async () => {
     const inst = await openInstallation(loadConfig({}, server.env), { create: false });
     let releaseMine = () => {};
-    const held = new Promise<void>((resolve) => {
-      releaseMine = resolve;
-    });
     try {
       const mine = randomBatch(500);
-      let staged = () => {};
-      const mineStaged = new Promise<void>((resolve) => {
-        staged = resolve;
-      });
-      const first = inst.store.records.load(
-        (async function* () {
-          yield mine;
-          // asked for the next batch: the first has been staged
-          staged();
-          await held;
-        })(),
-      );
-      first.catch(() => undefined);
-      await mineStaged;
+      const held = await holdTurn(inst.store.records, mine);
+      releaseMine = held.release;
+      const first = held.done;
       // a quarter of the table or more: the CLI's load rebuilds, on two connections
       const file = csv(path.join(dir, "second.csv"), 20_000, 8000);
-      const polling = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'
-                         AND query LIKE '%pg_try_advisory_lock%records load%'`;
-      const before = new Set((await pg.query<{ pid: number }>(polling)).rows.map((r) => r.pid));
+      const waiting = await turnWaiters();
       const child = spawn(process.execPath, [BIN, "records", "import", file, "--json"], {
         env: { ...process.env, ...server.env },
         stdio: "pipe",
@@ -399,8 +383,7 @@ describe("records loads in bulk on PostgreSQL", () => {
         stderr += String(chunk);
       });
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      // the other process's load has asked for its turn and not been given it (it asks again, idle in between)
-      const waiting = async () => (await pg.query<{ pid: number }>(polling)).rows.some((r) => !before.has(r.pid));
+      // the other process's load has asked for its turn and not been given it
       for (let i = 0; i < 1500 && !(await waiting()); i++) {
         assert.equal(child.exitCode, null, `the second load ended while the first was staging: ${stderr}`);
         await sleep(20);
