@@ -75,8 +75,8 @@ export interface RecordRows {
    * Loads records in bulk, all or nothing: the batches are staged as they come, then applied in one transaction
    * (a phone imported again is replaced; within the batches the last of a phone wins). If the batches fail, or
    * the process dies, before they end, nothing is applied. `replaced` counts as `upsert` does. `signal` gives the
-   * load up, nothing applied, while it waits for another load's end (in this process or another); once its turn has
-   * come, the batches are the caller's to end (an import's batches check the signal).
+   * load up, nothing applied, while it waits for another load's end (in this process; on PostgreSQL, in another
+   * too); once its turn has come, the batches are the caller's to end (an import's batches check the signal).
    */
   load(batches: AsyncIterable<PackedRecords>, signal?: AbortSignal): Promise<{ loaded: number; replaced: number }>;
   count(): Promise<number>;
