@@ -13,6 +13,7 @@ import { formatAmount, parseAmount } from "../common/money";
 import { CLOUDAUTH_ACTIONS, CLOUDAUTH_PRICES, CLOUDAUTH_RATE_LIMITS, isCloudauthAction } from "../cloudauth/tariff";
 import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, isFaceIdAction, type Prices } from "../faceid/tariff";
 import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
+import { SQLITE_MAP_MOST_BYTES } from "../store/sqlite/records-file";
 import { type Setting, SettingReader, secret, withoutPassword } from "./settings";
 
 export interface Config {
@@ -119,8 +120,8 @@ export function servingProcesses(config: Pick<Config, "workers">): number {
   return config.workers === 0 ? os.availableParallelism() : config.workers;
 }
 
-/** the most of records.db SQLite maps (SQLITE_MAX_MMAP_SIZE, 0x7fff0000 bytes in better-sqlite3's build), in whole MiB */
-const RECORDS_MAP_MB_MOST = 2047;
+/** the most of records.db SQLite maps, in whole MiB (2047) */
+const RECORDS_MAP_MB_MOST = Math.floor(SQLITE_MAP_MOST_BYTES / 2 ** 20);
 
 /** A whole number from `min` to `max`, or the fallback when unset. */
 function int(name: string, fallback: number, min: number, max: number) {

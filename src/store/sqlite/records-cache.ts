@@ -21,32 +21,28 @@ import type Database from "better-sqlite3";
 import { setTimeout as sleep } from "node:timers/promises";
 import { availableMemory } from "../../common/memory";
 import type { CacheWalk } from "../ports";
+import { LEAST_CACHE_BYTES } from "./records-file";
 import type { TurnSnapshot } from "./turn-snapshot";
 
 /** a slice's time on the main thread: what a request may wait behind it, beyond the few pages read between clock looks */
 const SLICE_MS = 0.5;
 /** rows between looks at the clock */
 const ROWS_PER_LOOK = 64;
-/** SQLite's page cache for records.db's connections, at least (and the writer's: records-file.ts) */
-export const LEAST_CACHE_BYTES = 64 << 20;
-
 /**
- * The most the request path's connection caches of records.db, at least 64 MiB: `given` bytes (an operator's
- * setting; 0 keeps that least, and the walk is off), else a quarter of the memory available now, shared by
- * `processes` serving processes (each has its own).
+ * The request path's cache of records.db: `bytes`, the most its connection caches, at least LEAST_CACHE_BYTES:
+ * `given` bytes (an operator's setting), else a quarter of the memory available now, shared by `processes` serving
+ * processes (each has its own). `off`: the operator set 0, which keeps that least and turns the walk below off.
  */
-export function recordsCacheBytes(processes: number, given?: number): number {
-  return Math.max(LEAST_CACHE_BYTES, given ?? Math.floor(availableMemory() / 4 / Math.max(1, processes)));
+export function recordsCache(processes: number, given?: number): { bytes: number; off: boolean } {
+  const bytes = Math.max(LEAST_CACHE_BYTES, given ?? Math.floor(availableMemory() / 4 / Math.max(1, processes)));
+  return { bytes, off: given === 0 };
 }
 
-/**
- * Walks the records table in key order on `reader`, in slices of SLICE_MS, until done or `signal`; `off`: an
- * operator turned it off (a records cache of 0).
- */
+/** Walks the records table in key order on `reader`, in slices of SLICE_MS, until done or `signal`. */
 export function recordsCacheWalker(
   reader: Database.Database,
   snapshot: TurnSnapshot,
-  off = false,
+  cache: { off: boolean },
 ): (signal: AbortSignal) => Promise<CacheWalk> {
   // from after `last`; the first slice from after the empty blob, which sorts before every key
   const after = reader.prepare<[Buffer], Buffer>("SELECT phone_hash FROM records WHERE phone_hash > ? ORDER BY phone_hash").pluck();
@@ -55,7 +51,7 @@ export function recordsCacheWalker(
     return typeof value === "number" ? value : 0;
   };
   return async (signal) => {
-    if (off) return { rows: 0, seconds: 0, complete: true, skipped: "the records cache is set to 0 MiB" };
+    if (cache.off) return { rows: 0, seconds: 0, complete: true, skipped: "the records cache is set to 0 MiB" };
     // a file the map holds whole is read from it: nothing would go into the cache
     if (reader.open && pragma("page_count") * pragma("page_size") <= pragma("mmap_size"))
       return { rows: 0, seconds: 0, complete: true, skipped: "SQLite's map of records.db holds the whole file" };

@@ -6,9 +6,16 @@
  */
 import Database from "better-sqlite3";
 import path from "node:path";
-import { LEAST_CACHE_BYTES } from "./records-cache";
 
 export const RECORDS_FILE = "records.db";
+
+/**
+ * The most of a file SQLite maps: SQLITE_MAX_MMAP_SIZE in better-sqlite3's build (0x7fff0000 bytes, just under 2 GiB).
+ * A larger mmap_size is cut to it; asked for exactly, the setting reads back as what is mapped.
+ */
+export const SQLITE_MAP_MOST_BYTES = 0x7fff0000;
+/** SQLite's page cache for records.db's connections, at least (the request path's may take more: records-cache.ts) */
+export const LEAST_CACHE_BYTES = 64 << 20;
 
 /** records.db's own schema steps, by version (its user_version). */
 const STEPS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -58,9 +65,9 @@ export function openRecordsFile(dataDir: string, main: Database.Database): Datab
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("busy_timeout = 5000");
-  // A large record set stays in memory: 64 MiB of page cache and the file mapped (SQLite caps the mapping).
+  // A large record set stays in memory: 64 MiB of page cache and as much of the file mapped as SQLite maps.
   db.pragma(`cache_size = ${-(LEAST_CACHE_BYTES >> 10)}`);
-  db.pragma("mmap_size = 17179869184");
+  db.pragma(`mmap_size = ${SQLITE_MAP_MOST_BYTES}`);
   const current = db.pragma("user_version", { simple: true }) as number;
   for (const step of STEPS) {
     if (step.version <= current) continue;
@@ -88,4 +95,17 @@ function moveRecordsOut(main: Database.Database, file: string): void {
   } finally {
     main.exec("DETACH DATABASE moved");
   }
+}
+
+/**
+ * records.db opened for reading only, caching up to `cacheBytes` (records-cache.ts) and mapping `mapBytes` of it (by
+ * default as the connection that writes it: as much as SQLite maps).
+ */
+export function openRecordsReader(file: string, cacheBytes: number, mapBytes = SQLITE_MAP_MOST_BYTES): Database.Database {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  // as the connection that writes it: another process recovering the WAL after a crash is waited for, not an error
+  db.pragma("busy_timeout = 5000");
+  db.pragma(`cache_size = ${-Math.floor(cacheBytes / 1024)}`);
+  db.pragma(`mmap_size = ${Math.max(0, Math.floor(mapBytes))}`);
+  return db;
 }

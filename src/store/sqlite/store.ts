@@ -13,10 +13,10 @@ import type { AuditRows, LedgerRows, StoreAdapter, UsageCount } from "../ports";
 import { GroupCommit } from "../group-commit";
 import { MIGRATIONS } from "../migrations";
 import { chinaDayStartMs, ledgerFilter, type LedgerTableRow, toLedgerEntry, toUnknownEntry, type UnknownTableRow } from "../rows";
-import { openRecordsFile, RECORDS_FILE } from "./records-file";
+import { openRecordsFile, openRecordsReader, RECORDS_FILE } from "./records-file";
 import { RecordsFileWarmer } from "./records-warm";
-import { recordsCacheBytes, recordsCacheWalker } from "./records-cache";
-import { openRecordsReader, TurnSnapshot } from "./turn-snapshot";
+import { recordsCache, recordsCacheWalker } from "./records-cache";
+import { TurnSnapshot } from "./turn-snapshot";
 import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { DailyAttempt } from "./writer";
@@ -107,18 +107,15 @@ export class SqliteStore implements StoreAdapter, DailyCountLog {
     this.accounts = accountRows(db);
     this.apiKeys = apiKeyRows(db);
     const recordsFile = path.join(dataDir, RECORDS_FILE);
-    this.recordsReader = openRecordsReader(
-      recordsFile,
-      recordsCacheBytes(records.servingProcesses ?? 1, records.cacheBytes),
-      records.mapBytes,
-    );
+    const cache = recordsCache(records.servingProcesses ?? 1, records.cacheBytes);
+    this.recordsReader = openRecordsReader(recordsFile, cache.bytes, records.mapBytes);
     const snapshot = new TurnSnapshot(this.recordsReader);
     this.recordsWarmer = new RecordsFileWarmer(recordsFile);
     const warmer = this.recordsWarmer;
     this.records = {
       ...recordRows(this.recordsDb, this.recordsReader, snapshot),
       warm: (signal: AbortSignal) => warmer.warm(signal),
-      fillCache: recordsCacheWalker(this.recordsReader, snapshot, records.cacheBytes === 0),
+      fillCache: recordsCacheWalker(this.recordsReader, snapshot, cache),
     };
     this.kmsKeys = kmsKeyRows(db);
     this.meta = metaRows(db);

@@ -7,7 +7,7 @@
  * the records as they were, later ones see the new ones. The checkpointer thread copies records.db's WAL back, which
  * a snapshot held at an importer's commit keeps that importer's own checkpoint from doing.
  */
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 
 const SNAPSHOT_READS = 64;
 const SNAPSHOT_MS = 1;
@@ -47,17 +47,4 @@ export class TurnSnapshot {
   private end(): void {
     if (this.db.open && this.db.inTransaction) this.commit.run();
   }
-}
-
-/**
- * records.db opened for reading only, caching up to `cacheBytes` (records-cache.ts) and mapping `mapBytes` of it (by
- * default as the connection that writes it: as much as SQLite maps).
- */
-export function openRecordsReader(file: string, cacheBytes: number, mapBytes = 17179869184): Database.Database {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  // as the connection that writes it: another process recovering the WAL after a crash is waited for, not an error
-  db.pragma("busy_timeout = 5000");
-  db.pragma(`cache_size = ${-Math.floor(cacheBytes / 1024)}`);
-  db.pragma(`mmap_size = ${Math.max(0, Math.floor(mapBytes))}`);
-  return db;
 }
