@@ -283,6 +283,38 @@ describe("records loads in bulk on PostgreSQL", () => {
     }
   });
 
+  it("a load given up while it waits for another's turn fails with its signal's reason, whenever the abort lands", async () => {
+    const mineInst = await openInstallation(loadConfig({}, server.env), { create: false });
+    const otherInst = await openInstallation(loadConfig({}, server.env), { create: false });
+    let releaseMine = () => {};
+    try {
+      const held = await holdTurn(mineInst.store.records, randomBatch(10), true);
+      releaseMine = held.release;
+      // several aborts, each at another point of the wait's poll (its query, or the pause between two)
+      for (const afterMs of [0, 60, 130, 190, 310]) {
+        const waiting = await turnWaiters();
+        const stop = new AbortController();
+        const loading = otherInst.store.records.load(
+          (async function* () {
+            yield randomBatch(10);
+          })(),
+          stop.signal,
+        );
+        loading.catch(() => undefined);
+        for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
+        assert.ok(await waiting(), "the load waits for the other's turn");
+        await sleep(afterMs);
+        const reason = new Error(`given up after ${afterMs} ms`);
+        stop.abort(reason);
+        await assert.rejects(loading, (err) => err === reason);
+      }
+    } finally {
+      releaseMine();
+      await mineInst.close();
+      await otherInst.close();
+    }
+  });
+
   /**
    * `sanyao records import FILE` run while another load (this process's) holds the schema's turn, let go once the
    * import is seen waiting and `whileWaiting` has run (long enough for a file to have been read ahead whole).

@@ -9,7 +9,7 @@
  */
 import type { PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollAdvisoryLock } from "./advisory-lock";
 import { DIGESTS_LOAD, rebuildStatements, type TableBuild } from "./record-rebuild";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
 
@@ -108,16 +108,12 @@ async function begin(run: Run): Promise<void> {
 }
 
 /**
- * Waits for any other load into this schema to end, polling: a wait inside a statement would hold a snapshot. The
- * signal ends the wait (a server that stops must not wait for another process's load to end first).
+ * Waits for any other load into this schema to end (advisory-lock.ts). The signal ends the wait: a server that stops
+ * must not wait for another process's load to end first.
  */
 async function takeTurn(run: Run, signal: AbortSignal | undefined): Promise<void> {
-  for (;;) {
-    signal?.throwIfAborted();
-    const [row] = (await run(`SELECT pg_catalog.pg_try_advisory_lock(${LOAD_LOCK_KEY}) AS ok`)).rows;
-    if (row?.ok === true) return;
-    await sleep(250, undefined, { signal });
-  }
+  const tryLock = async () => (await run(`SELECT pg_catalog.pg_try_advisory_lock(${LOAD_LOCK_KEY}) AS ok`)).rows[0]?.ok === true;
+  await pollAdvisoryLock(tryLock, { everyMs: 250, signal });
 }
 
 /** A new table's key built twice over one key: a phone came twice (23505 on any other index is a failure) */

@@ -26,6 +26,7 @@ import { overviewRows, sessionRows } from "./console-rows";
 import { accountRows, apiKeyRows, kmsKeyRows, metaRows, recordRows, scenarioRows } from "./tables";
 import type { PackedRecords } from "../packed-records";
 import { oneAtATime } from "../one-at-a-time";
+import { pollAdvisoryLock } from "./advisory-lock";
 import { loadRecords } from "./record-load";
 import { warmRecords } from "./records-warm";
 
@@ -268,8 +269,7 @@ export class PostgresStore implements StoreAdapter {
 
   /**
    * A session-level advisory lock on a connection of its own, named within this schema (installations sharing a
-   * database do not wait on each other). Tried every 100 ms rather than waited for: a statement waiting longer than
-   * the statement budget would be cancelled. A connection that dies takes its lock with it.
+   * database do not wait on each other), tried every 100 ms (advisory-lock.ts).
    */
   async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
     let client: PoolClient;
@@ -300,13 +300,12 @@ export class PostgresStore implements StoreAdapter {
   private async advisoryLock(client: PoolClient, name: string): Promise<number> {
     const [row] = (await client.query<{ k: number }>("SELECT hashtext(current_schema() || ':' || $1::text) AS k", [name])).rows;
     const key = row?.k ?? 0;
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      const [got] = (await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [key])).rows;
-      if (got?.ok) return key;
-      if (Date.now() > deadline) throw new Error(`another instance has held the lock "${name}" for ${LOCK_WAIT_MS / 1000} s`);
-      await sleep(100);
-    }
+    const tryLock = async () => (await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [key])).rows[0]?.ok === true;
+    await pollAdvisoryLock(tryLock, {
+      everyMs: 100,
+      deadline: { at: Date.now() + LOCK_WAIT_MS, message: `another instance has held the lock "${name}" for ${LOCK_WAIT_MS / 1000} s` },
+    });
+    return key;
   }
 
   async ping(): Promise<void> {
