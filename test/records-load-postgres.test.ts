@@ -283,35 +283,51 @@ describe("records loads in bulk on PostgreSQL", () => {
     }
   });
 
-  it("a load given up while it waits for another's turn fails with its signal's reason, whenever the abort lands", async () => {
+  it("a load given up while it waits for another's turn fails with its signal's reason, not the pause's AbortError", async () => {
     const mineInst = await openInstallation(loadConfig({}, server.env), { create: false });
-    const otherInst = await openInstallation(loadConfig({}, server.env), { create: false });
     let releaseMine = () => {};
+    // the load under test, given up in `finally` should an assertion fail first (else it would land once let go)
+    let stop = new AbortController();
     try {
-      const held = await holdTurn(mineInst.store.records, randomBatch(10), true);
-      releaseMine = held.release;
-      // several aborts, each at another point of the wait's poll (its query, or the pause between two)
-      for (const afterMs of [0, 60, 130, 190, 310]) {
-        const waiting = await turnWaiters();
-        const stop = new AbortController();
-        const loading = otherInst.store.records.load(
-          (async function* () {
-            yield randomBatch(10);
-          })(),
-          stop.signal,
-        );
-        loading.catch(() => undefined);
-        for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
-        assert.ok(await waiting(), "the load waits for the other's turn");
-        await sleep(afterMs);
-        const reason = new Error(`given up after ${afterMs} ms`);
-        stop.abort(reason);
-        await assert.rejects(loading, (err) => err === reason);
+      const otherInst = await openInstallation(loadConfig({}, server.env), { create: false });
+      try {
+        const held = await holdTurn(mineInst.store.records, randomBatch(10), true);
+        releaseMine = held.release;
+        // aborts at several points of the pause between two tries (advisory-lock.test.ts covers the tries themselves)
+        for (const afterMs of [0, 60, 130, 190]) {
+          const waiting = await turnWaiters();
+          stop = new AbortController();
+          const loading = otherInst.store.records.load(
+            (async function* () {
+              yield randomBatch(10);
+            })(),
+            stop.signal,
+          );
+          loading.catch(() => undefined);
+          for (let i = 0; i < 1500 && !(await waiting()); i++) await sleep(20);
+          assert.ok(await waiting(), "the load waits for the other's turn");
+          await sleep(afterMs);
+          const reason = new Error(`given up after ${afterMs} ms`);
+          stop.abort(reason);
+          // a load that did not heed its signal would wait for the other's turn: not for the suite's timeout
+          const timeout = new AbortController();
+          const outcome = await Promise.race([
+            loading.then(
+              () => "landed",
+              (err: unknown) => err,
+            ),
+            sleep(10_000, "still waiting", { signal: timeout.signal }).catch(() => ""),
+          ]);
+          timeout.abort();
+          assert.equal(outcome, reason);
+        }
+      } finally {
+        stop.abort();
+        await otherInst.close();
       }
     } finally {
       releaseMine();
       await mineInst.close();
-      await otherInst.close();
     }
   });
 

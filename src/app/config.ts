@@ -13,7 +13,7 @@ import { formatAmount, parseAmount } from "../common/money";
 import { CLOUDAUTH_ACTIONS, CLOUDAUTH_PRICES, CLOUDAUTH_RATE_LIMITS, isCloudauthAction } from "../cloudauth/tariff";
 import { DEFAULT_PRICES, DEFAULT_RATE_LIMITS, FACEID_ACTIONS, isFaceIdAction, type Prices } from "../faceid/tariff";
 import { defaultPolicy, type PrecheckPolicy } from "../rules/policy";
-import { SQLITE_MAP_MOST_BYTES } from "../store/sqlite/records-file";
+import { SQLITE_MAP_MOST_BYTES } from "../store/sqlite/limits";
 import { type Setting, SettingReader, secret, withoutPassword } from "./settings";
 
 export interface Config {

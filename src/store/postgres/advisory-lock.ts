@@ -10,7 +10,10 @@ export interface LockWait {
   everyMs: number;
   /** given up past `at` (milliseconds since the epoch), with an error saying `message` */
   deadline?: { at: number; message: string };
-  /** ends the wait with the signal's own reason, whether it lands during a try or a pause */
+  /**
+   * ends the wait with the signal's own reason, whether it lands before a try, during a try that fails or during a
+   * pause; a try that takes the lock wins (the caller, which holds it then, looks at the signal itself)
+   */
   signal?: AbortSignal;
 }
 

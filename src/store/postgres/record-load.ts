@@ -194,6 +194,8 @@ export async function loadRecords(
     // a session's lock: held until unlocked below or the connection ends
     await takeTurn(run, signal);
     locked = true;
+    // given up while the lock was being taken: let go of it (below) before anything is staged
+    signal?.throwIfAborted();
     await begin(run);
     await run(LEFTOVERS);
     // Not a TEMP table: the digests' build reads it from its own connection. UNLOGGED: never WAL-logged either.

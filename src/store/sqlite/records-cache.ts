@@ -21,7 +21,7 @@ import type Database from "better-sqlite3";
 import { setTimeout as sleep } from "node:timers/promises";
 import { availableMemory } from "../../common/memory";
 import type { CacheWalk } from "../ports";
-import { LEAST_CACHE_BYTES } from "./records-file";
+import { LEAST_CACHE_BYTES } from "./limits";
 import type { TurnSnapshot } from "./turn-snapshot";
 
 /** a slice's time on the main thread: what a request may wait behind it, beyond the few pages read between clock looks */

@@ -6,16 +6,9 @@
  */
 import Database from "better-sqlite3";
 import path from "node:path";
+import { LEAST_CACHE_BYTES, SQLITE_MAP_MOST_BYTES } from "./limits";
 
 export const RECORDS_FILE = "records.db";
-
-/**
- * The most of a file SQLite maps: SQLITE_MAX_MMAP_SIZE in better-sqlite3's build (0x7fff0000 bytes, just under 2 GiB).
- * A larger mmap_size is cut to it; asked for exactly, the setting reads back as what is mapped.
- */
-export const SQLITE_MAP_MOST_BYTES = 0x7fff0000;
-/** SQLite's page cache for records.db's connections, at least (the request path's may take more: records-cache.ts) */
-export const LEAST_CACHE_BYTES = 64 << 20;
 
 /** records.db's own schema steps, by version (its user_version). */
 const STEPS: ReadonlyArray<{ version: number; sql: string }> = [
