@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pollAdvisoryLock } from "../src/store/postgres/advisory-lock";
+import { outcomeAfterATurn } from "./helpers/settle";
 
 /** A try that answers when the test says so; `tries` counts the tries begun. */
 function tries() {
@@ -22,17 +23,6 @@ function tries() {
   return state;
 }
 
-/** the promise's outcome once the event loop has turned: "taken", its rejection, or "pending" */
-async function outcomeAfterATurn(promise: Promise<void>): Promise<unknown> {
-  let outcome: unknown = "pending";
-  promise.then(
-    () => (outcome = "taken"),
-    (err: unknown) => (outcome = err),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return outcome;
-}
-
 const PAUSE_MS = 60_000; // a pause no test waits out: only an abort can end it
 
 describe("an advisory lock's wait", () => {
@@ -42,7 +32,7 @@ describe("an advisory lock's wait", () => {
     lock.answer(false);
     while (lock.begun < 2) await new Promise((resolve) => setTimeout(resolve, 1));
     lock.answer(true);
-    assert.equal(await outcomeAfterATurn(waiting), "taken");
+    assert.equal(await outcomeAfterATurn(waiting), "resolved");
     assert.equal(lock.begun, 2);
   });
 
@@ -65,13 +55,13 @@ describe("an advisory lock's wait", () => {
     assert.equal(lock.begun, 1);
   });
 
-  it("given up during a try that takes the lock: taken (the holder looks at the signal)", async () => {
+  it("given up during a try that takes the lock: the lock is taken (the holder looks at the signal)", async () => {
     const lock = tries();
     const stop = new AbortController();
     const waiting = pollAdvisoryLock(lock.tryLock, { everyMs: PAUSE_MS, signal: stop.signal });
     stop.abort(new Error("stopped in the winning try"));
     lock.answer(true);
-    assert.equal(await outcomeAfterATurn(waiting), "taken");
+    assert.equal(await outcomeAfterATurn(waiting), "resolved");
   });
 
   it("given up during a pause: the signal's reason at once, not the pause's AbortError", async () => {

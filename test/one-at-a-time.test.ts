@@ -5,17 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { oneAtATime } from "../src/store/one-at-a-time";
-
-/** the promise's rejection reason once the event loop has turned, or "pending" (a regression must not hang the test) */
-async function rejectionAfterATurn(promise: Promise<unknown>): Promise<unknown> {
-  let outcome: unknown = "pending";
-  promise.then(
-    () => (outcome = "resolved"),
-    (err: unknown) => (outcome = err),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return outcome;
-}
+import { outcomeAfterATurn } from "./helpers/settle";
 
 function gate() {
   let open = () => {};
@@ -45,7 +35,7 @@ describe("one at a time", () => {
       return "third";
     });
     stop.abort(new Error("the server is stopping"));
-    assert.match(String(await rejectionAfterATurn(second)), /the server is stopping/);
+    assert.match(String(await outcomeAfterATurn(second)), /the server is stopping/);
     assert.equal(thirdStarted, false, "the task after one given up still waits for the one running");
     firstGate.open();
     assert.equal(await first, "first");
@@ -79,7 +69,7 @@ describe("one at a time", () => {
     const given = queue(async () => {
       ran = true;
     }, stop.signal);
-    assert.match(String(await rejectionAfterATurn(given)), /already stopping/);
+    assert.match(String(await outcomeAfterATurn(given)), /already stopping/);
     firstGate.open();
     await first;
     assert.equal(ran, false);

@@ -5,7 +5,7 @@
  */
 import { parse as parseCsv } from "csv-parse";
 import fs from "node:fs";
-import type { Readable, Transform } from "node:stream";
+import { pipeline, type Readable, type Transform } from "node:stream";
 
 export type CsvRow = { line: number; fields: Record<string, string> } | { line: number; error: string };
 
@@ -13,15 +13,18 @@ export type CsvRow = { line: number; fields: Record<string, string> } | { line: 
 export class CsvFileError extends Error {}
 
 /**
+ * `input` piped into `parser` by stream.pipeline: the input's failure (a file gone or unreadable) ends the parser's
+ * reading, and a parser whose reader stops early closes the input. Either way the reader sees what happened.
+ */
+function pipedInto<T extends Transform>(input: Readable, parser: T): T {
+  pipeline(input, parser, () => undefined);
+  return parser;
+}
+
+/**
  * Reads the whole file once with the same parser and options as `csvRows`, keeping nothing. A quote that never
  * closes ends the parse; it opened on the line after the last record that did end. Throws CsvFileError then.
  */
-/** `input` piped into `parser`, whose reading ends with the input's failure too: pipe() passes data on, not a file gone or unreadable. */
-function pipedInto<T extends Transform>(input: Readable, parser: T): T {
-  input.once("error", (err) => parser.destroy(err));
-  return input.pipe(parser);
-}
-
 export async function checkCsvFile(file: string): Promise<void> {
   if (!(await containsQuote(file))) return; // nothing can be left open: skip the slower parse
   let lastEnded = 0;

@@ -115,24 +115,25 @@ export async function importRecordsFile(
   let inputs: AsyncIterable<BatchInput>;
   // the plain reader holds its file open from its header on: closed below even if no batch was ever asked for
   let closeFile = () => {};
-  if (!looksLikeNdjson(file) && (await isPlainCsv(file))) {
-    const plain = await readPlainCsv(file, importColumns, opts.onProgress);
-    columns = plain.columns;
-    inputs = plain.batches;
-    closeFile = plain.close;
-  } else {
-    inputs = rowBatches(await readRecordsFile(file, opts.onProgress));
-  }
-  const context = { hashKey: keyring.hashKeyForImport(), rules, columns };
-  const packers = fs.statSync(file).size >= WORKERS_FROM_BYTES ? workerPackers(context) : inlinePackers(context);
+  let packers: Packers | undefined;
   try {
+    if (!looksLikeNdjson(file) && (await isPlainCsv(file))) {
+      const plain = await readPlainCsv(file, importColumns, opts.onProgress);
+      closeFile = plain.close;
+      columns = plain.columns;
+      inputs = plain.batches;
+    } else {
+      inputs = rowBatches(await readRecordsFile(file, opts.onProgress));
+    }
+    const context = { hashKey: keyring.hashKeyForImport(), rules, columns };
+    packers = fs.statSync(file).size >= WORKERS_FROM_BYTES ? workerPackers(context) : inlinePackers(context);
     const { loaded, replaced } = await records.load(packedBatches(inputs, packers, summary, opts.signal), opts.signal);
     summary.imported = loaded;
     summary.replaced = replaced;
     return summary;
   } finally {
     closeFile();
-    await packers.close();
+    await packers?.close();
   }
 }
 

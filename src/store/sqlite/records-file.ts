@@ -92,7 +92,7 @@ function moveRecordsOut(main: Database.Database, file: string): void {
 
 /**
  * records.db opened for reading only, caching up to `cacheBytes` (records-cache.ts) and mapping `mapBytes` of it (by
- * default as the connection that writes it: as much as SQLite maps).
+ * default as much as SQLite maps; the settings give whole MiB, 2047 by default, under 1 MiB less).
  */
 export function openRecordsReader(file: string, cacheBytes: number, mapBytes = SQLITE_MAP_MOST_BYTES): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true });
