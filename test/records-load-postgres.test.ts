@@ -376,16 +376,14 @@ describe("records loads in bulk on PostgreSQL", () => {
     }
   }
 
-  /** people `from` .. `from + 2999` as NDJSON or as a CSV with every field quoted (more than one 64 KiB read) */
-  function peopleFile(kind: "ndjson" | "quoted csv", from: number): string {
+  /** people `from` .. `from + 2999` as NDJSON, or as a CSV plain or with every field quoted (more than one 64 KiB read) */
+  function peopleFile(kind: "ndjson" | "quoted csv" | "plain csv", from: number): string {
     const people = Array.from({ length: 3000 }, (_, i) => person(from + i));
     const file = path.join(dir, kind === "ndjson" ? `waiting-${from}.ndjson` : `waiting-${from}.csv`);
-    fs.writeFileSync(
-      file,
-      kind === "ndjson"
-        ? `${people.map((p) => JSON.stringify(p)).join("\n")}\n`
-        : `phone,name,idcard\n${people.map((p) => `"${p.phone}","${p.name}","${p.idcard}"`).join("\n")}\n`,
+    const lines = people.map((p) =>
+      kind === "ndjson" ? JSON.stringify(p) : kind === "plain csv" ? Object.values(p).join(",") : `"${p.phone}","${p.name}","${p.idcard}"`,
     );
+    fs.writeFileSync(file, `${kind === "ndjson" ? "" : "phone,name,idcard\n"}${lines.join("\n")}\n`);
     return file;
   }
 
@@ -402,14 +400,44 @@ describe("records loads in bulk on PostgreSQL", () => {
     });
   }
 
-  it("a quoted csv file removed while its import waits fails that import as a failure, not the process as a crash", async () => {
+  // The import holds the file it checked from its first look: what happens to the name meanwhile does not reach it.
+  it("a quoted csv file removed while its import waits is still read whole: the import holds the file it checked", async () => {
     const file = peopleFile("quoted csv", 70_000);
     const { code, stdout, stderr } = await importWhileWaiting(file, () => fs.rmSync(file));
-    assert.equal(code, 1, `exit ${code}: ${stdout} ${stderr}`);
-    assert.match(stderr, /^sanyao: ENOENT/m);
-    assert.doesNotMatch(stderr, /Unhandled 'error' event|\n\s+at /);
-    assert.equal(await answer(70_000), "-9", "nothing of it applied");
+    assert.equal(code, 0, `exit ${code}: ${stdout} ${stderr}`);
+    assert.deepEqual(JSON.parse(stdout), { read: 3000, imported: 3000, replaced: 0, rejected: 0, rejections: [] });
+    assert.equal(await answer(70_000), "0");
   });
+
+  it("a quoted csv file replaced while its import waits is not read: the import reads the file it checked", async () => {
+    const file = peopleFile("quoted csv", 80_000);
+    // another file renamed over it, whose quote never closes: checked, it would have been refused whole
+    const other = `${peopleFile("quoted csv", 85_000)}.other`;
+    fs.renameSync(path.join(dir, "waiting-85000.csv"), other);
+    fs.appendFileSync(other, '"13910000000,unclosed\n');
+    const { code, stdout, stderr } = await importWhileWaiting(file, () => fs.renameSync(other, file));
+    assert.equal(code, 0, `exit ${code}: ${stdout} ${stderr}`);
+    assert.deepEqual(JSON.parse(stdout), { read: 3000, imported: 3000, replaced: 0, rejected: 0, rejections: [] });
+    assert.equal(await answer(80_000), "0");
+    assert.equal(await answer(85_000), "-9", "nothing of the other file");
+  });
+
+  for (const [kind, from] of [
+    ["quoted csv", 90_000],
+    ["plain csv", 95_000],
+  ] as const) {
+    it(`a ${kind} file changed in place while its import waits is refused whole, with nothing of it applied`, async () => {
+      const file = peopleFile(kind, from);
+      const { code, stdout, stderr } = await importWhileWaiting(file, () =>
+        fs.appendFileSync(file, `${Object.values(person(from + 3000)).join(",")}\n`),
+      );
+      assert.equal(code, 1, `exit ${code}: ${stdout} ${stderr}`);
+      assert.match(stderr, /^sanyao: .*changed while it was being read.*nothing of it was applied/m);
+      assert.doesNotMatch(stderr, /\d{11}/, "no row of it in the message");
+      assert.equal(await answer(from), "-9", "nothing of it applied");
+      assert.equal(await answer(from + 3000), "-9");
+    });
+  }
 
   it("a load in another process waits for the one staging, and both land whole", async () => {
     const inst = await openInstallation(loadConfig({}, server.env), { create: false });

@@ -15,6 +15,7 @@ import { encryptRequestFields, type DataKey, type EncryptableField } from "../cl
 import { KmsClient } from "../client/kms";
 import type { Config } from "../app/config";
 import { checkCsvFile, CsvFileError, csvRows } from "../sources/csv";
+import { HeldFile } from "../sources/held-file";
 import { chinaDate, precheck } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { notListening, readableFile } from "./options";
@@ -105,11 +106,14 @@ function malformedReason(fields: Readonly<Record<string, string>>, columns: Batc
 
 export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   readableFile(o.input);
+  const input = HeldFile.open(o.input);
   try {
-    await checkCsvFile(o.input);
+    await checkCsvFile(input);
   } catch (err) {
     if (err instanceof CsvFileError) throw new UsageError(`${o.input}: ${err.message}. Nothing was sent.`);
     throw err;
+  } finally {
+    input.close();
   }
   let header: string[] = [];
   const summary: BatchSummary = {

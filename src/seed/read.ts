@@ -16,6 +16,7 @@ import type { Config } from "../app/config";
 import type { PrecheckPolicy } from "../rules/policy";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables, type RuleTables } from "../rules/tables";
+import { HeldFile } from "../sources/held-file";
 import { checkRecord, readRecordsFile } from "../sources/import";
 import { isPlausibleSecretId } from "../store/ids";
 import type { AccountPatch, NewAccountDefaults } from "../store/model";
@@ -308,8 +309,10 @@ async function checkRecordFile(at: string, file: string, rules: SeedRules, probl
     problems.add(`${at}.file`, `${file} is not a regular file`);
     return;
   }
+  let held: HeldFile | undefined;
   try {
-    for await (const row of await readRecordsFile(file)) {
+    held = HeldFile.open(file);
+    for await (const row of await readRecordsFile(held)) {
       const verdict = "error" in row ? { ok: false as const, reason: row.error } : checkRecord(row.fields, rules);
       if (!verdict.ok) problems.add(`${at} (${name} line ${row.line})`, verdict.reason);
     }
@@ -317,6 +320,8 @@ async function checkRecordFile(at: string, file: string, rules: SeedRules, probl
     // a file the import refuses whole: an unclosed quote (CsvFileError), a header without the required columns
     if (!(err instanceof Error)) throw err;
     problems.add(`${at} (${name})`, err.message);
+  } finally {
+    held?.close();
   }
 }
 

@@ -4,8 +4,8 @@
  * one chunk and one part line are held at a time. A line longer than MAX_LINE_BYTES (a record is about a hundred
  * bytes) refuses the file: no records file has one, and a part line carried from chunk to chunk stays small.
  */
-import fs from "node:fs";
 import { CsvFileError } from "./csv";
+import type { HeldFile } from "./held-file";
 import type { BatchInput } from "./import-batch";
 
 const LF = 0x0a;
@@ -19,17 +19,17 @@ const tooLong = (line: number) =>
 export interface PlainCsv {
   columns: string[];
   batches: AsyncIterable<BatchInput>;
-  /** closes the file, whether or not its batches were read (a generator never started runs no finally) */
+  /** ends the reading, whether or not its batches were read (a generator never started runs no finally); the file stays its opener's */
   close(): void;
 }
 
 /** `header` sees the trimmed header names and returns the column names to use (or throws to refuse the file). */
 export async function readPlainCsv(
-  file: string,
+  file: HeldFile,
   header: (names: string[]) => string[],
   onProgress?: (bytesRead: number) => void,
 ): Promise<PlainCsv> {
-  const input = fs.createReadStream(file, { highWaterMark: CHUNK });
+  const input = file.stream(CHUNK);
   let bytes = 0;
   input.on("data", (chunk) => {
     bytes += chunk.length;
@@ -95,6 +95,8 @@ export async function readPlainCsv(
         yield { kind: "lines", firstLine, text };
         firstLine += lines;
       }
+      // read to its end: refused now, before its last lines are applied, if it was written to meanwhile
+      file.assertUnchanged();
       // what is left may be many lines (a file read whole with its header) and a last one without a line feed
       countLines(rest, firstLine);
       if (rest.length > 0) yield { kind: "lines", firstLine, text: Uint8Array.prototype.slice.call(rest) };

@@ -4,8 +4,8 @@
  * field): `checkCsvFile` finds that before anything is sent or imported, and names the line the quote opened on.
  */
 import { parse as parseCsv } from "csv-parse";
-import fs from "node:fs";
 import { pipeline, type Readable, type Transform } from "node:stream";
+import type { HeldFile } from "./held-file";
 
 export type CsvRow = { line: number; fields: Record<string, string> } | { line: number; error: string };
 
@@ -25,11 +25,11 @@ function pipedInto<T extends Transform>(input: Readable, parser: T): T {
  * Reads the whole file once with the same parser and options as `csvRows`, keeping nothing. A quote that never
  * closes ends the parse; it opened on the line after the last record that did end. Throws CsvFileError then.
  */
-export async function checkCsvFile(file: string): Promise<void> {
+export async function checkCsvFile(file: HeldFile): Promise<void> {
   if (!(await containsQuote(file))) return; // nothing can be left open: skip the slower parse
   let lastEnded = 0;
   let unclosed = false;
-  const parser = pipedInto(fs.createReadStream(file), parseCsv({ ...CSV_OPTIONS, columns: false, info: true }));
+  const parser = pipedInto(file.stream(), parseCsv({ ...CSV_OPTIONS, columns: false, info: true }));
   parser.on("skip", (err: Error & { code?: string; lines?: number }) => {
     if (err.code === "CSV_QUOTE_NOT_CLOSED") unclosed = true;
     else lastEnded = Math.max(lastEnded, err.lines ?? 0);
@@ -40,8 +40,8 @@ export async function checkCsvFile(file: string): Promise<void> {
   }
 }
 
-async function containsQuote(file: string): Promise<boolean> {
-  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) if (chunk.includes(0x22)) return true;
+async function containsQuote(file: HeldFile): Promise<boolean> {
+  for await (const chunk of file.stream() as AsyncIterable<Buffer>) if (chunk.includes(0x22)) return true;
   return false;
 }
 
@@ -54,12 +54,12 @@ const LF = 0x0a;
  * does: no quote anywhere, and every line ending LF or every one CRLF (the parser takes the first ending it sees
  * as the only one, so a mixed file reads differently).
  */
-export async function isPlainCsv(file: string): Promise<boolean> {
+export async function isPlainCsv(file: HeldFile): Promise<boolean> {
   let lf = 0;
   let crlf = 0;
   let cr = 0;
   let previous = 0;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of file.stream(1 << 20) as AsyncIterable<Buffer>) {
     if (chunk.includes(QUOTE)) return false;
     for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) {
       lf++;

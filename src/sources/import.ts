@@ -4,12 +4,12 @@
  * A file takes the bulk path (importRecordsFile: checked and hashed in worker threads, loaded all or nothing by the
  * store); rows already in memory (a seed's, the demo's, the test kit's: a few) take importRows and upsert.
  */
-import fs from "node:fs";
 import { isJsonObject } from "../common/stored-json";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
 import { checkCsvFile, csvRows, isPlainCsv } from "./csv";
 import { readPlainCsv } from "./csv-lines";
+import { HeldFile } from "./held-file";
 import type { Keyring } from "../common/keyring";
 import type { StoredRecord } from "../store/model";
 import type { PackedRecords } from "../store/packed-records";
@@ -74,22 +74,15 @@ async function* ndjsonRows(input: Readable): AsyncGenerator<Row> {
   }
 }
 
-function looksLikeNdjson(file: string): boolean {
-  if (/\.(ndjson|jsonl)$/i.test(file)) return true;
-  if (/\.csv$/i.test(file)) return false;
-  const fd = fs.openSync(file, "r");
-  try {
-    const head = Buffer.alloc(256);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    return head
-      .subarray(0, n)
-      .toString("utf8")
-      .replace(/^\uFEFF/, "")
-      .trimStart()
-      .startsWith("{");
-  } finally {
-    fs.closeSync(fd);
-  }
+function looksLikeNdjson(file: HeldFile): boolean {
+  if (/\.(ndjson|jsonl)$/i.test(file.path)) return true;
+  if (/\.csv$/i.test(file.path)) return false;
+  return file
+    .head(256)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .trimStart()
+    .startsWith("{");
 }
 
 /** Rows a batch when another parser reads the file (quoted CSV, NDJSON) */
@@ -113,26 +106,29 @@ export async function importRecordsFile(
   const rules = { tables: opts.tables, policy: opts.policy, todayChina: opts.todayChina };
   let columns: readonly string[] = [];
   let inputs: AsyncIterable<BatchInput>;
-  // the plain reader holds its file open from its header on: closed below even if no batch was ever asked for
-  let closeFile = () => {};
+  // held from the first look to the last row: the file checked is the file read, however long the load's turn takes
+  const held = HeldFile.open(file);
+  // the plain reader reads from its header on: ended below even if no batch was ever asked for
+  let endReading = () => {};
   let packers: Packers | undefined;
   try {
-    if (!looksLikeNdjson(file) && (await isPlainCsv(file))) {
-      const plain = await readPlainCsv(file, importColumns, opts.onProgress);
-      closeFile = plain.close;
+    if (!looksLikeNdjson(held) && (await isPlainCsv(held))) {
+      const plain = await readPlainCsv(held, importColumns, opts.onProgress);
+      endReading = plain.close;
       columns = plain.columns;
       inputs = plain.batches;
     } else {
-      inputs = rowBatches(await readRecordsFile(file, opts.onProgress));
+      inputs = rowBatches(await readRecordsFile(held, opts.onProgress));
     }
     const context = { hashKey: keyring.hashKeyForImport(), rules, columns };
-    packers = fs.statSync(file).size >= WORKERS_FROM_BYTES ? workerPackers(context) : inlinePackers(context);
+    packers = held.size >= WORKERS_FROM_BYTES ? workerPackers(context) : inlinePackers(context);
     const { loaded, replaced } = await records.load(packedBatches(inputs, packers, summary, opts.signal), opts.signal);
     summary.imported = loaded;
     summary.replaced = replaced;
     return summary;
   } finally {
-    closeFile();
+    endReading();
+    held.close();
     await packers?.close();
   }
 }
@@ -176,15 +172,19 @@ async function* packedBatches(
   signal?.throwIfAborted();
 }
 
-/** The rows of a CSV or NDJSON records file; a CSV file that cannot be read as rows is refused whole (CsvFileError). */
-export async function readRecordsFile(file: string, onProgress?: (bytesRead: number) => void): Promise<AsyncIterable<Row>> {
+/**
+ * The rows of a CSV or NDJSON records file; a CSV file that cannot be read as rows is refused whole (CsvFileError),
+ * and one written to while its rows were read is refused at their end (FileChangedError). The file stays the caller's
+ * to close.
+ */
+export async function readRecordsFile(file: HeldFile, onProgress?: (bytesRead: number) => void): Promise<AsyncIterable<Row>> {
   const ndjson = looksLikeNdjson(file);
   if (!ndjson) await checkCsvFile(file);
   return (async function* () {
-    // Opened at the first row asked for, and its reader attached in the same turn as the progress listener that
+    // Read from the first row asked for, and its reader attached in the same turn as the progress listener that
     // starts it flowing: a load that asks late (after waiting for another load's turn) would find the chunks read
     // before its reader was there gone.
-    const input = fs.createReadStream(file);
+    const input = file.stream();
     let bytes = 0;
     input.on("data", (chunk) => {
       bytes += chunk.length;
@@ -192,6 +192,7 @@ export async function readRecordsFile(file: string, onProgress?: (bytesRead: num
     });
     try {
       yield* ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
+      file.assertUnchanged();
     } finally {
       // a load that stops early (a refused header, a failure, a stop) leaves no file open behind it
       input.destroy();
