@@ -394,6 +394,30 @@ describe("sanyao batch", () => {
     assert.equal((await usage(key.accountId)).calls, sent, "the server answered as many as were sent");
   });
 
+  it("an input renamed over while the batch runs: the rows sent and written out are the file it checked", async () => {
+    const key = await server.addAccount("held");
+    const held = path.join(dir, "held.csv");
+    plainFile(held, 20);
+    const other = path.join(dir, "held-other.csv");
+    plainFile(other, 20, 200);
+    const out = path.join(dir, "held-out.csv");
+    const child = spawn(process.execPath, [BIN, ...args(key, out, 10, { file: held, concurrency: 1 })], { cwd: repoRoot, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const journal = fs.existsSync(`${out}.journal`) ? fs.readFileSync(`${out}.journal`, "utf8") : "";
+      if (journal.split("\n").length > 4) break;
+    }
+    fs.renameSync(other, held);
+    assert.equal(await exited, 0);
+    const rows = outputRows(out);
+    assert.deepEqual(
+      rows.map((r) => [r.phone, r.result]),
+      Array.from({ length: 20 }, (_, i) => [person(i).phone, "0"]),
+    );
+    assert.equal((await usage(key.accountId)).calls, 20);
+  });
+
   it("on a terminal: no rate shown until it means something, and no bar left under the summary", async (t) => {
     const key = await server.addAccount("terminal");
     const file = path.join(dir, "terminal.csv");

@@ -63,8 +63,8 @@ export interface BatchSummary {
   rate: number;
 }
 
-function readRows(file: string, onHeader: (header: string[]) => void) {
-  return csvRows(fs.createReadStream(file), (names) => {
+function readRows(file: HeldFile, onHeader: (header: string[]) => void) {
+  return csvRows(file.stream(), (names) => {
     onHeader(names);
     return names;
   });
@@ -79,7 +79,7 @@ function interruptedAnswer(description: string): Answer {
  * The input's rows with their ids, read once before anything is sent; the journal is opened (or started) as soon as
  * the header is known, since the rows are keyed by its columns.
  */
-async function readInput(o: BatchOptions & { out: string }, checkHeader: (names: string[]) => void) {
+async function readInput(o: BatchOptions & { out: string }, input: HeldFile, checkHeader: (names: string[]) => void) {
   let opened: { journal: BatchJournal; keyer: ReturnType<BatchJournal["keyer"]> } | undefined;
   const open = (names: string[]) => {
     checkHeader(names);
@@ -88,7 +88,7 @@ async function readInput(o: BatchOptions & { out: string }, checkHeader: (names:
   };
   const rows: InputRow[] = [];
   let total = 0;
-  for await (const row of readRows(o.input, open)) {
+  for await (const row of readRows(input, open)) {
     total++;
     if (opened && !("error" in row)) rows.push({ id: opened.keyer.id(row.fields), line: row.line });
   }
@@ -106,15 +106,22 @@ function malformedReason(fields: Readonly<Record<string, string>>, columns: Batc
 
 export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   readableFile(o.input);
+  // held for the whole run: every read of its rows (keyed, sent, written out) is of the file checked here
   const input = HeldFile.open(o.input);
   try {
-    await checkCsvFile(input);
-  } catch (err) {
-    if (err instanceof CsvFileError) throw new UsageError(`${o.input}: ${err.message}. Nothing was sent.`);
-    throw err;
+    try {
+      await checkCsvFile(input);
+    } catch (err) {
+      if (err instanceof CsvFileError) throw new UsageError(`${o.input}: ${err.message}. Nothing was sent.`);
+      throw err;
+    }
+    return await batchOf(o, input);
   } finally {
     input.close();
   }
+}
+
+async function batchOf(o: BatchOptions, input: HeldFile): Promise<BatchSummary> {
   let header: string[] = [];
   const summary: BatchSummary = {
     rows: 0,
@@ -137,10 +144,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       throw new UsageError(`The input has no column ${missing.join(", ")} (header: ${names.join(",")}); see --phone-column and friends.`);
   };
 
-  if (o.dryRun) return dryRun(o, checkHeader, summary);
+  if (o.dryRun) return dryRun(o, input, checkHeader, summary);
   const { out } = o;
   if (!out) throw new UsageError("--out OUT.csv is required (or --dry-run).");
-  const { journal, rows: inputRows, total } = await readInput({ ...o, out }, checkHeader);
+  const { journal, rows: inputRows, total } = await readInput({ ...o, out }, input, checkHeader);
   const changes = journal.startRun(inputRows);
   if (changes) {
     summary.changes = changes;
@@ -232,7 +239,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   };
 
   const keyer = journal.keyer();
-  for await (const row of readRows(o.input, () => undefined)) {
+  for await (const row of readRows(input, () => undefined)) {
     if (stopping) break;
     if ("error" in row) {
       summary.rows++;
@@ -277,7 +284,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   if (fatal) throw fatal;
 
   if (!stopping) {
-    await writeOutput({ ...o, out }, header, journal);
+    await writeOutput({ ...o, out }, input, header, journal);
     summary.completed = true;
   }
   const ofInput = inputRows.flatMap((r) => {
@@ -325,12 +332,12 @@ function changesText(input: string, c: InputChanges): string {
 }
 
 /** One output row per input row, in input order: the input columns as given, then the answer. */
-async function writeOutput(o: BatchOptions & { out: string }, header: string[], journal: BatchJournal): Promise<void> {
+async function writeOutput(o: BatchOptions & { out: string }, input: HeldFile, header: string[], journal: BatchJournal): Promise<void> {
   const tmp = `${o.out}.tmp`;
   const out = fs.openSync(tmp, "w");
   fs.writeSync(out, stringify([[...header, ...ANSWER_COLUMNS]]));
   const keyer = journal.keyer();
-  for await (const row of readRows(o.input, () => undefined)) {
+  for await (const row of readRows(input, () => undefined)) {
     const answer = "error" in row ? undefined : journal.answers.get(keyer.id(row.fields))?.answer;
     const fields = "error" in row ? header.map(() => "") : header.map((h) => row.fields[h] ?? "");
     const extra = answer
@@ -342,10 +349,10 @@ async function writeOutput(o: BatchOptions & { out: string }, header: string[], 
   fs.renameSync(tmp, o.out);
 }
 
-async function dryRun(o: BatchOptions, checkHeader: (h: string[]) => void, summary: BatchSummary): Promise<BatchSummary> {
+async function dryRun(o: BatchOptions, input: HeldFile, checkHeader: (h: string[]) => void, summary: BatchSummary): Promise<BatchSummary> {
   const tables = loadRuleTables();
   const today = chinaDate(Date.now());
-  for await (const row of readRows(o.input, checkHeader)) {
+  for await (const row of readRows(input, checkHeader)) {
     summary.rows++;
     if ("error" in row) {
       summary.malformed.push({ line: row.line, reason: row.error });
