@@ -181,17 +181,18 @@ export async function readRecordsFile(file: HeldFile, onProgress?: (bytesRead: n
   const ndjson = looksLikeNdjson(file);
   if (!ndjson) await checkCsvFile(file);
   return (async function* () {
-    // Read from the first row asked for, and its reader attached in the same turn as the progress listener that
-    // starts it flowing: a load that asks late (after waiting for another load's turn) would find the chunks read
-    // before its reader was there gone.
+    // Read from the first row asked for (a load may ask minutes later, once its turn comes). Progress is the bytes
+    // read so far, taken as rows leave: a listener of its own would start the file flowing before its reader.
     const input = file.stream();
-    let bytes = 0;
-    input.on("data", (chunk) => {
-      bytes += chunk.length;
-      onProgress?.(bytes);
-    });
+    let reported = 0;
     try {
-      yield* ndjson ? ndjsonRows(input) : csvRows(input, importColumns);
+      for await (const row of ndjson ? ndjsonRows(input) : csvRows(input, importColumns)) {
+        if (input.bytesRead !== reported) {
+          reported = input.bytesRead;
+          onProgress?.(reported);
+        }
+        yield row;
+      }
       file.assertUnchanged();
     } finally {
       // a load that stops early (a refused header, a failure, a stop) leaves no file open behind it
