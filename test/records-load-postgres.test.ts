@@ -165,6 +165,46 @@ describe("records loads in bulk on PostgreSQL", () => {
     );
   });
 
+  it("a load given up while it waits for a connection of its pool fails with its signal's reason, and takes none", async () => {
+    const pool = new Pool({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 1 });
+    const busy = await pool.connect();
+    let released = false;
+    try {
+      const stop = new AbortController();
+      const loading = loadRecords(
+        () => pool.connect(),
+        (async function* () {
+          yield randomBatch(10);
+        })(),
+        stop.signal,
+      );
+      loading.catch(() => undefined);
+      await sleep(100);
+      const reason = new Error("given up while the pool was busy");
+      stop.abort(reason);
+      // a load that did not heed its signal would wait for the busy connection: not for the suite's timeout
+      const timeout = new AbortController();
+      const outcome = await Promise.race([
+        loading.then(
+          () => "landed",
+          (err: unknown) => err,
+        ),
+        sleep(10_000, "still waiting", { signal: timeout.signal }).catch(() => ""),
+      ]);
+      timeout.abort();
+      assert.equal(outcome, reason);
+      // the connection it asked for, once it comes, goes back to the pool unused
+      busy.release();
+      released = true;
+      for (let i = 0; i < 100 && pool.idleCount < 1; i++) await sleep(20);
+      assert.deepEqual([pool.totalCount, pool.idleCount, pool.waitingCount], [1, 1, 0]);
+      assert.deepEqual(await leftovers(), [false, false], "nothing staged");
+    } finally {
+      if (!released) busy.release();
+      await pool.end();
+    }
+  });
+
   it("without a second connection to spare, the digests are built after the records on the one: a phone twice keeps its last row", async () => {
     const pool = new Pool({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 2 });
     let asked = 0;

@@ -9,6 +9,7 @@
  */
 import type { PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
+import { untilAborted } from "../../common/until-aborted";
 import { pollAdvisoryLock } from "./advisory-lock";
 import { DIGESTS_LOAD, rebuildStatements, type TableBuild } from "./record-rebuild";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
@@ -86,9 +87,12 @@ const ignoreError = () => undefined;
 /**
  * A connection of the pool's for the load. While checked out it has no listener of the pool's: a connection lost
  * would be an unhandled 'error' event, which ends the process. The statement in flight fails with it; that is enough.
+ * The signal ends the wait for one (every connection of the pool busy): one that comes after goes straight back.
  */
-async function checkOut(connect: () => Promise<PoolClient>): Promise<PoolClient> {
-  const client = await connect();
+async function checkOut(connect: () => Promise<PoolClient>, signal: AbortSignal | undefined): Promise<PoolClient> {
+  signal?.throwIfAborted();
+  const connecting = connect();
+  const client = signal ? await untilAborted(connecting, signal, (late) => late.release()) : await connecting;
   client.on("error", ignoreError);
   return client;
 }
@@ -158,7 +162,7 @@ async function rebuild(run: Run, connect: () => Promise<PoolClient>): Promise<vo
   await run(REBUILD.lock);
   // A second connection when the pool has one to spare within its wait; else the digests are built after the
   // records, on this one.
-  const second = await checkOut(connect).catch(() => undefined);
+  const second = await checkOut(connect, undefined).catch(() => undefined);
   if (second === undefined) {
     await buildHere(run, REBUILD.records);
     await buildHere(run, REBUILD.digests);
@@ -186,7 +190,7 @@ export async function loadRecords(
   batches: AsyncIterable<PackedRecords>,
   signal?: AbortSignal,
 ): Promise<{ loaded: number; replaced: number }> {
-  const client = await checkOut(connect);
+  const client = await checkOut(connect, signal);
   const run = runner(client);
   let failed: unknown;
   let locked = false;
