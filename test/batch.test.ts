@@ -394,28 +394,57 @@ describe("sanyao batch", () => {
     assert.equal((await usage(key.accountId)).calls, sent, "the server answered as many as were sent");
   });
 
-  it("an input renamed over while the batch runs: the rows sent and written out are the file it checked", async () => {
-    const key = await server.addAccount("held");
-    const held = path.join(dir, "held.csv");
-    plainFile(held, 20);
-    const other = path.join(dir, "held-other.csv");
-    plainFile(other, 20, 200);
-    const out = path.join(dir, "held-out.csv");
-    const child = spawn(process.execPath, [BIN, ...args(key, out, 10, { file: held, concurrency: 1 })], { cwd: repoRoot, stdio: "ignore" });
+  /** `sanyao batch` over 20 rows at 10 a second, one at a time; `meanwhile` runs once a few rows are in its journal. */
+  async function batchWhile(name: string, meanwhile: (input: string) => void) {
+    const key = await server.addAccount(name);
+    const input = path.join(dir, `${name}.csv`);
+    plainFile(input, 20);
+    const out = path.join(dir, `${name}-out.csv`);
+    const child = spawn(process.execPath, [BIN, ...args(key, out, 10, { file: input, concurrency: 1, json: false })], {
+      cwd: repoRoot,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c) => (stderr += c));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 50));
-      const journal = fs.existsSync(`${out}.journal`) ? fs.readFileSync(`${out}.journal`, "utf8") : "";
-      if (journal.split("\n").length > 4) break;
-    }
-    fs.renameSync(other, held);
-    assert.equal(await exited, 0);
+    const journalLines = () => (fs.existsSync(`${out}.journal`) ? fs.readFileSync(`${out}.journal`, "utf8") : "").split("\n").length;
+    for (let i = 0; i < 400 && child.exitCode === null && journalLines() <= 4; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(journalLines() > 4, `a few rows sent before the change: ${stderr}`);
+    meanwhile(input);
+    return { key, out, code: await exited, stderr };
+  }
+
+  it("an input renamed over while the batch runs: the rows sent and written out are the file it checked", async () => {
+    const { key, out, code, stderr } = await batchWhile("held", (input) => {
+      const other = path.join(dir, "held-other.csv");
+      plainFile(other, 20, 200);
+      fs.renameSync(other, input);
+    });
+    assert.equal(code, 0, stderr);
     const rows = outputRows(out);
     assert.deepEqual(
       rows.map((r) => [r.phone, r.result]),
       Array.from({ length: 20 }, (_, i) => [person(i).phone, "0"]),
     );
     assert.equal((await usage(key.accountId)).calls, 20);
+  });
+
+  it("an input written to while the batch runs: stopped before its output, the answers kept for a rerun", async () => {
+    const { key, out, code, stderr } = await batchWhile("appended", (input) =>
+      fs.appendFileSync(input, `${person(300).phone},${person(300).name},${person(300).idcard}\n`),
+    );
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /^sanyao: .*appended\.csv: the file changed while it was being read, so no output was written/m);
+    assert.equal(fs.existsSync(out), false, "no output");
+    assert.equal(fs.existsSync(`${out}.tmp`), false, "nor a part of one");
+    // the rerun sends what the first did not (the row added, unless the first read it before its end), nothing twice
+    const again = await sanyao(args(key, out, 50, { file: path.join(dir, "appended.csv") }));
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(
+      outputRows(out).map((r) => [r.phone, r.result]),
+      [...Array.from({ length: 20 }, (_, i) => person(i).phone), person(300).phone].map((phone) => [phone, "0"]),
+    );
+    assert.equal((await usage(key.accountId)).calls, 21);
   });
 
   it("on a terminal: no rate shown until it means something, and no bar left under the summary", async (t) => {

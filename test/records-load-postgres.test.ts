@@ -179,7 +179,7 @@ describe("records loads in bulk on PostgreSQL", () => {
         stop.signal,
       );
       loading.catch(() => undefined);
-      await sleep(100);
+      assert.equal(pool.waitingCount, 1, "the load waits for the pool's one connection");
       const reason = new Error("given up while the pool was busy");
       stop.abort(reason);
       // a load that did not heed its signal would wait for the busy connection: not for the suite's timeout

@@ -15,7 +15,7 @@ import { encryptRequestFields, type DataKey, type EncryptableField } from "../cl
 import { KmsClient } from "../client/kms";
 import type { Config } from "../app/config";
 import { checkCsvFile, CsvFileError, csvRows } from "../sources/csv";
-import { HeldFile } from "../sources/held-file";
+import { FileChangedError, HeldFile } from "../sources/held-file";
 import { chinaDate, precheck } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { notListening, readableFile } from "./options";
@@ -116,10 +116,16 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       throw err;
     }
     return await batchOf(o, input);
+  } catch (err) {
+    if (err instanceof FileChangedError) throw new Error(`${o.input}: ${err.message}`);
+    throw err;
   } finally {
-    input.close();
+    await input.close();
   }
 }
+
+/** Why a run that read an input written to meanwhile stops before its output. */
+const CHANGED_MIDWAY = "so no output was written; the answers received are kept: rerun the same command once it is written";
 
 async function batchOf(o: BatchOptions, input: HeldFile): Promise<BatchSummary> {
   let header: string[] = [];
@@ -282,6 +288,8 @@ async function batchOf(o: BatchOptions, input: HeldFile): Promise<BatchSummary> 
   journal.close();
   client.close();
   if (fatal) throw fatal;
+  // keyed, sent and written out from the file checked: written to meanwhile, its rows may not be the ones keyed
+  input.assertUnchanged(CHANGED_MIDWAY);
 
   if (!stopping) {
     await writeOutput({ ...o, out }, input, header, journal);
@@ -346,6 +354,12 @@ async function writeOutput(o: BatchOptions & { out: string }, input: HeldFile, h
     fs.writeSync(out, stringify([[...fields, ...extra]]));
   }
   fs.closeSync(out);
+  try {
+    input.assertUnchanged(CHANGED_MIDWAY);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
   fs.renameSync(tmp, o.out);
 }
 

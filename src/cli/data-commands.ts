@@ -6,6 +6,7 @@ import { KeyService } from "../kms/keys";
 import { chinaDate } from "../rules/precheck";
 import { loadRuleTables } from "../rules/tables";
 import { CsvFileError } from "../sources/csv";
+import { FileChangedError } from "../sources/held-file";
 import { importRecordsFile, type ImportSummary } from "../sources/import";
 import type { KmsKey } from "../store/model";
 import { configFor, readableFile, storageOptions, withInstallation, type DataOption } from "./options";
@@ -131,6 +132,7 @@ export function addDataCommands(program: Command): void {
           });
         } catch (err) {
           if (err instanceof CsvFileError) throw new UsageError(`${file}: ${err.message}. Nothing was imported.`);
+          if (err instanceof FileChangedError) throw new Error(`${file}: ${err.message}`);
           throw err;
         } finally {
           bar?.stop();

@@ -6,7 +6,15 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, discard: 
   return new Promise<T>((resolve, reject) => {
     const giveUp = () => {
       reject(signal.reason);
-      work.then(discard, () => undefined);
+      // a discard that throws must not become an unhandled rejection (which would end the process)
+      work.then(
+        (late) => {
+          try {
+            discard(late);
+          } catch {}
+        },
+        () => undefined,
+      );
     };
     if (signal.aborted) return giveUp();
     signal.addEventListener("abort", giveUp, { once: true });

@@ -321,7 +321,7 @@ async function checkRecordFile(at: string, file: string, rules: SeedRules, probl
     if (!(err instanceof Error)) throw err;
     problems.add(`${at} (${name})`, err.message);
   } finally {
-    held?.close();
+    await held?.close();
   }
 }
 

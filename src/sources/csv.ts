@@ -13,8 +13,8 @@ export type CsvRow = { line: number; fields: Record<string, string> } | { line: 
 export class CsvFileError extends Error {}
 
 /**
- * `input` piped into `parser` by stream.pipeline: the input's failure (a file gone or unreadable) ends the parser's
- * reading, and a parser whose reader stops early closes the input. Either way the reader sees what happened.
+ * `input` piped into `parser` by stream.pipeline: the input's failure (a file unreadable) ends the parser's reading,
+ * and a parser whose reader stops early destroys the input. Either way the reader sees what happened.
  */
 function pipedInto<T extends Transform>(input: Readable, parser: T): T {
   pipeline(input, parser, () => undefined);

@@ -2,9 +2,11 @@
  * A file read more than once — looked at, checked whole (an unclosed quote refuses it), then read as rows — held open
  * from the first look, so every read sees the file that was checked. A CLI import may wait minutes for another load's
  * turn: a file renamed over the name meanwhile is not read, and one removed is still read whole. A file written to in
- * place meanwhile is refused once its rows have been read, before anything of it is applied (its size or modification
- * time moved; a write that kept both within the same nanosecond would not be seen).
+ * place meanwhile is told apart by its size or modification time once its rows have been read (assertUnchanged), so
+ * its reader can refuse it; a write that kept its size within the filesystem's timestamp granularity (milliseconds to
+ * seconds), or set the time back, would not be seen.
  */
+import { once } from "node:events";
 import fs from "node:fs";
 
 /** node:fs for a stream of a held file: it reads, and leaves closing to the holder. */
@@ -14,11 +16,17 @@ const KEEP_OPEN = {
   close: (_fd: number, done: (err: NodeJS.ErrnoException | null) => void) => done(null),
 };
 
-/** The file was written to while it was being read: nothing read from it can be trusted whole. */
-export class FileChangedError extends Error {}
+/** The file was written to while it was being read: what was read of it is not one file's content. */
+export class FileChangedError extends Error {
+  constructor(consequence?: string) {
+    super(`the file changed while it was being read${consequence ? `, ${consequence}` : ""}`);
+  }
+}
 
 export class HeldFile {
-  private open = true;
+  private closed = false;
+  /** streams not yet closed: the descriptor is closed only after them (a destroyed stream may have a read in flight) */
+  private readonly streams = new Set<fs.ReadStream>();
 
   private constructor(
     /** for messages and for telling kinds of file apart by name; every read goes through the descriptor */
@@ -27,10 +35,13 @@ export class HeldFile {
     private readonly seen: fs.BigIntStats,
   ) {}
 
+  /** Throws for anything but a regular file (a FIFO put in its place is not waited on: opened without blocking). */
   static open(path: string): HeldFile {
-    const fd = fs.openSync(path, "r");
+    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     try {
-      return new HeldFile(path, fd, fs.fstatSync(fd, { bigint: true }));
+      const seen = fs.fstatSync(fd, { bigint: true });
+      if (!seen.isFile()) throw new Error(`${path} is not a regular file`);
+      return new HeldFile(path, fd, seen);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -44,32 +55,43 @@ export class HeldFile {
 
   /**
    * The whole file from its start. Each stream reads at its own position (start: 0), so several may be read one after
-   * another; destroying one leaves the file held.
+   * another or at once; destroying one leaves the file held.
    */
   stream(highWaterMark?: number): fs.ReadStream {
+    this.assertOpen();
     // A stream destroyed closes its descriptor whatever autoClose says: its close is made a no-op instead.
-    return fs.createReadStream(this.path, { fd: this.fd, start: 0, autoClose: false, highWaterMark, fs: KEEP_OPEN });
+    const stream = fs.createReadStream(this.path, { fd: this.fd, start: 0, autoClose: false, highWaterMark, fs: KEEP_OPEN });
+    this.streams.add(stream);
+    stream.once("close", () => this.streams.delete(stream));
+    return stream;
   }
 
   /** Up to `bytes` bytes from the start. */
   head(bytes: number): Buffer {
+    this.assertOpen();
     const buffer = Buffer.alloc(bytes);
     return buffer.subarray(0, fs.readSync(this.fd, buffer, 0, bytes, 0));
   }
 
   /** Throws FileChangedError when the file was written to since it was first looked at. */
-  assertUnchanged(): void {
+  assertUnchanged(consequence?: string): void {
+    this.assertOpen();
     const now = fs.fstatSync(this.fd, { bigint: true });
-    if (now.size !== this.seen.size || now.mtimeNs !== this.seen.mtimeNs) {
-      throw new FileChangedError(
-        "the file changed while it was being read, so nothing of it was applied; import it again once it is written",
-      );
-    }
+    if (now.size !== this.seen.size || now.mtimeNs !== this.seen.mtimeNs) throw new FileChangedError(consequence);
   }
 
-  close(): void {
-    if (!this.open) return;
-    this.open = false;
+  /** Ends every stream still open, waits for their reads in flight, then closes the file; a second call does nothing. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const open = [...this.streams];
+    for (const stream of open) stream.destroy();
+    await Promise.all(open.map((stream) => (stream.closed ? undefined : once(stream, "close"))));
     fs.closeSync(this.fd);
+  }
+
+  private assertOpen(): void {
+    // the descriptor's number may already be another file's
+    if (this.closed) throw new Error("the file is closed");
   }
 }

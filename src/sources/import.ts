@@ -9,7 +9,7 @@ import readline from "node:readline";
 import type { Readable } from "node:stream";
 import { checkCsvFile, csvRows, isPlainCsv } from "./csv";
 import { readPlainCsv } from "./csv-lines";
-import { HeldFile } from "./held-file";
+import { FileChangedError, HeldFile } from "./held-file";
 import type { Keyring } from "../common/keyring";
 import type { StoredRecord } from "../store/model";
 import type { PackedRecords } from "../store/packed-records";
@@ -126,9 +126,13 @@ export async function importRecordsFile(
     summary.imported = loaded;
     summary.replaced = replaced;
     return summary;
+  } catch (err) {
+    // refused at the end of its rows: the load failed with it, so nothing was applied
+    if (err instanceof FileChangedError) throw new FileChangedError("so nothing of it was applied; import it again once it is written");
+    throw err;
   } finally {
     endReading();
-    held.close();
+    await held.close();
     await packers?.close();
   }
 }
@@ -195,7 +199,7 @@ export async function readRecordsFile(file: HeldFile, onProgress?: (bytesRead: n
       }
       file.assertUnchanged();
     } finally {
-      // a load that stops early (a refused header, a failure, a stop) leaves no file open behind it
+      // a load that stops early (a refused header, a failure, a stop) ends its reading (the file is the caller's)
       input.destroy();
     }
   })();
