@@ -19,6 +19,7 @@ import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/pa
 import type { RecordRows } from "../src/store/ports";
 import { loadRecords } from "../src/store/postgres/record-load";
 import { verify, verifyByMd5 } from "./helpers/call";
+import { outcomeWithin } from "./helpers/settle";
 import { BIN } from "./helpers/cli";
 import { PG_URL } from "./helpers/services";
 import { startTestServer, tempDir, type TestServer } from "./helpers/server";
@@ -183,16 +184,7 @@ describe("records loads in bulk on PostgreSQL", () => {
       const reason = new Error("given up while the pool was busy");
       stop.abort(reason);
       // a load that did not heed its signal would wait for the busy connection: not for the suite's timeout
-      const timeout = new AbortController();
-      const outcome = await Promise.race([
-        loading.then(
-          () => "landed",
-          (err: unknown) => err,
-        ),
-        sleep(10_000, "still waiting", { signal: timeout.signal }).catch(() => ""),
-      ]);
-      timeout.abort();
-      assert.equal(outcome, reason);
+      assert.equal(await outcomeWithin(loading, 10_000), reason);
       // the connection it asked for, once it comes, goes back to the pool unused
       busy.release();
       released = true;
@@ -350,16 +342,7 @@ describe("records loads in bulk on PostgreSQL", () => {
           const reason = new Error(`given up after ${afterMs} ms`);
           stop.abort(reason);
           // a load that did not heed its signal would wait for the other's turn: not for the suite's timeout
-          const timeout = new AbortController();
-          const outcome = await Promise.race([
-            loading.then(
-              () => "landed",
-              (err: unknown) => err,
-            ),
-            sleep(10_000, "still waiting", { signal: timeout.signal }).catch(() => ""),
-          ]);
-          timeout.abort();
-          assert.equal(outcome, reason);
+          assert.equal(await outcomeWithin(loading, 10_000), reason);
         }
       } finally {
         stop.abort();
