@@ -19,6 +19,7 @@ import { PACKED, PACKED_RECORD_BYTES, type PackedRecords } from "../src/store/pa
 import type { RecordRows } from "../src/store/ports";
 import { loadRecords } from "../src/store/postgres/record-load";
 import { verify, verifyByMd5 } from "./helpers/call";
+import { TcpProxy } from "./helpers/proxy";
 import { outcomeWithin } from "./helpers/settle";
 import { BIN } from "./helpers/cli";
 import { PG_URL } from "./helpers/services";
@@ -165,6 +166,37 @@ describe("records loads in bulk on PostgreSQL", () => {
       },
     );
   });
+
+  // The COMMIT of the load's last transaction, which holds its mark: cut off after PostgreSQL has it, or before.
+  for (const trap of ["drop-after", "drop-before"] as const) {
+    const landed = trap === "drop-after";
+    it(`a load whose last COMMIT goes unacknowledged (${trap}) reports what PostgreSQL did: ${landed ? "landed" : "nothing applied"}`, async () => {
+      const proxy = new TcpProxy(5432);
+      const port = await proxy.start();
+      const pool = new Pool({ connectionString: PG_URL.replace(":5432/", `:${port}/`), options: `-c search_path=${schema}`, max: 3 });
+      try {
+        const batch = randomBatch(20);
+        const sprung = proxy.trapCommit(trap, "records.load_mark");
+        const loading = loadRecords(
+          () => pool.connect(),
+          (async function* () {
+            yield batch;
+          })(),
+        );
+        const outcome = await outcomeWithin(loading, 30_000);
+        assert.equal(await outcomeWithin(sprung, 0), "resolved", "the trap sprang on the load's last COMMIT");
+        const phone = batch.packed.subarray(0, 32);
+        const there = (await pg.query(`SELECT 1 FROM ${schema}.records WHERE phone_hash = $1`, [phone])).rowCount === 1;
+        assert.equal(there, landed);
+        if (landed) assert.deepEqual(await loading, { loaded: 20, replaced: 0 });
+        else assert.ok(outcome instanceof Error, `the load failed: ${String(outcome)}`);
+        assert.deepEqual(await leftovers(), [false, false], "what it staged is dropped");
+      } finally {
+        await pool.end();
+        await proxy.stop();
+      }
+    });
+  }
 
   it("a load given up while it waits for a connection of its pool fails with its signal's reason, and takes none", async () => {
     const pool = new Pool({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 1 });

@@ -7,6 +7,8 @@
  * reading the old rows meanwhile; other writers of records wait for the merge (SHARE ROW EXCLUSIVE), so the replaced
  * count is exact.
  */
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
 import { untilAborted } from "../../common/until-aborted";
@@ -73,6 +75,8 @@ const REBUILD = rebuildStatements(STAGED, STAGED_DIGESTS);
  * fixed names, and what is left of them once this lock is held was left by a load that was killed.
  */
 const LOAD_LOCK_KEY = "pg_catalog.hashtext(coalesce(pg_catalog.current_schema(), '') || '.sanyao records load')";
+const TRY_LOCK = `SELECT pg_catalog.pg_try_advisory_lock(${LOAD_LOCK_KEY}) AS ok`;
+const UNLOCK = `SELECT pg_catalog.pg_advisory_unlock(${LOAD_LOCK_KEY}) AS ok`;
 const LEFTOVERS = `DROP TABLE IF EXISTS import_staging, ${DIGESTS_LOAD}`;
 
 type Run = (text: string, values?: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
@@ -103,6 +107,50 @@ function giveBack(client: PoolClient, failure: unknown): void {
   client.release(failure === undefined ? undefined : failure instanceof Error ? failure : new Error("the load failed"));
 }
 
+/** The load's mark, written in its last transaction (the proxy of the tests traps its COMMIT by this key). */
+const MARK_LOAD = "INSERT INTO meta (key, value) VALUES ('records.load_mark', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+/** How long a load whose COMMIT went unacknowledged waits for its session to end before it says it cannot tell. */
+const SESSION_END_MS = 10_000;
+
+const backendOf = (client: PoolClient) => ("processID" in client && typeof client.processID === "number" ? client.processID : undefined);
+
+/**
+ * Whether a load whose COMMIT went unacknowledged landed, asked on another connection. Its session is ended first (it
+ * may still hold the COMMIT, or be applying it): once it is gone the mark is final. A session that cannot be seen to
+ * end leaves the outcome unknown, which is said rather than guessed.
+ */
+async function landed(connect: () => Promise<PoolClient>, backend: number | undefined, mark: string): Promise<boolean> {
+  const client = await checkOut(connect, undefined);
+  const run = runner(client);
+  let failure: unknown;
+  try {
+    if (backend !== undefined) {
+      await run("SELECT pg_catalog.pg_terminate_backend($1)", [backend]);
+      const gone = async () =>
+        (await run("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1) AS gone", [backend])).rows[0]?.gone ===
+        true;
+      const until = Date.now() + SESSION_END_MS;
+      while (!(await gone())) {
+        if (Date.now() > until)
+          throw new Error("the load's COMMIT went unacknowledged and its session did not end: whether it landed is unknown");
+        await sleep(50);
+      }
+    }
+    const mine = (await run("SELECT value FROM meta WHERE key = 'records.load_mark'")).rows[0]?.value === mark;
+    // What the load staged, dropped now unless another load has begun since (which drops it as it begins).
+    if ((await run(TRY_LOCK)).rows[0]?.ok === true) {
+      await run(LEFTOVERS);
+      if ((await run(UNLOCK)).rows[0]?.ok !== true) failure = new Error("the load's turn was not given back");
+    }
+    return mine;
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    giveBack(client, failure);
+  }
+}
+
 async function begin(run: Run): Promise<void> {
   await run("BEGIN");
   await run("SET LOCAL statement_timeout = 0");
@@ -116,7 +164,7 @@ async function begin(run: Run): Promise<void> {
  * must not wait for another process's load to end first.
  */
 async function takeTurn(run: Run, signal: AbortSignal | undefined): Promise<void> {
-  const tryLock = async () => (await run(`SELECT pg_catalog.pg_try_advisory_lock(${LOAD_LOCK_KEY}) AS ok`)).rows[0]?.ok === true;
+  const tryLock = async () => (await run(TRY_LOCK)).rows[0]?.ok === true;
   await pollAdvisoryLock(tryLock, { everyMs: 250, signal });
 }
 
@@ -226,7 +274,14 @@ export async function loadRecords(
     }
     // every loaded row either added a phone or replaced one (a phone twice in the file: its second replaced the first)
     const replaced = loaded - ((await count()) - before);
-    await run("COMMIT");
+    // Marked in the same transaction: a COMMIT whose acknowledgement is lost is settled by whether the mark is there.
+    const mark = randomUUID();
+    await run(MARK_LOAD, [mark]);
+    try {
+      await run("COMMIT");
+    } catch (err) {
+      if (!(await landed(connect, backendOf(client), mark))) throw err;
+    }
     return { loaded, replaced };
   } catch (err) {
     failed = err ?? new Error("the load failed");
@@ -237,7 +292,7 @@ export async function loadRecords(
     let unlocked = !locked;
     if (locked) {
       await client.query(LEFTOVERS).catch(() => undefined);
-      const [row] = (await run(`SELECT pg_catalog.pg_advisory_unlock(${LOAD_LOCK_KEY}) AS ok`).catch(() => ({ rows: [] }))).rows;
+      const [row] = (await run(UNLOCK).catch(() => ({ rows: [] }))).rows;
       unlocked = row?.ok === true;
     }
     // a connection still holding the turn would keep every later load waiting: closed rather than given back
