@@ -12,6 +12,8 @@ import { sanyaoOnTerminal, screen } from "./helpers/terminal";
 import { repoRoot, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const PEOPLE = 400;
+/** rows of a batch whose input changes while it runs: four seconds at 10 a second */
+const WHILE_ROWS = 40;
 function person(i: number) {
   const body = `110105${1950 + (i % 50)}${String(1 + (i % 12)).padStart(2, "0")}${String(1 + (i % 28)).padStart(2, "0")}${String(i % 1000).padStart(3, "0")}`;
   return {
@@ -394,11 +396,11 @@ describe("sanyao batch", () => {
     assert.equal((await usage(key.accountId)).calls, sent, "the server answered as many as were sent");
   });
 
-  /** `sanyao batch` over 20 rows at 10 a second, one at a time; `meanwhile` runs once a few rows are in its journal. */
+  /** `sanyao batch` over WHILE_ROWS rows at 10 a second, one at a time; `meanwhile` runs once a few rows are in its journal. */
   async function batchWhile(name: string, meanwhile: (input: string) => void) {
     const key = await server.addAccount(name);
     const input = path.join(dir, `${name}.csv`);
-    plainFile(input, 20);
+    plainFile(input, WHILE_ROWS);
     const out = path.join(dir, `${name}-out.csv`);
     const child = spawn(process.execPath, [BIN, ...args(key, out, 10, { file: input, concurrency: 1, json: false })], {
       cwd: repoRoot,
@@ -410,6 +412,7 @@ describe("sanyao batch", () => {
     const journalLines = () => (fs.existsSync(`${out}.journal`) ? fs.readFileSync(`${out}.journal`, "utf8") : "").split("\n").length;
     for (let i = 0; i < 400 && child.exitCode === null && journalLines() <= 4; i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(journalLines() > 4, `a few rows sent before the change: ${stderr}`);
+    assert.equal(child.exitCode, null, "the run is still sending when its input changes");
     meanwhile(input);
     return { key, out, code: await exited, stderr };
   }
@@ -417,16 +420,16 @@ describe("sanyao batch", () => {
   it("an input renamed over while the batch runs: the rows sent and written out are the file it checked", async () => {
     const { key, out, code, stderr } = await batchWhile("held", (input) => {
       const other = path.join(dir, "held-other.csv");
-      plainFile(other, 20, 200);
+      plainFile(other, WHILE_ROWS, 200);
       fs.renameSync(other, input);
     });
     assert.equal(code, 0, stderr);
     const rows = outputRows(out);
     assert.deepEqual(
       rows.map((r) => [r.phone, r.result]),
-      Array.from({ length: 20 }, (_, i) => [person(i).phone, "0"]),
+      Array.from({ length: WHILE_ROWS }, (_, i) => [person(i).phone, "0"]),
     );
-    assert.equal((await usage(key.accountId)).calls, 20);
+    assert.equal((await usage(key.accountId)).calls, WHILE_ROWS);
   });
 
   it("an input written to while the batch runs: stopped before its output, the answers kept for a rerun", async () => {
@@ -437,14 +440,16 @@ describe("sanyao batch", () => {
     assert.match(stderr, /^sanyao: .*appended\.csv: the file changed while it was being read, so no output was written/m);
     assert.equal(fs.existsSync(out), false, "no output");
     assert.equal(fs.existsSync(`${out}.tmp`), false, "nor a part of one");
+    const sentFirst = (await usage(key.accountId)).calls;
+    assert.ok(sentFirst < WHILE_ROWS, `the run stopped at the change, not at its end: ${sentFirst} sent`);
     // the rerun sends what the first did not (the row added, unless the first read it before its end), nothing twice
     const again = await sanyao(args(key, out, 50, { file: path.join(dir, "appended.csv") }));
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(
       outputRows(out).map((r) => [r.phone, r.result]),
-      [...Array.from({ length: 20 }, (_, i) => person(i).phone), person(300).phone].map((phone) => [phone, "0"]),
+      [...Array.from({ length: WHILE_ROWS }, (_, i) => person(i).phone), person(300).phone].map((phone) => [phone, "0"]),
     );
-    assert.equal((await usage(key.accountId)).calls, 21);
+    assert.equal((await usage(key.accountId)).calls, WHILE_ROWS + 1);
   });
 
   it("on a terminal: no rate shown until it means something, and no bar left under the summary", async (t) => {

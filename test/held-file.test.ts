@@ -3,6 +3,7 @@
  * the file first looked at, whatever happens to its name, and a write in place is told apart.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -88,8 +89,11 @@ describe("a held file", () => {
     assert.throws(() => held.head(1), /the file is closed/);
   });
 
-  it("is only a regular file", () => {
+  it("is only a regular file: a directory or a FIFO is refused, the FIFO without waiting for a writer", () => {
     assert.throws(() => HeldFile.open(dir), /is not a regular file/);
+    const fifo = path.join(dir, "fifo.csv");
+    execFileSync("mkfifo", [fifo]);
+    assert.throws(() => HeldFile.open(fifo), /is not a regular file/);
     assert.throws(() => HeldFile.open(path.join(dir, "none.csv")), { code: "ENOENT" });
   });
 });

@@ -247,6 +247,14 @@ async function batchOf(o: BatchOptions, input: HeldFile): Promise<BatchSummary> 
   const keyer = journal.keyer();
   for await (const row of readRows(input, () => undefined)) {
     if (stopping) break;
+    try {
+      // one fstat a row: a file rewritten in place mid-run is not sent on (its rows may be torn)
+      input.assertUnchanged(CHANGED_MIDWAY);
+    } catch (err) {
+      fatal ??= err instanceof Error ? err : new Error(String(err));
+      stopping = true;
+      break;
+    }
     if ("error" in row) {
       summary.rows++;
       summary.malformed.push({ line: row.line, reason: row.error });
@@ -288,8 +296,9 @@ async function batchOf(o: BatchOptions, input: HeldFile): Promise<BatchSummary> 
   journal.close();
   client.close();
   if (fatal) throw fatal;
-  // keyed, sent and written out from the file checked: written to meanwhile, its rows may not be the ones keyed
-  input.assertUnchanged(CHANGED_MIDWAY);
+  // keyed, sent and written out from the file checked: written to meanwhile, its rows may not be the ones keyed (a
+  // run stopped by Ctrl-C writes no output either way, and keeps its summary)
+  if (!stopping) input.assertUnchanged(CHANGED_MIDWAY);
 
   if (!stopping) {
     await writeOutput({ ...o, out }, input, header, journal);
@@ -381,6 +390,7 @@ async function dryRun(o: BatchOptions, input: HeldFile, checkHeader: (h: string[
     const key = checked.kind === "ok" ? "would be sent" : checked.result;
     summary.byResult[key] = (summary.byResult[key] ?? 0) + 1;
   }
+  input.assertUnchanged("so what was checked is not one file's rows; check it again once it is written");
   summary.completed = true;
   return summary;
 }

@@ -20,6 +20,7 @@ import { isJsonObject } from "../common/stored-json";
 import { chinaDate } from "../rules/precheck";
 import { CsvFileError } from "../sources/csv";
 import { type ImportOptions, importRecordsFile } from "../sources/import";
+import { LoadOutcomeUnknown } from "../store/load-outcome-unknown";
 import type { MetaRows, RecordRows } from "../store/ports";
 import { makeSpoolDir } from "./import-spool";
 import { OperationError } from "./route";
@@ -252,7 +253,13 @@ export class RecordImports {
     } catch (err) {
       const refused = refusal(err);
       job.state = refused ? "refused" : "failed";
-      job.error = refused ?? { line: null, message: "The import failed before its end; nothing of it was applied. Try again." };
+      job.error = refused ?? {
+        line: null,
+        message:
+          err instanceof LoadOutcomeUnknown
+            ? "The database did not acknowledge the import's end, and whether it was applied could not be told. Sending the file again is safe (a number imported again is replaced)."
+            : "The import failed before its end; nothing of it was applied. Try again.",
+      };
     }
   }
 

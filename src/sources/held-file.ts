@@ -6,7 +6,6 @@
  * its reader can refuse it; a write that kept its size within the filesystem's timestamp granularity (milliseconds to
  * seconds), or set the time back, would not be seen.
  */
-import { once } from "node:events";
 import fs from "node:fs";
 
 /** node:fs for a stream of a held file: it reads, and leaves closing to the holder. */
@@ -24,7 +23,8 @@ export class FileChangedError extends Error {
 }
 
 export class HeldFile {
-  private closed = false;
+  /** set by the first close(): a second awaits the same */
+  private closing: Promise<void> | undefined;
   /** streams not yet closed: the descriptor is closed only after them (a destroyed stream may have a read in flight) */
   private readonly streams = new Set<fs.ReadStream>();
 
@@ -80,18 +80,28 @@ export class HeldFile {
     if (now.size !== this.seen.size || now.mtimeNs !== this.seen.mtimeNs) throw new FileChangedError(consequence);
   }
 
-  /** Ends every stream still open, waits for their reads in flight, then closes the file; a second call does nothing. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** Ends every stream still open, waits for their reads in flight, then closes the file; a second call awaits the first. */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
     const open = [...this.streams];
-    for (const stream of open) stream.destroy();
-    await Promise.all(open.map((stream) => (stream.closed ? undefined : once(stream, "close"))));
-    fs.closeSync(this.fd);
+    try {
+      // 'close' comes after an 'error' too (a read in flight that failed): waited for as such, never rejected
+      const closed = open.map((stream) =>
+        stream.closed ? undefined : new Promise<void>((resolve) => stream.once("close", () => resolve())),
+      );
+      for (const stream of open) stream.destroy();
+      await Promise.all(closed);
+    } finally {
+      fs.closeSync(this.fd);
+    }
   }
 
   private assertOpen(): void {
     // the descriptor's number may already be another file's
-    if (this.closed) throw new Error("the file is closed");
+    if (this.closing) throw new Error("the file is closed");
   }
 }

@@ -9,9 +9,11 @@ import net from "node:net";
  * `query("COMMIT")` ('Q', length 11, "COMMIT\0").
  * - "hold-reply": forwards it, then holds the server's reply on that connection until release();
  * - "drop-after": forwards it, then cuts the client off at once (the server still reads the COMMIT and applies it);
- * - "drop-before": cuts the connection instead of forwarding it, so the transaction is never committed.
+ * - "drop-before": cuts the connection instead of forwarding it, so the transaction is never committed;
+ * - "cut-after", "cut-before": as the two above, but only the client is cut off: the server's session stays open (idle,
+ *   or idle inside its transaction), as a network that fails between them leaves it until the server notices.
  */
-export type CommitTrap = "hold-reply" | "drop-after" | "drop-before";
+export type CommitTrap = "hold-reply" | "drop-after" | "drop-before" | "cut-after" | "cut-before";
 const COMMIT_MESSAGE = Buffer.from([0x51, 0, 0, 0, 11, ...Buffer.from("COMMIT\0")]);
 
 export class TcpProxy {
@@ -54,6 +56,10 @@ export class TcpProxy {
             } else if (kind === "drop-after") {
               detached = true;
               upstream.end(chunk);
+              client.destroy();
+            } else if (kind === "cut-after" || kind === "cut-before") {
+              detached = true;
+              if (kind === "cut-after") upstream.write(chunk);
               client.destroy();
             } else {
               replyHeld = true;

@@ -3,14 +3,15 @@
  * WAL-logged), each batch in one statement whose one binary parameter the server cuts into rows; then, in one
  * transaction, one INSERT … SELECT a table takes them apart and merges them in key order (or a large load rebuilds
  * both tables, record-rebuild.ts). A failure, or the connection dying, rolls the merge back; a failure drops the
- * staging too, and what a kill leaves of it (and of the digests' new table) the next load drops. Readers go on
+ * staging too, and what a kill leaves of it (and of the digests' new table) the next load drops. A last COMMIT whose
+ * acknowledgement is lost is settled before the load reports: PostgreSQL is asked what became of its transaction. Readers go on
  * reading the old rows meanwhile; other writers of records wait for the merge (SHARE ROW EXCLUSIVE), so the replaced
  * count is exact.
  */
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
+import { LoadOutcomeUnknown } from "../load-outcome-unknown";
 import { untilAborted } from "../../common/until-aborted";
 import { pollAdvisoryLock } from "./advisory-lock";
 import { DIGESTS_LOAD, rebuildStatements, type TableBuild } from "./record-rebuild";
@@ -107,47 +108,87 @@ function giveBack(client: PoolClient, failure: unknown): void {
   client.release(failure === undefined ? undefined : failure instanceof Error ? failure : new Error("the load failed"));
 }
 
-/** The load's mark, written in its last transaction (the proxy of the tests traps its COMMIT by this key). */
-const MARK_LOAD = "INSERT INTO meta (key, value) VALUES ('records.load_mark', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-/** How long a load whose COMMIT went unacknowledged waits for its session to end before it says it cannot tell. */
-const SESSION_END_MS = 10_000;
+/** How long a load whose last COMMIT went unacknowledged may take to learn what became of it. */
+const SETTLE_MS = 10_000;
 
-const backendOf = (client: PoolClient) => ("processID" in client && typeof client.processID === "number" ? client.processID : undefined);
+/** The load's last transaction, and the session that commits it (a pid is reused; with its start it is not). */
+interface LastTransaction {
+  xid: string;
+  pid: number;
+  start: string;
+}
+
+async function lastTransaction(run: Run): Promise<LastTransaction | undefined> {
+  const [row] = (
+    await run(
+      `SELECT pg_catalog.txid_current()::text AS xid, pg_catalog.pg_backend_pid() AS pid,
+        (SELECT backend_start::text FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()) AS start`,
+    )
+  ).rows;
+  const { xid, pid, start } = row ?? {};
+  return typeof xid === "string" && typeof pid === "number" && typeof start === "string" ? { xid, pid, start } : undefined;
+}
+
+/** A failure PostgreSQL answered (a SQLSTATE outside the connection's class 08 and the server's going, 57P01–57P03). */
+function answeredByServer(err: unknown): boolean {
+  const code = isJsonObject(err) ? err.code : undefined;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith("08") && !/^57P0[1-3]$/.test(code);
+}
 
 /**
- * Whether a load whose COMMIT went unacknowledged landed, asked on another connection. Its session is ended first (it
- * may still hold the COMMIT, or be applying it): once it is gone the mark is final. A session that cannot be seen to
- * end leaves the outcome unknown, which is said rather than guessed.
+ * Whether the load's last transaction committed, asked on another connection once the session that sent its COMMIT
+ * has ended (it may still hold the COMMIT, or be applying it; ended, its transaction's status is final). Throws
+ * LoadOutcomeUnknown when that cannot be told within SETTLE_MS. What the load staged is dropped on the way, unless
+ * another load has begun since (it drops it as it begins).
  */
-async function landed(connect: () => Promise<PoolClient>, backend: number | undefined, mark: string): Promise<boolean> {
-  const client = await checkOut(connect, undefined);
-  const run = runner(client);
+async function committed(connect: () => Promise<PoolClient>, last: LastTransaction | undefined, commitError: unknown): Promise<boolean> {
+  const deadline = performance.now() + SETTLE_MS;
+  let client: PoolClient | undefined;
   let failure: unknown;
   try {
-    if (backend !== undefined) {
-      await run("SELECT pg_catalog.pg_terminate_backend($1)", [backend]);
-      const gone = async () =>
-        (await run("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1) AS gone", [backend])).rows[0]?.gone ===
-        true;
-      const until = Date.now() + SESSION_END_MS;
-      while (!(await gone())) {
-        if (Date.now() > until)
-          throw new Error("the load's COMMIT went unacknowledged and its session did not end: whether it landed is unknown");
-        await sleep(50);
+    if (!last) throw new Error("the load's transaction was not identified");
+    client = await checkOutBy(connect, deadline);
+    const asked = client;
+    const ask = async (text: string, values: unknown[] = []) => {
+      // within what is left of the budget (the load's own statements may take all night)
+      const timeout = { query_timeout: Math.max(1, Math.round(deadline - performance.now())) };
+      return (await asked.query({ text, values, ...timeout })).rows;
+    };
+    const session = "FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND backend_start = $2::timestamptz";
+    await ask(`SELECT pg_catalog.pg_terminate_backend(pid) ${session}`, [last.pid, last.start]);
+    while ((await ask(`SELECT count(*)::int AS n ${session}`, [last.pid, last.start]))[0]?.n !== 0) {
+      if (performance.now() > deadline) throw new Error("the session that sent the COMMIT did not end");
+      await sleep(50);
+    }
+    const status = (await ask("SELECT pg_catalog.txid_status($1::bigint) AS status", [last.xid]))[0]?.status;
+    if (status !== "committed" && status !== "aborted") throw new Error(`the transaction's status is ${String(status)}`);
+    try {
+      if ((await ask(TRY_LOCK))[0]?.ok === true) {
+        await ask(LEFTOVERS);
+        if ((await ask(UNLOCK))[0]?.ok !== true) failure = new Error("the load's turn was not given back");
       }
+    } catch (err) {
+      // the outcome is known: a staging left behind is the next load's to drop
+      failure = err;
     }
-    const mine = (await run("SELECT value FROM meta WHERE key = 'records.load_mark'")).rows[0]?.value === mark;
-    // What the load staged, dropped now unless another load has begun since (which drops it as it begins).
-    if ((await run(TRY_LOCK)).rows[0]?.ok === true) {
-      await run(LEFTOVERS);
-      if ((await run(UNLOCK)).rows[0]?.ok !== true) failure = new Error("the load's turn was not given back");
-    }
-    return mine;
+    return status === "committed";
   } catch (err) {
     failure = err;
-    throw err;
+    throw new LoadOutcomeUnknown(new AggregateError([commitError, err], "the COMMIT, then the question of its outcome"));
   } finally {
-    giveBack(client, failure);
+    if (client) giveBack(client, failure);
+  }
+}
+
+/** A connection of the pool's, asked for again until `deadline` (a database restarting refuses them for a while). */
+async function checkOutBy(connect: () => Promise<PoolClient>, deadline: number): Promise<PoolClient> {
+  for (;;) {
+    try {
+      return await checkOut(connect, undefined);
+    } catch (err) {
+      if (performance.now() + 200 > deadline) throw err;
+      await sleep(200);
+    }
   }
 }
 
@@ -274,13 +315,12 @@ export async function loadRecords(
     }
     // every loaded row either added a phone or replaced one (a phone twice in the file: its second replaced the first)
     const replaced = loaded - ((await count()) - before);
-    // Marked in the same transaction: a COMMIT whose acknowledgement is lost is settled by whether the mark is there.
-    const mark = randomUUID();
-    await run(MARK_LOAD, [mark]);
+    // Should the COMMIT's acknowledgement be lost, PostgreSQL is asked what became of this transaction.
+    const last = await lastTransaction(run);
     try {
       await run("COMMIT");
     } catch (err) {
-      if (!(await landed(connect, backendOf(client), mark))) throw err;
+      if (answeredByServer(err) || !(await committed(connect, last, err))) throw err;
     }
     return { loaded, replaced };
   } catch (err) {
