@@ -12,8 +12,8 @@ import { sanyaoOnTerminal, screen } from "./helpers/terminal";
 import { repoRoot, startTestServer, tempDir, type TestServer } from "./helpers/server";
 
 const PEOPLE = 400;
-/** rows of a batch whose input changes while it runs: four seconds at 10 a second */
-const WHILE_ROWS = 40;
+/** rows of a batch whose input changes while it runs: six seconds at 10 a second */
+const WHILE_ROWS = 60;
 function person(i: number) {
   const body = `110105${1950 + (i % 50)}${String(1 + (i % 12)).padStart(2, "0")}${String(1 + (i % 28)).padStart(2, "0")}${String(i % 1000).padStart(3, "0")}`;
   return {

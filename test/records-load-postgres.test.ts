@@ -204,6 +204,40 @@ describe("records loads in bulk on PostgreSQL", () => {
     });
   }
 
+  it("a load whose last COMMIT goes unacknowledged, with PostgreSQL out of reach after, says its outcome is unknown", async () => {
+    const proxy = new TcpProxy(5432);
+    const port = await proxy.start();
+    const pool = new Pool({ connectionString: PG_URL.replace(":5432/", `:${port}/`), options: `-c search_path=${schema}`, max: 3 });
+    try {
+      const sprung = proxy.trapCommit("cut-before", "LOCK TABLE records");
+      // once the COMMIT is cut off, no connection can be had: the load cannot ask what became of it
+      void sprung.then(() => proxy.stop());
+      const loading = loadRecords(
+        () => pool.connect(),
+        (async function* () {
+          yield randomBatch(20);
+        })(),
+      );
+      const outcome = await outcomeWithin(loading, 30_000);
+      assert.ok(outcome instanceof LoadOutcomeUnknown, `unknown: ${String(outcome)}`);
+      assert.match(outcome.message, /whether it landed could not be told; importing the file again is safe/);
+      assert.ok(outcome.cause instanceof AggregateError && outcome.cause.errors.length === 2, "the COMMIT's failure, then the question's");
+    } finally {
+      await pool.end();
+      await proxy.stop();
+      // its session ended with the proxy (rolled back): what it staged is left for the next load, dropped here
+      for (
+        let i = 0;
+        i < 100 &&
+        (await pg.query("SELECT pg_try_advisory_lock(hashtext($1 || '.sanyao records load')) AS ok", [schema])).rows[0]?.ok !== true;
+        i++
+      )
+        await sleep(50);
+      await pg.query(`DROP TABLE IF EXISTS ${schema}.import_staging, ${schema}.record_digests_load`);
+      await pg.query("SELECT pg_advisory_unlock(hashtext($1 || '.sanyao records load'))", [schema]);
+    }
+  });
+
   it("a load given up while it waits for a connection of its pool fails with its signal's reason, and takes none", async () => {
     const pool = new Pool({ connectionString: PG_URL, options: `-c search_path=${schema}`, max: 1 });
     const busy = await pool.connect();

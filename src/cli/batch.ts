@@ -247,14 +247,6 @@ async function batchOf(o: BatchOptions, input: HeldFile): Promise<BatchSummary> 
   const keyer = journal.keyer();
   for await (const row of readRows(input, () => undefined)) {
     if (stopping) break;
-    try {
-      // one fstat a row: a file rewritten in place mid-run is not sent on (its rows may be torn)
-      input.assertUnchanged(CHANGED_MIDWAY);
-    } catch (err) {
-      fatal ??= err instanceof Error ? err : new Error(String(err));
-      stopping = true;
-      break;
-    }
     if ("error" in row) {
       summary.rows++;
       summary.malformed.push({ line: row.line, reason: row.error });
@@ -285,6 +277,14 @@ async function batchOf(o: BatchOptions, input: HeldFile): Promise<BatchSummary> 
     }
     while (inFlightNow.size >= o.concurrency) await Promise.race(inFlightNow);
     if (stopping) break; // this row was read, not sent: not counted among the rows handled
+    try {
+      // one fstat a row sent: a file rewritten in place mid-run is not sent on (its rows may be torn)
+      input.assertUnchanged(CHANGED_MIDWAY);
+    } catch (err) {
+      fatal ??= err instanceof Error ? err : new Error(String(err));
+      stopping = true;
+      break;
+    }
     summary.rows++;
     const task = send(id, request).finally(() => inFlightNow.delete(task));
     inFlightNow.add(task);

@@ -9,7 +9,7 @@
  * count is exact.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { PoolClient } from "pg";
+import { DatabaseError, type PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
 import { LoadOutcomeUnknown } from "../load-outcome-unknown";
 import { untilAborted } from "../../common/until-aborted";
@@ -111,28 +111,41 @@ function giveBack(client: PoolClient, failure: unknown): void {
 /** How long a load whose last COMMIT went unacknowledged may take to learn what became of it. */
 const SETTLE_MS = 10_000;
 
-/** The load's last transaction, and the session that commits it (a pid is reused; with its start it is not). */
+/**
+ * The load's last transaction, the session that commits it (a pid is reused; with its start it is not) and the
+ * server's start: a server that started since (a failover, a restart) may have handed the same xid out again.
+ */
 interface LastTransaction {
   xid: string;
   pid: number;
   start: string;
+  serverStart: string;
 }
+
+/** A time as text whatever the session's DateStyle and TimeZone (a zone's abbreviation does not read back). */
+const utcText = (time: string) => `to_char(${time} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')`;
+const SERVER_START = utcText("pg_catalog.pg_postmaster_start_time()");
 
 async function lastTransaction(run: Run): Promise<LastTransaction | undefined> {
   const [row] = (
     await run(
-      `SELECT pg_catalog.txid_current()::text AS xid, pg_catalog.pg_backend_pid() AS pid,
-        (SELECT backend_start::text FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()) AS start`,
+      `SELECT pg_catalog.txid_current()::text AS xid, pg_catalog.pg_backend_pid() AS pid, ${SERVER_START} AS server_start,
+        (SELECT ${utcText("backend_start")} FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()) AS start`,
     )
   ).rows;
-  const { xid, pid, start } = row ?? {};
-  return typeof xid === "string" && typeof pid === "number" && typeof start === "string" ? { xid, pid, start } : undefined;
+  const { xid, pid, start, server_start: serverStart } = row ?? {};
+  return typeof xid === "string" && typeof pid === "number" && typeof start === "string" && typeof serverStart === "string"
+    ? { xid, pid, start, serverStart }
+    : undefined;
 }
 
-/** A failure PostgreSQL answered (a SQLSTATE outside the connection's class 08 and the server's going, 57P01–57P03). */
+/**
+ * A failure PostgreSQL answered as an error of the statement: its transaction is rolled back. Not the connection's
+ * (class 08), resources' or the server's going (53, 57, 58, XX: a COMMIT may survive those), nor anything without a
+ * server's answer. Settling one that did not need it costs only time.
+ */
 function answeredByServer(err: unknown): boolean {
-  const code = isJsonObject(err) ? err.code : undefined;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith("08") && !/^57P0[1-3]$/.test(code);
+  return err instanceof DatabaseError && !/^(08|53|57|58|XX)/.test(err.code ?? "");
 }
 
 /**
@@ -154,7 +167,8 @@ async function committed(connect: () => Promise<PoolClient>, last: LastTransacti
       const timeout = { query_timeout: Math.max(1, Math.round(deadline - performance.now())) };
       return (await asked.query({ text, values, ...timeout })).rows;
     };
-    const session = "FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND backend_start = $2::timestamptz";
+    if ((await ask(`SELECT ${SERVER_START} AS t`))[0]?.t !== last.serverStart) throw new Error("the server has started since");
+    const session = `FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND ${utcText("backend_start")} = $2`;
     await ask(`SELECT pg_catalog.pg_terminate_backend(pid) ${session}`, [last.pid, last.start]);
     while ((await ask(`SELECT count(*)::int AS n ${session}`, [last.pid, last.start]))[0]?.n !== 0) {
       if (performance.now() > deadline) throw new Error("the session that sent the COMMIT did not end");
@@ -184,7 +198,7 @@ async function committed(connect: () => Promise<PoolClient>, last: LastTransacti
 async function checkOutBy(connect: () => Promise<PoolClient>, deadline: number): Promise<PoolClient> {
   for (;;) {
     try {
-      return await checkOut(connect, undefined);
+      return await checkOut(connect, AbortSignal.timeout(Math.max(1, Math.round(deadline - performance.now()))));
     } catch (err) {
       if (performance.now() + 200 > deadline) throw err;
       await sleep(200);
