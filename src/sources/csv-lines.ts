@@ -19,8 +19,6 @@ const tooLong = (line: number) =>
 export interface PlainCsv {
   columns: string[];
   batches: AsyncIterable<BatchInput>;
-  /** ends the reading, whether or not its batches were read (a generator never started runs no finally); the file stays its opener's */
-  close(): void;
 }
 
 /** `header` sees the trimmed header names and returns the column names to use (or throws to refuse the file). */
@@ -104,7 +102,7 @@ export async function readPlainCsv(
       input.destroy();
     }
   }
-  return { columns, batches: batches(), close: () => input.destroy() };
+  return { columns, batches: batches() };
 }
 
 /** The line feeds in `text`, whose first line is `firstLine`; refuses a line too long on the way (the last too). */

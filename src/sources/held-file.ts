@@ -17,8 +17,8 @@ const KEEP_OPEN = {
 
 /** The file was written to while it was being read: what was read of it is not one file's content. */
 export class FileChangedError extends Error {
-  constructor(consequence?: string) {
-    super(`the file changed while it was being read${consequence ? `, ${consequence}` : ""}`);
+  constructor(consequence?: string, options?: ErrorOptions) {
+    super(`the file changed while it was being read${consequence ? `, ${consequence}` : ""}`, options);
   }
 }
 
@@ -59,8 +59,9 @@ export class HeldFile {
    */
   stream(highWaterMark?: number): fs.ReadStream {
     this.assertOpen();
-    // A stream destroyed closes its descriptor whatever autoClose says: its close is made a no-op instead.
-    const stream = fs.createReadStream(this.path, { fd: this.fd, start: 0, autoClose: false, highWaterMark, fs: KEEP_OPEN });
+    // Its close is a no-op: a stream ended or destroyed leaves the descriptor open (autoClose would not: destroy
+    // closes it whatever that says), and leaves this set once it has closed.
+    const stream = fs.createReadStream(this.path, { fd: this.fd, start: 0, highWaterMark, fs: KEEP_OPEN });
     this.streams.add(stream);
     stream.once("close", () => this.streams.delete(stream));
     return stream;

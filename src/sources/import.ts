@@ -108,13 +108,10 @@ export async function importRecordsFile(
   let inputs: AsyncIterable<BatchInput>;
   // held from the first look to the last row: the file checked is the file read, however long the load's turn takes
   const held = HeldFile.open(file);
-  // the plain reader reads from its header on: ended below even if no batch was ever asked for
-  let endReading = () => {};
   let packers: Packers | undefined;
   try {
     if (!looksLikeNdjson(held) && (await isPlainCsv(held))) {
       const plain = await readPlainCsv(held, importColumns, opts.onProgress);
-      endReading = plain.close;
       columns = plain.columns;
       inputs = plain.batches;
     } else {
@@ -128,10 +125,11 @@ export async function importRecordsFile(
     return summary;
   } catch (err) {
     // refused at the end of its rows: the load failed with it, so nothing was applied
-    if (err instanceof FileChangedError) throw new FileChangedError("so nothing of it was applied; import it again once it is written");
+    if (err instanceof FileChangedError)
+      throw new FileChangedError("so nothing of it was applied; import it again once it is written", { cause: err });
     throw err;
   } finally {
-    endReading();
+    // ends whatever still reads it (the plain reader reads from its header on, even if no batch was asked for)
     await held.close();
     await packers?.close();
   }

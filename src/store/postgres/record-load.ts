@@ -2,17 +2,17 @@
  * A bulk load into PostgreSQL (RecordRows.load): the packed rows go into an UNLOGGED staging table (never
  * WAL-logged), each batch in one statement whose one binary parameter the server cuts into rows; then, in one
  * transaction, one INSERT … SELECT a table takes them apart and merges them in key order (or a large load rebuilds
- * both tables, record-rebuild.ts). A failure, or the connection dying, rolls the merge back; a failure drops the
- * staging too, and what a kill leaves of it (and of the digests' new table) the next load drops. A last COMMIT whose
- * acknowledgement is lost is settled before the load reports: PostgreSQL is asked what became of its transaction. Readers go on
- * reading the old rows meanwhile; other writers of records wait for the merge (SHARE ROW EXCLUSIVE), so the replaced
- * count is exact.
+ * both tables, record-rebuild.ts). A failure, or the connection dying before the last COMMIT, rolls the merge back;
+ * one lost during that COMMIT is settled before the load reports (committed(): the transaction's status once the
+ * session that sent it has ended). A failure drops the staging too, and what a kill leaves of it (and of the digests'
+ * new table) the next load drops. Readers go on reading the old rows meanwhile; other writers of records wait for the
+ * merge (SHARE ROW EXCLUSIVE), so the replaced count is exact.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { DatabaseError, type PoolClient } from "pg";
 import { isJsonObject } from "../../common/stored-json";
-import { LoadOutcomeUnknown } from "../load-outcome-unknown";
 import { untilAborted } from "../../common/until-aborted";
+import { LoadOutcomeUnknown } from "../load-outcome-unknown";
 import { pollAdvisoryLock } from "./advisory-lock";
 import { DIGESTS_LOAD, rebuildStatements, type TableBuild } from "./record-rebuild";
 import { CARRIER_CODES, LINE_STATUS_CODES, PACKED, PACKED_RECORD_BYTES, STATUS_CODES, type PackedRecords } from "../packed-records";
